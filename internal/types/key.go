@@ -1,0 +1,182 @@
+package types
+
+import (
+	"encoding/binary"
+	"fmt"
+	"hash/fnv"
+)
+
+// Key encoding: an order-preserving, self-delimiting byte encoding of a tuple
+// of non-NULL key values. bytes.Compare on two encodings of tuples of the same
+// types orders them like Compare applied column by column. The encoding is
+// part of the on-storage format (it is stored in data files, in manifests as
+// min/max keys, and hashed to choose buckets): never change it without a
+// format version bump.
+//
+//	tag byte (the Kind), then
+//	BOOLEAN          1 byte 0/1
+//	INT, DATE        4 bytes big-endian, sign bit flipped
+//	BIGINT, DECIMAL,
+//	TIMESTAMP        8 bytes big-endian, sign bit flipped
+//	STRING, BYTES    bytes with 0x00 escaped as 0x00 0xFF, terminated by 0x00 0x01
+
+// EncodeKey appends the encoding of vals to dst.
+func EncodeKey(dst []byte, vals ...Value) ([]byte, error) {
+	for _, v := range vals {
+		var err error
+		if dst, err = encodeKeyValue(dst, v); err != nil {
+			return nil, err
+		}
+	}
+	return dst, nil
+}
+
+// EncodeRowKey encodes the values of r at the given column positions.
+func EncodeRowKey(dst []byte, r Row, idx []int) ([]byte, error) {
+	for _, i := range idx {
+		var err error
+		if dst, err = encodeKeyValue(dst, r[i]); err != nil {
+			return nil, err
+		}
+	}
+	return dst, nil
+}
+
+func encodeKeyValue(dst []byte, v Value) ([]byte, error) {
+	switch x := v.(type) {
+	case nil:
+		return nil, fmt.Errorf("%w: NULL in primary key", ErrInvalid)
+	case bool:
+		b := byte(0)
+		if x {
+			b = 1
+		}
+		return append(dst, byte(Boolean), b), nil
+	case int32:
+		return binary.BigEndian.AppendUint32(append(dst, byte(Int)), uint32(x)^(1<<31)), nil
+	case Date:
+		return binary.BigEndian.AppendUint32(append(dst, byte(DateKind)), uint32(x)^(1<<31)), nil
+	case int64:
+		return binary.BigEndian.AppendUint64(append(dst, byte(BigInt)), uint64(x)^(1<<63)), nil
+	case Decimal:
+		return binary.BigEndian.AppendUint64(append(dst, byte(DecimalKind)), uint64(x)^(1<<63)), nil
+	case Timestamp:
+		return binary.BigEndian.AppendUint64(append(dst, byte(TimestampKind)), uint64(x)^(1<<63)), nil
+	case string:
+		return appendEscaped(append(dst, byte(String)), []byte(x)), nil
+	case []byte:
+		return appendEscaped(append(dst, byte(Bytes)), x), nil
+	case float32, float64:
+		return nil, fmt.Errorf("%w: floating-point values cannot be key values", ErrInvalid)
+	}
+	return nil, fmt.Errorf("%w: unsupported key value of Go type %T", ErrInvalid, v)
+}
+
+func appendEscaped(dst, b []byte) []byte {
+	for _, c := range b {
+		if c == 0 {
+			dst = append(dst, 0, 0xFF)
+		} else {
+			dst = append(dst, c)
+		}
+	}
+	return append(dst, 0, 1)
+}
+
+// DecodeKey decodes a key encoding back into values.
+func DecodeKey(enc []byte) ([]Value, error) {
+	var out []Value
+	for len(enc) > 0 {
+		tag := Kind(enc[0])
+		enc = enc[1:]
+		need := func(n int) error {
+			if len(enc) < n {
+				return fmt.Errorf("%w: truncated key encoding", ErrCorruption)
+			}
+			return nil
+		}
+		switch tag {
+		case Boolean:
+			if err := need(1); err != nil {
+				return nil, err
+			}
+			out = append(out, enc[0] != 0)
+			enc = enc[1:]
+		case Int, DateKind:
+			if err := need(4); err != nil {
+				return nil, err
+			}
+			u := int32(binary.BigEndian.Uint32(enc) ^ (1 << 31))
+			if tag == Int {
+				out = append(out, u)
+			} else {
+				out = append(out, Date(u))
+			}
+			enc = enc[4:]
+		case BigInt, DecimalKind, TimestampKind:
+			if err := need(8); err != nil {
+				return nil, err
+			}
+			u := int64(binary.BigEndian.Uint64(enc) ^ (1 << 63))
+			switch tag {
+			case BigInt:
+				out = append(out, u)
+			case DecimalKind:
+				out = append(out, Decimal(u))
+			default:
+				out = append(out, Timestamp(u))
+			}
+			enc = enc[8:]
+		case String, Bytes:
+			var b []byte
+			done := false
+		scan:
+			for i := 0; i < len(enc); i++ {
+				if enc[i] != 0 {
+					b = append(b, enc[i])
+					continue
+				}
+				if i+1 >= len(enc) {
+					return nil, fmt.Errorf("%w: truncated key string", ErrCorruption)
+				}
+				switch enc[i+1] {
+				case 0xFF:
+					b = append(b, 0)
+					i++
+				case 1:
+					enc = enc[i+2:]
+					done = true
+					break scan
+				default:
+					return nil, fmt.Errorf("%w: bad escape in key string", ErrCorruption)
+				}
+			}
+			if !done {
+				return nil, fmt.Errorf("%w: unterminated key string", ErrCorruption)
+			}
+			if tag == String {
+				out = append(out, string(b))
+			} else {
+				if b == nil {
+					b = []byte{}
+				}
+				out = append(out, b)
+			}
+		default:
+			return nil, fmt.Errorf("%w: bad key tag %d", ErrCorruption, tag)
+		}
+	}
+	return out, nil
+}
+
+// Bucket maps an encoded bucket key to a bucket in [0, n). The hash is
+// FNV-1a 64 of the canonical key encoding, so the bucket of a key does not
+// depend on the Go type that carried it. Part of the storage format.
+func Bucket(encodedKey []byte, n int) int {
+	if n <= 1 {
+		return 0
+	}
+	h := fnv.New64a()
+	h.Write(encodedKey)
+	return int(h.Sum64() % uint64(n))
+}

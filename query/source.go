@@ -1,0 +1,69 @@
+// Package query is silt's SQL-ish front end: a parser, a planner that pushes
+// key and partition predicates down to table scans, and an executor.
+package query
+
+import (
+	"context"
+	"iter"
+
+	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/manifest"
+)
+
+// Catalog is what the engine needs from silt's catalog. The consumer declares
+// the interface (iceberg-go style); query/silt.go adapts catalog.Catalog.
+type Catalog interface {
+	CreateDatabase(ctx context.Context, name string, ifNotExists bool) error
+	DropDatabase(ctx context.Context, name string, ifExists, cascade bool) error
+	ListDatabases(ctx context.Context) ([]string, error)
+	// CreateTable assigns field ids and schema id 0; s.ID and field ids in s
+	// are ignored.
+	CreateTable(ctx context.Context, db, table string, s *types.Schema, ifNotExists bool) error
+	DropTable(ctx context.Context, db, table string, ifExists bool) error
+	ListTables(ctx context.Context, db string) ([]string, error)
+	// LoadTable returns types.ErrNotFound (wrapped) for an unknown table.
+	LoadTable(ctx context.Context, db, table string) (Table, error)
+}
+
+// Table is one primary-key table as the engine sees it.
+type Table interface {
+	// Schema is the current schema.
+	Schema() *types.Schema
+	// Scan returns the merged rows of the table at the chosen snapshot, in
+	// schema order of the schema that Scan's Schema reports.
+	Scan(ctx context.Context, spec ScanSpec) (Scan, error)
+	// Apply writes the changes as one commit and returns the new snapshot
+	// id. Rows are full rows in current schema order. An empty change list
+	// commits nothing and returns 0.
+	Apply(ctx context.Context, changes []Change) (int64, error)
+	// Snapshots lists the retained snapshots in ascending id order.
+	Snapshots(ctx context.Context) ([]*manifest.Snapshot, error)
+}
+
+// ScanSpec chooses the snapshot and gives pruning hints.
+type ScanSpec struct {
+	// SnapshotID reads that snapshot; 0 means latest unless AsOfMillis set.
+	SnapshotID int64
+	// AsOfMillis reads the latest snapshot committed at or before this
+	// time (Unix ms); 0 means unset.
+	AsOfMillis int64
+	// Equals are column position → value equalities that every returned
+	// row must satisfy; the table uses them to prune partitions, buckets
+	// and files (and does a point lookup when they cover the key). The
+	// engine still evaluates the full WHERE clause itself.
+	Equals map[int]types.Value
+}
+
+// Scan is an opened scan.
+type Scan interface {
+	// SnapshotID is the snapshot being read (0 for an empty table).
+	SnapshotID() int64
+	// Rows yields rows; iteration stops at the first error.
+	Rows(ctx context.Context) iter.Seq2[types.Row, error]
+}
+
+// Change is one changelog row.
+type Change struct {
+	Kind types.RowKind
+	Row  types.Row
+}
