@@ -11,6 +11,10 @@
 //	manifest/manifest-list-<uuid> ordered list of manifest files
 //	manifest/manifest-<uuid>      ADD/DELETE entries of data files
 //	data/<partition>/bucket-<n>/  Parquet data files
+//
+// Every metadata object (and catalog's schema files) is a JSON body in a
+// versioned, CRC32C-checksummed envelope (see codec.go); Table reads them
+// and Table.Commit publishes a snapshot with put-if-absent on the next id.
 package manifest
 
 // FormatVersion is the version written into every metadata object. Readers

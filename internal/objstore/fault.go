@@ -84,11 +84,14 @@ func (f *Fault) Calls(op Op) int {
 	return f.calls[op]
 }
 
-// pick returns the first rule that fires for this call, if any.
+// pick returns the first rule that fires for this call, if any. Every
+// rule the call matches counts it toward its Nth, even when an earlier
+// rule fires instead.
 func (f *Fault) pick(op Op, key string) *Rule {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls[op]++
+	var fire *Rule
 	for _, r := range f.rules {
 		if r.Op != "" && r.Op != op {
 			continue
@@ -97,6 +100,9 @@ func (f *Fault) pick(op Op, key string) *Rule {
 			continue
 		}
 		r.matched++
+		if fire != nil {
+			continue
+		}
 		if r.Nth != 0 && r.matched != r.Nth {
 			continue
 		}
@@ -104,10 +110,13 @@ func (f *Fault) pick(op Op, key string) *Rule {
 			continue
 		}
 		r.fired++
-		cp := *r
-		return &cp
+		fire = r
 	}
-	return nil
+	if fire == nil {
+		return nil
+	}
+	cp := *fire
+	return &cp
 }
 
 // before applies latency and crash hooks; it returns a non-nil error when

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/siltdb/silt/internal/types"
 )
 
 // Mem is an in-memory Store for unit tests. It is safe for concurrent use.
@@ -49,7 +51,7 @@ func (m *Mem) GetRange(ctx context.Context, key string, off, length int64) ([]by
 		return nil, err
 	}
 	if off < 0 || length < 0 {
-		return nil, fmt.Errorf("get %s: negative range %d+%d", key, off, length)
+		return nil, fmt.Errorf("get %s: %w: negative range %d+%d", key, types.ErrInvalid, off, length)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()

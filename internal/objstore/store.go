@@ -2,6 +2,22 @@
 // interface with first-class conditional writes, implemented by S3 (minio-go),
 // a local directory and memory, and wrapped by retry, fault-injection and
 // prefix layers that implement the same interface.
+//
+// Files:
+//
+//	store.go            Store, ObjectInfo, sentinel errors
+//	s3.go, s3config.go  S3 (single-part conditional puts, ErrAmbiguous), S3Config, ParseS3URI
+//	local*.go           Local: a directory, atomic and cross-process safe
+//	mem.go              Mem: in memory, for tests
+//	retry*.go           Retry: backoff for idempotent calls, read-back for conditional puts
+//	fault.go            Fault: injected failures by rule
+//	prefix.go           Prefix: key namespacing
+//	readerat.go         ReaderAt: io.ReaderAt over GetRange
+//	objstoretest/       the conformance suite every Store runs
+//	s3test/             a fresh bucket on the test MinIO (see scripts/test.sh)
+//
+// A typical production stack is NewRetry(NewS3(...)); the S3 store makes
+// one HTTP attempt per call and leaves retrying to Retry.
 package objstore
 
 import (

@@ -1,0 +1,312 @@
+package manifest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/siltdb/silt/internal/objstore"
+	"github.com/siltdb/silt/internal/types"
+)
+
+// Commit is one change to publish as a new snapshot.
+type Commit struct {
+	// User and Identifier name the commit: a retried Commit with the same
+	// pair is recognised (see Table.FindCommit) and never applied twice.
+	// One user commits sequentially.
+	User, Identifier string
+	Kind             CommitKind
+	SchemaID         int64
+	// Added are the new data files. For APPEND and OVERWRITE commits their
+	// MinSeq/MaxSeq are commit-local (0 <= MinSeq <= MaxSeq < SeqCount,
+	// SeqBase 0): the committer sets SeqBase = parent.NextSequence and
+	// shifts MinSeq/MaxSeq by it. For COMPACT commits they are rewrites of
+	// already-sequenced rows: their sequence numbers and SeqBase are kept
+	// as given and must lie below parent.NextSequence, and SeqCount is 0.
+	Added []DataFile
+	// Deleted must all be live in the parent, else the commit aborts with
+	// ErrConflict (e.g. a compaction input already removed by another
+	// compaction). Only Path is used; the DELETE entry records the
+	// parent's copy of the file.
+	Deleted []DataFile
+	// SeqCount is the number of commit-local sequence numbers used:
+	// NextSequence advances by it.
+	SeqCount int64
+	// Properties are overlaid on the parent's properties (so e.g. stream
+	// offsets survive other commits); a value "" deletes the key.
+	Properties map[string]string
+	// Check, when set, is evaluated against the parent of every attempt
+	// (nil for the first snapshot); its error aborts the commit and is
+	// returned unchanged (wrapped with objstore.ErrAmbiguous only when an
+	// earlier attempt's snapshot put is in doubt).
+	Check func(parent *Snapshot) error
+	// Fresh promises that no earlier call ever attempted this (User,
+	// Identifier), e.g. a session with a newly generated user. The first
+	// attempt then skips the walk back through history that recognises a
+	// retried commit (O(history) for a user that has not committed
+	// recently). Leave it false whenever a crashed process may have
+	// attempted the identifier.
+	Fresh bool
+}
+
+func (c *Commit) validate() error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: commit %s/%s: %s", types.ErrInvalid, c.User, c.Identifier, fmt.Sprintf(format, args...))
+	}
+	switch {
+	case c.User == "" || c.Identifier == "":
+		return bad("empty commit user or identifier")
+	case c.Kind != CommitAppend && c.Kind != CommitCompact && c.Kind != CommitOverwrite:
+		return bad("unknown commit kind %q", c.Kind)
+	case c.SchemaID < 0 || c.SeqCount < 0:
+		return bad("negative schema id or sequence count")
+	case c.Kind == CommitCompact && c.SeqCount != 0:
+		return bad("a COMPACT commit uses no new sequence numbers (SeqCount %d)", c.SeqCount)
+	}
+	added := make(map[string]bool, len(c.Added))
+	for _, f := range c.Added {
+		if err := validRelPath(f.Path); err != nil {
+			return bad("added file: %v", err)
+		}
+		if added[f.Path] {
+			return bad("file %s added twice", f.Path)
+		}
+		added[f.Path] = true
+		if f.RowCount < 0 || f.DeleteCount < 0 || f.Size < 0 {
+			return bad("file %s: negative row count or size", f.Path)
+		}
+		if f.MinSeq < 0 || f.MaxSeq < f.MinSeq {
+			return bad("file %s: bad sequence range [%d, %d]", f.Path, f.MinSeq, f.MaxSeq)
+		}
+		if c.Kind != CommitCompact && (f.SeqBase != 0 || f.MaxSeq >= c.SeqCount) {
+			return bad("file %s: sequence range [%d, %d] (base %d) not commit-local within SeqCount %d",
+				f.Path, f.MinSeq, f.MaxSeq, f.SeqBase, c.SeqCount)
+		}
+	}
+	deleted := make(map[string]bool, len(c.Deleted))
+	for _, f := range c.Deleted {
+		if err := validRelPath(f.Path); err != nil {
+			return bad("deleted file: %v", err)
+		}
+		if deleted[f.Path] || added[f.Path] {
+			return bad("file %s deleted twice or both added and deleted", f.Path)
+		}
+		deleted[f.Path] = true
+	}
+	return nil
+}
+
+// outcome classifies a failed attempt.
+type outcome int
+
+const (
+	fatal     outcome = iota // return the error
+	lostRace                 // another committer published the id first
+	retryable                // I/O failed; nothing was published
+)
+
+// Commit publishes c as snapshot parent+1 with a put-if-absent, retrying
+// when another committer wins the id (bounded by MaxAttempts; then an
+// error wrapping types.ErrConflict).
+//
+// Each attempt reads the latest snapshot; returns the already published
+// snapshot if (User, Identifier) is found in the history not yet checked
+// by this call; runs Check; verifies Deleted are live (ErrConflict
+// otherwise, not retried); writes a delta manifest and a manifest list
+// (merging all live files into one manifest when the list would exceed
+// MaxManifests); and puts the snapshot if absent. A put that fails other
+// than by losing the race is resolved by reading the snapshot back: ours
+// means success, someone else's or none means another attempt (put-if-
+// absent on contiguous ids makes a late-landing earlier put harmless: it
+// can only take an id this call has not yet seen filled, and the next
+// attempt finds it). If the read-back fails too, the error wraps
+// objstore.ErrAmbiguous: the outcome is unknown and the caller must retry
+// Commit with the same identifier; so does any later failure of a call
+// whose snapshot put was in doubt. Transient store errors
+// (objstore.IsRetryable) cost an attempt; permanent ones, ctx errors and
+// a retrying store's objstore.ErrGaveUp end the call. Failed attempts
+// leave unreferenced manifests behind for orphan cleanup; nothing is ever
+// deleted.
+func (t *Table) Commit(ctx context.Context, c Commit) (*Snapshot, error) {
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	st := &commitState{}
+	var (
+		lastErr error
+		lastOc  outcome
+		lost    int
+	)
+	for attempt := 1; attempt <= t.opts.MaxAttempts; attempt++ {
+		if attempt > 1 {
+			if err := t.opts.Sleep(ctx, t.opts.backoff(attempt-1)); err != nil {
+				return nil, st.final(fmt.Errorf("commit %s/%s: %w (last attempt: %w)", c.User, c.Identifier, err, lastErr))
+			}
+		}
+		s, oc, err := t.attempt(ctx, &c, st)
+		if err == nil {
+			t.writeHint(ctx, s.ID)
+			return s, nil
+		}
+		if oc == fatal {
+			return nil, st.final(err)
+		}
+		if oc == lostRace {
+			lost++
+		}
+		lastErr, lastOc = err, oc
+	}
+	if lastOc == lostRace {
+		return nil, st.final(fmt.Errorf("%w: commit %s/%s: gave up after %d attempts, %d lost to concurrent committers: %w",
+			types.ErrConflict, c.User, c.Identifier, t.opts.MaxAttempts, lost, lastErr))
+	}
+	return nil, st.final(fmt.Errorf("commit %s/%s: gave up after %d attempts (%d lost to concurrent committers): %w",
+		c.User, c.Identifier, t.opts.MaxAttempts, lost, lastErr))
+}
+
+// commitState is what one Commit call carries between attempts.
+type commitState struct {
+	// checked: snapshots with ids <= checked are known not to hold the
+	// commit.
+	checked int64
+	// uncertain: a snapshot put failed without a definite answer, so it
+	// may still land after this call returns.
+	uncertain bool
+}
+
+// final wraps a failure of the call with objstore.ErrAmbiguous when an
+// earlier snapshot put is uncertain: the caller must then retry with the
+// same identifier rather than treat the commit as not applied.
+func (st *commitState) final(err error) error {
+	if !st.uncertain || errors.Is(err, objstore.ErrAmbiguous) {
+		return err
+	}
+	return fmt.Errorf("%w: an earlier snapshot put of this commit may still apply: %w", objstore.ErrAmbiguous, err)
+}
+
+// classifyWrite classifies a failed put-if-absent of a freshly named
+// manifest or manifest list: losing it means NewID collided (or a
+// retrying store saw someone else's bytes), which costs an attempt with
+// new names, never an overwrite.
+func classifyWrite(ctx context.Context, err error) outcome {
+	if ctx.Err() == nil && errors.Is(err, objstore.ErrPreconditionFailed) {
+		return retryable
+	}
+	return classify(ctx, err)
+}
+
+// classify decides whether a failed step is worth another attempt: only
+// transient store errors are, and not once a retrying store below has
+// given up (that would multiply its stall).
+func classify(ctx context.Context, err error) outcome {
+	switch {
+	case ctx.Err() != nil,
+		errors.Is(err, objstore.ErrGaveUp),
+		errors.Is(err, types.ErrCorruption),
+		errors.Is(err, types.ErrInvalid),
+		errors.Is(err, types.ErrNotFound),
+		errors.Is(err, types.ErrConflict):
+		return fatal
+	case objstore.IsRetryable(err):
+		return retryable
+	}
+	return fatal
+}
+
+// writeHint best-effort updates snapshot/LATEST; readers never trust it.
+func (t *Table) writeHint(ctx context.Context, id int64) {
+	_, _ = t.store.Put(ctx, t.key(LatestHintPath), []byte(strconv.FormatInt(id, 10)))
+}
+
+// attempt runs one attempt of Commit.
+func (t *Table) attempt(ctx context.Context, c *Commit, st *commitState) (*Snapshot, outcome, error) {
+	wrap := func(step string, err error) error {
+		return fmt.Errorf("commit %s/%s: %s: %w", c.User, c.Identifier, step, err)
+	}
+
+	parent, err := t.Latest(ctx)
+	if err != nil {
+		return nil, classify(ctx, err), wrap("read latest snapshot", err)
+	}
+	if c.Fresh && parent != nil && st.checked == 0 && !st.uncertain {
+		st.checked = parent.ID
+	}
+	done, err := t.findCommitFrom(ctx, parent, st.checked, c.User, c.Identifier)
+	if err != nil {
+		return nil, classify(ctx, err), wrap("look for an earlier attempt", err)
+	}
+	if done != nil {
+		return done, 0, nil
+	}
+	if parent != nil {
+		st.checked = parent.ID
+	}
+	if c.Check != nil {
+		if err := c.Check(parent); err != nil {
+			return nil, fatal, err
+		}
+	}
+
+	p, err := t.plan(ctx, c, parent)
+	if err != nil {
+		return nil, classify(ctx, err), err
+	}
+	var metas []ManifestMeta
+	switch n := len(p.parentManifests); {
+	case n+min(len(p.delta), 1) > t.opts.MaxManifests:
+		if metas, err = t.mergeManifests(ctx, p, c.SchemaID); err != nil {
+			return nil, classifyWrite(ctx, err), wrap("write merged manifest", err)
+		}
+	case len(p.delta) > 0:
+		m, err := t.writeManifest(ctx, p.delta, c.SchemaID)
+		if err != nil {
+			return nil, classifyWrite(ctx, err), wrap("write manifest", err)
+		}
+		metas = append(p.parentManifests[:n:n], m)
+	default:
+		metas = p.parentManifests
+	}
+	listPath := manifestListPrefix + t.opts.NewID()
+	lb, err := EncodeManifestList(&ManifestList{Manifests: metas})
+	if err != nil {
+		return nil, fatal, wrap("encode manifest list", err)
+	}
+	if _, err := t.store.PutIfAbsent(ctx, t.key(listPath), lb); err != nil {
+		return nil, classifyWrite(ctx, err), wrap("write manifest list", err)
+	}
+
+	s := p.snapshot
+	s.ManifestList = listPath
+	sb, err := EncodeSnapshot(s)
+	if err != nil {
+		return nil, fatal, wrap("encode snapshot", err)
+	}
+	_, err = t.store.PutIfAbsent(ctx, t.key(SnapshotPath(s.ID)), sb)
+	if err == nil {
+		return s, 0, nil
+	}
+	if errors.Is(err, objstore.ErrPreconditionFailed) {
+		return nil, lostRace, wrap(fmt.Sprintf("snapshot %d taken", s.ID), err)
+	}
+	st.uncertain = true
+	return t.resolve(ctx, c, s.ID, wrap(fmt.Sprintf("put snapshot %d", s.ID), err))
+}
+
+// resolve decides the outcome of a snapshot put that failed with putErr by
+// reading snapshot id back.
+func (t *Table) resolve(ctx context.Context, c *Commit, id int64, putErr error) (*Snapshot, outcome, error) {
+	if ctx.Err() != nil {
+		return nil, fatal, fmt.Errorf("%w: %w", objstore.ErrAmbiguous, putErr)
+	}
+	got, err := t.Snapshot(ctx, id)
+	switch {
+	case err == nil && got.CommitUser == c.User && got.CommitIdentifier == c.Identifier:
+		return got, 0, nil
+	case err == nil:
+		return nil, lostRace, putErr
+	case errors.Is(err, types.ErrNotFound):
+		return nil, classify(ctx, putErr), putErr
+	}
+	return nil, fatal, fmt.Errorf("%w: %w; reading snapshot %d back failed too: %w", objstore.ErrAmbiguous, putErr, id, err)
+}

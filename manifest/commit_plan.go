@@ -1,0 +1,192 @@
+package manifest
+
+import (
+	"context"
+	"fmt"
+	"maps"
+
+	"github.com/siltdb/silt/internal/types"
+)
+
+// commitPlan is what one commit attempt publishes on top of its parent.
+type commitPlan struct {
+	parent          *Snapshot
+	parentManifests []ManifestMeta
+	// parentLive is the parent's live files, loaded only when the commit
+	// deletes files (or when manifests are merged).
+	parentLive map[string]DataFile
+	added      []DataFile // with absolute sequence numbers
+	deleted    []DataFile // the parent's copies
+	delta      []Entry    // ADD entries, then DELETE entries
+	snapshot   *Snapshot  // everything but ManifestList
+}
+
+// plan computes the next snapshot of c on top of parent. Errors wrap
+// types.ErrConflict when a deleted file is not live in parent, and
+// types.ErrInvalid when c does not fit parent.
+func (t *Table) plan(ctx context.Context, c *Commit, parent *Snapshot) (*commitPlan, error) {
+	p := &commitPlan{parent: parent}
+	next := &Snapshot{
+		Version:          FormatVersion,
+		ID:               1,
+		SchemaID:         c.SchemaID,
+		CommitUser:       c.User,
+		CommitIdentifier: c.Identifier,
+		CommitKind:       c.Kind,
+		TimeMillis:       t.opts.Now().UnixMilli(),
+	}
+	var parentProps map[string]string
+	if parent != nil {
+		next.ID = parent.ID + 1
+		next.ParentID = parent.ID
+		next.TimeMillis = max(next.TimeMillis, parent.TimeMillis)
+		next.TotalRecordCount = parent.TotalRecordCount
+		next.NextSequence = parent.NextSequence
+		parentProps = parent.Properties
+		metas, err := t.ReadManifestList(ctx, parent.ManifestList)
+		if err != nil {
+			return nil, fmt.Errorf("commit %s/%s: snapshot %d: %w", c.User, c.Identifier, parent.ID, err)
+		}
+		p.parentManifests = metas
+	}
+	next.Properties = overlay(parentProps, c.Properties)
+
+	if len(c.Deleted) > 0 {
+		live, err := t.replayList(ctx, parent, p.parentManifests)
+		if err != nil {
+			return nil, fmt.Errorf("commit %s/%s: %w", c.User, c.Identifier, err)
+		}
+		p.parentLive = live
+		for _, d := range c.Deleted {
+			f, ok := live[d.Path]
+			if !ok {
+				return nil, fmt.Errorf("%w: commit %s/%s: file %s is not live in snapshot %d (removed by another commit?)",
+					types.ErrConflict, c.User, c.Identifier, d.Path, next.ID-1)
+			}
+			p.deleted = append(p.deleted, f)
+			next.TotalRecordCount -= f.RowCount
+		}
+		for _, a := range c.Added {
+			if _, ok := live[a.Path]; ok {
+				return nil, fmt.Errorf("%w: commit %s/%s: added file %s is already live in snapshot %d",
+					types.ErrInvalid, c.User, c.Identifier, a.Path, next.ID-1)
+			}
+		}
+	}
+
+	base := next.NextSequence
+	for _, a := range c.Added {
+		f := a
+		if c.Kind == CommitCompact {
+			if f.MaxSeq >= base {
+				return nil, fmt.Errorf("%w: commit %s/%s: compacted file %s has sequence %d, not below the parent's next sequence %d",
+					types.ErrInvalid, c.User, c.Identifier, f.Path, f.MaxSeq, base)
+			}
+		} else {
+			f.SeqBase = base
+			f.MinSeq += base
+			f.MaxSeq += base
+		}
+		p.added = append(p.added, f)
+		next.TotalRecordCount += f.RowCount
+		next.DeltaRecordCount += f.RowCount
+	}
+	next.NextSequence = base + c.SeqCount
+
+	for _, f := range p.added {
+		p.delta = append(p.delta, Entry{Kind: Add, File: f})
+	}
+	for _, f := range p.deleted {
+		p.delta = append(p.delta, Entry{Kind: Delete, File: f})
+	}
+	p.snapshot = next
+	return p, nil
+}
+
+// overlay returns parent's properties with over applied ("" deletes a
+// key), or nil when none remain.
+func overlay(parent, over map[string]string) map[string]string {
+	out := maps.Clone(parent)
+	for k, v := range over {
+		if out == nil {
+			out = map[string]string{}
+		}
+		if v == "" {
+			delete(out, k)
+		} else {
+			out[k] = v
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// replayList returns the live files of s given its manifest list.
+func (t *Table) replayList(ctx context.Context, s *Snapshot, metas []ManifestMeta) (map[string]DataFile, error) {
+	live := map[string]DataFile{}
+	if s == nil {
+		return live, nil
+	}
+	manifests, err := t.readManifests(ctx, metas)
+	if err != nil {
+		return nil, fmt.Errorf("snapshot %d: %w", s.ID, err)
+	}
+	for i, entries := range manifests {
+		if err := replay(live, entries); err != nil {
+			return nil, fmt.Errorf("%w: snapshot %d: manifest %s: %v", types.ErrCorruption, s.ID, metas[i].Path, err)
+		}
+	}
+	return live, nil
+}
+
+// mergeManifests writes the live files after p as one manifest of ADD
+// entries and returns the new manifest list (empty when no file is live).
+func (t *Table) mergeManifests(ctx context.Context, p *commitPlan, schemaID int64) ([]ManifestMeta, error) {
+	live := p.parentLive
+	if live == nil {
+		var err error
+		if live, err = t.replayList(ctx, p.parent, p.parentManifests); err != nil {
+			return nil, err
+		}
+	}
+	live = maps.Clone(live)
+	if err := replay(live, p.delta); err != nil {
+		return nil, fmt.Errorf("%w: %v", types.ErrInvalid, err)
+	}
+	if len(live) == 0 {
+		return nil, nil
+	}
+	files := sortedFiles(live)
+	entries := make([]Entry, len(files))
+	for i, f := range files {
+		entries[i] = Entry{Kind: Add, File: f}
+	}
+	m, err := t.writeManifest(ctx, entries, schemaID)
+	if err != nil {
+		return nil, err
+	}
+	return []ManifestMeta{m}, nil
+}
+
+// writeManifest writes entries under a fresh name (put-if-absent, so a
+// colliding NewID can never overwrite a published manifest).
+func (t *Table) writeManifest(ctx context.Context, entries []Entry, schemaID int64) (ManifestMeta, error) {
+	b, err := EncodeManifest(&Manifest{Entries: entries})
+	if err != nil {
+		return ManifestMeta{}, err
+	}
+	m := ManifestMeta{Path: manifestPrefix + t.opts.NewID(), Size: int64(len(b)), SchemaID: schemaID}
+	for _, e := range entries {
+		if e.Kind == Add {
+			m.NumAdded++
+		} else {
+			m.NumDeleted++
+		}
+	}
+	if _, err := t.store.PutIfAbsent(ctx, t.key(m.Path), b); err != nil {
+		return ManifestMeta{}, err
+	}
+	return m, nil
+}
