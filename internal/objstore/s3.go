@@ -98,6 +98,15 @@ func (s *S3) Config() S3Config { return s.cfg }
 // String names the bucket and endpoint; it never includes credentials.
 func (s *S3) String() string { return s.cfg.String() }
 
+// BucketExists reports whether the bucket exists.
+func (s *S3) BucketExists(ctx context.Context) (bool, error) {
+	ok, err := s.client.BucketExists(ctx, s.cfg.Bucket)
+	if err != nil {
+		return false, fmt.Errorf("s3 bucket %s: %w", s.cfg.Bucket, err)
+	}
+	return ok, nil
+}
+
 // EnsureBucket creates the bucket if it does not exist.
 func (s *S3) EnsureBucket(ctx context.Context) error {
 	ok, err := s.client.BucketExists(ctx, s.cfg.Bucket)

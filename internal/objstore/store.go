@@ -67,6 +67,11 @@ type Store interface {
 	// List returns every object whose key starts with prefix, in ascending
 	// key order.
 	List(ctx context.Context, prefix string) ([]ObjectInfo, error)
+	// ListDirs returns, in ascending order, the distinct names s such that
+	// some key starts with prefix+s+"/": the immediate "folders" under a
+	// prefix that ends in '/' (or is empty), without listing every object
+	// below them. Stores may also return folders that became empty.
+	ListDirs(ctx context.Context, prefix string) ([]string, error)
 	// Delete removes the object. Deleting a missing object is not an error.
 	Delete(ctx context.Context, key string) error
 }

@@ -45,6 +45,7 @@ func Run(t *testing.T, newStore func(t *testing.T) objstore.Store) {
 		{"PutIfMatch", testPutIfMatch},
 		{"PutIfMatchRace", testPutIfMatchRace},
 		{"List", testList},
+		{"ListDirs", testListDirs},
 		{"Delete", testDelete},
 		{"UnusualKeys", testUnusualKeys},
 		{"Canceled", testCanceled},
@@ -497,4 +498,30 @@ func testLargeConditionalPutRace(t *testing.T, s objstore.Store) {
 	}
 	got, _ := mustGet(t, s, "bigrace")
 	wantBytes(t, "large object after the race", got, payload(uint64(20+winner), LargeSize))
+}
+
+func testListDirs(t *testing.T, s objstore.Store) {
+	ctx := t.Context()
+	for i, k := range []string{"dirs/a/1", "dirs/a/2/x", "dirs/b.db/t/schema", "dirs/c", "dirsx/d/1", "other/e/1"} {
+		mustPut(t, s, k, payload(uint64(i), i+1))
+	}
+	for _, c := range []struct {
+		prefix string
+		want   []string
+	}{
+		{"", []string{"dirs", "dirsx", "other"}},
+		{"dirs/", []string{"a", "b.db"}},
+		{"dirs/a/", []string{"2"}},
+		{"dirs/b.db/", []string{"t"}},
+		{"dirs/c/", nil},
+		{"nomatch/", nil},
+	} {
+		got, err := s.ListDirs(ctx, c.prefix)
+		if err != nil {
+			t.Fatalf("ListDirs(%q): %v", c.prefix, err)
+		}
+		if !slices.Equal(got, c.want) {
+			t.Fatalf("ListDirs(%q) = %q, want %q", c.prefix, got, c.want)
+		}
+	}
 }

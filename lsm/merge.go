@@ -1,0 +1,142 @@
+package lsm
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"iter"
+
+	"github.com/siltdb/silt/internal/types"
+)
+
+// MergeRuns merges sorted runs: each source yields records sorted by
+// (Key, Seq). It yields one merged record per key in key order: merger.Merge
+// of the key's records from every source in ascending Seq order (records with
+// equal Seq keep source order). Unless keepDeletes, results whose Kind is not
+// +I/+U (tombstones, and the pure retractions an aggregation can leave) are
+// dropped: that is what a read wants. A compaction must set keepDeletes,
+// since its output is merged again with older and newer runs (a retraction
+// must still apply to rows written later). The first error of any source, an
+// unsorted source, or ctx's cancellation ends iteration with that error.
+func MergeRuns(ctx context.Context, sources []iter.Seq2[Record, error], merger Merger, keepDeletes bool) iter.Seq2[Record, error] {
+	return func(yield func(Record, error) bool) {
+		h := mergeHeap{}
+		for i, src := range sources {
+			next, stop := iter.Pull2(src)
+			defer stop()
+			c := &runCursor{src: i, next: next}
+			ok, err := c.advance()
+			if err != nil {
+				yield(Record{}, err)
+				return
+			}
+			if ok {
+				h.push(c)
+			}
+		}
+		var group []Record
+		for n := 0; len(h) > 0; n++ {
+			if n%1024 == 0 {
+				if err := ctx.Err(); err != nil {
+					yield(Record{}, err)
+					return
+				}
+			}
+			group = group[:0]
+			key := h[0].rec.Key
+			for len(h) > 0 && bytes.Equal(h[0].rec.Key, key) {
+				c := h[0]
+				group = append(group, c.rec)
+				ok, err := c.advance()
+				if err != nil {
+					yield(Record{}, err)
+					return
+				}
+				if ok {
+					h.fix0()
+				} else {
+					h.pop0()
+				}
+			}
+			r := mergeKey(merger, group)
+			if !keepDeletes && !r.Kind.IsAdd() {
+				continue
+			}
+			if !yield(r, nil) {
+				return
+			}
+		}
+	}
+}
+
+// runCursor is the current record of one source.
+type runCursor struct {
+	src  int
+	next func() (Record, error, bool)
+	rec  Record
+	have bool
+}
+
+// advance moves to the source's next record, checking its order.
+func (c *runCursor) advance() (bool, error) {
+	r, err, ok := c.next()
+	if !ok {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if c.have && compareRecords(&c.rec, &r) > 0 {
+		return false, fmt.Errorf("%w: merge source %d is not sorted by (key, seq)", types.ErrInvalid, c.src)
+	}
+	c.rec, c.have = r, true
+	return true, nil
+}
+
+// mergeHeap is a binary min-heap of cursors by (Key, Seq, source).
+type mergeHeap []*runCursor
+
+func (h mergeHeap) less(i, j int) bool {
+	if c := compareRecords(&h[i].rec, &h[j].rec); c != 0 {
+		return c < 0
+	}
+	return h[i].src < h[j].src
+}
+
+func (h *mergeHeap) push(c *runCursor) {
+	*h = append(*h, c)
+	for i := len(*h) - 1; i > 0; {
+		p := (i - 1) / 2
+		if !h.less(i, p) {
+			break
+		}
+		(*h)[i], (*h)[p] = (*h)[p], (*h)[i]
+		i = p
+	}
+}
+
+func (h *mergeHeap) pop0() {
+	n := len(*h) - 1
+	(*h)[0] = (*h)[n]
+	*h = (*h)[:n]
+	h.fix0()
+}
+
+// fix0 restores the heap after the root's key grew.
+func (h mergeHeap) fix0() {
+	for i := 0; ; {
+		l := 2*i + 1
+		if l >= len(h) {
+			return
+		}
+		m := l
+		if r := l + 1; r < len(h) && h.less(r, l) {
+			m = r
+		}
+		if !h.less(m, i) {
+			return
+		}
+		h[i], h[m] = h[m], h[i]
+		i = m
+	}
+}

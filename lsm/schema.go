@@ -1,0 +1,224 @@
+package lsm
+
+import (
+	"fmt"
+	"reflect"
+	"strconv"
+	"strings"
+
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/compress"
+	"github.com/parquet-go/parquet-go/encoding"
+	"github.com/parquet-go/parquet-go/format"
+	"github.com/siltdb/silt/internal/types"
+)
+
+// Names of the hidden columns that precede the table's columns in every data
+// file. Column names starting with '_' are reserved by types.Schema.Validate.
+const (
+	colKey  = "_key"
+	colSeq  = "_seq"
+	colKind = "_kind"
+	// numHidden is the number of hidden columns (indexes 0..2).
+	numHidden = 3
+)
+
+// kindResetBit is or-ed into the stored _kind value of a Record with Reset.
+const kindResetBit = 4
+
+// parquetSchema builds the Parquet schema of a data file: the hidden columns
+// then one column per field in schema order, each carrying its field id.
+// optional[i] says whether field i is written as an optional column.
+func parquetSchema(s *types.Schema, optional []bool) (*parquet.Schema, error) {
+	fields := []parquet.Field{
+		namedField{Node: parquet.Encoded(parquet.Leaf(parquet.ByteArrayType), &parquet.DeltaByteArray), name: colKey},
+		namedField{Node: parquet.Encoded(parquet.Leaf(parquet.Int64Type), &parquet.DeltaBinaryPacked), name: colSeq},
+		namedField{Node: parquet.Encoded(parquet.Leaf(parquet.Int32Type), &parquet.RLEDictionary), name: colKind},
+	}
+	for i, f := range s.Fields {
+		if strings.HasPrefix(f.Name, "_") {
+			return nil, fmt.Errorf("%w: column name %q is reserved", types.ErrInvalid, f.Name)
+		}
+		n, err := parquetNode(f.Type)
+		if err != nil {
+			return nil, fmt.Errorf("column %q: %w", f.Name, err)
+		}
+		if optional[i] {
+			n = parquet.Optional(n)
+		} else {
+			n = parquet.Required(n)
+		}
+		fields = append(fields, namedField{Node: parquet.FieldID(n, f.ID), name: f.Name})
+	}
+	return parquet.NewSchema("silt", orderedGroup(fields)), nil
+}
+
+// parquetNode is the Parquet leaf of a column type, with the logical types
+// other engines (DuckDB, Spark) understand.
+func parquetNode(t types.DataType) (parquet.Node, error) {
+	switch t.Kind {
+	case types.Boolean:
+		return parquet.Leaf(parquet.BooleanType), nil
+	case types.Int:
+		return parquet.Leaf(parquet.Int32Type), nil
+	case types.BigInt:
+		return parquet.Leaf(parquet.Int64Type), nil
+	case types.Float:
+		return parquet.Leaf(parquet.FloatType), nil
+	case types.Double:
+		return parquet.Leaf(parquet.DoubleType), nil
+	case types.DecimalKind:
+		if err := t.Validate(); err != nil {
+			return nil, err
+		}
+		return parquet.Decimal(t.Scale, t.Precision, parquet.Int64Type), nil
+	case types.String:
+		return parquet.String(), nil
+	case types.Bytes:
+		return parquet.Leaf(parquet.ByteArrayType), nil
+	case types.DateKind:
+		return parquet.Date(), nil
+	case types.TimestampKind:
+		return parquet.Timestamp(parquet.Microsecond), nil
+	}
+	return nil, fmt.Errorf("%w: unsupported column type %s", types.ErrInvalid, t)
+}
+
+// siltType maps the Parquet type of a file column back to a column type.
+func siltType(t parquet.Type) (types.DataType, error) {
+	lt := t.LogicalType()
+	var lv format.LogicalTypeValue
+	if lt != nil {
+		lv = lt.Value
+	}
+	bad := func() (types.DataType, error) {
+		return types.DataType{}, fmt.Errorf("%w: unsupported Parquet column type %s", types.ErrCorruption, t)
+	}
+	switch t.Kind() {
+	case parquet.Boolean:
+		if lv == nil {
+			return types.TBoolean, nil
+		}
+	case parquet.Int32:
+		switch x := lv.(type) {
+		case nil:
+			return types.TInt, nil
+		case *format.DateType:
+			return types.TDate, nil
+		case *format.IntType:
+			if x.BitWidth == 32 && x.IsSigned {
+				return types.TInt, nil
+			}
+		}
+	case parquet.Int64:
+		switch x := lv.(type) {
+		case nil:
+			return types.TBigInt, nil
+		case *format.IntType:
+			if x.BitWidth == 64 && x.IsSigned {
+				return types.TBigInt, nil
+			}
+		case *format.DecimalType:
+			d := types.TDecimal(int(x.Precision), int(x.Scale))
+			if d.Validate() != nil {
+				return bad()
+			}
+			return d, nil
+		case *format.TimestampType:
+			if _, micros := x.Unit.Value.(*format.MicroSeconds); micros && x.IsAdjustedToUTC {
+				return types.TTimestamp, nil
+			}
+		}
+	case parquet.Float:
+		if lv == nil {
+			return types.TFloat, nil
+		}
+	case parquet.Double:
+		if lv == nil {
+			return types.TDouble, nil
+		}
+	case parquet.ByteArray:
+		switch lv.(type) {
+		case nil:
+			return types.TBytes, nil
+		case *format.StringType:
+			return types.TString, nil
+		}
+	}
+	return bad()
+}
+
+// readableAs reports whether values stored as type from can be read as type
+// to: the same type, or a lossless widening (INT to BIGINT, FLOAT to DOUBLE,
+// DECIMAL to a DECIMAL of the same scale and no smaller precision).
+func readableAs(from, to types.DataType) bool {
+	switch {
+	case from == to:
+		return true
+	case from.Kind == types.Int && to.Kind == types.BigInt:
+		return true
+	case from.Kind == types.Float && to.Kind == types.Double:
+		return true
+	case from.Kind == types.DecimalKind && to.Kind == types.DecimalKind:
+		return from.Scale == to.Scale && to.Precision >= from.Precision
+	}
+	return false
+}
+
+// formatFieldIDs renders the field ids of s for the file's key-value
+// metadata. A Parquet field_id of 0 is indistinguishable from "unset" in
+// parquet-go, so the ids are also stored here, in column order.
+func formatFieldIDs(s *types.Schema) string {
+	var b strings.Builder
+	for i, f := range s.Fields {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.Itoa(f.ID))
+	}
+	return b.String()
+}
+
+func parseFieldIDs(v string, n int) ([]int, error) {
+	if n == 0 && v == "" {
+		return nil, nil
+	}
+	parts := strings.Split(v, ",")
+	if len(parts) != n {
+		return nil, fmt.Errorf("%w: field id list has %d entries for %d columns", types.ErrCorruption, len(parts), n)
+	}
+	ids := make([]int, n)
+	for i, p := range parts {
+		id, err := strconv.Atoi(p)
+		if err != nil || id < 0 {
+			return nil, fmt.Errorf("%w: bad field id %q", types.ErrCorruption, p)
+		}
+		ids[i] = id
+	}
+	return ids, nil
+}
+
+// orderedGroup is a Parquet group whose columns keep the given order
+// (parquet.Group sorts its fields by name).
+type orderedGroup []parquet.Field
+
+func (g orderedGroup) ID() int                     { return 0 }
+func (g orderedGroup) String() string              { return "group" }
+func (g orderedGroup) Type() parquet.Type          { return parquet.Group{}.Type() }
+func (g orderedGroup) Optional() bool              { return false }
+func (g orderedGroup) Repeated() bool              { return false }
+func (g orderedGroup) Required() bool              { return true }
+func (g orderedGroup) Leaf() bool                  { return false }
+func (g orderedGroup) Fields() []parquet.Field     { return g }
+func (g orderedGroup) Encoding() encoding.Encoding { return nil }
+func (g orderedGroup) Compression() compress.Codec { return nil }
+func (g orderedGroup) GoType() reflect.Type        { return reflect.TypeOf(struct{}{}) }
+
+// namedField is a column of an orderedGroup.
+type namedField struct {
+	parquet.Node
+	name string
+}
+
+func (f namedField) Name() string                      { return f.name }
+func (f namedField) Value(reflect.Value) reflect.Value { return reflect.Value{} }

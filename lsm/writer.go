@@ -1,0 +1,339 @@
+package lsm
+
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/compress/zstd"
+	"github.com/siltdb/silt/internal/types"
+)
+
+// FormatVersion is the data-file format version written into every file's
+// key-value metadata (silt.format.version). Readers accept versions up to it.
+const FormatVersion = 1
+
+// Key-value metadata keys of a data file.
+const (
+	metaFormatVersion = "silt.format.version"
+	metaSchemaID      = "silt.schema.id"
+	metaFieldIDs      = "silt.field.ids"
+)
+
+// WriterOptions configure WriteFiles. Zero fields take the documented
+// defaults (see EnsureDefaults).
+type WriterOptions struct {
+	// TargetFileSize starts a new file once the current one reaches this
+	// many bytes (estimated before compression of the last pages; one key's
+	// records never span files). Default 128 MiB.
+	TargetFileSize int64
+	// RowGroupRows caps the rows of a row group. Default 65536.
+	RowGroupRows int
+	// RowGroupBytes caps the estimated bytes of a row group. Default 64 MiB.
+	RowGroupBytes int64
+	// PageBytes is the target uncompressed size of a data page. Default
+	// 256 KiB.
+	PageBytes int
+	// BloomBitsPerKey sizes the split-block bloom filter of the _key column
+	// (10 bits give about 1% false positives). Default 10.
+	BloomBitsPerKey int
+}
+
+// EnsureDefaults fills zero fields with their defaults.
+func (o *WriterOptions) EnsureDefaults() {
+	if o.TargetFileSize <= 0 {
+		o.TargetFileSize = 128 << 20
+	}
+	if o.RowGroupRows <= 0 {
+		o.RowGroupRows = 64 << 10
+	}
+	if o.RowGroupBytes <= 0 {
+		o.RowGroupBytes = 64 << 20
+	}
+	if o.PageBytes <= 0 {
+		o.PageBytes = 256 << 10
+	}
+	if o.BloomBitsPerKey <= 0 {
+		o.BloomBitsPerKey = 10
+	}
+}
+
+// EncodedFile is one encoded data file and the facts a manifest entry needs.
+type EncodedFile struct {
+	Data []byte
+	// RowCount is the number of records; DeleteCount those of kind -U/-D.
+	RowCount, DeleteCount int64
+	// MinKey and MaxKey are the smallest and largest Key.
+	MinKey, MaxKey []byte
+	// MinSeq and MaxSeq are the smallest and largest Seq as stored (before
+	// any SeqBase).
+	MinSeq, MaxSeq int64
+}
+
+// WriteFiles encodes merged records sorted by (Key, Seq) as Parquet sorted-run
+// files in the layout described in the package doc. A new file is started
+// when TargetFileSize is reached, never inside one key's records. Records
+// out of order, not produced by a Merger (Merged unset), with the wrong
+// number of values or with values of the wrong Go type are rejected with
+// types.ErrInvalid.
+func WriteFiles(recs []Record, schema *types.Schema, opts WriterOptions) ([]EncodedFile, error) {
+	opts.EnsureDefaults()
+	if schema == nil {
+		return nil, fmt.Errorf("%w: nil schema", types.ErrInvalid)
+	}
+	if err := checkRecords(recs, schema); err != nil {
+		return nil, err
+	}
+	// Key columns are required. Other NOT NULL columns are required unless
+	// a record has NULL there: -U/-D rows need only carry the key.
+	optional := make([]bool, len(schema.Fields))
+	for i, f := range schema.Fields {
+		optional[i] = !f.NotNull || hasNull(recs, i)
+	}
+	for _, k := range schema.KeyIndexes() {
+		if k < 0 {
+			return nil, fmt.Errorf("%w: schema has an unknown primary key column", types.ErrInvalid)
+		}
+		optional[k] = false
+	}
+	ps, err := parquetSchema(schema, optional)
+	if err != nil {
+		return nil, err
+	}
+	fw := &fileWriter{schema: schema, ps: ps, optional: optional, opts: opts}
+	var out []EncodedFile
+	for i := 0; i < len(recs); {
+		fw.start()
+		for i < len(recs) {
+			// Write every record of the key at i.
+			j := i + 1
+			for j < len(recs) && bytes.Equal(recs[j].Key, recs[i].Key) {
+				j++
+			}
+			for k := i; k < j; k++ {
+				if err := fw.add(&recs[k]); err != nil {
+					return nil, err
+				}
+			}
+			i = j
+			if fw.w.Size() >= opts.TargetFileSize {
+				break
+			}
+		}
+		f, err := fw.finish()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+func checkRecords(recs []Record, s *types.Schema) error {
+	for i := range recs {
+		r := &recs[i]
+		switch {
+		case len(r.Key) == 0:
+			return fmt.Errorf("%w: record %d has an empty key", types.ErrInvalid, i)
+		case !r.Merged:
+			return fmt.Errorf("%w: record %d was not produced by a merge (Merged unset)", types.ErrInvalid, i)
+		case !r.Kind.Valid():
+			return fmt.Errorf("%w: record %d has bad row kind %d", types.ErrInvalid, i, r.Kind)
+		case len(r.Row) != len(s.Fields):
+			return fmt.Errorf("%w: record %d has %d values, schema has %d columns", types.ErrInvalid, i, len(r.Row), len(s.Fields))
+		case i > 0 && compareRecords(&recs[i-1], r) > 0:
+			return fmt.Errorf("%w: records not sorted by (key, seq) at record %d", types.ErrInvalid, i)
+		}
+	}
+	return nil
+}
+
+func hasNull(recs []Record, col int) bool {
+	for i := range recs {
+		if recs[i].Row[col] == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// fileWriter encodes one file at a time.
+type fileWriter struct {
+	schema   *types.Schema
+	ps       *parquet.Schema
+	optional []bool
+	opts     WriterOptions
+
+	buf       bytes.Buffer
+	w         *parquet.Writer
+	rows      []parquet.Row
+	rgRows    int   // rows in the current row group
+	rgStart   int64 // w.Size() when the current row group started
+	rowGroups int
+	file      EncodedFile
+}
+
+const writeBatch = 256
+
+func (fw *fileWriter) start() {
+	fw.buf = bytes.Buffer{}
+	fw.w = parquet.NewWriter(&fw.buf, fw.ps,
+		parquet.Compression(&zstd.Codec{Level: zstd.SpeedDefault}),
+		parquet.BloomFilters(parquet.SplitBlockFilter(uint(fw.opts.BloomBitsPerKey), colKey)),
+		parquet.DeferBloomFiltersWithBuffers(parquet.NewBufferPool()),
+		parquet.PageBufferSize(fw.opts.PageBytes),
+		parquet.CreatedBy("silt", strconv.Itoa(FormatVersion), ""),
+	)
+	fw.rows = fw.rows[:0]
+	fw.rgRows, fw.rgStart, fw.rowGroups = 0, 0, 0
+	fw.file = EncodedFile{}
+}
+
+func (fw *fileWriter) add(r *Record) error {
+	row, err := fw.encodeRow(r)
+	if err != nil {
+		return err
+	}
+	fw.rows = append(fw.rows, row)
+	f := &fw.file
+	if f.RowCount == 0 {
+		f.MinKey = bytes.Clone(r.Key)
+		f.MinSeq, f.MaxSeq = r.Seq, r.Seq
+	}
+	f.MaxKey = r.Key
+	f.MinSeq, f.MaxSeq = min(f.MinSeq, r.Seq), max(f.MaxSeq, r.Seq)
+	f.RowCount++
+	if !r.Kind.IsAdd() {
+		f.DeleteCount++
+	}
+	fw.rgRows++
+	if len(fw.rows) == writeBatch || fw.rgRows >= fw.opts.RowGroupRows {
+		if err := fw.writeRows(); err != nil {
+			return err
+		}
+	}
+	if fw.rgRows >= fw.opts.RowGroupRows || (fw.rgRows%64 == 0 && fw.w.Size()-fw.rgStart >= fw.opts.RowGroupBytes) {
+		return fw.flushRowGroup()
+	}
+	return nil
+}
+
+func (fw *fileWriter) writeRows() error {
+	if len(fw.rows) == 0 {
+		return nil
+	}
+	if _, err := fw.w.WriteRows(fw.rows); err != nil {
+		return fmt.Errorf("encoding rows: %w", err)
+	}
+	fw.rows = fw.rows[:0]
+	return nil
+}
+
+func (fw *fileWriter) flushRowGroup() error {
+	if err := fw.writeRows(); err != nil {
+		return err
+	}
+	if fw.rgRows == 0 {
+		return nil
+	}
+	if err := fw.w.Flush(); err != nil {
+		return fmt.Errorf("writing row group: %w", err)
+	}
+	fw.rowGroups++
+	fw.rgRows = 0
+	fw.rgStart = fw.w.Size()
+	return nil
+}
+
+// finish closes the file, then patches its checksums in place.
+func (fw *fileWriter) finish() (EncodedFile, error) {
+	if err := fw.flushRowGroup(); err != nil {
+		return EncodedFile{}, err
+	}
+	fw.w.SetKeyValueMetadata(metaFormatVersion, strconv.Itoa(FormatVersion))
+	fw.w.SetKeyValueMetadata(metaSchemaID, strconv.FormatInt(fw.schema.ID, 10))
+	fw.w.SetKeyValueMetadata(metaFieldIDs, formatFieldIDs(fw.schema))
+	fw.w.SetKeyValueMetadata(checksumKey, checksumPlaceholder(fw.rowGroups))
+	if err := fw.w.Close(); err != nil {
+		return EncodedFile{}, fmt.Errorf("closing data file: %w", err)
+	}
+	data := fw.buf.Bytes()
+	if err := sealFile(data, fw.rowGroups); err != nil {
+		return EncodedFile{}, err
+	}
+	f := fw.file
+	f.Data = data
+	f.MaxKey = bytes.Clone(f.MaxKey)
+	return f, nil
+}
+
+// encodeRow converts a record to a Parquet row in file column order.
+func (fw *fileWriter) encodeRow(r *Record) (parquet.Row, error) {
+	row := make(parquet.Row, 0, numHidden+len(r.Row))
+	kind := int32(r.Kind)
+	if r.Reset {
+		kind |= kindResetBit
+	}
+	row = append(row,
+		parquet.ByteArrayValue(r.Key).Level(0, 0, 0),
+		parquet.Int64Value(r.Seq).Level(0, 0, 1),
+		parquet.Int32Value(kind).Level(0, 0, 2))
+	for i, v := range r.Row {
+		col := numHidden + i
+		if v == nil {
+			if !fw.optional[i] {
+				return nil, fmt.Errorf("%w: NULL in NOT NULL column %q", types.ErrInvalid, fw.schema.Fields[i].Name)
+			}
+			row = append(row, parquet.Value{}.Level(0, 0, col))
+			continue
+		}
+		pv, ok := toParquet(v, fw.schema.Fields[i].Type.Kind)
+		if !ok {
+			return nil, fmt.Errorf("%w: column %q: value of Go type %T is not a %s", types.ErrInvalid, fw.schema.Fields[i].Name, v, fw.schema.Fields[i].Type)
+		}
+		def := 0
+		if fw.optional[i] {
+			def = 1
+		}
+		row = append(row, pv.Level(0, def, col))
+	}
+	return row, nil
+}
+
+// toParquet converts a non-NULL value of a column kind.
+func toParquet(v types.Value, k types.Kind) (parquet.Value, bool) {
+	switch k {
+	case types.Boolean:
+		x, ok := v.(bool)
+		return parquet.BooleanValue(x), ok
+	case types.Int:
+		x, ok := v.(int32)
+		return parquet.Int32Value(x), ok
+	case types.BigInt:
+		x, ok := v.(int64)
+		return parquet.Int64Value(x), ok
+	case types.Float:
+		x, ok := v.(float32)
+		return parquet.FloatValue(x), ok
+	case types.Double:
+		x, ok := v.(float64)
+		return parquet.DoubleValue(x), ok
+	case types.DecimalKind:
+		x, ok := v.(types.Decimal)
+		return parquet.Int64Value(int64(x)), ok
+	case types.String:
+		x, ok := v.(string)
+		return parquet.ByteArrayValue([]byte(x)), ok
+	case types.Bytes:
+		x, ok := v.([]byte)
+		return parquet.ByteArrayValue(x), ok
+	case types.DateKind:
+		x, ok := v.(types.Date)
+		return parquet.Int32Value(int32(x)), ok
+	case types.TimestampKind:
+		x, ok := v.(types.Timestamp)
+		return parquet.Int64Value(int64(x)), ok
+	}
+	return parquet.Value{}, false
+}

@@ -1,0 +1,121 @@
+package table
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/siltdb/silt/internal/types"
+)
+
+// Option keys understood by silt tables. Every key a user can set is listed
+// in optionDocs with its default; an unknown key is an error, so a typo never
+// silently changes nothing.
+const (
+	OptBucket          = "bucket"
+	OptMergeEngine     = "merge-engine"
+	OptSequenceField   = "sequence.field"
+	OptTargetFileSize  = "target-file-size"
+	OptRowGroupRows    = "parquet.row-group-rows"
+	OptWriteBufferSize = "write-buffer-size"
+)
+
+// OptionDoc documents one table option.
+type OptionDoc struct {
+	Key, Default, Description string
+}
+
+// OptionDocs lists the table options with their defaults, for DESCRIBE, the
+// README and validation. Per-column aggregate functions use the pattern
+// fields.<column>.aggregate-function.
+func OptionDocs() []OptionDoc {
+	return []OptionDoc{
+		{OptBucket, "1", "number of buckets per partition; a key's bucket is hash(key) mod bucket. Fixed at CREATE TABLE."},
+		{OptMergeEngine, "deduplicate", "deduplicate | partial-update | aggregation | first-row"},
+		{OptSequenceField, "", "column whose value orders the records of a key (ties: write order)"},
+		{"fields.<col>.aggregate-function", "last_non_null_value", "aggregation engine: sum, min, max, count, last_value, last_non_null_value, first_value, first_non_null_value, bool_and, bool_or"},
+		{OptTargetFileSize, "128mb", "target size of a data file"},
+		{OptRowGroupRows, "65536", "maximum rows in a Parquet row group"},
+		{OptWriteBufferSize, "64mb", "memory a writer buffers before flushing sorted runs"},
+	}
+}
+
+// Options are a table's parsed options.
+type Options struct {
+	Buckets         int
+	MergeEngine     string
+	SequenceField   string
+	TargetFileSize  int64
+	RowGroupRows    int
+	WriteBufferSize int64
+}
+
+// ParseOptions validates the raw options of a schema and fills defaults.
+func ParseOptions(raw map[string]string) (Options, error) {
+	o := Options{Buckets: 1, MergeEngine: "deduplicate", TargetFileSize: 128 << 20, RowGroupRows: 64 << 10, WriteBufferSize: 64 << 20}
+	keys := make([]string, 0, len(raw))
+	for k := range raw {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v := raw[k]
+		var err error
+		switch {
+		case k == OptBucket:
+			o.Buckets, err = parseIntOpt(k, v, 1, 1<<16)
+		case k == OptMergeEngine:
+			switch v {
+			case "deduplicate", "partial-update", "aggregation", "first-row":
+				o.MergeEngine = v
+			default:
+				err = fmt.Errorf("%w: option %s: unknown merge engine %q (want deduplicate, partial-update, aggregation or first-row)", types.ErrInvalid, k, v)
+			}
+		case k == OptSequenceField:
+			o.SequenceField = v
+		case k == OptTargetFileSize:
+			o.TargetFileSize, err = ParseSize(k, v)
+		case k == OptWriteBufferSize:
+			o.WriteBufferSize, err = ParseSize(k, v)
+		case k == OptRowGroupRows:
+			o.RowGroupRows, err = parseIntOpt(k, v, 1, 1<<24)
+		case strings.HasPrefix(k, "fields.") && strings.HasSuffix(k, ".aggregate-function"):
+			// validated by NewMergeEngine against the columns
+		default:
+			err = fmt.Errorf("%w: unknown table option %q", types.ErrInvalid, k)
+		}
+		if err != nil {
+			return Options{}, err
+		}
+	}
+	return o, nil
+}
+
+func parseIntOpt(k, v string, lo, hi int) (int, error) {
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || n < lo || n > hi {
+		return 0, fmt.Errorf("%w: option %s: %q is not an integer in %d..%d", types.ErrInvalid, k, v, lo, hi)
+	}
+	return n, nil
+}
+
+// ParseSize parses sizes like "128mb", "64 MiB", "4096".
+func ParseSize(k, v string) (int64, error) {
+	s := strings.ToLower(strings.TrimSpace(v))
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		m      int64
+	}{{"kib", 1 << 10}, {"mib", 1 << 20}, {"gib", 1 << 30}, {"kb", 1 << 10}, {"mb", 1 << 20}, {"gb", 1 << 30}, {"k", 1 << 10}, {"m", 1 << 20}, {"g", 1 << 30}, {"b", 1}} {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSpace(strings.TrimSuffix(s, u.suffix)), u.m
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 || n > (1<<50)/mult {
+		return 0, fmt.Errorf("%w: option %s: bad size %q (e.g. 128mb)", types.ErrInvalid, k, v)
+	}
+	return n * mult, nil
+}

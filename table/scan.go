@@ -1,0 +1,234 @@
+package table
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"iter"
+	"sort"
+
+	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/lsm"
+	"github.com/siltdb/silt/manifest"
+)
+
+// ScanOptions choose the snapshot of a read and give pruning hints.
+type ScanOptions struct {
+	// SnapshotID > 0 reads that snapshot.
+	SnapshotID int64
+	// AsOfMillis != 0 reads the latest snapshot committed at or before it.
+	AsOfMillis int64
+	// Equals maps column positions to values every wanted row has. They
+	// prune partitions, buckets and files; when they cover the primary key
+	// the scan is a point lookup. Values must have the column's Go type.
+	Equals map[int]types.Value
+}
+
+// Scan is a planned read of one snapshot.
+type Scan struct {
+	t      *Table
+	snap   *manifest.Snapshot
+	groups []fileGroup
+	point  []byte // encoded key for a point lookup, or nil
+	stats  ScanStats
+}
+
+// ScanStats says how much planning pruned.
+type ScanStats struct {
+	FilesTotal, FilesPlanned int
+}
+
+// fileGroup is the files of one (partition, bucket): one LSM tree.
+type fileGroup struct {
+	partition string
+	bucket    int
+	files     []manifest.DataFile
+}
+
+// NewScan plans a read.
+func (t *Table) NewScan(ctx context.Context, o ScanOptions) (*Scan, error) {
+	snap, err := t.Resolve(ctx, o.SnapshotID, o.AsOfMillis)
+	if err != nil {
+		return nil, err
+	}
+	s := &Scan{t: t, snap: snap}
+	if snap == nil {
+		return s, nil
+	}
+	files, err := t.meta.Files(ctx, snap)
+	if err != nil {
+		return nil, fmt.Errorf("table %s: snapshot %d: %w", t.name, snap.ID, err)
+	}
+	s.stats.FilesTotal = len(files)
+
+	equals := map[int]types.Value{}
+	for i, v := range o.Equals {
+		if i >= 0 && i < len(t.schema.Fields) && v != nil && types.CheckValue(v, t.schema.Fields[i].Type) == nil {
+			equals[i] = v
+		}
+	}
+	probe := make(types.Row, len(t.schema.Fields))
+	for i, v := range equals {
+		probe[i] = v
+	}
+	wantBucket := -1
+	if covers(equals, t.bucketIdx) {
+		if b, err := t.bucketOf(probe); err == nil {
+			wantBucket = b
+		}
+	}
+	if covers(equals, t.keyIdx) {
+		if k, err := types.EncodeRowKey(nil, probe, t.keyIdx); err == nil {
+			s.point = k
+		}
+	}
+
+	byGroup := map[bucketKey]*fileGroup{}
+	for _, f := range files {
+		if wantBucket >= 0 && f.Bucket != wantBucket {
+			continue
+		}
+		if !t.partitionMatches(f.Partition, equals) {
+			continue
+		}
+		if s.point != nil && (bytes.Compare(s.point, f.MinKey) < 0 || bytes.Compare(s.point, f.MaxKey) > 0) {
+			continue
+		}
+		k := bucketKey{f.Partition, f.Bucket}
+		g := byGroup[k]
+		if g == nil {
+			g = &fileGroup{partition: f.Partition, bucket: f.Bucket}
+			byGroup[k] = g
+		}
+		g.files = append(g.files, f)
+		s.stats.FilesPlanned++
+	}
+	for _, g := range byGroup {
+		s.groups = append(s.groups, *g)
+	}
+	sort.Slice(s.groups, func(i, j int) bool {
+		if s.groups[i].partition != s.groups[j].partition {
+			return s.groups[i].partition < s.groups[j].partition
+		}
+		return s.groups[i].bucket < s.groups[j].bucket
+	})
+	return s, nil
+}
+
+func covers(equals map[int]types.Value, idx []int) bool {
+	if len(idx) == 0 {
+		return false
+	}
+	for _, i := range idx {
+		if _, ok := equals[i]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// Snapshot is the snapshot being read; nil for an empty table.
+func (s *Scan) Snapshot() *manifest.Snapshot { return s.snap }
+
+// SnapshotID is the id of the snapshot being read, 0 for an empty table.
+func (s *Scan) SnapshotID() int64 {
+	if s.snap == nil {
+		return 0
+	}
+	return s.snap.ID
+}
+
+// Stats reports planning results.
+func (s *Scan) Stats() ScanStats { return s.stats }
+
+// Rows yields the merged live rows, bucket by bucket, each bucket in key
+// order.
+func (s *Scan) Rows(ctx context.Context) iter.Seq2[types.Row, error] {
+	return func(yield func(types.Row, error) bool) {
+		for _, g := range s.groups {
+			if s.point != nil {
+				rec, ok, err := s.lookup(ctx, g)
+				if err != nil {
+					yield(nil, err)
+					return
+				}
+				if ok && !yield(rec.Row, nil) {
+					return
+				}
+				continue
+			}
+			for rec, err := range s.t.readGroup(ctx, g.files, false) {
+				if err != nil {
+					yield(nil, err)
+					return
+				}
+				if !yield(rec.Row, nil) {
+					return
+				}
+			}
+		}
+	}
+}
+
+func (s *Scan) lookup(ctx context.Context, g fileGroup) (lsm.Record, bool, error) {
+	srcs := make([]lsm.FileSource, len(g.files))
+	for i, f := range g.files {
+		srcs[i] = lsm.FileSource{Meta: f, Open: func(ctx context.Context) (*lsm.FileReader, error) { return s.t.openFile(ctx, f) }}
+	}
+	rec, ok, _, err := lsm.Lookup(ctx, srcs, s.point, s.t.merger)
+	if err != nil {
+		return lsm.Record{}, false, fmt.Errorf("table %s: lookup: %w", s.t.name, err)
+	}
+	return rec, ok, nil
+}
+
+// readGroup merges the files of one LSM tree.
+func (t *Table) readGroup(ctx context.Context, files []manifest.DataFile, keepDeletes bool) iter.Seq2[lsm.Record, error] {
+	return func(yield func(lsm.Record, error) bool) {
+		sources := make([]iter.Seq2[lsm.Record, error], 0, len(files))
+		for _, f := range files {
+			fr, err := t.openFile(ctx, f)
+			if err != nil {
+				yield(lsm.Record{}, err)
+				return
+			}
+			sources = append(sources, fr.All(ctx))
+		}
+		for rec, err := range lsm.MergeRuns(ctx, sources, t.merger, keepDeletes) {
+			if err != nil {
+				yield(lsm.Record{}, fmt.Errorf("table %s: %w", t.name, err))
+				return
+			}
+			if !yield(rec, nil) {
+				return
+			}
+		}
+	}
+}
+
+// Get returns the live row with the given primary-key values (in key column
+// order) at a snapshot (0 = latest).
+func (t *Table) Get(ctx context.Context, snapshotID int64, key ...types.Value) (types.Row, bool, error) {
+	if len(key) != len(t.keyIdx) {
+		return nil, false, fmt.Errorf("%w: table %s: key has %d values, primary key has %d columns", types.ErrInvalid, t.name, len(key), len(t.keyIdx))
+	}
+	eq := map[int]types.Value{}
+	for i, idx := range t.keyIdx {
+		v, err := types.Coerce(key[i], t.schema.Fields[idx].Type)
+		if err != nil {
+			return nil, false, fmt.Errorf("table %s: key column %q: %w", t.name, t.schema.Fields[idx].Name, err)
+		}
+		eq[idx] = v
+	}
+	s, err := t.NewScan(ctx, ScanOptions{SnapshotID: snapshotID, Equals: eq})
+	if err != nil {
+		return nil, false, err
+	}
+	for row, err := range s.Rows(ctx) {
+		if err != nil {
+			return nil, false, err
+		}
+		return row, true, nil
+	}
+	return nil, false, nil
+}

@@ -1,0 +1,281 @@
+package table
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/siltdb/silt/internal/objstore"
+	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/lsm"
+	"github.com/siltdb/silt/manifest"
+)
+
+// Writer buffers changelog rows of one table and commits them as snapshots.
+// Rows are routed to a write buffer per (partition, bucket); buffers are
+// flushed to Parquet sorted runs when the table's write-buffer-size is
+// exceeded and at commit. A Writer is not safe for concurrent use.
+//
+// Every commit carries the writer's commit user and a caller-chosen commit
+// identifier. Calling Commit again with the same identifier after an error
+// whose outcome is unknown is safe: a commit that was already published is
+// recognised and not applied twice.
+type Writer struct {
+	t       *Table
+	user    string
+	buffers map[bucketKey]*lsm.WriteBuffer
+	bytes   int64
+	seq     int64 // next commit-local sequence number
+	pending []manifest.DataFile
+	// unsure is set when a commit failed with an unknown outcome: the
+	// pending files may be referenced by a published snapshot, so Abort
+	// must not delete them.
+	unsure      bool
+	unsureIdent string
+	unsureFiles int
+	stats       WriterStats
+}
+
+// WriterStats counts what a writer did.
+type WriterStats struct {
+	Rows, Flushes, Files, BytesWritten, Commits int64
+}
+
+type bucketKey struct {
+	partition string
+	bucket    int
+}
+
+// NewWriter returns a writer committing as user. Distinct concurrent writers
+// should use distinct users; a restarted writer reuses its user so retried
+// commits are recognised.
+func (t *Table) NewWriter(user string) *Writer {
+	return &Writer{t: t, user: user, buffers: map[bucketKey]*lsm.WriteBuffer{}}
+}
+
+// Stats returns the writer's counters.
+func (w *Writer) Stats() WriterStats { return w.stats }
+
+// Write buffers one changelog row. The row must hold values of the schema's
+// Go types (see types.Schema.CoerceRow for loose input). For -U and -D rows
+// only the primary-key columns must be set.
+func (w *Writer) Write(ctx context.Context, kind types.RowKind, row types.Row) error {
+	if !kind.Valid() {
+		return fmt.Errorf("%w: table %s: bad row kind %d", types.ErrInvalid, w.t.name, kind)
+	}
+	if err := w.checkRow(kind, row); err != nil {
+		return fmt.Errorf("table %s: %w", w.t.name, err)
+	}
+	key, err := types.EncodeRowKey(nil, row, w.t.keyIdx)
+	if err != nil {
+		return fmt.Errorf("table %s: %w", w.t.name, err)
+	}
+	b, err := w.t.bucketOf(row)
+	if err != nil {
+		return fmt.Errorf("table %s: %w", w.t.name, err)
+	}
+	bk := bucketKey{partition: w.t.partitionPath(row), bucket: b}
+	buf := w.buffers[bk]
+	if buf == nil {
+		buf = lsm.NewWriteBuffer()
+		w.buffers[bk] = buf
+	}
+	before := buf.ApproxBytes()
+	buf.Add(lsm.Record{Key: key, Seq: w.seq, Kind: kind, Row: append(types.Row(nil), row...)})
+	w.seq++
+	w.bytes += buf.ApproxBytes() - before
+	w.stats.Rows++
+	if w.bytes >= w.t.opts.WriteBufferSize {
+		return w.Flush(ctx)
+	}
+	return nil
+}
+
+func (w *Writer) checkRow(kind types.RowKind, row types.Row) error {
+	s := w.t.schema
+	if kind.IsAdd() {
+		return s.CheckRow(row)
+	}
+	if len(row) != len(s.Fields) {
+		return fmt.Errorf("%w: row has %d values, table has %d columns", types.ErrInvalid, len(row), len(s.Fields))
+	}
+	for i, f := range s.Fields {
+		if err := types.CheckValue(row[i], f.Type); err != nil {
+			return fmt.Errorf("column %q: %w", f.Name, err)
+		}
+	}
+	for _, k := range w.t.keyIdx {
+		if row[k] == nil {
+			return fmt.Errorf("%w: missing value for primary key column %q", types.ErrInvalid, s.Fields[k].Name)
+		}
+	}
+	return nil
+}
+
+// Flush writes every buffer to data files in the object store. The files
+// become visible only when a later Commit publishes them.
+func (w *Writer) Flush(ctx context.Context) error {
+	keys := make([]bucketKey, 0, len(w.buffers))
+	for k, b := range w.buffers {
+		if b.Len() > 0 {
+			keys = append(keys, k)
+		}
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].partition != keys[j].partition {
+			return keys[i].partition < keys[j].partition
+		}
+		return keys[i].bucket < keys[j].bucket
+	})
+	for _, k := range keys {
+		if err := w.flushBucket(ctx, k, w.buffers[k]); err != nil {
+			return err
+		}
+	}
+	w.bytes = 0
+	return nil
+}
+
+func (w *Writer) flushBucket(ctx context.Context, k bucketKey, buf *lsm.WriteBuffer) error {
+	recs := buf.Flush(w.t.merger)
+	if len(recs) == 0 {
+		return nil
+	}
+	files, err := lsm.WriteFiles(recs, w.t.schema, lsm.WriterOptions{
+		TargetFileSize: w.t.opts.TargetFileSize,
+		RowGroupRows:   w.t.opts.RowGroupRows,
+	})
+	if err != nil {
+		return fmt.Errorf("table %s: write sorted run: %w", w.t.name, err)
+	}
+	w.stats.Flushes++
+	for _, f := range files {
+		path := w.t.dataFilePath(k.partition, k.bucket)
+		if _, err := w.t.store.Put(ctx, w.t.root+path, f.Data); err != nil {
+			return fmt.Errorf("table %s: upload %s: %w", w.t.name, path, err)
+		}
+		w.pending = append(w.pending, manifest.DataFile{
+			Path:          path,
+			Partition:     k.partition,
+			Bucket:        k.bucket,
+			Level:         0,
+			RowCount:      f.RowCount,
+			DeleteCount:   f.DeleteCount,
+			Size:          int64(len(f.Data)),
+			MinKey:        f.MinKey,
+			MaxKey:        f.MaxKey,
+			MinSeq:        f.MinSeq,
+			MaxSeq:        f.MaxSeq,
+			SchemaID:      w.t.schema.ID,
+			CreatedMillis: w.t.env.Now().UnixMilli(),
+		})
+		w.stats.Files++
+		w.stats.BytesWritten += int64(len(f.Data))
+	}
+	return nil
+}
+
+// CommitRequest describes one commit.
+type CommitRequest struct {
+	// Identifier names the commit for its user; reusing it after a failed
+	// attempt is safe (never applied twice).
+	Identifier string
+	// Properties are overlaid on the snapshot's inherited properties.
+	Properties map[string]string
+	// Check, if set, runs against the parent snapshot of every attempt and
+	// aborts the commit with its error (fencing of zombie writers).
+	Check func(parent *manifest.Snapshot) error
+	// Fresh promises this identifier was never attempted before by this
+	// user (e.g. the user is a newly generated session id), which skips
+	// the history walk that recognises retried commits. See manifest.Commit.
+	Fresh bool
+	// AllowEmpty publishes a snapshot even when nothing was written (to
+	// record Properties such as stream offsets).
+	AllowEmpty bool
+}
+
+// Commit flushes and publishes everything written since the last commit as
+// one snapshot. It returns nil when there was nothing to commit.
+func (w *Writer) Commit(ctx context.Context, identifier string) (*manifest.Snapshot, error) {
+	return w.CommitWith(ctx, CommitRequest{Identifier: identifier})
+}
+
+// CommitWith is Commit with properties, a precondition and empty commits.
+func (w *Writer) CommitWith(ctx context.Context, req CommitRequest) (*manifest.Snapshot, error) {
+	if req.Identifier == "" {
+		return nil, fmt.Errorf("%w: table %s: empty commit identifier", types.ErrInvalid, w.t.name)
+	}
+	if err := w.resolveUnsure(ctx, req.Identifier); err != nil {
+		return nil, err
+	}
+	if err := w.Flush(ctx); err != nil {
+		return nil, err
+	}
+	if len(w.pending) == 0 && !req.AllowEmpty && len(req.Properties) == 0 {
+		return nil, nil
+	}
+	snap, err := w.t.meta.Commit(ctx, manifest.Commit{
+		User:       w.user,
+		Identifier: req.Identifier,
+		Kind:       manifest.CommitAppend,
+		SchemaID:   w.t.schema.ID,
+		Added:      w.pending,
+		SeqCount:   w.seq,
+		Properties: req.Properties,
+		Check:      req.Check,
+		Fresh:      req.Fresh,
+	})
+	if err != nil {
+		if !errors.Is(err, types.ErrConflict) && !errors.Is(err, types.ErrFenced) && !errors.Is(err, types.ErrInvalid) {
+			w.unsure, w.unsureIdent, w.unsureFiles = true, req.Identifier, len(w.pending)
+		}
+		return nil, fmt.Errorf("table %s: commit %s: %w", w.t.name, req.Identifier, err)
+	}
+	w.pending = nil
+	w.seq = 0
+	w.unsure = false
+	w.stats.Commits++
+	return snap, nil
+}
+
+// resolveUnsure settles a previous commit whose outcome was unknown before a
+// commit under a new identifier: if it was published, its files must not be
+// added again.
+func (w *Writer) resolveUnsure(ctx context.Context, identifier string) error {
+	if !w.unsure || identifier == w.unsureIdent {
+		return nil
+	}
+	s, err := w.t.meta.FindCommit(ctx, w.user, w.unsureIdent)
+	if err != nil {
+		return fmt.Errorf("table %s: resolve earlier commit %s: %w", w.t.name, w.unsureIdent, err)
+	}
+	if s != nil {
+		w.pending = w.pending[w.unsureFiles:]
+	}
+	w.unsure = false
+	return nil
+}
+
+// Abort drops everything written since the last commit and deletes the data
+// files already uploaded for it, unless a failed commit may have published
+// them (then they are left for orphan cleanup).
+func (w *Writer) Abort(ctx context.Context) error {
+	for k := range w.buffers {
+		delete(w.buffers, k)
+	}
+	w.bytes, w.seq = 0, 0
+	pending := w.pending
+	w.pending = nil
+	if w.unsure {
+		w.unsure = false
+		return nil
+	}
+	var first error
+	for _, f := range pending {
+		if err := w.t.store.Delete(ctx, w.t.root+f.Path); err != nil && !errors.Is(err, objstore.ErrNotFound) && first == nil {
+			first = fmt.Errorf("table %s: abort: delete %s: %w", w.t.name, f.Path, err)
+		}
+	}
+	return first
+}
