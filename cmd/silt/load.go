@@ -1,0 +1,237 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/table"
+)
+
+func (a *app) cmdLoad(ctx context.Context, args []string) error {
+	var format string
+	pos, err := a.parseFlags("load", args, func(fs *flag.FlagSet) {
+		fs.StringVar(&format, "input-format", "", "input format: csv or jsonl (default: from the file extension)")
+	}, "DB.TABLE FILE [--input-format csv|jsonl]")
+	if err != nil {
+		return err
+	}
+	if len(pos) != 2 {
+		return fmt.Errorf("%w: load takes TABLE and FILE", errUsage)
+	}
+	// --format selects the input format for load when given explicitly as
+	// csv or jsonl (the README's form: silt load db.t FILE --format csv).
+	if format == "" && (a.g.format == "csv" || a.g.format == "jsonl") {
+		format = a.g.format
+	}
+	if format == "" {
+		switch strings.ToLower(filepath.Ext(pos[1])) {
+		case ".csv":
+			format = "csv"
+		case ".jsonl", ".ndjson", ".json":
+			format = "jsonl"
+		default:
+			return fmt.Errorf("%w: cannot tell the format of %s: pass --format csv|jsonl", errUsage, pos[1])
+		}
+	}
+	if format != "csv" && format != "jsonl" {
+		return fmt.Errorf("%w: unknown load format %q (want csv or jsonl)", errUsage, format)
+	}
+	db, name, err := splitTableName(pos[0])
+	if err != nil {
+		return err
+	}
+	cat, err := a.openWarehouse(ctx)
+	if err != nil {
+		return err
+	}
+	t, err := cat.LoadTable(ctx, db, name)
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(pos[1])
+	if err != nil {
+		return fmt.Errorf("load: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("load: %w", err)
+	}
+	cr := &countingReader{r: bufio.NewReaderSize(f, 1<<20)}
+	prog := newProgress(a.stderr, "loading "+db+"."+name, st.Size())
+	w := t.NewWriter("load-" + uuid.NewString())
+	var rows int64
+	write := func(r types.Row) error {
+		if err := w.Write(ctx, types.Insert, r); err != nil {
+			return err
+		}
+		rows++
+		prog.update(cr.n.Load(), rows)
+		return nil
+	}
+	if format == "csv" {
+		err = loadCSV(cr, t.Schema(), write)
+	} else {
+		err = loadJSONL(cr, t.Schema(), write)
+	}
+	if err != nil {
+		_ = w.Abort(ctx)
+		fmt.Fprintln(a.stderr)
+		return fmt.Errorf("load %s: %w (nothing was committed)", pos[1], err)
+	}
+	snap, err := w.CommitWith(ctx, table.CommitRequest{Identifier: "load", Fresh: true})
+	if err != nil {
+		_ = w.Abort(ctx)
+		fmt.Fprintln(a.stderr)
+		return err
+	}
+	prog.finish(st.Size(), rows)
+	if snap == nil {
+		fmt.Fprintf(a.stdout, "loaded 0 rows into %s.%s (nothing to commit)\n", db, name)
+		return nil
+	}
+	stats := w.Stats()
+	fmt.Fprintf(a.stdout, "loaded %d rows into %s.%s: snapshot %d, %d files, %s\n", rows, db, name, snap.ID, stats.Files, humanBytes(stats.BytesWritten))
+	return nil
+}
+
+func loadCSV(r io.Reader, s *types.Schema, write func(types.Row) error) error {
+	cr := csv.NewReader(r)
+	cr.ReuseRecord = true
+	header, err := cr.Read()
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		return fmt.Errorf("header: %w", err)
+	}
+	cols, err := mapColumns(s, header)
+	if err != nil {
+		return err
+	}
+	for line := 2; ; line++ {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("line %d: %w", line, err)
+		}
+		if len(rec) != len(cols) {
+			return fmt.Errorf("line %d: %d fields, header has %d", line, len(rec), len(cols))
+		}
+		row := make(types.Row, len(s.Fields))
+		for i, cell := range rec {
+			if cell == "" {
+				continue // empty cell is NULL
+			}
+			f := s.Fields[cols[i]]
+			v, err := types.ParseText(cell, f.Type)
+			if err != nil {
+				return fmt.Errorf("line %d, column %q: %w", line, f.Name, err)
+			}
+			row[cols[i]] = v
+		}
+		if err := write(row); err != nil {
+			return fmt.Errorf("line %d: %w", line, err)
+		}
+	}
+}
+
+func mapColumns(s *types.Schema, header []string) ([]int, error) {
+	cols := make([]int, len(header))
+	seen := map[int]bool{}
+	for i, h := range header {
+		idx := s.FieldIndex(strings.TrimSpace(h))
+		if idx < 0 {
+			return nil, fmt.Errorf("%w: header column %q is not a column of the table", types.ErrInvalid, h)
+		}
+		if seen[idx] {
+			return nil, fmt.Errorf("%w: header column %q appears twice", types.ErrInvalid, h)
+		}
+		seen[idx] = true
+		cols[i] = idx
+	}
+	return cols, nil
+}
+
+func loadJSONL(r io.Reader, s *types.Schema, write func(types.Row) error) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 1<<20), 64<<20)
+	for line := 1; sc.Scan(); line++ {
+		text := strings.TrimSpace(sc.Text())
+		if text == "" {
+			continue
+		}
+		dec := json.NewDecoder(strings.NewReader(text))
+		dec.UseNumber()
+		var obj map[string]any
+		if err := dec.Decode(&obj); err != nil {
+			return fmt.Errorf("line %d: not a JSON object: %w", line, err)
+		}
+		row, err := jsonRow(s, obj)
+		if err != nil {
+			return fmt.Errorf("line %d: %w", line, err)
+		}
+		if err := write(row); err != nil {
+			return fmt.Errorf("line %d: %w", line, err)
+		}
+	}
+	return sc.Err()
+}
+
+// jsonRow converts a decoded JSON object to a row of the schema. Unknown
+// fields are an error.
+func jsonRow(s *types.Schema, obj map[string]any) (types.Row, error) {
+	row := make(types.Row, len(s.Fields))
+	for k, v := range obj {
+		idx := s.FieldIndex(k)
+		if idx < 0 {
+			return nil, fmt.Errorf("%w: field %q is not a column of the table", types.ErrInvalid, k)
+		}
+		f := s.Fields[idx]
+		var val types.Value
+		switch x := v.(type) {
+		case nil:
+		case json.Number:
+			c, err := types.ParseText(x.String(), f.Type)
+			if err != nil {
+				return nil, fmt.Errorf("column %q: %w", f.Name, err)
+			}
+			val = c
+		case string, bool:
+			c, err := types.Coerce(x, f.Type)
+			if err != nil {
+				return nil, fmt.Errorf("column %q: %w", f.Name, err)
+			}
+			val = c
+		default:
+			return nil, fmt.Errorf("%w: column %q: nested JSON values are not supported", types.ErrInvalid, f.Name)
+		}
+		row[idx] = val
+	}
+	return row, nil
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}

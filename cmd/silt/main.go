@@ -1,0 +1,156 @@
+// Command silt is the command-line interface of the silt table store: SQL
+// statements and a REPL, bulk loads, and the demo. It is thin wiring: every
+// component (store, catalog, clock) is built here and passed explicitly.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+)
+
+const usage = `silt — a disaggregated table-state store
+
+Usage:
+  silt [global flags] <command> [flags] [args]
+
+Commands:
+  sql [STMT; …]        run SQL statements; with -f FILE run a script; with nothing, a REPL
+  load TABLE FILE      bulk-load a CSV or JSON-lines file into a table in one commit
+  demo                 stream a changelog into a local warehouse and show what silt keeps
+  version              print the version
+
+Global flags (also accepted after the command):
+  --warehouse URI      warehouse: a local directory or s3://bucket/prefix (env SILT_WAREHOUSE)
+  --format F           output format: table (default), csv, json, arrow
+
+S3 settings come from the environment (never from flags):
+  SILT_S3_ENDPOINT     host:port of the S3 endpoint (default: AWS)
+  SILT_S3_REGION       region (default us-east-1; AWS_REGION also works)
+  SILT_S3_INSECURE     "true" to use plain HTTP (e.g. a local MinIO)
+  SILT_S3_PATH_STYLE   "true" for path-style bucket addressing (default true with an endpoint)
+  AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN: credentials
+
+Run "silt <command> -h" for the flags of a command.
+`
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+// errUsage marks command-line mistakes (exit code 2).
+var errUsage = errors.New("usage")
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
+	stop()
+	os.Exit(code)
+}
+
+// globals are the flags shared by every command.
+type globals struct {
+	warehouse string
+	format    string
+}
+
+func (g *globals) register(fs *flag.FlagSet) {
+	fs.StringVar(&g.warehouse, "warehouse", g.warehouse, "warehouse URI: local directory or s3://bucket/prefix (env SILT_WAREHOUSE)")
+	fs.StringVar(&g.format, "format", g.format, "output format: table, csv, json, arrow")
+}
+
+// app is one invocation's wiring.
+type app struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	g              globals
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv}
+	a.g = globals{warehouse: getenv("SILT_WAREHOUSE"), format: "table"}
+	fs := flag.NewFlagSet("silt", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usage) }
+	a.g.register(fs)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	rest := fs.Args()
+	if len(rest) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch rest[0] {
+	case "sql":
+		err = a.cmdSQL(ctx, rest[1:])
+	case "load":
+		err = a.cmdLoad(ctx, rest[1:])
+	case "demo":
+		err = a.cmdDemo(ctx, rest[1:])
+	case "version":
+		fmt.Fprintln(stdout, "silt", version)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+	default:
+		err = fmt.Errorf("%w: unknown command %q (run 'silt help')", errUsage, rest[0])
+	}
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintln(stderr, "silt:", oneLine(err))
+		if errors.Is(err, errUsage) {
+			return 2
+		}
+		return 1
+	}
+	return 0
+}
+
+// oneLine keeps an error message on one line.
+func oneLine(err error) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", " ")), " ")
+}
+
+// parseFlags parses a command's flags, accepting the global flags too, and
+// allowing flags after positional arguments.
+func (a *app) parseFlags(name string, args []string, setup func(fs *flag.FlagSet), help string) ([]string, error) {
+	fs := flag.NewFlagSet("silt "+name, flag.ContinueOnError)
+	fs.SetOutput(a.stderr)
+	a.g.register(fs)
+	if setup != nil {
+		setup(fs)
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(a.stderr, "Usage: silt %s %s\n\nFlags:\n", name, help)
+		fs.PrintDefaults()
+	}
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, fmt.Errorf("%w: %v", errUsage, err)
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			break
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+	return pos, nil
+}

@@ -1,0 +1,217 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/siltdb/silt/catalog"
+	"github.com/siltdb/silt/query"
+	"golang.org/x/term"
+)
+
+func (a *app) cmdSQL(ctx context.Context, args []string) error {
+	var file string
+	pos, err := a.parseFlags("sql", args, func(fs *flag.FlagSet) {
+		fs.StringVar(&file, "f", "", "run the statements in FILE")
+	}, `["STMT; STMT…"] | -f FILE`)
+	if err != nil {
+		return err
+	}
+	if err := checkFormat(a.g.format); err != nil {
+		return err
+	}
+	cat, err := a.openWarehouse(ctx)
+	if err != nil {
+		return err
+	}
+	eng := a.newEngine(cat)
+	switch {
+	case file != "" && len(pos) > 0:
+		return fmt.Errorf("%w: give statements or -f FILE, not both", errUsage)
+	case file != "":
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return fmt.Errorf("read %s: %w", file, err)
+		}
+		return a.execPrint(ctx, eng, string(data))
+	case len(pos) > 0:
+		return a.execPrint(ctx, eng, strings.Join(pos, " "))
+	}
+	return a.repl(ctx, eng)
+}
+
+func (a *app) newEngine(cat *catalog.Catalog) *query.Engine {
+	user := "sql-" + uuid.NewString()
+	return query.NewEngine(query.NewSiltCatalog(cat, user), query.EngineOptions{CurrentDB: catalog.DefaultDatabase, Now: time.Now})
+}
+
+func checkFormat(f string) error {
+	switch f {
+	case "table", "csv", "json", "arrow":
+		return nil
+	}
+	return fmt.Errorf("%w: unknown --format %q (want table, csv, json or arrow)", errUsage, f)
+}
+
+// execPrint runs statements and prints each result. Results already
+// produced are printed before an error is returned.
+func (a *app) execPrint(ctx context.Context, eng *query.Engine, sql string) error {
+	results, err := eng.Exec(ctx, sql)
+	for _, r := range results {
+		if werr := query.WriteResult(a.stdout, r, a.g.format); werr != nil {
+			return werr
+		}
+	}
+	return err
+}
+
+// repl reads statements interactively. With a terminal it offers line
+// editing and history (kept in ~/.silt_history); otherwise it reads lines.
+func (a *app) repl(ctx context.Context, eng *query.Engine) error {
+	in, isFile := a.stdin.(*os.File)
+	if isFile && term.IsTerminal(int(in.Fd())) {
+		return a.replTerminal(ctx, eng, in)
+	}
+	return a.replLines(ctx, eng, bufio.NewScanner(a.stdin), nil)
+}
+
+func (a *app) replLines(ctx context.Context, eng *query.Engine, sc *bufio.Scanner, prompt func(string)) error {
+	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
+	var buf strings.Builder
+	if prompt != nil {
+		prompt("silt> ")
+	}
+	for sc.Scan() {
+		line := sc.Text()
+		trimmed := strings.TrimSpace(line)
+		if buf.Len() == 0 && (trimmed == `\q` || trimmed == "quit" || trimmed == "exit") {
+			return nil
+		}
+		buf.WriteString(line)
+		buf.WriteByte('\n')
+		stmts, complete := query.SplitStatements(buf.String())
+		if complete && len(stmts) > 0 {
+			if err := a.execPrint(ctx, eng, buf.String()); err != nil {
+				fmt.Fprintln(a.stderr, "error:", oneLine(err))
+			}
+			buf.Reset()
+		} else if complete {
+			buf.Reset()
+		}
+		if prompt != nil {
+			if buf.Len() == 0 {
+				prompt("silt> ")
+			} else {
+				prompt("   -> ")
+			}
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+	}
+	return sc.Err()
+}
+
+func (a *app) replTerminal(ctx context.Context, eng *query.Engine, in *os.File) error {
+	old, err := term.MakeRaw(int(in.Fd()))
+	if err != nil {
+		return a.replLines(ctx, eng, bufio.NewScanner(in), func(p string) { fmt.Fprint(a.stdout, p) })
+	}
+	defer term.Restore(int(in.Fd()), old)
+	rw := struct {
+		io.Reader
+		io.Writer
+	}{in, a.stdout}
+	t := term.NewTerminal(rw, "silt> ")
+	hist := loadHistory()
+	for _, h := range hist {
+		t.History.Add(h)
+	}
+	out := &crlfWriter{t}
+	saved := a.stdout
+	a.stdout, a.stderr = out, out
+	defer func() { a.stdout, a.stderr = saved, saved }()
+	var buf strings.Builder
+	for {
+		line, err := t.ReadLine()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		trimmed := strings.TrimSpace(line)
+		if buf.Len() == 0 && (trimmed == `\q` || trimmed == "quit" || trimmed == "exit") {
+			return nil
+		}
+		buf.WriteString(line)
+		buf.WriteByte('\n')
+		if _, complete := query.SplitStatements(buf.String()); complete {
+			stmt := strings.TrimSpace(buf.String())
+			buf.Reset()
+			if stmt != "" {
+				appendHistory(stmt)
+				if err := a.execPrint(ctx, eng, stmt); err != nil {
+					fmt.Fprintln(out, "error:", oneLine(err))
+				}
+			}
+			t.SetPrompt("silt> ")
+		} else {
+			t.SetPrompt("   -> ")
+		}
+	}
+}
+
+// crlfWriter turns \n into \r\n for a terminal in raw mode.
+type crlfWriter struct{ w io.Writer }
+
+func (c *crlfWriter) Write(p []byte) (int, error) {
+	_, err := c.w.Write([]byte(strings.ReplaceAll(string(p), "\n", "\r\n")))
+	return len(p), err
+}
+
+func historyPath() string {
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(home, ".silt_history")
+}
+
+func loadHistory() []string {
+	p := historyPath()
+	if p == "" {
+		return nil
+	}
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return nil
+	}
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	if len(lines) > 500 {
+		lines = lines[len(lines)-500:]
+	}
+	return lines
+}
+
+func appendHistory(stmt string) {
+	p := historyPath()
+	if p == "" {
+		return
+	}
+	f, err := os.OpenFile(p, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	fmt.Fprintln(f, strings.ReplaceAll(stmt, "\n", " "))
+}

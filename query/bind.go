@@ -1,0 +1,525 @@
+package query
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/siltdb/silt/internal/types"
+)
+
+// Binding turns syntax-tree expressions into type-checked bound
+// expressions over a scope of columns, reporting unknown columns and type
+// mismatches with the offending expression's text.
+
+type scopeCol struct {
+	name string
+	t    types.DataType
+}
+
+// scope is the set of columns an expression can refer to.
+type scope struct {
+	cols  []scopeCol
+	quals []string // names columns may be qualified with (table, alias)
+	// where names the column source in messages: "in table db.t".
+	where string
+}
+
+func (s *scope) lookup(name string) int {
+	for i, c := range s.cols {
+		if strings.EqualFold(c.name, name) {
+			return i
+		}
+	}
+	return -1
+}
+
+// binder binds expressions in one clause of a statement.
+type binder struct {
+	sc     *scope
+	now    time.Time
+	clause string // "WHERE", "VALUES", … for messages
+	// hook, when set, is offered every node before the default binding; it
+	// binds aggregates and GROUP BY expressions in aggregate queries.
+	hook func(e expr) (bexpr, bool, error)
+}
+
+func (b *binder) resolve(c *columnRef) (int, error) {
+	if c.qual != "" {
+		known := false
+		for _, q := range b.sc.quals {
+			if q == c.qual {
+				known = true
+			}
+		}
+		if !known {
+			return -1, errf(types.ErrInvalid, "unknown table or alias %q in %s", c.qual, c)
+		}
+	}
+	i := b.sc.lookup(c.name)
+	if i < 0 {
+		return -1, errf(types.ErrInvalid, "unknown column %q %s", c.name, b.sc.where)
+	}
+	return i, nil
+}
+
+func (b *binder) bind(e expr) (bexpr, error) {
+	if b.hook != nil {
+		if be, ok, err := b.hook(e); ok || err != nil {
+			return be, err
+		}
+	}
+	switch x := e.(type) {
+	case *literal:
+		return &constB{v: x.val, t: x.typ, lit: x}, nil
+	case *columnRef:
+		i, err := b.resolve(x)
+		if err != nil {
+			return nil, err
+		}
+		return &colB{idx: i, t: b.sc.cols[i].t, name: b.sc.cols[i].name}, nil
+	case *unaryExpr:
+		v, err := b.bind(x.x)
+		if err != nil {
+			return nil, err
+		}
+		if x.op == "NOT" {
+			if err := needBool(v, "NOT", x.x); err != nil {
+				return nil, err
+			}
+			return &notB{x: v}, nil
+		}
+		if t := v.Type(); !isNumeric(t.Kind) && t.Kind != types.KindInvalid {
+			return nil, errf(types.ErrInvalid, "operator %s needs a numeric operand, got %s in %s", x.op, t, x)
+		}
+		if x.op == "+" {
+			return v, nil
+		}
+		return &negB{x: v, text: x.String()}, nil
+	case *binaryExpr:
+		return b.bindBinary(x)
+	case *inExpr:
+		v, err := b.bind(x.x)
+		if err != nil {
+			return nil, err
+		}
+		out := &inB{x: v, not: x.not}
+		for _, it := range x.list {
+			w, err := b.bind(it)
+			if err != nil {
+				return nil, err
+			}
+			if w, err = matchOperand(v, x.x, w, it); err != nil {
+				return nil, err
+			}
+			out.list = append(out.list, w)
+		}
+		return out, nil
+	case *betweenExpr:
+		v, err := b.bind(x.x)
+		if err != nil {
+			return nil, err
+		}
+		lo, err := b.bindCompare(">=", v, x.x, x.lo)
+		if err != nil {
+			return nil, err
+		}
+		hi, err := b.bindCompare("<=", v, x.x, x.hi)
+		if err != nil {
+			return nil, err
+		}
+		var out bexpr = &andB{l: lo, r: hi}
+		if x.not {
+			out = &notB{x: out}
+		}
+		return out, nil
+	case *isNullExpr:
+		v, err := b.bind(x.x)
+		if err != nil {
+			return nil, err
+		}
+		return &isNullB{x: v, not: x.not}, nil
+	case *likeExpr:
+		return b.bindLike(x)
+	case *castExpr:
+		v, err := b.bind(x.x)
+		if err != nil {
+			return nil, err
+		}
+		if !castable(v.Type(), x.typ) {
+			return nil, errf(types.ErrInvalid, "cannot CAST %s AS %s in %s", v.Type(), x.typ, x)
+		}
+		out := &castB{x: v, to: x.typ, explicit: true}
+		if _, ok := v.(*constB); ok { // fold, so bad literals fail before any work
+			cv, err := out.Eval(nil)
+			if err != nil {
+				return nil, err
+			}
+			return &constB{v: cv, t: x.typ}, nil
+		}
+		if v.Type() == x.typ {
+			return v, nil
+		}
+		return out, nil
+	case *funcCall:
+		if isAggregate(x.name) {
+			return nil, errf(types.ErrInvalid, "aggregate function %s is not allowed in %s", x.name, b.clause)
+		}
+		return b.bindFunc(x)
+	case *caseExpr:
+		return b.bindCase(x)
+	}
+	return nil, errf(types.ErrInvalid, "internal: cannot bind %T", e)
+}
+
+func needBool(v bexpr, what string, e expr) error {
+	if t := v.Type(); t.Kind != types.Boolean && t.Kind != types.KindInvalid {
+		return errf(types.ErrInvalid, "%s needs a BOOLEAN operand, got %s in %s", what, t, e)
+	}
+	return nil
+}
+
+func (b *binder) bindBinary(x *binaryExpr) (bexpr, error) {
+	l, err := b.bind(x.l)
+	if err != nil {
+		return nil, err
+	}
+	switch x.op {
+	case "=", "<>", "<", "<=", ">", ">=":
+		return b.bindCompare(x.op, l, x.l, x.r)
+	}
+	r, err := b.bind(x.r)
+	if err != nil {
+		return nil, err
+	}
+	switch x.op {
+	case "AND", "OR":
+		if err := needBool(l, x.op, x.l); err != nil {
+			return nil, err
+		}
+		if err := needBool(r, x.op, x.r); err != nil {
+			return nil, err
+		}
+		if x.op == "AND" {
+			return &andB{l: l, r: r}, nil
+		}
+		return &orB{l: l, r: r}, nil
+	case "||":
+		return &concatB{l: toString(l), r: toString(r)}, nil
+	}
+	t, ok := arithType(x.op, l.Type(), r.Type())
+	if !ok {
+		return nil, errf(types.ErrInvalid, "operator %s needs numeric operands, got %s and %s in %s",
+			x.op, typeName(l.Type()), typeName(r.Type()), x)
+	}
+	return &arithB{op: x.op, l: l, r: r, t: t, text: x.String()}, nil
+}
+
+func toString(v bexpr) bexpr {
+	if v.Type().Kind == types.String {
+		return v
+	}
+	if c, ok := v.(*constB); ok && c.v == nil {
+		return &constB{t: types.TString}
+	}
+	return &castB{x: v, to: types.TString, explicit: true}
+}
+
+// bindCompare binds "l op r" where l is already bound.
+func (b *binder) bindCompare(op string, l bexpr, le expr, re expr) (bexpr, error) {
+	r, err := b.bind(re)
+	if err != nil {
+		return nil, err
+	}
+	if r, err = coerceOperand(l, le, r, re); err != nil {
+		return nil, err
+	}
+	if l, err = coerceOperand(r, re, l, le); err != nil {
+		return nil, err
+	}
+	if err := checkComparable(l, le, r, re); err != nil {
+		return nil, err
+	}
+	return &cmpB{op: op, l: l, r: r}, nil
+}
+
+// isLit reports whether v is a literal written in the statement.
+func isLit(v bexpr) (*constB, bool) {
+	c, ok := v.(*constB)
+	return c, ok && c.lit != nil && c.lit.kind != litNull
+}
+
+// coerceOperand prepares w for comparison with v: a literal w is converted
+// to v's type by the literal rules (a string literal must parse; a number
+// that does not fit is left to numeric promotion).
+func coerceOperand(v bexpr, ve expr, w bexpr, we expr) (bexpr, error) {
+	t := v.Type()
+	c, ok := isLit(w)
+	if !ok || t.Kind == types.KindInvalid || c.t == t {
+		return w, nil
+	}
+	if _, vLit := isLit(v); vLit && c.lit.kind != litString {
+		return w, nil
+	}
+	cv, err := coerceLiteral(c.lit, t)
+	switch {
+	case err == nil:
+		return &constB{v: cv, t: t, lit: c.lit}, nil
+	case c.lit.kind == litString:
+		return nil, errf(types.ErrInvalid, "type mismatch: cannot compare %s (%s) with %s: not a valid %s", ve, t, we, t)
+	}
+	return w, nil
+}
+
+func checkComparable(v bexpr, ve expr, w bexpr, we expr) error {
+	if !canCompare(v.Type(), w.Type()) {
+		return errf(types.ErrInvalid, "type mismatch: cannot compare %s (%s) with %s (%s)", ve, typeName(v.Type()), we, typeName(w.Type()))
+	}
+	return nil
+}
+
+// matchOperand coerces w to v and checks that they can be compared.
+func matchOperand(v bexpr, ve expr, w bexpr, we expr) (bexpr, error) {
+	w, err := coerceOperand(v, ve, w, we)
+	if err != nil {
+		return nil, err
+	}
+	return w, checkComparable(v, ve, w, we)
+}
+
+func (b *binder) bindLike(x *likeExpr) (bexpr, error) {
+	v, err := b.bind(x.x)
+	if err != nil {
+		return nil, err
+	}
+	p, err := b.bind(x.pattern)
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range []struct {
+		v bexpr
+		e expr
+	}{{v, x.x}, {p, x.pattern}} {
+		if t := o.v.Type(); t.Kind != types.String && t.Kind != types.KindInvalid {
+			return nil, errf(types.ErrInvalid, "LIKE needs STRING operands, got %s for %s", t, o.e)
+		}
+	}
+	out := &likeB{x: v, pattern: p, not: x.not}
+	if c, ok := p.(*constB); ok {
+		if s, ok := c.v.(string); ok {
+			out.pat = compileLike(s)
+		}
+	}
+	return out, nil
+}
+
+func (b *binder) bindCase(x *caseExpr) (bexpr, error) {
+	out := &caseB{}
+	var err error
+	if x.operand != nil {
+		if out.operand, err = b.bind(x.operand); err != nil {
+			return nil, err
+		}
+	}
+	var results []bexpr
+	var resultExprs []expr
+	for _, w := range x.whens {
+		c, err := b.bind(w.cond)
+		if err != nil {
+			return nil, err
+		}
+		if out.operand != nil {
+			if c, err = matchOperand(out.operand, x.operand, c, w.cond); err != nil {
+				return nil, err
+			}
+		} else if err := needBool(c, "WHEN", w.cond); err != nil {
+			return nil, err
+		}
+		r, err := b.bind(w.result)
+		if err != nil {
+			return nil, err
+		}
+		out.whens = append(out.whens, whenB{cond: c})
+		results, resultExprs = append(results, r), append(resultExprs, w.result)
+	}
+	if x.els != nil {
+		r, err := b.bind(x.els)
+		if err != nil {
+			return nil, err
+		}
+		results, resultExprs = append(results, r), append(resultExprs, x.els)
+	}
+	if out.t, err = unify(results, resultExprs, "CASE"); err != nil {
+		return nil, err
+	}
+	for i := range out.whens {
+		out.whens[i].result = results[i]
+	}
+	if x.els != nil {
+		out.els = results[len(results)-1]
+	}
+	return out, nil
+}
+
+// unify converts the expressions in vs (in place) to one common type:
+// literals adapt to the other expressions, the others are widened.
+func unify(vs []bexpr, es []expr, what string) (types.DataType, error) {
+	t := nullType
+	var first expr
+	merge := func(v bexpr, e expr) error {
+		nt, ok := commonType(t, v.Type())
+		if !ok {
+			return errf(types.ErrInvalid, "%s has incompatible types %s (%s) and %s (%s)", what, typeName(t), first, v.Type(), e)
+		}
+		if t.Kind == types.KindInvalid {
+			first = e
+		}
+		t = nt
+		return nil
+	}
+	for i, v := range vs {
+		if _, ok := isLit(v); !ok && v.Type().Kind != types.KindInvalid {
+			if err := merge(v, es[i]); err != nil {
+				return t, err
+			}
+		}
+	}
+	for i, v := range vs {
+		c, ok := isLit(v)
+		if !ok {
+			continue
+		}
+		if t.Kind != types.KindInvalid {
+			if cv, err := coerceLiteral(c.lit, t); err == nil {
+				vs[i] = &constB{v: cv, t: t, lit: c.lit}
+				continue
+			}
+		}
+		if err := merge(v, es[i]); err != nil {
+			return t, err
+		}
+	}
+	for i, v := range vs {
+		if v.Type() != t {
+			if c, ok := v.(*constB); ok && c.v == nil {
+				vs[i] = &constB{t: t}
+				continue
+			}
+			vs[i] = &castB{x: v, to: t}
+		}
+	}
+	return t, nil
+}
+
+// walk calls f on e and its sub-expressions, depth first, until f returns
+// false.
+func walk(e expr, f func(expr) bool) bool {
+	if e == nil {
+		return true
+	}
+	if !f(e) {
+		return false
+	}
+	for _, c := range children(e) {
+		if !walk(c, f) {
+			return false
+		}
+	}
+	return true
+}
+
+func children(e expr) []expr {
+	switch x := e.(type) {
+	case *unaryExpr:
+		return []expr{x.x}
+	case *binaryExpr:
+		return []expr{x.l, x.r}
+	case *inExpr:
+		return append([]expr{x.x}, x.list...)
+	case *betweenExpr:
+		return []expr{x.x, x.lo, x.hi}
+	case *isNullExpr:
+		return []expr{x.x}
+	case *likeExpr:
+		return []expr{x.x, x.pattern}
+	case *castExpr:
+		return []expr{x.x}
+	case *funcCall:
+		return x.args
+	case *caseExpr:
+		var out []expr
+		if x.operand != nil {
+			out = append(out, x.operand)
+		}
+		for _, w := range x.whens {
+			out = append(out, w.cond, w.result)
+		}
+		if x.els != nil {
+			out = append(out, x.els)
+		}
+		return out
+	}
+	return nil
+}
+
+func containsAggregate(e expr) bool {
+	found := false
+	walk(e, func(x expr) bool {
+		if f, ok := x.(*funcCall); ok && isAggregate(f.name) {
+			found = true
+		}
+		return !found
+	})
+	return found
+}
+
+// exprKey identifies an expression up to how its columns are written
+// (a, t.a and `A` are the same column), for matching GROUP BY expressions
+// and select-list items.
+func exprKey(e expr, sc *scope) string {
+	var b strings.Builder
+	var rec func(e expr)
+	rec = func(e expr) {
+		switch x := e.(type) {
+		case *columnRef:
+			if i := sc.lookup(x.name); i >= 0 {
+				b.WriteString("#" + strconv.Itoa(i))
+				return
+			}
+			b.WriteString("?" + strings.ToLower(x.String()))
+			return
+		case *literal:
+			b.WriteString(x.String())
+			return
+		}
+		// Structural key: node kind and operator, then the children.
+		b.WriteString("(")
+		switch x := e.(type) {
+		case *unaryExpr:
+			b.WriteString("u" + x.op)
+		case *binaryExpr:
+			b.WriteString("b" + x.op)
+		case *inExpr:
+			b.WriteString("in" + ifStr(x.not, "!"))
+		case *betweenExpr:
+			b.WriteString("btw" + ifStr(x.not, "!"))
+		case *isNullExpr:
+			b.WriteString("isnull" + ifStr(x.not, "!"))
+		case *likeExpr:
+			b.WriteString("like" + ifStr(x.not, "!"))
+		case *castExpr:
+			b.WriteString("cast " + x.typ.String())
+		case *funcCall:
+			b.WriteString("f " + x.name + ifStr(x.star, "*") + ifStr(x.distinct, " distinct"))
+		case *caseExpr:
+			b.WriteString("case" + ifStr(x.operand != nil, "op") + ifStr(x.els != nil, "else"))
+		}
+		for _, c := range children(e) {
+			b.WriteString(" ")
+			rec(c)
+		}
+		b.WriteString(")")
+	}
+	rec(e)
+	return b.String()
+}

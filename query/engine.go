@@ -1,0 +1,150 @@
+package query
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/siltdb/silt/internal/types"
+)
+
+// EngineOptions configures an Engine. The zero value is usable.
+type EngineOptions struct {
+	// CurrentDB is the database of unqualified table names. Default
+	// "default". USE changes it for the engine.
+	CurrentDB string
+	// Now is the clock for CURRENT_DATE, CURRENT_TIMESTAMP and NOW().
+	// Default time.Now.
+	Now func() time.Time
+}
+
+// Engine runs SQL statements against a Catalog. It is one session: USE
+// changes its current database. Methods are safe for concurrent use, but
+// statements of concurrent callers interleave.
+type Engine struct {
+	cat Catalog
+	now func() time.Time
+
+	mu sync.Mutex
+	db string
+}
+
+// NewEngine returns an engine over cat.
+func NewEngine(cat Catalog, opts EngineOptions) *Engine {
+	if opts.CurrentDB == "" {
+		opts.CurrentDB = "default"
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Engine{cat: cat, now: opts.Now, db: opts.CurrentDB}
+}
+
+// CurrentDB returns the database unqualified table names refer to.
+func (e *Engine) CurrentDB() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.db
+}
+
+func (e *Engine) setCurrentDB(db string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.db = db
+}
+
+// Column is one result column.
+type Column struct {
+	Name string
+	Type types.DataType
+}
+
+// Result is the outcome of one statement.
+type Result struct {
+	// Columns and Rows are set for statements that return rows (SELECT,
+	// SHOW, DESCRIBE); values have the Go types of types.Value.
+	Columns []Column
+	Rows    []types.Row
+	// Message is the command tag: "SELECT 3", "INSERT 2", "CREATE TABLE".
+	Message string
+	// SnapshotID is the snapshot a write committed, or the snapshot a
+	// SELECT read (0 when none).
+	SnapshotID int64
+}
+
+// Exec parses sql (one or more statements separated by ';') and runs the
+// statements in order. If the script does not parse, nothing runs. A
+// failing statement stops the script; the statements before it stay
+// committed and their results are returned with the error, which names
+// the statement ("statement 2: …") when the script has several.
+func (e *Engine) Exec(ctx context.Context, sql string) ([]*Result, error) {
+	stmts, bad, err := parseScript(sql)
+	if err != nil {
+		pieces, complete := SplitStatements(sql)
+		if n := len(pieces); n > 1 || (n == 1 && !complete) {
+			err = fmt.Errorf("statement %d: %w", bad, err)
+		}
+		return nil, err
+	}
+	var out []*Result
+	for _, ps := range stmts {
+		r, err := e.run(ctx, ps.stmt)
+		if err != nil {
+			if len(stmts) > 1 {
+				err = fmt.Errorf("statement %d: %w", ps.index, err)
+			}
+			return out, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// ExecStatement runs exactly one statement (a trailing ';' is allowed).
+func (e *Engine) ExecStatement(ctx context.Context, sql string) (*Result, error) {
+	stmts, _, err := parseScript(sql)
+	if err != nil {
+		return nil, err
+	}
+	switch len(stmts) {
+	case 0:
+		return nil, errf(types.ErrInvalid, "empty statement")
+	case 1:
+		return e.run(ctx, stmts[0].stmt)
+	}
+	return nil, errf(types.ErrInvalid, "expected one statement, got %d", len(stmts))
+}
+
+func (e *Engine) run(ctx context.Context, s statement) (*Result, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	switch x := s.(type) {
+	case *selectStmt:
+		return e.execSelect(ctx, x)
+	case *insertStmt:
+		return e.execInsert(ctx, x)
+	case *updateStmt:
+		return e.execUpdate(ctx, x)
+	case *deleteStmt:
+		return e.execDelete(ctx, x)
+	case *createDatabaseStmt:
+		return e.createDatabase(ctx, x)
+	case *dropDatabaseStmt:
+		return e.dropDatabase(ctx, x)
+	case *showDatabasesStmt:
+		return e.showDatabases(ctx)
+	case *useStmt:
+		return e.use(ctx, x)
+	case *showTablesStmt:
+		return e.showTables(ctx, x)
+	case *describeStmt:
+		return e.describe(ctx, x)
+	case *createTableStmt:
+		return e.createTable(ctx, x)
+	case *dropTableStmt:
+		return e.dropTable(ctx, x)
+	}
+	return nil, errf(types.ErrInvalid, "internal: unhandled statement %T", s)
+}

@@ -1,0 +1,345 @@
+package query
+
+import (
+	"strconv"
+	"strings"
+)
+
+// Printing the syntax tree back as canonical SQL. Tests compare parse trees
+// through these strings; output column names and error messages use the
+// expression forms. Nested compound expressions are parenthesised so that
+// the printed form shows how the statement was grouped.
+
+// quoteIdent returns name, back-quoted when it is not a plain identifier or
+// is a reserved word.
+func quoteIdent(name string) string {
+	plain := name != "" && !isReserved(strings.ToUpper(name))
+	for i, r := range name {
+		if !(isIdentPart(r) && r != '$') || (i == 0 && !isIdentStart(r)) {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		return name
+	}
+	return "`" + strings.ReplaceAll(name, "`", "``") + "`"
+}
+
+// quoteString renders s as a SQL string literal.
+func quoteString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+func (n tableName) String() string {
+	t := tableIdent(n.table)
+	if n.db == "" {
+		return t
+	}
+	return quoteIdent(n.db) + "." + t
+}
+
+// tableIdent quotes a table name but keeps a system-table suffix readable.
+func tableIdent(t string) string {
+	if base, sys, ok := strings.Cut(t, "$"); ok && base != "" && quoteIdent(base) == base && quoteIdent(sys) == sys {
+		return t
+	}
+	return quoteIdent(t)
+}
+
+func (s *createDatabaseStmt) String() string {
+	return "CREATE DATABASE " + ifStr(s.ifNotExists, "IF NOT EXISTS ") + quoteIdent(s.name)
+}
+
+func (s *dropDatabaseStmt) String() string {
+	return "DROP DATABASE " + ifStr(s.ifExists, "IF EXISTS ") + quoteIdent(s.name) + ifStr(s.cascade, " CASCADE")
+}
+
+func (s *showDatabasesStmt) String() string { return "SHOW DATABASES" }
+func (s *useStmt) String() string           { return "USE " + quoteIdent(s.name) }
+
+func (s *showTablesStmt) String() string {
+	if s.db == "" {
+		return "SHOW TABLES"
+	}
+	return "SHOW TABLES FROM " + quoteIdent(s.db)
+}
+
+func (s *describeStmt) String() string { return "DESCRIBE " + s.table.String() }
+
+func (s *createTableStmt) String() string {
+	var b strings.Builder
+	b.WriteString("CREATE TABLE " + ifStr(s.ifNotExists, "IF NOT EXISTS ") + s.table.String() + " (")
+	for i, c := range s.columns {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(quoteIdent(c.name) + " " + c.typ.String())
+		b.WriteString(ifStr(c.notNull, " NOT NULL") + ifStr(c.primaryKey, " PRIMARY KEY"))
+		if c.hasComment {
+			b.WriteString(" COMMENT " + quoteString(c.comment))
+		}
+	}
+	if len(s.primaryKey) > 0 {
+		b.WriteString(", PRIMARY KEY (" + identList(s.primaryKey) + ")")
+	}
+	b.WriteString(")")
+	if len(s.partitionBy) > 0 {
+		b.WriteString(" PARTITIONED BY (" + identList(s.partitionBy) + ")")
+	}
+	if s.hasComment {
+		b.WriteString(" COMMENT " + quoteString(s.comment))
+	}
+	if len(s.options) > 0 {
+		b.WriteString(" WITH (")
+		for i, o := range s.options {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(quoteString(o.key) + " = " + quoteString(o.value))
+		}
+		b.WriteString(")")
+	}
+	return b.String()
+}
+
+func (s *dropTableStmt) String() string {
+	return "DROP TABLE " + ifStr(s.ifExists, "IF EXISTS ") + s.table.String()
+}
+
+func (s *insertStmt) String() string {
+	var b strings.Builder
+	b.WriteString("INSERT INTO " + s.table.String())
+	if s.columns != nil {
+		names := make([]string, len(s.columns))
+		for i, c := range s.columns {
+			names[i] = c.name
+		}
+		b.WriteString(" (" + identList(names) + ")")
+	}
+	if s.query != nil {
+		b.WriteString(" " + s.query.String())
+		return b.String()
+	}
+	b.WriteString(" VALUES ")
+	for i, row := range s.rows {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(" + exprList(row) + ")")
+	}
+	return b.String()
+}
+
+func (s *deleteStmt) String() string {
+	out := "DELETE FROM " + s.table.String()
+	if s.where != nil {
+		out += " WHERE " + s.where.String()
+	}
+	return out
+}
+
+func (s *updateStmt) String() string {
+	var b strings.Builder
+	b.WriteString("UPDATE " + s.table.String() + " SET ")
+	for i, a := range s.sets {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(quoteIdent(a.col.name) + " = " + a.value.String())
+	}
+	if s.where != nil {
+		b.WriteString(" WHERE " + s.where.String())
+	}
+	return b.String()
+}
+
+func (t *timeTravel) String() string {
+	switch {
+	case t.version && t.isTag:
+		return "VERSION AS OF " + quoteString(t.tag)
+	case t.version:
+		return "VERSION AS OF " + strconv.FormatInt(t.versionID, 10)
+	}
+	return "TIMESTAMP AS OF " + t.at.String()
+}
+
+func (s *selectStmt) String() string {
+	var b strings.Builder
+	b.WriteString("SELECT ")
+	if s.distinct {
+		b.WriteString("DISTINCT ")
+	}
+	for i, it := range s.items {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		switch {
+		case it.star && it.qual != "":
+			b.WriteString(quoteIdent(it.qual) + ".*")
+		case it.star:
+			b.WriteString("*")
+		default:
+			b.WriteString(it.expr.String())
+		}
+		if it.alias != "" {
+			b.WriteString(" AS " + quoteIdent(it.alias))
+		}
+	}
+	if s.from != nil {
+		b.WriteString(" FROM " + s.from.name.String())
+		if s.from.alias != "" {
+			b.WriteString(" AS " + quoteIdent(s.from.alias))
+		}
+		if s.from.asOf != nil {
+			b.WriteString(" " + s.from.asOf.String())
+		}
+	}
+	if s.where != nil {
+		b.WriteString(" WHERE " + s.where.String())
+	}
+	if len(s.groupBy) > 0 {
+		b.WriteString(" GROUP BY " + exprList(s.groupBy))
+	}
+	if s.having != nil {
+		b.WriteString(" HAVING " + s.having.String())
+	}
+	for i, o := range s.orderBy {
+		if i == 0 {
+			b.WriteString(" ORDER BY ")
+		} else {
+			b.WriteString(", ")
+		}
+		b.WriteString(o.expr.String() + ifStr(o.desc, " DESC"))
+		switch o.nulls {
+		case 1:
+			b.WriteString(" NULLS FIRST")
+		case 2:
+			b.WriteString(" NULLS LAST")
+		}
+	}
+	if s.limit >= 0 {
+		b.WriteString(" LIMIT " + strconv.FormatInt(s.limit, 10))
+	}
+	if s.offset > 0 {
+		b.WriteString(" OFFSET " + strconv.FormatInt(s.offset, 10))
+	}
+	return b.String()
+}
+
+func ifStr(c bool, s string) string {
+	if c {
+		return s
+	}
+	return ""
+}
+
+func identList(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = quoteIdent(n)
+	}
+	return strings.Join(q, ", ")
+}
+
+func exprList(es []expr) string {
+	q := make([]string, len(es))
+	for i, e := range es {
+		q[i] = e.String()
+	}
+	return strings.Join(q, ", ")
+}
+
+// sub prints a child expression, parenthesised when it is compound.
+func sub(e expr) string {
+	switch x := e.(type) {
+	case *binaryExpr, *inExpr, *betweenExpr, *isNullExpr, *likeExpr:
+		return "(" + e.String() + ")"
+	case *unaryExpr:
+		if x.op == "NOT" {
+			return "(" + e.String() + ")"
+		}
+	}
+	return e.String()
+}
+
+func (e *literal) String() string {
+	switch e.kind {
+	case litNull:
+		return "NULL"
+	case litBool:
+		if e.val.(bool) {
+			return "TRUE"
+		}
+		return "FALSE"
+	case litString:
+		return quoteString(e.val.(string))
+	case litDate:
+		return "DATE " + quoteString(e.text)
+	case litTS:
+		return "TIMESTAMP " + quoteString(e.text)
+	case litBytes:
+		return "X" + quoteString(e.text)
+	}
+	return e.text
+}
+
+func (e *columnRef) String() string {
+	if e.qual != "" {
+		return quoteIdent(e.qual) + "." + quoteIdent(e.name)
+	}
+	return quoteIdent(e.name)
+}
+
+func (e *unaryExpr) String() string {
+	if e.op == "NOT" {
+		return "NOT " + sub(e.x)
+	}
+	x := sub(e.x)
+	if strings.HasPrefix(x, "-") || strings.HasPrefix(x, "+") {
+		x = "(" + x + ")" // "--" would start a comment
+	}
+	return e.op + x
+}
+
+func (e *binaryExpr) String() string { return sub(e.l) + " " + e.op + " " + sub(e.r) }
+
+func (e *inExpr) String() string {
+	return sub(e.x) + ifStr(e.not, " NOT") + " IN (" + exprList(e.list) + ")"
+}
+
+func (e *betweenExpr) String() string {
+	return sub(e.x) + ifStr(e.not, " NOT") + " BETWEEN " + sub(e.lo) + " AND " + sub(e.hi)
+}
+
+func (e *isNullExpr) String() string { return sub(e.x) + " IS " + ifStr(e.not, "NOT ") + "NULL" }
+
+func (e *likeExpr) String() string {
+	return sub(e.x) + ifStr(e.not, " NOT") + " LIKE " + sub(e.pattern)
+}
+
+func (e *castExpr) String() string { return "CAST(" + e.x.String() + " AS " + e.typ.String() + ")" }
+
+func (e *funcCall) String() string {
+	if e.star {
+		return e.name + "(*)"
+	}
+	if len(e.args) == 0 && isNiladic(e.name) {
+		return e.name
+	}
+	return e.name + "(" + ifStr(e.distinct, "DISTINCT ") + exprList(e.args) + ")"
+}
+
+func (e *caseExpr) String() string {
+	var b strings.Builder
+	b.WriteString("CASE")
+	if e.operand != nil {
+		b.WriteString(" " + sub(e.operand))
+	}
+	for _, w := range e.whens {
+		b.WriteString(" WHEN " + w.cond.String() + " THEN " + w.result.String())
+	}
+	if e.els != nil {
+		b.WriteString(" ELSE " + e.els.String())
+	}
+	b.WriteString(" END")
+	return b.String()
+}

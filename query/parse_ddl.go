@@ -1,0 +1,188 @@
+package query
+
+import (
+	"strings"
+
+	"github.com/siltdb/silt/internal/types"
+)
+
+// Parsing of CREATE TABLE: column definitions, types, constraints and
+// WITH options.
+
+// dataType reads a type name such as BIGINT, DECIMAL(10, 2), VARCHAR(20)
+// or DOUBLE PRECISION.
+func (p *parser) dataType() (types.DataType, error) {
+	t := p.peek()
+	if t.kind != tIdent {
+		return types.DataType{}, syntaxErr(t, "expected a type name")
+	}
+	p.next()
+	text := t.text
+	if strings.EqualFold(text, "DOUBLE") && p.acceptKw("PRECISION") {
+		text += " PRECISION"
+	}
+	if p.acceptOp("(") {
+		var args []string
+		for {
+			n := p.peek()
+			if n.kind != tInt {
+				return types.DataType{}, syntaxErr(n, "expected an integer type parameter")
+			}
+			p.next()
+			args = append(args, n.text)
+			if !p.acceptOp(",") {
+				break
+			}
+		}
+		if err := p.expectOp(")"); err != nil {
+			return types.DataType{}, err
+		}
+		text += "(" + strings.Join(args, ",") + ")"
+	}
+	dt, err := types.ParseType(text)
+	if err != nil {
+		return types.DataType{}, syntaxErr(t, "%s", errText(err))
+	}
+	return dt, nil
+}
+
+func (p *parser) stringLit(what string) (string, error) {
+	t := p.peek()
+	if t.kind != tString {
+		return "", syntaxErr(t, "expected %s", what)
+	}
+	p.next()
+	return t.text, nil
+}
+
+func (p *parser) parseCreateTable(pos position) (statement, error) {
+	s := &createTableStmt{pos: pos, ifNotExists: p.acceptKw("IF", "NOT", "EXISTS")}
+	var err error
+	if s.table, err = p.tableName(); err != nil {
+		return nil, err
+	}
+	if err := p.expectOp("("); err != nil {
+		return nil, err
+	}
+	for {
+		if p.isKw("PRIMARY") || p.isKw("CONSTRAINT") {
+			kt := p.peek()
+			if p.acceptKw("CONSTRAINT") {
+				if _, _, err := p.ident("constraint name"); err != nil {
+					return nil, err
+				}
+			}
+			if err := p.expectKw("PRIMARY", "KEY"); err != nil {
+				return nil, err
+			}
+			if s.primaryKey != nil {
+				return nil, syntaxErr(kt, "PRIMARY KEY given twice")
+			}
+			ids, err := p.identList("column name")
+			if err != nil {
+				return nil, err
+			}
+			s.primaryKey, s.pkPos = names(ids), kt.pos
+			p.acceptKw("NOT", "ENFORCED")
+		} else {
+			c, err := p.columnDef()
+			if err != nil {
+				return nil, err
+			}
+			s.columns = append(s.columns, c)
+		}
+		if !p.acceptOp(",") {
+			break
+		}
+	}
+	if err := p.expectOp(")"); err != nil {
+		return nil, err
+	}
+	for {
+		switch {
+		case p.acceptKw("PARTITIONED", "BY"):
+			ids, err := p.identList("column name")
+			if err != nil {
+				return nil, err
+			}
+			s.partitionBy = names(ids)
+		case p.acceptKw("COMMENT"):
+			if s.comment, err = p.stringLit("a comment string"); err != nil {
+				return nil, err
+			}
+			s.hasComment = true
+		case p.acceptKw("WITH"):
+			if s.options, err = p.tableOptions(); err != nil {
+				return nil, err
+			}
+		default:
+			return s, nil
+		}
+	}
+}
+
+func (p *parser) columnDef() (columnDef, error) {
+	name, pos, err := p.ident("column name")
+	if err != nil {
+		return columnDef{}, err
+	}
+	c := columnDef{name: name, pos: pos}
+	if c.typ, err = p.dataType(); err != nil {
+		return columnDef{}, err
+	}
+	for {
+		switch {
+		case p.acceptKw("NOT", "NULL"):
+			c.notNull = true
+		case p.acceptKw("NULL"):
+		case p.acceptKw("PRIMARY", "KEY"):
+			c.primaryKey = true
+			p.acceptKw("NOT", "ENFORCED")
+		case p.acceptKw("COMMENT"):
+			if c.comment, err = p.stringLit("a comment string"); err != nil {
+				return columnDef{}, err
+			}
+			c.hasComment = true
+		default:
+			return c, nil
+		}
+	}
+}
+
+func (p *parser) tableOptions() ([]tableOption, error) {
+	if err := p.expectOp("("); err != nil {
+		return nil, err
+	}
+	var out []tableOption
+	for {
+		k := p.peek()
+		if k.kind != tString && k.kind != tIdent && k.kind != tQIdent {
+			return nil, syntaxErr(k, "expected an option name such as 'bucket'")
+		}
+		p.next()
+		key := k.text
+		for k.kind == tIdent && p.isOp(".") { // bucket.key style names
+			p.next()
+			n := p.next()
+			if n.kind != tIdent {
+				return nil, syntaxErr(n, "expected an option name")
+			}
+			key += "." + n.text
+		}
+		if err := p.expectOp("="); err != nil {
+			return nil, err
+		}
+		v := p.peek()
+		switch v.kind {
+		case tString, tInt, tDec, tFloat, tIdent:
+			p.next()
+		default:
+			return nil, syntaxErr(v, "expected an option value such as '4'")
+		}
+		out = append(out, tableOption{key: key, value: v.text})
+		if !p.acceptOp(",") {
+			break
+		}
+	}
+	return out, p.expectOp(")")
+}

@@ -1,0 +1,546 @@
+package query
+
+import (
+	"context"
+	"iter"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/siltdb/silt/internal/types"
+)
+
+// SELECT: planning (binding, aggregation, ORDER BY resolution, pushdown)
+// and execution (scan → WHERE → GROUP BY/aggregates → HAVING → project →
+// DISTINCT → ORDER BY → OFFSET/LIMIT).
+
+type sortKey struct {
+	out        int   // output column, or -1 to evaluate e
+	e          bexpr // over the same row as the outputs
+	desc       bool
+	nullsFirst bool
+}
+
+type selectPlan struct {
+	rel   *relation // nil: no FROM clause
+	spec  ScanSpec
+	where bexpr
+
+	agg     bool
+	groupBy []bexpr    // over input rows
+	aggs    []*aggCall // arguments over input rows
+	having  bexpr      // over aggregate rows: group keys then aggregates
+
+	outputs  []bexpr // over input rows, or aggregate rows when agg
+	cols     []Column
+	order    []sortKey
+	distinct bool
+	limit    int64 // -1 = none
+	offset   int64
+}
+
+// outItem is one select-list entry after * expansion.
+type outItem struct {
+	e    expr
+	name string
+}
+
+func (e *Engine) planSelect(ctx context.Context, s *selectStmt) (*selectPlan, error) {
+	now := e.now()
+	p := &selectPlan{distinct: s.distinct, limit: s.limit, offset: s.offset}
+	sc := &scope{where: "(the query has no FROM clause)"}
+	if s.from != nil {
+		rel, err := e.resolveTable(ctx, s.from.name)
+		if err != nil {
+			return nil, err
+		}
+		p.rel, sc = rel, rel.scope(s.from.alias)
+		if s.from.asOf != nil {
+			if p.spec, err = e.asOfSpec(s.from.asOf, rel, now); err != nil {
+				return nil, err
+			}
+		}
+	}
+	rowB := &binder{sc: sc, now: now, clause: "WHERE"}
+	if s.where != nil {
+		w, err := rowB.bind(s.where)
+		if err != nil {
+			return nil, err
+		}
+		if err := needCondition(w, "WHERE"); err != nil {
+			return nil, err
+		}
+		p.where = w
+		if p.rel != nil && p.rel.system == "" {
+			p.spec.Equals = pushdown(w)
+		}
+	}
+
+	var items []outItem
+	for _, it := range s.items {
+		if it.star {
+			if s.from == nil {
+				return nil, errf(types.ErrInvalid, "SELECT * needs a FROM clause")
+			}
+			if it.qual != "" && !slices.Contains(sc.quals, it.qual) {
+				return nil, errf(types.ErrInvalid, "unknown table or alias %q in %s.*", it.qual, it.qual)
+			}
+			for _, c := range sc.cols {
+				items = append(items, outItem{e: &columnRef{pos: it.pos, name: c.name}, name: c.name})
+			}
+			continue
+		}
+		name := it.alias
+		if name == "" {
+			name = it.expr.String()
+			if cr, ok := it.expr.(*columnRef); ok {
+				name = cr.name
+				if i := sc.lookup(cr.name); i >= 0 {
+					name = sc.cols[i].name
+				}
+			}
+		}
+		items = append(items, outItem{e: it.expr, name: name})
+	}
+
+	p.agg = len(s.groupBy) > 0 || s.having != nil
+	for _, it := range items {
+		p.agg = p.agg || containsAggregate(it.e)
+	}
+	for _, o := range s.orderBy {
+		p.agg = p.agg || containsAggregate(o.expr)
+	}
+
+	outB := &binder{sc: sc, now: now, clause: "SELECT"}
+	if p.agg {
+		hook, err := p.planGroups(s, items, sc, now)
+		if err != nil {
+			return nil, err
+		}
+		outB.hook = hook
+		if s.having != nil {
+			outB.clause = "HAVING"
+			h, err := outB.bind(s.having)
+			if err != nil {
+				return nil, err
+			}
+			if err := needCondition(h, "HAVING"); err != nil {
+				return nil, err
+			}
+			p.having = h
+			outB.clause = "SELECT"
+		}
+	}
+	for _, it := range items {
+		v, err := outB.bind(it.e)
+		if err != nil {
+			return nil, err
+		}
+		t := v.Type()
+		if t.Kind == types.KindInvalid {
+			t = types.TString // an untyped NULL column
+		}
+		p.outputs = append(p.outputs, v)
+		p.cols = append(p.cols, Column{Name: it.name, Type: t})
+	}
+	outB.clause = "ORDER BY"
+	for _, o := range s.orderBy {
+		k, err := p.planOrder(o, items, sc, outB)
+		if err != nil {
+			return nil, err
+		}
+		p.order = append(p.order, k)
+	}
+	return p, nil
+}
+
+func needCondition(v bexpr, clause string) error {
+	if t := v.Type(); t.Kind != types.Boolean && t.Kind != types.KindInvalid {
+		return errf(types.ErrInvalid, "%s needs a BOOLEAN condition, got %s", clause, t)
+	}
+	return nil
+}
+
+// ordinal returns n when e is the integer literal n.
+func ordinal(e expr) (int64, bool) {
+	l, ok := e.(*literal)
+	if !ok || l.kind != litInt {
+		return 0, false
+	}
+	n, _ := asInt64(l.val)
+	return n, true
+}
+
+// planGroups binds GROUP BY and returns the hook that binds select-list,
+// HAVING and ORDER BY expressions over aggregate rows.
+func (p *selectPlan) planGroups(s *selectStmt, items []outItem, sc *scope, now time.Time) (func(expr) (bexpr, bool, error), error) {
+	groupKeys := map[string]int{}
+	gb := &binder{sc: sc, now: now, clause: "GROUP BY"}
+	for _, g := range s.groupBy {
+		ge := g
+		if n, ok := ordinal(g); ok {
+			if n < 1 || n > int64(len(items)) {
+				return nil, errf(types.ErrInvalid, "GROUP BY position %d is not in the select list (1..%d)", n, len(items))
+			}
+			ge = items[n-1].e
+		} else if cr, ok := g.(*columnRef); ok && cr.qual == "" && sc.lookup(cr.name) < 0 {
+			for _, it := range items {
+				if strings.EqualFold(it.name, cr.name) {
+					ge = it.e
+					break
+				}
+			}
+		}
+		if containsAggregate(ge) {
+			return nil, errf(types.ErrInvalid, "aggregate functions are not allowed in GROUP BY (%s)", ge)
+		}
+		v, err := gb.bind(ge)
+		if err != nil {
+			return nil, err
+		}
+		if k := exprKey(ge, sc); !hasKey(groupKeys, k) {
+			groupKeys[k] = len(p.groupBy)
+		}
+		p.groupBy = append(p.groupBy, v)
+	}
+	ng := len(p.groupBy)
+	aggKeys := map[string]int{}
+	argB := &binder{sc: sc, now: now, clause: "an aggregate argument (aggregates cannot be nested)"}
+	rowB := &binder{sc: sc, now: now}
+	hook := func(x expr) (bexpr, bool, error) {
+		k := exprKey(x, sc)
+		if i, ok := groupKeys[k]; ok {
+			return &colB{idx: i, t: p.groupBy[i].Type(), name: x.String()}, true, nil
+		}
+		switch y := x.(type) {
+		case *funcCall:
+			if !isAggregate(y.name) {
+				return nil, false, nil
+			}
+			if j, ok := aggKeys[k]; ok {
+				return &colB{idx: ng + j, t: p.aggs[j].t, name: y.String()}, true, nil
+			}
+			args := make([]bexpr, len(y.args))
+			for i, a := range y.args {
+				v, err := argB.bind(a)
+				if err != nil {
+					return nil, true, err
+				}
+				args[i] = v
+			}
+			a, err := newAggCall(y, args)
+			if err != nil {
+				return nil, true, err
+			}
+			aggKeys[k] = len(p.aggs)
+			p.aggs = append(p.aggs, a)
+			return &colB{idx: ng + len(p.aggs) - 1, t: a.t, name: y.String()}, true, nil
+		case *columnRef:
+			if _, err := rowB.resolve(y); err != nil {
+				return nil, true, err
+			}
+			return nil, true, errf(types.ErrInvalid, "column %q must appear in GROUP BY or be used in an aggregate function", y.name)
+		}
+		return nil, false, nil
+	}
+	return hook, nil
+}
+
+func hasKey(m map[string]int, k string) bool { _, ok := m[k]; return ok }
+
+// planOrder resolves one ORDER BY item: a select-list position, an output
+// column name, an expression equal to a select-list item, or (except with
+// DISTINCT) any expression over the query's rows.
+func (p *selectPlan) planOrder(o orderItem, items []outItem, sc *scope, outB *binder) (sortKey, error) {
+	k := sortKey{out: -1, desc: o.desc, nullsFirst: !o.desc}
+	switch o.nulls {
+	case 1:
+		k.nullsFirst = true
+	case 2:
+		k.nullsFirst = false
+	}
+	if n, ok := ordinal(o.expr); ok {
+		if n < 1 || n > int64(len(items)) {
+			return k, errf(types.ErrInvalid, "ORDER BY position %d is not in the select list (1..%d)", n, len(items))
+		}
+		k.out = int(n - 1)
+		return k, nil
+	}
+	if cr, ok := o.expr.(*columnRef); ok && cr.qual == "" {
+		for j, it := range items {
+			if strings.EqualFold(it.name, cr.name) {
+				k.out = j
+				return k, nil
+			}
+		}
+	}
+	key := exprKey(o.expr, sc)
+	for j, it := range items {
+		if exprKey(it.e, sc) == key {
+			k.out = j
+			return k, nil
+		}
+	}
+	if p.distinct {
+		return k, errf(types.ErrInvalid, "with SELECT DISTINCT, ORDER BY expressions must appear in the select list: %s", o.expr)
+	}
+	v, err := outB.bind(o.expr)
+	if err != nil {
+		return k, err
+	}
+	k.e = v
+	return k, nil
+}
+
+// passes evaluates a condition; only TRUE passes.
+func passes(cond bexpr, row types.Row) (bool, error) {
+	if cond == nil {
+		return true, nil
+	}
+	v, err := cond.Eval(row)
+	if err != nil {
+		return false, err
+	}
+	b, ok := truth(v)
+	return ok && b, nil
+}
+
+func (e *Engine) execSelect(ctx context.Context, s *selectStmt) (*Result, error) {
+	p, err := e.planSelect(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	return e.runSelect(ctx, p)
+}
+
+type sortedRow struct {
+	vals types.Row
+	keys []types.Value
+}
+
+func (e *Engine) open(ctx context.Context, p *selectPlan) (int64, iter.Seq2[types.Row, error], error) {
+	if p.rel == nil {
+		return 0, func(yield func(types.Row, error) bool) { yield(types.Row{}, nil) }, nil
+	}
+	return e.scan(ctx, p.rel, p.spec)
+}
+
+func (e *Engine) runSelect(ctx context.Context, p *selectPlan) (*Result, error) {
+	snap, rows, err := e.open(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	var out []sortedRow
+	streaming := len(p.order) == 0 && !p.distinct && p.limit >= 0
+	emit := func(r types.Row) (bool, error) {
+		sr := sortedRow{vals: make(types.Row, len(p.outputs))}
+		for i, o := range p.outputs {
+			v, err := o.Eval(r)
+			if err != nil {
+				return false, err
+			}
+			sr.vals[i] = v
+		}
+		for _, k := range p.order {
+			var v types.Value
+			if k.out >= 0 {
+				v = sr.vals[k.out]
+			} else if v, err = k.e.Eval(r); err != nil {
+				return false, err
+			}
+			sr.keys = append(sr.keys, v)
+		}
+		out = append(out, sr)
+		return streaming && int64(len(out)) >= satAdd(p.offset, p.limit), nil
+	}
+	if streaming && p.limit == 0 {
+		rows = func(func(types.Row, error) bool) {}
+	}
+	n := 0
+	if !p.agg {
+		for row, err := range rows {
+			if err != nil {
+				return nil, err
+			}
+			if n++; n%1024 == 0 {
+				if err := ctx.Err(); err != nil {
+					return nil, err
+				}
+			}
+			ok, err := passes(p.where, row)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				continue
+			}
+			stop, err := emit(row)
+			if err != nil {
+				return nil, err
+			}
+			if stop {
+				break
+			}
+		}
+	} else if err := p.aggregate(ctx, rows, emit); err != nil {
+		return nil, err
+	}
+	if p.distinct {
+		seen := map[string]struct{}{}
+		kept := out[:0]
+		for _, r := range out {
+			var key []byte
+			for _, v := range r.vals {
+				key = appendValueKey(key, v)
+			}
+			if _, dup := seen[string(key)]; !dup {
+				seen[string(key)] = struct{}{}
+				kept = append(kept, r)
+			}
+		}
+		out = kept
+	}
+	if len(p.order) > 0 {
+		slices.SortStableFunc(out, func(a, b sortedRow) int {
+			for i, k := range p.order {
+				if c := compareKey(a.keys[i], b.keys[i], k); c != 0 {
+					return c
+				}
+			}
+			return 0
+		})
+	}
+	lo := min(p.offset, int64(len(out)))
+	hi := int64(len(out))
+	if p.limit >= 0 {
+		hi = min(hi, satAdd(lo, p.limit))
+	}
+	res := &Result{Columns: slices.Clone(p.cols), Rows: make([]types.Row, 0, hi-lo), SnapshotID: snap}
+	for _, r := range out[lo:hi] {
+		res.Rows = append(res.Rows, r.vals)
+	}
+	res.Message = "SELECT " + strconv.Itoa(len(res.Rows))
+	return res, nil
+}
+
+// satAdd adds non-negative counts, saturating at MaxInt64 (LIMIT and
+// OFFSET are user input).
+func satAdd(a, b int64) int64 {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
+}
+
+func compareKey(a, b types.Value, k sortKey) int {
+	switch {
+	case a == nil && b == nil:
+		return 0
+	case a == nil:
+		if k.nullsFirst {
+			return -1
+		}
+		return 1
+	case b == nil:
+		if k.nullsFirst {
+			return 1
+		}
+		return -1
+	}
+	c := types.Compare(a, b)
+	if k.desc {
+		return -c
+	}
+	return c
+}
+
+type group struct {
+	keys   types.Row
+	states []aggState
+}
+
+// aggregate groups the input rows and emits one aggregate row per group
+// (group keys, then aggregate results) that passes HAVING.
+func (p *selectPlan) aggregate(ctx context.Context, rows iter.Seq2[types.Row, error], emit func(types.Row) (bool, error)) error {
+	groups := map[string]*group{}
+	var order []*group
+	newGroup := func(keys types.Row) *group {
+		g := &group{keys: keys}
+		for _, a := range p.aggs {
+			g.states = append(g.states, a.newState())
+		}
+		return g
+	}
+	n := 0
+	var key []byte
+	for row, err := range rows {
+		if err != nil {
+			return err
+		}
+		if n++; n%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		ok, err := passes(p.where, row)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			continue
+		}
+		keys := make(types.Row, len(p.groupBy))
+		key = key[:0]
+		for i, g := range p.groupBy {
+			if keys[i], err = g.Eval(row); err != nil {
+				return err
+			}
+			key = appendValueKey(key, keys[i])
+		}
+		g, ok := groups[string(key)]
+		if !ok {
+			g = newGroup(keys)
+			groups[string(key)] = g
+			order = append(order, g)
+		}
+		for j, a := range p.aggs {
+			v := types.Value(true)
+			if a.arg != nil {
+				if v, err = a.arg.Eval(row); err != nil {
+					return err
+				}
+			}
+			if v != nil {
+				if err := g.states[j].add(v); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if len(p.groupBy) == 0 && len(order) == 0 {
+		order = append(order, newGroup(nil))
+	}
+	for _, g := range order {
+		row := slices.Clone(g.keys)
+		for _, st := range g.states {
+			v, err := st.result()
+			if err != nil {
+				return err
+			}
+			row = append(row, v)
+		}
+		ok, err := passes(p.having, row)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			continue
+		}
+		if _, err := emit(row); err != nil {
+			return err
+		}
+	}
+	return nil
+}
