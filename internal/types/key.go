@@ -100,7 +100,10 @@ func DecodeKey(enc []byte) ([]Value, error) {
 			if err := need(1); err != nil {
 				return nil, err
 			}
-			out = append(out, enc[0] != 0)
+			if enc[0] > 1 {
+				return nil, fmt.Errorf("%w: bad BOOLEAN byte %#x in key encoding", ErrCorruption, enc[0])
+			}
+			out = append(out, enc[0] == 1)
 			enc = enc[1:]
 		case Int, DateKind:
 			if err := need(4); err != nil {

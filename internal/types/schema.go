@@ -14,6 +14,24 @@ type Field struct {
 	Type    DataType `json:"type"`
 	NotNull bool     `json:"notNull,omitempty"`
 	Comment string   `json:"comment,omitempty"`
+	// Default, when set, is the column's default in text form (parsed with
+	// ParseText and the column type). Rows of data files written before the
+	// column existed read it instead of NULL, and INSERTs that omit the
+	// column write it. nil means no default (NULL).
+	Default *string `json:"default,omitempty"`
+}
+
+// DefaultValue returns the parsed default of the column, or nil (NULL) when
+// it has none.
+func (f *Field) DefaultValue() (Value, error) {
+	if f.Default == nil {
+		return nil, nil
+	}
+	v, err := ParseText(*f.Default, f.Type)
+	if err != nil {
+		return nil, fmt.Errorf("column %q: DEFAULT %q: %w", f.Name, *f.Default, err)
+	}
+	return v, nil
 }
 
 // Schema is one immutable version of a table's schema.
@@ -26,6 +44,9 @@ type Schema struct {
 	HighestFieldID int               `json:"highestFieldId"`
 	Comment        string            `json:"comment,omitempty"`
 	TimeMillis     int64             `json:"timeMillis,omitempty"`
+	// Change describes the change that produced this version (as SQL, e.g.
+	// "ADD COLUMN note STRING"); "" for versions written before it existed.
+	Change string `json:"change,omitempty"`
 }
 
 // FieldIndex returns the position of the named column (case-insensitive), or -1.
@@ -114,6 +135,9 @@ func (s *Schema) Validate() error {
 		if err := f.Type.Validate(); err != nil {
 			return fmt.Errorf("column %q: %w", f.Name, err)
 		}
+		if _, err := f.DefaultValue(); err != nil {
+			return err
+		}
 	}
 	if len(s.PrimaryKeys) == 0 {
 		return fmt.Errorf("%w: a PRIMARY KEY is required", ErrInvalid)
@@ -132,10 +156,15 @@ func (s *Schema) Validate() error {
 			return fmt.Errorf("%w: primary key column %q cannot be %s", ErrInvalid, k, s.Fields[i].Type)
 		}
 	}
+	parts := map[string]bool{}
 	for _, p := range s.PartitionKeys {
 		if !seen[strings.ToLower(p)] {
 			return fmt.Errorf("%w: partition column %q must be part of the primary key", ErrInvalid, p)
 		}
+		if parts[strings.ToLower(p)] {
+			return fmt.Errorf("%w: partition column %q listed twice", ErrInvalid, p)
+		}
+		parts[strings.ToLower(p)] = true
 	}
 	return nil
 }
@@ -202,5 +231,8 @@ func (s *Schema) CoerceRow(r Row) (Row, error) {
 		}
 		out[i] = v
 	}
-	return out, s.CheckRow(out)
+	if err := s.CheckRow(out); err != nil {
+		return nil, err
+	}
+	return out, nil
 }

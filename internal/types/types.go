@@ -126,12 +126,12 @@ func (t DataType) Validate() error {
 // "VARCHAR" (alias of STRING) or "INTEGER" (alias of INT).
 func ParseType(s string) (DataType, error) {
 	u := strings.ToUpper(strings.TrimSpace(s))
-	name, args := u, ""
+	name, args, hasArgs := u, "", false
 	if i := strings.IndexByte(u, '('); i >= 0 {
 		if !strings.HasSuffix(u, ")") {
 			return DataType{}, fmt.Errorf("%w: bad type %q", ErrInvalid, s)
 		}
-		name, args = strings.TrimSpace(u[:i]), u[i+1:len(u)-1]
+		name, args, hasArgs = strings.TrimSpace(u[:i]), u[i+1:len(u)-1], true
 	}
 	var t DataType
 	switch name {
@@ -147,7 +147,7 @@ func ParseType(s string) (DataType, error) {
 		t = TDouble
 	case "DECIMAL", "NUMERIC":
 		t = DataType{Kind: DecimalKind, Precision: 10, Scale: 0}
-		if args != "" {
+		if hasArgs { // "DECIMAL()" is a bad precision, not DECIMAL(10,0)
 			parts := strings.Split(args, ",")
 			if len(parts) > 2 {
 				return DataType{}, fmt.Errorf("%w: bad type %q", ErrInvalid, s)
@@ -165,25 +165,28 @@ func ParseType(s string) (DataType, error) {
 				t.Scale = sc
 			}
 		}
-		args = ""
+		hasArgs = false
 	case "STRING", "VARCHAR", "TEXT", "CHAR":
 		t = TString
-		args = "" // VARCHAR(n): length is not enforced
+		hasArgs = false // VARCHAR(n): length is not enforced
 	case "BYTES", "BINARY", "VARBINARY", "BLOB":
 		t = TBytes
-		args = ""
+		hasArgs = false
 	case "DATE":
 		t = TDate
 	case "TIMESTAMP":
 		t = TTimestamp
-		args = "" // TIMESTAMP(6) accepted; always microseconds
+		hasArgs = false // TIMESTAMP(6) accepted; always microseconds
 	default:
 		return DataType{}, fmt.Errorf("%w: unknown type %q", ErrInvalid, s)
 	}
-	if args != "" {
+	if hasArgs { // also "INT()"
 		return DataType{}, fmt.Errorf("%w: type %s takes no parameters", ErrInvalid, name)
 	}
-	return t, t.Validate()
+	if err := t.Validate(); err != nil {
+		return DataType{}, err
+	}
+	return t, nil
 }
 
 // RowKind is the change type of a changelog row.

@@ -295,12 +295,25 @@ var timestampLayouts = []string{
 	"2006-01-02",
 }
 
-// ParseTimestamp parses an ISO-8601 timestamp; without a zone it is UTC.
+// Range of the timestamps ParseTimestamp accepts: the years FormatValue
+// prints as four digits, so that the text form of every parsed timestamp
+// parses back.
+var (
+	minTextTimestamp = TimestampOf(time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC))
+	maxTextTimestamp = TimestampOf(time.Date(9999, 12, 31, 23, 59, 59, 999999000, time.UTC))
+)
+
+// ParseTimestamp parses an ISO-8601 timestamp; without a zone it is UTC. The
+// result must lie in 0000-01-01 .. 9999-12-31 UTC.
 func ParseTimestamp(s string) (Timestamp, error) {
 	str := strings.TrimSpace(s)
 	for _, layout := range timestampLayouts {
 		if tm, err := time.Parse(layout, str); err == nil {
-			return TimestampOf(tm), nil
+			ts := TimestampOf(tm)
+			if ts < minTextTimestamp || ts > maxTextTimestamp {
+				return 0, fmt.Errorf("%w: TIMESTAMP literal %q is outside 0000-01-01 .. 9999-12-31 UTC", ErrInvalid, s)
+			}
+			return ts, nil
 		}
 	}
 	return 0, fmt.Errorf("%w: bad TIMESTAMP literal %q (want YYYY-MM-DD HH:MM:SS[.ffffff][Z|±hh:mm])", ErrInvalid, s)
@@ -341,7 +354,11 @@ func ParseText(s string, t DataType) (Value, error) {
 		}
 		return f, nil
 	case DecimalKind:
-		return ParseDecimal(s, t)
+		d, err := ParseDecimal(s, t)
+		if err != nil {
+			return nil, err
+		}
+		return d, nil
 	case String:
 		return s, nil
 	case Bytes:
@@ -354,9 +371,17 @@ func ParseText(s string, t DataType) (Value, error) {
 		}
 		return []byte(s), nil
 	case DateKind:
-		return ParseDate(s)
+		d, err := ParseDate(s)
+		if err != nil {
+			return nil, err
+		}
+		return d, nil
 	case TimestampKind:
-		return ParseTimestamp(s)
+		ts, err := ParseTimestamp(s)
+		if err != nil {
+			return nil, err
+		}
+		return ts, nil
 	}
 	return nil, fmt.Errorf("%w: unknown type %s", ErrInvalid, t)
 }
@@ -426,8 +451,10 @@ func asNumber(v Value) (f float64, isFloat bool, ok bool) {
 		return float64(x), false, true
 	case uint32:
 		return float64(x), false, true
+	case uint:
+		return float64(x), false, true
 	case uint64:
-		return float64(x), false, x > math.MaxInt64
+		return float64(x), false, true
 	case float32:
 		return float64(x), true, true
 	case float64:
@@ -456,6 +483,10 @@ func asInt64(v Value) (int64, bool) {
 		return int64(x), true
 	case uint32:
 		return int64(x), true
+	case uint:
+		if uint64(x) <= math.MaxInt64 {
+			return int64(x), true
+		}
 	case uint64:
 		if x <= math.MaxInt64 {
 			return int64(x), true
@@ -499,18 +530,34 @@ func coerceNumber(f float64, isFloat bool, v Value, t DataType) (Value, error) {
 			return Timestamp(n), nil
 		}
 	case Float:
+		if math.IsInf(float64(float32(f)), 0) && !math.IsInf(f, 0) {
+			return bad() // overflows FLOAT
+		}
 		return float32(f), nil
 	case Double:
 		return f, nil
 	case DecimalKind:
+		var text string
 		if !isFloat {
 			n, ok := asInt64(v)
 			if !ok {
 				return bad()
 			}
-			return ParseDecimal(strconv.FormatInt(n, 10), t)
+			text = strconv.FormatInt(n, 10)
+		} else {
+			// Shortest decimal form at the value's own precision, so that
+			// float32(0.1) is 0.1 and not 0.10000000149011612.
+			bits := 64
+			if _, ok := v.(float32); ok {
+				bits = 32
+			}
+			text = strconv.FormatFloat(f, 'f', -1, bits)
 		}
-		return ParseDecimal(strconv.FormatFloat(f, 'f', -1, 64), t)
+		d, err := ParseDecimal(text, t)
+		if err != nil {
+			return nil, err
+		}
+		return d, nil
 	}
 	return bad()
 }
