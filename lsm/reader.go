@@ -54,8 +54,9 @@ type rowGroup struct {
 
 // readColumn maps one read-schema field to a file column.
 type readColumn struct {
-	file int // file column index; -1 when the file lacks the field (NULL)
+	file int // file column index; -1 when the file lacks the field
 	conv func(parquet.Value) types.Value
+	def  types.Value // value of every row when the file lacks the field: the field's default or NULL
 }
 
 // ReadStats counts what a FileReader read.
@@ -65,7 +66,8 @@ type ReadStats struct {
 
 // OpenFile opens the data file of size bytes readable through r, mapping its
 // columns to readSchema by field id (falling back to the column name for
-// files without ids). A readSchema field the file lacks reads as NULL; a
+// files without ids). A readSchema field the file lacks reads as its
+// default (types.Field.Default) or NULL; a
 // column whose stored type cannot be read as the field's type is an error
 // wrapping types.ErrInvalid. seqBase is added to every stored sequence
 // number. A truncated or damaged file gives an error wrapping
@@ -258,7 +260,11 @@ func (f *FileReader) mapColumns(rs *types.Schema) error {
 			idx, ok = byName[strings.ToLower(fld.Name)]
 		}
 		if !ok {
-			f.cols[i] = readColumn{file: -1}
+			def, err := fld.DefaultValue()
+			if err != nil {
+				return err
+			}
+			f.cols[i] = readColumn{file: -1, def: def}
 			continue
 		}
 		st, err := siltType(all[idx].Type())
@@ -308,6 +314,9 @@ func converter(from, to types.DataType) func(parquet.Value) types.Value {
 		}
 		return func(v parquet.Value) types.Value { return v.Double() }
 	case types.DecimalKind:
+		if from.Precision <= 9 { // stored as INT32 (see parquetType)
+			return func(v parquet.Value) types.Value { return types.Decimal(v.Int32()) }
+		}
 		return func(v parquet.Value) types.Value { return types.Decimal(v.Int64()) }
 	case types.String:
 		return func(v parquet.Value) types.Value { return string(v.ByteArray()) }

@@ -124,6 +124,7 @@ func (f *FileReader) readRows(ctx context.Context, ra sliceReaderAt, i int, from
 		rec.Row = make(types.Row, len(f.cols))
 		for c, cur := range fields {
 			if cur == nil {
+				rec.Row[c] = cloneDefault(f.cols[c].def)
 				continue
 			}
 			v, err := cur.next()
@@ -267,4 +268,13 @@ func (c *columnCursor) releasePage() {
 func (c *columnCursor) close() {
 	c.releasePage()
 	c.pages.Close()
+}
+
+// cloneDefault returns a column default for one row; BYTES are copied so
+// rows never share a mutable slice.
+func cloneDefault(v types.Value) types.Value {
+	if b, ok := v.([]byte); ok {
+		return bytes.Clone(b)
+	}
+	return v
 }

@@ -71,6 +71,11 @@ func parquetNode(t types.DataType) (parquet.Node, error) {
 		if err := t.Validate(); err != nil {
 			return nil, err
 		}
+		// The Parquet spec wants INT32 for precision <= 9 (parquet-go logs a
+		// warning otherwise); readers accept both physical types.
+		if t.Precision <= 9 {
+			return parquet.Decimal(t.Scale, t.Precision, parquet.Int32Type), nil
+		}
 		return parquet.Decimal(t.Scale, t.Precision, parquet.Int64Type), nil
 	case types.String:
 		return parquet.String(), nil
@@ -109,6 +114,12 @@ func siltType(t parquet.Type) (types.DataType, error) {
 			if x.BitWidth == 32 && x.IsSigned {
 				return types.TInt, nil
 			}
+		case *format.DecimalType:
+			d := types.TDecimal(int(x.Precision), int(x.Scale))
+			if d.Precision > 9 || d.Validate() != nil {
+				return bad()
+			}
+			return d, nil
 		}
 	case parquet.Int64:
 		switch x := lv.(type) {

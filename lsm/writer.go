@@ -288,7 +288,7 @@ func (fw *fileWriter) encodeRow(r *Record) (parquet.Row, error) {
 			row = append(row, parquet.Value{}.Level(0, 0, col))
 			continue
 		}
-		pv, ok := toParquet(v, fw.schema.Fields[i].Type.Kind)
+		pv, ok := toParquet(v, fw.schema.Fields[i].Type)
 		if !ok {
 			return nil, fmt.Errorf("%w: column %q: value of Go type %T is not a %s", types.ErrInvalid, fw.schema.Fields[i].Name, v, fw.schema.Fields[i].Type)
 		}
@@ -302,8 +302,8 @@ func (fw *fileWriter) encodeRow(r *Record) (parquet.Row, error) {
 }
 
 // toParquet converts a non-NULL value of a column kind.
-func toParquet(v types.Value, k types.Kind) (parquet.Value, bool) {
-	switch k {
+func toParquet(v types.Value, t types.DataType) (parquet.Value, bool) {
+	switch t.Kind {
 	case types.Boolean:
 		x, ok := v.(bool)
 		return parquet.BooleanValue(x), ok
@@ -321,6 +321,9 @@ func toParquet(v types.Value, k types.Kind) (parquet.Value, bool) {
 		return parquet.DoubleValue(x), ok
 	case types.DecimalKind:
 		x, ok := v.(types.Decimal)
+		if t.Precision <= 9 {
+			return parquet.Int32Value(int32(x)), ok
+		}
 		return parquet.Int64Value(int64(x)), ok
 	case types.String:
 		x, ok := v.(string)

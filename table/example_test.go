@@ -72,7 +72,7 @@ func Example() {
 	// snapshot 2:
 	//   1 ada lovelace
 	// snapshot 1:
-	//   2 grace
 	//   1 ada
+	//   2 grace
 	// get 1: ada lovelace true
 }

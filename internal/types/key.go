@@ -3,7 +3,8 @@ package types
 import (
 	"encoding/binary"
 	"fmt"
-	"hash/fnv"
+
+	"github.com/cespare/xxhash/v2"
 )
 
 // Key encoding: an order-preserving, self-delimiting byte encoding of a tuple
@@ -173,13 +174,13 @@ func DecodeKey(enc []byte) ([]Value, error) {
 }
 
 // Bucket maps an encoded bucket key to a bucket in [0, n). The hash is
-// FNV-1a 64 of the canonical key encoding, so the bucket of a key does not
-// depend on the Go type that carried it. Part of the storage format.
+// xxHash64 of the canonical key encoding, so the bucket of a key does not
+// depend on the Go type that carried it, and its low bits are well mixed (a
+// plain FNV-1a modulo a power of two splits small integer keys by parity).
+// Part of the storage format.
 func Bucket(encodedKey []byte, n int) int {
 	if n <= 1 {
 		return 0
 	}
-	h := fnv.New64a()
-	h.Write(encodedKey)
-	return int(h.Sum64() % uint64(n))
+	return int(xxhash.Sum64(encodedKey) % uint64(n))
 }

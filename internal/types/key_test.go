@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/cespare/xxhash/v2"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -355,13 +356,13 @@ func TestKeyEncodingGolden(t *testing.T) {
 		hex     string
 		buckets [3]int // n = 1, 4, 16
 	}{
-		{[]Value{int64(1)}, "038000000000000001", [3]int{0, 1, 5}},
-		{[]Value{int64(math.MinInt64), int64(math.MaxInt64)}, "030000000000000000" + "03ffffffffffffffff", [3]int{0, 3, 11}},
-		{[]Value{int32(-1), "a\x00b"}, "027fffffff" + "076100ff620001", [3]int{0, 1, 13}},
-		{[]Value{true, false, Date(0), Date(-1)}, "0101" + "0100" + "0980000000" + "097fffffff", [3]int{0, 0, 8}},
-		{[]Value{Timestamp(1_700_000_000_000_000), Timestamp(-1)}, "0a80060a24181e4000" + "0a7fffffffffffffff", [3]int{0, 3, 11}},
-		{[]Value{Decimal(-12345), []byte{0x00, 0xff, 0x01}, ""}, "067fffffffffffcfc7" + "0800ffff010001" + "070001", [3]int{0, 1, 9}},
-		{[]Value{"tenant-7", int32(42)}, "0774656e616e742d370001" + "028000002a", [3]int{0, 3, 7}},
+		{[]Value{int64(1)}, "038000000000000001", [3]int{0, 3, 3}},
+		{[]Value{int64(math.MinInt64), int64(math.MaxInt64)}, "030000000000000000" + "03ffffffffffffffff", [3]int{0, 0, 8}},
+		{[]Value{int32(-1), "a\x00b"}, "027fffffff" + "076100ff620001", [3]int{0, 2, 2}},
+		{[]Value{true, false, Date(0), Date(-1)}, "0101" + "0100" + "0980000000" + "097fffffff", [3]int{0, 1, 13}},
+		{[]Value{Timestamp(1_700_000_000_000_000), Timestamp(-1)}, "0a80060a24181e4000" + "0a7fffffffffffffff", [3]int{0, 1, 1}},
+		{[]Value{Decimal(-12345), []byte{0x00, 0xff, 0x01}, ""}, "067fffffffffffcfc7" + "0800ffff010001" + "070001", [3]int{0, 2, 10}},
+		{[]Value{"tenant-7", int32(42)}, "0774656e616e742d370001" + "028000002a", [3]int{0, 1, 9}},
 	} {
 		enc, err := EncodeKey(nil, tc.vals...)
 		if err != nil {
@@ -378,17 +379,8 @@ func TestKeyEncodingGolden(t *testing.T) {
 	}
 }
 
-// TestBucketIsFNV1a64 checks Bucket against an independent FNV-1a 64
-// implementation and its range.
-func TestBucketIsFNV1a64(t *testing.T) {
-	fnv1a := func(b []byte) uint64 {
-		h := uint64(14695981039346656037)
-		for _, c := range b {
-			h ^= uint64(c)
-			h *= 1099511628211
-		}
-		return h
-	}
+// TestBucketIsXXHash64 checks Bucket against xxHash64 and its range.
+func TestBucketIsXXHash64(t *testing.T) {
 	r := testRand(t)
 	for range 2000 {
 		b := make([]byte, r.IntN(40))
@@ -397,7 +389,7 @@ func TestBucketIsFNV1a64(t *testing.T) {
 		}
 		n := 1 + r.IntN(1000)
 		got := Bucket(b, n)
-		if want := int(fnv1a(b) % uint64(n)); got != want {
+		if want := int(xxhash.Sum64(b) % uint64(n)); n > 1 && got != want {
 			t.Fatalf("Bucket(%x, %d) = %d, want %d", b, n, got, want)
 		}
 		if got < 0 || got >= n {
@@ -407,6 +399,40 @@ func TestBucketIsFNV1a64(t *testing.T) {
 	for _, n := range []int{-1, 0, 1} {
 		if got := Bucket([]byte("x"), n); got != 0 {
 			t.Errorf("Bucket(x, %d) = %d, want 0", n, got)
+		}
+	}
+}
+
+// TestBucketDistribution: structured keys (only even ids, ids with a common
+// stride, short strings) spread evenly over power-of-two and other bucket
+// counts. A hash whose low bits are the parity of the input fails this.
+func TestBucketDistribution(t *testing.T) {
+	const keys = 20000
+	for _, gen := range []struct {
+		name string
+		key  func(i int) Value
+	}{
+		{"even ids", func(i int) Value { return int64(2 * i) }},
+		{"stride 16", func(i int) Value { return int64(16 * i) }},
+		{"int ids", func(i int) Value { return int32(i) }},
+		{"strings", func(i int) Value { return fmt.Sprintf("user-%d", i) }},
+	} {
+		for _, n := range []int{2, 4, 16, 64, 10} {
+			counts := make([]int, n)
+			for i := 0; i < keys; i++ {
+				enc, err := EncodeKey(nil, gen.key(i))
+				if err != nil {
+					t.Fatal(err)
+				}
+				counts[Bucket(enc, n)]++
+			}
+			want := float64(keys) / float64(n)
+			for b, c := range counts {
+				if float64(c) < 0.8*want || float64(c) > 1.2*want {
+					t.Errorf("%s over %d buckets: bucket %d has %d keys, want about %.0f (all: %v)", gen.name, n, b, c, want, counts)
+					break
+				}
+			}
 		}
 	}
 }
