@@ -237,6 +237,7 @@ func (c *Catalog) CreateTable(ctx context.Context, db, name string, s *types.Sch
 	ns.PrimaryKeys = canonicalNames(ns.PrimaryKeys, ns.Fields)
 	ns.PartitionKeys = canonicalNames(ns.PartitionKeys, ns.Fields)
 	ns.TimeMillis = c.env.Now().UnixMilli()
+	ns.Change = "CREATE TABLE"
 	if ns.Options == nil {
 		ns.Options = map[string]string{}
 	}
@@ -244,6 +245,9 @@ func (c *Catalog) CreateTable(ctx context.Context, db, name string, s *types.Sch
 	// Opening validates schema, options and merge engine before anything
 	// is written.
 	if _, err := table.Open(qualified, c.store, c.tableRoot(db, name), &ns, c.env); err != nil {
+		return nil, err
+	}
+	if _, err := ModeOf(&ns); err != nil {
 		return nil, err
 	}
 	data, err := manifest.EncodeObject(schemaKind, &ns)
@@ -260,7 +264,7 @@ func (c *Catalog) CreateTable(ctx context.Context, db, name string, s *types.Sch
 	if err != nil {
 		return nil, fmt.Errorf("create table %s: %w", qualified, err)
 	}
-	return table.Open(qualified, c.store, c.tableRoot(db, name), &ns, c.env)
+	return table.Open(qualified, c.store, c.tableRoot(db, name), &ns, c.tableEnv(db, name, &ns))
 }
 
 func canonicalNames(names []string, fields []types.Field) []string {
@@ -289,48 +293,59 @@ func (c *Catalog) LoadTable(ctx context.Context, db, name string) (*table.Table,
 	if err != nil {
 		return nil, err
 	}
-	return table.Open(qualified, c.store, c.tableRoot(db, name), s, c.env)
+	return table.Open(qualified, c.store, c.tableRoot(db, name), s, c.tableEnv(db, name, s))
 }
 
 // Schemas returns every schema version of a table in id order.
 func (c *Catalog) Schemas(ctx context.Context, db, name string) ([]*types.Schema, error) {
+	ids, err := c.schemaIDs(ctx, db, name)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*types.Schema, 0, len(ids))
+	for _, id := range ids {
+		s, err := c.readSchema(ctx, db, name, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// schemaIDs lists the schema versions of a table in ascending order.
+func (c *Catalog) schemaIDs(ctx context.Context, db, name string) ([]int64, error) {
 	root := c.tableRoot(db, name)
 	objs, err := c.store.List(ctx, root+schemaDir)
 	if err != nil {
 		return nil, fmt.Errorf("table %s.%s: list schemas: %w", db, name, err)
 	}
-	var out []*types.Schema
+	var ids []int64
 	for _, o := range objs {
 		idStr, ok := strings.CutPrefix(o.Key, root+schemaDir+"schema-")
 		if !ok {
 			continue
 		}
-		if _, err := strconv.ParseInt(idStr, 10, 64); err != nil {
+		id, err := strconv.ParseInt(idStr, 10, 64)
+		if err != nil || id < 0 || strconv.FormatInt(id, 10) != idStr {
 			continue
 		}
-		data, _, err := c.store.Get(ctx, o.Key)
-		if err != nil {
-			return nil, fmt.Errorf("table %s.%s: read %s: %w", db, name, o.Key, err)
-		}
-		var s types.Schema
-		if err := manifest.DecodeObject(schemaKind, data, &s); err != nil {
-			return nil, fmt.Errorf("table %s.%s: schema file %s: %w", db, name, o.Key, err)
-		}
-		out = append(out, &s)
+		ids = append(ids, id)
 	}
-	if len(out) == 0 {
+	if len(ids) == 0 {
 		return nil, fmt.Errorf("%w: table %s.%s does not exist", types.ErrNotFound, db, name)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out, nil
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	return ids, nil
 }
 
+// latestSchema reads the newest schema version (one LIST, one GET).
 func (c *Catalog) latestSchema(ctx context.Context, db, name string) (*types.Schema, error) {
-	all, err := c.Schemas(ctx, db, name)
+	ids, err := c.schemaIDs(ctx, db, name)
 	if err != nil {
 		return nil, err
 	}
-	return all[len(all)-1], nil
+	return c.readSchema(ctx, db, name, ids[len(ids)-1])
 }
 
 // DropTable deletes a table and all its files.

@@ -27,9 +27,18 @@ type Commit struct {
 	Added []DataFile
 	// Deleted must all be live in the parent, else the commit aborts with
 	// ErrConflict (e.g. a compaction input already removed by another
-	// compaction). Only Path is used; the DELETE entry records the
+	// compaction). Only Path is used, and for COMPACT commits Level too: a
+	// file the parent holds at another level (moved by a concurrent
+	// compaction's upgrade) also conflicts. The DELETE entry records the
 	// parent's copy of the file.
 	Deleted []DataFile
+	// Upgrades move live files to another level without rewriting them
+	// (COMPACT commits only). Each file must be live in the parent at
+	// FromLevel, else ErrConflict. The delta manifest records an upgrade as
+	// a DELETE of the parent's entry followed by an ADD of the same file at
+	// the new level, so strict replay (and every reader of format version
+	// 1) applies it unchanged; see docs/adr/0007.
+	Upgrades []Upgrade
 	// SeqCount is the number of commit-local sequence numbers used:
 	// NextSequence advances by it.
 	SeqCount int64
@@ -94,6 +103,22 @@ func (c *Commit) validate() error {
 		}
 		deleted[f.Path] = true
 	}
+	if len(c.Upgrades) > 0 && c.Kind != CommitCompact {
+		return bad("only a COMPACT commit upgrades files")
+	}
+	upgraded := make(map[string]bool, len(c.Upgrades))
+	for _, u := range c.Upgrades {
+		if err := validRelPath(u.Path); err != nil {
+			return bad("upgraded file: %v", err)
+		}
+		if upgraded[u.Path] || added[u.Path] || deleted[u.Path] {
+			return bad("file %s upgraded twice, or also added or deleted", u.Path)
+		}
+		upgraded[u.Path] = true
+		if u.FromLevel < 0 || u.Level < 0 || u.FromLevel == u.Level {
+			return bad("file %s: bad upgrade from level %d to %d", u.Path, u.FromLevel, u.Level)
+		}
+	}
 	return nil
 }
 
@@ -112,8 +137,8 @@ const (
 //
 // Each attempt reads the latest snapshot; returns the already published
 // snapshot if (User, Identifier) is found in the history not yet checked
-// by this call; runs Check; verifies Deleted are live (ErrConflict
-// otherwise, not retried); writes a delta manifest and a manifest list
+// by this call; runs Check; verifies Deleted and Upgrades are live
+// (ErrConflict otherwise, not retried); writes a delta manifest and a manifest list
 // (merging all live files into one manifest when the list would exceed
 // MaxManifests); and puts the snapshot if absent. A put that fails other
 // than by losing the race is resolved by reading the snapshot back: ours

@@ -17,7 +17,8 @@ type commitPlan struct {
 	parentLive map[string]DataFile
 	added      []DataFile // with absolute sequence numbers
 	deleted    []DataFile // the parent's copies
-	delta      []Entry    // ADD entries, then DELETE entries
+	upgraded   []DataFile // the parent's copies of upgraded files
+	delta      []Entry    // ADD entries, then DELETE entries, then upgrades (DELETE, ADD)
 	snapshot   *Snapshot  // everything but ManifestList
 }
 
@@ -51,7 +52,7 @@ func (t *Table) plan(ctx context.Context, c *Commit, parent *Snapshot) (*commitP
 	}
 	next.Properties = overlay(parentProps, c.Properties)
 
-	if len(c.Deleted) > 0 {
+	if len(c.Deleted) > 0 || len(c.Upgrades) > 0 {
 		live, err := t.replayList(ctx, parent, p.parentManifests)
 		if err != nil {
 			return nil, fmt.Errorf("commit %s/%s: %w", c.User, c.Identifier, err)
@@ -63,8 +64,24 @@ func (t *Table) plan(ctx context.Context, c *Commit, parent *Snapshot) (*commitP
 				return nil, fmt.Errorf("%w: commit %s/%s: file %s is not live in snapshot %d (removed by another commit?)",
 					types.ErrConflict, c.User, c.Identifier, d.Path, next.ID-1)
 			}
+			if c.Kind == CommitCompact && f.Level != d.Level {
+				return nil, fmt.Errorf("%w: commit %s/%s: file %s is at level %d in snapshot %d, not %d (moved by another compaction)",
+					types.ErrConflict, c.User, c.Identifier, d.Path, f.Level, next.ID-1, d.Level)
+			}
 			p.deleted = append(p.deleted, f)
 			next.TotalRecordCount -= f.RowCount
+		}
+		for _, u := range c.Upgrades {
+			f, ok := live[u.Path]
+			switch {
+			case !ok:
+				return nil, fmt.Errorf("%w: commit %s/%s: upgraded file %s is not live in snapshot %d (removed by another commit?)",
+					types.ErrConflict, c.User, c.Identifier, u.Path, next.ID-1)
+			case f.Level != u.FromLevel:
+				return nil, fmt.Errorf("%w: commit %s/%s: upgraded file %s is at level %d in snapshot %d, not %d (moved by another compaction)",
+					types.ErrConflict, c.User, c.Identifier, u.Path, f.Level, next.ID-1, u.FromLevel)
+			}
+			p.upgraded = append(p.upgraded, f)
 		}
 		for _, a := range c.Added {
 			if _, ok := live[a.Path]; ok {
@@ -98,6 +115,11 @@ func (t *Table) plan(ctx context.Context, c *Commit, parent *Snapshot) (*commitP
 	}
 	for _, f := range p.deleted {
 		p.delta = append(p.delta, Entry{Kind: Delete, File: f})
+	}
+	for i, f := range p.upgraded {
+		up := f
+		up.Level = c.Upgrades[i].Level
+		p.delta = append(p.delta, Entry{Kind: Delete, File: f}, Entry{Kind: Add, File: up})
 	}
 	p.snapshot = next
 	return p, nil

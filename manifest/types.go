@@ -61,6 +61,15 @@ type DataFile struct {
 	Tier          string `json:"tier,omitempty"` // "" = hot store
 }
 
+// Upgrade moves one live data file from FromLevel to Level without
+// rewriting it: the file's bytes, keys and sequence numbers stay as they
+// are (see Commit.Upgrades).
+type Upgrade struct {
+	Path      string
+	FromLevel int
+	Level     int
+}
+
 // Entry is one line of a manifest file.
 type Entry struct {
 	Kind EntryKind `json:"kind"`

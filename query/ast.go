@@ -1,6 +1,9 @@
 package query
 
-import "github.com/siltdb/silt/internal/types"
+import (
+	"github.com/siltdb/silt/catalog"
+	"github.com/siltdb/silt/internal/types"
+)
 
 // The syntax tree. Nodes carry the position of their first token so that
 // later phases can point at the offending part of a statement. String()
@@ -57,6 +60,7 @@ type columnDef struct {
 	primaryKey bool
 	comment    string
 	hasComment bool
+	def        *literal // DEFAULT literal, nil if none
 }
 
 type tableOption struct{ key, value string }
@@ -78,6 +82,31 @@ type dropTableStmt struct {
 	pos      position
 	table    tableName
 	ifExists bool
+}
+
+// alterTableStmt is ALTER TABLE t action, action, … (one schema version).
+type alterTableStmt struct {
+	pos     position
+	table   tableName
+	actions []alterAction
+}
+
+// alterAction is one action of ALTER TABLE; kind selects the fields used.
+type alterAction struct {
+	pos         position
+	kind        catalog.ChangeKind
+	column      string    // target column (all column actions)
+	newName     string    // RENAME COLUMN
+	col         columnDef // ADD COLUMN (col.name == column)
+	typ         types.DataType
+	notNull     bool   // ALTER COLUMN SET NOT NULL / DROP NOT NULL
+	comment     string // ALTER COLUMN COMMENT
+	ifNotExists bool   // ADD COLUMN IF NOT EXISTS
+	ifExists    bool   // DROP COLUMN IF EXISTS
+	first       bool   // ADD … FIRST
+	after       string // ADD … AFTER col
+	options     []tableOption
+	keys        []string // RESET
 }
 
 type identAt struct {
@@ -119,6 +148,9 @@ type timeTravel struct {
 	tag       string
 	isTag     bool // VERSION AS OF '<tag>'
 	at        expr // TIMESTAMP AS OF <expr>
+	// currentSchema: … WITH CURRENT SCHEMA reads the snapshot with the
+	// table's current schema instead of the one it was written with.
+	currentSchema bool
 }
 
 type tableRef struct {
@@ -162,6 +194,7 @@ func (s *showTablesStmt) stmtPos() position     { return s.pos }
 func (s *describeStmt) stmtPos() position       { return s.pos }
 func (s *createTableStmt) stmtPos() position    { return s.pos }
 func (s *dropTableStmt) stmtPos() position      { return s.pos }
+func (s *alterTableStmt) stmtPos() position     { return s.pos }
 func (s *insertStmt) stmtPos() position         { return s.pos }
 func (s *deleteStmt) stmtPos() position         { return s.pos }
 func (s *updateStmt) stmtPos() position         { return s.pos }

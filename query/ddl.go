@@ -83,15 +83,20 @@ func (e *Engine) describe(ctx context.Context, s *describeStmt) (*Result, error)
 	res := &Result{Columns: []Column{
 		{"name", types.TString}, {"type", types.TString}, {"nullable", types.TBoolean},
 		{"primary_key", types.TBoolean}, {"partition_key", types.TBoolean}, {"comment", types.TString},
+		{"default", types.TString},
 	}}
 	if r.schema == nil {
 		for _, c := range r.cols {
-			res.Rows = append(res.Rows, types.Row{c.Name, c.Type.String(), false, false, false, ""})
+			res.Rows = append(res.Rows, types.Row{c.Name, c.Type.String(), false, false, false, "", nil})
 		}
 	} else {
 		for _, f := range r.schema.Fields {
+			var def types.Value
+			if f.Default != nil {
+				def = *f.Default
+			}
 			res.Rows = append(res.Rows, types.Row{f.Name, f.Type.String(), !f.NotNull,
-				containsFold(r.schema.PrimaryKeys, f.Name), containsFold(r.schema.PartitionKeys, f.Name), f.Comment})
+				containsFold(r.schema.PrimaryKeys, f.Name), containsFold(r.schema.PartitionKeys, f.Name), f.Comment, def})
 		}
 	}
 	res.Message = "DESCRIBE " + strconv.Itoa(len(res.Rows))
@@ -124,7 +129,11 @@ func (e *Engine) createTable(ctx context.Context, s *createTableStmt) (*Result, 
 		if sch.FieldIndex(c.name) >= 0 {
 			return nil, errf(types.ErrInvalid, "duplicate column %q", c.name)
 		}
-		sch.Fields = append(sch.Fields, types.Field{ID: i, Name: c.name, Type: c.typ, NotNull: c.notNull, Comment: c.comment})
+		def, err := defaultText(c)
+		if err != nil {
+			return nil, err
+		}
+		sch.Fields = append(sch.Fields, types.Field{ID: i, Name: c.name, Type: c.typ, NotNull: c.notNull, Comment: c.comment, Default: def})
 		if c.primaryKey {
 			inlinePK = append(inlinePK, c.name)
 		}
@@ -173,6 +182,11 @@ func (e *Engine) createTable(ctx context.Context, s *createTableStmt) (*Result, 
 		return nil, err
 	}
 	return &Result{Message: "CREATE TABLE"}, nil
+}
+
+func (e *Engine) alterTable(ctx context.Context, s *alterTableStmt) (*Result, error) {
+	res, _, err := e.execAlter(ctx, s, false)
+	return res, err
 }
 
 func (e *Engine) dropTable(ctx context.Context, s *dropTableStmt) (*Result, error) {

@@ -75,6 +75,10 @@ func (e *Engine) execInsert(ctx context.Context, s *insertStmt) (*Result, error)
 			target = append(target, i)
 		}
 	}
+	defaults, err := r.defaultRow()
+	if err != nil {
+		return nil, err
+	}
 	check := func(row types.Row) error {
 		for _, k := range r.schema.KeyIndexes() {
 			if k >= 0 && row[k] == nil {
@@ -108,7 +112,7 @@ func (e *Engine) execInsert(ctx context.Context, s *insertStmt) (*Result, error)
 			return nil, err
 		}
 		for n, in := range res.Rows {
-			row := make(types.Row, len(fields))
+			row := cloneRow(defaults)
 			for j, v := range in {
 				f := fields[target[j]]
 				if row[target[j]], err = castValue(v, p.outputs[j].Type(), f.Type, false); err != nil {
@@ -127,7 +131,7 @@ func (e *Engine) execInsert(ctx context.Context, s *insertStmt) (*Result, error)
 		if len(vals) != len(target) {
 			return nil, errf(types.ErrInvalid, "INSERT has %d target columns but row %d has %d values", len(target), n+1, len(vals))
 		}
-		row := make(types.Row, len(fields))
+		row := cloneRow(defaults)
 		for j, x := range vals {
 			v, err := b.bind(x)
 			if err != nil {

@@ -145,6 +145,8 @@ func (e *Engine) run(ctx context.Context, s statement) (*Result, error) {
 		return e.createTable(ctx, x)
 	case *dropTableStmt:
 		return e.dropTable(ctx, x)
+	case *alterTableStmt:
+		return e.alterTable(ctx, x)
 	}
 	return nil, errf(types.ErrInvalid, "internal: unhandled statement %T", s)
 }

@@ -55,7 +55,7 @@ func TestDDL(t *testing.T) {
 	if got := rowsText(res[6]); got != "items\n" {
 		t.Errorf("SHOW TABLES: %q", got)
 	}
-	want := "dt|DATE|false|true|true|day\nid|INT|false|true|false|\nname|STRING|false|false|false|\nprice|DECIMAL(8,2)|true|false|false|\n"
+	want := "dt|DATE|false|true|true|day|NULL\nid|INT|false|true|false||NULL\nname|STRING|false|false|false||NULL\nprice|DECIMAL(8,2)|true|false|false||NULL\n"
 	if got := rowsText(res[7]); got != want {
 		t.Errorf("DESCRIBE:\n%s want\n%s", got, want)
 	}
@@ -152,7 +152,7 @@ func TestScriptStopsAtFirstError(t *testing.T) {
 	}
 	// A script that does not parse runs nothing.
 	_, err = e.Exec(context.Background(), "INSERT INTO t VALUES (7, 'g');\nSELEC 1;")
-	if err == nil || err.Error() != `statement 2: invalid: syntax error at 2:1 near "SELEC": expected a statement (SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, SHOW, USE, DESCRIBE)` {
+	if err == nil || err.Error() != `statement 2: invalid: syntax error at 2:1 near "SELEC": expected a statement (SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, ALTER, SHOW, USE, DESCRIBE)` {
 		t.Errorf("err = %v", err)
 	}
 	if got := query(t, e, "SELECT COUNT(*) FROM t"); got != "1\n" {

@@ -232,6 +232,35 @@ func (t *fakeTable) Snapshots(context.Context) ([]*manifest.Snapshot, error) {
 	return out, nil
 }
 
+// Files reports one level-0 file per snapshot that wrote rows, as a table
+// without compaction would.
+func (t *fakeTable) Files(_ context.Context, spec ScanSpec) (int64, []FileInfo, error) {
+	t.cat.mu.Lock()
+	defer t.cat.mu.Unlock()
+	var last *fakeSnap
+	for _, s := range t.snaps {
+		switch {
+		case spec.SnapshotID != 0 && s.meta.ID > spec.SnapshotID,
+			spec.AsOfMillis != 0 && s.meta.TimeMillis > spec.AsOfMillis:
+			continue
+		}
+		last = s
+	}
+	if last == nil || (spec.SnapshotID != 0 && last.meta.ID != spec.SnapshotID) {
+		if spec.SnapshotID == 0 && spec.AsOfMillis == 0 {
+			return 0, nil, nil
+		}
+		return 0, nil, fmt.Errorf("%w: snapshot", types.ErrNotFound)
+	}
+	var files []FileInfo
+	for _, s := range t.snaps[:last.meta.ID] {
+		files = append(files, FileInfo{Path: fmt.Sprintf("data/bucket-0/data-%d.parquet", s.meta.ID),
+			RecordCount: s.meta.DeltaRecordCount, SizeBytes: 100 * s.meta.DeltaRecordCount, MinKey: "[1]", MaxKey: "[9]",
+			MinSequence: s.meta.ID, MaxSequence: s.meta.ID, CreationUnixMs: s.meta.TimeMillis})
+	}
+	return last.meta.ID, files, nil
+}
+
 func (t *fakeTable) Scan(_ context.Context, spec ScanSpec) (Scan, error) {
 	t.cat.mu.Lock()
 	defer t.cat.mu.Unlock()

@@ -3,6 +3,8 @@ package query
 import (
 	"strconv"
 	"strings"
+
+	"github.com/siltdb/silt/catalog"
 )
 
 // Printing the syntax tree back as canonical SQL. Tests compare parse trees
@@ -72,11 +74,7 @@ func (s *createTableStmt) String() string {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString(quoteIdent(c.name) + " " + c.typ.String())
-		b.WriteString(ifStr(c.notNull, " NOT NULL") + ifStr(c.primaryKey, " PRIMARY KEY"))
-		if c.hasComment {
-			b.WriteString(" COMMENT " + quoteString(c.comment))
-		}
+		b.WriteString(c.String())
 	}
 	if len(s.primaryKey) > 0 {
 		b.WriteString(", PRIMARY KEY (" + identList(s.primaryKey) + ")")
@@ -89,16 +87,70 @@ func (s *createTableStmt) String() string {
 		b.WriteString(" COMMENT " + quoteString(s.comment))
 	}
 	if len(s.options) > 0 {
-		b.WriteString(" WITH (")
-		for i, o := range s.options {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(quoteString(o.key) + " = " + quoteString(o.value))
-		}
-		b.WriteString(")")
+		b.WriteString(" WITH " + optionList(s.options))
 	}
 	return b.String()
+}
+
+func (c columnDef) String() string {
+	out := quoteIdent(c.name) + " " + c.typ.String() + ifStr(c.notNull, " NOT NULL") + ifStr(c.primaryKey, " PRIMARY KEY")
+	if c.def != nil {
+		out += " DEFAULT " + c.def.String()
+	}
+	if c.hasComment {
+		out += " COMMENT " + quoteString(c.comment)
+	}
+	return out
+}
+
+func optionList(opts []tableOption) string {
+	parts := make([]string, len(opts))
+	for i, o := range opts {
+		parts[i] = quoteString(o.key) + " = " + quoteString(o.value)
+	}
+	return "(" + strings.Join(parts, ", ") + ")"
+}
+
+func (s *alterTableStmt) String() string {
+	parts := make([]string, len(s.actions))
+	for i, a := range s.actions {
+		parts[i] = a.String()
+	}
+	return "ALTER TABLE " + s.table.String() + " " + strings.Join(parts, ", ")
+}
+
+func (a alterAction) String() string {
+	col := quoteIdent(a.column)
+	switch a.kind {
+	case catalog.AddColumn:
+		out := "ADD COLUMN " + ifStr(a.ifNotExists, "IF NOT EXISTS ") + a.col.String()
+		switch {
+		case a.first:
+			out += " FIRST"
+		case a.after != "":
+			out += " AFTER " + quoteIdent(a.after)
+		}
+		return out
+	case catalog.RenameColumn:
+		return "RENAME COLUMN " + col + " TO " + quoteIdent(a.newName)
+	case catalog.DropColumn:
+		return "DROP COLUMN " + ifStr(a.ifExists, "IF EXISTS ") + col
+	case catalog.UpdateColumnType:
+		return "ALTER COLUMN " + col + " TYPE " + a.typ.String()
+	case catalog.UpdateColumnNullability:
+		return "ALTER COLUMN " + col + ifStr(a.notNull, " SET NOT NULL") + ifStr(!a.notNull, " DROP NOT NULL")
+	case catalog.UpdateColumnComment:
+		return "ALTER COLUMN " + col + " COMMENT " + quoteString(a.comment)
+	case catalog.SetOptions:
+		return "SET " + optionList(a.options)
+	case catalog.ResetOptions:
+		keys := make([]string, len(a.keys))
+		for i, k := range a.keys {
+			keys[i] = quoteString(k)
+		}
+		return "RESET (" + strings.Join(keys, ", ") + ")"
+	}
+	return "?"
 }
 
 func (s *dropTableStmt) String() string {
@@ -153,13 +205,16 @@ func (s *updateStmt) String() string {
 }
 
 func (t *timeTravel) String() string {
+	var out string
 	switch {
 	case t.version && t.isTag:
-		return "VERSION AS OF " + quoteString(t.tag)
+		out = "VERSION AS OF " + quoteString(t.tag)
 	case t.version:
-		return "VERSION AS OF " + strconv.FormatInt(t.versionID, 10)
+		out = "VERSION AS OF " + strconv.FormatInt(t.versionID, 10)
+	default:
+		out = "TIMESTAMP AS OF " + t.at.String()
 	}
-	return "TIMESTAMP AS OF " + t.at.String()
+	return out + ifStr(t.currentSchema, " WITH CURRENT SCHEMA")
 }
 
 func (s *selectStmt) String() string {

@@ -23,6 +23,12 @@ var fuzzSeeds = []string{
 	"select 1 -- comment\n; /* block */ select 'a;b'",
 	"SELECT id % 0 FROM orders",
 	"SELECT UPPER(customer), LENGTH(data), ABS(score), CURRENT_DATE FROM orders",
+	"ALTER TABLE orders ADD COLUMN IF NOT EXISTS note STRING NOT NULL DEFAULT 'n/a' COMMENT 'c' AFTER id, ALTER COLUMN qty TYPE BIGINT",
+	"ALTER TABLE default.orders RENAME COLUMN customer TO buyer, DROP COLUMN IF EXISTS data, ALTER COLUMN score DROP NOT NULL",
+	"ALTER TABLE orders ALTER COLUMN amount SET DATA TYPE DECIMAL(12,2), ALTER COLUMN d SET NOT NULL, ALTER COLUMN ts COMMENT 'when'",
+	"ALTER TABLE orders SET ('schema.compatibility' = 'full_transitive', target-file-size = 64mb); ALTER TABLE orders RESET ('target-file-size')",
+	"ALTER TABLE orders ADD x DATE DEFAULT DATE '2024-01-01' FIRST, ADD y BYTES DEFAULT X'00', ADD z DOUBLE DEFAULT -1e3",
+	"SELECT * FROM orders VERSION AS OF 1 WITH CURRENT SCHEMA; SELECT * FROM orders$schemas WHERE schema_id = 0",
 }
 
 func FuzzParse(f *testing.F) {
@@ -61,5 +67,28 @@ func FuzzExec(f *testing.F) {
 			}
 		}
 		_, _ = e.ExecStatement(context.Background(), sql)
+	})
+}
+
+// FuzzCheckAlter: the dry run of "silt schema check" never panics, never
+// writes, and whatever it accepts is a valid schema.
+func FuzzCheckAlter(f *testing.F) {
+	for _, s := range []string{"ADD COLUMN note STRING", "ALTER TABLE t ALTER COLUMN qty TYPE BIGINT", "DROP COLUMN name, RENAME COLUMN qty TO n",
+		"SET ('schema.compatibility' = 'none'), ALTER COLUMN name SET NOT NULL", "ADD c INT NOT NULL DEFAULT 0 FIRST", "RESET ('bucket')", "ADD x INT;"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, sql string) {
+		e, cat := siltEngine(t)
+		ctx := context.Background()
+		mustExec(t, e, "CREATE TABLE t (id BIGINT PRIMARY KEY, name STRING, qty INT)")
+		s, err := e.CheckAlter(ctx, "t", sql)
+		if err == nil {
+			if verr := s.Validate(); verr != nil {
+				t.Fatalf("%q accepted an invalid schema: %v", sql, verr)
+			}
+		}
+		if all, _ := cat.Schemas(ctx, "default", "t"); len(all) != 1 {
+			t.Fatalf("%q: the dry run wrote a schema", sql)
+		}
 	})
 }

@@ -3,11 +3,12 @@ package query
 import (
 	"strings"
 
+	"github.com/siltdb/silt/catalog"
 	"github.com/siltdb/silt/internal/types"
 )
 
-// Parsing of CREATE TABLE: column definitions, types, constraints and
-// WITH options.
+// Parsing of CREATE TABLE and ALTER TABLE: column definitions, types,
+// constraints, WITH options and ALTER actions.
 
 // dataType reads a type name such as BIGINT, DECIMAL(10, 2), VARCHAR(20)
 // or DOUBLE PRECISION.
@@ -143,6 +144,14 @@ func (p *parser) columnDef() (columnDef, error) {
 				return columnDef{}, err
 			}
 			c.hasComment = true
+		case p.isKw("DEFAULT"):
+			if c.def != nil {
+				return columnDef{}, syntaxErr(p.peek(), "DEFAULT given twice")
+			}
+			p.next()
+			if c.def, err = p.defaultLiteral(); err != nil {
+				return columnDef{}, err
+			}
 		default:
 			return c, nil
 		}
@@ -185,4 +194,143 @@ func (p *parser) tableOptions() ([]tableOption, error) {
 		}
 	}
 	return out, p.expectOp(")")
+}
+
+// defaultLiteral reads the constant of DEFAULT: a literal, optionally
+// negative.
+func (p *parser) defaultLiteral() (*literal, error) {
+	t := p.peek()
+	e, err := p.parseUnary()
+	if err != nil {
+		return nil, err
+	}
+	lit, ok := e.(*literal)
+	if !ok {
+		return nil, syntaxErr(t, "DEFAULT needs a constant such as 0, 'text', DATE '2024-01-01' or NULL")
+	}
+	return lit, nil
+}
+
+func (p *parser) parseAlterTable(pos position) (statement, error) {
+	s := &alterTableStmt{pos: pos}
+	var err error
+	if s.table, err = p.tableName(); err != nil {
+		return nil, err
+	}
+	for {
+		a, err := p.alterAction()
+		if err != nil {
+			return nil, err
+		}
+		s.actions = append(s.actions, a)
+		if !p.acceptOp(",") {
+			return s, nil
+		}
+	}
+}
+
+func (p *parser) alterAction() (alterAction, error) {
+	t := p.peek()
+	a := alterAction{pos: t.pos}
+	var err error
+	switch {
+	case p.acceptKw("ADD"):
+		if p.isKw("PRIMARY") || p.isKw("CONSTRAINT") {
+			return a, syntaxErr(p.peek(), "the primary key cannot change after CREATE TABLE")
+		}
+		p.acceptKw("COLUMN")
+		a.kind = catalog.AddColumn
+		a.ifNotExists = p.acceptKw("IF", "NOT", "EXISTS")
+		if a.col, err = p.columnDef(); err != nil {
+			return a, err
+		}
+		if a.col.primaryKey {
+			return a, syntaxErr(t, "an added column cannot be part of the primary key")
+		}
+		a.column = a.col.name
+		if p.acceptKw("FIRST") {
+			a.first = true
+		} else if p.acceptKw("AFTER") {
+			if a.after, _, err = p.ident("column name"); err != nil {
+				return a, err
+			}
+		}
+	case p.acceptKw("RENAME"):
+		if p.isKw("TO") {
+			return a, syntaxErr(p.peek(), "renaming a table is not supported")
+		}
+		p.acceptKw("COLUMN")
+		a.kind = catalog.RenameColumn
+		if a.column, _, err = p.ident("column name"); err != nil {
+			return a, err
+		}
+		if err := p.expectKw("TO"); err != nil {
+			return a, err
+		}
+		if a.newName, _, err = p.ident("new column name"); err != nil {
+			return a, err
+		}
+	case p.acceptKw("DROP"):
+		if p.isKw("PRIMARY") || p.isKw("CONSTRAINT") {
+			return a, syntaxErr(p.peek(), "the primary key cannot change after CREATE TABLE")
+		}
+		p.acceptKw("COLUMN")
+		a.kind = catalog.DropColumn
+		a.ifExists = p.acceptKw("IF", "EXISTS")
+		if a.column, _, err = p.ident("column name"); err != nil {
+			return a, err
+		}
+	case p.acceptKw("ALTER"):
+		p.acceptKw("COLUMN")
+		if a.column, _, err = p.ident("column name"); err != nil {
+			return a, err
+		}
+		switch {
+		case p.acceptKw("TYPE") || p.acceptKw("SET", "DATA", "TYPE"):
+			a.kind = catalog.UpdateColumnType
+			if a.typ, err = p.dataType(); err != nil {
+				return a, err
+			}
+		case p.acceptKw("SET", "NOT", "NULL"):
+			a.kind, a.notNull = catalog.UpdateColumnNullability, true
+		case p.acceptKw("DROP", "NOT", "NULL"):
+			a.kind = catalog.UpdateColumnNullability
+		case p.acceptKw("COMMENT"):
+			a.kind = catalog.UpdateColumnComment
+			if a.comment, err = p.stringLit("a comment string"); err != nil {
+				return a, err
+			}
+		case p.isKw("SET") && isKwTok(p.peekN(1), "DEFAULT"), p.isKw("DROP") && isKwTok(p.peekN(1), "DEFAULT"):
+			return a, syntaxErr(p.peek(), "a column's DEFAULT is fixed when the column is added (rows written before it read it)")
+		default:
+			return a, syntaxErr(p.peek(), "expected TYPE, SET NOT NULL, DROP NOT NULL or COMMENT")
+		}
+	case p.acceptKw("SET"):
+		a.kind = catalog.SetOptions
+		if a.options, err = p.tableOptions(); err != nil {
+			return a, err
+		}
+	case p.acceptKw("RESET"):
+		a.kind = catalog.ResetOptions
+		if err := p.expectOp("("); err != nil {
+			return a, err
+		}
+		for {
+			k := p.peek()
+			if k.kind != tString {
+				return a, syntaxErr(k, "expected an option name such as 'target-file-size'")
+			}
+			p.next()
+			a.keys = append(a.keys, k.text)
+			if !p.acceptOp(",") {
+				break
+			}
+		}
+		if err := p.expectOp(")"); err != nil {
+			return a, err
+		}
+	default:
+		return a, syntaxErr(t, "expected ADD, RENAME, DROP, ALTER, SET or RESET")
+	}
+	return a, nil
 }

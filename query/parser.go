@@ -255,6 +255,12 @@ func (p *parser) parseStatement() (statement, error) {
 			return s, err
 		}
 		return nil, syntaxErr(p.peek(), "expected DATABASE or TABLE")
+	case isKwTok(t, "ALTER"):
+		p.next()
+		if err := p.expectKw("TABLE"); err != nil {
+			return nil, err
+		}
+		return p.parseAlterTable(t.pos)
 	case isKwTok(t, "SHOW"):
 		p.next()
 		if p.acceptKw("DATABASES") || p.acceptKw("SCHEMAS") {
@@ -284,7 +290,7 @@ func (p *parser) parseStatement() (statement, error) {
 	case t.kind == tOp && t.text == "(":
 		return nil, syntaxErr(t, "expected a statement (parenthesised queries are not supported)")
 	}
-	return nil, syntaxErr(t, "expected a statement (SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, SHOW, USE, DESCRIBE)")
+	return nil, syntaxErr(t, "expected a statement (SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, ALTER, SHOW, USE, DESCRIBE)")
 }
 
 // errText is an error's message without the leading sentinel text, for
@@ -583,8 +589,11 @@ func (p *parser) timeTravel() (*timeTravel, error) {
 	}
 	if !tt.version {
 		var err error
-		tt.at, err = p.parseExpr()
-		return tt, err
+		if tt.at, err = p.parseExpr(); err != nil {
+			return nil, err
+		}
+		tt.currentSchema = p.acceptKw("WITH", "CURRENT", "SCHEMA")
+		return tt, nil
 	}
 	v := p.peek()
 	switch v.kind {
@@ -601,5 +610,6 @@ func (p *parser) timeTravel() (*timeTravel, error) {
 	default:
 		return nil, syntaxErr(v, "VERSION AS OF needs a snapshot id or a tag name")
 	}
+	tt.currentSchema = p.acceptKw("WITH", "CURRENT", "SCHEMA")
 	return tt, nil
 }

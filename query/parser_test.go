@@ -111,7 +111,7 @@ func TestParseGood(t *testing.T) {
 
 func TestParseBad(t *testing.T) {
 	tests := []struct{ in, want string }{
-		{"SELEC 1", `invalid: syntax error at 1:1 near "SELEC": expected a statement (SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, SHOW, USE, DESCRIBE)`},
+		{"SELEC 1", `invalid: syntax error at 1:1 near "SELEC": expected a statement (SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, ALTER, SHOW, USE, DESCRIBE)`},
 		{"SELECT * FORM t", `invalid: syntax error at 1:10 near "FORM": expected ; or end of statement`},
 		{"SELECT a FROM t WHERE", `invalid: syntax error at end of input (1:22): expected an expression`},
 		{"SELECT (1 + 2", `invalid: syntax error at end of input (1:14): expected )`},
@@ -144,7 +144,7 @@ func TestParseBad(t *testing.T) {
 		{"SELECT CASE a END", `invalid: syntax error at 1:15 near "END": expected WHEN`},
 		{"SELECT \xff", `invalid: syntax error at 1:8 near "\xff": invalid UTF-8 in input`},
 		{"SELECT " + strings.Repeat("(", 300) + "1" + strings.Repeat(")", 300), `invalid: syntax error at 1:208 near "(": expression nested too deeply (limit 200)`},
-		{"SELECT 1; SELEC 2", `invalid: syntax error at 1:11 near "SELEC": expected a statement (SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, SHOW, USE, DESCRIBE)`},
+		{"SELECT 1; SELEC 2", `invalid: syntax error at 1:11 near "SELEC": expected a statement (SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, ALTER, SHOW, USE, DESCRIBE)`},
 		{"SELECT ``", "invalid: syntax error at 1:8 near \"``\": empty quoted identifier"},
 	}
 	for _, tt := range tests {

@@ -15,7 +15,11 @@ import (
 // tables (t$snapshots). This file resolves names, opens scans (time travel,
 // pushed-down equalities) and checks the rows tables return.
 
-const sysSnapshots = "snapshots"
+const (
+	sysSnapshots = "snapshots"
+	sysSchemas   = "schemas"
+	sysFiles     = "files"
+)
 
 // snapshotsColumns returns the columns of t$snapshots.
 func snapshotsColumns() []Column {
@@ -57,8 +61,8 @@ func (e *Engine) qualify(n tableName) (db, table string) {
 func (e *Engine) resolveTable(ctx context.Context, n tableName) (*relation, error) {
 	db, name := e.qualify(n)
 	base, sys, isSys := strings.Cut(name, "$")
-	if isSys && sys != sysSnapshots {
-		return nil, errf(types.ErrNotFound, "unknown system table %s.%s (system tables: $%s)", db, name, sysSnapshots)
+	if isSys && sys != sysSnapshots && sys != sysSchemas && sys != sysFiles {
+		return nil, errf(types.ErrNotFound, "unknown system table %s.%s (system tables: $%s, $%s, $%s)", db, name, sysSnapshots, sysSchemas, sysFiles)
 	}
 	if base == "" {
 		return nil, errf(types.ErrInvalid, "bad table name %q", name)
@@ -74,16 +78,31 @@ func (e *Engine) resolveTable(ctx context.Context, n tableName) (*relation, erro
 	if isSys {
 		r.system = sys
 		r.cols = snapshotsColumns()
+		if sys == sysSchemas {
+			r.cols = schemasColumns()
+		}
+		if sys == sysFiles {
+			r.cols = filesColumns()
+		}
 		return r, nil
 	}
-	r.schema = t.Schema()
-	if r.schema == nil || len(r.schema.Fields) == 0 {
-		return nil, errf(types.ErrCorruption, "table %s has no schema", r)
-	}
-	for _, f := range r.schema.Fields {
-		r.cols = append(r.cols, Column{Name: f.Name, Type: f.Type})
+	if err := r.setSchema(t.Schema()); err != nil {
+		return nil, err
 	}
 	return r, nil
+}
+
+// setSchema makes s the relation's schema: the table's current one, or
+// the one a time-travel read uses.
+func (r *relation) setSchema(s *types.Schema) error {
+	if s == nil || len(s.Fields) == 0 {
+		return errf(types.ErrCorruption, "table %s has no schema", r)
+	}
+	r.schema, r.cols = s, nil
+	for _, f := range s.Fields {
+		r.cols = append(r.cols, Column{Name: f.Name, Type: f.Type})
+	}
+	return nil
 }
 
 // writable returns an error for relations that cannot be modified.
@@ -112,7 +131,7 @@ func (r *relation) scope(alias string) *scope {
 
 // asOfSpec turns a time-travel clause into a ScanSpec.
 func (e *Engine) asOfSpec(tt *timeTravel, r *relation, now time.Time) (ScanSpec, error) {
-	if r.system != "" {
+	if r.system != "" && r.system != sysFiles {
 		return ScanSpec{}, errf(types.ErrInvalid, "time travel is not supported on system table %s", r)
 	}
 	if tt.version {
@@ -194,17 +213,25 @@ func (e *Engine) scan(ctx context.Context, r *relation, spec ScanSpec) (int64, i
 			}
 		}, nil
 	}
+	if r.system == sysFiles {
+		return r.fileRows(ctx, spec)
+	}
+	if r.system == sysSchemas {
+		rows, err := r.schemaRows(ctx)
+		if err != nil {
+			return 0, nil, err
+		}
+		return 0, func(yield func(types.Row, error) bool) {
+			for _, row := range rows {
+				if !yield(row, nil) {
+					return
+				}
+			}
+		}, nil
+	}
 	sc, err := r.t.Scan(ctx, spec)
 	if err != nil {
-		if errors.Is(err, types.ErrNotFound) {
-			switch {
-			case spec.SnapshotID != 0:
-				return 0, nil, errf(types.ErrNotFound, "unknown snapshot %d of table %s", spec.SnapshotID, r)
-			case spec.AsOfMillis != 0:
-				return 0, nil, errf(types.ErrNotFound, "no snapshot of table %s at or before %s", r, fmtMillis(spec.AsOfMillis))
-			}
-		}
-		return 0, nil, fmt.Errorf("scanning %s: %w", r, err)
+		return 0, nil, r.scanErr(spec, err)
 	}
 	remap := r.remap(sc)
 	return sc.SnapshotID(), func(yield func(types.Row, error) bool) {
@@ -225,6 +252,19 @@ func (e *Engine) scan(ctx context.Context, r *relation, spec ScanSpec) (int64, i
 			}
 		}
 	}, nil
+}
+
+// scanErr turns a failed scan into a message naming the snapshot.
+func (r *relation) scanErr(spec ScanSpec, err error) error {
+	if errors.Is(err, types.ErrNotFound) {
+		switch {
+		case spec.SnapshotID != 0:
+			return errf(types.ErrNotFound, "unknown snapshot %d of table %s", spec.SnapshotID, r)
+		case spec.AsOfMillis != 0:
+			return errf(types.ErrNotFound, "no snapshot of table %s at or before %s", r, fmtMillis(spec.AsOfMillis))
+		}
+	}
+	return fmt.Errorf("scanning %s: %w", r, err)
 }
 
 // remap returns a function that reorders rows of an older schema into the
@@ -318,4 +358,39 @@ func pushdown(where bexpr) map[int]types.Value {
 		return nil
 	}
 	return eq
+}
+
+// filesColumns returns the columns of t$files.
+func filesColumns() []Column {
+	return []Column{
+		{"partition", types.TString},
+		{"bucket", types.TInt},
+		{"level", types.TInt},
+		{"file_path", types.TString},
+		{"record_count", types.TBigInt},
+		{"file_size_in_bytes", types.TBigInt},
+		{"min_key", types.TString},
+		{"max_key", types.TString},
+		{"min_sequence", types.TBigInt},
+		{"max_sequence", types.TBigInt},
+		{"schema_id", types.TBigInt},
+		{"creation_time", types.TTimestamp},
+	}
+}
+
+// fileRows lists the live data files of the snapshot spec selects.
+func (r *relation) fileRows(ctx context.Context, spec ScanSpec) (int64, iter.Seq2[types.Row, error], error) {
+	id, files, err := r.t.Files(ctx, spec)
+	if err != nil {
+		return 0, nil, r.scanErr(spec, err)
+	}
+	return id, func(yield func(types.Row, error) bool) {
+		for _, f := range files {
+			row := types.Row{f.Partition, int32(f.Bucket), int32(f.Level), f.Path, f.RecordCount, f.SizeBytes,
+				f.MinKey, f.MaxKey, f.MinSequence, f.MaxSequence, f.SchemaID, types.Timestamp(f.CreationUnixMs * 1000)}
+			if !yield(row, nil) {
+				return
+			}
+		}
+	}, nil
 }

@@ -56,12 +56,12 @@ func (e *Engine) planSelect(ctx context.Context, s *selectStmt) (*selectPlan, er
 		if err != nil {
 			return nil, err
 		}
-		p.rel, sc = rel, rel.scope(s.from.alias)
 		if s.from.asOf != nil {
-			if p.spec, err = e.asOfSpec(s.from.asOf, rel, now); err != nil {
+			if p.spec, err = e.timeTravelSpec(ctx, s.from.asOf, rel, now); err != nil {
 				return nil, err
 			}
 		}
+		p.rel, sc = rel, rel.scope(s.from.alias)
 	}
 	rowB := &binder{sc: sc, now: now, clause: "WHERE"}
 	if s.where != nil {

@@ -57,27 +57,53 @@ func (c *SiltCatalog) LoadTable(ctx context.Context, db, name string) (Table, er
 	if err != nil {
 		return nil, err
 	}
-	return &siltTable{t: t, c: c}, nil
+	return &siltTable{t: t, c: c, db: db, name: name}, nil
+}
+
+// AlterTable implements SchemaEvolver.
+func (c *SiltCatalog) AlterTable(ctx context.Context, db, name string, changes []catalog.SchemaChange, dryRun bool) (*types.Schema, error) {
+	if dryRun {
+		return c.Cat.CheckAlter(ctx, db, name, changes)
+	}
+	return c.Cat.AlterTable(ctx, db, name, changes)
 }
 
 type siltTable struct {
-	t *table.Table
-	c *SiltCatalog
+	t        *table.Table
+	c        *SiltCatalog
+	db, name string
 }
 
 func (s *siltTable) Schema() *types.Schema { return s.t.Schema() }
 
 func (s *siltTable) Scan(ctx context.Context, spec ScanSpec) (Scan, error) {
-	sc, err := s.t.NewScan(ctx, table.ScanOptions{SnapshotID: spec.SnapshotID, AsOfMillis: spec.AsOfMillis, Equals: spec.Equals})
+	sc, err := s.t.NewScan(ctx, table.ScanOptions{SnapshotID: spec.SnapshotID, AsOfMillis: spec.AsOfMillis, Equals: spec.Equals, SnapshotSchema: spec.SnapshotSchema})
 	if err != nil {
 		return nil, err
 	}
 	return siltScan{sc}, nil
 }
 
+// Schemas implements SchemaVersions.
+func (s *siltTable) Schemas(ctx context.Context) ([]*types.Schema, error) {
+	return s.c.Cat.Schemas(ctx, s.db, s.name)
+}
+
+// SnapshotSchema implements SchemaVersions.
+func (s *siltTable) SnapshotSchema(ctx context.Context, spec ScanSpec) (int64, *types.Schema, error) {
+	sc, err := s.t.NewScan(ctx, table.ScanOptions{SnapshotID: spec.SnapshotID, AsOfMillis: spec.AsOfMillis, SnapshotSchema: true})
+	if err != nil {
+		return 0, nil, err
+	}
+	return sc.SnapshotID(), sc.Schema(), nil
+}
+
 type siltScan struct{ s *table.Scan }
 
 func (s siltScan) SnapshotID() int64 { return s.s.SnapshotID() }
+
+// Schema reports the schema of the rows (see Table.Scan).
+func (s siltScan) Schema() *types.Schema { return s.s.Schema() }
 
 func (s siltScan) Rows(ctx context.Context) iter.Seq2[types.Row, error] { return s.s.Rows(ctx) }
 
@@ -86,6 +112,9 @@ func (s *siltTable) Apply(ctx context.Context, changes []Change) (int64, error) 
 		return 0, nil
 	}
 	w := s.t.NewWriter(s.c.User)
+	// Close waits for a compaction round the commit may have started, so a
+	// one-shot statement does not abandon it half-uploaded at exit.
+	defer func() { _ = w.Close(ctx) }()
 	for i, ch := range changes {
 		if err := w.Write(ctx, ch.Kind, ch.Row); err != nil {
 			_ = w.Abort(ctx)
@@ -108,4 +137,18 @@ func (s *siltTable) Apply(ctx context.Context, changes []Change) (int64, error) 
 
 func (s *siltTable) Snapshots(ctx context.Context) ([]*manifest.Snapshot, error) {
 	return s.t.Meta().Snapshots(ctx)
+}
+
+func (s *siltTable) Files(ctx context.Context, spec ScanSpec) (int64, []FileInfo, error) {
+	snap, files, err := s.t.DataFiles(ctx, spec.SnapshotID, spec.AsOfMillis)
+	if err != nil || snap == nil {
+		return 0, nil, err
+	}
+	out := make([]FileInfo, len(files))
+	for i, f := range files {
+		out[i] = FileInfo{Partition: f.Partition, Bucket: f.Bucket, Level: f.Level, Path: f.Path,
+			RecordCount: f.RowCount, SizeBytes: f.Size, MinKey: s.t.FormatKey(f.MinKey), MaxKey: s.t.FormatKey(f.MaxKey),
+			MinSequence: f.MinSeq, MaxSequence: f.MaxSeq, SchemaID: f.SchemaID, CreationUnixMs: f.CreatedMillis}
+	}
+	return snap.ID, out, nil
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"iter"
 
+	"github.com/siltdb/silt/catalog"
 	"github.com/siltdb/silt/internal/types"
 	"github.com/siltdb/silt/manifest"
 )
@@ -38,6 +39,24 @@ type Table interface {
 	Apply(ctx context.Context, changes []Change) (int64, error)
 	// Snapshots lists the retained snapshots in ascending id order.
 	Snapshots(ctx context.Context) ([]*manifest.Snapshot, error)
+	// Files lists the live data files of the snapshot spec selects (Equals
+	// is ignored) and returns its id: 0 and no files for an empty table; an
+	// unknown snapshot wraps types.ErrNotFound. Rows of t$files.
+	Files(ctx context.Context, spec ScanSpec) (int64, []FileInfo, error)
+}
+
+// FileInfo describes one live data file.
+type FileInfo struct {
+	Partition string // canonical partition path, "" when unpartitioned
+	Bucket    int
+	Level     int
+	Path      string // relative to the table root
+	// RecordCount counts every record in the file, -U/-D included.
+	RecordCount, SizeBytes int64
+	// MinKey and MaxKey are the smallest and largest primary keys as text.
+	MinKey, MaxKey           string
+	MinSequence, MaxSequence int64
+	SchemaID, CreationUnixMs int64
 }
 
 // ScanSpec chooses the snapshot and gives pruning hints.
@@ -52,6 +71,30 @@ type ScanSpec struct {
 	// and files (and does a point lookup when they cover the key). The
 	// engine still evaluates the full WHERE clause itself.
 	Equals map[int]types.Value
+	// SnapshotSchema asks for the rows in the schema the snapshot was
+	// written with (the Scan reports it through Schema()); Equals then
+	// refers to positions in that schema. Tables without schema versions
+	// ignore it.
+	SnapshotSchema bool
+}
+
+// SchemaEvolver is an optional Catalog capability (discovered by type
+// assertion): ALTER TABLE.
+type SchemaEvolver interface {
+	// AlterTable applies changes as one new schema version and returns
+	// it; with dryRun it only checks them and writes nothing.
+	AlterTable(ctx context.Context, db, table string, changes []catalog.SchemaChange, dryRun bool) (*types.Schema, error)
+}
+
+// SchemaVersions is an optional Table capability: the table keeps its
+// schema versions (t$schemas, time travel with a snapshot's own schema).
+type SchemaVersions interface {
+	// Schemas lists every schema version in ascending id order.
+	Schemas(ctx context.Context) ([]*types.Schema, error)
+	// SnapshotSchema resolves the snapshot spec selects (by id or time)
+	// and returns its id and the schema it was written with; an unknown
+	// snapshot wraps types.ErrNotFound.
+	SnapshotSchema(ctx context.Context, spec ScanSpec) (int64, *types.Schema, error)
 }
 
 // Scan is an opened scan.

@@ -48,7 +48,9 @@ const (
 // merge-engine (default deduplicate), sequence.field and, for aggregation,
 // fields.<col>.aggregate-function. Unknown engines, unknown columns, and
 // functions that do not fit their column's type are errors wrapping
-// types.ErrInvalid that name the option and its value.
+// types.ErrInvalid that name the option and its value. It also checks the
+// column of record-level.time-field (the rows compaction expires), the
+// other option that names a column.
 func NewMergeEngine(schema *types.Schema) (lsm.Merger, error) {
 	if schema == nil {
 		return nil, fmt.Errorf("%w: nil schema", types.ErrInvalid)
@@ -76,6 +78,9 @@ func NewMergeEngine(schema *types.Schema) (lsm.Merger, error) {
 	}
 	funcs, err := parseAggOptions(schema, engine == EngineAggregation)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkTimeField(schema); err != nil {
 		return nil, err
 	}
 	switch engine {

@@ -2,6 +2,7 @@ package table
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -19,7 +20,15 @@ const (
 	OptTargetFileSize  = "target-file-size"
 	OptRowGroupRows    = "parquet.row-group-rows"
 	OptWriteBufferSize = "write-buffer-size"
+	// OptSchemaCompatibility is the rule ALTER TABLE enforces (package
+	// catalog, CheckCompatibility); see SchemaCompatibilityModes.
+	OptSchemaCompatibility = "schema.compatibility"
 )
+
+// SchemaCompatibilityModes returns the values of schema.compatibility.
+func SchemaCompatibilityModes() []string {
+	return []string{"backward", "backward_transitive", "forward", "forward_transitive", "full", "full_transitive", "none"}
+}
 
 // OptionDoc documents one table option.
 type OptionDoc struct {
@@ -30,7 +39,7 @@ type OptionDoc struct {
 // README and validation. Per-column aggregate functions use the pattern
 // fields.<column>.aggregate-function.
 func OptionDocs() []OptionDoc {
-	return []OptionDoc{
+	return append([]OptionDoc{
 		{OptBucket, "1", "number of buckets per partition; a key's bucket is hash(key) mod bucket. Fixed at CREATE TABLE."},
 		{OptMergeEngine, "deduplicate", "deduplicate | partial-update | aggregation | first-row"},
 		{OptSequenceField, "", "column whose value orders the records of a key (ties: write order)"},
@@ -38,7 +47,8 @@ func OptionDocs() []OptionDoc {
 		{OptTargetFileSize, "128mb", "target size of a data file"},
 		{OptRowGroupRows, "65536", "maximum rows in a Parquet row group"},
 		{OptWriteBufferSize, "64mb", "memory a writer buffers before flushing sorted runs"},
-	}
+		{OptSchemaCompatibility, "backward", "schema changes ALTER TABLE allows: backward | forward | full | none, or backward_transitive | forward_transitive | full_transitive"},
+	}, compactionOptionDocs()...)
 }
 
 // Options are a table's parsed options.
@@ -49,11 +59,15 @@ type Options struct {
 	TargetFileSize  int64
 	RowGroupRows    int
 	WriteBufferSize int64
+	// SchemaCompatibility is one of SchemaCompatibilityModes.
+	SchemaCompatibility string
+	// Compaction holds the compaction and write-stall options.
+	Compaction CompactionOptions
 }
 
 // ParseOptions validates the raw options of a schema and fills defaults.
 func ParseOptions(raw map[string]string) (Options, error) {
-	o := Options{Buckets: 1, MergeEngine: "deduplicate", TargetFileSize: 128 << 20, RowGroupRows: 64 << 10, WriteBufferSize: 64 << 20}
+	o := Options{Buckets: 1, MergeEngine: "deduplicate", TargetFileSize: 128 << 20, RowGroupRows: 64 << 10, WriteBufferSize: 64 << 20, SchemaCompatibility: "backward"}
 	keys := make([]string, 0, len(raw))
 	for k := range raw {
 		keys = append(keys, k)
@@ -80,14 +94,24 @@ func ParseOptions(raw map[string]string) (Options, error) {
 			o.WriteBufferSize, err = ParseSize(k, v)
 		case k == OptRowGroupRows:
 			o.RowGroupRows, err = parseIntOpt(k, v, 1, 1<<24)
+		case k == OptSchemaCompatibility:
+			if !slices.Contains(SchemaCompatibilityModes(), v) {
+				err = fmt.Errorf("%w: option %s: unknown mode %q (want %s)", types.ErrInvalid, k, v, strings.Join(SchemaCompatibilityModes(), ", "))
+			}
+			o.SchemaCompatibility = v
 		case strings.HasPrefix(k, "fields.") && strings.HasSuffix(k, ".aggregate-function"):
 			// validated by NewMergeEngine against the columns
+		case isCompactionOption(k):
+			err = o.Compaction.set(k, v)
 		default:
 			err = fmt.Errorf("%w: unknown table option %q", types.ErrInvalid, k)
 		}
 		if err != nil {
 			return Options{}, err
 		}
+	}
+	if err := o.Compaction.finish(); err != nil {
+		return Options{}, err
 	}
 	return o, nil
 }

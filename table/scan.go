@@ -22,6 +22,11 @@ type ScanOptions struct {
 	// prune partitions, buckets and files; when they cover the primary key
 	// the scan is a point lookup. Values must have the column's Go type.
 	Equals map[int]types.Value
+	// SnapshotSchema reads the rows with the schema the snapshot was
+	// written with (see Scan.Schema) instead of the table's schema;
+	// Equals then refers to positions in that schema. It needs
+	// Env.Schemas; without it the table's schema is used.
+	SnapshotSchema bool
 }
 
 // Scan is a planned read of one snapshot.
@@ -60,6 +65,12 @@ func (t *Table) NewScan(ctx context.Context, o ScanOptions) (*Scan, error) {
 		return nil, fmt.Errorf("table %s: snapshot %d: %w", t.name, snap.ID, err)
 	}
 	s.stats.FilesTotal = len(files)
+	if o.SnapshotSchema && t.env.Schemas != nil {
+		if t, err = t.AtSchema(ctx, snapshotSchemaID(snap, files)); err != nil {
+			return nil, err
+		}
+		s.t = t
+	}
 
 	equals := map[int]types.Value{}
 	for i, v := range o.Equals {
@@ -137,6 +148,10 @@ func (s *Scan) SnapshotID() int64 {
 	}
 	return s.snap.ID
 }
+
+// Schema is the schema of the rows the scan yields: the table's, or with
+// ScanOptions.SnapshotSchema the one the snapshot was written with.
+func (s *Scan) Schema() *types.Schema { return s.t.schema }
 
 // Stats reports planning results.
 func (s *Scan) Stats() ScanStats { return s.stats }

@@ -22,6 +22,10 @@ import (
 type Env struct {
 	Now   func() time.Time
 	NewID func() string
+	// Schemas loads the table's other schema versions (time travel with
+	// the schema a snapshot was written with, checks of writers opened on
+	// an older schema). The catalog sets it per table; nil disables both.
+	Schemas SchemaLoader
 }
 
 func (e Env) withDefaults() Env {

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"time"
 
+	"github.com/siltdb/silt/compaction"
 	"github.com/siltdb/silt/internal/objstore"
 	"github.com/siltdb/silt/internal/types"
 	"github.com/siltdb/silt/lsm"
@@ -35,11 +37,20 @@ type Writer struct {
 	unsureIdent string
 	unsureFiles int
 	stats       WriterStats
+	cm          *compactManager // inline compaction and write stall; see compact_writer.go
 }
 
 // WriterStats counts what a writer did.
 type WriterStats struct {
 	Rows, Flushes, Files, BytesWritten, Commits int64
+	// Inline compaction: rounds run, buckets compacted, conflicts with
+	// other compactions, failures, and bytes read and written.
+	CompactionRounds, Compactions, CompactionConflicts, CompactionFailures int64
+	CompactionBytesRead, CompactionBytesWritten                            int64
+	// Stalls counts Write/Commit calls that waited for compaction, and
+	// StallTime their total wait.
+	Stalls    int64
+	StallTime time.Duration
 }
 
 type bucketKey struct {
@@ -55,7 +66,13 @@ func (t *Table) NewWriter(user string) *Writer {
 }
 
 // Stats returns the writer's counters.
-func (w *Writer) Stats() WriterStats { return w.stats }
+func (w *Writer) Stats() WriterStats {
+	s := w.stats
+	if w.cm != nil {
+		w.cm.fill(&s)
+	}
+	return s
+}
 
 // Write buffers one changelog row. The row must hold values of the schema's
 // Go types (see types.Schema.CoerceRow for loose input). For -U and -D rows
@@ -76,6 +93,9 @@ func (w *Writer) Write(ctx context.Context, kind types.RowKind, row types.Row) e
 		return fmt.Errorf("table %s: %w", w.t.name, err)
 	}
 	bk := bucketKey{partition: w.t.partitionPath(row), bucket: b}
+	if err := w.compactions().stall(ctx, compaction.BucketID{Partition: bk.partition, Bucket: bk.bucket}); err != nil {
+		return fmt.Errorf("table %s: %w", w.t.name, err)
+	}
 	buf := w.buffers[bk]
 	if buf == nil {
 		buf = lsm.NewWriteBuffer()
@@ -215,6 +235,14 @@ func (w *Writer) CommitWith(ctx context.Context, req CommitRequest) (*manifest.S
 	if len(w.pending) == 0 && !req.AllowEmpty && len(req.Properties) == 0 {
 		return nil, nil
 	}
+	if len(w.pending) > 0 {
+		if err := w.t.checkWriter(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if err := w.compactions().beforeCommit(ctx, w.pending); err != nil {
+		return nil, fmt.Errorf("table %s: commit %s: %w", w.t.name, req.Identifier, err)
+	}
 	snap, err := w.t.meta.Commit(ctx, manifest.Commit{
 		User:       w.user,
 		Identifier: req.Identifier,
@@ -232,6 +260,7 @@ func (w *Writer) CommitWith(ctx context.Context, req CommitRequest) (*manifest.S
 		}
 		return nil, fmt.Errorf("table %s: commit %s: %w", w.t.name, req.Identifier, err)
 	}
+	w.compactions().afterCommit(snap, w.pending)
 	w.pending = nil
 	w.seq = 0
 	w.unsure = false

@@ -8,9 +8,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/siltdb/silt/internal/objstore/s3test"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // These tests build the silt binary once and run it the way a user does:
@@ -71,7 +75,9 @@ func mustSilt(t *testing.T, env []string, stdin string, args ...string) string {
 func TestDemo(t *testing.T) {
 	wh := filepath.Join(t.TempDir(), "wh")
 	out := mustSilt(t, nil, "", "demo", "--warehouse", wh)
-	for _, want := range []string{"verified: the latest snapshot holds exactly", "Snapshot history", "VERSION AS OF 1", "(6 rows)"} {
+	for _, want := range []string{"verified: the latest snapshot holds exactly", "Snapshot history", "VERSION AS OF 1", "(6 rows)",
+		"started an in-process Kafka (kfake) on 127.0.0.1:", "7002 records consumed, 7002 committed",
+		"dead-letter topic demo.accounts.dlq: 2 records (unparseable 1, wrong-type 1)", "exported the table to demo.accounts.changes"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
 		}
@@ -216,5 +222,108 @@ func TestS3Warehouse(t *testing.T) {
 	r := silt(t, env, "", "sql", "SELECT * FROM shop.nope")
 	if secret := os.Getenv("AWS_SECRET_ACCESS_KEY"); secret != "" && strings.Contains(r.stdout+r.stderr, secret) {
 		t.Fatal("secret key printed")
+	}
+}
+
+// TestSinkAndExport runs `silt sink` as a process against an in-process
+// Kafka (kfake on loopback): flags, then a config file, a SIGTERM that
+// commits and exits 0, a bad record dead-lettered, then `silt export`.
+func TestSinkAndExport(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "orders", "orders-dlq", "orders-out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	broker := c.ListenAddrs()[0]
+	dir := t.TempDir()
+	env := []string{"SILT_WAREHOUSE=" + filepath.Join(dir, "wh")}
+	mustSilt(t, env, "", "sql", "CREATE DATABASE shop; "+createAccounts+"; "+strings.Replace(createAccounts, "shop.orders", "shop.mirror", 1))
+
+	prod, err := kgo.NewClient(kgo.SeedBrokers(broker))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prod.Close()
+	var recs []*kgo.Record
+	for i := 1; i <= 100; i++ {
+		recs = append(recs, &kgo.Record{Topic: "orders", Key: []byte(fmt.Sprint(i)), Value: []byte(fmt.Sprintf(`{"customer":"c%d","amount":"%d.50"}`, i%7, i))})
+	}
+	recs = append(recs, &kgo.Record{Topic: "orders", Key: []byte("101"), Value: []byte(`{"customer":"x","amount":"lots"}`)})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := prod.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+
+	runSink := func(table string, args ...string) string {
+		t.Helper()
+		cmd := exec.Command(siltBin, append([]string{"sink"}, args...)...)
+		cmd.Env = append(append(os.Environ(), env...), "HOME="+t.TempDir())
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			got := mustSilt(t, env, "", "--format", "csv", "sql", "SELECT COUNT(*) AS n, SUM(amount) AS s FROM "+table)
+			if got == "n,s\n100,5100.00\n" {
+				break
+			}
+			if time.Now().After(deadline) {
+				_ = cmd.Process.Kill()
+				_ = cmd.Wait()
+				t.Fatalf("%s never got the 100 rows (last: %q)\nstderr:\n%s", table, got, errb.String())
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("sink exit: %v\nstdout:\n%s\nstderr:\n%s", err, out.String(), errb.String())
+		}
+		return out.String()
+	}
+	out := runSink("shop.orders", "--brokers", broker, "--topic", "orders", "--table", "shop.orders", "--format", "upsert-json",
+		"--group", "g", "--commit-interval", "100ms", "--dlq-topic", "orders-dlq", "--stats-interval", "0")
+	if !strings.Contains(out, "dead-letter records 1 (wrong-type 1)") || !strings.Contains(out, "committed 101") {
+		t.Fatalf("sink output:\n%s", out)
+	}
+
+	cfg := filepath.Join(dir, "sinks.yaml")
+	os.WriteFile(cfg, []byte("sinks:\n  - name: mirror\n    brokers: ["+broker+"]\n    topics: [orders]\n    table: shop.mirror\n    format: upsert-json\n    group: mirror\n    commit-interval: 100ms\n    dlq-topic: orders-dlq\n"), 0o644)
+	out = runSink("shop.mirror", "--config", cfg, "--stats-interval", "0")
+	if !strings.Contains(out, "sink mirror:") {
+		t.Fatalf("config sink output:\n%s", out)
+	}
+
+	out = mustSilt(t, env, "", "export", "shop.orders", "--brokers", broker, "--topic", "orders-out", "--format", "debezium-json")
+	if !strings.Contains(out, "100 changes (100 inserts, 0 updates, 0 deletes)") {
+		t.Fatalf("export output:\n%s", out)
+	}
+	out = mustSilt(t, env, "", "export", "shop.orders", "--brokers", broker, "--topic", "orders-out", "--format", "debezium-json")
+	if !strings.Contains(out, "0 snapshots, 0 changes") {
+		t.Fatalf("a second export should resume and publish nothing:\n%s", out)
+	}
+
+	// Usage mistakes and bad config files: one clear line, no panic.
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("sinks:\n  - table: shop.orders\n    format: avro\n"), 0o644)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"sink", "--brokers", broker}, "--topic, --table, --format, --group"},
+		{[]string{"sink", "--config", bad}, "avro"},
+		{[]string{"sink", "--config", filepath.Join(dir, "missing.yaml")}, "missing.yaml"},
+		{[]string{"sink", "--brokers", broker, "--topic", "orders", "--table", "shop.nope", "--format", "json", "--group", "g"}, "nope"},
+		{[]string{"export", "shop.orders", "--brokers", broker, "--topic", "x", "--format", "avro"}, "avro"},
+		{[]string{"export", "shop.orders", "--brokers", broker, "--topic", "x/y", "--format", "upsert-json"}, "x/y"},
+	} {
+		r := silt(t, env, "", tc.args...)
+		if r.code == 0 || !strings.Contains(r.stderr, tc.want) || strings.Count(strings.TrimSpace(r.stderr), "\n") > 0 || strings.Contains(r.stderr, "panic") {
+			t.Errorf("silt %v: exit %d, stderr %q; want one line naming %q", tc.args, r.code, r.stderr, tc.want)
+		}
 	}
 }

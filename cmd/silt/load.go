@@ -71,6 +71,8 @@ func (a *app) cmdLoad(ctx context.Context, args []string) error {
 	cr := &countingReader{r: bufio.NewReaderSize(f, 1<<20)}
 	prog := newProgress(a.stderr, "loading "+db+"."+name, st.Size())
 	w := t.NewWriter("load-" + uuid.NewString())
+	// Close waits for a compaction round the commit may have started.
+	defer func() { _ = w.Close(ctx) }()
 	var rows int64
 	write := func(r types.Row) error {
 		if err := w.Write(ctx, types.Insert, r); err != nil {

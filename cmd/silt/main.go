@@ -23,7 +23,11 @@ Usage:
 Commands:
   sql [STMT; …]        run SQL statements; with -f FILE run a script; with nothing, a REPL
   load TABLE FILE      bulk-load a CSV or JSON-lines file into a table in one commit
+  compact TABLE        compact a table's sorted runs (--full, --partition); --watch keeps compacting
+  sink                 consume Kafka topics into tables, exactly once (flags or --config FILE)
+  export TABLE         publish a table's changes between snapshots to a Kafka topic
   demo                 stream a changelog into a local warehouse and show what silt keeps
+  schema check T STMT  dry-run an ALTER TABLE under the table's schema.compatibility (OK or the violation)
   version              print the version
 
 Global flags (also accepted after the command):
@@ -97,8 +101,16 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = a.cmdSQL(ctx, rest[1:])
 	case "load":
 		err = a.cmdLoad(ctx, rest[1:])
+	case "compact":
+		err = a.cmdCompact(ctx, rest[1:])
+	case "sink":
+		err = a.cmdSink(ctx, rest[1:])
+	case "export":
+		err = a.cmdExport(ctx, rest[1:])
 	case "demo":
 		err = a.cmdDemo(ctx, rest[1:])
+	case "schema":
+		err = a.cmdSchema(ctx, rest[1:])
 	case "version":
 		fmt.Fprintln(stdout, "silt", version)
 	case "help", "-h", "--help":

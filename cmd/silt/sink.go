@@ -1,0 +1,212 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/siltdb/silt/internal/stream"
+)
+
+const sinkHelp = `--brokers HOST:PORT[,…] --topic T[,…] --table DB.T --format F --group G [flags]
+       silt sink --config sinks.yaml|sinks.json
+
+Consumes Kafka topics into a table with exactly-once effect: every commit
+stores the next offset of each partition in the snapshot, and a (re)started
+sink resumes from there. --format is the record format: debezium-json,
+upsert-json or json. SIGINT/SIGTERM commit what was consumed and exit; a
+sink that cannot commit within 30s stops without committing (its batch is
+replayed by the next run, never applied twice).`
+
+// sinkGrace is how long a signalled sink may take to commit before it is
+// stopped without committing.
+const sinkGrace = 30 * time.Second
+
+func (a *app) cmdSink(ctx context.Context, args []string) error {
+	var (
+		configPath, brokers, topics, tableName, group, member string
+		interval, dlq, unknown, budget, start, statsEvery     string
+	)
+	pos, err := a.parseFlags("sink", args, func(fs *flag.FlagSet) {
+		fs.StringVar(&configPath, "config", "", "run the sinks of a YAML or JSON config file")
+		fs.StringVar(&brokers, "brokers", "", "Kafka brokers, host:port[,…]")
+		fs.StringVar(&topics, "topic", "", "topics to consume, T[,…]")
+		fs.StringVar(&tableName, "table", "", "table to write, DB.TABLE")
+		fs.StringVar(&group, "group", "", "Kafka consumer group (names the offsets stored in the table)")
+		fs.StringVar(&member, "member", "", "stable identity of this process in the group (default: host name)")
+		fs.StringVar(&interval, "commit-interval", "10s", "longest time a record waits before its commit")
+		fs.StringVar(&dlq, "dlq-topic", "", "dead-letter topic for bad records (default: stop at the first bad record)")
+		fs.StringVar(&unknown, "unknown-fields", "ignore", "JSON fields that are not columns: ignore or reject")
+		fs.StringVar(&budget, "memory-budget", "256mb", "memory for fetched records and the open batch")
+		fs.StringVar(&start, "start-offset", "earliest", "where a partition without a stored offset starts: earliest or latest")
+		fs.StringVar(&statsEvery, "stats-interval", "10s", "how often to print metrics to stderr (0: never)")
+	}, sinkHelp)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return fmt.Errorf("%w: sink takes no arguments (got %q)", errUsage, pos[0])
+	}
+	every, err := time.ParseDuration(statsEvery)
+	if err != nil || every < 0 {
+		return fmt.Errorf("%w: --stats-interval %q is not a duration", errUsage, statsEvery)
+	}
+	var cfg *stream.Config
+	if configPath != "" {
+		if brokers != "" || topics != "" || tableName != "" || group != "" {
+			return fmt.Errorf("%w: give --config or the sink flags, not both", errUsage)
+		}
+		data, err := os.ReadFile(configPath)
+		if err != nil {
+			return fmt.Errorf("sink: %w", err)
+		}
+		if cfg, err = stream.ParseConfig(configPath, data); err != nil {
+			return err
+		}
+		if a.g.warehouse == "" {
+			a.g.warehouse = cfg.Warehouse
+		}
+	} else {
+		format := a.g.format
+		if format == "table" {
+			format = ""
+		}
+		var missing []string
+		for _, f := range []struct{ name, v string }{{"--brokers", brokers}, {"--topic", topics}, {"--table", tableName}, {"--format", format}, {"--group", group}} {
+			if f.v == "" {
+				missing = append(missing, f.name)
+			}
+		}
+		if len(missing) > 0 {
+			return fmt.Errorf("%w: sink needs %s (or --config FILE)", errUsage, strings.Join(missing, ", "))
+		}
+		cfg = &stream.Config{Sinks: []stream.SinkConfig{{
+			Brokers: splitList(brokers), Topics: splitList(topics), Table: tableName, Format: format,
+			Group: group, Member: member, CommitInterval: interval, DLQTopic: dlq, UnknownFields: unknown,
+			MemoryBudget: budget, StartOffset: start,
+		}}}
+		if err := cfg.Validate(); err != nil {
+			return fmt.Errorf("%w: %w", errUsage, err)
+		}
+	}
+	cat, err := a.openWarehouse(ctx)
+	if err != nil {
+		return err
+	}
+	var sinks []*stream.Sink
+	var names []string
+	for _, sc := range cfg.Sinks {
+		db, name, err := sc.TableName()
+		if err != nil {
+			return err
+		}
+		t, err := cat.LoadTable(ctx, db, name)
+		if err != nil {
+			return fmt.Errorf("sink %s: %w", sc.DisplayName(), err)
+		}
+		o, err := sc.Options(t.Schema())
+		if err != nil {
+			return fmt.Errorf("sink %s: %w", sc.DisplayName(), err)
+		}
+		label := sc.DisplayName()
+		o.Logf = func(format string, args ...any) {
+			fmt.Fprintf(a.stderr, "%s %s: %s\n", time.Now().Format("15:04:05"), label, fmt.Sprintf(format, args...))
+		}
+		s, err := stream.New(t, o)
+		if err != nil {
+			return fmt.Errorf("sink %s: %w", sc.DisplayName(), err)
+		}
+		sinks = append(sinks, s)
+		names = append(names, label)
+	}
+	return a.runSinks(ctx, sinks, names, every)
+}
+
+// runSinks runs the sinks until a signal (ctx) or the first failure: then
+// every sink drains (commits) and, after sinkGrace or a failure to drain,
+// stops.
+func (a *app) runSinks(ctx context.Context, sinks []*stream.Sink, names []string, every time.Duration) error {
+	runCtx, hardStop := context.WithCancel(context.WithoutCancel(ctx))
+	defer hardStop()
+	errs := make([]error, len(sinks))
+	failed := make(chan struct{}, len(sinks))
+	var wg sync.WaitGroup
+	for i, s := range sinks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.Run(runCtx)
+			if errs[i] != nil {
+				failed <- struct{}{}
+			}
+		}()
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	var tick <-chan time.Time
+	if every > 0 {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		tick = t.C
+	}
+	drain := func() {
+		for _, s := range sinks {
+			s.Drain()
+		}
+	}
+wait:
+	for {
+		select {
+		case <-done:
+			break wait
+		case <-ctx.Done():
+			fmt.Fprintln(a.stderr, "silt sink: stopping: committing what was consumed")
+			drain()
+			select {
+			case <-done:
+			case <-time.After(sinkGrace):
+				hardStop()
+				<-done
+			}
+			break wait
+		case <-failed:
+			drain()
+		case <-tick:
+			for i, s := range sinks {
+				fmt.Fprintf(a.stderr, "%s %s: %s\n", time.Now().Format("15:04:05"), names[i], oneLineMetrics(s.Metrics().Snapshot()))
+			}
+		}
+	}
+	var first error
+	for i, s := range sinks {
+		fmt.Fprintf(a.stdout, "sink %s:\n  %s\n", names[i], strings.ReplaceAll(s.Metrics().Snapshot().String(), "\n", "\n  "))
+		if err := errs[i]; err != nil && !errors.Is(err, context.Canceled) && first == nil {
+			first = fmt.Errorf("sink %s: %w", names[i], err)
+		}
+	}
+	return first
+}
+
+func oneLineMetrics(m stream.MetricsSnapshot) string {
+	var lag int64
+	for _, l := range m.Lag {
+		lag += l
+	}
+	return fmt.Sprintf("%d records committed (%.0f/s), %d commits, lag %d, freshness p99 %s, dead-lettered %d",
+		m.RecordsCommitted, m.RecordsPerSecond, m.Commits, lag, m.FreshnessP99.Round(time.Millisecond), m.DLQTotal)
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

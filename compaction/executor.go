@@ -1,0 +1,368 @@
+package compaction
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/siltdb/silt/internal/objstore"
+	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/lsm"
+	"github.com/siltdb/silt/manifest"
+)
+
+// Dropper is implemented by merge engines (lsm.Merger) that can tell which
+// merged records without a row (Kind not +I/+U) a compaction may drop when
+// its output holds the oldest records of every key it contains. A record
+// may be dropped only if merging it first with any later records of its key
+// reads the same as those later records alone. Without Dropper nothing is
+// dropped.
+type Dropper interface {
+	CanDrop(r *lsm.Record) bool
+}
+
+// Executor turns plans into uncommitted results: it reads the input files,
+// merges them with the table's merge engine and writes the output files.
+type Executor struct {
+	Store objstore.Store
+	// Root is the table's key prefix, ending in '/'.
+	Root string
+	// Schema is the table's current schema: inputs are read with it and
+	// outputs written with it.
+	Schema *types.Schema
+	Merger lsm.Merger
+	// Options: only TargetFileSize, RowGroupRows, UpgradeMinSize,
+	// MaxBufferBytes and Expire are used here.
+	Options Options
+	// Now stamps output files and is the reference time of Expire.
+	// Default time.Now.
+	Now func() time.Time
+	// NewID names output files. Default: random UUIDs.
+	NewID func() string
+	// ForSchema returns schema version id and its merge engine. A plan
+	// whose inputs were written with a schema newer than Schema (another
+	// process altered the table) is executed with the newest one, so no
+	// column is lost; without ForSchema such a plan fails.
+	ForSchema func(ctx context.Context, id int64) (*types.Schema, lsm.Merger, error)
+
+	once sync.Once
+}
+
+// Result is an executed, not yet committed plan.
+type Result struct {
+	Plan Plan
+	// Added are the new files, at Plan.OutputLevel, with absolute sequence
+	// numbers (SeqBase 0).
+	Added []manifest.DataFile
+	// Deleted are the input files that were rewritten.
+	Deleted []manifest.DataFile
+	// Upgrades move input files that needed no merging to the output level.
+	Upgrades []manifest.Upgrade
+	Stats    Stats
+
+	// failed are uploads that reported an error: they may exist anyway.
+	failed []string
+}
+
+// Stats counts what compactions did.
+type Stats struct {
+	FilesRead      int   `json:"filesRead"`
+	BytesRead      int64 `json:"bytesRead"`
+	RecordsRead    int64 `json:"recordsRead"`
+	FilesWritten   int   `json:"filesWritten"`
+	BytesWritten   int64 `json:"bytesWritten"`
+	RecordsWritten int64 `json:"recordsWritten"`
+	FilesUpgraded  int   `json:"filesUpgraded"`
+	BytesUpgraded  int64 `json:"bytesUpgraded"`
+	// DeletesDropped counts tombstones dropped; Expired rows dropped by the
+	// record TTL.
+	DeletesDropped int64 `json:"deletesDropped"`
+	Expired        int64 `json:"expired"`
+}
+
+// Add adds o to s.
+func (s *Stats) Add(o Stats) {
+	s.FilesRead += o.FilesRead
+	s.BytesRead += o.BytesRead
+	s.RecordsRead += o.RecordsRead
+	s.FilesWritten += o.FilesWritten
+	s.BytesWritten += o.BytesWritten
+	s.RecordsWritten += o.RecordsWritten
+	s.FilesUpgraded += o.FilesUpgraded
+	s.BytesUpgraded += o.BytesUpgraded
+	s.DeletesDropped += o.DeletesDropped
+	s.Expired += o.Expired
+}
+
+// smallFileLimit: input files up to this size are read with one GET.
+const smallFileLimit = 8 << 20
+
+// Execute runs p. Input files whose key range overlaps no other input and
+// that are at least UpgradeMinSize are upgraded (unless p drops deletes and
+// they hold -U/-D records or a TTL applies); the rest are merged, in runs of
+// adjacent key ranges, into new files. On error every file written so far
+// is deleted again (best effort) and nothing else changed.
+func (e *Executor) Execute(ctx context.Context, p Plan) (*Result, error) {
+	e.defaults()
+	res := &Result{Plan: p}
+	if err := e.execute(ctx, res); err != nil {
+		_ = e.Discard(context.WithoutCancel(ctx), res)
+		return nil, fmt.Errorf("compact %s: %w", p.BucketID, err)
+	}
+	return res, nil
+}
+
+// defaults fills unset fields once; an Executor's fields must not change
+// after its first use.
+func (e *Executor) defaults() {
+	e.once.Do(func() {
+		e.Options = e.Options.EnsureDefaults()
+		if e.Now == nil {
+			e.Now = time.Now
+		}
+		if e.NewID == nil {
+			e.NewID = uuid.NewString
+		}
+	})
+}
+
+// inputFile is an input file and the age rank of its run (0 = newest).
+type inputFile struct {
+	manifest.DataFile
+	run int
+}
+
+// job is one execution: the schema and merge engine it reads and writes
+// with.
+type job struct {
+	*Executor
+	schema *types.Schema
+	merger lsm.Merger
+}
+
+func (e *Executor) execute(ctx context.Context, res *Result) error {
+	p := &res.Plan
+	var files []inputFile
+	newest := e.Schema.ID
+	for i, r := range p.Inputs {
+		for _, f := range r.Files {
+			files = append(files, inputFile{f, i})
+			newest = max(newest, f.SchemaID)
+		}
+	}
+	j := &job{Executor: e, schema: e.Schema, merger: e.Merger}
+	if newest > e.Schema.ID {
+		if e.ForSchema == nil {
+			return fmt.Errorf("%w: input files were written with schema %d, newer than the compactor's %d: reopen the table",
+				types.ErrInvalid, newest, e.Schema.ID)
+		}
+		var err error
+		if j.schema, j.merger, err = e.ForSchema(ctx, newest); err != nil {
+			return fmt.Errorf("load schema %d: %w", newest, err)
+		}
+	}
+	return j.run(ctx, res, files)
+}
+
+func (j *job) run(ctx context.Context, res *Result, files []inputFile) error {
+	p := &res.Plan
+	slices.SortFunc(files, func(a, b inputFile) int {
+		if c := bytes.Compare(a.MinKey, b.MinKey); c != 0 {
+			return c
+		}
+		return bytes.Compare(a.MaxKey, b.MaxKey)
+	})
+	out := &outputWriter{j: j, res: res}
+	var candidate []inputFile
+	for _, sec := range sections(files) {
+		if len(sec) == 1 && j.upgradable(p, &sec[0].DataFile) {
+			if err := j.rewrite(ctx, out, candidate); err != nil {
+				return err
+			}
+			candidate = candidate[:0]
+			f := sec[0].DataFile
+			if f.Level != p.OutputLevel {
+				res.Upgrades = append(res.Upgrades, manifest.Upgrade{Path: f.Path, FromLevel: f.Level, Level: p.OutputLevel})
+				res.Stats.FilesUpgraded++
+				res.Stats.BytesUpgraded += f.Size
+			}
+			continue
+		}
+		candidate = append(candidate, sec...)
+	}
+	return j.rewrite(ctx, out, candidate)
+}
+
+// sections splits files sorted by MinKey into maximal groups whose key
+// ranges overlap transitively.
+func sections(files []inputFile) [][]inputFile {
+	var out [][]inputFile
+	var maxKey []byte
+	for i, f := range files {
+		if i == 0 || bytes.Compare(f.MinKey, maxKey) > 0 {
+			out = append(out, nil)
+			maxKey = f.MaxKey
+		}
+		out[len(out)-1] = append(out[len(out)-1], f)
+		if bytes.Compare(f.MaxKey, maxKey) > 0 {
+			maxKey = f.MaxKey
+		}
+	}
+	return out
+}
+
+func (e *Executor) upgradable(p *Plan, f *manifest.DataFile) bool {
+	if f.Size < e.Options.UpgradeMinSize {
+		return false
+	}
+	if p.DropDeletes && (f.DeleteCount > 0 || e.Options.Expire != nil) {
+		return false
+	}
+	return true
+}
+
+// rewrite merges files (a run of adjacent sections) into new files.
+func (j *job) rewrite(ctx context.Context, out *outputWriter, files []inputFile) error {
+	if len(files) == 0 {
+		return nil
+	}
+	p := &out.res.Plan
+	st := &out.res.Stats
+	byRun := map[int][]manifest.DataFile{}
+	var runs []int
+	for _, f := range files {
+		if _, ok := byRun[f.run]; !ok {
+			runs = append(runs, f.run)
+		}
+		byRun[f.run] = append(byRun[f.run], f.DataFile)
+		out.res.Deleted = append(out.res.Deleted, f.DataFile)
+		st.FilesRead++
+		st.BytesRead += f.Size
+		st.RecordsRead += f.RowCount
+	}
+	slices.Sort(runs)
+	sources := make([]iter.Seq2[lsm.Record, error], len(runs))
+	for i, r := range runs {
+		sources[i] = j.chain(ctx, byRun[r])
+	}
+	dropper, _ := j.merger.(Dropper)
+	expired := j.expiry()
+	for rec, err := range lsm.MergeRuns(ctx, sources, j.merger, true) {
+		if err != nil {
+			return err
+		}
+		if p.DropDeletes {
+			if !rec.Kind.IsAdd() && dropper != nil && dropper.CanDrop(&rec) {
+				st.DeletesDropped++
+				continue
+			}
+			if expired != nil && rec.Kind.IsAdd() && expired(rec.Row) {
+				st.Expired++
+				continue
+			}
+		}
+		if err := out.add(ctx, rec); err != nil {
+			return err
+		}
+	}
+	return out.finish(ctx)
+}
+
+// expiry returns the TTL predicate, or nil without a TTL.
+func (j *job) expiry() func(types.Row) bool {
+	x := j.Options.Expire
+	if x == nil {
+		return nil
+	}
+	if j.schema != j.Schema { // the TTL column, by name, in the newer schema
+		i := j.schema.FieldIndex(j.Schema.Fields[x.Field].Name)
+		if i < 0 {
+			return nil
+		}
+		x = &Expire{Field: i, After: x.After}
+	}
+	cutoff := j.Now().Add(-x.After)
+	ms, us := cutoff.UnixMilli(), cutoff.UnixMicro()
+	return func(r types.Row) bool {
+		if x.Field >= len(r) {
+			return false
+		}
+		switch v := r[x.Field].(type) {
+		case types.Timestamp:
+			return int64(v) < us
+		case int64:
+			return v < ms
+		}
+		return false // NULL never expires
+	}
+}
+
+// chain yields the records of files (one run, key order) one file at a
+// time.
+func (j *job) chain(ctx context.Context, files []manifest.DataFile) iter.Seq2[lsm.Record, error] {
+	return func(yield func(lsm.Record, error) bool) {
+		for _, f := range files {
+			fr, err := j.open(ctx, f)
+			if err != nil {
+				yield(lsm.Record{}, err)
+				return
+			}
+			for rec, err := range fr.All(ctx) {
+				if err != nil {
+					yield(lsm.Record{}, fmt.Errorf("data file %s: %w", f.Path, err))
+					return
+				}
+				if !yield(rec, nil) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// open opens an input file with the job's schema.
+func (j *job) open(ctx context.Context, f manifest.DataFile) (*lsm.FileReader, error) {
+	e := j.Executor
+	key := e.Root + f.Path
+	var r io.ReaderAt
+	if f.Size <= smallFileLimit {
+		data, _, err := e.Store.Get(ctx, key)
+		if err != nil {
+			return nil, fmt.Errorf("read data file %s: %w", f.Path, err)
+		}
+		if int64(len(data)) != f.Size {
+			return nil, fmt.Errorf("%w: data file %s has %d bytes, manifest says %d", types.ErrCorruption, f.Path, len(data), f.Size)
+		}
+		r = bytes.NewReader(data)
+	} else {
+		r = objstore.NewReaderAt(ctx, e.Store, key, f.Size)
+	}
+	fr, err := lsm.OpenFile(ctx, r, f.Size, j.schema, f.SeqBase)
+	if err != nil {
+		return nil, fmt.Errorf("data file %s: %w", f.Path, err)
+	}
+	return fr, nil
+}
+
+// Discard deletes the files a result added. Call it only when no commit can
+// have published them: never after an error wrapping objstore.ErrAmbiguous.
+func (e *Executor) Discard(ctx context.Context, r *Result) error {
+	paths := slices.Clone(r.failed)
+	for _, f := range r.Added {
+		paths = append(paths, f.Path)
+	}
+	var errs []error
+	for _, p := range paths {
+		if err := e.Store.Delete(ctx, e.Root+p); err != nil && !errors.Is(err, objstore.ErrNotFound) {
+			errs = append(errs, fmt.Errorf("delete %s: %w", p, err))
+		}
+	}
+	return errors.Join(errs...)
+}

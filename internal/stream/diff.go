@@ -1,0 +1,272 @@
+package stream
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"iter"
+	"math"
+	"sort"
+
+	"github.com/siltdb/silt/internal/objstore"
+	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/lsm"
+	"github.com/siltdb/silt/manifest"
+	"github.com/siltdb/silt/table"
+)
+
+// DiffStats counts what a diff compared.
+type DiffStats struct {
+	Buckets, BucketsSkipped   int
+	Inserts, Updates, Deletes int64
+}
+
+// Diff compares the merged state of table t at snapshot from (nil: the
+// empty table) with its state at snapshot to, key by key, and calls emit
+// for every key whose live row differs: an insert, an update (with the
+// before and after rows) or a delete. Both sides are read with the table's
+// current schema, so a column added in between reads as its default on
+// the older side. Buckets whose live files are the same in both snapshots
+// are skipped without reading them; the others are merge-joined in key
+// order, so memory stays bounded by one bucket's open files. Events come
+// bucket by bucket, in key order within a bucket.
+func Diff(ctx context.Context, t *table.Table, from, to *manifest.Snapshot, emit func(Event) error) (DiffStats, error) {
+	var st DiffStats
+	oldGroups, err := liveGroups(ctx, t, from)
+	if err != nil {
+		return st, err
+	}
+	newGroups, err := liveGroups(ctx, t, to)
+	if err != nil {
+		return st, err
+	}
+	ids := make([]groupID, 0, len(newGroups))
+	for id := range newGroups {
+		ids = append(ids, id)
+	}
+	for id := range oldGroups {
+		if _, ok := newGroups[id]; !ok {
+			ids = append(ids, id)
+		}
+	}
+	sort.Slice(ids, func(i, j int) bool {
+		if ids[i].partition != ids[j].partition {
+			return ids[i].partition < ids[j].partition
+		}
+		return ids[i].bucket < ids[j].bucket
+	})
+	var snapID, millis int64
+	if to != nil {
+		snapID, millis = to.ID, to.TimeMillis
+	}
+	for _, id := range ids {
+		st.Buckets++
+		of, nf := oldGroups[id], newGroups[id]
+		if samePaths(of, nf) {
+			st.BucketsSkipped++
+			continue
+		}
+		err := joinBuckets(ctx, readBucket(ctx, t, of), readBucket(ctx, t, nf), func(before, after types.Row) error {
+			ev := Event{Before: before, After: after, SnapshotID: snapID, TimeMillis: millis}
+			switch {
+			case before == nil:
+				ev.Op = OpInsert
+				st.Inserts++
+			case after == nil:
+				ev.Op = OpDelete
+				st.Deletes++
+			default:
+				ev.Op = OpUpdate
+				st.Updates++
+			}
+			return emit(ev)
+		})
+		if err != nil {
+			return st, err
+		}
+	}
+	return st, nil
+}
+
+type groupID struct {
+	partition string
+	bucket    int
+}
+
+// liveGroups returns the live files of a snapshot by (partition, bucket).
+func liveGroups(ctx context.Context, t *table.Table, s *manifest.Snapshot) (map[groupID][]manifest.DataFile, error) {
+	out := map[groupID][]manifest.DataFile{}
+	if s == nil {
+		return out, nil
+	}
+	files, err := t.Meta().Files(ctx, s)
+	if err != nil {
+		return nil, fmt.Errorf("table %s: snapshot %d: %w", t.Name(), s.ID, err)
+	}
+	for _, f := range files {
+		id := groupID{f.Partition, f.Bucket}
+		out[id] = append(out[id], f)
+	}
+	return out, nil
+}
+
+func samePaths(a, b []manifest.DataFile) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	seen := make(map[string]int, len(a))
+	for _, f := range a {
+		seen[f.Path] = f.Level
+	}
+	for _, f := range b {
+		if l, ok := seen[f.Path]; !ok || l != f.Level {
+			return false
+		}
+	}
+	return true
+}
+
+// joinBuckets merge-joins two key-ordered streams of live records and
+// calls emit(before, after) for every key whose row differs.
+func joinBuckets(ctx context.Context, old, cur iter.Seq2[lsm.Record, error], emit func(before, after types.Row) error) error {
+	nextOld, stopOld := iter.Pull2(old)
+	defer stopOld()
+	nextCur, stopCur := iter.Pull2(cur)
+	defer stopCur()
+	pull := func(next func() (lsm.Record, error, bool)) (*lsm.Record, error) {
+		r, err, ok := next()
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, nil
+		}
+		return &r, nil
+	}
+	o, err := pull(nextOld)
+	if err != nil {
+		return err
+	}
+	c, err := pull(nextCur)
+	if err != nil {
+		return err
+	}
+	for o != nil || c != nil {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		cmp := 0
+		switch {
+		case o == nil:
+			cmp = 1
+		case c == nil:
+			cmp = -1
+		default:
+			cmp = bytes.Compare(o.Key, c.Key)
+		}
+		switch {
+		case cmp < 0:
+			if err := emit(o.Row, nil); err != nil {
+				return err
+			}
+			if o, err = pull(nextOld); err != nil {
+				return err
+			}
+		case cmp > 0:
+			if err := emit(nil, c.Row); err != nil {
+				return err
+			}
+			if c, err = pull(nextCur); err != nil {
+				return err
+			}
+		default:
+			if !rowsEqual(o.Row, c.Row) {
+				if err := emit(o.Row, c.Row); err != nil {
+					return err
+				}
+			}
+			if o, err = pull(nextOld); err != nil {
+				return err
+			}
+			if c, err = pull(nextCur); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func rowsEqual(a, b types.Row) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if types.Compare(a[i], b[i]) != 0 && !(isNaN(a[i]) && isNaN(b[i])) {
+			return false
+		}
+	}
+	return true
+}
+
+func isNaN(v types.Value) bool {
+	switch x := v.(type) {
+	case float64:
+		return math.IsNaN(x)
+	case float32:
+		return math.IsNaN(float64(x))
+	}
+	return false
+}
+
+// smallFileLimit: data files up to this size are fetched with one GET (as
+// the table's own reader does).
+const smallFileLimit = 8 << 20
+
+// readBucket merges the files of one (partition, bucket) into live records
+// in key order, read with the table's current schema and merge engine.
+// It mirrors the table's own scan of a bucket.
+func readBucket(ctx context.Context, t *table.Table, files []manifest.DataFile) iter.Seq2[lsm.Record, error] {
+	return func(yield func(lsm.Record, error) bool) {
+		sources := make([]iter.Seq2[lsm.Record, error], 0, len(files))
+		for _, f := range files {
+			fr, err := openDataFile(ctx, t, f)
+			if err != nil {
+				yield(lsm.Record{}, err)
+				return
+			}
+			sources = append(sources, fr.All(ctx))
+		}
+		for rec, err := range lsm.MergeRuns(ctx, sources, t.Merger(), false) {
+			if err != nil {
+				yield(lsm.Record{}, fmt.Errorf("table %s: %w", t.Name(), err))
+				return
+			}
+			if !yield(rec, nil) {
+				return
+			}
+		}
+	}
+}
+
+func openDataFile(ctx context.Context, t *table.Table, f manifest.DataFile) (*lsm.FileReader, error) {
+	key := t.Root() + f.Path
+	var r io.ReaderAt
+	if f.Size <= smallFileLimit {
+		data, _, err := t.Store().Get(ctx, key)
+		if err != nil {
+			return nil, fmt.Errorf("table %s: read data file %s: %w", t.Name(), f.Path, err)
+		}
+		if int64(len(data)) != f.Size {
+			return nil, fmt.Errorf("table %s: data file %s has %d bytes, manifest says %d: %w", t.Name(), f.Path, len(data), f.Size, types.ErrCorruption)
+		}
+		r = bytes.NewReader(data)
+	} else {
+		r = objstore.NewReaderAt(ctx, t.Store(), key, f.Size)
+	}
+	fr, err := lsm.OpenFile(ctx, r, f.Size, t.Schema(), f.SeqBase)
+	if err != nil {
+		return nil, fmt.Errorf("table %s: data file %s: %w", t.Name(), f.Path, err)
+	}
+	return fr, nil
+}

@@ -1,0 +1,427 @@
+package table
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/siltdb/silt/compaction"
+	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/manifest"
+)
+
+// Inline compaction and the write stall. Each Writer has a compactManager.
+// After every commit, the buckets the commit added level-0 files to and
+// that reached num-sorted-run.compaction-trigger are compacted in the
+// background, one round at a time (a round plans, executes with
+// compaction.max-concurrent buckets at once, and commits one COMPACT
+// snapshot). A Write or Commit touching a bucket with
+// num-sorted-run.stop-trigger sorted runs or more blocks until the count is
+// below it again: without write-only it forces a compaction of the bucket
+// and waits for it; with write-only it polls the latest snapshot until a
+// standalone compactor has caught up.
+//
+// Sorted-run counts are loaded from the latest snapshot at the writer's
+// first commit and after every compaction round, and advanced by the
+// writer's own commits in between.
+
+// Stall polling of write-only writers.
+const (
+	stallPollMin = 50 * time.Millisecond
+	stallPollMax = 2 * time.Second
+)
+
+type compactManager struct {
+	t       *Table
+	opts    CompactionOptions
+	comp    *compaction.Compactor // nil when the options are unusable
+	compErr error
+
+	ctx    context.Context // of background rounds; cancelled by Close
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu      sync.Mutex
+	loaded  bool
+	runs    map[compaction.BucketID]int
+	pending map[compaction.BucketID]bool
+	forced  map[compaction.BucketID]bool
+	errs    map[compaction.BucketID]error // of each bucket's last round
+	// refreshing counts refreshes in flight; while any is, own remembers
+	// the writer's commits so that a refresh that read an older snapshot
+	// does not lose them.
+	refreshing int
+	own        []ownCommit
+	running    bool
+	changed    chan struct{} // closed (and replaced) when a round ends
+	stats      compactStats
+}
+
+// ownCommit is a commit of the writer: its snapshot and level-0 files.
+type ownCommit struct {
+	snap  int64
+	files []manifest.DataFile
+}
+
+type compactStats struct {
+	rounds, compactions, conflicts, failures int64
+	bytesRead, bytesWritten                  int64
+	stalls                                   int64
+	stallTime                                time.Duration
+}
+
+func newCompactManager(t *Table, user string) *compactManager {
+	ctx, cancel := context.WithCancel(context.Background())
+	m := &compactManager{
+		t: t, opts: t.opts.Compaction, ctx: ctx, cancel: cancel,
+		runs: map[compaction.BucketID]int{}, pending: map[compaction.BucketID]bool{},
+		forced: map[compaction.BucketID]bool{}, errs: map[compaction.BucketID]error{},
+		changed: make(chan struct{}),
+	}
+	m.comp, m.compErr = t.NewCompactor(user + "-compact")
+	return m
+}
+
+// compactions returns the writer's compaction manager.
+func (w *Writer) compactions() *compactManager {
+	if w.cm == nil {
+		w.cm = newCompactManager(w.t, w.user)
+	}
+	return w.cm
+}
+
+// stall blocks while bucket id has stop-trigger sorted runs or more.
+func (m *compactManager) stall(ctx context.Context, id compaction.BucketID) error {
+	m.mu.Lock()
+	n := m.runs[id]
+	m.mu.Unlock()
+	if n < m.opts.StopTrigger {
+		return nil
+	}
+	return m.waitBelow(ctx, id)
+}
+
+// beforeCommit loads the sorted-run counts at the writer's first commit
+// and stalls on every bucket the commit adds files to. A failure to load
+// the counts skips the stall (it is retried at the next commit): the
+// stall protects reads, it must not make commits fail.
+func (m *compactManager) beforeCommit(ctx context.Context, files []manifest.DataFile) error {
+	m.mu.Lock()
+	loaded := m.loaded
+	m.mu.Unlock()
+	if !loaded {
+		if err := m.refresh(ctx); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return nil
+		}
+	}
+	for _, id := range bucketsOf(files) {
+		if err := m.stall(ctx, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// afterCommit counts the level-0 files committed as snapshot snap and
+// starts compactions of the buckets that reached the trigger.
+func (m *compactManager) afterCommit(snap *manifest.Snapshot, files []manifest.DataFile) {
+	m.mu.Lock()
+	if !m.loaded {
+		m.mu.Unlock()
+		return
+	}
+	addRuns(m.runs, files)
+	if m.refreshing > 0 {
+		m.own = append(m.own, ownCommit{snap.ID, files})
+	}
+	var due []compaction.BucketID
+	for _, id := range bucketsOf(files) {
+		if m.runs[id] >= m.opts.Trigger {
+			due = append(due, id)
+		}
+	}
+	m.mu.Unlock()
+	if len(due) > 0 && !m.opts.WriteOnly && m.comp != nil {
+		m.trigger(due, false)
+	}
+}
+
+func bucketsOf(files []manifest.DataFile) []compaction.BucketID {
+	var ids []compaction.BucketID
+	seen := map[compaction.BucketID]bool{}
+	for _, f := range files {
+		id := compaction.BucketID{Partition: f.Partition, Bucket: f.Bucket}
+		if !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+func addRuns(runs map[compaction.BucketID]int, files []manifest.DataFile) {
+	for _, f := range files {
+		runs[compaction.BucketID{Partition: f.Partition, Bucket: f.Bucket}]++
+	}
+}
+
+// refresh reloads the sorted-run counts from the latest snapshot, plus the
+// writer's commits that snapshot does not include yet.
+func (m *compactManager) refresh(ctx context.Context) error {
+	m.mu.Lock()
+	m.refreshing++
+	m.mu.Unlock()
+	runs, id, err := m.load(ctx)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.refreshing--
+	if err == nil {
+		for _, c := range m.own {
+			if c.snap > id {
+				addRuns(runs, c.files)
+			}
+		}
+		m.runs, m.loaded = runs, true
+	}
+	if m.refreshing == 0 {
+		m.own = nil
+	}
+	return err
+}
+
+// load counts the sorted runs at the latest snapshot and returns its id.
+func (m *compactManager) load(ctx context.Context) (map[compaction.BucketID]int, int64, error) {
+	snap, err := m.t.meta.Latest(ctx)
+	if err != nil || snap == nil {
+		return map[compaction.BucketID]int{}, 0, err
+	}
+	files, err := m.t.meta.Files(ctx, snap)
+	if err != nil {
+		return nil, 0, err
+	}
+	return compaction.CountRuns(files), snap.ID, nil
+}
+
+// trigger queues buckets for the next round and starts the round loop if
+// it is idle.
+func (m *compactManager) trigger(ids []compaction.BucketID, force bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.ctx.Err() != nil {
+		return
+	}
+	for _, id := range ids {
+		m.pending[id] = true
+		if force {
+			m.forced[id] = true
+		}
+	}
+	if !m.running {
+		m.running = true
+		m.wg.Add(1)
+		go m.loop()
+	}
+}
+
+// loop runs rounds while buckets are pending.
+func (m *compactManager) loop() {
+	defer m.wg.Done()
+	for {
+		m.mu.Lock()
+		if len(m.pending) == 0 || m.ctx.Err() != nil {
+			m.running = false
+			clear(m.pending)
+			clear(m.forced)
+			m.signal()
+			m.mu.Unlock()
+			return
+		}
+		pending, forced := m.pending, m.forced
+		m.pending, m.forced = map[compaction.BucketID]bool{}, map[compaction.BucketID]bool{}
+		m.mu.Unlock()
+
+		rep, err := m.comp.Run(m.ctx, compaction.Request{
+			Filter: func(id compaction.BucketID) bool { return pending[id] },
+			Force:  func(id compaction.BucketID) bool { return forced[id] },
+		})
+		rerr := m.refresh(m.ctx)
+
+		m.mu.Lock()
+		m.stats.rounds++
+		for id := range pending {
+			m.errs[id] = err // failures of the round as a whole, e.g. reading the snapshot
+		}
+		if rep != nil {
+			for _, b := range rep.Buckets {
+				m.errs[b.BucketID] = b.Err
+				switch b.Status {
+				case compaction.Committed:
+					m.stats.compactions++
+					m.stats.bytesRead += b.Stats.BytesRead
+					m.stats.bytesWritten += b.Stats.BytesWritten
+				case compaction.Conflict:
+					m.stats.conflicts++
+				case compaction.Failed:
+					m.stats.failures++
+				}
+			}
+		}
+		if rerr != nil {
+			for id := range pending {
+				if m.errs[id] == nil {
+					m.errs[id] = rerr
+				}
+			}
+		}
+		m.signal()
+		m.mu.Unlock()
+	}
+}
+
+// signal wakes every waiter; m.mu must be held.
+func (m *compactManager) signal() {
+	close(m.changed)
+	m.changed = make(chan struct{})
+}
+
+// waitBelow blocks until bucket id has fewer than stop-trigger sorted runs.
+func (m *compactManager) waitBelow(ctx context.Context, id compaction.BucketID) error {
+	start := m.t.env.Now()
+	defer func() {
+		m.mu.Lock()
+		m.stats.stalls++
+		m.stats.stallTime += m.t.env.Now().Sub(start)
+		m.mu.Unlock()
+	}()
+	poll := stallPollMin
+	for {
+		m.mu.Lock()
+		n, ch := m.runs[id], m.changed
+		m.mu.Unlock()
+		if n < m.opts.StopTrigger {
+			return nil
+		}
+		stalled := func(err error) error {
+			return fmt.Errorf("write stalled: %s has %d sorted runs (%s=%d): %w", id, n, OptStopTrigger, m.opts.StopTrigger, err)
+		}
+		if m.opts.WriteOnly || m.comp == nil {
+			if m.comp == nil && !m.opts.WriteOnly {
+				return stalled(m.compErr)
+			}
+			if err := sleepCtx(ctx, poll); err != nil {
+				return stalled(err)
+			}
+			poll = min(2*poll, stallPollMax)
+			if err := m.refresh(ctx); err != nil && ctx.Err() != nil {
+				return stalled(ctx.Err())
+			}
+			continue
+		}
+		m.trigger([]compaction.BucketID{id}, true)
+		select {
+		case <-ctx.Done():
+			return stalled(ctx.Err())
+		case <-m.ctx.Done():
+			return stalled(fmt.Errorf("%w: writer closed", types.ErrInvalid))
+		case <-ch:
+		}
+		m.mu.Lock()
+		n, err := m.runs[id], m.errs[id]
+		m.mu.Unlock()
+		if n >= m.opts.StopTrigger && err != nil && !errors.Is(err, types.ErrConflict) {
+			return stalled(fmt.Errorf("compaction failed: %w", err))
+		}
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// close waits for the running round; when ctx ends first it cancels it.
+func (m *compactManager) close(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { m.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		m.cancel()
+		return nil
+	case <-ctx.Done():
+		m.cancel()
+		<-done
+		return ctx.Err()
+	}
+}
+
+// Close waits for the writer's background compactions to finish; if ctx
+// ends first they are cancelled (their uncommitted outputs are deleted) and
+// ctx's error is returned. It does not commit buffered rows: call Commit or
+// Abort first. The writer must not be used afterwards.
+func (w *Writer) Close(ctx context.Context) error {
+	if w.cm == nil {
+		return nil
+	}
+	return w.cm.close(ctx)
+}
+
+// BucketRuns is a writer's view of one bucket's merge tree.
+type BucketRuns struct {
+	Partition string
+	Bucket    int
+	// SortedRuns as of the writer's last commit or compaction round.
+	SortedRuns int
+	// UntilStall is num-sorted-run.stop-trigger minus SortedRuns (<= 0:
+	// writes to the bucket stall).
+	UntilStall int
+}
+
+// BucketRuns returns the sorted-run counts the writer knows, in (partition,
+// bucket) order; empty before its first commit.
+func (w *Writer) BucketRuns() []BucketRuns {
+	if w.cm == nil {
+		return nil
+	}
+	m := w.cm
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]BucketRuns, 0, len(m.runs))
+	for id, n := range m.runs {
+		out = append(out, BucketRuns{Partition: id.Partition, Bucket: id.Bucket, SortedRuns: n, UntilStall: m.opts.StopTrigger - n})
+	}
+	slices.SortFunc(out, func(a, b BucketRuns) int {
+		if c := strings.Compare(a.Partition, b.Partition); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Bucket, b.Bucket)
+	})
+	return out
+}
+
+// fill adds the compaction counters to writer stats.
+func (m *compactManager) fill(s *WriterStats) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s.CompactionRounds = m.stats.rounds
+	s.Compactions = m.stats.compactions
+	s.CompactionConflicts = m.stats.conflicts
+	s.CompactionFailures = m.stats.failures
+	s.CompactionBytesRead = m.stats.bytesRead
+	s.CompactionBytesWritten = m.stats.bytesWritten
+	s.Stalls = m.stats.stalls
+	s.StallTime = m.stats.stallTime
+}
