@@ -419,22 +419,10 @@ func updateType(s *types.Schema, c SchemaChange) (bool, error) {
 // (to ≠ from) by silt's data-file readers without rewriting: INT→BIGINT,
 // FLOAT→DOUBLE, DECIMAL(p,s)→DECIMAL(p',s) with p' > p. It matches
 // lsm's read conversions (a test checks it against them).
-func Widens(from, to types.DataType) bool {
-	switch {
-	case from == to:
-		return false
-	case from.Kind == types.Int && to.Kind == types.BigInt:
-		return true
-	case from.Kind == types.Float && to.Kind == types.Double:
-		return true
-	case from.Kind == types.DecimalKind && to.Kind == types.DecimalKind:
-		return from.Scale == to.Scale && to.Precision >= from.Precision
-	}
-	return false
-}
+func Widens(from, to types.DataType) bool { return from != to && types.ReadableAs(from, to) }
 
 // readableAs: same type or a widening.
-func readableAs(from, to types.DataType) bool { return from == to || Widens(from, to) }
+func readableAs(from, to types.DataType) bool { return types.ReadableAs(from, to) }
 
 // immutableOption reports whether an option decides how existing records
 // merge or where they live, so it cannot change after CREATE TABLE, and

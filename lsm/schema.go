@@ -159,22 +159,8 @@ func siltType(t parquet.Type) (types.DataType, error) {
 	return bad()
 }
 
-// readableAs reports whether values stored as type from can be read as type
-// to: the same type, or a lossless widening (INT to BIGINT, FLOAT to DOUBLE,
-// DECIMAL to a DECIMAL of the same scale and no smaller precision).
-func readableAs(from, to types.DataType) bool {
-	switch {
-	case from == to:
-		return true
-	case from.Kind == types.Int && to.Kind == types.BigInt:
-		return true
-	case from.Kind == types.Float && to.Kind == types.Double:
-		return true
-	case from.Kind == types.DecimalKind && to.Kind == types.DecimalKind:
-		return from.Scale == to.Scale && to.Precision >= from.Precision
-	}
-	return false
-}
+// readableAs is types.ReadableAs: the conversions the reader performs.
+func readableAs(from, to types.DataType) bool { return types.ReadableAs(from, to) }
 
 // formatFieldIDs renders the field ids of s for the file's key-value
 // metadata. A Parquet field_id of 0 is indistinguishable from "unset" in

@@ -233,3 +233,22 @@ func ParseRowKind(s string) (RowKind, error) {
 	}
 	return 0, fmt.Errorf("%w: unknown row kind %q (want +I, -U, +U or -D)", ErrInvalid, s)
 }
+
+// ReadableAs reports whether values stored as type from are read as type to
+// by silt's data-file readers without rewriting: the same type, or a
+// lossless widening (INT to BIGINT, FLOAT to DOUBLE, DECIMAL to a DECIMAL of
+// the same scale and no smaller precision). Schema evolution allows exactly
+// the type changes this admits.
+func ReadableAs(from, to DataType) bool {
+	switch {
+	case from == to:
+		return true
+	case from.Kind == Int && to.Kind == BigInt:
+		return true
+	case from.Kind == Float && to.Kind == Double:
+		return true
+	case from.Kind == DecimalKind && to.Kind == DecimalKind:
+		return from.Scale == to.Scale && to.Precision >= from.Precision
+	}
+	return false
+}
