@@ -11,7 +11,8 @@
 //	Plan      the runs to merge, the output level, whether deletes may drop
 //	Executor  Plan -> Result: merges with the table's lsm.Merger, writes
 //	          Parquet files at the target size, upgrades files that need
-//	          no merging; nothing is committed yet
+//	          no merging and copies row groups that need no merging page
+//	          by page (copy.go); nothing is committed yet
 //	Compactor plans every bucket of the latest snapshot, executes the plans
 //	          and commits the Results as one COMPACT snapshot through
 //	          manifest.Table.Commit

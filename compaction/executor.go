@@ -39,7 +39,7 @@ type Executor struct {
 	Schema *types.Schema
 	Merger lsm.Merger
 	// Options: only TargetFileSize, RowGroupRows, UpgradeMinSize,
-	// MaxBufferBytes and Expire are used here.
+	// NoRowGroupCopy, MaxBufferBytes and Expire are used here.
 	Options Options
 	// Now stamps output files and is the reference time of Expire.
 	// Default time.Now.
@@ -58,8 +58,8 @@ type Executor struct {
 // Result is an executed, not yet committed plan.
 type Result struct {
 	Plan Plan
-	// Added are the new files, at Plan.OutputLevel, with absolute sequence
-	// numbers (SeqBase 0).
+	// Added are the new files, at Plan.OutputLevel. Their SeqBase is 0
+	// unless they hold row groups copied from a file with another base.
 	Added []manifest.DataFile
 	// Deleted are the input files that were rewritten.
 	Deleted []manifest.DataFile
@@ -81,6 +81,16 @@ type Stats struct {
 	RecordsWritten int64 `json:"recordsWritten"`
 	FilesUpgraded  int   `json:"filesUpgraded"`
 	BytesUpgraded  int64 `json:"bytesUpgraded"`
+	// RowGroupsCopied counts input row groups copied into output files
+	// page by page, without decoding (RowsCopied their records,
+	// BytesCopied their compressed bytes); RowGroupsMerged those decoded
+	// and merged. RowGroupsReencoded counts row groups parquet-go
+	// re-encoded column by column where a verbatim copy was refused.
+	RowGroupsCopied    int   `json:"rowGroupsCopied"`
+	RowsCopied         int64 `json:"rowsCopied"`
+	BytesCopied        int64 `json:"bytesCopied"`
+	RowGroupsMerged    int   `json:"rowGroupsMerged"`
+	RowGroupsReencoded int   `json:"rowGroupsReencoded,omitempty"`
 	// DeletesDropped counts tombstones dropped; Expired rows dropped by the
 	// record TTL.
 	DeletesDropped int64 `json:"deletesDropped"`
@@ -97,6 +107,11 @@ func (s *Stats) Add(o Stats) {
 	s.RecordsWritten += o.RecordsWritten
 	s.FilesUpgraded += o.FilesUpgraded
 	s.BytesUpgraded += o.BytesUpgraded
+	s.RowGroupsCopied += o.RowGroupsCopied
+	s.RowsCopied += o.RowsCopied
+	s.BytesCopied += o.BytesCopied
+	s.RowGroupsMerged += o.RowGroupsMerged
+	s.RowGroupsReencoded += o.RowGroupsReencoded
 	s.DeletesDropped += o.DeletesDropped
 	s.Expired += o.Expired
 }
@@ -107,7 +122,8 @@ const smallFileLimit = 8 << 20
 // Execute runs p. Input files whose key range overlaps no other input and
 // that are at least UpgradeMinSize are upgraded (unless p drops deletes and
 // they hold -U/-D records or a TTL applies); the rest are merged, in runs of
-// adjacent key ranges, into new files. On error every file written so far
+// adjacent key ranges, into new files, into which row groups that overlap
+// no other input are copied without decoding (see copy.go). On error every file written so far
 // is deleted again (best effort) and nothing else changed.
 func (e *Executor) Execute(ctx context.Context, p Plan) (*Result, error) {
 	e.defaults()
@@ -143,6 +159,7 @@ type inputFile struct {
 // with.
 type job struct {
 	*Executor
+	plan   Plan
 	schema *types.Schema
 	merger lsm.Merger
 }
@@ -157,7 +174,7 @@ func (e *Executor) execute(ctx context.Context, res *Result) error {
 			newest = max(newest, f.SchemaID)
 		}
 	}
-	j := &job{Executor: e, schema: e.Schema, merger: e.Merger}
+	j := &job{Executor: e, plan: *p, schema: e.Schema, merger: e.Merger}
 	if newest > e.Schema.ID {
 		if e.ForSchema == nil {
 			return fmt.Errorf("%w: input files were written with schema %d, newer than the compactor's %d: reopen the table",
@@ -250,13 +267,23 @@ func (j *job) rewrite(ctx context.Context, out *outputWriter, files []inputFile)
 	slices.Sort(runs)
 	sources := make([]iter.Seq2[lsm.Record, error], len(runs))
 	for i, r := range runs {
-		sources[i] = j.chain(ctx, byRun[r])
+		sources[i] = j.chain(ctx, st, byRun[r], files)
 	}
 	dropper, _ := j.merger.(Dropper)
 	expired := j.expiry()
-	for rec, err := range lsm.MergeRuns(ctx, sources, j.merger, true) {
+	merger := &copyMerger{Merger: j.merger}
+	for rec, err := range lsm.MergeRuns(ctx, sources, merger, true) {
 		if err != nil {
 			return err
+		}
+		if merger.err != nil {
+			return merger.err
+		}
+		if g := copyOf(&rec); g != nil {
+			if err := out.addCopy(ctx, g); err != nil {
+				return err
+			}
+			continue
 		}
 		if p.DropDeletes {
 			if !rec.Kind.IsAdd() && dropper != nil && dropper.CanDrop(&rec) {
@@ -305,8 +332,9 @@ func (j *job) expiry() func(types.Row) bool {
 }
 
 // chain yields the records of files (one run, key order) one file at a
-// time.
-func (j *job) chain(ctx context.Context, files []manifest.DataFile) iter.Seq2[lsm.Record, error] {
+// time; a row group that can be copied (see copy.go) is yielded as one
+// placeholder record. all are the files of the whole merge.
+func (j *job) chain(ctx context.Context, st *Stats, files []manifest.DataFile, all []inputFile) iter.Seq2[lsm.Record, error] {
 	return func(yield func(lsm.Record, error) bool) {
 		for _, f := range files {
 			fr, err := j.open(ctx, f)
@@ -314,13 +342,31 @@ func (j *job) chain(ctx context.Context, files []manifest.DataFile) iter.Seq2[ls
 				yield(lsm.Record{}, err)
 				return
 			}
-			for rec, err := range fr.All(ctx) {
-				if err != nil {
-					yield(lsm.Record{}, fmt.Errorf("data file %s: %w", f.Path, err))
-					return
+			var copies []bool
+			if j.copyCandidate(&j.plan, &f) {
+				copies = copyable(fr, &f, all, int64(j.Options.RowGroupRows/4))
+			}
+			for i := range fr.NumRowGroups() {
+				if copies != nil && copies[i] {
+					g, err := fr.CopyGroup(ctx, i, f.DeleteCount > 0)
+					if err != nil {
+						yield(lsm.Record{}, fmt.Errorf("data file %s: %w", f.Path, err))
+						return
+					}
+					if !yield(placeholder(g), nil) {
+						return
+					}
+					continue
 				}
-				if !yield(rec, nil) {
-					return
+				st.RowGroupsMerged++
+				for rec, err := range fr.GroupRecords(ctx, i) {
+					if err != nil {
+						yield(lsm.Record{}, fmt.Errorf("data file %s: %w", f.Path, err))
+						return
+					}
+					if !yield(rec, nil) {
+						return
+					}
 				}
 			}
 		}

@@ -37,6 +37,11 @@ type Options struct {
 	// smaller ones are rewritten together with their neighbours so that
 	// small files do not accumulate. Default half of TargetFileSize.
 	UpgradeMinSize int64
+	// NoRowGroupCopy turns off row-group copying: by default a row group
+	// of a merged input whose key range overlaps no other input (and that
+	// needs nothing dropped) is copied into the output file page by page
+	// instead of being decoded, merged and encoded again. Default false.
+	NoRowGroupCopy bool
 	// MaxBufferBytes bounds the memory of decoded records an executor holds
 	// before encoding an output file. When one target-size file needs more,
 	// the file ends early. Default 256 MiB.

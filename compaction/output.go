@@ -3,22 +3,24 @@ package compaction
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/siltdb/silt/lsm"
 	"github.com/siltdb/silt/manifest"
 )
 
-// outputWriter collects merged records and writes them as files of about
-// TargetFileSize. lsm.WriteFiles encodes a slice of records, so records are
-// buffered: when the buffer is full it is encoded, every file that reached
-// the target size is uploaded, and the records of the last, short file are
-// kept and encoded again with the next records. If the buffer fills without
-// completing a file, its limit doubles, up to MaxBufferBytes; past that the
-// short file is written as is.
+// outputWriter collects merged records and copied row groups and writes
+// them as files of about TargetFileSize. lsm.WritePieces encodes a slice of
+// pieces, so they are buffered: when the buffer is full it is encoded,
+// every file that reached the target size is uploaded, and the pieces of
+// the last, short file are kept and encoded again with the next ones. If
+// the buffer fills without completing a file, its limit doubles, up to
+// MaxBufferBytes; past that the short file is written as is. A copied row
+// group counts with its compressed size.
 type outputWriter struct {
 	j      *job
 	res    *Result
-	recs   []lsm.Record
+	pieces []lsm.Piece
 	bytes  int64
 	budget int64
 }
@@ -27,11 +29,25 @@ type outputWriter struct {
 const minBuffer = 1 << 20
 
 func (w *outputWriter) add(ctx context.Context, r lsm.Record) error {
+	if n := len(w.pieces); n == 0 || w.pieces[n-1].Copy != nil {
+		w.pieces = append(w.pieces, lsm.Piece{Records: make([]lsm.Record, 0, 1024)})
+	}
+	last := &w.pieces[len(w.pieces)-1]
+	last.Records = append(last.Records, r)
+	return w.grew(ctx, r.ApproxBytes())
+}
+
+// addCopy adds a row group to copy.
+func (w *outputWriter) addCopy(ctx context.Context, g *lsm.GroupCopy) error {
+	w.pieces = append(w.pieces, lsm.Piece{Copy: g})
+	return w.grew(ctx, g.Size())
+}
+
+func (w *outputWriter) grew(ctx context.Context, n int64) error {
 	if w.budget == 0 {
 		w.budget = min(max(2*w.j.Options.TargetFileSize, minBuffer), w.j.Options.MaxBufferBytes)
 	}
-	w.recs = append(w.recs, r)
-	w.bytes += recordBytes(&r)
+	w.bytes += n
 	if w.bytes < w.budget {
 		return nil
 	}
@@ -44,22 +60,22 @@ func (w *outputWriter) finish(ctx context.Context) error {
 }
 
 func (w *outputWriter) flush(ctx context.Context, final bool) error {
-	if len(w.recs) == 0 {
+	if len(w.pieces) == 0 {
 		return nil
 	}
 	o := &w.j.Options
-	files, err := lsm.WriteFiles(w.recs, w.j.schema, lsm.WriterOptions{TargetFileSize: o.TargetFileSize, RowGroupRows: o.RowGroupRows})
+	files, err := lsm.WritePieces(ctx, w.pieces, w.j.schema, lsm.WriterOptions{TargetFileSize: o.TargetFileSize, RowGroupRows: o.RowGroupRows})
 	if err != nil {
 		return fmt.Errorf("write output: %w", err)
 	}
-	keep := 0
+	var keep int64
 	if last := files[len(files)-1]; !final && int64(len(last.Data)) < o.TargetFileSize {
 		if len(files) == 1 && w.budget < o.MaxBufferBytes {
 			w.budget = min(2*w.budget, o.MaxBufferBytes)
 			return nil // not one whole file yet: buffer more
 		}
 		if len(files) > 1 {
-			keep = int(last.RowCount)
+			keep = last.RowCount
 			files = files[:len(files)-1]
 		}
 	}
@@ -68,13 +84,37 @@ func (w *outputWriter) flush(ctx context.Context, final bool) error {
 			return err
 		}
 	}
-	rest := w.recs[len(w.recs)-keep:]
-	w.recs = append(make([]lsm.Record, 0, max(len(rest), 1024)), rest...)
+	w.pieces = tailPieces(w.pieces, keep)
 	w.bytes = 0
-	for i := range w.recs {
-		w.bytes += recordBytes(&w.recs[i])
+	for _, p := range w.pieces {
+		if p.Copy != nil {
+			w.bytes += p.Copy.Size()
+		}
+		for i := range p.Records {
+			w.bytes += p.Records[i].ApproxBytes()
+		}
 	}
 	return nil
+}
+
+// tailPieces returns copies of the pieces holding the last rows records (a
+// file boundary, so no copied row group is cut).
+func tailPieces(pieces []lsm.Piece, rows int64) []lsm.Piece {
+	var out []lsm.Piece
+	for i := len(pieces) - 1; i >= 0 && rows > 0; i-- {
+		p := pieces[i]
+		if p.Copy != nil {
+			rows -= p.Copy.Rows()
+			out = append(out, p)
+			continue
+		}
+		n := int(min(rows, int64(len(p.Records))))
+		rest := p.Records[len(p.Records)-n:]
+		out = append(out, lsm.Piece{Records: append(make([]lsm.Record, 0, max(n, 1024)), rest...)})
+		rows -= int64(n)
+	}
+	slices.Reverse(out)
+	return out
 }
 
 func (w *outputWriter) upload(ctx context.Context, f lsm.EncodedFile) error {
@@ -94,8 +134,9 @@ func (w *outputWriter) upload(ctx context.Context, f lsm.EncodedFile) error {
 		Size:          int64(len(f.Data)),
 		MinKey:        f.MinKey,
 		MaxKey:        f.MaxKey,
-		MinSeq:        f.MinSeq,
-		MaxSeq:        f.MaxSeq,
+		MinSeq:        f.MinSeq + f.SeqBase,
+		MaxSeq:        f.MaxSeq + f.SeqBase,
+		SeqBase:       f.SeqBase,
 		SchemaID:      w.j.schema.ID,
 		CreatedMillis: w.j.Now().UnixMilli(),
 	})
@@ -103,6 +144,11 @@ func (w *outputWriter) upload(ctx context.Context, f lsm.EncodedFile) error {
 	st.FilesWritten++
 	st.BytesWritten += int64(len(f.Data))
 	st.RecordsWritten += f.RowCount
+	st.RowGroupsCopied += f.GroupsCopied
+	st.RowsCopied += f.RowsCopied
+	st.BytesCopied += f.BytesCopied
+	st.RowGroupsReencoded += f.GroupsReencoded
+	st.RowGroupsMerged += f.GroupsDecoded
 	return nil
 }
 
@@ -113,21 +159,4 @@ func DataFilePath(partition string, bucket int, id string) string {
 		return fmt.Sprintf("data/bucket-%d/data-%s.parquet", bucket, id)
 	}
 	return fmt.Sprintf("data/%s/bucket-%d/data-%s.parquet", partition, bucket, id)
-}
-
-// recordBytes estimates the memory a decoded record holds.
-func recordBytes(r *lsm.Record) int64 {
-	n := int64(96 + len(r.Key) + 16*len(r.Row))
-	for _, v := range r.Row {
-		switch x := v.(type) {
-		case string:
-			n += int64(len(x)) + 16
-		case []byte:
-			n += int64(len(x)) + 24
-		case nil:
-		default:
-			n += 8
-		}
-	}
-	return n
 }

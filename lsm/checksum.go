@@ -206,41 +206,44 @@ func readRange(ctx context.Context, r io.ReaderAt, off, n int64, what string) ([
 	return nil, fmt.Errorf("reading %s: %w", what, err)
 }
 
-// sealFile fills in the checksum placeholder of a complete file in place.
-func sealFile(data []byte, numRowGroups int) error {
+// sealFile fills in the checksum placeholder of a complete file in place
+// and returns the row groups' checksums.
+func sealFile(data []byte, numRowGroups int) ([]uint32, error) {
 	size := int64(len(data))
 	footerOff, footerLen, err := footerBounds(data[max(0, size-8):], size)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	valueAt, value, err := locateChecksums(data[footerOff:footerOff+footerLen], footerOff)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if len(value) != len(checksumPlaceholder(numRowGroups)) {
-		return fmt.Errorf("sealing data file: checksum placeholder has %d bytes, want %d", len(value), len(checksumPlaceholder(numRowGroups)))
+		return nil, fmt.Errorf("sealing data file: checksum placeholder has %d bytes, want %d", len(value), len(checksumPlaceholder(numRowGroups)))
 	}
 	md, err := decodeFooter(data[footerOff : footerOff+footerLen])
 	if err != nil {
-		return fmt.Errorf("sealing data file: %w", err)
+		return nil, fmt.Errorf("sealing data file: %w", err)
 	}
 	if len(md.RowGroups) != numRowGroups {
-		return fmt.Errorf("sealing data file: %d row groups written, footer lists %d", numRowGroups, len(md.RowGroups))
+		return nil, fmt.Errorf("sealing data file: %d row groups written, footer lists %d", numRowGroups, len(md.RowGroups))
 	}
 	digits := value[len(checksumPrefix):]
+	crcs := make([]uint32, len(md.RowGroups))
 	var lastEnd int64 = 4
 	for i := range md.RowGroups {
 		start, end, err := rowGroupRange(&md.RowGroups[i])
 		if err != nil {
-			return fmt.Errorf("sealing data file: %w", err)
+			return nil, fmt.Errorf("sealing data file: %w", err)
 		}
 		if start < lastEnd || end > footerOff {
-			return fmt.Errorf("sealing data file: row group %d at [%d,%d) overlaps its neighbours", i, start, end)
+			return nil, fmt.Errorf("sealing data file: row group %d at [%d,%d) overlaps its neighbours", i, start, end)
 		}
 		lastEnd = end
-		putCRC(digits[tailDigits+8*i:], crc32.Checksum(data[start:end], castagnoli))
+		crcs[i] = crc32.Checksum(data[start:end], castagnoli)
+		putCRC(digits[tailDigits+8*i:], crcs[i])
 		if off := md.RowGroups[i].Columns[0].MetaData.BloomFilterOffset; off > 0 && off < end {
-			return fmt.Errorf("sealing data file: bloom filter of row group %d inside the row group", i)
+			return nil, fmt.Errorf("sealing data file: bloom filter of row group %d inside the row group", i)
 		}
 	}
 	// The tail (bloom filters, page index, footer) follows the last row group.
@@ -248,7 +251,7 @@ func sealFile(data []byte, numRowGroups int) error {
 	copy(digits, fmt.Sprintf("%016x", tailStart))
 	crcAt := valueAt + int64(len(checksumPrefix)) + 16
 	putCRC(data[crcAt:crcAt+8], tailCRC(data[tailStart:], tailStart, crcAt))
-	return nil
+	return crcs, nil
 }
 
 // decodeFooter decodes Thrift-encoded file metadata. It recovers from

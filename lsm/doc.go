@@ -10,6 +10,9 @@
 //	writebuffer.go  WriteBuffer: in-memory buffer, sorted and pre-merged on Flush
 //	schema.go       silt column types <-> Parquet schema and types
 //	writer.go       WriteFiles: records -> Parquet data files
+//	pieces.go       WritePieces: records and copied row groups -> data files
+//	copy.go         GroupInfo, GroupRecords, CopyGroup: row groups read for
+//	                verbatim copying into another file
 //	checksum.go     silt checksums over row groups and the file tail
 //	reader.go       OpenFile, FileReader: footer, column mapping, All, Get
 //	rowgroup.go     verified row-group loading and column decoding

@@ -32,8 +32,9 @@ type FileReader struct {
 	minKey   []byte
 	maxKey   []byte
 	groups   []rowGroup
-	cols     []readColumn // one per read-schema field
-	keyIdx   []int        // read-schema positions of the key columns
+	tail     sliceReaderAt // verified bytes from the first bloom filter on
+	cols     []readColumn  // one per read-schema field
+	keyIdx   []int         // read-schema positions of the key columns
 	// checkKeys: the key columns are stored with their read types, so each
 	// row's _key can be checked against its key columns.
 	checkKeys bool
@@ -117,6 +118,7 @@ func OpenFile(ctx context.Context, r io.ReaderAt, size int64, readSchema *types.
 	f := &FileReader{r: r, size: size, seqBase: seqBase}
 	f.bytesRead.Add(size - tailOff)
 	tailReader := sliceReaderAt{off: sums.tailStart, data: verified}
+	f.tail = tailReader
 	if err := f.open(tailReader, size, sums); err != nil {
 		return nil, err
 	}

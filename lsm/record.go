@@ -73,8 +73,9 @@ func mergeKey(m Merger, recs []Record) Record {
 	return r
 }
 
-// approxRecordBytes estimates the memory a record holds.
-func approxRecordBytes(r *Record) int64 {
+// ApproxBytes estimates the memory a decoded record holds (write buffers
+// and compaction outputs budget with it).
+func (r *Record) ApproxBytes() int64 {
 	n := int64(96 + len(r.Key) + 16*len(r.Row))
 	for _, v := range r.Row {
 		switch x := v.(type) {

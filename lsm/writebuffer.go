@@ -19,7 +19,7 @@ func NewWriteBuffer() *WriteBuffer { return &WriteBuffer{} }
 // Add appends a record. The buffer takes ownership of r's Key and Row.
 func (b *WriteBuffer) Add(r Record) {
 	b.recs = append(b.recs, r)
-	b.bytes += approxRecordBytes(&r)
+	b.bytes += r.ApproxBytes()
 }
 
 // Len is the number of buffered records.

@@ -2,6 +2,7 @@ package lsm
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"strconv"
 
@@ -69,6 +70,20 @@ type EncodedFile struct {
 	// MinSeq and MaxSeq are the smallest and largest Seq as stored (before
 	// any SeqBase).
 	MinSeq, MaxSeq int64
+	// SeqBase must be recorded as the file's sequence base: readers add it
+	// to the stored _seq values. It is 0 unless the file holds row groups
+	// copied from a file with another base (see WritePieces).
+	SeqBase int64
+	// GroupsCopied counts row groups copied verbatim from input files
+	// (their compressed pages spliced in), RowsCopied their records.
+	// GroupsReencoded counts row groups parquet-go re-encoded column by
+	// column because a verbatim copy was not possible; GroupsDecoded those
+	// that had to be decoded to records and encoded again (a different
+	// Parquet schema or sequence base).
+	GroupsCopied, GroupsReencoded, GroupsDecoded int
+	// RowsCopied and BytesCopied are the records and compressed bytes of
+	// the row groups copied verbatim.
+	RowsCopied, BytesCopied int64
 }
 
 // WriteFiles encodes merged records sorted by (Key, Seq) as Parquet sorted-run
@@ -78,56 +93,14 @@ type EncodedFile struct {
 // number of values or with values of the wrong Go type are rejected with
 // types.ErrInvalid.
 func WriteFiles(recs []Record, schema *types.Schema, opts WriterOptions) ([]EncodedFile, error) {
-	opts.EnsureDefaults()
-	if schema == nil {
-		return nil, fmt.Errorf("%w: nil schema", types.ErrInvalid)
-	}
-	if err := checkRecords(recs, schema); err != nil {
-		return nil, err
-	}
-	// Key columns are required. Other NOT NULL columns are required unless
-	// a record has NULL there: -U/-D rows need only carry the key.
-	optional := make([]bool, len(schema.Fields))
-	for i, f := range schema.Fields {
-		optional[i] = !f.NotNull || hasNull(recs, i)
-	}
-	for _, k := range schema.KeyIndexes() {
-		if k < 0 {
-			return nil, fmt.Errorf("%w: schema has an unknown primary key column", types.ErrInvalid)
+	if len(recs) == 0 {
+		if schema == nil {
+			return nil, fmt.Errorf("%w: nil schema", types.ErrInvalid)
 		}
-		optional[k] = false
+		return nil, nil
 	}
-	ps, err := parquetSchema(schema, optional)
-	if err != nil {
-		return nil, err
-	}
-	fw := &fileWriter{schema: schema, ps: ps, optional: optional, opts: opts}
-	var out []EncodedFile
-	for i := 0; i < len(recs); {
-		fw.start()
-		for i < len(recs) {
-			// Write every record of the key at i.
-			j := i + 1
-			for j < len(recs) && bytes.Equal(recs[j].Key, recs[i].Key) {
-				j++
-			}
-			for k := i; k < j; k++ {
-				if err := fw.add(&recs[k]); err != nil {
-					return nil, err
-				}
-			}
-			i = j
-			if fw.w.Size() >= opts.TargetFileSize {
-				break
-			}
-		}
-		f, err := fw.finish()
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, f)
-	}
-	return out, nil
+	// Records alone are never decoded, so no context is needed.
+	return WritePieces(context.Background(), []Piece{{Records: recs}}, schema, opts)
 }
 
 func checkRecords(recs []Record, s *types.Schema) error {
@@ -172,6 +145,10 @@ type fileWriter struct {
 	rgStart   int64 // w.Size() when the current row group started
 	rowGroups int
 	file      EncodedFile
+	// base is subtracted from every record's Seq; copies maps output row
+	// groups written by copying to their source.
+	base   int64
+	copies map[int]*GroupCopy
 }
 
 const writeBatch = 256
@@ -188,6 +165,7 @@ func (fw *fileWriter) start() {
 	fw.rows = fw.rows[:0]
 	fw.rgRows, fw.rgStart, fw.rowGroups = 0, 0, 0
 	fw.file = EncodedFile{}
+	fw.copies = map[int]*GroupCopy{}
 }
 
 func (fw *fileWriter) add(r *Record) error {
@@ -196,17 +174,11 @@ func (fw *fileWriter) add(r *Record) error {
 		return err
 	}
 	fw.rows = append(fw.rows, row)
-	f := &fw.file
-	if f.RowCount == 0 {
-		f.MinKey = bytes.Clone(r.Key)
-		f.MinSeq, f.MaxSeq = r.Seq, r.Seq
-	}
-	f.MaxKey = r.Key
-	f.MinSeq, f.MaxSeq = min(f.MinSeq, r.Seq), max(f.MaxSeq, r.Seq)
-	f.RowCount++
+	n := int64(0)
 	if !r.Kind.IsAdd() {
-		f.DeleteCount++
+		n = 1
 	}
+	fw.account(r.Key, r.Key, r.Seq-fw.base, r.Seq-fw.base, 1, n)
 	fw.rgRows++
 	if len(fw.rows) == writeBatch || fw.rgRows >= fw.opts.RowGroupRows {
 		if err := fw.writeRows(); err != nil {
@@ -259,10 +231,20 @@ func (fw *fileWriter) finish() (EncodedFile, error) {
 		return EncodedFile{}, fmt.Errorf("closing data file: %w", err)
 	}
 	data := fw.buf.Bytes()
-	if err := sealFile(data, fw.rowGroups); err != nil {
+	crcs, err := sealFile(data, fw.rowGroups)
+	if err != nil {
 		return EncodedFile{}, err
 	}
 	f := fw.file
+	for i, c := range fw.copies {
+		if crcs[i] == c.crc {
+			f.GroupsCopied++
+			f.RowsCopied += c.rows
+			f.BytesCopied += c.Size()
+		} else {
+			f.GroupsReencoded++
+		}
+	}
 	f.Data = data
 	f.MaxKey = bytes.Clone(f.MaxKey)
 	return f, nil
@@ -277,7 +259,7 @@ func (fw *fileWriter) encodeRow(r *Record) (parquet.Row, error) {
 	}
 	row = append(row,
 		parquet.ByteArrayValue(r.Key).Level(0, 0, 0),
-		parquet.Int64Value(r.Seq).Level(0, 0, 1),
+		parquet.Int64Value(r.Seq-fw.base).Level(0, 0, 1),
 		parquet.Int32Value(kind).Level(0, 0, 2))
 	for i, v := range r.Row {
 		col := numHidden + i

@@ -21,6 +21,7 @@ const (
 	OptWriteOnly          = "write-only"
 	OptRecordExpireTime   = "record-level.expire-time"
 	OptRecordExpireColumn = "record-level.time-field"
+	OptCopyRowGroups      = "compaction.copy-row-groups"
 )
 
 // CompactionOptions are a table's parsed compaction options.
@@ -45,6 +46,10 @@ type CompactionOptions struct {
 	// bucket. Zero/"" when unset.
 	ExpireTime time.Duration
 	TimeField  string
+	// NoRowGroupCopy: compactions decode every row group they merge,
+	// even those that overlap no other input (compaction.copy-row-groups
+	// = false).
+	NoRowGroupCopy bool
 }
 
 func compactionOptionDocs() []OptionDoc {
@@ -58,6 +63,7 @@ func compactionOptionDocs() []OptionDoc {
 		{OptWriteOnly, "false", "true: writers never compact (run silt compact --watch); they still stall at the stop trigger"},
 		{OptRecordExpireTime, "", "record TTL, e.g. 7d or 12h: full compactions drop rows whose time field is older"},
 		{OptRecordExpireColumn, "", "the TTL's time column: TIMESTAMP, or BIGINT Unix milliseconds"},
+		{OptCopyRowGroups, "true", "compactions copy row groups that overlap no other input page by page instead of decoding and re-encoding them"},
 	}
 }
 
@@ -65,7 +71,7 @@ func compactionOptionDocs() []OptionDoc {
 func isCompactionOption(k string) bool {
 	switch k {
 	case OptCompactionTrigger, OptStopTrigger, OptNumLevels, OptSizeRatio, OptMaxSizeAmp,
-		OptMaxConcurrent, OptWriteOnly, OptRecordExpireTime, OptRecordExpireColumn:
+		OptMaxConcurrent, OptWriteOnly, OptRecordExpireTime, OptRecordExpireColumn, OptCopyRowGroups:
 		return true
 	}
 	return false
@@ -92,6 +98,13 @@ func (c *CompactionOptions) set(k, v string) error {
 		if err != nil {
 			err = fmt.Errorf("%w: option %s: %q is not true or false", types.ErrInvalid, k, v)
 		}
+	case OptCopyRowGroups:
+		var copyRG bool
+		copyRG, err = strconv.ParseBool(strings.TrimSpace(v))
+		if err != nil {
+			err = fmt.Errorf("%w: option %s: %q is not true or false", types.ErrInvalid, k, v)
+		}
+		c.NoRowGroupCopy = !copyRG
 	case OptRecordExpireTime:
 		c.ExpireTime, err = ParseDuration(k, v)
 	case OptRecordExpireColumn:
@@ -180,6 +193,7 @@ func (t *Table) compactionOptions() compaction.Options {
 		TargetFileSize:              t.opts.TargetFileSize,
 		RowGroupRows:                t.opts.RowGroupRows,
 		Parallelism:                 c.MaxConcurrent,
+		NoRowGroupCopy:              c.NoRowGroupCopy,
 	}
 	if c.TimeField != "" {
 		if i := t.schema.FieldIndex(c.TimeField); i >= 0 {

@@ -224,7 +224,7 @@ func (a *app) printCompactReport(t *table.Table, rep *compaction.Report) {
 	}
 	fmt.Fprintf(a.stdout, "compacted %s in %s: %s\n", t.Name(), rep.Elapsed.Round(time.Millisecond), snaps)
 	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "PARTITION\tBUCKET\tRUNS BEFORE\tRUNS AFTER\tFILES READ\tBYTES READ\tFILES WRITTEN\tBYTES WRITTEN\tUPGRADED\tSTATUS")
+	fmt.Fprintln(tw, "PARTITION\tBUCKET\tRUNS BEFORE\tRUNS AFTER\tFILES READ\tBYTES READ\tFILES WRITTEN\tBYTES WRITTEN\tUPGRADED\tROW GROUPS COPIED/MERGED\tSTATUS")
 	for _, b := range rep.Buckets {
 		part := b.Partition
 		if part == "" {
@@ -234,14 +234,16 @@ func (a *app) printCompactReport(t *table.Table, rep *compaction.Report) {
 		if b.Err != nil && b.Status == compaction.Failed {
 			status += ": " + oneLine(b.Err)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%s\t%d\t%s\t%d\t%s\n", part, b.Bucket, b.RunsBefore, b.RunsAfter,
-			b.Stats.FilesRead, humanBytes(b.Stats.BytesRead), b.Stats.FilesWritten, humanBytes(b.Stats.BytesWritten), b.Stats.FilesUpgraded, status)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%s\t%d\t%s\t%d\t%d/%d\t%s\n", part, b.Bucket, b.RunsBefore, b.RunsAfter,
+			b.Stats.FilesRead, humanBytes(b.Stats.BytesRead), b.Stats.FilesWritten, humanBytes(b.Stats.BytesWritten), b.Stats.FilesUpgraded,
+			b.Stats.RowGroupsCopied, b.Stats.RowGroupsMerged, status)
 	}
 	tw.Flush()
 	s := rep.Stats
-	fmt.Fprintf(a.stdout, "total: %d files (%s, %d records) read, %d files (%s, %d records) written, %d files upgraded, %d deletes dropped, %d rows expired\n",
+	fmt.Fprintf(a.stdout, "total: %d files (%s, %d records) read, %d files (%s, %d records) written, %d files upgraded, "+
+		"%d row groups copied without decoding (%s, %d records), %d row groups merged, %d deletes dropped, %d rows expired\n",
 		s.FilesRead, humanBytes(s.BytesRead), s.RecordsRead, s.FilesWritten, humanBytes(s.BytesWritten), s.RecordsWritten,
-		s.FilesUpgraded, s.DeletesDropped, s.Expired)
+		s.FilesUpgraded, s.RowGroupsCopied, humanBytes(s.BytesCopied), s.RowsCopied, s.RowGroupsMerged, s.DeletesDropped, s.Expired)
 }
 
 // printWatchLine prints one line per compaction round that did something.
