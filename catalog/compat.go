@@ -101,6 +101,13 @@ func (e *CompatibilityError) Error() string {
 		e.Mode, e.Rule, e.Column, e.Reader, e.Writer, e.Detail)
 }
 
+// Violation returns the column and the rule, prefixed with the mode
+// ("schema.compatibility=forward: type not readable"), for callers that
+// report them separately (the Kafka sink's DLQ headers).
+func (e *CompatibilityError) Violation() (column, rule string) {
+	return e.Column, "schema.compatibility=" + string(e.Mode) + ": " + e.Rule
+}
+
 // Unwrap makes the error match ErrIncompatible and types.ErrInvalid.
 func (e *CompatibilityError) Unwrap() []error { return []error{ErrIncompatible, types.ErrInvalid} }
 

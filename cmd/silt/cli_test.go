@@ -327,3 +327,75 @@ func TestSinkAndExport(t *testing.T) {
 		}
 	}
 }
+
+// TestSinkSchemaEvolution runs `silt sink --schema-evolution add-columns`
+// over a Debezium topic whose schema gains a column: the column is added
+// and filled; add-columns with a format that has no types is a usage error.
+func TestSinkSchemaEvolution(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "users"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	broker := c.ListenAddrs()[0]
+	dir := t.TempDir()
+	env := []string{"SILT_WAREHOUSE=" + filepath.Join(dir, "wh")}
+	mustSilt(t, env, "", "sql", "CREATE DATABASE app; CREATE TABLE app.users (id BIGINT, name STRING, PRIMARY KEY (id))")
+
+	event := func(id int, withAge bool) *kgo.Record {
+		fields := `{"field":"id","type":"int64"},{"field":"name","type":"string","optional":true}`
+		after := fmt.Sprintf(`{"id":%d,"name":"u%d"}`, id, id)
+		if withAge {
+			fields += `,{"field":"age","type":"int32","optional":true}`
+			after = fmt.Sprintf(`{"id":%d,"name":"u%d","age":%d}`, id, id, 20+id)
+		}
+		v := fmt.Sprintf(`{"schema":{"type":"struct","fields":[{"type":"struct","field":"before","optional":true,"fields":[%s]},{"type":"struct","field":"after","optional":true,"fields":[%s]},{"field":"op","type":"string"}]},"payload":{"op":"c","before":null,"after":%s}}`, fields, fields, after)
+		return &kgo.Record{Topic: "users", Value: []byte(v)}
+	}
+	prod, err := kgo.NewClient(kgo.SeedBrokers(broker))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prod.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := prod.ProduceSync(ctx, event(1, false), event(2, false), event(3, true)).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+
+	cmd := exec.Command(siltBin, "sink", "--brokers", broker, "--topic", "users", "--table", "app.users", "--format", "debezium-json",
+		"--group", "g", "--commit-interval", "100ms", "--schema-evolution", "add-columns", "--stats-interval", "0")
+	cmd.Env = append(append(os.Environ(), env...), "HOME="+t.TempDir())
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	want := "id,name,age\n1,u1,\n2,u2,\n3,u3,23\n"
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		r := silt(t, env, "", "--format", "csv", "sql", "SELECT * FROM app.users ORDER BY id")
+		if r.stdout == want {
+			break
+		}
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			t.Fatalf("table never became %q (last: %q %q)\nsink stderr:\n%s", want, r.stdout, r.stderr, errb.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("sink exit: %v\nstderr:\n%s", err, errb.String())
+	}
+	if !strings.Contains(out.String(), "columns added 1") {
+		t.Fatalf("sink output:\n%s", out.String())
+	}
+	r := silt(t, env, "", "sink", "--brokers", broker, "--topic", "users", "--table", "app.users", "--format", "json", "--group", "g", "--schema-evolution", "add-columns")
+	if r.code == 0 || !strings.Contains(r.stderr, "debezium-json") {
+		t.Fatalf("add-columns with json: exit %d, stderr %q", r.code, r.stderr)
+	}
+}

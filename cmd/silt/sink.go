@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/siltdb/silt/catalog"
 	"github.com/siltdb/silt/internal/stream"
 )
 
@@ -19,7 +20,10 @@ const sinkHelp = `--brokers HOST:PORT[,…] --topic T[,…] --table DB.T --forma
 Consumes Kafka topics into a table with exactly-once effect: every commit
 stores the next offset of each partition in the snapshot, and a (re)started
 sink resumes from there. --format is the record format: debezium-json,
-upsert-json or json. SIGINT/SIGTERM commit what was consumed and exit; a
+upsert-json or json. --schema-evolution add-columns adds the columns
+of Debezium schema changes to the table (nullable, at the end, subject to
+its schema.compatibility); records that do not fit go to the DLQ.
+SIGINT/SIGTERM commit what was consumed and exit; a
 sink that cannot commit within 30s stops without committing (its batch is
 replayed by the next run, never applied twice).`
 
@@ -31,6 +35,7 @@ func (a *app) cmdSink(ctx context.Context, args []string) error {
 	var (
 		configPath, brokers, topics, tableName, group, member string
 		interval, dlq, unknown, budget, start, statsEvery     string
+		evolution                                             string
 	)
 	pos, err := a.parseFlags("sink", args, func(fs *flag.FlagSet) {
 		fs.StringVar(&configPath, "config", "", "run the sinks of a YAML or JSON config file")
@@ -42,6 +47,7 @@ func (a *app) cmdSink(ctx context.Context, args []string) error {
 		fs.StringVar(&interval, "commit-interval", "10s", "longest time a record waits before its commit")
 		fs.StringVar(&dlq, "dlq-topic", "", "dead-letter topic for bad records (default: stop at the first bad record)")
 		fs.StringVar(&unknown, "unknown-fields", "ignore", "JSON fields that are not columns: ignore or reject")
+		fs.StringVar(&evolution, "schema-evolution", "none", "add-columns: add the columns of Debezium schema changes (debezium-json with the schema envelope), subject to the table's schema.compatibility; none: never ALTER")
 		fs.StringVar(&budget, "memory-budget", "256mb", "memory for fetched records and the open batch")
 		fs.StringVar(&start, "start-offset", "earliest", "where a partition without a stored offset starts: earliest or latest")
 		fs.StringVar(&statsEvery, "stats-interval", "10s", "how often to print metrics to stderr (0: never)")
@@ -88,7 +94,7 @@ func (a *app) cmdSink(ctx context.Context, args []string) error {
 		cfg = &stream.Config{Sinks: []stream.SinkConfig{{
 			Brokers: splitList(brokers), Topics: splitList(topics), Table: tableName, Format: format,
 			Group: group, Member: member, CommitInterval: interval, DLQTopic: dlq, UnknownFields: unknown,
-			MemoryBudget: budget, StartOffset: start,
+			MemoryBudget: budget, StartOffset: start, SchemaEvolution: evolution,
 		}}}
 		if err := cfg.Validate(); err != nil {
 			return fmt.Errorf("%w: %w", errUsage, err)
@@ -112,6 +118,9 @@ func (a *app) cmdSink(ctx context.Context, args []string) error {
 		o, err := sc.Options(t.Schema())
 		if err != nil {
 			return fmt.Errorf("sink %s: %w", sc.DisplayName(), err)
+		}
+		if sc.AddsColumns() {
+			o.Evolver = catalogEvolver{cat: cat, db: db, name: name}
 		}
 		label := sc.DisplayName()
 		o.Logf = func(format string, args ...any) {
@@ -209,4 +218,20 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// catalogEvolver adds a sink's new columns with catalog.AlterTable: ADD
+// COLUMN IF NOT EXISTS, nullable, at the end, in one schema version.
+type catalogEvolver struct {
+	cat      *catalog.Catalog
+	db, name string
+}
+
+func (e catalogEvolver) AddColumns(ctx context.Context, cols []stream.NewColumn) error {
+	changes := make([]catalog.SchemaChange, len(cols))
+	for i, c := range cols {
+		changes[i] = catalog.SchemaChange{Kind: catalog.AddColumn, Column: c.Name, Type: c.Type, Comment: c.Comment, IfNotExists: true}
+	}
+	_, err := e.cat.AlterTable(ctx, e.db, e.name, changes)
+	return err
 }

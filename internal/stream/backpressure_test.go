@@ -63,7 +63,12 @@ func TestBackpressurePausesFetching(t *testing.T) {
 		t.Fatalf("%d fetch requests while paused", n)
 	}
 	waitCaughtUp(t, tb, "g", "events", p.ends(), 30*time.Second)
+	// The watchdog resumes fetching (and adds the stall to StallTime)
+	// asynchronously, after the commit that made the table catch up.
 	m := s.Metrics().Snapshot()
+	for deadline := time.Now().Add(10 * time.Second); m.FetchPaused && time.Now().Before(deadline); m = s.Metrics().Snapshot() {
+		time.Sleep(5 * time.Millisecond)
+	}
 	if m.FetchPauses < 1 || m.StallTime < 500*time.Millisecond || m.FetchPaused {
 		t.Fatalf("pauses %d, stalled %s, paused now %v", m.FetchPauses, m.StallTime, m.FetchPaused)
 	}

@@ -28,6 +28,7 @@ import (
 //	    commit-interval: 10s
 //	    dlq-topic: shop.orders.dlq
 //	    unknown-fields: ignore       # or reject
+//	    schema-evolution: none       # or add-columns (debezium-json)
 //	    memory-budget: 256mb
 //
 // JSON with the same keys works too. Unknown keys are errors.
@@ -53,6 +54,9 @@ type SinkConfig struct {
 	MemoryBudget   string   `json:"memory-budget,omitempty" yaml:"memory-budget"`
 	StallThreshold string   `json:"stall-threshold,omitempty" yaml:"stall-threshold"`
 	StartOffset    string   `json:"start-offset,omitempty" yaml:"start-offset"`
+	// SchemaEvolution is none (default) or add-columns (debezium-json
+	// only; the sink then needs an Evolver, see Options).
+	SchemaEvolution string `json:"schema-evolution,omitempty" yaml:"schema-evolution"`
 }
 
 // maxConfigBytes bounds a config file.
@@ -151,8 +155,12 @@ func (s *SinkConfig) Validate() error {
 	if _, ok := Formats()[s.Format]; !ok {
 		return fmt.Errorf("%w: format %q (want %s)", types.ErrInvalid, s.Format, strings.Join(FormatNames(), ", "))
 	}
-	if _, err := (FormatOptions{UnknownFields: s.UnknownFields, TimestampUnit: s.TimestampUnit}).Normalize(); err != nil {
+	fo, err := s.formatOptions().Normalize()
+	if err != nil {
 		return err
+	}
+	if fo.SchemaEvolution == EvolutionAddColumns && s.Format != "debezium-json" {
+		return fmt.Errorf("%w: schema-evolution add-columns needs format debezium-json (with the schema envelope), not %s", types.ErrInvalid, s.Format)
 	}
 	o, err := s.baseOptions()
 	if err != nil {
@@ -162,6 +170,15 @@ func (s *SinkConfig) Validate() error {
 	o = o.EnsureDefaults()
 	return o.Validate()
 }
+
+func (s *SinkConfig) formatOptions() FormatOptions {
+	return FormatOptions{UnknownFields: s.UnknownFields, TimestampUnit: s.TimestampUnit, SchemaEvolution: s.SchemaEvolution}
+}
+
+// AddsColumns reports whether the sink evolves its table
+// (schema-evolution add-columns): the caller must then set
+// Options.Evolver.
+func (s *SinkConfig) AddsColumns() bool { return s.SchemaEvolution == EvolutionAddColumns }
 
 // placeholderFormat stands in for the real format in Validate.
 type placeholderFormat struct{}
@@ -209,7 +226,7 @@ func (s *SinkConfig) Options(schema *types.Schema) (Options, error) {
 	if err != nil {
 		return Options{}, err
 	}
-	o.Format, err = NewFormat(s.Format, schema, FormatOptions{UnknownFields: s.UnknownFields, TimestampUnit: s.TimestampUnit})
+	o.Format, err = NewFormat(s.Format, schema, s.formatOptions())
 	if err != nil {
 		return Options{}, err
 	}

@@ -19,6 +19,7 @@ sinks:
     commit-interval: 5s
     dlq-topic: orders-dlq
     unknown-fields: reject
+    schema-evolution: add-columns
     memory-budget: 64mb
   - brokers: [127.0.0.1:9092]
     topics: [clicks, views]
@@ -40,6 +41,9 @@ sinks:
 	if o.CommitInterval != 5*time.Second || o.MemoryBudget != 64<<20 || o.DLQTopic != "orders-dlq" || o.Format == nil {
 		t.Fatalf("%+v", o)
 	}
+	if !c.Sinks[0].AddsColumns() || c.Sinks[1].AddsColumns() {
+		t.Fatalf("schema-evolution: %+v", c.Sinks)
+	}
 	js := `{"sinks":[{"brokers":["h:1"],"topics":["t"],"table":"t","format":"upsert-json","group":"g"}]}`
 	if _, err := ParseConfig("sinks.json", []byte(js)); err != nil {
 		t.Fatal(err)
@@ -60,6 +64,8 @@ sinks:
 		{"a.json", `{"sinks":[{"brokers":["h:1"],"topics":["t"],"table":"t","format":"json","group":"g","dlq-topic":"t"}]}`, "dead-letter"},
 		{"a.json", `{"sinks":[{"brokers":["h:1"],"topics":["t"],"table":"t","format":"json","group":"g"},{"brokers":["h:1"],"topics":["u"],"table":"t","format":"json","group":"g","name":"x"}]}`, "same member"},
 		{"a.json", `{"sinks":[]} trailing`, "after"},
+		{"a.json", `{"sinks":[{"brokers":["h:1"],"topics":["t"],"table":"t","format":"debezium-json","group":"g","schema-evolution":"sometimes"}]}`, "schema-evolution"},
+		{"a.json", `{"sinks":[{"brokers":["h:1"],"topics":["t"],"table":"t","format":"upsert-json","group":"g","schema-evolution":"add-columns"}]}`, "debezium-json"},
 		{"a.yaml", "sinks: [", "config"},
 	} {
 		_, err := ParseConfig(tc.name, []byte(tc.text))

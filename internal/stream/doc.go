@@ -25,6 +25,7 @@
 //	format.go           Format (decoder interface), FormatOptions, bad-record reasons
 //	format_json.go      JSON → row conversion by column type; json and upsert-json
 //	format_debezium.go  debezium-json, with and without the schema envelope
+//	evolve.go           schema evolution: Connect types → columns, adding them, following ALTERs
 //	encode.go           Encoder: debezium-json and upsert-json output for the export
 //	offsets.go          offset properties, batch plans, commit identifiers, the fencing check
 //	sink.go             Options, Sink, Run's poll loop

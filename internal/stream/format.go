@@ -44,6 +44,13 @@ type FormatOptions struct {
 	// type), "us" or "ns". Strings are parsed as ISO-8601. A Debezium
 	// schema envelope names the unit per field and overrides this.
 	TimestampUnit string
+	// SchemaEvolution is "none" (default) or "add-columns": then
+	// debezium-json compares each record's schema envelope with the table
+	// and reports fields the table lacks (*NewColumnsError), field types a
+	// column cannot hold and missing key fields (schema-incompatible).
+	// Records without the envelope carry no types: for them add-columns
+	// behaves like none. The other formats accept only none.
+	SchemaEvolution string
 }
 
 // Normalize checks the options and fills defaults.
@@ -61,6 +68,13 @@ func (o FormatOptions) Normalize() (FormatOptions, error) {
 	case "ms", "us", "ns":
 	default:
 		return o, fmt.Errorf("%w: timestamp-unit %q (want ms, us or ns)", types.ErrInvalid, o.TimestampUnit)
+	}
+	switch o.SchemaEvolution {
+	case "":
+		o.SchemaEvolution = EvolutionNone
+	case EvolutionNone, EvolutionAddColumns:
+	default:
+		return o, fmt.Errorf("%w: schema-evolution %q (want add-columns or none)", types.ErrInvalid, o.SchemaEvolution)
 	}
 	return o, nil
 }
@@ -134,7 +148,11 @@ var ErrBadRecord = errors.New("bad record")
 // RecordError says why a record cannot be applied.
 type RecordError struct {
 	Reason Reason
-	Err    error
+	// Column and Rule name the column and the violated rule of a
+	// schema-incompatible record, when known (DLQ headers silt.dlq.column
+	// and silt.dlq.rule).
+	Column, Rule string
+	Err          error
 }
 
 func (e *RecordError) Error() string { return string(e.Reason) + ": " + e.Err.Error() }

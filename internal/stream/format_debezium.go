@@ -3,7 +3,6 @@ package stream
 import (
 	"bytes"
 	"encoding/json"
-	"strings"
 	"sync"
 
 	"github.com/siltdb/silt/internal/types"
@@ -20,16 +19,31 @@ import (
 // With the envelope, the schema of the before/after structs names logical
 // types (io.debezium.time.MicroTimestamp, Connect Decimal, …) that decide
 // how numbers and strings convert.
+//
+// With SchemaEvolution add-columns the envelope is also compared with the
+// table (see analyzeEnvelope): fields the table lacks make the record a
+// *NewColumnsError, fields a column cannot hold and missing key fields
+// make it schema-incompatible.
 type debeziumJSON struct {
 	c *rowCodec
 
-	mu        sync.Mutex
-	lastRaw   []byte               // the schema JSON last seen
-	lastHints map[string]fieldHint // its hints
+	mu   sync.Mutex
+	envs map[string]*envelope // analyses of the envelope schemas seen (bounded)
 }
 
+// maxEnvelopes bounds the cached envelope analyses of one format.
+const maxEnvelopes = 16
+
 func newDebeziumJSON(s *types.Schema, o FormatOptions) (Format, error) {
-	return &debeziumJSON{c: newRowCodec(s, o)}, nil
+	return &debeziumJSON{c: newRowCodec(s, o), envs: map[string]*envelope{}}, nil
+}
+
+// ForSchema implements SchemaBinder.
+func (f *debeziumJSON) ForSchema(s *types.Schema) (Format, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	return newDebeziumJSON(s, f.c.opts)
 }
 
 func (f *debeziumJSON) Decode(dst []Change, _, value []byte) ([]Change, error) {
@@ -51,7 +65,15 @@ func (f *debeziumJSON) Decode(dst []Change, _, value []byte) ([]Change, error) {
 				return dst, err
 			}
 			if s, ok := top["schema"]; ok && !isNull(s) {
-				hints = f.hints(s)
+				env := f.envelope(s)
+				if env.problem != nil {
+					return dst, env.problem
+				}
+				if len(env.newCols) > 0 {
+					nc := &NewColumnsError{Columns: env.newCols}
+					return dst, &RecordError{Reason: ReasonSchema, Column: nc.Columns[0].Name, Rule: RuleUnknownField, Err: nc}
+				}
+				hints = env.hints
 			}
 		}
 	}
@@ -112,54 +134,29 @@ func (f *debeziumJSON) Decode(dst []Change, _, value []byte) ([]Change, error) {
 	return dst, badRecord(ReasonUnparseable, "unknown Debezium op %q (want c, r, u or d)", op)
 }
 
-// hints returns the field hints of an envelope schema; the last one is
-// cached because every event of a topic repeats the same schema.
-func (f *debeziumJSON) hints(raw json.RawMessage) map[string]fieldHint {
+// envelope returns the analysis of an envelope schema; analyses are cached
+// because every event of a topic repeats the same schema.
+func (f *debeziumJSON) envelope(raw json.RawMessage) *envelope {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.lastHints != nil && bytes.Equal(raw, f.lastRaw) {
-		return f.lastHints
+	if env, ok := f.envs[string(raw)]; ok {
+		return env
 	}
-	h := parseConnectHints(raw)
-	f.lastRaw, f.lastHints = append(f.lastRaw[:0], raw...), h
-	return h
+	env := f.c.analyzeEnvelope(raw, f.c.opts.SchemaEvolution == EvolutionAddColumns)
+	if len(f.envs) >= maxEnvelopes {
+		clear(f.envs)
+	}
+	f.envs[string(raw)] = env
+	return env
 }
 
-// connectSchema is the subset of a Kafka Connect JSON schema the hints need.
+// connectSchema is the subset of a Kafka Connect JSON schema the format
+// needs.
 type connectSchema struct {
 	Type       string            `json:"type"`
 	Name       string            `json:"name"`
 	Field      string            `json:"field"`
+	Optional   bool              `json:"optional"`
 	Parameters map[string]string `json:"parameters"`
 	Fields     []connectSchema   `json:"fields"`
-}
-
-// parseConnectHints collects the logical types of the fields of the before
-// and after structs. A schema that does not parse gives no hints (values
-// then convert by the table's types alone).
-func parseConnectHints(raw json.RawMessage) map[string]fieldHint {
-	var s connectSchema
-	if json.Unmarshal(raw, &s) != nil {
-		return map[string]fieldHint{}
-	}
-	out := map[string]fieldHint{}
-	for _, img := range s.Fields {
-		if img.Field != "before" && img.Field != "after" {
-			continue
-		}
-		for _, fld := range img.Fields {
-			if fld.Name == "" {
-				continue
-			}
-			h := fieldHint{logical: fld.Name}
-			if sc, ok := fld.Parameters["scale"]; ok {
-				var n int
-				if json.Unmarshal([]byte(sc), &n) == nil {
-					h.scale = n
-				}
-			}
-			out[strings.ToLower(fld.Field)] = h
-		}
-	}
-	return out
 }

@@ -73,7 +73,7 @@ func (c *rowCodec) row(obj map[string]json.RawMessage, hints map[string]fieldHin
 		idx, ok := c.names[lname]
 		if !ok {
 			if c.opts.UnknownFields == "reject" {
-				return nil, badRecord(ReasonSchema, "field %q is not a column of the table", name)
+				return nil, schemaRecordError(name, RuleUnknownField, "field %q is not a column of the table", name)
 			}
 			continue
 		}
@@ -98,7 +98,7 @@ func (c *rowCodec) check(row types.Row, add bool) error {
 	}
 	for i, f := range c.schema.Fields {
 		if f.NotNull && row[i] == nil {
-			return badRecord(ReasonSchema, "column %q is NOT NULL but the record has no value for it", f.Name)
+			return schemaRecordError(f.Name, RuleNotNull, "column %q is NOT NULL but the record has no value for it", f.Name)
 		}
 	}
 	if err := c.schema.CheckRow(row); err != nil {
@@ -308,7 +308,7 @@ func (c *rowCodec) keyRow(obj map[string]json.RawMessage) (types.Row, error) {
 		idx, ok := c.names[strings.ToLower(name)]
 		if !ok {
 			if c.opts.UnknownFields == "reject" {
-				return nil, badRecord(ReasonSchema, "key field %q is not a column of the table", name)
+				return nil, schemaRecordError(name, RuleUnknownField, "key field %q is not a column of the table", name)
 			}
 			continue
 		}
@@ -338,7 +338,26 @@ func (c *rowCodec) isKey(idx int) bool {
 type appendJSON struct{ c *rowCodec }
 
 func newAppendJSON(s *types.Schema, o FormatOptions) (Format, error) {
+	if err := noEvolution("json", o); err != nil {
+		return nil, err
+	}
 	return &appendJSON{c: newRowCodec(s, o)}, nil
+}
+
+// ForSchema implements SchemaBinder.
+func (f *appendJSON) ForSchema(s *types.Schema) (Format, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	return newAppendJSON(s, f.c.opts)
+}
+
+// noEvolution rejects add-columns for formats whose records carry no types.
+func noEvolution(format string, o FormatOptions) error {
+	if o.SchemaEvolution == EvolutionAddColumns {
+		return fmt.Errorf("%w: schema-evolution add-columns needs typed records (debezium-json with the schema envelope); %s has none", types.ErrInvalid, format)
+	}
+	return nil
 }
 
 func (f *appendJSON) Decode(dst []Change, _, value []byte) ([]Change, error) {
@@ -361,7 +380,18 @@ func (f *appendJSON) Decode(dst []Change, _, value []byte) ([]Change, error) {
 type upsertJSON struct{ c *rowCodec }
 
 func newUpsertJSON(s *types.Schema, o FormatOptions) (Format, error) {
+	if err := noEvolution("upsert-json", o); err != nil {
+		return nil, err
+	}
 	return &upsertJSON{c: newRowCodec(s, o)}, nil
+}
+
+// ForSchema implements SchemaBinder.
+func (f *upsertJSON) ForSchema(s *types.Schema) (Format, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	return newUpsertJSON(s, f.c.opts)
 }
 
 func (f *upsertJSON) Decode(dst []Change, key, value []byte) ([]Change, error) {

@@ -67,6 +67,10 @@ type MetricsSnapshot struct {
 	StallTime time.Duration
 	// BatchBytes estimates the memory held by the open batch.
 	BatchBytes int64
+	// ColumnsAdded counts columns the sink added to the table
+	// (schema-evolution add-columns; an ADD that found the column already
+	// there, e.g. after a restart, counts too).
+	ColumnsAdded int64
 }
 
 // NewMetrics returns zeroed metrics.
@@ -138,6 +142,9 @@ func (s MetricsSnapshot) String() string {
 		lag += l
 	}
 	fmt.Fprintf(&b, "; lag %d records over %d partitions", lag, len(s.Lag))
+	if s.ColumnsAdded > 0 {
+		fmt.Fprintf(&b, "; columns added %d", s.ColumnsAdded)
+	}
 	return b.String()
 }
 

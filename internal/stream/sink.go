@@ -69,6 +69,12 @@ type Options struct {
 	ClientOpts []kgo.Opt
 	// Metrics receives the counters. Default: new metrics.
 	Metrics *Metrics
+	// Evolver adds the columns a record's Debezium schema has and the
+	// table lacks, for a format built with SchemaEvolution add-columns
+	// (cmd/silt passes catalog.AlterTable). nil: such records are
+	// schema-incompatible. The table must come from a catalog (it needs
+	// its schema loader to reopen on the new schema).
+	Evolver SchemaEvolver
 }
 
 // Defaults of Options.
@@ -214,6 +220,9 @@ type Sink struct {
 	toKafka  map[string]map[int32]kgo.EpochOffset // offsets to commit to Kafka (monitoring)
 	lastDone time.Time
 
+	ev              sinkEvolution // schema generation and refused column sets
+	lastSchemaCheck time.Time     // last look for an external ALTER
+
 	bp backpressure
 
 	dlqMu  sync.Mutex
@@ -324,7 +333,10 @@ func (s *Sink) Run(ctx context.Context) error {
 		s.dead = true
 		s.mu.Unlock()
 		cl.CloseAllowingRebalance()
-		closeWriter(s.w)
+		s.mu.Lock()
+		w := s.w
+		s.mu.Unlock()
+		closeWriter(w)
 	}()
 	s.o.Logf("sink %s: consuming %s into %s", s.user, strings.Join(s.o.Topics, ","), s.t.Name())
 

@@ -145,6 +145,26 @@ func (s *Sink) apply(ctx context.Context, tp TopicPartition, ps *partState, r *k
 		}
 	}
 	s.consumed++
+	if d.gen != s.ev.gen {
+		d = s.decodeOne(r) // the table's schema changed since the poll was decoded
+	}
+	var nc *NewColumnsError
+	if errors.As(d.err, &nc) {
+		switch err := s.evolve(ctx, nc); {
+		case errors.Is(err, errBatchDropped):
+			s.consumed--
+			return nil // rewound: the record is replayed
+		case err != nil && ReasonOf(err) == "":
+			return err // fatal
+		case err != nil:
+			d.err = err // refused: dead-letter it
+		default:
+			if d = s.decodeOne(r); errors.As(d.err, &nc) {
+				d.err = s.refuse(nc, schemaRecordError(nc.Columns[0].Name, RuleAlterRefused,
+					"%v: still missing after adding them (the sink's table has no schema loader: open it through a catalog)", nc))
+			}
+		}
+	}
 	changes, err := d.changes, d.err
 	if err != nil {
 		reason := ReasonOf(err)
@@ -186,6 +206,16 @@ func (s *Sink) apply(ctx context.Context, tp TopicPartition, ps *partState, r *k
 type decoded struct {
 	changes []Change
 	err     error
+	gen     int64 // the schema generation it was decoded with
+}
+
+// decodeOne decodes and validates one record with the current format.
+func (s *Sink) decodeOne(r *kgo.Record) decoded {
+	changes, err := s.o.Format.Decode(nil, r.Key, r.Value)
+	if err == nil {
+		err = s.validate(changes)
+	}
+	return decoded{changes, err, s.ev.gen}
 }
 
 // decodeAll decodes and validates every record of a poll, in the order of
@@ -195,14 +225,7 @@ func (s *Sink) decodeAll(fetches kgo.Fetches) []decoded {
 	var recs []*kgo.Record
 	fetches.EachPartition(func(p kgo.FetchTopicPartition) { recs = append(recs, p.Records...) })
 	out := make([]decoded, len(recs))
-	one := func(i int) {
-		r := recs[i]
-		changes, err := s.o.Format.Decode(nil, r.Key, r.Value)
-		if err == nil {
-			err = s.validate(changes)
-		}
-		out[i] = decoded{changes, err}
-	}
+	one := func(i int) { out[i] = s.decodeOne(recs[i]) }
 	workers := min(runtime.GOMAXPROCS(0), 8, len(recs)/256)
 	if workers <= 1 {
 		for i := range recs {
@@ -351,6 +374,10 @@ func (s *Sink) commit(ctx context.Context, inLoop bool) error {
 	s.lastDone = done
 	s.b = batch{}
 	s.fails = 0
+	// A batch boundary: follow an external ALTER (the writer is empty).
+	if err := s.refreshSchema(ctx, false); err != nil {
+		s.o.Logf("sink %s: looking for a new schema: %v (keeps writing schema %d)", s.user, err, s.t.Schema().ID)
+	}
 	return nil
 }
 
@@ -400,6 +427,11 @@ func (s *Sink) fail(ctx context.Context, err error, inLoop bool) error {
 	}
 	if rerr := s.reload(ctx); rerr != nil {
 		return s.setFatal(fmt.Errorf("sink %s: re-reading offsets after a failed batch: %w (first failure: %w)", s.user, rerr, err))
+	}
+	// The batch may have failed because the table's schema moved on (a
+	// writer on an old schema the mode no longer accepts): reopen it.
+	if rerr := s.refreshSchema(ctx, true); rerr != nil {
+		s.o.Logf("sink %s: looking for a new schema: %v", s.user, rerr)
 	}
 	for _, ps := range s.parts {
 		ps.next = ps.rewindTo()

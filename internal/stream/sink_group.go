@@ -2,6 +2,7 @@ package stream
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -214,13 +215,17 @@ const (
 	HeaderSourceTimestamp = "silt.source.timestamp"
 	HeaderGroup           = "silt.sink.group"
 	HeaderTable           = "silt.sink.table"
+	// HeaderColumn and HeaderRule name the column and the violated rule
+	// of a schema-incompatible record, when known.
+	HeaderColumn = "silt.dlq.column"
+	HeaderRule   = "silt.dlq.rule"
 )
 
 // produceDLQ sends a bad record, with its original key, value and headers,
 // to the dead-letter topic. It is asynchronous: flushDLQ waits for it
 // before the commit that moves past the record.
 func (s *Sink) produceDLQ(ctx context.Context, r *kgo.Record, reason Reason, cause error) {
-	hs := make([]kgo.RecordHeader, 0, len(r.Headers)+8)
+	hs := make([]kgo.RecordHeader, 0, len(r.Headers)+10)
 	hs = append(hs, r.Headers...)
 	hs = append(hs,
 		kgo.RecordHeader{Key: HeaderReason, Value: []byte(reason)},
@@ -232,6 +237,15 @@ func (s *Sink) produceDLQ(ctx context.Context, r *kgo.Record, reason Reason, cau
 		kgo.RecordHeader{Key: HeaderGroup, Value: []byte(s.o.Group)},
 		kgo.RecordHeader{Key: HeaderTable, Value: []byte(s.t.Name())},
 	)
+	var re *RecordError
+	if errors.As(cause, &re) {
+		if re.Column != "" {
+			hs = append(hs, kgo.RecordHeader{Key: HeaderColumn, Value: []byte(re.Column)})
+		}
+		if re.Rule != "" {
+			hs = append(hs, kgo.RecordHeader{Key: HeaderRule, Value: []byte(re.Rule)})
+		}
+	}
 	rec := &kgo.Record{Topic: s.o.DLQTopic, Key: r.Key, Value: r.Value, Headers: hs}
 	s.cl.Produce(ctx, rec, func(_ *kgo.Record, err error) {
 		if err != nil {
