@@ -28,6 +28,7 @@ Commands:
   export TABLE         publish a table's changes between snapshots to a Kafka topic
   demo                 stream a changelog into a local warehouse and show what silt keeps
   schema check T STMT  dry-run an ALTER TABLE under the table's schema.compatibility (OK or the violation)
+  bench SCENARIO       whole-system benchmarks vs the store's limits and peers: store, ingest, lookup, scan, history, commit, all
   version              print the version
 
 Global flags (also accepted after the command):
@@ -111,6 +112,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = a.cmdDemo(ctx, rest[1:])
 	case "schema":
 		err = a.cmdSchema(ctx, rest[1:])
+	case "bench":
+		err = a.cmdBench(ctx, rest[1:])
 	case "version":
 		fmt.Fprintln(stdout, "silt", version)
 	case "help", "-h", "--help":
