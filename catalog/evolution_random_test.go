@@ -29,14 +29,13 @@ var seedFlag = flag.Uint64("seed", 0, "seed of the randomized schema-evolution t
 func TestEvolutionRandom(t *testing.T) { testEvolutionRandom(t, false) }
 
 // TestEvolutionRandomCompaction is TestEvolutionRandom with writers'
-// inline compaction triggering often (skipped where table options have no
-// compaction trigger).
+// inline compaction triggering often.
 func TestEvolutionRandomCompaction(t *testing.T) { testEvolutionRandom(t, true) }
 
 func testEvolutionRandom(t *testing.T, compact bool) {
 	opts, ok := evolutionOptions(compact)
 	if !ok {
-		t.Skip("no inline compaction in this build (table option " + compactionTrigger + " unknown)")
+		t.Fatal("table option " + compactionTrigger + " is unknown: inline compaction is part of silt, this test must run")
 	}
 	seeds := []uint64{*seedFlag}
 	if *seedFlag == 0 {
