@@ -197,6 +197,14 @@ func (s *Scan) lookup(ctx context.Context, g fileGroup) (lsm.Record, bool, error
 	return rec, ok, nil
 }
 
+// ReadBucket merges the given files of one (partition, bucket) into its
+// live records in key order, read with the table's current schema and merge
+// engine: the read path of a scan, for callers that plan their own files
+// (e.g. the changelog export diffing two snapshots bucket by bucket).
+func (t *Table) ReadBucket(ctx context.Context, files []manifest.DataFile) iter.Seq2[lsm.Record, error] {
+	return t.readGroup(ctx, files, false)
+}
+
 // readGroup merges the files of one LSM tree.
 func (t *Table) readGroup(ctx context.Context, files []manifest.DataFile, keepDeletes bool) iter.Seq2[lsm.Record, error] {
 	return func(yield func(lsm.Record, error) bool) {

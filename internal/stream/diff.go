@@ -4,12 +4,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"iter"
 	"math"
 	"sort"
 
-	"github.com/siltdb/silt/internal/objstore"
 	"github.com/siltdb/silt/internal/types"
 	"github.com/siltdb/silt/lsm"
 	"github.com/siltdb/silt/manifest"
@@ -67,7 +65,7 @@ func Diff(ctx context.Context, t *table.Table, from, to *manifest.Snapshot, emit
 			st.BucketsSkipped++
 			continue
 		}
-		err := joinBuckets(ctx, readBucket(ctx, t, of), readBucket(ctx, t, nf), func(before, after types.Row) error {
+		err := joinBuckets(ctx, t.ReadBucket(ctx, of), t.ReadBucket(ctx, nf), func(before, after types.Row) error {
 			ev := Event{Before: before, After: after, SnapshotID: snapID, TimeMillis: millis}
 			switch {
 			case before == nil:
@@ -217,56 +215,4 @@ func isNaN(v types.Value) bool {
 		return math.IsNaN(float64(x))
 	}
 	return false
-}
-
-// smallFileLimit: data files up to this size are fetched with one GET (as
-// the table's own reader does).
-const smallFileLimit = 8 << 20
-
-// readBucket merges the files of one (partition, bucket) into live records
-// in key order, read with the table's current schema and merge engine.
-// It mirrors the table's own scan of a bucket.
-func readBucket(ctx context.Context, t *table.Table, files []manifest.DataFile) iter.Seq2[lsm.Record, error] {
-	return func(yield func(lsm.Record, error) bool) {
-		sources := make([]iter.Seq2[lsm.Record, error], 0, len(files))
-		for _, f := range files {
-			fr, err := openDataFile(ctx, t, f)
-			if err != nil {
-				yield(lsm.Record{}, err)
-				return
-			}
-			sources = append(sources, fr.All(ctx))
-		}
-		for rec, err := range lsm.MergeRuns(ctx, sources, t.Merger(), false) {
-			if err != nil {
-				yield(lsm.Record{}, fmt.Errorf("table %s: %w", t.Name(), err))
-				return
-			}
-			if !yield(rec, nil) {
-				return
-			}
-		}
-	}
-}
-
-func openDataFile(ctx context.Context, t *table.Table, f manifest.DataFile) (*lsm.FileReader, error) {
-	key := t.Root() + f.Path
-	var r io.ReaderAt
-	if f.Size <= smallFileLimit {
-		data, _, err := t.Store().Get(ctx, key)
-		if err != nil {
-			return nil, fmt.Errorf("table %s: read data file %s: %w", t.Name(), f.Path, err)
-		}
-		if int64(len(data)) != f.Size {
-			return nil, fmt.Errorf("table %s: data file %s has %d bytes, manifest says %d: %w", t.Name(), f.Path, len(data), f.Size, types.ErrCorruption)
-		}
-		r = bytes.NewReader(data)
-	} else {
-		r = objstore.NewReaderAt(ctx, t.Store(), key, f.Size)
-	}
-	fr, err := lsm.OpenFile(ctx, r, f.Size, t.Schema(), f.SeqBase)
-	if err != nil {
-		return nil, fmt.Errorf("table %s: data file %s: %w", t.Name(), f.Path, err)
-	}
-	return fr, nil
 }
