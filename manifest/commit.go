@@ -39,6 +39,23 @@ type Commit struct {
 	// the new level, so strict replay (and every reader of format version
 	// 1) applies it unchanged; see docs/adr/0007.
 	Upgrades []Upgrade
+	// Retiers move live files to another tier without changing their
+	// content (COMPACT commits only). Each file must be live in the parent
+	// with FromTier, else ErrConflict.
+	Retiers []Retier
+	// Changelog are changelog files of an APPEND commit: rows with row
+	// kinds describing what the commit changed. Their sequence numbers are
+	// commit-local like Added's and shifted the same way. They are listed
+	// by the snapshot's ChangelogManifestList and are never live data.
+	Changelog []DataFile
+	// Source, for a REPLACE commit, is the snapshot whose content the new
+	// snapshot publishes: its manifest list (reused by path), schema,
+	// record count and properties (overlaid with Properties). The new
+	// snapshot's NextSequence is max(parent's, Source's), so later writes
+	// still win. Rollback and branch fast-forward are REPLACE commits. The
+	// caller must hold a lease on Source (AcquireLease) so garbage
+	// collection cannot delete its files before the new snapshot lands.
+	Source *Snapshot
 	// SeqCount is the number of commit-local sequence numbers used:
 	// NextSequence advances by it.
 	SeqCount int64
@@ -66,8 +83,16 @@ func (c *Commit) validate() error {
 	switch {
 	case c.User == "" || c.Identifier == "":
 		return bad("empty commit user or identifier")
-	case c.Kind != CommitAppend && c.Kind != CommitCompact && c.Kind != CommitOverwrite:
+	case c.Kind != CommitAppend && c.Kind != CommitCompact && c.Kind != CommitOverwrite && c.Kind != CommitReplace:
 		return bad("unknown commit kind %q", c.Kind)
+	case (c.Kind == CommitReplace) != (c.Source != nil):
+		return bad("a REPLACE commit, and only one, has a Source snapshot")
+	case c.Kind == CommitReplace && (len(c.Added)+len(c.Deleted)+len(c.Upgrades)+len(c.Retiers)+len(c.Changelog) > 0 || c.SeqCount != 0):
+		return bad("a REPLACE commit adds, deletes or moves no files")
+	case len(c.Retiers) > 0 && c.Kind != CommitCompact:
+		return bad("only a COMPACT commit moves files between tiers")
+	case len(c.Changelog) > 0 && c.Kind != CommitAppend:
+		return bad("only an APPEND commit has changelog files")
 	case c.SchemaID < 0 || c.SeqCount < 0:
 		return bad("negative schema id or sequence count")
 	case c.Kind == CommitCompact && c.SeqCount != 0:
@@ -117,6 +142,36 @@ func (c *Commit) validate() error {
 		upgraded[u.Path] = true
 		if u.FromLevel < 0 || u.Level < 0 || u.FromLevel == u.Level {
 			return bad("file %s: bad upgrade from level %d to %d", u.Path, u.FromLevel, u.Level)
+		}
+	}
+	for _, r := range c.Retiers {
+		if err := validRelPath(r.Path); err != nil {
+			return bad("retiered file: %v", err)
+		}
+		if upgraded[r.Path] || added[r.Path] || deleted[r.Path] {
+			return bad("file %s moved twice, or also added or deleted", r.Path)
+		}
+		upgraded[r.Path] = true
+		if r.FromTier == r.Tier {
+			return bad("file %s: moved from tier %q to itself", r.Path, r.Tier)
+		}
+	}
+	for _, f := range c.Changelog {
+		if err := validRelPath(f.Path); err != nil {
+			return bad("changelog file: %v", err)
+		}
+		if added[f.Path] {
+			return bad("file %s is both data and changelog", f.Path)
+		}
+		added[f.Path] = true
+		if f.MinSeq < 0 || f.MaxSeq < f.MinSeq || f.SeqBase != 0 || f.MaxSeq >= c.SeqCount {
+			return bad("changelog file %s: sequence range [%d, %d] (base %d) not commit-local within SeqCount %d",
+				f.Path, f.MinSeq, f.MaxSeq, f.SeqBase, c.SeqCount)
+		}
+	}
+	if c.Source != nil {
+		if err := c.Source.validate(); err != nil {
+			return bad("source snapshot: %v", err)
 		}
 	}
 	return nil
@@ -241,7 +296,7 @@ func classify(ctx context.Context, err error) outcome {
 
 // writeHint best-effort updates snapshot/LATEST; readers never trust it.
 func (t *Table) writeHint(ctx context.Context, id int64) {
-	_, _ = t.store.Put(ctx, t.key(LatestHintPath), []byte(strconv.FormatInt(id, 10)))
+	_, _ = t.store.Put(ctx, t.skey(LatestHintPath), []byte(strconv.FormatInt(id, 10)))
 }
 
 // attempt runs one attempt of Commit.
@@ -277,6 +332,21 @@ func (t *Table) attempt(ctx context.Context, c *Commit, st *commitState) (*Snaps
 	if err != nil {
 		return nil, classify(ctx, err), err
 	}
+	s := p.snapshot
+	if c.Source != nil {
+		return t.publishSnapshot(ctx, c, st, s)
+	}
+	if len(p.changelog) > 0 {
+		m, err := t.writeManifest(ctx, p.changelog, c.SchemaID)
+		if err != nil {
+			return nil, classifyWrite(ctx, err), wrap("write changelog manifest", err)
+		}
+		cl, err := t.writeManifestList(ctx, []ManifestMeta{m})
+		if err != nil {
+			return nil, classifyWrite(ctx, err), wrap("write changelog manifest list", err)
+		}
+		s.ChangelogManifestList = cl
+	}
 	var metas []ManifestMeta
 	switch n := len(p.parentManifests); {
 	case n+min(len(p.delta), 1) > t.opts.MaxManifests:
@@ -292,22 +362,37 @@ func (t *Table) attempt(ctx context.Context, c *Commit, st *commitState) (*Snaps
 	default:
 		metas = p.parentManifests
 	}
+	listPath, err := t.writeManifestList(ctx, metas)
+	if err != nil {
+		return nil, classifyWrite(ctx, err), wrap("write manifest list", err)
+	}
+	s.ManifestList = listPath
+	return t.publishSnapshot(ctx, c, st, s)
+}
+
+// writeManifestList writes a manifest list under a fresh name.
+func (t *Table) writeManifestList(ctx context.Context, metas []ManifestMeta) (string, error) {
 	listPath := manifestListPrefix + t.opts.NewID()
 	lb, err := EncodeManifestList(&ManifestList{Manifests: metas})
 	if err != nil {
-		return nil, fatal, wrap("encode manifest list", err)
+		return "", err
 	}
 	if _, err := t.store.PutIfAbsent(ctx, t.key(listPath), lb); err != nil {
-		return nil, classifyWrite(ctx, err), wrap("write manifest list", err)
+		return "", err
 	}
+	return listPath, nil
+}
 
-	s := p.snapshot
-	s.ManifestList = listPath
+// publishSnapshot puts s if absent and resolves an unclear outcome.
+func (t *Table) publishSnapshot(ctx context.Context, c *Commit, st *commitState, s *Snapshot) (*Snapshot, outcome, error) {
+	wrap := func(step string, err error) error {
+		return fmt.Errorf("commit %s/%s: %s: %w", c.User, c.Identifier, step, err)
+	}
 	sb, err := EncodeSnapshot(s)
 	if err != nil {
 		return nil, fatal, wrap("encode snapshot", err)
 	}
-	_, err = t.store.PutIfAbsent(ctx, t.key(SnapshotPath(s.ID)), sb)
+	_, err = t.store.PutIfAbsent(ctx, t.skey(SnapshotPath(s.ID)), sb)
 	if err == nil {
 		return s, 0, nil
 	}

@@ -18,8 +18,9 @@ type commitPlan struct {
 	added      []DataFile // with absolute sequence numbers
 	deleted    []DataFile // the parent's copies
 	upgraded   []DataFile // the parent's copies of upgraded files
-	delta      []Entry    // ADD entries, then DELETE entries, then upgrades (DELETE, ADD)
-	snapshot   *Snapshot  // everything but ManifestList
+	delta      []Entry    // ADD entries, then DELETE entries, then upgrades and retiers (DELETE, ADD)
+	changelog  []Entry    // ADD entries of changelog files, sequences shifted
+	snapshot   *Snapshot  // everything but ManifestList (set for REPLACE)
 }
 
 // plan computes the next snapshot of c on top of parent. Errors wrap
@@ -35,6 +36,9 @@ func (t *Table) plan(ctx context.Context, c *Commit, parent *Snapshot) (*commitP
 		CommitIdentifier: c.Identifier,
 		CommitKind:       c.Kind,
 		TimeMillis:       t.opts.Now().UnixMilli(),
+	}
+	if c.Source != nil {
+		return t.planReplace(ctx, c, parent, next)
 	}
 	var parentProps map[string]string
 	if parent != nil {
@@ -52,7 +56,7 @@ func (t *Table) plan(ctx context.Context, c *Commit, parent *Snapshot) (*commitP
 	}
 	next.Properties = overlay(parentProps, c.Properties)
 
-	if len(c.Deleted) > 0 || len(c.Upgrades) > 0 {
+	if len(c.Deleted) > 0 || len(c.Upgrades) > 0 || len(c.Retiers) > 0 {
 		live, err := t.replayList(ctx, parent, p.parentManifests)
 		if err != nil {
 			return nil, fmt.Errorf("commit %s/%s: %w", c.User, c.Identifier, err)
@@ -83,6 +87,17 @@ func (t *Table) plan(ctx context.Context, c *Commit, parent *Snapshot) (*commitP
 			}
 			p.upgraded = append(p.upgraded, f)
 		}
+		for _, r := range c.Retiers {
+			f, ok := live[r.Path]
+			switch {
+			case !ok:
+				return nil, fmt.Errorf("%w: commit %s/%s: file %s moved to tier %q is not live in snapshot %d (removed by another commit?)",
+					types.ErrConflict, c.User, c.Identifier, r.Path, r.Tier, next.ID-1)
+			case f.Tier != r.FromTier:
+				return nil, fmt.Errorf("%w: commit %s/%s: file %s is in tier %q in snapshot %d, not %q (moved by another commit)",
+					types.ErrConflict, c.User, c.Identifier, r.Path, f.Tier, next.ID-1, r.FromTier)
+			}
+		}
 		for _, a := range c.Added {
 			if _, ok := live[a.Path]; ok {
 				return nil, fmt.Errorf("%w: commit %s/%s: added file %s is already live in snapshot %d",
@@ -108,6 +123,12 @@ func (t *Table) plan(ctx context.Context, c *Commit, parent *Snapshot) (*commitP
 		next.TotalRecordCount += f.RowCount
 		next.DeltaRecordCount += f.RowCount
 	}
+	for _, f := range c.Changelog {
+		f.SeqBase = base
+		f.MinSeq += base
+		f.MaxSeq += base
+		p.changelog = append(p.changelog, Entry{Kind: Add, File: f})
+	}
 	next.NextSequence = base + c.SeqCount
 
 	for _, f := range p.added {
@@ -121,8 +142,35 @@ func (t *Table) plan(ctx context.Context, c *Commit, parent *Snapshot) (*commitP
 		up.Level = c.Upgrades[i].Level
 		p.delta = append(p.delta, Entry{Kind: Delete, File: f}, Entry{Kind: Add, File: up})
 	}
+	for _, r := range c.Retiers {
+		f := p.parentLive[r.Path]
+		moved := f
+		moved.Tier = r.Tier
+		p.delta = append(p.delta, Entry{Kind: Delete, File: f}, Entry{Kind: Add, File: moved})
+	}
 	p.snapshot = next
 	return p, nil
+}
+
+// planReplace plans a REPLACE commit: the new snapshot reuses Source's
+// manifest list, so its content is exactly Source's.
+func (t *Table) planReplace(ctx context.Context, c *Commit, parent, next *Snapshot) (*commitPlan, error) {
+	src := c.Source
+	if _, err := t.ReadManifestList(ctx, src.ManifestList); err != nil {
+		return nil, fmt.Errorf("commit %s/%s: content of snapshot %d: %w", c.User, c.Identifier, src.ID, err)
+	}
+	next.SchemaID = src.SchemaID
+	next.ManifestList = src.ManifestList
+	next.TotalRecordCount = src.TotalRecordCount
+	next.NextSequence = src.NextSequence
+	if parent != nil {
+		next.ID = parent.ID + 1
+		next.ParentID = parent.ID
+		next.TimeMillis = max(next.TimeMillis, parent.TimeMillis)
+		next.NextSequence = max(parent.NextSequence, src.NextSequence)
+	}
+	next.Properties = overlay(src.Properties, c.Properties)
+	return &commitPlan{parent: parent, snapshot: next}, nil
 }
 
 // overlay returns parent's properties with over applied ("" deletes a

@@ -96,6 +96,11 @@ func (s *Snapshot) validate() error {
 	if err := validRelPath(s.ManifestList); err != nil {
 		return fmt.Errorf("snapshot %d: manifest list: %v", s.ID, err)
 	}
+	if s.ChangelogManifestList != "" {
+		if err := validRelPath(s.ChangelogManifestList); err != nil {
+			return fmt.Errorf("snapshot %d: changelog manifest list: %v", s.ID, err)
+		}
+	}
 	return nil
 }
 

@@ -53,6 +53,13 @@ type Table struct {
 	store objstore.Store
 	root  string
 	opts  Options
+	// branch is "" for the main branch. A branch keeps its snapshots (and
+	// LATEST hint) under branch/<name>/ and shares manifests and data files
+	// with every other branch of the table (see branch.go).
+	branch string
+	// snapRoot is the key prefix under which snapshot/ lives: root for main,
+	// root+"branch/<name>/" for a branch.
+	snapRoot string
 }
 
 // Open returns the handle of the table whose objects live under root (a
@@ -62,13 +69,27 @@ func Open(store objstore.Store, root string, opts Options) *Table {
 	if root != "" && !strings.HasSuffix(root, "/") {
 		root += "/"
 	}
-	return &Table{store: store, root: root, opts: opts.EnsureDefaults()}
+	return &Table{store: store, root: root, opts: opts.EnsureDefaults(), snapRoot: root}
 }
 
 // Root returns the table's key prefix.
 func (t *Table) Root() string { return t.root }
 
 func (t *Table) key(rel string) string { return t.root + rel }
+
+// skey is the key of a path under the branch's snapshot/ folder.
+func (t *Table) skey(rel string) string { return t.snapRoot + rel }
+
+// Store is the object store holding the table.
+func (t *Table) Store() objstore.Store { return t.store }
+
+// where names the table (and branch) in error messages.
+func (t *Table) where() string {
+	if t.branch == "" {
+		return fmt.Sprintf("%q", t.root)
+	}
+	return fmt.Sprintf("%q branch %s", t.root, t.branch)
+}
 
 // Latest returns the newest snapshot, or nil, nil when the table has none.
 // The snapshot/LATEST hint is only a starting point: Latest verifies it
@@ -110,7 +131,7 @@ func (t *Table) Latest(ctx context.Context) (*Snapshot, error) {
 // readHint returns the id in snapshot/LATEST; any failure (missing,
 // unreadable, garbled) reports false: the hint is never needed.
 func (t *Table) readHint(ctx context.Context) (int64, bool) {
-	b, _, err := t.store.Get(ctx, t.key(LatestHintPath))
+	b, _, err := t.store.Get(ctx, t.skey(LatestHintPath))
 	if err != nil {
 		return 0, false
 	}
@@ -153,7 +174,7 @@ func (t *Table) probeForward(ctx context.Context, from int64) (int64, error) {
 }
 
 func (t *Table) exists(ctx context.Context, id int64) (bool, error) {
-	_, err := t.store.Stat(ctx, t.key(SnapshotPath(id)))
+	_, err := t.store.Stat(ctx, t.skey(SnapshotPath(id)))
 	switch {
 	case err == nil:
 		return true, nil
@@ -165,13 +186,13 @@ func (t *Table) exists(ctx context.Context, id int64) (bool, error) {
 
 // listIDs lists the ids of existing snapshots, ascending.
 func (t *Table) listIDs(ctx context.Context) ([]int64, error) {
-	infos, err := t.store.List(ctx, t.key(snapshotPrefix))
+	infos, err := t.store.List(ctx, t.skey(snapshotPrefix))
 	if err != nil {
-		return nil, fmt.Errorf("list snapshots of %q: %w", t.root, err)
+		return nil, fmt.Errorf("list snapshots of %s: %w", t.where(), err)
 	}
 	ids := make([]int64, 0, len(infos))
 	for _, in := range infos {
-		if id, ok := ParseSnapshotPath(strings.TrimPrefix(in.Key, t.root)); ok {
+		if id, ok := ParseSnapshotPath(strings.TrimPrefix(in.Key, t.snapRoot)); ok {
 			ids = append(ids, id)
 		}
 	}
@@ -185,19 +206,19 @@ func (t *Table) Snapshot(ctx context.Context, id int64) (*Snapshot, error) {
 	if id < 1 {
 		return nil, fmt.Errorf("%w: snapshot %d not found (ids start at 1)", types.ErrNotFound, id)
 	}
-	b, _, err := t.store.Get(ctx, t.key(SnapshotPath(id)))
+	b, _, err := t.store.Get(ctx, t.skey(SnapshotPath(id)))
 	if errors.Is(err, objstore.ErrNotFound) {
-		return nil, fmt.Errorf("%w: snapshot %d not found in table %q", types.ErrNotFound, id, t.root)
+		return nil, fmt.Errorf("%w: snapshot %d not found in table %s", types.ErrNotFound, id, t.where())
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read snapshot %d of %q: %w", id, t.root, err)
+		return nil, fmt.Errorf("read snapshot %d of %s: %w", id, t.where(), err)
 	}
 	s, err := DecodeSnapshot(b)
 	if err != nil {
-		return nil, fmt.Errorf("snapshot %d of %q: %w", id, t.root, err)
+		return nil, fmt.Errorf("snapshot %d of %s: %w", id, t.where(), err)
 	}
 	if s.ID != id {
-		return nil, fmt.Errorf("%w: snapshot %d of %q holds id %d", types.ErrCorruption, id, t.root, s.ID)
+		return nil, fmt.Errorf("%w: snapshot %d of %s holds id %d", types.ErrCorruption, id, t.where(), s.ID)
 	}
 	return s, nil
 }

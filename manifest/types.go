@@ -92,7 +92,20 @@ const (
 	CommitAppend    CommitKind = "APPEND"
 	CommitCompact   CommitKind = "COMPACT"
 	CommitOverwrite CommitKind = "OVERWRITE"
+	// CommitReplace publishes the content of another snapshot (rollback,
+	// fast-forward of a branch): see Commit.Source.
+	CommitReplace CommitKind = "REPLACE"
 )
+
+// Retier records that a live data file now lives in another tier (its
+// bytes were copied and verified there): a COMPACT commit records it as a
+// DELETE of the parent's entry and an ADD of the same file with Tier set,
+// like an Upgrade.
+type Retier struct {
+	Path     string
+	FromTier string
+	Tier     string
+}
 
 // Snapshot is one immutable, published version of a table.
 type Snapshot struct {
@@ -112,4 +125,9 @@ type Snapshot struct {
 	// NextSequence is the first sequence number not yet used.
 	NextSequence int64             `json:"nextSequence"`
 	Properties   map[string]string `json:"properties,omitempty"`
+	// ChangelogManifestList, when set, lists manifests whose ADD entries are
+	// this commit's changelog files (rows with their row kinds, written by a
+	// changelog producer). It describes this snapshot only and is not
+	// inherited by the next one.
+	ChangelogManifestList string `json:"changelogManifestList,omitempty"`
 }

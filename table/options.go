@@ -48,7 +48,7 @@ func OptionDocs() []OptionDoc {
 		{OptRowGroupRows, "65536", "maximum rows in a Parquet row group"},
 		{OptWriteBufferSize, "64mb", "memory a writer buffers before flushing sorted runs"},
 		{OptSchemaCompatibility, "backward", "schema changes ALTER TABLE allows: backward | forward | full | none, or backward_transitive | forward_transitive | full_transitive"},
-	}, compactionOptionDocs()...)
+	}, append(append(compactionOptionDocs(), lifecycleOptionDocs()...), historyOptionDocs()...)...)
 }
 
 // Options are a table's parsed options.
@@ -63,6 +63,12 @@ type Options struct {
 	SchemaCompatibility string
 	// Compaction holds the compaction and write-stall options.
 	Compaction CompactionOptions
+	// Lifecycle holds snapshot/partition expiry, tiering and orphan
+	// cleanup options (lifecycle_options.go).
+	Lifecycle LifecycleOptions
+	// History holds the changelog producer and automatic tag options
+	// (history_options.go).
+	History HistoryOptions
 }
 
 // ParseOptions validates the raw options of a schema and fills defaults.
@@ -103,6 +109,10 @@ func ParseOptions(raw map[string]string) (Options, error) {
 			// validated by NewMergeEngine against the columns
 		case isCompactionOption(k):
 			err = o.Compaction.set(k, v)
+		case isLifecycleOption(k):
+			err = o.Lifecycle.set(k, v)
+		case isHistoryOption(k):
+			err = o.History.set(k, v)
 		default:
 			err = fmt.Errorf("%w: unknown table option %q", types.ErrInvalid, k)
 		}
@@ -111,6 +121,12 @@ func ParseOptions(raw map[string]string) (Options, error) {
 		}
 	}
 	if err := o.Compaction.finish(); err != nil {
+		return Options{}, err
+	}
+	if err := o.Lifecycle.finish(); err != nil {
+		return Options{}, err
+	}
+	if err := o.History.finish(); err != nil {
 		return Options{}, err
 	}
 	return o, nil

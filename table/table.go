@@ -26,6 +26,17 @@ type Env struct {
 	// the schema a snapshot was written with, checks of writers opened on
 	// an older schema). The catalog sets it per table; nil disables both.
 	Schemas SchemaLoader
+	// LocalDir is a directory for local state: the Pebble lookup index of
+	// point lookups and changelog before-images. "" disables it (lookups
+	// read data files).
+	LocalDir string
+	// OpenStore opens the object store named by a tier URI (the table
+	// option tier.cold.uri, or ColdURI): "s3://bucket/prefix" or a local
+	// directory. nil: only the hot store is available.
+	OpenStore func(ctx context.Context, uri string) (objstore.Store, error)
+	// ColdURI is the warehouse-wide cold tier used by tables that do not
+	// set tier.cold.uri ("" = none).
+	ColdURI string
 }
 
 func (e Env) withDefaults() Env {

@@ -63,11 +63,20 @@ func main() {
 type globals struct {
 	warehouse string
 	format    string
+	// cacheDir and cacheSize configure the local disk cache and lookup
+	// index (env SILT_CACHE_DIR, SILT_CACHE_SIZE); "" disables them.
+	cacheDir  string
+	cacheSize string
+	// coldURI is the warehouse's default cold tier (env SILT_COLD_URI).
+	coldURI string
 }
 
 func (g *globals) register(fs *flag.FlagSet) {
 	fs.StringVar(&g.warehouse, "warehouse", g.warehouse, "warehouse URI: local directory or s3://bucket/prefix (env SILT_WAREHOUSE)")
 	fs.StringVar(&g.format, "format", g.format, "output format: table, csv, json, arrow")
+	fs.StringVar(&g.cacheDir, "cache-dir", g.cacheDir, "local disk cache and lookup index directory; empty disables (env SILT_CACHE_DIR)")
+	fs.StringVar(&g.cacheSize, "cache-size", g.cacheSize, "disk cache byte budget, e.g. 10gb (env SILT_CACHE_SIZE)")
+	fs.StringVar(&g.coldURI, "cold-uri", g.coldURI, "default cold tier: local directory or s3://bucket/prefix (env SILT_COLD_URI)")
 }
 
 // app is one invocation's wiring.
@@ -80,7 +89,8 @@ type app struct {
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
 	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv}
-	a.g = globals{warehouse: getenv("SILT_WAREHOUSE"), format: "table"}
+	a.g = globals{warehouse: getenv("SILT_WAREHOUSE"), format: "table",
+		cacheDir: getenv("SILT_CACHE_DIR"), cacheSize: firstNonEmpty(getenv("SILT_CACHE_SIZE"), "1gb"), coldURI: getenv("SILT_COLD_URI")}
 	fs := flag.NewFlagSet("silt", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, usage) }
@@ -114,6 +124,16 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = a.cmdSchema(ctx, rest[1:])
 	case "bench":
 		err = a.cmdBench(ctx, rest[1:])
+	case "maintain":
+		err = a.cmdMaintain(ctx, rest[1:])
+	case "lifecycle":
+		err = a.cmdLifecycle(ctx, rest[1:])
+	case "changes":
+		err = a.cmdChanges(ctx, rest[1:])
+	case "rebuild":
+		err = a.cmdRebuild(ctx, rest[1:])
+	case "serve":
+		err = a.cmdServe(ctx, rest[1:])
 	case "version":
 		fmt.Fprintln(stdout, "silt", version)
 	case "help", "-h", "--help":
