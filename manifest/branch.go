@@ -51,13 +51,13 @@ func EncodeBranchInfo(b *BranchInfo) ([]byte, error) {
 	if err := b.validate(); err != nil {
 		return nil, fmt.Errorf("%w: branch: %v", types.ErrInvalid, err)
 	}
-	return EncodeObject("branch", b)
+	return EncodeObject(KindBranch, b)
 }
 
 // DecodeBranchInfo decodes and validates a branch info object.
 func DecodeBranchInfo(data []byte) (*BranchInfo, error) {
 	var b BranchInfo
-	if err := DecodeObject("branch", data, &b); err != nil {
+	if err := DecodeObject(KindBranch, data, &b); err != nil {
 		return nil, err
 	}
 	if err := b.validate(); err != nil {

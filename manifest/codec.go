@@ -17,6 +17,9 @@ const (
 	KindManifestList = "manifest-list"
 	KindManifest     = "manifest"
 	KindSchema       = "schema"
+	KindTag          = "tag"
+	KindBranch       = "branch"
+	KindLease        = "lease"
 )
 
 // Envelope of every persisted metadata object, format version 1:

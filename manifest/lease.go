@@ -82,13 +82,13 @@ func EncodeLease(l *Lease) ([]byte, error) {
 	if err := l.validate(); err != nil {
 		return nil, fmt.Errorf("%w: lease: %v", types.ErrInvalid, err)
 	}
-	return EncodeObject("lease", l)
+	return EncodeObject(KindLease, l)
 }
 
 // DecodeLease decodes and validates a lease.
 func DecodeLease(data []byte) (*Lease, error) {
 	var l Lease
-	if err := DecodeObject("lease", data, &l); err != nil {
+	if err := DecodeObject(KindLease, data, &l); err != nil {
 		return nil, err
 	}
 	if err := l.validate(); err != nil {

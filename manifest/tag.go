@@ -41,13 +41,13 @@ func EncodeTag(t *Tag) ([]byte, error) {
 	if err := t.validate(); err != nil {
 		return nil, fmt.Errorf("%w: tag: %v", types.ErrInvalid, err)
 	}
-	return EncodeObject("tag", t)
+	return EncodeObject(KindTag, t)
 }
 
 // DecodeTag decodes and validates a tag.
 func DecodeTag(data []byte) (*Tag, error) {
 	var t Tag
-	if err := DecodeObject("tag", data, &t); err != nil {
+	if err := DecodeObject(KindTag, data, &t); err != nil {
 		return nil, err
 	}
 	if err := t.validate(); err != nil {
