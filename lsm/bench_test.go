@@ -103,7 +103,7 @@ func BenchmarkWriteFiles(b *testing.B) {
 			var buf bytes.Buffer
 			w := parquet.NewWriter(&buf, ps, parquet.Compression(&zstd.Codec{Level: zstd.SpeedDefault}))
 			for i := range recs {
-				if rows[i], err = fw.encodeRow(&recs[i]); err != nil {
+				if rows[i], err = fw.encodeRow(nil, &recs[i]); err != nil {
 					b.Fatal(err)
 				}
 				if (i+1)%(64<<10) == 0 {

@@ -15,8 +15,13 @@
 //	                verbatim copying into another file
 //	checksum.go     silt checksums over row groups and the file tail
 //	reader.go       OpenFile, FileReader: footer, column mapping, All, Get
-//	rowgroup.go     verified row-group loading and column decoding
-//	merge.go        MergeRuns: heap merge of sorted runs
+//	rowgroup.go     verified row-group loading; value-at-a-time decoding
+//	                of row ranges (point lookups)
+//	decode.go       ReadOptions (column projection); columnar decoding of
+//	                whole row groups into typed arrays (scans, compaction)
+//	cursor.go       Records, MergeFiles, FileMerge: pull cursors over data
+//	                files that decode the next row group in the background
+//	merge.go        MergeRuns: heap merge of sorted runs (one run: no heap)
 //	lookup.go       Lookup: point lookup with key-range and bloom pruning
 //
 // # Data file layout (format version 1)

@@ -18,73 +18,134 @@ import (
 // since its output is merged again with older and newer runs (a retraction
 // must still apply to rows written later). The first error of any source, an
 // unsorted source, or ctx's cancellation ends iteration with that error.
+// MergeFiles does the same for data files without iterator adapters.
 func MergeRuns(ctx context.Context, sources []iter.Seq2[Record, error], merger Merger, keepDeletes bool) iter.Seq2[Record, error] {
 	return func(yield func(Record, error) bool) {
-		h := mergeHeap{}
+		srcs := make([]recordSource, len(sources))
 		for i, src := range sources {
 			next, stop := iter.Pull2(src)
 			defer stop()
-			c := &runCursor{src: i, next: next}
+			srcs[i] = func() (Record, bool, error) {
+				r, err, ok := next()
+				if !ok {
+					return Record{}, false, nil
+				}
+				if err != nil {
+					return Record{}, false, err
+				}
+				return r, true, nil
+			}
+		}
+		mergeSources(ctx, srcs, merger, keepDeletes, yield)
+	}
+}
+
+// recordSource returns a sorted run's next record; ok is false at its end.
+type recordSource func() (rec Record, ok bool, err error)
+
+// mergeSources is the body of MergeRuns and MergeFiles.
+func mergeSources(ctx context.Context, srcs []recordSource, merger Merger, keepDeletes bool, yield func(Record, error) bool) {
+	if len(srcs) == 1 {
+		mergeOne(ctx, srcs[0], merger, keepDeletes, yield)
+		return
+	}
+	h := mergeHeap{}
+	for i, src := range srcs {
+		c := &runCursor{src: i, next: src}
+		ok, err := c.advance()
+		if err != nil {
+			yield(Record{}, err)
+			return
+		}
+		if ok {
+			h.push(c)
+		}
+	}
+	var group []Record
+	for n := 0; len(h) > 0; n++ {
+		if n%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				yield(Record{}, err)
+				return
+			}
+		}
+		group = group[:0]
+		key := h[0].rec.Key
+		for len(h) > 0 && bytes.Equal(h[0].rec.Key, key) {
+			c := h[0]
+			group = append(group, c.rec)
 			ok, err := c.advance()
 			if err != nil {
 				yield(Record{}, err)
 				return
 			}
 			if ok {
-				h.push(c)
+				h.fix0()
+			} else {
+				h.pop0()
 			}
 		}
-		var group []Record
-		for n := 0; len(h) > 0; n++ {
-			if n%1024 == 0 {
-				if err := ctx.Err(); err != nil {
-					yield(Record{}, err)
-					return
-				}
-			}
-			group = group[:0]
-			key := h[0].rec.Key
-			for len(h) > 0 && bytes.Equal(h[0].rec.Key, key) {
-				c := h[0]
-				group = append(group, c.rec)
-				ok, err := c.advance()
-				if err != nil {
-					yield(Record{}, err)
-					return
-				}
-				if ok {
-					h.fix0()
-				} else {
-					h.pop0()
-				}
-			}
-			r := mergeKey(merger, group)
-			if !keepDeletes && !r.Kind.IsAdd() {
-				continue
-			}
-			if !yield(r, nil) {
+		r := mergeKey(merger, group)
+		if !keepDeletes && !r.Kind.IsAdd() {
+			continue
+		}
+		if !yield(r, nil) {
+			return
+		}
+	}
+}
+
+// mergeOne merges the records of each key of a single sorted run: no heap.
+func mergeOne(ctx context.Context, src recordSource, merger Merger, keepDeletes bool, yield func(Record, error) bool) {
+	c := &runCursor{next: src}
+	ok, err := c.advance()
+	var group []Record
+	for n := 0; ok; n++ {
+		if n%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				yield(Record{}, err)
 				return
 			}
 		}
+		group = append(group[:0], c.rec)
+		for {
+			if ok, err = c.advance(); err != nil || !ok || !bytes.Equal(c.rec.Key, group[0].Key) {
+				break
+			}
+			group = append(group, c.rec)
+		}
+		if err != nil {
+			break
+		}
+		r := mergeKey(merger, group)
+		if !keepDeletes && !r.Kind.IsAdd() {
+			continue
+		}
+		if !yield(r, nil) {
+			return
+		}
+	}
+	if err != nil {
+		yield(Record{}, err)
 	}
 }
 
 // runCursor is the current record of one source.
 type runCursor struct {
 	src  int
-	next func() (Record, error, bool)
+	next recordSource
 	rec  Record
 	have bool
 }
 
 // advance moves to the source's next record, checking its order.
 func (c *runCursor) advance() (bool, error) {
-	r, err, ok := c.next()
-	if !ok {
-		return false, nil
-	}
+	r, ok, err := c.next()
 	if err != nil {
 		return false, err
+	}
+	if !ok {
+		return false, nil
 	}
 	if c.have && compareRecords(&c.rec, &r) > 0 {
 		return false, fmt.Errorf("%w: merge source %d is not sorted by (key, seq)", types.ErrInvalid, c.src)

@@ -57,7 +57,8 @@ type rowGroup struct {
 type readColumn struct {
 	file int // file column index; -1 when the file lacks the field
 	conv func(parquet.Value) types.Value
-	def  types.Value // value of every row when the file lacks the field: the field's default or NULL
+	to   types.DataType // the field's type
+	def  types.Value    // value of every row when the file lacks the field: the field's default or NULL
 }
 
 // ReadStats counts what a FileReader read.
@@ -276,7 +277,7 @@ func (f *FileReader) mapColumns(rs *types.Schema) error {
 		if !readableAs(st, fld.Type) {
 			return fmt.Errorf("%w: column %q is stored as %s and cannot be read as %s", types.ErrInvalid, fld.Name, st, fld.Type)
 		}
-		f.cols[i] = readColumn{file: idx, conv: converter(st, fld.Type)}
+		f.cols[i] = readColumn{file: idx, conv: converter(st, fld.Type), to: fld.Type}
 	}
 	f.keyIdx = rs.KeyIndexes()
 	f.checkKeys = len(f.keyIdx) > 0
@@ -375,39 +376,11 @@ func (f *FileReader) groupMayContain(i int, key []byte) bool {
 	return ok || err != nil
 }
 
-// All yields every record of the file in file order, (Key, Seq) ascending.
-// Iteration stops at the first error.
+// All yields every record of the file in file order, (Key, Seq) ascending,
+// with every column (Records with no projection). Iteration stops at the
+// first error.
 func (f *FileReader) All(ctx context.Context) iter.Seq2[Record, error] {
-	return func(yield func(Record, error) bool) {
-		var prev Record
-		first := true
-		for i := range f.groups {
-			ra, err := f.loadGroup(ctx, i)
-			if err != nil {
-				yield(Record{}, err)
-				return
-			}
-			stopped := false
-			err = f.readRows(ctx, ra, i, 0, f.groups[i].rows, func(r Record) error {
-				if !first && compareRecords(&prev, &r) > 0 {
-					return fmt.Errorf("%w: records out of (key, seq) order in row group %d", types.ErrCorruption, i)
-				}
-				first, prev = false, r
-				if !yield(r, nil) {
-					stopped = true
-					return errStop
-				}
-				return nil
-			})
-			if stopped {
-				return
-			}
-			if err != nil {
-				yield(Record{}, err)
-				return
-			}
-		}
-	}
+	return f.Records(ctx, ReadOptions{})
 }
 
 var errStop = errors.New("stop")

@@ -68,8 +68,11 @@ func (f *FileReader) keyRange(ra sliceReaderAt, i int, key []byte) (lo, hi int64
 // readRows decodes rows [from, to) of row group i and calls emit for each.
 // emit's error stops the read and is returned.
 func (f *FileReader) readRows(ctx context.Context, ra sliceReaderAt, i int, from, to int64, emit func(Record) error) (err error) {
-	defer recoverCorruption(&err, i)
 	g := &f.groups[i]
+	if from == 0 && to == g.rows {
+		return f.readGroupColumnar(ctx, ra, i, emit)
+	}
+	defer recoverCorruption(&err, i)
 	hidden := make([]*columnCursor, numHidden)
 	for c := range hidden {
 		if hidden[c], err = f.cursor(ra, i, c); err != nil {
@@ -151,6 +154,35 @@ func (f *FileReader) readRows(ctx context.Context, ra sliceReaderAt, i int, from
 					return err
 				}
 			}
+		}
+	}
+	return nil
+}
+
+// readGroupColumnar is readRows of a whole row group through the columnar
+// decoder (decode.go).
+func (f *FileReader) readGroupColumnar(ctx context.Context, ra sliceReaderAt, i int, emit func(Record) error) error {
+	want, check, err := f.projection(ReadOptions{})
+	if err != nil {
+		return err
+	}
+	b, err := f.decodeLoaded(ctx, ra, i, want, check)
+	if err != nil {
+		return err
+	}
+	var scratch []byte
+	for r := 0; r < b.rows; r++ {
+		if r%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		rec, err := f.record(b, r, &scratch)
+		if err != nil {
+			return err
+		}
+		if err := emit(rec); err != nil {
+			return err
 		}
 	}
 	return nil

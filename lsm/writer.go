@@ -153,10 +153,17 @@ type fileWriter struct {
 
 const writeBatch = 256
 
+// zstdCodec compresses every data file. The codec pools its encoders, so
+// sharing one keeps their history windows (8 MiB each at the default
+// level) across files instead of allocating and clearing new ones per
+// file, which dominated small flushes. It holds no state that changes what
+// is written, like parquet-go's own package-level codecs.
+var zstdCodec = &zstd.Codec{Level: zstd.SpeedDefault}
+
 func (fw *fileWriter) start() {
 	fw.buf = bytes.Buffer{}
 	fw.w = parquet.NewWriter(&fw.buf, fw.ps,
-		parquet.Compression(&zstd.Codec{Level: zstd.SpeedDefault}),
+		parquet.Compression(zstdCodec),
 		parquet.BloomFilters(parquet.SplitBlockFilter(uint(fw.opts.BloomBitsPerKey), colKey)),
 		parquet.DeferBloomFiltersWithBuffers(parquet.NewBufferPool()),
 		parquet.PageBufferSize(fw.opts.PageBytes),
@@ -169,7 +176,13 @@ func (fw *fileWriter) start() {
 }
 
 func (fw *fileWriter) add(r *Record) error {
-	row, err := fw.encodeRow(r)
+	// The rows of a batch are reused once WriteRows has copied them into
+	// the column buffers.
+	var dst parquet.Row
+	if n := len(fw.rows); n < cap(fw.rows) {
+		dst = fw.rows[:n+1][n]
+	}
+	row, err := fw.encodeRow(dst[:0], r)
 	if err != nil {
 		return err
 	}
@@ -250,9 +263,8 @@ func (fw *fileWriter) finish() (EncodedFile, error) {
 	return f, nil
 }
 
-// encodeRow converts a record to a Parquet row in file column order.
-func (fw *fileWriter) encodeRow(r *Record) (parquet.Row, error) {
-	row := make(parquet.Row, 0, numHidden+len(r.Row))
+// encodeRow appends a record to row as a Parquet row in file column order.
+func (fw *fileWriter) encodeRow(row parquet.Row, r *Record) (parquet.Row, error) {
 	kind := int32(r.Kind)
 	if r.Reset {
 		kind |= kindResetBit

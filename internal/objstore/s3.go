@@ -229,7 +229,7 @@ func (s *S3) Put(ctx context.Context, key string, data []byte) (ObjectInfo, erro
 	if err != nil {
 		return ObjectInfo{}, err
 	}
-	opts := minio.PutObjectOptions{SendContentMd5: true, DisableMultipart: len(data) <= maxSinglePut}
+	opts := minio.PutObjectOptions{SendContentMd5: true, DisableMultipart: len(data) <= maxSinglePut, StorageClass: s.cfg.StorageClass}
 	ui, err := s.client.PutObject(ctx, s.cfg.Bucket, ok, bytes.NewReader(data), int64(len(data)), opts)
 	if err != nil {
 		return ObjectInfo{}, s3Err("put", key, err)
@@ -269,6 +269,7 @@ func (s *S3) condPut(ctx context.Context, op, key string, data []byte, opts mini
 	}
 	opts.DisableMultipart = true // the precondition must ride on the one request that writes
 	opts.SendContentMd5 = true
+	opts.StorageClass = s.cfg.StorageClass
 	ui, err := s.client.PutObject(ctx, s.cfg.Bucket, ok, bytes.NewReader(data), int64(len(data)), opts)
 	if err != nil {
 		resp := minio.ToErrorResponse(asErrorResponse(err))

@@ -37,6 +37,10 @@ type S3Config struct {
 	// aws_session_token) is used when the environment has no credentials.
 	// Default: environment only.
 	CredentialsFile string
+	// StorageClass is the S3 storage class of every object this store
+	// puts (e.g. STANDARD_IA, GLACIER_IR: a cold tier). Default: the
+	// bucket's default (STANDARD).
+	StorageClass string
 }
 
 const defaultS3Endpoint = "s3.amazonaws.com"
@@ -65,6 +69,9 @@ func (c S3Config) String() string {
 	if c.CredentialsFile != "" {
 		fmt.Fprintf(&b, ", credentials file %s", c.CredentialsFile)
 	}
+	if c.StorageClass != "" {
+		fmt.Fprintf(&b, ", storage class %s", c.StorageClass)
+	}
 	b.WriteString(")")
 	return b.String()
 }
@@ -89,6 +96,17 @@ func (c S3Config) validate() error {
 			return err
 		}
 	}
+	return validateStorageClass(c.StorageClass)
+}
+
+// validateStorageClass accepts "" or A-Z, 0-9 and '_' (STANDARD_IA, ...).
+func validateStorageClass(sc string) error {
+	for i := 0; i < len(sc); i++ {
+		c := sc[i]
+		if (c < 'A' || c > 'Z') && (c < '0' || c > '9') && c != '_' {
+			return fmt.Errorf("%w: s3 storage class %q may only hold A-Z, 0-9 and '_'", types.ErrInvalid, sc)
+		}
+	}
 	return nil
 }
 
@@ -105,10 +123,24 @@ func normPrefix(p string) string {
 // config with Bucket and Prefix set; the caller fills in the rest. User
 // info (credentials) in the URI is rejected, and error messages never
 // echo the part of the URI that could hold it.
+//
+// An optional "?storage-class=CLASS" suffix sets StorageClass (how a cold
+// tier's URI carries the tier.cold.storage-class option).
 func ParseS3URI(uri string) (S3Config, error) {
 	rest, ok := strings.CutPrefix(uri, "s3://")
 	if !ok {
 		return S3Config{}, fmt.Errorf("%w: s3 URI must start with s3://", types.ErrInvalid)
+	}
+	storageClass := ""
+	if r, q, ok := strings.Cut(rest, "?"); ok {
+		sc, ok := strings.CutPrefix(q, "storage-class=")
+		if !ok || sc == "" {
+			return S3Config{}, fmt.Errorf("%w: s3 URI: the only query parameter is storage-class=CLASS", types.ErrInvalid)
+		}
+		if err := validateStorageClass(sc); err != nil {
+			return S3Config{}, err
+		}
+		rest, storageClass = r, sc
 	}
 	bucket, prefix, _ := strings.Cut(rest, "/")
 	if strings.Contains(bucket, "@") || strings.Contains(bucket, ":") {
@@ -124,7 +156,7 @@ func ParseS3URI(uri string) (S3Config, error) {
 			return S3Config{}, err
 		}
 	}
-	return S3Config{Bucket: bucket, Prefix: prefix}, nil
+	return S3Config{Bucket: bucket, Prefix: prefix, StorageClass: storageClass}, nil
 }
 
 // validatePrefixPath accepts '/'-separated non-empty segments other than

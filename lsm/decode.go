@@ -1,0 +1,533 @@
+package lsm
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/encoding"
+	"github.com/siltdb/silt/internal/types"
+)
+
+// Columnar decoding of whole row groups. A scan or a compaction reads every
+// row of a row group, so instead of pulling one parquet.Value per cell
+// (columnCursor, kept for point lookups that read a few rows) each needed
+// column chunk is decoded page by page into a typed array (page.Data(),
+// no per-value interface), and records are assembled from the arrays. The
+// column projection (ReadOptions.Columns) decides which table columns are
+// decoded at all; the hidden _key, _seq and _kind columns always are.
+
+// ReadOptions narrow what a scan decodes.
+type ReadOptions struct {
+	// Columns lists the read-schema positions to decode; nil decodes every
+	// column. The records' rows keep the read schema's width: columns not
+	// listed are NULL. When a primary-key column is not listed, the check
+	// that each row's _key matches its key columns is skipped (the key
+	// columns are not read).
+	Columns []int
+}
+
+// colVals holds one column chunk decoded to one typed slot per row.
+type colVals struct {
+	kind parquet.Kind
+	null []bool // per row; nil when no row is NULL
+	b    []bool
+	i32  []int32
+	i64  []int64
+	f32  []float32
+	f64  []float64
+	data []byte   // byte arrays: row r is data[offs[r]:offs[r+1]]
+	offs []uint32 // rows+1 entries
+	rows int      // rows decoded so far
+}
+
+func (c *colVals) init(kind parquet.Kind, rows int) {
+	*c = colVals{kind: kind}
+	switch kind {
+	case parquet.Boolean:
+		c.b = make([]bool, 0, rows)
+	case parquet.Int32:
+		c.i32 = make([]int32, 0, rows)
+	case parquet.Int64:
+		c.i64 = make([]int64, 0, rows)
+	case parquet.Float:
+		c.f32 = make([]float32, 0, rows)
+	case parquet.Double:
+		c.f64 = make([]float64, 0, rows)
+	case parquet.ByteArray:
+		c.offs = make([]uint32, 1, rows+1)
+	}
+}
+
+// decodeChunk decodes column col of row group i (its verified bytes ra)
+// into dst, checking that it holds exactly the row group's row count.
+func (f *FileReader) decodeChunk(ra sliceReaderAt, i, col int, dst *colVals) (err error) {
+	fcc, ok := f.file.RowGroups()[i].ColumnChunks()[col].(*parquet.FileColumnChunk)
+	if !ok {
+		return fmt.Errorf("%w: unexpected column chunk type", types.ErrCorruption)
+	}
+	node := fcc.Node()
+	rows := int(f.groups[i].rows)
+	dst.init(node.Type().Kind(), rows)
+	corrupt := func(err error) error {
+		if errors.Is(err, types.ErrCorruption) {
+			return err
+		}
+		return fmt.Errorf("%w: row group %d column %s: %v", types.ErrCorruption, i, node.String(), err)
+	}
+	pages := fcc.PagesFrom(ra)
+	defer pages.Close()
+	for {
+		p, err := pages.ReadPage()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return corrupt(err)
+		}
+		err = dst.appendPage(p, node.Optional(), rows)
+		parquet.Release(p)
+		if err != nil {
+			return corrupt(err)
+		}
+	}
+	if dst.rows != rows {
+		return corrupt(fmt.Errorf("fewer values than rows (%d of %d)", dst.rows, rows))
+	}
+	return nil
+}
+
+// appendPage appends the rows of one page.
+func (c *colVals) appendPage(p parquet.Page, optional bool, rows int) error {
+	n := int(p.NumRows())
+	if n <= 0 {
+		return errors.New("page yields no values")
+	}
+	if c.rows+n > rows {
+		return errors.New("more values than rows")
+	}
+	def := p.DefinitionLevels()
+	nulls := 0
+	switch {
+	case optional:
+		if len(def) != n {
+			return fmt.Errorf("page has %d definition levels for %d rows", len(def), n)
+		}
+		for _, d := range def {
+			if d > 1 {
+				return fmt.Errorf("bad definition level %d", d)
+			}
+			nulls += int(1 - d)
+		}
+	case len(def) != 0:
+		return errors.New("definition levels in a required column")
+	}
+	if nulls > 0 && c.null == nil {
+		c.null = make([]bool, c.rows, rows)
+	}
+	if c.null != nil {
+		if nulls == 0 {
+			c.null = append(c.null, make([]bool, n)...)
+		} else {
+			for _, d := range def {
+				c.null = append(c.null, d == 0)
+			}
+		}
+	}
+	dense := n - nulls
+	data := p.Data()
+	// expand maps dense value j to row slots: j is the index of the next
+	// non-NULL value; NULL rows get the zero value.
+	var err error
+	if dict := p.Dictionary(); dict != nil {
+		err = c.appendIndexed(data.Int32(), dict, def, dense)
+	} else {
+		err = c.appendPlain(data, def, dense)
+	}
+	if err != nil {
+		return err
+	}
+	c.rows += n
+	return nil
+}
+
+// appendPlain appends the dense values of a non-dictionary page.
+func (c *colVals) appendPlain(data encoding.Values, def []byte, dense int) error {
+	switch c.kind {
+	case parquet.Boolean:
+		bits := data.Boolean()
+		if len(bits)*8 < dense {
+			return errors.New("boolean page too short")
+		}
+		j := 0
+		next := func() bool { v := bits[j>>3]>>(j&7)&1 == 1; j++; return v }
+		if def == nil || dense == len(def) {
+			for range dense {
+				c.b = append(c.b, next())
+			}
+			return nil
+		}
+		for _, d := range def {
+			c.b = append(c.b, d == 1 && next())
+		}
+	case parquet.Int32:
+		c.i32 = expand(c.i32, data.Int32(), def, dense)
+	case parquet.Int64:
+		c.i64 = expand(c.i64, data.Int64(), def, dense)
+	case parquet.Float:
+		c.f32 = expand(c.f32, data.Float(), def, dense)
+	case parquet.Double:
+		c.f64 = expand(c.f64, data.Double(), def, dense)
+	case parquet.ByteArray:
+		vals, offs := data.ByteArray()
+		if len(offs) != dense+1 || int(offs[dense]) > len(vals) {
+			return fmt.Errorf("byte array page has %d offsets for %d values", len(offs), dense)
+		}
+		for j := 1; j < len(offs); j++ {
+			if offs[j] < offs[j-1] {
+				return errors.New("byte array offsets out of order")
+			}
+		}
+		base := uint32(len(c.data)) - offs[0]
+		c.data = append(c.data, vals[offs[0]:offs[dense]]...)
+		j := 0
+		if def == nil || dense == len(def) {
+			for _, o := range offs[1:] {
+				c.offs = append(c.offs, o+base)
+			}
+			return nil
+		}
+		for _, d := range def {
+			if d == 1 {
+				j++
+			}
+			c.offs = append(c.offs, offs[j]+base)
+		}
+	default:
+		return fmt.Errorf("unsupported physical type %s", c.kind)
+	}
+	if c.lenOf() != c.rows+max(len(def), dense) {
+		return fmt.Errorf("page has %d values, want %d", c.lenOf()-c.rows, max(len(def), dense))
+	}
+	return nil
+}
+
+// lenOf is the number of row slots filled in the typed slice.
+func (c *colVals) lenOf() int {
+	switch c.kind {
+	case parquet.Boolean:
+		return len(c.b)
+	case parquet.ByteArray:
+		return len(c.offs) - 1
+	case parquet.Int32:
+		return len(c.i32)
+	case parquet.Int64:
+		return len(c.i64)
+	case parquet.Float:
+		return len(c.f32)
+	case parquet.Double:
+		return len(c.f64)
+	}
+	return 0
+}
+
+// expand appends dense values to dst, one slot per row of def (zero for
+// NULLs); with no NULLs it is one copy. It returns dst unchanged-length
+// plus whatever fit when the page holds the wrong number of values, which
+// the caller's length check reports.
+func expand[T any](dst, vals []T, def []byte, dense int) []T {
+	if len(vals) != dense {
+		return dst
+	}
+	if def == nil || dense == len(def) {
+		return append(dst, vals...)
+	}
+	var zero T
+	j := 0
+	for _, d := range def {
+		if d == 1 {
+			dst = append(dst, vals[j])
+			j++
+		} else {
+			dst = append(dst, zero)
+		}
+	}
+	return dst
+}
+
+// appendIndexed appends the values of a dictionary-encoded page.
+func (c *colVals) appendIndexed(idx []int32, dict parquet.Dictionary, def []byte, dense int) error {
+	if len(idx) != dense {
+		return fmt.Errorf("page has %d indexes for %d values", len(idx), dense)
+	}
+	n := int32(dict.Len())
+	for _, x := range idx {
+		if x < 0 || x >= n {
+			return fmt.Errorf("dictionary index %d out of range [0,%d)", x, n)
+		}
+	}
+	dv := dict.Page().Data()
+	j := 0
+	nextIdx := func(d byte) (int32, bool) {
+		if def != nil && d == 0 {
+			return 0, false
+		}
+		x := idx[j]
+		j++
+		return x, true
+	}
+	rowsN := dense
+	if def != nil {
+		rowsN = len(def)
+	}
+	level := func(r int) byte {
+		if def == nil {
+			return 1
+		}
+		return def[r]
+	}
+	switch c.kind {
+	case parquet.Int32:
+		d := dv.Int32()
+		if len(d) < int(n) {
+			return errors.New("dictionary shorter than its length")
+		}
+		for r := range rowsN {
+			x, ok := nextIdx(level(r))
+			if ok {
+				c.i32 = append(c.i32, d[x])
+			} else {
+				c.i32 = append(c.i32, 0)
+			}
+		}
+	case parquet.Int64:
+		d := dv.Int64()
+		if len(d) < int(n) {
+			return errors.New("dictionary shorter than its length")
+		}
+		for r := range rowsN {
+			x, ok := nextIdx(level(r))
+			if ok {
+				c.i64 = append(c.i64, d[x])
+			} else {
+				c.i64 = append(c.i64, 0)
+			}
+		}
+	case parquet.Float:
+		d := dv.Float()
+		if len(d) < int(n) {
+			return errors.New("dictionary shorter than its length")
+		}
+		for r := range rowsN {
+			x, ok := nextIdx(level(r))
+			if ok {
+				c.f32 = append(c.f32, d[x])
+			} else {
+				c.f32 = append(c.f32, 0)
+			}
+		}
+	case parquet.Double:
+		d := dv.Double()
+		if len(d) < int(n) {
+			return errors.New("dictionary shorter than its length")
+		}
+		for r := range rowsN {
+			x, ok := nextIdx(level(r))
+			if ok {
+				c.f64 = append(c.f64, d[x])
+			} else {
+				c.f64 = append(c.f64, 0)
+			}
+		}
+	case parquet.ByteArray:
+		vals, offs := dv.ByteArray()
+		if len(offs) != int(n)+1 {
+			return fmt.Errorf("dictionary has %d offsets for %d values", len(offs), n)
+		}
+		for r := range rowsN {
+			if x, ok := nextIdx(level(r)); ok {
+				a, b := offs[x], offs[x+1]
+				if a > b || int(b) > len(vals) {
+					return errors.New("dictionary offsets out of range")
+				}
+				c.data = append(c.data, vals[a:b]...)
+			}
+			c.offs = append(c.offs, uint32(len(c.data)))
+		}
+	default:
+		// Booleans are never dictionary-encoded by parquet-go.
+		return fmt.Errorf("dictionary-encoded %s column", c.kind)
+	}
+	return nil
+}
+
+// groupBatch is one row group decoded column by column.
+type groupBatch struct {
+	group int
+	rows  int
+	key   colVals
+	seq   colVals
+	kind  colVals
+	cols  []colVals // per read-schema field; unused for fields not decoded
+	want  []bool    // per read-schema field: decoded (or a default)
+	check bool      // check _key against the key columns
+	slab  []types.Value
+}
+
+// projection returns, per read-schema field, whether it is read.
+func (f *FileReader) projection(opts ReadOptions) (want []bool, check bool, err error) {
+	want = make([]bool, len(f.cols))
+	if opts.Columns == nil {
+		for i := range want {
+			want[i] = true
+		}
+		return want, f.checkKeys, nil
+	}
+	for _, c := range opts.Columns {
+		if c < 0 || c >= len(want) {
+			return nil, false, fmt.Errorf("%w: projected column %d out of range [0,%d)", types.ErrInvalid, c, len(want))
+		}
+		want[c] = true
+	}
+	check = f.checkKeys
+	for _, k := range f.keyIdx {
+		check = check && want[k]
+	}
+	return want, check, nil
+}
+
+// decodeGroup loads, verifies and decodes row group i.
+func (f *FileReader) decodeGroup(ctx context.Context, i int, want []bool, check bool) (_ *groupBatch, err error) {
+	ra, err := f.loadGroup(ctx, i)
+	if err != nil {
+		return nil, err
+	}
+	return f.decodeLoaded(ctx, ra, i, want, check)
+}
+
+func (f *FileReader) decodeLoaded(ctx context.Context, ra sliceReaderAt, i int, want []bool, check bool) (_ *groupBatch, err error) {
+	defer recoverCorruption(&err, i)
+	b := &groupBatch{group: i, rows: int(f.groups[i].rows), cols: make([]colVals, len(f.cols)), want: want, check: check}
+	for c, dst := range []*colVals{&b.key, &b.seq, &b.kind} {
+		if err := f.decodeChunk(ra, i, c, dst); err != nil {
+			return nil, err
+		}
+	}
+	for c, rc := range f.cols {
+		if !want[c] || rc.file < 0 {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if err := f.decodeChunk(ra, i, rc.file, &b.cols[c]); err != nil {
+			return nil, err
+		}
+	}
+	if b.key.null != nil || b.seq.null != nil || b.kind.null != nil {
+		return nil, fmt.Errorf("%w: row group %d: NULL in a hidden column", types.ErrCorruption, i)
+	}
+	g := &f.groups[i]
+	// The hidden columns: keys within the row group's range and in
+	// (key, seq) order, valid kinds.
+	var prev []byte
+	for r := 0; r < b.rows; r++ {
+		k := b.key.data[b.key.offs[r]:b.key.offs[r+1]]
+		if kind := b.kind.i32[r]; kind&^(kindResetBit|3) != 0 {
+			return nil, fmt.Errorf("%w: row group %d row %d: bad %s value %d", types.ErrCorruption, i, r, colKind, kind)
+		}
+		if r == 0 {
+			if bytes.Compare(k, g.minKey) < 0 {
+				return nil, fmt.Errorf("%w: row group %d row %d: key outside the row group's key range", types.ErrCorruption, i, r)
+			}
+		} else if c := bytes.Compare(prev, k); c > 0 || (c == 0 && b.seq.i64[r-1] > b.seq.i64[r]) {
+			return nil, fmt.Errorf("%w: records out of (key, seq) order in row group %d", types.ErrCorruption, i)
+		}
+		prev = k
+	}
+	if b.rows > 0 && bytes.Compare(prev, g.maxKey) > 0 {
+		return nil, fmt.Errorf("%w: row group %d row %d: key outside the row group's key range", types.ErrCorruption, i, b.rows-1)
+	}
+	return b, nil
+}
+
+// record assembles row r of the batch. Keys share the batch's key buffer,
+// which is never written after decoding (each is capped at its length);
+// BYTES values are copied.
+func (f *FileReader) record(b *groupBatch, r int, scratch *[]byte) (Record, error) {
+	kind := b.kind.i32[r]
+	rec := Record{
+		Key:    b.key.data[b.key.offs[r]:b.key.offs[r+1]:b.key.offs[r+1]],
+		Seq:    b.seq.i64[r] + f.seqBase,
+		Kind:   types.RowKind(kind & 3),
+		Reset:  kind&kindResetBit != 0,
+		Merged: true,
+	}
+	n := len(f.cols)
+	if len(b.slab) < n {
+		b.slab = make([]types.Value, n*min(256, b.rows-r))
+	}
+	rec.Row, b.slab = types.Row(b.slab[:n:n]), b.slab[n:]
+	for c := range f.cols {
+		if !b.want[c] {
+			continue
+		}
+		rc := &f.cols[c]
+		if rc.file < 0 {
+			rec.Row[c] = cloneDefault(rc.def)
+			continue
+		}
+		cv := &b.cols[c]
+		if cv.null != nil && cv.null[r] {
+			continue
+		}
+		rec.Row[c] = rc.value(cv, r)
+	}
+	if b.check {
+		var err error
+		if *scratch, err = types.EncodeRowKey((*scratch)[:0], rec.Row, f.keyIdx); err != nil || !bytes.Equal(*scratch, rec.Key) {
+			return Record{}, fmt.Errorf("%w: row group %d row %d: %s does not match the key columns", types.ErrCorruption, b.group, r, colKey)
+		}
+	}
+	return rec, nil
+}
+
+// value converts the stored value of row r (not NULL) to the field's type
+// (see converter, which does the same for one parquet.Value).
+func (rc *readColumn) value(cv *colVals, r int) types.Value {
+	switch rc.to.Kind {
+	case types.Boolean:
+		return cv.b[r]
+	case types.Int:
+		return cv.i32[r]
+	case types.BigInt:
+		if cv.kind == parquet.Int32 {
+			return int64(cv.i32[r])
+		}
+		return cv.i64[r]
+	case types.Float:
+		return cv.f32[r]
+	case types.Double:
+		if cv.kind == parquet.Float {
+			return float64(cv.f32[r])
+		}
+		return cv.f64[r]
+	case types.DecimalKind:
+		if cv.kind == parquet.Int32 {
+			return types.Decimal(cv.i32[r])
+		}
+		return types.Decimal(cv.i64[r])
+	case types.String:
+		return string(cv.data[cv.offs[r]:cv.offs[r+1]])
+	case types.Bytes:
+		return append([]byte{}, cv.data[cv.offs[r]:cv.offs[r+1]]...)
+	case types.DateKind:
+		return types.Date(cv.i32[r])
+	case types.TimestampKind:
+		return types.Timestamp(cv.i64[r])
+	}
+	panic("lsm: value of unknown type " + rc.to.String())
+}
