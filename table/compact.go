@@ -39,7 +39,7 @@ func (t *Table) NewCompactor(user string) (*compaction.Compactor, error) {
 		return nil, fmt.Errorf("table %s: %w", t.name, err)
 	}
 	exec := &compaction.Executor{
-		Store:   t.store,
+		Store:   t.readStore(), // reads cold-tier inputs too (tier_store.go)
 		Root:    t.root,
 		Schema:  t.schema,
 		Merger:  t.merger,

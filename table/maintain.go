@@ -2,7 +2,11 @@ package table
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
+
+	"github.com/siltdb/silt/internal/types"
 )
 
 // MaintainOptions configure one run of a table's lifecycle policies.
@@ -33,9 +37,87 @@ type MaintainReport struct {
 	Duration time.Duration
 }
 
-// Maintain runs the table's lifecycle policies once: automatic tags,
-// snapshot expiry, partition expiry, tiering, orphan cleanup.
-// TODO(lifecycle): implemented by the lifecycle work (issue 6).
+// Maintain runs the table's lifecycle policies once, in this order:
+// automatic tags, snapshot expiry (resuming interrupted runs first),
+// partition expiry, tiering, orphan cleanup, expired-lease cleanup. A
+// failing step does not stop the later ones; the returned error joins
+// every step's error.
 func (t *Table) Maintain(ctx context.Context, o MaintainOptions) (*MaintainReport, error) {
-	return &MaintainReport{Table: t.name}, nil
+	start := t.env.Now()
+	rep := &MaintainReport{Table: t.name}
+	if b := t.meta.BranchName(); b != "" {
+		return rep, fmt.Errorf("%w: table %s: lifecycle policies run on the main branch, not branch %s", types.ErrInvalid, t.name, b)
+	}
+	say := func(format string, args ...any) {
+		if o.Progress != nil {
+			o.Progress(fmt.Sprintf(format, args...))
+		}
+	}
+	var errs []error
+	step := func(name string, err error) {
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+			say("%s: failed: %v", name, err)
+		}
+	}
+
+	if !o.DryRun {
+		created, deleted, err := t.AutoTag(ctx)
+		rep.TagsCreated, rep.TagsDeleted = created, deleted
+		if len(created)+len(deleted) > 0 {
+			say("tags: created %d, deleted %d", len(created), len(deleted))
+		}
+		step("auto tags", err)
+	}
+
+	exp, next, err := t.ExpireSnapshots(ctx, o.DryRun)
+	rep.Next = append(rep.Next, next...)
+	if exp != nil && !o.DryRun {
+		rep.SnapshotsExpired = len(exp.Snapshots)
+		rep.FilesDeleted += exp.FilesDeleted
+		rep.BytesDeleted += exp.BytesDeleted
+		say("snapshot expiry: %d snapshots expired, %d files (%s) and %d manifests deleted, %d kept for leases or new references, %d interrupted runs resumed",
+			len(exp.Snapshots), exp.FilesDeleted, fmtBytes(exp.BytesDeleted), exp.MetaDeleted, exp.Kept, exp.Resumed)
+	}
+	step("snapshot expiry", err)
+
+	pe, next, err := t.ExpirePartitions(ctx, o.DryRun)
+	rep.Next = append(rep.Next, next...)
+	if pe != nil && len(pe.Partitions) > 0 {
+		rep.PartitionsExpired = len(pe.Partitions)
+		say("partition expiry: dropped %d partitions (%d files) in snapshot %d", len(pe.Partitions), pe.Files, pe.Snapshot)
+	}
+	step("partition expiry", err)
+
+	tr, next, err := t.TierFiles(ctx, o.DryRun)
+	rep.Next = append(rep.Next, next...)
+	if tr != nil && tr.Files > 0 {
+		rep.FilesTiered, rep.BytesTiered = tr.Files, tr.Bytes
+		say("tiering: moved %d files (%s) to the cold tier in snapshot %d", tr.Files, fmtBytes(tr.Bytes), tr.Snapshot)
+	}
+	step("tiering", err)
+
+	or, next, err := t.CleanOrphans(ctx, o.DryRun)
+	rep.Next = append(rep.Next, next...)
+	if or != nil && !o.DryRun {
+		rep.OrphansDeleted = or.Deleted
+		rep.FilesDeleted += or.Deleted
+		rep.BytesDeleted += or.Bytes
+		say("orphan cleanup: deleted %d files (%s); %d younger than %s kept", or.Deleted, fmtBytes(or.Bytes), or.Young, t.opts.Lifecycle.OrphanGracePeriod)
+	}
+	step("orphan cleanup", err)
+
+	n, err := t.CleanLeases(ctx, o.DryRun)
+	if o.DryRun && n > 0 {
+		rep.Next = append(rep.Next, fmt.Sprintf("delete %d expired leases", n))
+	} else {
+		rep.LeasesCleaned = n
+	}
+	step("lease cleanup", err)
+
+	rep.Duration = t.env.Now().Sub(start)
+	if len(errs) > 0 {
+		return rep, fmt.Errorf("table %s: maintain: %w", t.name, errors.Join(errs...))
+	}
+	return rep, nil
 }

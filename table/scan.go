@@ -18,6 +18,8 @@ type ScanOptions struct {
 	SnapshotID int64
 	// AsOfMillis != 0 reads the latest snapshot committed at or before it.
 	AsOfMillis int64
+	// Tag, when set, reads the snapshot the tag names (see ResolveRef).
+	Tag string
 	// Equals maps column positions to values every wanted row has. They
 	// prune partitions, buckets and files; when they cover the primary key
 	// the scan is a point lookup. Values must have the column's Go type.
@@ -27,6 +29,12 @@ type ScanOptions struct {
 	// Equals then refers to positions in that schema. It needs
 	// Env.Schemas; without it the table's schema is used.
 	SnapshotSchema bool
+	// Columns, when not nil, are the column positions the reader needs
+	// (in the schema of the rows, as Equals); the scan decodes only
+	// those (plus what the merge engine and record TTL read), and the
+	// other columns of the rows it yields are NULL. Nil reads every
+	// column.
+	Columns []int
 }
 
 // Scan is a planned read of one snapshot.
@@ -36,6 +44,11 @@ type Scan struct {
 	groups []fileGroup
 	point  []byte // encoded key for a point lookup, or nil
 	stats  ScanStats
+	lease  *manifest.Lease // held while reading an older snapshot (lease.go)
+	read   lsm.ReadOptions // the column projection (scan_read.go)
+	// indexed: a point lookup planned for the lookup index, latest: of the
+	// latest snapshot (lookup.go).
+	indexed, latest bool
 }
 
 // ScanStats says how much planning pruned.
@@ -52,7 +65,7 @@ type fileGroup struct {
 
 // NewScan plans a read.
 func (t *Table) NewScan(ctx context.Context, o ScanOptions) (*Scan, error) {
-	snap, err := t.Resolve(ctx, o.SnapshotID, o.AsOfMillis)
+	snap, err := t.ResolveRef(ctx, Ref{SnapshotID: o.SnapshotID, Tag: o.Tag, AsOfMillis: o.AsOfMillis})
 	if err != nil {
 		return nil, err
 	}
@@ -60,17 +73,28 @@ func (t *Table) NewScan(ctx context.Context, o ScanOptions) (*Scan, error) {
 	if snap == nil {
 		return s, nil
 	}
+	if o.SnapshotID > 0 || o.AsOfMillis != 0 || o.Tag != "" { // maybe not the latest: pin it (Close releases)
+		if s.lease, err = t.leaseSnapshot(ctx, snap, o.Tag); err != nil {
+			return nil, err
+		}
+	}
+	if s.planIndexedPoint(o) {
+		return s, nil
+	}
 	files, err := t.meta.Files(ctx, snap)
 	if err != nil {
+		_ = s.Close(ctx)
 		return nil, fmt.Errorf("table %s: snapshot %d: %w", t.name, snap.ID, err)
 	}
 	s.stats.FilesTotal = len(files)
 	if o.SnapshotSchema && t.env.Schemas != nil {
 		if t, err = t.AtSchema(ctx, snapshotSchemaID(snap, files)); err != nil {
+			_ = s.Close(ctx)
 			return nil, err
 		}
 		s.t = t
 	}
+	s.read = t.readOptions(o.Columns)
 
 	equals := map[int]types.Value{}
 	for i, v := range o.Equals {
@@ -160,14 +184,34 @@ func (s *Scan) Stats() ScanStats { return s.stats }
 // order.
 func (s *Scan) Rows(ctx context.Context) iter.Seq2[types.Row, error] {
 	return func(yield func(types.Row, error) bool) {
+		expired := s.t.expiredRow() // record TTL: hidden at read time (ttl.go)
+		// A full scan reads its buckets with the next one prefetched
+		// (scan_read.go); a point lookup probes each candidate bucket.
+		if s.point == nil {
+			n := 0
+			for row, err := range s.fullRows(ctx, expired) {
+				if n%1024 == 0 {
+					s.keepAlive(ctx) // renew the lease of a long read (lease.go)
+				}
+				n++
+				if err != nil || !yield(row, nil) {
+					if err != nil {
+						yield(nil, err)
+					}
+					return
+				}
+			}
+			return
+		}
 		for _, g := range s.groups {
 			if s.point != nil {
+				s.keepAlive(ctx)
 				rec, ok, err := s.lookup(ctx, g)
 				if err != nil {
 					yield(nil, err)
 					return
 				}
-				if ok && !yield(rec.Row, nil) {
+				if ok && (expired == nil || !expired(rec.Row)) && !yield(rec.Row, nil) {
 					return
 				}
 				continue
@@ -176,6 +220,9 @@ func (s *Scan) Rows(ctx context.Context) iter.Seq2[types.Row, error] {
 				if err != nil {
 					yield(nil, err)
 					return
+				}
+				if expired != nil && expired(rec.Row) {
+					continue
 				}
 				if !yield(rec.Row, nil) {
 					return
@@ -186,6 +233,10 @@ func (s *Scan) Rows(ctx context.Context) iter.Seq2[types.Row, error] {
 }
 
 func (s *Scan) lookup(ctx context.Context, g fileGroup) (lsm.Record, bool, error) {
+	if s.indexed {
+		rec, ok, err := s.t.lookupRecord(ctx, s.snap, s.latest, g.partition, g.bucket, s.point)
+		return rec, ok && rec.Kind.IsAdd(), err
+	}
 	srcs := make([]lsm.FileSource, len(g.files))
 	for i, f := range g.files {
 		srcs[i] = lsm.FileSource{Meta: f, Open: func(ctx context.Context) (*lsm.FileReader, error) { return s.t.openFile(ctx, f) }}
@@ -207,26 +258,7 @@ func (t *Table) ReadBucket(ctx context.Context, files []manifest.DataFile) iter.
 
 // readGroup merges the files of one LSM tree.
 func (t *Table) readGroup(ctx context.Context, files []manifest.DataFile, keepDeletes bool) iter.Seq2[lsm.Record, error] {
-	return func(yield func(lsm.Record, error) bool) {
-		sources := make([]iter.Seq2[lsm.Record, error], 0, len(files))
-		for _, f := range files {
-			fr, err := t.openFile(ctx, f)
-			if err != nil {
-				yield(lsm.Record{}, err)
-				return
-			}
-			sources = append(sources, fr.All(ctx))
-		}
-		for rec, err := range lsm.MergeRuns(ctx, sources, t.merger, keepDeletes) {
-			if err != nil {
-				yield(lsm.Record{}, fmt.Errorf("table %s: %w", t.name, err))
-				return
-			}
-			if !yield(rec, nil) {
-				return
-			}
-		}
-	}
+	return t.readGroups(ctx, [][]manifest.DataFile{files}, keepDeletes, lsm.ReadOptions{})
 }
 
 // Get returns the live row with the given primary-key values (in key column
@@ -243,10 +275,14 @@ func (t *Table) Get(ctx context.Context, snapshotID int64, key ...types.Value) (
 		}
 		eq[idx] = v
 	}
+	if row, found, ok, err := t.getIndexed(ctx, snapshotID, eq); ok {
+		return row, found, err
+	}
 	s, err := t.NewScan(ctx, ScanOptions{SnapshotID: snapshotID, Equals: eq})
 	if err != nil {
 		return nil, false, err
 	}
+	defer func() { _ = s.Close(context.WithoutCancel(ctx)) }()
 	for row, err := range s.Rows(ctx) {
 		if err != nil {
 			return nil, false, err

@@ -30,6 +30,16 @@ type Env struct {
 	// point lookups and changelog before-images. "" disables it (lookups
 	// read data files).
 	LocalDir string
+	// Indexes is the process's registry of open lookup indexes (one per
+	// table and branch, under LocalDir/lookup/): create it once with
+	// NewLookupIndexes, share it by every Env, Close it at exit. The lookup
+	// index needs both LocalDir and Indexes; nil disables it.
+	Indexes *LookupIndexes
+	// StoreID names the object store in the lookup index's directory name
+	// (e.g. the warehouse URI), so that a restarted process finds its
+	// index. "" uses the store's String(), if it has one; otherwise each
+	// process builds its own index.
+	StoreID string
 	// OpenStore opens the object store named by a tier URI (the table
 	// option tier.cold.uri, or ColdURI): "s3://bucket/prefix" or a local
 	// directory. nil: only the hot store is available.
@@ -60,6 +70,8 @@ type Table struct {
 	merger lsm.Merger
 	meta   *manifest.Table
 	env    Env
+	cold   *coldTier    // the lazily opened cold store (tier_store.go)
+	lk     *tableLookup // the lookup index handle, nil when disabled (lookup.go)
 
 	keyIdx, partIdx, bucketIdx []int
 }
@@ -79,6 +91,7 @@ func Open(name string, store objstore.Store, root string, schema *types.Schema, 
 		return nil, fmt.Errorf("table %s: %w", name, err)
 	}
 	env = env.withDefaults()
+	meta := manifest.Open(store, root, manifest.Options{Now: env.Now, NewID: env.NewID})
 	return &Table{
 		name:      name,
 		store:     store,
@@ -86,8 +99,10 @@ func Open(name string, store objstore.Store, root string, schema *types.Schema, 
 		schema:    schema,
 		opts:      opts,
 		merger:    merger,
-		meta:      manifest.Open(store, root, manifest.Options{Now: env.Now, NewID: env.NewID}),
+		meta:      meta,
 		env:       env,
+		lk:        newTableLookup(env, store, meta.Root()),
+		cold:      &coldTier{},
 		keyIdx:    schema.KeyIndexes(),
 		partIdx:   schema.PartitionIndexes(),
 		bucketIdx: schema.BucketKeyIndexes(),
@@ -124,13 +139,18 @@ func (t *Table) Latest(ctx context.Context) (*manifest.Snapshot, error) {
 // ranged reads.
 const smallFileLimit = 8 << 20
 
-// openFile opens one data file for reading with the current schema.
+// openFile opens one data file for reading with the current schema, from
+// the store of its tier (f.Tier).
 func (t *Table) openFile(ctx context.Context, f manifest.DataFile) (*lsm.FileReader, error) {
 	key := t.root + f.Path
 	var r io.ReaderAt
 	size := f.Size
+	store, err := t.storeFor(ctx, f.Tier)
+	if err != nil {
+		return nil, fmt.Errorf("table %s: data file %s: %w", t.name, f.Path, err)
+	}
 	if f.Size <= smallFileLimit {
-		data, _, err := t.store.Get(ctx, key)
+		data, _, err := store.Get(ctx, key)
 		if err != nil {
 			return nil, fmt.Errorf("table %s: read data file %s: %w", t.name, f.Path, err)
 		}
@@ -139,7 +159,7 @@ func (t *Table) openFile(ctx context.Context, f manifest.DataFile) (*lsm.FileRea
 		}
 		r = bytes.NewReader(data)
 	} else {
-		r = objstore.NewReaderAt(ctx, t.store, key, f.Size)
+		r = objstore.NewReaderAt(ctx, store, key, f.Size)
 	}
 	fr, err := lsm.OpenFile(ctx, r, size, t.schema, f.SeqBase)
 	if err != nil {

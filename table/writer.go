@@ -38,6 +38,7 @@ type Writer struct {
 	unsureFiles int
 	stats       WriterStats
 	cm          *compactManager // inline compaction and write stall; see compact_writer.go
+	cl          changelogState  // the changelog producer's state; see changelog_writer.go
 }
 
 // WriterStats counts what a writer did.
@@ -102,9 +103,10 @@ func (w *Writer) Write(ctx context.Context, kind types.RowKind, row types.Row) e
 		w.buffers[bk] = buf
 	}
 	before := buf.ApproxBytes()
-	buf.Add(lsm.Record{Key: key, Seq: w.seq, Kind: kind, Row: append(types.Row(nil), row...)})
+	rec := lsm.Record{Key: key, Seq: w.seq, Kind: kind, Row: append(types.Row(nil), row...)}
+	buf.Add(rec)
 	w.seq++
-	w.bytes += buf.ApproxBytes() - before
+	w.bytes += buf.ApproxBytes() - before + w.keepInput(bk, rec)
 	w.stats.Rows++
 	if w.bytes >= w.t.opts.WriteBufferSize {
 		return w.Flush(ctx)
@@ -158,6 +160,9 @@ func (w *Writer) Flush(ctx context.Context) error {
 }
 
 func (w *Writer) flushBucket(ctx context.Context, k bucketKey, buf *lsm.WriteBuffer) error {
+	if err := w.flushInput(ctx, k); err != nil {
+		return err
+	}
 	recs := buf.Flush(w.t.merger)
 	if len(recs) == 0 {
 		return nil
@@ -243,7 +248,7 @@ func (w *Writer) CommitWith(ctx context.Context, req CommitRequest) (*manifest.S
 	if err := w.compactions().beforeCommit(ctx, w.pending); err != nil {
 		return nil, fmt.Errorf("table %s: commit %s: %w", w.t.name, req.Identifier, err)
 	}
-	snap, err := w.t.meta.Commit(ctx, manifest.Commit{
+	snap, err := w.commit(ctx, manifest.Commit{
 		User:       w.user,
 		Identifier: req.Identifier,
 		Kind:       manifest.CommitAppend,
@@ -257,11 +262,13 @@ func (w *Writer) CommitWith(ctx context.Context, req CommitRequest) (*manifest.S
 	if err != nil {
 		if !errors.Is(err, types.ErrConflict) && !errors.Is(err, types.ErrFenced) && !errors.Is(err, types.ErrInvalid) {
 			w.unsure, w.unsureIdent, w.unsureFiles = true, req.Identifier, len(w.pending)
+			w.cl.unsureFiles = len(w.cl.files)
 		}
 		return nil, fmt.Errorf("table %s: commit %s: %w", w.t.name, req.Identifier, err)
 	}
 	w.compactions().afterCommit(snap, w.pending)
 	w.pending = nil
+	w.cl.files = nil
 	w.seq = 0
 	w.unsure = false
 	w.stats.Commits++
@@ -281,6 +288,7 @@ func (w *Writer) resolveUnsure(ctx context.Context, identifier string) error {
 	}
 	if s != nil {
 		w.pending = w.pending[w.unsureFiles:]
+		w.cl.files = w.cl.files[w.cl.unsureFiles:]
 	}
 	w.unsure = false
 	return nil
@@ -294,8 +302,9 @@ func (w *Writer) Abort(ctx context.Context) error {
 		delete(w.buffers, k)
 	}
 	w.bytes, w.seq = 0, 0
-	pending := w.pending
+	pending := append(w.pending[:len(w.pending):len(w.pending)], w.cl.files...)
 	w.pending = nil
+	w.cl = changelogState{}
 	if w.unsure {
 		w.unsure = false
 		return nil
