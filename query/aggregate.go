@@ -99,7 +99,7 @@ func (a *aggCall) newState() aggState {
 	case "MIN", "MAX":
 		st = &minMaxState{t: at, max: a.name == "MAX"}
 	case "SUM", "AVG":
-		st = &sumState{in: at, out: a.t, avg: a.name == "AVG", sum: new(big.Int), text: a.text}
+		st = &sumState{in: at, out: a.t, avg: a.name == "AVG", text: a.text}
 	}
 	if a.distinct {
 		st = &distinctState{inner: st, seen: map[string]struct{}{}}
@@ -132,12 +132,15 @@ func (s *minMaxState) add(v types.Value) error {
 
 func (s *minMaxState) result() (types.Value, error) { return s.v, nil }
 
-// sumState computes SUM and AVG: exactly (big integers) for integers and
-// decimals, in float64 for FLOAT and DOUBLE.
+// sumState computes SUM and AVG: exactly for integers and decimals (in an
+// int64 while the running sum fits, then in a big integer), in float64 for
+// FLOAT and DOUBLE.
 type sumState struct {
 	in, out types.DataType
 	avg     bool
-	sum     *big.Int
+	small   int64    // the exact sum while sum is nil
+	sum     *big.Int // set once the sum overflowed int64
+	tmp     big.Int
 	fsum    float64
 	n       int64
 	text    string
@@ -145,22 +148,41 @@ type sumState struct {
 
 func (s *sumState) add(v types.Value) error {
 	s.n++
-	if isFloating(s.in.Kind) {
-		f, _ := asFloat64(v, s.in)
-		s.fsum += f
+	var x int64
+	switch y := v.(type) {
+	case float32:
+		s.fsum += float64(y)
 		return nil
-	}
-	x, _, ok := asBig(v, s.in)
-	if !ok {
+	case float64:
+		s.fsum += y
+		return nil
+	case int32:
+		x = int64(y)
+	case int64:
+		x = y
+	case types.Decimal:
+		x = int64(y)
+	default:
 		return errf(types.ErrInvalid, "internal: non-numeric value in %s", s.text)
 	}
-	s.sum.Add(s.sum, x)
+	if s.sum == nil {
+		r := s.small + x
+		if (s.small^r)&(x^r) >= 0 { // no signed overflow
+			s.small = r
+			return nil
+		}
+		s.sum = big.NewInt(s.small)
+	}
+	s.sum.Add(s.sum, s.tmp.SetInt64(x))
 	return nil
 }
 
 func (s *sumState) result() (types.Value, error) {
 	if s.n == 0 {
 		return nil, nil
+	}
+	if s.sum == nil {
+		s.sum = big.NewInt(s.small)
 	}
 	switch {
 	case isFloating(s.in.Kind):

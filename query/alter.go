@@ -20,6 +20,9 @@ import (
 // execAlter runs ALTER TABLE (dryRun: only checks it).
 func (e *Engine) execAlter(ctx context.Context, s *alterTableStmt, dryRun bool) (*Result, *types.Schema, error) {
 	db, name := e.qualify(s.table)
+	if base, branch, _, err := splitTableName(name); err == nil && branch != "" {
+		return nil, nil, errf(types.ErrInvalid, "schema changes on branch %s are not supported: branches share the table's schema (alter %s.%s instead)", branch, db, base)
+	}
 	if strings.Contains(name, "$") {
 		return nil, nil, errf(types.ErrInvalid, "cannot alter system table %s.%s", db, name)
 	}
@@ -173,6 +176,11 @@ func (e *Engine) timeTravelSpec(ctx context.Context, tt *timeTravel, r *relation
 	}
 	if err := r.setSchema(s); err != nil {
 		return ScanSpec{}, err
+	}
+	if spec.Tag != "" {
+		// A tag's snapshot may belong to another branch (or have expired):
+		// read it through the tag, not by id.
+		return ScanSpec{Tag: spec.Tag, SnapshotSchema: true}, nil
 	}
 	return ScanSpec{SnapshotID: id, SnapshotSchema: true}, nil
 }

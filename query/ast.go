@@ -157,6 +157,7 @@ type tableRef struct {
 	name  tableName
 	alias string
 	asOf  *timeTravel
+	fn    *tableFunc // a table function (table_changes); name is its name
 }
 
 type selectItem struct {

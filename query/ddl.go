@@ -191,6 +191,9 @@ func (e *Engine) alterTable(ctx context.Context, s *alterTableStmt) (*Result, er
 
 func (e *Engine) dropTable(ctx context.Context, s *dropTableStmt) (*Result, error) {
 	db, name := e.qualify(s.table)
+	if base, branch, sys, err := splitTableName(name); err == nil && branch != "" && sys == "" {
+		return nil, errf(types.ErrInvalid, "DROP TABLE cannot drop branch %s; use ALTER TABLE %s.%s DROP BRANCH %s", branch, db, base, refNameString(branch))
+	}
 	if strings.Contains(name, "$") {
 		return nil, errf(types.ErrInvalid, "cannot drop system table %s.%s", db, name)
 	}

@@ -147,6 +147,8 @@ func (e *Engine) run(ctx context.Context, s statement) (*Result, error) {
 		return e.dropTable(ctx, x)
 	case *alterTableStmt:
 		return e.alterTable(ctx, x)
+	case *historyStmt:
+		return e.execHistory(ctx, x)
 	}
 	return nil, errf(types.ErrInvalid, "internal: unhandled statement %T", s)
 }

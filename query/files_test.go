@@ -27,7 +27,7 @@ func TestFilesSystemTable(t *testing.T) {
 			t.Errorf("%s:\n got\n%s want\n%s", tt.sql, got, tt.want)
 		}
 	}
-	if got := colsText(mustExec(t, e, "SELECT * FROM t$files")[0]); got != "partition STRING, bucket INT, level INT, file_path STRING, record_count BIGINT, file_size_in_bytes BIGINT, min_key STRING, max_key STRING, min_sequence BIGINT, max_sequence BIGINT, schema_id BIGINT, creation_time TIMESTAMP" {
+	if got := colsText(mustExec(t, e, "SELECT * FROM t$files")[0]); got != "partition STRING, bucket INT, level INT, file_path STRING, record_count BIGINT, file_size_in_bytes BIGINT, min_key STRING, max_key STRING, min_sequence BIGINT, max_sequence BIGINT, schema_id BIGINT, creation_time TIMESTAMP, tier STRING" {
 		t.Errorf("$files columns: %s", got)
 	}
 	for sql, want := range map[string]error{

@@ -31,7 +31,8 @@ func quoteIdent(name string) string {
 // quoteString renders s as a SQL string literal.
 func quoteString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
-func (n tableName) String() string {
+// plainTableName prints a table name as [db.]table (see tableNameString).
+func plainTableName(n tableName) string {
 	t := tableIdent(n.table)
 	if n.db == "" {
 		return t
@@ -240,7 +241,11 @@ func (s *selectStmt) String() string {
 		}
 	}
 	if s.from != nil {
-		b.WriteString(" FROM " + s.from.name.String())
+		if s.from.fn != nil {
+			b.WriteString(" FROM " + s.from.fn.String())
+		} else {
+			b.WriteString(" FROM " + s.from.name.String())
+		}
 		if s.from.alias != "" {
 			b.WriteString(" AS " + quoteIdent(s.from.alias))
 		}

@@ -29,6 +29,13 @@ var fuzzSeeds = []string{
 	"ALTER TABLE orders SET ('schema.compatibility' = 'full_transitive', target-file-size = 64mb); ALTER TABLE orders RESET ('target-file-size')",
 	"ALTER TABLE orders ADD x DATE DEFAULT DATE '2024-01-01' FIRST, ADD y BYTES DEFAULT X'00', ADD z DOUBLE DEFAULT -1e3",
 	"SELECT * FROM orders VERSION AS OF 1 WITH CURRENT SCHEMA; SELECT * FROM orders$schemas WHERE schema_id = 0",
+	"ALTER TABLE orders CREATE TAG IF NOT EXISTS v1 AS OF VERSION 1; ALTER TABLE orders DROP TAG IF EXISTS 'V-1.x'; SELECT * FROM orders VERSION AS OF 'v1'",
+	"ALTER TABLE orders ROLLBACK TO VERSION 'v1'; ALTER TABLE orders ROLLBACK TO TIMESTAMP '2026-01-01 00:00:00'; ALTER TABLE orders DROP tag",
+	"ALTER TABLE orders CREATE BRANCH dev AS OF TAG v1; INSERT INTO orders$branch_dev (id) VALUES (1); ALTER TABLE orders FAST FORWARD TO BRANCH dev; ALTER TABLE orders DROP BRANCH dev",
+	"SELECT * FROM orders FOR BRANCH 'Dev' VERSION AS OF 2; UPDATE orders FOR BRANCH dev SET qty = 1; SELECT * FROM `orders$branch_dev$snapshots`",
+	"CALL sys.create_tag('default.orders', 'v2', 1); CALL rollback_to('orders', 'v2'); CALL sys.fast_forward('orders', 'b')",
+	"SELECT rowkind, COUNT(*) FROM table_changes('orders', 0, NULL) c WHERE c.snapshot_id > 0 GROUP BY rowkind ORDER BY 1",
+	"SELECT * FROM orders$tags; SELECT * FROM orders$branches; SELECT * FROM orders$manifests VERSION AS OF 'x'; SELECT key FROM orders$options; SELECT * FROM orders$audit_log",
 }
 
 func FuzzParse(f *testing.F) {

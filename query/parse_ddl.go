@@ -217,6 +217,9 @@ func (p *parser) parseAlterTable(pos position) (statement, error) {
 	if s.table, err = p.tableName(); err != nil {
 		return nil, err
 	}
+	if h, ok, err := p.historyAction(pos, s.table); ok || err != nil {
+		return h, err
+	}
 	for {
 		a, err := p.alterAction()
 		if err != nil {

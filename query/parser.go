@@ -180,6 +180,9 @@ func (p *parser) tableName() (tableName, error) {
 	if p.isOp(".") {
 		return tableName{}, syntaxErr(p.peek(), "table names have at most two parts (database.table)")
 	}
+	if err := p.branchSuffix(&n); err != nil {
+		return tableName{}, err
+	}
 	return n, nil
 }
 
@@ -278,6 +281,8 @@ func (p *parser) parseStatement() (statement, error) {
 			return s, nil
 		}
 		return nil, syntaxErr(p.peek(), "expected DATABASES or TABLES")
+	case isKwTok(t, "CALL"):
+		return p.parseCallStmt()
 	case isKwTok(t, "USE"):
 		p.next()
 		name, _, err := p.ident("database name")
@@ -542,10 +547,31 @@ func (p *parser) selectItem() (selectItem, error) {
 // isTimeTravel reports whether a time-travel clause starts here.
 func (p *parser) isTimeTravel() bool {
 	return (p.isKw("VERSION") || p.isKw("TIMESTAMP")) && isKwTok(p.peekN(1), "AS") && isKwTok(p.peekN(2), "OF") ||
-		p.isKw("FOR")
+		p.isKw("FOR") && !isKwTok(p.peekN(1), "BRANCH")
 }
 
 func (p *parser) tableRef() (*tableRef, error) {
+	if p.isTableFunc() {
+		f, err := p.tableFunc()
+		if err != nil {
+			return nil, err
+		}
+		r := &tableRef{fn: f, name: tableName{table: f.name, pos: f.pos}}
+		if p.acceptKw("AS") {
+			a, _, err := p.ident("table alias")
+			if err != nil {
+				return nil, err
+			}
+			r.alias = strings.ToLower(a)
+		} else if isIdentTok(p.peek()) && !p.isTimeTravel() {
+			a, _, _ := p.ident("table alias")
+			r.alias = strings.ToLower(a)
+		}
+		if p.isTimeTravel() {
+			return nil, syntaxErr(p.peek(), "time travel does not apply to %s(…); pass the snapshots as its arguments", f.name)
+		}
+		return r, nil
+	}
 	n, err := p.tableName()
 	if err != nil {
 		return nil, err

@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"iter"
-	"strings"
 	"time"
 
 	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/manifest"
 )
 
 // A relation is what a FROM clause names: a table, or one of its system
@@ -37,17 +37,24 @@ func snapshotsColumns() []Column {
 
 type relation struct {
 	db, table string
+	branch    string // "" = main
 	system    string // "" or sysSnapshots
 	t         Table
 	schema    *types.Schema // nil for system tables
 	cols      []Column
+	// changes: the snapshots of table_changes (system sysChanges).
+	changesFrom, changesTo *manifest.Snapshot
 }
 
 func (r *relation) String() string {
-	if r.system != "" {
-		return r.db + "." + r.table + "$" + r.system
+	out := r.db + "." + r.table
+	if r.branch != "" {
+		out += "$" + branchPrefix + r.branch
 	}
-	return r.db + "." + r.table
+	if r.system != "" && r.system != sysChanges {
+		out += "$" + r.system
+	}
+	return out
 }
 
 // qualify fills in the current database.
@@ -60,9 +67,13 @@ func (e *Engine) qualify(n tableName) (db, table string) {
 
 func (e *Engine) resolveTable(ctx context.Context, n tableName) (*relation, error) {
 	db, name := e.qualify(n)
-	base, sys, isSys := strings.Cut(name, "$")
-	if isSys && sys != sysSnapshots && sys != sysSchemas && sys != sysFiles {
-		return nil, errf(types.ErrNotFound, "unknown system table %s.%s (system tables: $%s, $%s, $%s)", db, name, sysSnapshots, sysSchemas, sysFiles)
+	base, branch, sys, err := splitTableName(name)
+	if err != nil {
+		return nil, err
+	}
+	isSys := sys != ""
+	if isSys && !isSystemTable(sys) {
+		return nil, errf(types.ErrNotFound, "unknown system table %s.%s (system tables: %s)", db, name, systemTableList())
 	}
 	if base == "" {
 		return nil, errf(types.ErrInvalid, "bad table name %q", name)
@@ -75,15 +86,12 @@ func (e *Engine) resolveTable(ctx context.Context, n tableName) (*relation, erro
 		return nil, fmt.Errorf("loading table %s.%s: %w", db, base, err)
 	}
 	r := &relation{db: db, table: base, t: t}
+	if err := r.openBranch(ctx, branch); err != nil {
+		return nil, err
+	}
 	if isSys {
 		r.system = sys
-		r.cols = snapshotsColumns()
-		if sys == sysSchemas {
-			r.cols = schemasColumns()
-		}
-		if sys == sysFiles {
-			r.cols = filesColumns()
-		}
+		r.cols = systemColumns(sys, r.t.Schema())
 		return r, nil
 	}
 	if err := r.setSchema(t.Schema()); err != nil {
@@ -131,12 +139,18 @@ func (r *relation) scope(alias string) *scope {
 
 // asOfSpec turns a time-travel clause into a ScanSpec.
 func (e *Engine) asOfSpec(tt *timeTravel, r *relation, now time.Time) (ScanSpec, error) {
-	if r.system != "" && r.system != sysFiles {
+	if r.system != "" && r.system != sysFiles && r.system != sysManifests {
 		return ScanSpec{}, errf(types.ErrInvalid, "time travel is not supported on system table %s", r)
 	}
 	if tt.version {
 		if tt.isTag {
-			return ScanSpec{}, errf(types.ErrInvalid, "VERSION AS OF %s: tags are not supported yet; use a snapshot id", quoteString(tt.tag))
+			if _, ok := r.t.(History); !ok {
+				return ScanSpec{}, errf(types.ErrInvalid, "VERSION AS OF %s: table %s does not keep tags", quoteString(tt.tag), r.base())
+			}
+			if err := manifest.ValidateRefName("tag", tt.tag); err != nil {
+				return ScanSpec{}, errf(types.ErrInvalid, "VERSION AS OF %s: %s", quoteString(tt.tag), errText(err))
+			}
+			return ScanSpec{Tag: tt.tag}, nil
 		}
 		if tt.versionID <= 0 {
 			return ScanSpec{}, errf(types.ErrNotFound, "unknown snapshot %d of table %s", tt.versionID, r)
@@ -216,6 +230,9 @@ func (e *Engine) scan(ctx context.Context, r *relation, spec ScanSpec) (int64, i
 	if r.system == sysFiles {
 		return r.fileRows(ctx, spec)
 	}
+	if r.system != "" && r.system != sysSchemas {
+		return e.systemRows(ctx, r, spec)
+	}
 	if r.system == sysSchemas {
 		rows, err := r.schemaRows(ctx)
 		if err != nil {
@@ -258,6 +275,8 @@ func (e *Engine) scan(ctx context.Context, r *relation, spec ScanSpec) (int64, i
 func (r *relation) scanErr(spec ScanSpec, err error) error {
 	if errors.Is(err, types.ErrNotFound) {
 		switch {
+		case spec.Tag != "":
+			return errf(types.ErrNotFound, "unknown tag %s of table %s", quoteString(spec.Tag), r.base())
 		case spec.SnapshotID != 0:
 			return errf(types.ErrNotFound, "unknown snapshot %d of table %s", spec.SnapshotID, r)
 		case spec.AsOfMillis != 0:
@@ -375,6 +394,7 @@ func filesColumns() []Column {
 		{"max_sequence", types.TBigInt},
 		{"schema_id", types.TBigInt},
 		{"creation_time", types.TTimestamp},
+		{"tier", types.TString},
 	}
 }
 
@@ -387,7 +407,7 @@ func (r *relation) fileRows(ctx context.Context, spec ScanSpec) (int64, iter.Seq
 	return id, func(yield func(types.Row, error) bool) {
 		for _, f := range files {
 			row := types.Row{f.Partition, int32(f.Bucket), int32(f.Level), f.Path, f.RecordCount, f.SizeBytes,
-				f.MinKey, f.MaxKey, f.MinSequence, f.MaxSequence, f.SchemaID, types.Timestamp(f.CreationUnixMs * 1000)}
+				f.MinKey, f.MaxKey, f.MinSequence, f.MaxSequence, f.SchemaID, types.Timestamp(f.CreationUnixMs * 1000), tierName(f.Tier)}
 			if !yield(row, nil) {
 				return
 			}

@@ -52,7 +52,13 @@ func (e *Engine) planSelect(ctx context.Context, s *selectStmt) (*selectPlan, er
 	p := &selectPlan{distinct: s.distinct, limit: s.limit, offset: s.offset}
 	sc := &scope{where: "(the query has no FROM clause)"}
 	if s.from != nil {
-		rel, err := e.resolveTable(ctx, s.from.name)
+		var rel *relation
+		var err error
+		if s.from.fn != nil {
+			rel, err = e.resolveTableFunc(ctx, s.from.fn, now)
+		} else {
+			rel, err = e.resolveTable(ctx, s.from.name)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -152,6 +158,11 @@ func (e *Engine) planSelect(ctx context.Context, s *selectStmt) (*selectPlan, er
 			return nil, err
 		}
 		p.order = append(p.order, k)
+	}
+	// Projection pushdown (projection.go); a snapshot-schema read maps
+	// columns by field id afterwards (relation.remap), so it reads all.
+	if p.rel != nil && p.rel.system == "" && !p.spec.SnapshotSchema {
+		p.spec.Columns = p.inputColumns()
 	}
 	return p, nil
 }

@@ -77,7 +77,7 @@ type siltTable struct {
 func (s *siltTable) Schema() *types.Schema { return s.t.Schema() }
 
 func (s *siltTable) Scan(ctx context.Context, spec ScanSpec) (Scan, error) {
-	sc, err := s.t.NewScan(ctx, table.ScanOptions{SnapshotID: spec.SnapshotID, AsOfMillis: spec.AsOfMillis, Equals: spec.Equals, SnapshotSchema: spec.SnapshotSchema})
+	sc, err := s.t.NewScan(ctx, table.ScanOptions{SnapshotID: spec.SnapshotID, AsOfMillis: spec.AsOfMillis, Tag: spec.Tag, Equals: spec.Equals, SnapshotSchema: spec.SnapshotSchema, Columns: spec.Columns})
 	if err != nil {
 		return nil, err
 	}
@@ -91,10 +91,11 @@ func (s *siltTable) Schemas(ctx context.Context) ([]*types.Schema, error) {
 
 // SnapshotSchema implements SchemaVersions.
 func (s *siltTable) SnapshotSchema(ctx context.Context, spec ScanSpec) (int64, *types.Schema, error) {
-	sc, err := s.t.NewScan(ctx, table.ScanOptions{SnapshotID: spec.SnapshotID, AsOfMillis: spec.AsOfMillis, SnapshotSchema: true})
+	sc, err := s.t.NewScan(ctx, table.ScanOptions{SnapshotID: spec.SnapshotID, AsOfMillis: spec.AsOfMillis, Tag: spec.Tag, SnapshotSchema: true})
 	if err != nil {
 		return 0, nil, err
 	}
+	_ = sc.Close(ctx) // planning only: release the lease of an older snapshot
 	return sc.SnapshotID(), sc.Schema(), nil
 }
 
@@ -105,7 +106,19 @@ func (s siltScan) SnapshotID() int64 { return s.s.SnapshotID() }
 // Schema reports the schema of the rows (see Table.Scan).
 func (s siltScan) Schema() *types.Schema { return s.s.Schema() }
 
-func (s siltScan) Rows(ctx context.Context) iter.Seq2[types.Row, error] { return s.s.Rows(ctx) }
+// Rows yields the scan's rows; when the iteration ends the scan is closed
+// (releasing the lease a read of an older snapshot holds; an iteration
+// never started leaves it to expire after snapshot.lease-ttl).
+func (s siltScan) Rows(ctx context.Context) iter.Seq2[types.Row, error] {
+	return func(yield func(types.Row, error) bool) {
+		defer func() { _ = s.s.Close(context.WithoutCancel(ctx)) }()
+		for row, err := range s.s.Rows(ctx) {
+			if !yield(row, err) {
+				return
+			}
+		}
+	}
+}
 
 func (s *siltTable) Apply(ctx context.Context, changes []Change) (int64, error) {
 	if len(changes) == 0 {
@@ -140,15 +153,19 @@ func (s *siltTable) Snapshots(ctx context.Context) ([]*manifest.Snapshot, error)
 }
 
 func (s *siltTable) Files(ctx context.Context, spec ScanSpec) (int64, []FileInfo, error) {
-	snap, files, err := s.t.DataFiles(ctx, spec.SnapshotID, spec.AsOfMillis)
+	snap, err := s.t.ResolveRef(ctx, table.Ref{SnapshotID: spec.SnapshotID, AsOfMillis: spec.AsOfMillis, Tag: spec.Tag})
 	if err != nil || snap == nil {
+		return 0, nil, err
+	}
+	files, err := s.t.Meta().Files(ctx, snap)
+	if err != nil {
 		return 0, nil, err
 	}
 	out := make([]FileInfo, len(files))
 	for i, f := range files {
 		out[i] = FileInfo{Partition: f.Partition, Bucket: f.Bucket, Level: f.Level, Path: f.Path,
 			RecordCount: f.RowCount, SizeBytes: f.Size, MinKey: s.t.FormatKey(f.MinKey), MaxKey: s.t.FormatKey(f.MaxKey),
-			MinSequence: f.MinSeq, MaxSequence: f.MaxSeq, SchemaID: f.SchemaID, CreationUnixMs: f.CreatedMillis}
+			MinSequence: f.MinSeq, MaxSequence: f.MaxSeq, SchemaID: f.SchemaID, CreationUnixMs: f.CreatedMillis, Tier: f.Tier}
 	}
 	return snap.ID, out, nil
 }

@@ -57,6 +57,8 @@ type FileInfo struct {
 	MinKey, MaxKey           string
 	MinSequence, MaxSequence int64
 	SchemaID, CreationUnixMs int64
+	// Tier is where the file lives: "" for the table's (hot) store.
+	Tier string
 }
 
 // ScanSpec chooses the snapshot and gives pruning hints.
@@ -66,6 +68,9 @@ type ScanSpec struct {
 	// AsOfMillis reads the latest snapshot committed at or before this
 	// time (Unix ms); 0 means unset.
 	AsOfMillis int64
+	// Tag reads the snapshot a tag names (tables with the History
+	// capability); "" means unset.
+	Tag string
 	// Equals are column position → value equalities that every returned
 	// row must satisfy; the table uses them to prune partitions, buckets
 	// and files (and does a point lookup when they cover the key). The
@@ -76,6 +81,10 @@ type ScanSpec struct {
 	// refers to positions in that schema. Tables without schema versions
 	// ignore it.
 	SnapshotSchema bool
+	// Columns, when not nil, lists the column positions the engine reads;
+	// a table may then leave the other columns of its rows NULL (and
+	// skip decoding them). Nil means every column.
+	Columns []int
 }
 
 // SchemaEvolver is an optional Catalog capability (discovered by type
