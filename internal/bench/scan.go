@@ -88,7 +88,7 @@ func runScan(ctx context.Context, b *runner, r *Result) error {
 	for _, s := range runs {
 		maxRuns = max(maxRuns, s.SortedRuns)
 	}
-	r.note("%d live rows (%d upserts in 5 commits), %d buckets; scan_runs has %d sorted runs per bucket (write-only, never compacted); each query runs %d times, the median is shown; silt runs the SQL engine (query.Engine) single-threaded",
+	r.note("%d live rows (%d upserts in 5 commits), %d buckets; scan_runs has %d sorted runs per bucket (write-only, never compacted); each query runs %d times, the median is shown; silt runs the SQL engine (query.Engine), which evaluates on one goroutine while the scan fetches, decodes and merges in background goroutines (prefetch one row group per file, two buckets ahead)",
 		n, n+5*(n/20), ingestBuckets, maxRuns, scanReps)
 
 	eng := query.NewEngine(query.NewSiltCatalog(cat, "bench-scan-"+uuid.NewString()), query.EngineOptions{CurrentDB: benchDB, Now: b.cfg.Now})

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"iter"
-	"math"
 	"sort"
 
 	"github.com/siltdb/silt/internal/types"
@@ -179,7 +178,7 @@ func joinBuckets(ctx context.Context, old, cur iter.Seq2[lsm.Record, error], emi
 				return err
 			}
 		default:
-			if !rowsEqual(o.Row, c.Row) {
+			if !table.RowsEqual(o.Row, c.Row) {
 				if err := emit(o.Row, c.Row); err != nil {
 					return err
 				}
@@ -193,26 +192,4 @@ func joinBuckets(ctx context.Context, old, cur iter.Seq2[lsm.Record, error], emi
 		}
 	}
 	return nil
-}
-
-func rowsEqual(a, b types.Row) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if types.Compare(a[i], b[i]) != 0 && !(isNaN(a[i]) && isNaN(b[i])) {
-			return false
-		}
-	}
-	return true
-}
-
-func isNaN(v types.Value) bool {
-	switch x := v.(type) {
-	case float64:
-		return math.IsNaN(x)
-	case float32:
-		return math.IsNaN(float64(x))
-	}
-	return false
 }
