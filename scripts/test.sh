@@ -116,6 +116,18 @@ export AWS_SECRET_ACCESS_KEY="$MINIO_ROOT_PASSWORD"
 export AWS_REGION=us-east-1
 unset AWS_SESSION_TOKEN AWS_PROFILE AWS_ACCESS_KEY AWS_SECRET_KEY
 
+# (d2) Debian's chromium, for the console screenshot test (cmd/silt
+# TestConsoleScreenshot: it skips without one, or fails under CI=true).
+if ! command -v chromium >/dev/null 2>&1 && [[ -z "${SILT_CHROMIUM:-}" ]]; then
+	sudo=""
+	[[ "$(id -u)" -eq 0 ]] || sudo="sudo -n"
+	if command -v apt-get >/dev/null 2>&1; then
+		log "installing Debian's chromium for the console test"
+		{ $sudo apt-get update -qq && $sudo apt-get install -y -qq chromium; } >"$workdir/apt.log" 2>&1 ||
+			{ log "could not install chromium (log below); the console test will skip, or fail under CI=true"; tail -n 5 "$workdir/apt.log" >&2; }
+	fi
+fi
+
 # (e) Run the tests: ./... unless the first argument names packages.
 pkgs=(./...)
 if [[ $# -gt 0 && "$1" != -* ]]; then

@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/siltdb/silt/catalog"
 	"github.com/siltdb/silt/compaction"
+	"github.com/siltdb/silt/internal/server"
 	"github.com/siltdb/silt/internal/types"
 	"github.com/siltdb/silt/table"
 )
@@ -102,37 +103,24 @@ func hasFailure(rep *compaction.Report) bool {
 // the others.
 func (a *app) watchCompact(ctx context.Context, cat *catalog.Catalog, names [][2]string, interval time.Duration, user string) error {
 	fmt.Fprintf(a.stderr, "silt: compacting %s every %s; Ctrl-C stops\n", describeTables(names), interval)
+	qualified := make([]string, len(names))
+	for i, n := range names {
+		qualified[i] = n[0] + "." + n[1]
+	}
 	rounds := 0
 	for {
-		tables := names
-		if len(tables) == 0 {
-			var err error
-			if tables, err = allTables(ctx, cat); err != nil && ctx.Err() == nil {
-				fmt.Fprintf(a.stderr, "silt: list tables: %s\n", oneLine(err))
-			}
+		tables, err := server.ResolveTables(ctx, cat, qualified)
+		if err != nil && ctx.Err() == nil {
+			fmt.Fprintf(a.stderr, "silt: list tables: %s\n", oneLine(err))
 		}
-		for _, n := range tables {
-			if ctx.Err() != nil {
-				break
+		server.CompactRound(ctx, nil, cat, tables, user, func(r server.CompactResult) {
+			if r.Report != nil && len(r.Report.Buckets) > 0 {
+				a.printWatchLine(r.Table, r.Report)
 			}
-			t, err := cat.LoadTable(ctx, n[0], n[1])
-			if err != nil {
-				if ctx.Err() == nil {
-					fmt.Fprintf(a.stderr, "silt: %s.%s: %s\n", n[0], n[1], oneLine(err))
-				}
-				continue
+			if r.Err != nil {
+				fmt.Fprintf(a.stderr, "silt: %s\n", oneLine(r.Err))
 			}
-			rep, err := t.Compact(ctx, table.CompactOptions{User: user})
-			if ctx.Err() != nil {
-				break
-			}
-			if rep != nil && len(rep.Buckets) > 0 {
-				a.printWatchLine(t, rep)
-			}
-			if err != nil {
-				fmt.Fprintf(a.stderr, "silt: %s\n", oneLine(err))
-			}
-		}
+		})
 		rounds++
 		select {
 		case <-ctx.Done():
@@ -152,26 +140,6 @@ func describeTables(names [][2]string) string {
 		parts[i] = n[0] + "." + n[1]
 	}
 	return strings.Join(parts, ", ")
-}
-
-func allTables(ctx context.Context, cat *catalog.Catalog) ([][2]string, error) {
-	dbs, err := cat.ListDatabases(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var out [][2]string
-	var errs []error
-	for _, db := range dbs {
-		ts, err := cat.ListTables(ctx, db)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		for _, t := range ts {
-			out = append(out, [2]string{db, t})
-		}
-	}
-	return out, errors.Join(errs...)
 }
 
 // compactJSON is the --format json form of a report.

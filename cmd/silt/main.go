@@ -26,6 +26,12 @@ Commands:
   compact TABLE        compact a table's sorted runs (--full, --partition); --watch keeps compacting
   sink                 consume Kafka topics into tables, exactly once (flags or --config FILE)
   export TABLE         publish a table's changes between snapshots to a Kafka topic
+  changes TABLE        print a table's row changes between snapshots (--from, --to, --follow)
+  maintain [TABLE …]   run the lifecycle policies once: snapshot/partition expiry, tiering, orphan cleanup (--dry-run)
+  lifecycle show TABLE print a table's effective lifecycle policy and what the next maintain would do
+  rebuild SRC --to DST replay a table's history into a new table (--as-of, --merge-engine, --option k=v); resumable
+  serve                run sinks, compaction and lifecycle policies in one process, with health,
+                       Prometheus /metrics and a web console (--config silt.yaml; see "silt serve -h")
   demo                 stream a changelog into a local warehouse and show what silt keeps
   schema check T STMT  dry-run an ALTER TABLE under the table's schema.compatibility (OK or the violation)
   bench SCENARIO       whole-system benchmarks vs the store's limits and peers: store, ingest, lookup, scan, history, commit, all
@@ -34,6 +40,11 @@ Commands:
 Global flags (also accepted after the command):
   --warehouse URI      warehouse: a local directory or s3://bucket/prefix (env SILT_WAREHOUSE)
   --format F           output format: table (default), csv, json, arrow
+  --cache-dir DIR      local disk cache of immutable objects (data files, manifests, schemas),
+                       one process at a time (env SILT_CACHE_DIR; unset: no cache)
+  --cache-size SIZE    the disk cache's byte budget, e.g. 10gb (env SILT_CACHE_SIZE; default 1gb)
+  --cold-uri URI       the warehouse's cold tier for tables without tier.cold.uri: a local directory
+                       or s3://bucket/prefix (env SILT_COLD_URI); every reader of a tiered table needs it
 
 S3 settings come from the environment (never from flags):
   SILT_S3_ENDPOINT     host:port of the S3 endpoint (default: AWS)
@@ -85,10 +96,12 @@ type app struct {
 	stdout, stderr io.Writer
 	getenv         func(string) string
 	g              globals
+	res            resources // disk cache and close hooks (cache.go)
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
 	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv}
+	defer a.closeAll()
 	a.g = globals{warehouse: getenv("SILT_WAREHOUSE"), format: "table",
 		cacheDir: getenv("SILT_CACHE_DIR"), cacheSize: firstNonEmpty(getenv("SILT_CACHE_SIZE"), "1gb"), coldURI: getenv("SILT_COLD_URI")}
 	fs := flag.NewFlagSet("silt", flag.ContinueOnError)

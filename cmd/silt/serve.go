@@ -2,10 +2,136 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
+	"os"
+	"time"
+
+	"github.com/siltdb/silt/internal/server"
+	"github.com/siltdb/silt/internal/stream"
 )
 
-// cmdServe is not implemented yet.
+const serveHelp = `[--config silt.yaml] [flags]
+
+Runs the configured sinks, compaction of the tables it owns and their
+lifecycle policies on a schedule, in one process, with /healthz, /readyz,
+Prometheus /metrics and a read-only web console on --listen. Every flag
+has a config file key of the same name and an environment variable
+SILT_<KEY> (e.g. --shutdown-timeout, shutdown-timeout:,
+SILT_SHUTDOWN_TIMEOUT); flags win over the environment, which wins over
+the file. The sinks are configured in the file (the sinks: list of
+"silt sink --config"). SIGTERM/SIGINT: readiness turns off, the sinks
+stop fetching and commit what they consumed, and whatever is still in
+flight after --shutdown-timeout is aborted (a restart resumes from the
+table, never applying anything twice).`
+
+// configEnv names the config file when --config is not given.
+const configEnv = "SILT_CONFIG"
+
+// setFlag is a string flag that remembers whether it was given.
+type setFlag struct {
+	v   string
+	set bool
+}
+
+func (f *setFlag) String() string     { return f.v }
+func (f *setFlag) Set(s string) error { f.v, f.set = s, true; return nil }
+
 func (a *app) cmdServe(ctx context.Context, args []string) error {
-	return fmt.Errorf("%w: cmdServe is not implemented yet", errUsage)
+	started := time.Now()
+	configPath := a.getenv(configEnv)
+	flags := map[string]*setFlag{}
+	pos, err := a.parseFlags("serve", args, func(fs *flag.FlagSet) {
+		fs.StringVar(&configPath, "config", configPath, "YAML config file (env "+configEnv+")")
+		for _, s := range server.Settings() {
+			if s.Global || s.EnvOnly {
+				continue
+			}
+			f := &setFlag{}
+			flags[s.Key] = f
+			help := s.Help + " (env " + s.Env() + ", config key " + s.Key
+			if s.Default != "" {
+				help += ", default " + s.Default
+			}
+			fs.Var(f, s.Key, help+")")
+		}
+	}, serveHelp)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return fmt.Errorf("%w: serve takes no arguments (got %q)", errUsage, pos[0])
+	}
+	src := server.Sources{Env: a.getenv, Flags: map[string]string{}}
+	for k, f := range flags {
+		if f.set {
+			src.Flags[k] = f.v
+		}
+	}
+	// Global flags given on the command line (not just taken from the
+	// environment) override the file too.
+	for _, g := range []struct {
+		key, v, base string
+	}{
+		{"warehouse", a.g.warehouse, a.getenv("SILT_WAREHOUSE")},
+		{"cache-dir", a.g.cacheDir, a.getenv("SILT_CACHE_DIR")},
+		{"cache-size", a.g.cacheSize, firstNonEmpty(a.getenv("SILT_CACHE_SIZE"), "1gb")},
+		{"cold-uri", a.g.coldURI, a.getenv("SILT_COLD_URI")},
+	} {
+		if g.v != g.base {
+			src.Flags[g.key] = g.v
+		}
+	}
+	if configPath != "" {
+		if src.Data, err = os.ReadFile(configPath); err != nil {
+			return fmt.Errorf("%w: config: %w", errUsage, err)
+		}
+		src.File = configPath
+	}
+	cfg, err := server.Load(src)
+	if err != nil {
+		return fmt.Errorf("%w: %w", errUsage, err)
+	}
+	if cfg.Warehouse == "" {
+		return fmt.Errorf("%w: no warehouse: set warehouse: in the config, --warehouse or SILT_WAREHOUSE", errUsage)
+	}
+	a.g.warehouse, a.g.cacheDir, a.g.cacheSize, a.g.coldURI = cfg.Warehouse, cfg.CacheDir, cfg.CacheSize, cfg.ColdURI
+	env := a.getenv
+	a.getenv = func(k string) string { // S3 settings from the file fill in the environment's gaps
+		if v := env(k); v != "" {
+			return v
+		}
+		return cfg.S3[k]
+	}
+	log := server.NewLogger(a.stderr, cfg)
+	log.Info("starting", "version", version, "config", configPath, "warehouse", cfg.Warehouse, "sinks", len(cfg.Sinks))
+	cat, err := a.openWarehouse(ctx)
+	if err != nil {
+		return err
+	}
+	runners, names, err := openSinks(ctx, cat, cfg.Sinks, func(label string) func(string, ...any) {
+		l := log.With("sink", label)
+		return func(format string, args ...any) { l.Info(fmt.Sprintf(format, args...)) }
+	})
+	if err != nil {
+		return err
+	}
+	sinks := make([]server.Sink, len(runners))
+	for i, r := range runners {
+		sinks[i] = server.Sink{Name: names[i], Table: qualifiedSinkTable(cfg.Sinks[i]), Topics: cfg.Sinks[i].Topics, Runner: r}
+	}
+	srv, err := server.New(server.Options{Config: cfg, Catalog: cat, Sinks: sinks, Logger: log, Started: started,
+		Version: version, CacheStats: a.diskCacheStats})
+	if err != nil {
+		return err
+	}
+	return srv.Run(ctx)
+}
+
+func qualifiedSinkTable(sc stream.SinkConfig) string {
+	db, t, err := sc.TableName()
+	if err != nil { // validated by Load
+		return sc.Table
+	}
+	return db + "." + t
 }

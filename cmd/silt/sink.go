@@ -104,36 +104,49 @@ func (a *app) cmdSink(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	sinks, names, err := openSinks(ctx, cat, cfg.Sinks, func(label string) func(string, ...any) {
+		return func(format string, args ...any) {
+			fmt.Fprintf(a.stderr, "%s %s: %s\n", time.Now().Format("15:04:05"), label, fmt.Sprintf(format, args...))
+		}
+	})
+	if err != nil {
+		return err
+	}
+	return a.runSinks(ctx, sinks, names, every)
+}
+
+// openSinks builds the sinks of a config (without running them); logf
+// returns the log function of the sink with the given display name.
+// `silt sink` and `silt serve` both use it.
+func openSinks(ctx context.Context, cat *catalog.Catalog, cfgs []stream.SinkConfig, logf func(label string) func(string, ...any)) ([]*stream.Sink, []string, error) {
 	var sinks []*stream.Sink
 	var names []string
-	for _, sc := range cfg.Sinks {
+	for _, sc := range cfgs {
 		db, name, err := sc.TableName()
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
 		t, err := cat.LoadTable(ctx, db, name)
 		if err != nil {
-			return fmt.Errorf("sink %s: %w", sc.DisplayName(), err)
+			return nil, nil, fmt.Errorf("sink %s: %w", sc.DisplayName(), err)
 		}
 		o, err := sc.Options(t.Schema())
 		if err != nil {
-			return fmt.Errorf("sink %s: %w", sc.DisplayName(), err)
+			return nil, nil, fmt.Errorf("sink %s: %w", sc.DisplayName(), err)
 		}
 		if sc.AddsColumns() {
 			o.Evolver = catalogEvolver{cat: cat, db: db, name: name}
 		}
 		label := sc.DisplayName()
-		o.Logf = func(format string, args ...any) {
-			fmt.Fprintf(a.stderr, "%s %s: %s\n", time.Now().Format("15:04:05"), label, fmt.Sprintf(format, args...))
-		}
+		o.Logf = logf(label)
 		s, err := stream.New(t, o)
 		if err != nil {
-			return fmt.Errorf("sink %s: %w", sc.DisplayName(), err)
+			return nil, nil, fmt.Errorf("sink %s: %w", sc.DisplayName(), err)
 		}
 		sinks = append(sinks, s)
 		names = append(names, label)
 	}
-	return a.runSinks(ctx, sinks, names, every)
+	return sinks, names, nil
 }
 
 // runSinks runs the sinks until a signal (ctx) or the first failure: then

@@ -9,6 +9,7 @@ import (
 
 	"github.com/siltdb/silt/catalog"
 	"github.com/siltdb/silt/internal/objstore"
+	"github.com/siltdb/silt/internal/server"
 	"github.com/siltdb/silt/internal/types"
 	"github.com/siltdb/silt/table"
 )
@@ -25,7 +26,11 @@ func (a *app) openWarehouse(ctx context.Context) (*catalog.Catalog, error) {
 	if err != nil {
 		return nil, err
 	}
-	return catalog.New(objstore.NewRetry(store, objstore.RetryOptions{}), root, table.Env{}), nil
+	if err := a.openCache(ctx); err != nil {
+		return nil, err
+	}
+	hot := a.wrapCache(objstore.NewRetry(store, objstore.RetryOptions{}), "hot")
+	return catalog.New(hot, root, a.withTiers(a.withLookupIndex(table.Env{}, uri))), nil
 }
 
 func (a *app) openStore(ctx context.Context, uri string) (objstore.Store, string, error) {
@@ -87,17 +92,7 @@ func firstNonEmpty(vals ...string) string {
 
 // splitTableName splits "db.t" or "t" (default database).
 func splitTableName(name string) (string, string, error) {
-	db, t, ok := strings.Cut(name, ".")
-	if !ok {
-		db, t = catalog.DefaultDatabase, name
-	}
-	if err := types.ValidateIdentifier("database", db); err != nil {
-		return "", "", err
-	}
-	if err := types.ValidateIdentifier("table", t); err != nil {
-		return "", "", err
-	}
-	return db, t, nil
+	return server.SplitTableName(name)
 }
 
 // ensureBucket checks that the warehouse bucket exists. With
