@@ -3,7 +3,9 @@ package manifest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -332,4 +334,27 @@ func FuzzDecodeLease(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fuzzDecode(t, KindLease, data, DecodeLease, EncodeLease)
 	})
+}
+
+func TestSnapshotNotFoundExplains(t *testing.T) {
+	ctx := context.Background()
+	store := objstore.NewMem()
+	tb, _ := newTestTable(t, store)
+	_, err := tb.Snapshot(ctx, 1)
+	var nf *SnapshotNotFoundError
+	if !errors.As(err, &nf) || !errors.Is(err, types.ErrNotFound) || nf.Hint() != "(it has no snapshots)" {
+		t.Fatalf("empty table: %v", err)
+	}
+	for i := 1; i <= 4; i++ {
+		mustCommit(t, tb, appendCommit("w", fmt.Sprint(i), file(fmt.Sprintf("data/%d", i), 1)))
+	}
+	if err := store.Delete(ctx, tb.key(SnapshotPath(1))); err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[int64]string{1: "(expired: the retained snapshots are 2..4)", 9: "(the latest is 4)"} {
+		_, err := tb.Snapshot(ctx, id)
+		if !errors.As(err, &nf) || nf.Hint() != want || !strings.Contains(err.Error(), fmt.Sprintf("snapshot %d not found", id)) {
+			t.Fatalf("snapshot %d: %v", id, err)
+		}
+	}
 }

@@ -208,7 +208,7 @@ func (t *Table) Snapshot(ctx context.Context, id int64) (*Snapshot, error) {
 	}
 	b, _, err := t.store.Get(ctx, t.skey(SnapshotPath(id)))
 	if errors.Is(err, objstore.ErrNotFound) {
-		return nil, fmt.Errorf("%w: snapshot %d not found in table %s", types.ErrNotFound, id, t.where())
+		return nil, t.notFound(ctx, id)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read snapshot %d of %s: %w", id, t.where(), err)
@@ -221,6 +221,50 @@ func (t *Table) Snapshot(ctx context.Context, id int64) (*Snapshot, error) {
 		return nil, fmt.Errorf("%w: snapshot %d of %s holds id %d", types.ErrCorruption, id, t.where(), s.ID)
 	}
 	return s, nil
+}
+
+// SnapshotNotFoundError is the error of a read of a snapshot id that does
+// not exist. It wraps types.ErrNotFound and says where the id lies
+// relative to the retained snapshots, when the table has any.
+type SnapshotNotFoundError struct {
+	ID    int64
+	Table string
+	// Earliest and Latest are the retained ids (0, 0 when none).
+	Earliest, Latest int64
+}
+
+func (e *SnapshotNotFoundError) Error() string {
+	msg := fmt.Sprintf("%v: snapshot %d not found in table %s", types.ErrNotFound, e.ID, e.Table)
+	switch {
+	case e.Latest == 0:
+		return msg + " (it has no snapshots)"
+	case e.ID < e.Earliest:
+		return msg + fmt.Sprintf(" (expired: the retained snapshots are %d..%d)", e.Earliest, e.Latest)
+	case e.ID > e.Latest:
+		return msg + fmt.Sprintf(" (the latest is %d)", e.Latest)
+	}
+	return msg
+}
+
+// Hint is the parenthesised explanation of Error, or "".
+func (e *SnapshotNotFoundError) Hint() string {
+	s := e.Error()
+	if i := strings.LastIndex(s, " ("); i >= 0 {
+		return s[i+1:]
+	}
+	return ""
+}
+
+func (e *SnapshotNotFoundError) Unwrap() error { return types.ErrNotFound }
+
+// notFound builds the error of a missing snapshot id, listing the
+// retained ids for the explanation (best effort: the error path only).
+func (t *Table) notFound(ctx context.Context, id int64) error {
+	e := &SnapshotNotFoundError{ID: id, Table: t.where()}
+	if ids, err := t.listIDs(ctx); err == nil && len(ids) > 0 {
+		e.Earliest, e.Latest = ids[0], ids[len(ids)-1]
+	}
+	return e
 }
 
 // Snapshots returns every retained snapshot in ascending id order.

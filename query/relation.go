@@ -278,6 +278,10 @@ func (r *relation) scanErr(spec ScanSpec, err error) error {
 		case spec.Tag != "":
 			return errf(types.ErrNotFound, "unknown tag %s of table %s", quoteString(spec.Tag), r.base())
 		case spec.SnapshotID != 0:
+			var nf *manifest.SnapshotNotFoundError
+			if errors.As(err, &nf) && nf.Hint() != "" {
+				return errf(types.ErrNotFound, "unknown snapshot %d of table %s %s", spec.SnapshotID, r, nf.Hint())
+			}
 			return errf(types.ErrNotFound, "unknown snapshot %d of table %s", spec.SnapshotID, r)
 		case spec.AsOfMillis != 0:
 			return errf(types.ErrNotFound, "no snapshot of table %s at or before %s", r, fmtMillis(spec.AsOfMillis))
