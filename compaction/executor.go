@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"iter"
 	"slices"
 	"sync"
 	"time"
@@ -265,14 +264,14 @@ func (j *job) rewrite(ctx context.Context, out *outputWriter, files []inputFile)
 		st.RecordsRead += f.RowCount
 	}
 	slices.Sort(runs)
-	sources := make([]iter.Seq2[lsm.Record, error], len(runs))
+	sources := make([]lsm.RecordSource, len(runs))
 	for i, r := range runs {
-		sources[i] = j.chain(ctx, st, byRun[r], files)
+		sources[i] = (&runSource{j: j, ctx: ctx, st: st, files: byRun[r], all: files}).next
 	}
 	dropper, _ := j.merger.(Dropper)
 	expired := j.expiry()
 	merger := &copyMerger{Merger: j.merger}
-	for rec, err := range lsm.MergeRuns(ctx, sources, merger, true) {
+	for rec, err := range lsm.MergeSources(ctx, sources, merger, true) {
 		if err != nil {
 			return err
 		}
@@ -331,45 +330,70 @@ func (j *job) expiry() func(types.Row) bool {
 	}
 }
 
-// chain yields the records of files (one run, key order) one file at a
-// time; a row group that can be copied (see copy.go) is yielded as one
-// placeholder record. all are the files of the whole merge.
-func (j *job) chain(ctx context.Context, st *Stats, files []manifest.DataFile, all []inputFile) iter.Seq2[lsm.Record, error] {
-	return func(yield func(lsm.Record, error) bool) {
-		for _, f := range files {
-			fr, err := j.open(ctx, f)
+// runSource pulls the records of files (one run, key order) one file and
+// one row group at a time, decoded column by column (lsm.DecodeGroup); a
+// row group that can be copied (see copy.go) comes as one placeholder
+// record. all are the files of the whole merge. Being pulled by the merge
+// directly, it costs no coroutine switch per record.
+type runSource struct {
+	j     *job
+	ctx   context.Context
+	st    *Stats
+	files []manifest.DataFile
+	all   []inputFile
+
+	fi     int // next file to open
+	f      manifest.DataFile
+	fr     *lsm.FileReader
+	copies []bool
+	gi     int // next row group of fr
+	rows   *lsm.GroupRows
+}
+
+func (s *runSource) next() (lsm.Record, bool, error) {
+	for {
+		if s.rows != nil {
+			rec, ok, err := s.rows.Next()
 			if err != nil {
-				yield(lsm.Record{}, err)
-				return
+				return lsm.Record{}, false, fmt.Errorf("data file %s: %w", s.f.Path, err)
 			}
-			var copies []bool
-			if j.copyCandidate(&j.plan, &f) {
-				copies = copyable(fr, &f, all, int64(j.Options.RowGroupRows/4))
+			if ok {
+				return rec, true, nil
 			}
-			for i := range fr.NumRowGroups() {
-				if copies != nil && copies[i] {
-					g, err := fr.CopyGroup(ctx, i, f.DeleteCount > 0)
-					if err != nil {
-						yield(lsm.Record{}, fmt.Errorf("data file %s: %w", f.Path, err))
-						return
-					}
-					if !yield(placeholder(g), nil) {
-						return
-					}
-					continue
-				}
-				st.RowGroupsMerged++
-				for rec, err := range fr.GroupRecords(ctx, i) {
-					if err != nil {
-						yield(lsm.Record{}, fmt.Errorf("data file %s: %w", f.Path, err))
-						return
-					}
-					if !yield(rec, nil) {
-						return
-					}
-				}
-			}
+			s.rows = nil
 		}
+		if s.fr == nil || s.gi >= s.fr.NumRowGroups() {
+			if s.fi >= len(s.files) {
+				s.fr = nil
+				return lsm.Record{}, false, nil
+			}
+			s.f = s.files[s.fi]
+			s.fi++
+			fr, err := s.j.open(s.ctx, s.f)
+			if err != nil {
+				return lsm.Record{}, false, err
+			}
+			s.fr, s.gi, s.copies = fr, 0, nil
+			if s.j.copyCandidate(&s.j.plan, &s.f) {
+				s.copies = copyable(fr, &s.f, s.all, int64(s.j.Options.RowGroupRows/4))
+			}
+			continue
+		}
+		i := s.gi
+		s.gi++
+		if s.copies != nil && s.copies[i] {
+			g, err := s.fr.CopyGroup(s.ctx, i, s.f.DeleteCount > 0)
+			if err != nil {
+				return lsm.Record{}, false, fmt.Errorf("data file %s: %w", s.f.Path, err)
+			}
+			return placeholder(g), true, nil
+		}
+		s.st.RowGroupsMerged++
+		rows, err := s.fr.DecodeGroup(s.ctx, i)
+		if err != nil {
+			return lsm.Record{}, false, fmt.Errorf("data file %s: %w", s.f.Path, err)
+		}
+		s.rows = rows
 	}
 }
 

@@ -118,6 +118,45 @@ func (c *fileCursor) nextRecord() (rec Record, ok bool, err error) {
 	return rec, true, nil
 }
 
+// GroupRows is one row group decoded column by column (every column of the
+// read schema), handing out its records in file order.
+type GroupRows struct {
+	f       *FileReader
+	b       *groupBatch
+	r       int
+	scratch []byte
+}
+
+// DecodeGroup loads, verifies and decodes row group i with the columnar
+// decoder (the checks of Records: checksum, key range, (key, seq) order,
+// kinds, _key against the key columns). Its records hold every column.
+func (f *FileReader) DecodeGroup(ctx context.Context, i int) (*GroupRows, error) {
+	if i < 0 || i >= len(f.groups) {
+		return nil, fmt.Errorf("%w: row group %d of %d", types.ErrInvalid, i, len(f.groups))
+	}
+	want, check, err := f.projection(ReadOptions{})
+	if err != nil {
+		return nil, err
+	}
+	b, err := f.decodeGroup(ctx, i, want, check)
+	if err != nil {
+		return nil, err
+	}
+	return &GroupRows{f: f, b: b}, nil
+}
+
+// Next returns the row group's next record; ok is false after the last.
+func (g *GroupRows) Next() (rec Record, ok bool, err error) {
+	if g.r >= g.b.rows {
+		return Record{}, false, nil
+	}
+	if rec, err = g.f.record(g.b, g.r, &g.scratch); err != nil {
+		return Record{}, false, err
+	}
+	g.r++
+	return rec, true, nil
+}
+
 // close stops background work and waits for it.
 func (c *fileCursor) close() {
 	c.cancel()
@@ -199,7 +238,7 @@ func NewFileMerge(ctx context.Context, files []*FileReader, opts ReadOptions, me
 // All yields the merged records (see MergeRuns).
 func (m *FileMerge) All() iter.Seq2[Record, error] {
 	return func(yield func(Record, error) bool) {
-		srcs := make([]recordSource, len(m.cursors))
+		srcs := make([]RecordSource, len(m.cursors))
 		for i, c := range m.cursors {
 			srcs[i] = c.nextRecord
 		}

@@ -21,7 +21,7 @@ import (
 // MergeFiles does the same for data files without iterator adapters.
 func MergeRuns(ctx context.Context, sources []iter.Seq2[Record, error], merger Merger, keepDeletes bool) iter.Seq2[Record, error] {
 	return func(yield func(Record, error) bool) {
-		srcs := make([]recordSource, len(sources))
+		srcs := make([]RecordSource, len(sources))
 		for i, src := range sources {
 			next, stop := iter.Pull2(src)
 			defer stop()
@@ -40,11 +40,21 @@ func MergeRuns(ctx context.Context, sources []iter.Seq2[Record, error], merger M
 	}
 }
 
-// recordSource returns a sorted run's next record; ok is false at its end.
-type recordSource func() (rec Record, ok bool, err error)
+// RecordSource returns a sorted run's next record; ok is false at its end.
+// After an error or the end it is not called again.
+type RecordSource func() (rec Record, ok bool, err error)
+
+// MergeSources is MergeRuns over sources that are pulled directly: no
+// coroutine switch per record (see MergeFiles for whole data files). Each
+// source's order is checked as in MergeRuns.
+func MergeSources(ctx context.Context, srcs []RecordSource, merger Merger, keepDeletes bool) iter.Seq2[Record, error] {
+	return func(yield func(Record, error) bool) {
+		mergeSources(ctx, srcs, merger, keepDeletes, yield)
+	}
+}
 
 // mergeSources is the body of MergeRuns and MergeFiles.
-func mergeSources(ctx context.Context, srcs []recordSource, merger Merger, keepDeletes bool, yield func(Record, error) bool) {
+func mergeSources(ctx context.Context, srcs []RecordSource, merger Merger, keepDeletes bool, yield func(Record, error) bool) {
 	if len(srcs) == 1 {
 		mergeOne(ctx, srcs[0], merger, keepDeletes, yield)
 		return
@@ -96,7 +106,7 @@ func mergeSources(ctx context.Context, srcs []recordSource, merger Merger, keepD
 }
 
 // mergeOne merges the records of each key of a single sorted run: no heap.
-func mergeOne(ctx context.Context, src recordSource, merger Merger, keepDeletes bool, yield func(Record, error) bool) {
+func mergeOne(ctx context.Context, src RecordSource, merger Merger, keepDeletes bool, yield func(Record, error) bool) {
 	c := &runCursor{next: src}
 	ok, err := c.advance()
 	var group []Record
@@ -133,7 +143,7 @@ func mergeOne(ctx context.Context, src recordSource, merger Merger, keepDeletes 
 // runCursor is the current record of one source.
 type runCursor struct {
 	src  int
-	next recordSource
+	next RecordSource
 	rec  Record
 	have bool
 }

@@ -2,6 +2,7 @@ package lsm
 
 import (
 	"bytes"
+	"cmp"
 	"slices"
 )
 
@@ -38,15 +39,34 @@ func (b *WriteBuffer) Flush(m Merger) []Record {
 	if len(recs) == 0 {
 		return nil
 	}
-	slices.SortStableFunc(recs, func(x, y Record) int { return compareRecords(&x, &y) })
-	out := make([]Record, 0, len(recs))
-	for i := 0; i < len(recs); {
+	// Sort positions, not the records (large structs, which a stable sort
+	// would move O(n log² n) times): (Key, Seq, position) is a total order,
+	// so an unstable sort keeps equal-Seq records in the order added.
+	idx := make([]int32, len(recs))
+	for i := range idx {
+		idx[i] = int32(i)
+	}
+	slices.SortFunc(idx, func(x, y int32) int {
+		if c := compareRecords(&recs[x], &recs[y]); c != 0 {
+			return c
+		}
+		return cmp.Compare(x, y)
+	})
+	sorted := make([]Record, len(recs))
+	for i, x := range idx {
+		sorted[i] = recs[x]
+	}
+	// Merged records are written back in place: one key's result goes
+	// where its first record was, which is behind anything still unread.
+	out := sorted[:0]
+	for i := 0; i < len(sorted); {
 		j := i + 1
-		for j < len(recs) && bytes.Equal(recs[j].Key, recs[i].Key) {
+		for j < len(sorted) && bytes.Equal(sorted[j].Key, sorted[i].Key) {
 			j++
 		}
-		out = append(out, mergeKey(m, recs[i:j]))
+		out = append(out, mergeKey(m, sorted[i:j]))
 		i = j
 	}
+	clear(sorted[len(out):])
 	return out
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sort"
 	"time"
 
@@ -136,7 +137,11 @@ func (w *Writer) checkRow(kind types.RowKind, row types.Row) error {
 }
 
 // Flush writes every buffer to data files in the object store. The files
-// become visible only when a later Commit publishes them.
+// become visible only when a later Commit publishes them. The buffers are
+// sorted, merged and encoded concurrently (up to GOMAXPROCS at a time) and
+// uploaded one after another in (partition, bucket) order as each is
+// ready, so uploads overlap with the encoding of the next buckets. On an
+// error, buckets after the failed one stay buffered.
 func (w *Writer) Flush(ctx context.Context) error {
 	keys := make([]bucketKey, 0, len(w.buffers))
 	for k, b := range w.buffers {
@@ -151,28 +156,62 @@ func (w *Writer) Flush(ctx context.Context) error {
 		return keys[i].bucket < keys[j].bucket
 	})
 	for _, k := range keys {
-		if err := w.flushBucket(ctx, k, w.buffers[k]); err != nil {
+		if err := w.flushInput(ctx, k); err != nil {
 			return err
 		}
+	}
+	runs := make([]*encodedRun, len(keys))
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for i, k := range keys {
+		r := &encodedRun{done: make(chan struct{})}
+		runs[i] = r
+		sem <- struct{}{} // in bucket order, so the first buckets are ready first
+		go func(buf *lsm.WriteBuffer) {
+			defer func() { <-sem; close(r.done) }()
+			r.recs = buf.Flush(w.t.merger)
+			if len(r.recs) > 0 {
+				r.files, r.err = lsm.WriteFiles(r.recs, w.t.schema, lsm.WriterOptions{
+					TargetFileSize: w.t.opts.TargetFileSize,
+					RowGroupRows:   w.t.opts.RowGroupRows,
+				})
+			}
+		}(w.buffers[k])
+	}
+	var err error
+	for i, k := range keys {
+		r := runs[i]
+		<-r.done
+		switch {
+		case err != nil: // an earlier bucket failed: keep this one buffered
+			for _, rec := range r.recs {
+				w.buffers[k].Add(rec)
+			}
+		case r.err != nil:
+			err = fmt.Errorf("table %s: write sorted run: %w", w.t.name, r.err)
+		default:
+			err = w.uploadRun(ctx, k, r.files)
+		}
+	}
+	if err != nil {
+		return err
 	}
 	w.bytes = 0
 	return nil
 }
 
-func (w *Writer) flushBucket(ctx context.Context, k bucketKey, buf *lsm.WriteBuffer) error {
-	if err := w.flushInput(ctx, k); err != nil {
-		return err
-	}
-	recs := buf.Flush(w.t.merger)
-	if len(recs) == 0 {
+// encodedRun is one bucket's flushed records and their encoded files.
+type encodedRun struct {
+	done  chan struct{}
+	recs  []lsm.Record
+	files []lsm.EncodedFile
+	err   error
+}
+
+// uploadRun uploads the files of one bucket's flush and records them as
+// pending.
+func (w *Writer) uploadRun(ctx context.Context, k bucketKey, files []lsm.EncodedFile) error {
+	if len(files) == 0 {
 		return nil
-	}
-	files, err := lsm.WriteFiles(recs, w.t.schema, lsm.WriterOptions{
-		TargetFileSize: w.t.opts.TargetFileSize,
-		RowGroupRows:   w.t.opts.RowGroupRows,
-	})
-	if err != nil {
-		return fmt.Errorf("table %s: write sorted run: %w", w.t.name, err)
 	}
 	w.stats.Flushes++
 	for _, f := range files {
