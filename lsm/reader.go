@@ -129,6 +129,55 @@ func OpenFile(ctx context.Context, r io.ReaderAt, size int64, readSchema *types.
 	return f, nil
 }
 
+// Footer is the verified footer, row-group metadata and bloom filters of
+// one data file: what OpenFile reads before any row group. It does not
+// depend on the read schema or on how the file is read, never changes, and
+// may be shared (OpenFooter).
+type Footer struct {
+	size               int64
+	file               *parquet.File
+	schemaID, rowCount int64
+	minKey, maxKey     []byte
+	groups             []rowGroup
+	tail               sliceReaderAt
+}
+
+// Footer returns the file's verified footer, to open the same file again
+// with OpenFooter without reading it.
+func (f *FileReader) Footer() *Footer {
+	return &Footer{size: f.size, file: f.file, schemaID: f.schemaID, rowCount: f.rowCount,
+		minKey: f.minKey, maxKey: f.maxKey, groups: f.groups, tail: f.tail}
+}
+
+// Size is the size of the file the footer belongs to.
+func (ft *Footer) Size() int64 { return ft.size }
+
+// MemBytes approximates the memory the footer holds: the verified tail
+// bytes (footer and bloom filters), the decoded metadata and the row-group
+// key bounds.
+func (ft *Footer) MemBytes() int64 {
+	n := 2*int64(len(ft.tail.data)) + 1024
+	for _, g := range ft.groups {
+		n += int64(len(g.minKey)+len(g.maxKey)) + 128
+	}
+	return n
+}
+
+// OpenFooter is OpenFile for a file whose footer was read before: it reads
+// nothing until a row group is needed. r reads the same file (ft.Size()
+// bytes).
+func OpenFooter(r io.ReaderAt, ft *Footer, readSchema *types.Schema, seqBase int64) (*FileReader, error) {
+	if readSchema == nil || ft == nil {
+		return nil, fmt.Errorf("%w: nil read schema or footer", types.ErrInvalid)
+	}
+	f := &FileReader{r: r, size: ft.size, seqBase: seqBase, file: ft.file, schemaID: ft.schemaID,
+		rowCount: ft.rowCount, minKey: ft.minKey, maxKey: ft.maxKey, groups: ft.groups, tail: ft.tail}
+	if err := f.mapColumns(readSchema); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
 // extendTail reads the bytes [from, tailOff) in front of tail.
 func extendTail(ctx context.Context, r io.ReaderAt, tail []byte, tailOff, from int64) ([]byte, int64, error) {
 	front, err := readRange(ctx, r, from, tailOff-from, "data file footer")

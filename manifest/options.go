@@ -36,6 +36,10 @@ type Options struct {
 	// Sleep waits for d or until ctx is done. Default: a timer honouring
 	// ctx.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Cache, when set, keeps decoded manifest lists, manifests and
+	// snapshots across calls (see Cache); nil reads every object from the
+	// store.
+	Cache Cache
 }
 
 // Default values of Options.

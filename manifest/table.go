@@ -206,7 +206,16 @@ func (t *Table) Snapshot(ctx context.Context, id int64) (*Snapshot, error) {
 	if id < 1 {
 		return nil, fmt.Errorf("%w: snapshot %d not found (ids start at 1)", types.ErrNotFound, id)
 	}
-	b, _, err := t.store.Get(ctx, t.skey(SnapshotPath(id)))
+	cached, ok, err := t.cachedSnapshotAt(ctx, id)
+	switch {
+	case ok:
+		return cached, nil
+	case errors.Is(err, objstore.ErrNotFound):
+		return nil, t.notFound(ctx, id)
+	case err != nil:
+		return nil, fmt.Errorf("stat snapshot %d of %s: %w", id, t.where(), err)
+	}
+	b, info, err := t.store.Get(ctx, t.skey(SnapshotPath(id)))
 	if errors.Is(err, objstore.ErrNotFound) {
 		return nil, t.notFound(ctx, id)
 	}
@@ -220,6 +229,7 @@ func (t *Table) Snapshot(ctx context.Context, id int64) (*Snapshot, error) {
 	if s.ID != id {
 		return nil, fmt.Errorf("%w: snapshot %d of %s holds id %d", types.ErrCorruption, id, t.where(), s.ID)
 	}
+	t.cacheSnapshot(s, info.ETag, len(b))
 	return s, nil
 }
 
@@ -370,6 +380,9 @@ func (t *Table) findCommitFrom(ctx context.Context, s *Snapshot, floor int64, us
 
 // ReadManifestList reads the manifest list at path (relative to the root).
 func (t *Table) ReadManifestList(ctx context.Context, path string) ([]ManifestMeta, error) {
+	if l, ok := loadCached[ManifestMeta](t.opts.Cache, "manifest-list", t.key(path)); ok {
+		return l, nil
+	}
 	b, _, err := t.store.Get(ctx, t.key(path))
 	if errors.Is(err, objstore.ErrNotFound) {
 		return nil, fmt.Errorf("%w: manifest list %s of %q not found", types.ErrNotFound, path, t.root)
@@ -381,12 +394,16 @@ func (t *Table) ReadManifestList(ctx context.Context, path string) ([]ManifestMe
 	if err != nil {
 		return nil, fmt.Errorf("%s of %q: %w", path, t.root, err)
 	}
+	storeCached(t.opts.Cache, "manifest-list", t.key(path), l.Manifests, len(b))
 	return l.Manifests, nil
 }
 
 // ReadManifest reads the entries of the manifest at path (relative to the
 // root).
 func (t *Table) ReadManifest(ctx context.Context, path string) ([]Entry, error) {
+	if es, ok := loadCached[Entry](t.opts.Cache, "manifest", t.key(path)); ok {
+		return es, nil
+	}
 	b, _, err := t.store.Get(ctx, t.key(path))
 	if errors.Is(err, objstore.ErrNotFound) {
 		return nil, fmt.Errorf("%w: manifest %s of %q not found", types.ErrNotFound, path, t.root)
@@ -398,6 +415,7 @@ func (t *Table) ReadManifest(ctx context.Context, path string) ([]Entry, error) 
 	if err != nil {
 		return nil, fmt.Errorf("%s of %q: %w", path, t.root, err)
 	}
+	storeCached(t.opts.Cache, "manifest", t.key(path), m.Entries, len(b))
 	return m.Entries, nil
 }
 

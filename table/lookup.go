@@ -62,7 +62,7 @@ func (t *Table) lookupFiles(ctx context.Context, snap *manifest.Snapshot, partit
 		if f.Partition != partition || f.Bucket != bucket {
 			continue
 		}
-		srcs = append(srcs, lsm.FileSource{Meta: f, Open: func(ctx context.Context) (*lsm.FileReader, error) { return t.openFile(ctx, f) }})
+		srcs = append(srcs, lsm.FileSource{Meta: f, Open: func(ctx context.Context) (*lsm.FileReader, error) { return t.openLookupFile(ctx, f) }})
 	}
 	rec, _, _, err := lsm.Lookup(ctx, srcs, key, t.merger)
 	if err != nil {

@@ -237,6 +237,16 @@ func runModel(t *testing.T, rng *rand.Rand, store objstore.Store, schema *types.
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The same table read through metadata caches (one large, one small
+	// enough to evict all the time) must answer exactly as the model.
+	var cached []*Table
+	for _, budget := range []int64{64 << 20, 16 << 10} {
+		c, err := Open("db.t", store, "wh/db.db/t/", schema, Env{Meta: NewMetaCache(budget)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cached = append(cached, c)
+	}
 	m := &model{engine: schema.Options[OptMergeEngine], state: map[modelKey]types.Row{}}
 	history := map[int64]map[modelKey]types.Row{}
 	w := tb.NewWriter("model")
@@ -275,6 +285,20 @@ func runModel(t *testing.T, rng *rand.Rand, store objstore.Store, schema *types.
 		if latest != nil {
 			history[latest.ID] = m.clone()
 		}
+		// Latest reads through the caches see the commit just made.
+		for i := 0; i < 3; i++ {
+			k := modelKey{[]string{"eu", "us", "ap", "a/b c"}[rng.IntN(4)], int32(rng.IntN(keys + 5))}
+			want, wantOK := m.state[k]
+			for j, ct := range cached {
+				row, ok, err := ct.Get(ctx, 0, k.region, k.id)
+				if err != nil {
+					t.Fatalf("metacache %d: get %v at latest: %v", j, k, err)
+				}
+				if ok != wantOK || (ok && !rowsEqual(row, want)) {
+					t.Fatalf("metacache %d: get %v at latest after commit %d: got %v,%v want %v,%v", j, k, c, row, ok, want, wantOK)
+				}
+			}
+		}
 	}
 	if len(history) == 0 {
 		return
@@ -300,6 +324,15 @@ func runModel(t *testing.T, rng *rand.Rand, store objstore.Store, schema *types.
 			want, wantOK := history[id][k]
 			if ok != wantOK || (ok && !rowsEqual(row, want)) {
 				t.Fatalf("get %v at snapshot %d: got %v,%v want %v,%v", k, id, row, ok, want, wantOK)
+			}
+			for j, c := range cached {
+				row, ok, err := c.Get(ctx, id, k.region, k.id)
+				if err != nil {
+					t.Fatalf("metacache %d: get %v at %d: %v", j, k, id, err)
+				}
+				if ok != wantOK || (ok && !rowsEqual(row, want)) {
+					t.Fatalf("metacache %d: get %v at snapshot %d: got %v,%v want %v,%v", j, k, id, row, ok, want, wantOK)
+				}
 			}
 		}
 	}

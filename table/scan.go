@@ -239,7 +239,7 @@ func (s *Scan) lookup(ctx context.Context, g fileGroup) (lsm.Record, bool, error
 	}
 	srcs := make([]lsm.FileSource, len(g.files))
 	for i, f := range g.files {
-		srcs[i] = lsm.FileSource{Meta: f, Open: func(ctx context.Context) (*lsm.FileReader, error) { return s.t.openFile(ctx, f) }}
+		srcs[i] = lsm.FileSource{Meta: f, Open: func(ctx context.Context) (*lsm.FileReader, error) { return s.t.openLookupFile(ctx, f) }}
 	}
 	rec, ok, _, err := lsm.Lookup(ctx, srcs, s.point, s.t.merger)
 	if err != nil {

@@ -47,6 +47,11 @@ type Env struct {
 	// ColdURI is the warehouse-wide cold tier used by tables that do not
 	// set tier.cold.uri ("" = none).
 	ColdURI string
+	// Meta is the process's cache of decoded immutable metadata
+	// (snapshots, manifest lists, manifests, data-file footers and bloom
+	// filters): create it once with NewMetaCache and share it by every
+	// Env. nil disables it (every read fetches its metadata).
+	Meta *MetaCache
 }
 
 func (e Env) withDefaults() Env {
@@ -72,6 +77,7 @@ type Table struct {
 	env    Env
 	cold   *coldTier    // the lazily opened cold store (tier_store.go)
 	lk     *tableLookup // the lookup index handle, nil when disabled (lookup.go)
+	metaNS *metaNS      // the store's namespace in Env.Meta, nil when disabled (metacache.go)
 
 	keyIdx, partIdx, bucketIdx []int
 }
@@ -91,7 +97,12 @@ func Open(name string, store objstore.Store, root string, schema *types.Schema, 
 		return nil, fmt.Errorf("table %s: %w", name, err)
 	}
 	env = env.withDefaults()
-	meta := manifest.Open(store, root, manifest.Options{Now: env.Now, NewID: env.NewID})
+	ns := newMetaNS(env, store)
+	mopts := manifest.Options{Now: env.Now, NewID: env.NewID}
+	if ns != nil {
+		mopts.Cache = ns
+	}
+	meta := manifest.Open(store, root, mopts)
 	return &Table{
 		name:      name,
 		store:     store,
@@ -102,6 +113,7 @@ func Open(name string, store objstore.Store, root string, schema *types.Schema, 
 		meta:      meta,
 		env:       env,
 		lk:        newTableLookup(env, store, meta.Root()),
+		metaNS:    ns,
 		cold:      &coldTier{},
 		keyIdx:    schema.KeyIndexes(),
 		partIdx:   schema.PartitionIndexes(),
@@ -142,12 +154,32 @@ const smallFileLimit = 8 << 20
 // openFile opens one data file for reading with the current schema, from
 // the store of its tier (f.Tier).
 func (t *Table) openFile(ctx context.Context, f manifest.DataFile) (*lsm.FileReader, error) {
+	return t.openFileFor(ctx, f, false)
+}
+
+// openLookupFile is openFile for a point lookup: with Env.Meta it reuses
+// the file's cached footer and bloom filters and reads only the row groups
+// the key needs (ranged reads), and caches the footer of a file it opens.
+func (t *Table) openLookupFile(ctx context.Context, f manifest.DataFile) (*lsm.FileReader, error) {
+	return t.openFileFor(ctx, f, true)
+}
+
+func (t *Table) openFileFor(ctx context.Context, f manifest.DataFile, lookup bool) (*lsm.FileReader, error) {
 	key := t.root + f.Path
 	var r io.ReaderAt
 	size := f.Size
 	store, err := t.storeFor(ctx, f.Tier)
 	if err != nil {
 		return nil, fmt.Errorf("table %s: data file %s: %w", t.name, f.Path, err)
+	}
+	if lookup {
+		if ft := t.cachedFooter(f); ft != nil {
+			fr, err := lsm.OpenFooter(objstore.NewReaderAt(ctx, store, key, f.Size), ft, t.schema, f.SeqBase)
+			if err != nil {
+				return nil, fmt.Errorf("table %s: data file %s: %w", t.name, f.Path, err)
+			}
+			return fr, nil
+		}
 	}
 	if f.Size <= smallFileLimit {
 		data, _, err := store.Get(ctx, key)
@@ -164,6 +196,9 @@ func (t *Table) openFile(ctx context.Context, f manifest.DataFile) (*lsm.FileRea
 	fr, err := lsm.OpenFile(ctx, r, size, t.schema, f.SeqBase)
 	if err != nil {
 		return nil, fmt.Errorf("table %s: data file %s: %w", t.name, f.Path, err)
+	}
+	if lookup {
+		t.cacheFooter(f, fr)
 	}
 	return fr, nil
 }
@@ -188,5 +223,5 @@ func (t *Table) Resolve(ctx context.Context, id, asOfMillis int64) (*manifest.Sn
 	case id < 0:
 		return nil, fmt.Errorf("%w: table %s: snapshot id %d must be positive", types.ErrInvalid, t.name, id)
 	}
-	return t.meta.Latest(ctx)
+	return t.resolveLatest(ctx)
 }

@@ -15,6 +15,7 @@ import (
 type resources struct {
 	cache   *cache.Cache
 	indexes *table.LookupIndexes // lookup indexes under --cache-dir/lookup
+	meta    *table.MetaCache     // decoded immutable metadata, in memory
 	opened  bool                 // openCache ran (the cache may still be nil: disabled)
 	closers []func() error
 }
@@ -117,4 +118,23 @@ func (a *app) lookupIndexStats() (table.LookupIndexStats, bool) {
 		return table.LookupIndexStats{}, false
 	}
 	return a.res.indexes.Stats(), true
+}
+
+// metaCacheBudget is the byte budget of the in-memory metadata cache
+// (snapshots, manifests, data-file footers and bloom filters).
+const metaCacheBudget = 64 << 20
+
+// withMetaCache enables the in-memory cache of decoded immutable metadata
+// (table.MetaCache), one per invocation: a repeated point lookup then
+// costs a freshness check and the row groups it reads. storeID names the
+// warehouse (keys of different stores never meet in the cache).
+func (a *app) withMetaCache(env table.Env, storeID string) table.Env {
+	if a.res.meta == nil {
+		a.res.meta = table.NewMetaCache(metaCacheBudget)
+	}
+	env.Meta = a.res.meta
+	if env.StoreID == "" {
+		env.StoreID = storeID
+	}
+	return env
 }

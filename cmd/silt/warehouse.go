@@ -30,7 +30,7 @@ func (a *app) openWarehouse(ctx context.Context) (*catalog.Catalog, error) {
 		return nil, err
 	}
 	hot := a.wrapCache(objstore.NewRetry(store, objstore.RetryOptions{}), "hot")
-	return catalog.New(hot, root, a.withTiers(a.withLookupIndex(table.Env{}, uri))), nil
+	return catalog.New(hot, root, a.withTiers(a.withMetaCache(a.withLookupIndex(table.Env{}, uri), uri))), nil
 }
 
 func (a *app) openStore(ctx context.Context, uri string) (objstore.Store, string, error) {
