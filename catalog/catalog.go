@@ -348,23 +348,10 @@ func (c *Catalog) latestSchema(ctx context.Context, db, name string) (*types.Sch
 	return c.readSchema(ctx, db, name, ids[len(ids)-1])
 }
 
-// DropTable deletes a table and all its files.
+// DropTable deletes a table and all its files, in the warehouse and in
+// its cold tier (see DropTableResult, which also says when cold copies
+// remain).
 func (c *Catalog) DropTable(ctx context.Context, db, name string, ifExists bool) error {
-	if err := types.ValidateIdentifier("database", db); err != nil {
-		return err
-	}
-	if err := types.ValidateIdentifier("table", name); err != nil {
-		return err
-	}
-	root := c.tableRoot(db, name)
-	if _, err := c.store.Stat(ctx, root+schemaFile0); err != nil {
-		if errors.Is(err, objstore.ErrNotFound) {
-			if ifExists {
-				return nil
-			}
-			return fmt.Errorf("%w: table %s.%s does not exist", types.ErrNotFound, db, name)
-		}
-		return fmt.Errorf("table %s.%s: %w", db, name, err)
-	}
-	return c.deletePrefix(ctx, root)
+	_, err := c.DropTableResult(ctx, db, name, ifExists)
+	return err
 }

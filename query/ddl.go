@@ -197,11 +197,28 @@ func (e *Engine) dropTable(ctx context.Context, s *dropTableStmt) (*Result, erro
 	if strings.Contains(name, "$") {
 		return nil, errf(types.ErrInvalid, "cannot drop system table %s.%s", db, name)
 	}
-	if err := e.cat.DropTable(ctx, db, name, s.ifExists); err != nil {
+	var warning string
+	var err error
+	if dw, ok := e.cat.(dropWarner); ok {
+		warning, err = dw.DropTableWarn(ctx, db, name, s.ifExists)
+	} else {
+		err = e.cat.DropTable(ctx, db, name, s.ifExists)
+	}
+	if err != nil {
 		if errors.Is(err, types.ErrNotFound) && !s.ifExists {
 			return nil, errf(types.ErrNotFound, "unknown table %s.%s", db, name)
 		}
 		return nil, err
 	}
+	if warning != "" {
+		return &Result{Message: "DROP TABLE (warning: " + warning + ")"}, nil
+	}
 	return &Result{Message: "DROP TABLE"}, nil
+}
+
+// dropWarner is implemented by catalogs whose DROP TABLE can leave copies
+// of the table's files behind (in a cold tier it could not open); the
+// warning says so and is shown with the result.
+type dropWarner interface {
+	DropTableWarn(ctx context.Context, db, table string, ifExists bool) (warning string, err error)
 }

@@ -137,7 +137,9 @@ func TestHistorySQL(t *testing.T) {
 	mustExec(t, e, "INSERT INTO t$branch_dev VALUES (10, 'x'); DELETE FROM t FOR BRANCH dev WHERE id = 1")
 	check("SELECT * FROM t FOR BRANCH dev ORDER BY id", "2|b\n10|x\n")
 	check("SELECT * FROM t ORDER BY id", "1|a\n2|B\n3|c\n")
-	check("SELECT branch_name, created_from_snapshot, created_from_tag, latest_snapshot_id FROM t$branches", "dev|1|v1|3\n")
+	check("SELECT branch_name, created_from_snapshot, created_from_tag, created_from_branch, create_time IS NULL, latest_snapshot_id FROM t$branches",
+		"main|NULL|NULL|NULL|true|5\ndev|1|v1|main|false|3\n")
+	check("SELECT branch_name, latest_snapshot_id FROM t$branch_dev$branches", "main|5\ndev|3\n")
 	check("SELECT snapshot_id FROM t$branch_dev$snapshots ORDER BY 1", "1\n2\n3\n")
 	check("SELECT rowkind, id FROM table_changes('t$branch_dev', 1) ORDER BY snapshot_id, id", "+I|10\n-D|1\n")
 	wantErr("ALTER TABLE t$branch_dev ADD COLUMN c INT", types.ErrInvalid, "schema changes on branch dev are not supported")
@@ -152,7 +154,7 @@ func TestHistorySQL(t *testing.T) {
 	wantErr("ALTER TABLE t DROP BRANCH dev", types.ErrNotFound, "unknown branch 'dev'")
 	mustExec(t, e, "ALTER TABLE t DROP BRANCH IF EXISTS dev")
 	wantErr("ALTER TABLE t FAST FORWARD TO BRANCH dev", types.ErrNotFound, "unknown branch 'dev'")
-	check("SELECT COUNT(*) FROM t$branches", "0\n")
+	check("SELECT branch_name, latest_snapshot_id FROM t$branches", "main|6\n")
 
 	// System tables with WHERE and ORDER BY.
 	check("SELECT key, value, is_set FROM t$options WHERE key IN ('bucket', 'merge-engine') ORDER BY key", "bucket|2|true\nmerge-engine|deduplicate|false\n")

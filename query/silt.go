@@ -48,6 +48,13 @@ func (c *SiltCatalog) DropTable(ctx context.Context, db, name string, ifExists b
 	return c.Cat.DropTable(ctx, db, name, ifExists)
 }
 
+// DropTableWarn drops a table (and its cold-tier copies) and returns a
+// warning when copies remain in a cold tier this process cannot open.
+func (c *SiltCatalog) DropTableWarn(ctx context.Context, db, name string, ifExists bool) (string, error) {
+	res, err := c.Cat.DropTableResult(ctx, db, name, ifExists)
+	return res.Warning, err
+}
+
 func (c *SiltCatalog) ListTables(ctx context.Context, db string) ([]string, error) {
 	return c.Cat.ListTables(ctx, db)
 }

@@ -11,7 +11,8 @@ import (
 	"github.com/siltdb/silt/manifest"
 )
 
-// System tables of history: t$tags, t$branches, t$manifests, t$options,
+// System tables of history: t$tags, t$branches (main first, then the
+// created branches by name), t$manifests, t$options,
 // t$audit_log, and the relation behind table_changes(…). Like the others
 // they are ordinary relations: WHERE, ORDER BY, aggregates all work.
 
@@ -160,7 +161,13 @@ func (e *Engine) systemRows(ctx context.Context, r *relation, spec ScanSpec) (in
 		if err != nil {
 			return 0, nil, fmt.Errorf("listing branches of %s: %w", r.base(), err)
 		}
-		rows := make([]types.Row, 0, len(infos))
+		// main first: it was created from nothing, with the table.
+		mainLatest, err := latestOfMain(ctx, h)
+		if err != nil {
+			return 0, nil, fmt.Errorf("listing branches of %s: %w", r.base(), err)
+		}
+		rows := make([]types.Row, 0, len(infos)+1)
+		rows = append(rows, types.Row{manifest.MainBranch, nil, nil, nil, nil, mainLatest})
 		for _, b := range infos {
 			var from, latest types.Value
 			if b.From != nil {
@@ -253,6 +260,24 @@ func (r *relation) changeRows(ctx context.Context, h History, chain []*manifest.
 			}
 		}
 	}
+}
+
+// latestOfMain returns the id of the main branch's latest snapshot (NULL
+// for an empty table), whatever branch h views.
+func latestOfMain(ctx context.Context, h History) (types.Value, error) {
+	mt, err := h.Branch(ctx, manifest.MainBranch)
+	if err != nil {
+		return nil, err
+	}
+	mh, ok := mt.(History)
+	if !ok {
+		return nil, errf(types.ErrInvalid, "internal: the main branch has no history")
+	}
+	s, err := mh.Resolve(ctx, ScanSpec{})
+	if err != nil || s == nil {
+		return nil, err
+	}
+	return s.ID, nil
 }
 
 func nullIfEmpty(s string) types.Value {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/siltdb/silt/internal/types"
@@ -31,7 +32,10 @@ type MaintainReport struct {
 	FilesDeleted      int
 	BytesDeleted      int64
 	OrphansDeleted    int
-	LeasesCleaned     int
+	// TempFilesDeleted counts the stray temp files of crashed writes
+	// that orphan cleanup deleted (local stores only).
+	TempFilesDeleted int
+	LeasesCleaned    int
 	// Next describes, in a dry run, each action that would be taken.
 	Next     []string
 	Duration time.Duration
@@ -61,7 +65,16 @@ func (t *Table) Maintain(ctx context.Context, o MaintainOptions) (*MaintainRepor
 		}
 	}
 
-	if !o.DryRun {
+	if o.DryRun {
+		create, del, err := t.AutoTagPlan(ctx)
+		if len(create) > 0 {
+			rep.Next = append(rep.Next, fmt.Sprintf("create automatic tags %s", strings.Join(create, ", ")))
+		}
+		if len(del) > 0 {
+			rep.Next = append(rep.Next, fmt.Sprintf("delete automatic tags %s (tag retention)", strings.Join(del, ", ")))
+		}
+		step("auto tags", err)
+	} else {
 		created, deleted, err := t.AutoTag(ctx)
 		rep.TagsCreated, rep.TagsDeleted = created, deleted
 		if len(created)+len(deleted) > 0 {
@@ -101,9 +114,11 @@ func (t *Table) Maintain(ctx context.Context, o MaintainOptions) (*MaintainRepor
 	rep.Next = append(rep.Next, next...)
 	if or != nil && !o.DryRun {
 		rep.OrphansDeleted = or.Deleted
+		rep.TempFilesDeleted = or.TempFiles
 		rep.FilesDeleted += or.Deleted
 		rep.BytesDeleted += or.Bytes
-		say("orphan cleanup: deleted %d files (%s); %d younger than %s kept", or.Deleted, fmtBytes(or.Bytes), or.Young, t.opts.Lifecycle.OrphanGracePeriod)
+		say("orphan cleanup: deleted %d files (%s) and %d temp files of crashed writes; %d younger than %s kept",
+			or.Deleted, fmtBytes(or.Bytes), or.TempFiles, or.Young, t.opts.Lifecycle.OrphanGracePeriod)
 	}
 	step("orphan cleanup", err)
 

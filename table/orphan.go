@@ -16,12 +16,18 @@ type OrphanReport struct {
 	Deleted int
 	Bytes   int64
 	Young   int
+	// TempFiles counts the stray temporary files of crashed writes
+	// (a local store's ".silt-tmp-*", which listings never show) older
+	// than the grace period that were deleted (or, dry, would be).
+	TempFiles int
 }
 
 // CleanOrphans deletes the objects under data/, manifest/ and changelog/
 // (hot and cold tier) that no reference needs and that are older than
 // orphan.grace-period: files of crashed writers, failed commits,
-// abandoned tier copies, and anything an expiry left behind. The
+// abandoned tier copies, and anything an expiry left behind. It also
+// sweeps the temp files crashed writes left anywhere under the table in
+// stores that have them (objstore.TempSweeper: the local store). The
 // references (snapshots, tags, branches, then leases) are computed before
 // the store is listed, so every object a snapshot published later needs
 // is either in them or newer than the grace period.
@@ -56,7 +62,20 @@ func (t *Table) CleanOrphans(ctx context.Context, dryRun bool) (*OrphanReport, [
 		}
 		return nil
 	}
+	// sweep removes the temp files of crashed writes anywhere under the
+	// table (stores that stage writes in hidden temp files only).
+	sweep := func(st objstore.Store, tier string) error {
+		n, err := objstore.SweepTemp(ctx, st, t.root, cutoff, dryRun)
+		rep.TempFiles += n
+		if err != nil {
+			return fmt.Errorf("table %s: orphan cleanup: %stemp files: %w", t.name, tierPrefix(tier), err)
+		}
+		return nil
+	}
 	if err := collect(t.store, ""); err != nil {
+		return rep, nil, err
+	}
+	if err := sweep(t.store, ""); err != nil {
 		return rep, nil, err
 	}
 	if t.ColdURI() != "" && t.env.OpenStore != nil {
@@ -67,6 +86,9 @@ func (t *Table) CleanOrphans(ctx context.Context, dryRun bool) (*OrphanReport, [
 		if err := collect(cold, TierCold); err != nil {
 			return rep, nil, err
 		}
+		if err := sweep(cold, TierCold); err != nil {
+			return rep, nil, err
+		}
 	}
 	for _, o := range del {
 		rep.Bytes += o.Size
@@ -75,6 +97,9 @@ func (t *Table) CleanOrphans(ctx context.Context, dryRun bool) (*OrphanReport, [
 		var next []string
 		if len(del) > 0 {
 			next = append(next, fmt.Sprintf("delete %d orphan files (%s) older than %s", len(del), fmtBytes(rep.Bytes), t.opts.Lifecycle.OrphanGracePeriod))
+		}
+		if rep.TempFiles > 0 {
+			next = append(next, fmt.Sprintf("delete %d temp files of crashed writes older than %s", rep.TempFiles, t.opts.Lifecycle.OrphanGracePeriod))
 		}
 		rep.Deleted = len(del)
 		return rep, next, nil

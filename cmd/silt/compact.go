@@ -18,10 +18,11 @@ import (
 	"github.com/siltdb/silt/compaction"
 	"github.com/siltdb/silt/internal/server"
 	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/manifest"
 	"github.com/siltdb/silt/table"
 )
 
-const compactHelp = `DB.TABLE [--full] [--partition 'col=value,…']
+const compactHelp = `DB.TABLE[$branch_NAME] [--full] [--partition 'col=value,…']
        silt compact --watch [--interval 30s] [DB.TABLE …]`
 
 // cmdCompact compacts tables once, or keeps compacting them (--watch)
@@ -53,12 +54,20 @@ func (a *app) cmdCompact(ctx context.Context, args []string) error {
 		return fmt.Errorf("%w: compact takes one DB.TABLE (or --watch [DB.TABLE …])", errUsage)
 	}
 	names := make([][2]string, len(pos))
+	branch := ""
 	for i, p := range pos {
-		db, t, err := splitTableName(p)
+		base, b, err := splitBranchName(p)
 		if err != nil {
 			return fmt.Errorf("%w: %v", errUsage, err)
 		}
-		names[i] = [2]string{db, t}
+		if b != "" && watch {
+			return fmt.Errorf("%w: --watch compacts main tables; compact branch %s of %s once, without --watch", errUsage, b, base)
+		}
+		db, t, err := splitTableName(base)
+		if err != nil {
+			return fmt.Errorf("%w: %v", errUsage, err)
+		}
+		names[i], branch = [2]string{db, t}, b
 	}
 	cat, err := a.openWarehouse(ctx)
 	if err != nil {
@@ -72,11 +81,18 @@ func (a *app) cmdCompact(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	prog := &compactProgress{w: a.stderr, label: "compacting " + t.Name(), now: time.Now}
+	label := t.Name()
+	if branch != "" {
+		if t, err = t.Branch(ctx, branch); err != nil {
+			return err
+		}
+		label += "$" + branchPrefix + branch
+	}
+	prog := &compactProgress{w: a.stderr, label: "compacting " + label, now: time.Now}
 	rep, err := t.Compact(ctx, table.CompactOptions{Full: full, Partition: partition, User: user, Progress: prog.event})
 	prog.finish()
 	if rep != nil {
-		a.printCompactReport(t, rep)
+		a.printCompactReport(label, rep)
 	}
 	if err != nil && errors.Is(err, types.ErrConflict) && !hasFailure(rep) {
 		// Another compactor got there first: not a failure of ours.
@@ -84,6 +100,26 @@ func (a *app) cmdCompact(ctx context.Context, args []string) error {
 		return nil
 	}
 	return err
+}
+
+// branchPrefix marks a branch in a table name, as in SQL: db.t$branch_dev.
+const branchPrefix = "branch_"
+
+// splitBranchName splits "db.t$branch_NAME" into "db.t" and NAME ("" when
+// the name has no branch part). Any other '$' suffix is an error.
+func splitBranchName(name string) (string, string, error) {
+	base, rest, ok := strings.Cut(name, "$")
+	if !ok {
+		return name, "", nil
+	}
+	b, isBranch := strings.CutPrefix(rest, branchPrefix)
+	if !isBranch {
+		return "", "", fmt.Errorf("table %q: only a branch (%s$%sNAME) can be compacted, not $%s", name, base, branchPrefix, rest)
+	}
+	if err := manifest.ValidateRefName("branch", b); err != nil {
+		return "", "", fmt.Errorf("table %q: %w", name, err)
+	}
+	return base, b, nil
 }
 
 func hasFailure(rep *compaction.Report) bool {
@@ -163,9 +199,9 @@ type compactBucketJSON struct {
 	Stats      compaction.Stats `json:"stats"`
 }
 
-func (a *app) printCompactReport(t *table.Table, rep *compaction.Report) {
+func (a *app) printCompactReport(name string, rep *compaction.Report) {
 	if a.g.format == "json" {
-		j := compactJSON{Table: t.Name(), Snapshot: rep.SnapshotID, Committed: rep.Snapshots, Total: rep.Stats, Millis: rep.Elapsed.Milliseconds()}
+		j := compactJSON{Table: name, Snapshot: rep.SnapshotID, Committed: rep.Snapshots, Total: rep.Stats, Millis: rep.Elapsed.Milliseconds()}
 		for _, b := range rep.Buckets {
 			bj := compactBucketJSON{Partition: b.Partition, Bucket: b.Bucket, Plan: b.Plan.String(), RunsBefore: b.RunsBefore,
 				RunsAfter: b.RunsAfter, Status: string(b.Status), Stats: b.Stats}
@@ -179,7 +215,7 @@ func (a *app) printCompactReport(t *table.Table, rep *compaction.Report) {
 		return
 	}
 	if len(rep.Buckets) == 0 {
-		fmt.Fprintf(a.stdout, "%s: nothing to compact (snapshot %d)\n", t.Name(), rep.SnapshotID)
+		fmt.Fprintf(a.stdout, "%s: nothing to compact (snapshot %d)\n", name, rep.SnapshotID)
 		return
 	}
 	snaps := "no snapshot committed"
@@ -190,7 +226,7 @@ func (a *app) printCompactReport(t *table.Table, rep *compaction.Report) {
 		}
 		snaps = "COMPACT snapshot " + strings.Join(ids, ", ")
 	}
-	fmt.Fprintf(a.stdout, "compacted %s in %s: %s\n", t.Name(), rep.Elapsed.Round(time.Millisecond), snaps)
+	fmt.Fprintf(a.stdout, "compacted %s in %s: %s\n", name, rep.Elapsed.Round(time.Millisecond), snaps)
 	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "PARTITION\tBUCKET\tRUNS BEFORE\tRUNS AFTER\tFILES READ\tBYTES READ\tFILES WRITTEN\tBYTES WRITTEN\tUPGRADED\tROW GROUPS COPIED/MERGED\tSTATUS")
 	for _, b := range rep.Buckets {
@@ -217,7 +253,7 @@ func (a *app) printCompactReport(t *table.Table, rep *compaction.Report) {
 // printWatchLine prints one line per compaction round that did something.
 func (a *app) printWatchLine(t *table.Table, rep *compaction.Report) {
 	if a.g.format == "json" {
-		a.printCompactReport(t, rep)
+		a.printCompactReport(t.Name(), rep)
 		return
 	}
 	var runs []string

@@ -197,3 +197,63 @@ func TestCompactUsage(t *testing.T) {
 		}
 	}
 }
+
+// TestCompactBranch: `silt compact db.t$branch_b` compacts the branch, as
+// SQL names it, and leaves main alone.
+func TestCompactBranch(t *testing.T) {
+	env := []string{"SILT_WAREHOUSE=" + filepath.Join(t.TempDir(), "wh")}
+	mustSilt(t, env, "", "sql", "CREATE DATABASE shop; "+createKV)
+	mustSilt(t, env, "", "sql", insertRound(20, 1))
+	mustSilt(t, env, "", "sql", "ALTER TABLE shop.kv CREATE BRANCH dev")
+	for r := 2; r <= 4; r++ {
+		mustSilt(t, env, "", "sql", strings.Replace(insertRound(20, r), "shop.kv", "shop.kv$branch_dev", 1))
+	}
+	mainBefore := mustSilt(t, env, "", "--format", "csv", "sql", "SELECT file_path, level FROM shop.kv$files ORDER BY file_path")
+	r := silt(t, env, "", "compact", "shop.kv$branch_dev", "--full")
+	if r.code != 0 || !strings.Contains(r.stdout, "compacted shop.kv$branch_dev") || !strings.Contains(r.stdout, "COMPACT snapshot") {
+		t.Fatalf("silt compact shop.kv$branch_dev --full: exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	runs, levels := runsPerBucket(t, env, "shop.kv$branch_dev")
+	if len(levels) != 1 || !levels[5] {
+		t.Errorf("branch after --full: levels %v, want only the last level 5", levels)
+	}
+	for b, n := range runs {
+		if n != 1 {
+			t.Errorf("branch after --full: bucket %s has %d runs", b, n)
+		}
+	}
+	out := mustSilt(t, env, "", "--format", "csv", "sql", "SELECT COUNT(*) AS n FROM shop.kv$branch_dev$snapshots WHERE commit_kind = 'COMPACT'")
+	if out != "n\n1\n" {
+		t.Errorf("COMPACT snapshots on the branch: %q", out)
+	}
+	if got := mustSilt(t, env, "", "--format", "csv", "sql", "SELECT file_path, level FROM shop.kv$files ORDER BY file_path"); got != mainBefore {
+		t.Errorf("main's files changed by compacting the branch:\nbefore:\n%s\nafter:\n%s", mainBefore, got)
+	}
+	out = mustSilt(t, env, "", "--format", "csv", "sql", "SELECT COUNT(*) AS n FROM shop.kv$snapshots WHERE commit_kind = 'COMPACT'")
+	if out != "n\n0\n" {
+		t.Errorf("COMPACT snapshots on main: %q", out)
+	}
+	if got := mustSilt(t, env, "", "--format", "csv", "sql", "SELECT COUNT(*) AS c, MIN(n) AS lo FROM shop.kv FOR BRANCH dev"); got != "c,lo\n20,4000\n" {
+		t.Errorf("branch content after compaction: %q", got)
+	}
+	// JSON names the branch too.
+	r = silt(t, env, "", "--format", "json", "compact", "shop.kv$branch_dev")
+	if r.code != 0 || !strings.Contains(r.stdout, `"table":"shop.kv$branch_dev"`) {
+		t.Errorf("compact --format json on a branch: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"compact", "shop.kv$branch_nope"}, 1, "nope"},
+		{[]string{"compact", "shop.kv$snapshots"}, 2, "only a branch"},
+		{[]string{"compact", "shop.kv$branch_"}, 2, "branch"},
+		{[]string{"compact", "--watch", "shop.kv$branch_dev"}, 2, "--watch"},
+	} {
+		r := silt(t, env, "", tc.args...)
+		if r.code != tc.code || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("silt %s: exit %d, stderr %q; want exit %d naming %q", strings.Join(tc.args, " "), r.code, r.stderr, tc.code, tc.want)
+		}
+	}
+}

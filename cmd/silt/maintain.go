@@ -104,6 +104,7 @@ type maintainJSON struct {
 	BytesDeleted      int64    `json:"bytesDeleted"`
 	OrphansDeleted    int      `json:"orphansDeleted"`
 	LeasesCleaned     int      `json:"leasesCleaned"`
+	TempFilesDeleted  int      `json:"tempFilesDeleted"`
 	Next              []string `json:"next,omitempty"`
 	Millis            int64    `json:"elapsedMs"`
 }
@@ -113,7 +114,7 @@ func (a *app) printMaintainReport(r *table.MaintainReport, dryRun bool) {
 		out, _ := json.Marshal(maintainJSON{Table: r.Table, DryRun: dryRun, TagsCreated: r.TagsCreated, TagsDeleted: r.TagsDeleted,
 			SnapshotsExpired: r.SnapshotsExpired, PartitionsExpired: r.PartitionsExpired, FilesTiered: r.FilesTiered, BytesTiered: r.BytesTiered,
 			FilesDeleted: r.FilesDeleted, BytesDeleted: r.BytesDeleted, OrphansDeleted: r.OrphansDeleted, LeasesCleaned: r.LeasesCleaned,
-			Next: r.Next, Millis: r.Duration.Milliseconds()})
+			TempFilesDeleted: r.TempFilesDeleted, Next: r.Next, Millis: r.Duration.Milliseconds()})
 		fmt.Fprintln(a.stdout, string(out))
 		return
 	}
@@ -122,9 +123,9 @@ func (a *app) printMaintainReport(r *table.MaintainReport, dryRun bool) {
 		return
 	}
 	fmt.Fprintf(a.stdout, "%s: %d snapshots expired, %d partitions dropped, %d files (%s) moved to the cold tier, "+
-		"%d files (%s) deleted (%d orphans), %d expired leases removed",
+		"%d files (%s) deleted (%d orphans), %d expired leases removed, %d crashed temp files removed",
 		r.Table, r.SnapshotsExpired, r.PartitionsExpired, r.FilesTiered, humanBytes(r.BytesTiered),
-		r.FilesDeleted, humanBytes(r.BytesDeleted), r.OrphansDeleted, r.LeasesCleaned)
+		r.FilesDeleted, humanBytes(r.BytesDeleted), r.OrphansDeleted, r.LeasesCleaned, r.TempFilesDeleted)
 	if len(r.TagsCreated)+len(r.TagsDeleted) > 0 {
 		fmt.Fprintf(a.stdout, ", tags created %s deleted %s", listOrNone(r.TagsCreated), listOrNone(r.TagsDeleted))
 	}

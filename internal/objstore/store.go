@@ -12,6 +12,7 @@
 //	retry*.go           Retry: backoff for idempotent calls, read-back for conditional puts
 //	fault.go            Fault: injected failures by rule
 //	prefix.go           Prefix: key namespacing
+//	sweep.go            TempSweeper: removing a local store's stray temp files (wrappers pass it through)
 //	readerat.go         ReaderAt: io.ReaderAt over GetRange
 //	objstoretest/       the conformance suite every Store runs
 //	s3test/             a fresh bucket on the test MinIO (see scripts/test.sh)
