@@ -41,7 +41,13 @@ func (a *app) cmdServe(ctx context.Context, args []string) error {
 	started := time.Now()
 	configPath := a.getenv(configEnv)
 	flags := map[string]*setFlag{}
+	var parsed *flag.FlagSet
 	pos, err := a.parseFlags("serve", args, func(fs *flag.FlagSet) {
+		parsed = fs
+		// The global --format shapes query results; serve prints none.
+		if f := fs.Lookup("format"); f != nil {
+			f.Usage = "not accepted by serve: it prints no results (its logs: --log-format)"
+		}
 		fs.StringVar(&configPath, "config", configPath, "YAML config file (env "+configEnv+")")
 		for _, s := range server.Settings() {
 			if s.Global || s.EnvOnly {
@@ -61,6 +67,11 @@ func (a *app) cmdServe(ctx context.Context, args []string) error {
 	}
 	if len(pos) > 0 {
 		return fmt.Errorf("%w: serve takes no arguments (got %q)", errUsage, pos[0])
+	}
+	formatSet := a.g.format != "table" // given before the command
+	parsed.Visit(func(f *flag.Flag) { formatSet = formatSet || f.Name == "format" })
+	if formatSet {
+		return fmt.Errorf("%w: serve does not take --format: it prints no results; its log format is --log-format (json or text)", errUsage)
 	}
 	src := server.Sources{Env: a.getenv, Flags: map[string]string{}}
 	for k, f := range flags {
@@ -121,7 +132,7 @@ func (a *app) cmdServe(ctx context.Context, args []string) error {
 		sinks[i] = server.Sink{Name: names[i], Table: qualifiedSinkTable(cfg.Sinks[i]), Topics: cfg.Sinks[i].Topics, Runner: r}
 	}
 	srv, err := server.New(server.Options{Config: cfg, Catalog: cat, Sinks: sinks, Logger: log, Started: started,
-		Version: version, CacheStats: a.diskCacheStats})
+		Version: version, CacheStats: a.diskCacheStats, LookupIndexStats: a.lookupIndexStats})
 	if err != nil {
 		return err
 	}

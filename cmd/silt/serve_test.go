@@ -292,7 +292,20 @@ sinks:
 	mustMetric(t, m1, "silt_bucket_sorted_runs_until_stall", `table="app.counts"`)
 	mustMetric(t, m1, "silt_table_bytes", `table="app.counts"`, `tier="hot"`)
 	mustMetric(t, m1, "silt_sink_lag_records", `sink="events"`, `topic="events"`)
-	mustMetric(t, m1, "silt_sink_commit_duration_seconds", `quantile="0.99"`)
+	// Commit latency and freshness are histograms fed by every commit.
+	commits := mustMetric(t, m1, "silt_sink_commits_total", `sink="events"`)
+	if n := mustMetric(t, m1, "silt_sink_commit_duration_seconds_count", `sink="events"`); n < commits || n > commits+1 {
+		t.Errorf("silt_sink_commit_duration_seconds_count = %v, silt_sink_commits_total = %v", n, commits)
+	}
+	if inf := mustMetric(t, m1, "silt_sink_commit_duration_seconds_bucket", `sink="events"`, `le="+Inf"`); inf < commits {
+		t.Errorf("commit latency +Inf bucket = %v < %v commits", inf, commits)
+	}
+	if n := mustMetric(t, m1, "silt_sink_freshness_seconds_count", `sink="events"`); n < phase1 {
+		t.Errorf("silt_sink_freshness_seconds_count = %v, want >= %d (one per committed record)", n, phase1)
+	}
+	if v := mustMetric(t, m1, "silt_sink_freshness_seconds_sum", `sink="events"`); v <= 0 {
+		t.Errorf("silt_sink_freshness_seconds_sum = %v", v)
+	}
 	mustMetric(t, m1, "silt_startup_duration_seconds")
 	snaps1 := mustMetric(t, m1, "silt_table_latest_snapshot_id", `table="app.counts"`)
 	// The refreshes and compactions read immutable objects through the disk cache.
@@ -300,6 +313,9 @@ sinks:
 		t.Errorf("silt_cache_misses_total = %v", v)
 	}
 	mustMetric(t, m1, "silt_cache_budget_bytes")
+	// --cache-dir enables the lookup index: its counters are exported.
+	mustMetric(t, m1, "silt_lookup_index_lookups_total", `answered_by="index"`)
+	mustMetric(t, m1, "silt_lookup_index_rebuilds_total")
 
 	// Phase 2 arrives while the process is told to stop.
 	produced := make(chan struct{})
@@ -375,6 +391,15 @@ sinks:
 	if v := mustMetric(t, m2, "silt_table_ingested_records_total", `table="app.counts"`); v < keys {
 		t.Errorf("silt_table_ingested_records_total = %v, want >= %d", v, keys)
 	}
+	// Write amplification in bytes: flushed bytes are counted, and the
+	// ratio is at least 1 (every flushed byte was written once).
+	if v := mustMetric(t, m2, "silt_table_flushed_bytes_total", `table="app.counts"`); v <= 0 {
+		t.Errorf("silt_table_flushed_bytes_total = %v", v)
+	}
+	mustMetric(t, m2, "silt_table_compaction_output_bytes_total", `table="app.counts"`)
+	if v := mustMetric(t, m2, "silt_table_write_amplification_ratio", `table="app.counts"`); v < 1 {
+		t.Errorf("silt_table_write_amplification_ratio = %v, want >= 1", v)
+	}
 	if v := mustMetric(t, m2, "silt_table_snapshots", `table="app.counts"`); v < 2 {
 		t.Errorf("silt_table_snapshots = %v", v)
 	}
@@ -446,21 +471,33 @@ func TestServeConfigErrors(t *testing.T) {
 
 // TestServeFlagsHaveAllForms: every flag of `silt serve` is a setting with
 // a config key and an environment variable (server.Settings), and every
-// setting that may be a flag is one.
+// setting that may be a flag is one. The global --format (query output)
+// does not apply to serve: its help says so and serve rejects it, given
+// before or after the command.
 func TestServeFlagsHaveAllForms(t *testing.T) {
 	r := silt(t, nil, "", "serve", "-h")
 	if r.code != 0 {
 		t.Fatalf("serve -h: exit %d: %s", r.code, r.stderr)
 	}
+	help := r.stderr + r.stdout
 	flags := map[string]bool{}
-	for _, m := range helpFlag.FindAllStringSubmatch(r.stderr+r.stdout, -1) {
+	for _, m := range helpFlag.FindAllStringSubmatch(help, -1) {
 		flags[m[1]] = true
+	}
+	if i := strings.Index(help, "-format"); i < 0 || !strings.Contains(help[i:], "not accepted by serve") {
+		t.Errorf("serve -h must say --format is not accepted:\n%s", help)
+	}
+	for _, args := range [][]string{{"serve", "--format", "csv"}, {"--format", "json", "serve"}, {"serve", "--format=table"}} {
+		r := silt(t, []string{"SILT_WAREHOUSE=" + t.TempDir()}, "", args...)
+		if r.code != 2 || !strings.Contains(r.stderr, "serve does not take --format") || !strings.Contains(r.stderr, "--log-format") {
+			t.Errorf("silt %v: exit %d, stderr %q; want exit 2 naming --format and --log-format", args, r.code, r.stderr)
+		}
 	}
 	for f := range flags {
 		switch f {
 		case "config": // the file itself: SILT_CONFIG
 			continue
-		case "format": // the global output format; serve prints no results
+		case "format": // the global output format: rejected (above)
 			continue
 		}
 		s, ok := server.SettingByKey(f)

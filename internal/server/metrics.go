@@ -46,7 +46,9 @@ func metricDefs() []metricDef {
 		{"silt_table_records", g, "records in the live data files (including -U/-D records)", lTable},
 		{"silt_table_stored_bytes", g, "bytes of every data object under the table's data/ (live, held only by older snapshots, or orphaned)", lTable},
 		{"silt_table_space_amplification_ratio", g, "stored data bytes per live byte", lTable},
-		{"silt_table_write_amplification_ratio", g, "records written (ingested + rewritten by compaction) per record ingested, over the snapshots observed", lTable},
+		{"silt_table_write_amplification_ratio", g, "bytes written (flushed + compaction outputs) per byte flushed, over the snapshots observed", lTable},
+		{"silt_table_flushed_bytes_total", c, "bytes of the data files added by APPEND and OVERWRITE snapshots observed (flushes)", lTable},
+		{"silt_table_compaction_output_bytes_total", c, "bytes of the data files added by COMPACT snapshots observed (compaction outputs of any process; level and tier moves not counted)", lTable},
 		{"silt_table_ingested_records_total", c, "records added by APPEND and OVERWRITE snapshots observed", lTable},
 		{"silt_table_rewritten_records_total", c, "records written by COMPACT snapshots observed", lTable},
 		{"silt_table_commits_total", c, "snapshots observed per commit kind", []string{"table", "kind"}},
@@ -92,9 +94,7 @@ func metricDefs() []metricDef {
 		{"silt_sink_commit_failures_total", c, "failed commits (each batch is replayed)", lSink},
 		{"silt_sink_commits_fenced_total", c, "commits rejected because another process had advanced the offsets (conflicts)", lSink},
 		{"silt_sink_resets_total", c, "batches aborted and re-read from the table's offsets", lSink},
-		{"silt_sink_commit_duration_seconds", g, "commit latency quantiles over the process's commits", []string{"sink", "table", "quantile"}},
 		{"silt_sink_last_commit_duration_seconds", g, "duration of the last commit", lSink},
-		{"silt_sink_freshness_seconds", g, "record timestamp to visible snapshot, quantiles over committed records", []string{"sink", "table", "quantile"}},
 		{"silt_sink_last_commit_freshness_seconds", g, "freshness of the oldest record of the last commit", lSink},
 		{"silt_sink_lag_records", g, "high watermark minus next offset to apply, per partition", []string{"sink", "table", "topic", "partition"}},
 		{"silt_sink_dlq_records_total", c, "records sent to the dead-letter topic, by reason", []string{"sink", "table", "reason"}},
@@ -110,6 +110,32 @@ func metricDefs() []metricDef {
 		{"silt_cache_hit_ratio", g, "disk cache hits per lookup since start, all tiers", nil},
 		{"silt_cache_bytes", g, "bytes held by the disk cache", nil},
 		{"silt_cache_budget_bytes", g, "the disk cache's byte budget (--cache-size)", nil},
+
+		{"silt_lookup_index_lookups_total", c, "point lookups through tables with the lookup index enabled, by what answered them (index, files)", []string{"answered_by"}},
+		{"silt_lookup_index_catch_ups_total", c, "incremental catch-ups of lookup indexes", nil},
+		{"silt_lookup_index_snapshots_applied_total", c, "snapshots the catch-ups stepped over", nil},
+		{"silt_lookup_index_rebuilds_total", c, "full rebuilds of lookup indexes from the object store", nil},
+		{"silt_lookup_index_records_applied_total", c, "records merged or loaded into lookup indexes", nil},
+		{"silt_lookup_index_files_read_total", c, "data files read by catch-ups and rebuilds", nil},
+		{"silt_lookup_index_failures_total", c, "lookup index errors that reset an index or failed a catch-up (lookups then read the data files)", nil},
+	}
+}
+
+// histDef is a histogram silt serve exports, fed by the sinks'
+// observations (stream.Observer) as they happen.
+type histDef struct {
+	Name    string
+	Help    string
+	Labels  []string
+	Buckets []float64
+}
+
+func histogramDefs() []histDef {
+	return []histDef{
+		{"silt_sink_commit_duration_seconds", "duration of the sink's table commits", lSink,
+			[]float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}},
+		{"silt_sink_freshness_seconds", "time from a committed record's Kafka timestamp to the snapshot holding it becoming visible, one observation per record", lSink,
+			[]float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600}},
 	}
 }
 
@@ -118,6 +144,9 @@ func metricDefs() []metricDef {
 func MetricNames() []string {
 	var out []string
 	for _, d := range metricDefs() {
+		out = append(out, d.Name)
+	}
+	for _, d := range histogramDefs() {
 		out = append(out, d.Name)
 	}
 	sort.Strings(out)
@@ -185,6 +214,52 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 			emit("silt_cache_budget_bytes", float64(cs.Budget))
 		}
 	}
+	if s.o.LookupIndexStats != nil {
+		if ls, ok := s.o.LookupIndexStats(); ok {
+			emit("silt_lookup_index_lookups_total", float64(ls.IndexLookups), "index")
+			emit("silt_lookup_index_lookups_total", float64(ls.FileLookups), "files")
+			emit("silt_lookup_index_catch_ups_total", float64(ls.CatchUps))
+			emit("silt_lookup_index_snapshots_applied_total", float64(ls.SnapshotsApplied))
+			emit("silt_lookup_index_rebuilds_total", float64(ls.Rebuilds))
+			emit("silt_lookup_index_records_applied_total", float64(ls.RecordsApplied))
+			emit("silt_lookup_index_files_read_total", float64(ls.FilesRead))
+			emit("silt_lookup_index_failures_total", float64(ls.Failures))
+		}
+	}
+}
+
+// sinkHistograms are the Prometheus histograms of the sinks' commit
+// latency and freshness.
+type sinkHistograms struct {
+	commit, freshness *prometheus.HistogramVec
+}
+
+func newSinkHistograms() *sinkHistograms {
+	vec := func(d histDef) *prometheus.HistogramVec {
+		return prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: d.Name, Help: d.Help, Buckets: d.Buckets}, d.Labels)
+	}
+	defs := histogramDefs()
+	return &sinkHistograms{commit: vec(defs[0]), freshness: vec(defs[1])}
+}
+
+// observer returns the stream.Observer feeding the histograms of one sink.
+func (h *sinkHistograms) observer(sink, table string) stream.Observer {
+	return sinkObserver{commit: h.commit.WithLabelValues(sink, table), freshness: h.freshness.WithLabelValues(sink, table)}
+}
+
+type sinkObserver struct {
+	commit, freshness prometheus.Observer
+}
+
+func (o sinkObserver) ObserveCommit(d time.Duration) { o.commit.Observe(d.Seconds()) }
+
+// ObserveFreshness counts weight records (the sink samples timestamps;
+// each sample stands for weight records).
+func (o sinkObserver) ObserveFreshness(d time.Duration, weight int64) {
+	v := d.Seconds()
+	for range weight {
+		o.freshness.Observe(v)
+	}
 }
 
 func (c *collector) collectTable(emit func(string, float64, ...string), st *tableState, now time.Time) {
@@ -212,6 +287,8 @@ func (c *collector) collectTable(emit func(string, float64, ...string), st *tabl
 	emit("silt_table_stored_bytes", float64(st.StoredBytes), n)
 	emit("silt_table_space_amplification_ratio", st.spaceAmplification(), n)
 	emit("silt_table_write_amplification_ratio", st.writeAmplification(), n)
+	emit("silt_table_flushed_bytes_total", float64(st.FlushedBytes), n)
+	emit("silt_table_compaction_output_bytes_total", float64(st.CompactedBytes), n)
 	emit("silt_table_ingested_records_total", float64(st.Ingested), n)
 	emit("silt_table_rewritten_records_total", float64(st.Rewritten), n)
 	for kind, v := range st.CommitsBy {
@@ -295,11 +372,7 @@ func (c *collector) collectSink(emit func(string, float64, ...string), sk Sink, 
 	} {
 		emit(v.name, float64(v.v), l...)
 	}
-	emit("silt_sink_commit_duration_seconds", m.CommitP50.Seconds(), with("0.5")...)
-	emit("silt_sink_commit_duration_seconds", m.CommitP99.Seconds(), with("0.99")...)
 	emit("silt_sink_last_commit_duration_seconds", m.LastCommit.Seconds(), l...)
-	emit("silt_sink_freshness_seconds", m.FreshnessP50.Seconds(), with("0.5")...)
-	emit("silt_sink_freshness_seconds", m.FreshnessP99.Seconds(), with("0.99")...)
 	emit("silt_sink_last_commit_freshness_seconds", m.FreshnessLastMax.Seconds(), l...)
 	for tp, lag := range m.Lag {
 		topic, part := splitTopicPartition(tp)

@@ -75,6 +75,9 @@ type Options struct {
 	// CacheStats reports the disk cache's counters (false: no cache); nil
 	// when the process has no cache.
 	CacheStats func() (cache.Stats, bool)
+	// LookupIndexStats reports the lookup indexes' counters (false: the
+	// index is disabled); nil when the process has none.
+	LookupIndexStats func() (table.LookupIndexStats, bool)
 	// Listener serves HTTP; nil: listen on Config.Listen.
 	Listener net.Listener
 }
@@ -132,7 +135,12 @@ func New(o Options) (*Server, error) {
 		s.maintainTables = s.compactTables
 	}
 	s.reg = prometheus.NewRegistry()
-	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), newCollector(s))
+	hist := newSinkHistograms()
+	for _, sk := range o.Sinks {
+		sk.Runner.Metrics().SetObserver(hist.observer(sk.Name, sk.Table))
+	}
+	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), newCollector(s),
+		hist.commit, hist.freshness)
 	return s, nil
 }
 

@@ -38,13 +38,19 @@ type tableState struct {
 	PrimaryKeys   []string
 
 	// Observed snapshots (since the process started, over the retained
-	// history at the first refresh): their kinds and delta records.
-	seenID       int64
-	CommitsBy    map[manifest.CommitKind]int64
-	Ingested     int64 // delta records of APPEND and OVERWRITE snapshots
-	Rewritten    int64 // delta records of COMPACT snapshots
-	recentByID   map[int64]*manifest.Snapshot
-	oldestCached *manifest.Snapshot
+	// history at the first refresh): their kinds, delta records and the
+	// bytes of the files they added.
+	seenID    int64
+	CommitsBy map[manifest.CommitKind]int64
+	Ingested  int64 // delta records of APPEND and OVERWRITE snapshots
+	Rewritten int64 // delta records of COMPACT snapshots
+	// FlushedBytes and CompactedBytes are the bytes of the data files
+	// added by APPEND and OVERWRITE snapshots, and by COMPACT ones.
+	FlushedBytes   int64
+	CompactedBytes int64
+	lastList       listCache
+	recentByID     map[int64]*manifest.Snapshot
+	oldestCached   *manifest.Snapshot
 
 	Compact       compactCounters
 	Maintain      maintainCounters
@@ -107,6 +113,7 @@ func (s *Server) refreshTable(ctx context.Context, name string, prev *tableState
 	if prev != nil {
 		st.refreshErrors = prev.refreshErrors
 		st.seenID, st.Ingested, st.Rewritten = prev.seenID, prev.Ingested, prev.Rewritten
+		st.FlushedBytes, st.CompactedBytes, st.lastList = prev.FlushedBytes, prev.CompactedBytes, prev.lastList
 		for k, v := range prev.CommitsBy {
 			st.CommitsBy[k] = v
 		}
@@ -212,8 +219,8 @@ func (s *Server) readTable(ctx context.Context, st, prev *tableState) error {
 }
 
 // readSnapshots lists the retained snapshots, reads the new ones (their
-// kinds and record counts feed the amplification metrics) and keeps the
-// most recent for the console.
+// kinds, record counts and added bytes feed the amplification metrics)
+// and keeps the most recent for the console.
 func (s *Server) readSnapshots(ctx context.Context, t *table.Table, st *tableState) error {
 	objs, err := t.Store().List(ctx, t.Root()+manifest.SnapshotDir)
 	if err != nil {
@@ -243,26 +250,31 @@ func (s *Server) readSnapshots(ctx context.Context, t *table.Table, st *tableSta
 		}
 		return sn, err
 	}
-	// Observe the snapshots committed since the last refresh.
-	from := max(0, len(ids)-maxObserve)
-	for _, id := range ids[from:] {
-		if id <= st.seenID {
-			continue
+	// Observe the snapshots committed since the last refresh (read in
+	// parallel: at the first refresh they are up to maxObserve).
+	var newIDs []int64
+	for _, id := range ids[max(0, len(ids)-maxObserve):] {
+		if id > st.seenID {
+			newIDs = append(newIDs, id)
 		}
-		sn, err := read(id)
-		if err != nil {
-			return err
+	}
+	snaps := make([]*manifest.Snapshot, len(newIDs))
+	errs := make([]error, len(newIDs))
+	parallel(len(newIDs), func(i int) { snaps[i], errs[i] = read(newIDs[i]) })
+	var fresh []*manifest.Snapshot
+	for i, id := range newIDs {
+		if errs[i] != nil {
+			return errs[i]
 		}
 		st.seenID = id
-		if sn == nil {
-			continue
+		if snaps[i] != nil {
+			fresh = append(fresh, snaps[i])
 		}
-		st.CommitsBy[sn.CommitKind]++
-		switch sn.CommitKind {
-		case manifest.CommitCompact:
-			st.Rewritten += sn.DeltaRecordCount
-		case manifest.CommitAppend, manifest.CommitOverwrite:
-			st.Ingested += sn.DeltaRecordCount
+	}
+	pre := prefetch(ctx, t.Meta(), fresh, st.lastList)
+	for _, sn := range fresh {
+		if err := st.observe(ctx, pre, sn, read); err != nil {
+			return err
 		}
 	}
 	recent := map[int64]*manifest.Snapshot{}
@@ -286,15 +298,6 @@ func (s *Server) readSnapshots(ctx context.Context, t *table.Table, st *tableSta
 	}
 	st.Oldest, st.oldestCached = oldest, oldest
 	return nil
-}
-
-// writeAmplification is records written (ingested plus rewritten by
-// compaction) per record ingested, over the observed snapshots.
-func (st *tableState) writeAmplification() float64 {
-	if st.Ingested == 0 {
-		return 0
-	}
-	return float64(st.Ingested+st.Rewritten) / float64(st.Ingested)
 }
 
 // spaceAmplification is the bytes stored under data/ per live byte.

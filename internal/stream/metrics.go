@@ -10,13 +10,34 @@ import (
 )
 
 // Metrics are a sink's counters and gauges. They are safe for concurrent
-// use; Snapshot copies them for export (Prometheus comes later).
+// use; Snapshot copies them for export, and an Observer sees each latency
+// and freshness observation (silt serve's Prometheus histograms).
 type Metrics struct {
 	mu sync.Mutex
 	m  MetricsSnapshot
 
 	commitLatency Histogram
 	freshness     Histogram
+	observer      Observer
+}
+
+// Observer receives every commit latency and freshness observation as the
+// sink makes it (silt serve feeds Prometheus histograms from them). Its
+// methods must be fast and safe for concurrent use.
+type Observer interface {
+	// ObserveCommit is called once per successful commit.
+	ObserveCommit(d time.Duration)
+	// ObserveFreshness is called for committed records: weight records
+	// became visible d after their Kafka timestamp.
+	ObserveFreshness(d time.Duration, weight int64)
+}
+
+// SetObserver makes o receive the observations made from now on (nil
+// stops them).
+func (m *Metrics) SetObserver(o Observer) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.observer = o
 }
 
 // MetricsSnapshot is a copy of a sink's metrics at one moment.
@@ -106,15 +127,23 @@ func (m *Metrics) update(fn func(s *MetricsSnapshot)) {
 
 func (m *Metrics) observeCommit(d time.Duration) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	m.m.LastCommit = d
 	m.commitLatency.Add(d, 1)
+	o := m.observer
+	m.mu.Unlock()
+	if o != nil {
+		o.ObserveCommit(d)
+	}
 }
 
 func (m *Metrics) observeFreshness(d time.Duration, weight int64) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	m.freshness.Add(d, weight)
+	o := m.observer
+	m.mu.Unlock()
+	if o != nil && weight > 0 {
+		o.ObserveFreshness(d, weight)
+	}
 }
 
 // String renders the metrics on a few lines, for logs and the CLI.
