@@ -343,6 +343,20 @@ func (d *differ) pair(before, after types.Row, id int64) error {
 // bucket in key order; keys, when not nil, restricts the comparison to
 // those (sorted) keys.
 func (d *differ) joinBuckets(ctx context.Context, of, cf []manifest.DataFile, keys [][]byte, id int64) error {
+	return d.t.joinGroups(ctx, of, cf, keys, func(before, after types.Row) error { return d.pair(before, after, id) })
+}
+
+// DiffBucket merge-joins the live records of two file sets of one
+// (partition, bucket) — the same bucket at two snapshots — in key order
+// and calls emit(before, after) for every key whose live row differs:
+// before nil for an insert, after nil for a delete. Memory stays bounded
+// by the open files of the bucket.
+func (t *Table) DiffBucket(ctx context.Context, oldFiles, curFiles []manifest.DataFile, emit func(before, after types.Row) error) error {
+	return t.joinGroups(ctx, oldFiles, curFiles, nil, emit)
+}
+
+// joinGroups is DiffBucket restricted to keys (sorted; nil: all keys).
+func (t *Table) joinGroups(ctx context.Context, of, cf []manifest.DataFile, keys [][]byte, emit func(before, after types.Row) error) error {
 	wanted := func(k []byte) bool {
 		if keys == nil {
 			return true
@@ -350,9 +364,9 @@ func (d *differ) joinBuckets(ctx context.Context, of, cf []manifest.DataFile, ke
 		_, ok := slices.BinarySearchFunc(keys, k, bytes.Compare)
 		return ok
 	}
-	nextOld, stopOld := iter.Pull2(d.t.readGroup(ctx, of, false))
+	nextOld, stopOld := iter.Pull2(t.readGroup(ctx, of, false))
 	defer stopOld()
-	nextCur, stopCur := iter.Pull2(d.t.readGroup(ctx, cf, false))
+	nextCur, stopCur := iter.Pull2(t.readGroup(ctx, cf, false))
 	defer stopCur()
 	pull := func(next func() (lsm.Record, error, bool)) (*lsm.Record, error) {
 		r, err, ok := next()
@@ -370,6 +384,9 @@ func (d *differ) joinBuckets(ctx context.Context, of, cf []manifest.DataFile, ke
 		return err
 	}
 	for o != nil || c != nil {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		cmp := 0
 		switch {
 		case o == nil:
@@ -387,8 +404,8 @@ func (d *differ) joinBuckets(ctx context.Context, of, cf []manifest.DataFile, ke
 		if cmp >= 0 {
 			a, key = c.Row, c.Key
 		}
-		if wanted(key) {
-			if err := d.pair(b, a, id); err != nil {
+		if wanted(key) && (b == nil || a == nil || !RowsEqual(b, a)) {
+			if err := emit(b, a); err != nil {
 				return err
 			}
 		}

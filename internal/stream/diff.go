@@ -1,14 +1,11 @@
 package stream
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"iter"
 	"sort"
 
 	"github.com/siltdb/silt/internal/types"
-	"github.com/siltdb/silt/lsm"
 	"github.com/siltdb/silt/manifest"
 	"github.com/siltdb/silt/table"
 )
@@ -64,7 +61,7 @@ func Diff(ctx context.Context, t *table.Table, from, to *manifest.Snapshot, emit
 			st.BucketsSkipped++
 			continue
 		}
-		err := joinBuckets(ctx, t.ReadBucket(ctx, of), t.ReadBucket(ctx, nf), func(before, after types.Row) error {
+		err := t.DiffBucket(ctx, of, nf, func(before, after types.Row) error {
 			ev := Event{Before: before, After: after, SnapshotID: snapID, TimeMillis: millis}
 			switch {
 			case before == nil:
@@ -122,74 +119,4 @@ func samePaths(a, b []manifest.DataFile) bool {
 		}
 	}
 	return true
-}
-
-// joinBuckets merge-joins two key-ordered streams of live records and
-// calls emit(before, after) for every key whose row differs.
-func joinBuckets(ctx context.Context, old, cur iter.Seq2[lsm.Record, error], emit func(before, after types.Row) error) error {
-	nextOld, stopOld := iter.Pull2(old)
-	defer stopOld()
-	nextCur, stopCur := iter.Pull2(cur)
-	defer stopCur()
-	pull := func(next func() (lsm.Record, error, bool)) (*lsm.Record, error) {
-		r, err, ok := next()
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			return nil, nil
-		}
-		return &r, nil
-	}
-	o, err := pull(nextOld)
-	if err != nil {
-		return err
-	}
-	c, err := pull(nextCur)
-	if err != nil {
-		return err
-	}
-	for o != nil || c != nil {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		cmp := 0
-		switch {
-		case o == nil:
-			cmp = 1
-		case c == nil:
-			cmp = -1
-		default:
-			cmp = bytes.Compare(o.Key, c.Key)
-		}
-		switch {
-		case cmp < 0:
-			if err := emit(o.Row, nil); err != nil {
-				return err
-			}
-			if o, err = pull(nextOld); err != nil {
-				return err
-			}
-		case cmp > 0:
-			if err := emit(nil, c.Row); err != nil {
-				return err
-			}
-			if c, err = pull(nextCur); err != nil {
-				return err
-			}
-		default:
-			if !table.RowsEqual(o.Row, c.Row) {
-				if err := emit(o.Row, c.Row); err != nil {
-					return err
-				}
-			}
-			if o, err = pull(nextOld); err != nil {
-				return err
-			}
-			if c, err = pull(nextCur); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
 }
