@@ -242,20 +242,8 @@ func (p *parser) historyAt(asOf bool) (*timeTravel, error) {
 	switch {
 	case p.acceptKw("VERSION"), p.acceptKw("SNAPSHOT"):
 		tt.version = true
-		v := p.peek()
-		switch v.kind {
-		case tInt:
-			p.next()
-			id, err := strconv.ParseInt(v.text, 10, 64)
-			if err != nil {
-				return nil, syntaxErr(v, "snapshot id out of range")
-			}
-			tt.versionID = id
-		case tString:
-			p.next()
-			tt.tag, tt.isTag = v.text, true
-		default:
-			return nil, syntaxErr(v, "VERSION needs a snapshot id or a tag name in quotes")
+		if err := p.parseVersionRef(tt, "VERSION needs a snapshot id or a tag name in quotes"); err != nil {
+			return nil, err
 		}
 	case p.acceptKw("TAG"):
 		name, err := p.refName("tag")

@@ -621,21 +621,29 @@ func (p *parser) timeTravel() (*timeTravel, error) {
 		tt.currentSchema = p.acceptKw("WITH", "CURRENT", "SCHEMA")
 		return tt, nil
 	}
+	if err := p.parseVersionRef(tt, "VERSION AS OF needs a snapshot id or a tag name"); err != nil {
+		return nil, err
+	}
+	tt.currentSchema = p.acceptKw("WITH", "CURRENT", "SCHEMA")
+	return tt, nil
+}
+
+// parseVersionRef reads a snapshot id or a quoted tag name into tt.
+func (p *parser) parseVersionRef(tt *timeTravel, want string) error {
 	v := p.peek()
 	switch v.kind {
 	case tInt:
 		p.next()
 		id, err := strconv.ParseInt(v.text, 10, 64)
 		if err != nil {
-			return nil, syntaxErr(v, "snapshot id out of range")
+			return syntaxErr(v, "snapshot id out of range")
 		}
 		tt.versionID = id
 	case tString:
 		p.next()
 		tt.tag, tt.isTag = v.text, true
 	default:
-		return nil, syntaxErr(v, "VERSION AS OF needs a snapshot id or a tag name")
+		return syntaxErr(v, "%s", want)
 	}
-	tt.currentSchema = p.acceptKw("WITH", "CURRENT", "SCHEMA")
-	return tt, nil
+	return nil
 }
