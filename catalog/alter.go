@@ -8,10 +8,10 @@ import (
 	"strconv"
 	"sync"
 
-	"github.com/siltdb/silt/internal/objstore"
-	"github.com/siltdb/silt/internal/types"
 	"github.com/siltdb/silt/manifest"
+	"github.com/siltdb/silt/objstore"
 	"github.com/siltdb/silt/table"
+	"github.com/siltdb/silt/types"
 )
 
 // Schema evolution: ALTER TABLE writes schema-(N+1) with put-if-absent.

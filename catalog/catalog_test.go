@@ -6,10 +6,10 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/siltdb/silt/internal/objstore"
-	"github.com/siltdb/silt/internal/objstore/s3test"
-	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/internal/s3test"
+	"github.com/siltdb/silt/objstore"
 	"github.com/siltdb/silt/table"
+	"github.com/siltdb/silt/types"
 )
 
 func testSchema() *types.Schema {

@@ -6,8 +6,8 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/siltdb/silt/internal/types"
 	"github.com/siltdb/silt/table"
+	"github.com/siltdb/silt/types"
 )
 
 // ChangeKind is the kind of one schema change.

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/siltdb/silt/internal/types"
 	"github.com/siltdb/silt/table"
+	"github.com/siltdb/silt/types"
 )
 
 // Mode is a table's schema compatibility mode (option schema.compatibility),

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/siltdb/silt/internal/types"
 	"github.com/siltdb/silt/table"
+	"github.com/siltdb/silt/types"
 )
 
 func strp(s string) *string { return &s }

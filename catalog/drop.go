@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/siltdb/silt/internal/objstore"
-	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/objstore"
 	"github.com/siltdb/silt/table"
+	"github.com/siltdb/silt/types"
 )
 
 // DropResult says what DropTableResult did beyond deleting the table's

@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/siltdb/silt/internal/objstore"
-	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/objstore"
 	"github.com/siltdb/silt/table"
+	"github.com/siltdb/silt/types"
 )
 
 var seedFlag = flag.Uint64("seed", 0, "seed of the randomized schema-evolution test (0 = time-based)")

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"sort"
 
-	"github.com/siltdb/silt/internal/types"
 	"github.com/siltdb/silt/table"
+	"github.com/siltdb/silt/types"
 )
 
 // RebuildTarget returns the table a rebuild of src writes into (see

@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"fmt"
 
-	"github.com/siltdb/silt/internal/types"
 	"github.com/siltdb/silt/lsm"
 	"github.com/siltdb/silt/manifest"
+	"github.com/siltdb/silt/types"
 )
 
 // Row-group copying. Within a run of sections that must be merged, a row

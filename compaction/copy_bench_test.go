@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/siltdb/silt/internal/objstore"
 	"github.com/siltdb/silt/lsm"
 	"github.com/siltdb/silt/manifest"
+	"github.com/siltdb/silt/objstore"
 )
 
 // BenchmarkCompactRowGroupCopy compacts a mostly non-overlapping workload

@@ -13,9 +13,9 @@ import (
 	"time"
 
 	"github.com/parquet-go/parquet-go"
-	"github.com/siltdb/silt/internal/types"
 	"github.com/siltdb/silt/lsm"
 	"github.com/siltdb/silt/manifest"
+	"github.com/siltdb/silt/types"
 )
 
 var seedFlag = flag.Uint64("seed", 0, "seed for randomized tests (0 = time-based)")

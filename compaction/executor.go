@@ -11,10 +11,10 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/siltdb/silt/internal/objstore"
-	"github.com/siltdb/silt/internal/types"
 	"github.com/siltdb/silt/lsm"
 	"github.com/siltdb/silt/manifest"
+	"github.com/siltdb/silt/objstore"
+	"github.com/siltdb/silt/types"
 )
 
 // Dropper is implemented by merge engines (lsm.Merger) that can tell which

@@ -12,11 +12,11 @@ import (
 	"time"
 
 	"github.com/siltdb/silt/compaction"
-	"github.com/siltdb/silt/internal/objstore"
-	"github.com/siltdb/silt/internal/types"
 	"github.com/siltdb/silt/lsm"
 	"github.com/siltdb/silt/manifest"
+	"github.com/siltdb/silt/objstore"
 	"github.com/siltdb/silt/table"
+	"github.com/siltdb/silt/types"
 )
 
 var rounds = flag.Int("merge-rounds", 0, "rounds of TestExecuteMatchesMergeRuns per engine (0: default)")

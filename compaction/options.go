@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/types"
 )
 
 // Options configure picking and executing compactions. The zero value is

@@ -9,7 +9,7 @@ import (
 	"iter"
 
 	"github.com/parquet-go/parquet-go"
-	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/types"
 )
 
 // Row-group copying. A compaction often merges a file with inputs that

@@ -8,7 +8,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/types"
 )
 
 // uniqueRecords returns n merged records with distinct keys, sorted.

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"iter"
 
-	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/types"
 )
 
 // fileCursor pulls a file's records in (Key, Seq) order, one decoded row

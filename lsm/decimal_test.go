@@ -3,7 +3,7 @@ package lsm
 import (
 	"testing"
 
-	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/types"
 )
 
 // TestSmallDecimalRoundTrip: DECIMAL with precision <= 9 is stored as INT32

@@ -9,7 +9,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/types"
 )
 
 // slowRecords reads every record of fr through the value-at-a-time decoder

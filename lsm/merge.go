@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"iter"
 
-	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/types"
 )
 
 // MergeRuns merges sorted runs: each source yields records sorted by

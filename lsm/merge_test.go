@@ -9,7 +9,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/types"
 )
 
 func sliceSource(recs []Record) iter.Seq2[Record, error] {

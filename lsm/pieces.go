@@ -6,7 +6,7 @@ import (
 	"fmt"
 
 	"github.com/parquet-go/parquet-go"
-	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/types"
 )
 
 // Piece is a part of a sorted run to write: merged records, or a row group

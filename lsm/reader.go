@@ -12,7 +12,7 @@ import (
 	"sync/atomic"
 
 	"github.com/parquet-go/parquet-go"
-	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/types"
 )
 
 // initialTailRead is how many bytes OpenFile reads from the end of a file in

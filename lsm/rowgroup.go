@@ -9,7 +9,7 @@ import (
 	"io"
 
 	"github.com/parquet-go/parquet-go"
-	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/types"
 )
 
 // loadGroup reads row group i and verifies its checksum. The returned reader

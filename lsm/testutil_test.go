@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/types"
 )
 
 var seedFlag = flag.Uint64("seed", 0, "seed for randomized tests (0 = time-based)")

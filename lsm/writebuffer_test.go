@@ -6,7 +6,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/types"
 )
 
 // order is a merger that lists the merged records' Row[1] tags in the

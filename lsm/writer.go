@@ -8,7 +8,7 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress/zstd"
-	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/types"
 )
 
 // FormatVersion is the data-file format version written into every file's

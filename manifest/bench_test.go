@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/siltdb/silt/internal/objstore"
+	"github.com/siltdb/silt/objstore"
 )
 
 // BenchmarkCommitSequential measures one committer appending one file per

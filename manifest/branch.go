@@ -7,8 +7,8 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/siltdb/silt/internal/objstore"
-	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/objstore"
+	"github.com/siltdb/silt/types"
 )
 
 // Branches live under branch/<name>/: an info object branch/<name>/BRANCH

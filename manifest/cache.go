@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/siltdb/silt/internal/objstore"
+	"github.com/siltdb/silt/objstore"
 )
 
 // Cache holds decoded immutable metadata across calls (Options.Cache): a

@@ -7,7 +7,7 @@ import (
 	"hash/crc32"
 	"strconv"
 
-	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/types"
 )
 
 // Object kinds: the first word of every envelope, so an object put in the

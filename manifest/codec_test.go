@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/types"
 )
 
 var rewrite = flag.Bool("rewrite", false, "regenerate the golden files in testdata/")

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"maps"
 
-	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/types"
 )
 
 // commitPlan is what one commit attempt publishes on top of its parent.

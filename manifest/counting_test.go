@@ -5,7 +5,7 @@ import (
 	"errors"
 	"sync"
 
-	"github.com/siltdb/silt/internal/objstore"
+	"github.com/siltdb/silt/objstore"
 )
 
 // countingStore counts the calls that failed with an error other than

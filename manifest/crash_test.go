@@ -6,7 +6,7 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/siltdb/silt/internal/objstore"
+	"github.com/siltdb/silt/objstore"
 )
 
 // errCrash is the panic value of a simulated process death.

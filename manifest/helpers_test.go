@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/siltdb/silt/internal/objstore"
+	"github.com/siltdb/silt/objstore"
 )
 
 // testClock is a manual clock in unix milliseconds.

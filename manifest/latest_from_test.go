@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/siltdb/silt/internal/objstore"
+	"github.com/siltdb/silt/objstore"
 )
 
 // TestLatestFrom: probing forward from a known snapshot finds the newest

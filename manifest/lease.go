@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/siltdb/silt/internal/objstore"
-	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/objstore"
+	"github.com/siltdb/silt/types"
 )
 
 // Leases protect what a long reader (or a rollback/fast-forward publisher)

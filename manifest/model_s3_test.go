@@ -3,8 +3,8 @@ package manifest
 import (
 	"testing"
 
-	"github.com/siltdb/silt/internal/objstore"
-	"github.com/siltdb/silt/internal/objstore/s3test"
+	"github.com/siltdb/silt/internal/s3test"
+	"github.com/siltdb/silt/objstore"
 )
 
 // TestConcurrentCommitsS3 runs the concurrent-commit model against a real

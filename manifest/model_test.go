@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/siltdb/silt/internal/objstore"
-	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/objstore"
+	"github.com/siltdb/silt/types"
 )
 
 var seedFlag = flag.Uint64("seed", 0, "seed of the randomized model tests (0: random; env SILT_SEED also works)")

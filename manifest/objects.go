@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/types"
 )
 
 // ManifestList is the body of a manifest-list object: the manifests of one

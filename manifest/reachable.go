@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/types"
 )
 
 // ChangelogFiles returns the changelog files of snapshot s (nil when its

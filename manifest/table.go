@@ -9,8 +9,8 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/siltdb/silt/internal/objstore"
-	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/objstore"
+	"github.com/siltdb/silt/types"
 )
 
 // Paths relative to a table root.

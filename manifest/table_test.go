@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/siltdb/silt/internal/objstore"
-	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/objstore"
+	"github.com/siltdb/silt/types"
 )
 
 func TestEmptyTable(t *testing.T) {

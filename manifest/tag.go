@@ -7,8 +7,8 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/siltdb/silt/internal/objstore"
-	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/objstore"
+	"github.com/siltdb/silt/types"
 )
 
 // TagDir holds one object per tag: tag/tag-<name>. Tags belong to the table,

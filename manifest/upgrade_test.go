@@ -5,8 +5,8 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/siltdb/silt/internal/objstore"
-	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/objstore"
+	"github.com/siltdb/silt/types"
 )
 
 // TestUpgrade: a COMPACT commit moves a file to another level without

@@ -5,7 +5,7 @@ import (
 	"math"
 	"math/big"
 
-	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/types"
 )
 
 // Aggregate functions: COUNT(*), COUNT([DISTINCT] x), SUM, MIN, MAX, AVG.

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/types"
 )
 
 // TestSumStateMatchesBigInt checks SUM and AVG, which add in an int64 until

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/siltdb/silt/catalog"
-	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/types"
 )
 
 // Schema evolution in SQL: ALTER TABLE, its dry run (CheckAlter), the

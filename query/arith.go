@@ -5,7 +5,7 @@ import (
 	"math"
 	"math/big"
 
-	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/types"
 )
 
 // Arithmetic and comparison of typed values.

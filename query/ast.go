@@ -2,7 +2,7 @@ package query
 
 import (
 	"github.com/siltdb/silt/catalog"
-	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/types"
 )
 
 // The syntax tree. Nodes carry the position of their first token so that

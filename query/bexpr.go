@@ -1,7 +1,7 @@
 package query
 
 import (
-	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/types"
 )
 
 // Bound expressions: type-checked trees evaluated against one row. Every

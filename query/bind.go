@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/types"
 )
 
 // Binding turns syntax-tree expressions into type-checked bound

@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/types"
 )
 
 // Type rules and conversions between column types.

@@ -5,8 +5,8 @@ import (
 	"errors"
 	"time"
 
-	"github.com/siltdb/silt/internal/types"
 	"github.com/siltdb/silt/manifest"
+	"github.com/siltdb/silt/types"
 )
 
 // table_changes('db.t', from[, to]): the row changes that lead from the

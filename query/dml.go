@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/types"
 )
 
 // INSERT, UPDATE and DELETE. Each statement computes all its changes

@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/types"
 )
 
 // EngineOptions configures an Engine. The zero value is usable.

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/types"
 )
 
 func query(t *testing.T, e *Engine, sql string) string {

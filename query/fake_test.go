@@ -9,8 +9,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/siltdb/silt/internal/types"
 	"github.com/siltdb/silt/manifest"
+	"github.com/siltdb/silt/types"
 )
 
 // fakeCatalog is an in-memory Catalog with silt's semantics: primary-key

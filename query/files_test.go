@@ -5,7 +5,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/types"
 )
 
 // TestFilesSystemTable: t$files lists the live data files at the latest

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/types"
 )
 
 // Scalar functions: COALESCE, UPPER, LOWER, LENGTH (CHAR_LENGTH), ABS,

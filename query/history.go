@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"iter"
 
-	"github.com/siltdb/silt/internal/types"
 	"github.com/siltdb/silt/manifest"
+	"github.com/siltdb/silt/types"
 )
 
 // Table history in SQL: tags, branches, rollback and fast-forward

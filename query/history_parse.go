@@ -4,7 +4,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/types"
 )
 
 // The grammar of table history:

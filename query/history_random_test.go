@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/siltdb/silt/catalog"
-	"github.com/siltdb/silt/internal/objstore"
-	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/objstore"
 	"github.com/siltdb/silt/table"
+	"github.com/siltdb/silt/types"
 )
 
 var historySeedFlag = flag.Uint64("seed", 0, "seed for randomized tests (0 = time-based)")

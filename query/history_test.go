@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/types"
 )
 
 func TestParseHistory(t *testing.T) {

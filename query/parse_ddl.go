@@ -4,7 +4,7 @@ import (
 	"strings"
 
 	"github.com/siltdb/silt/catalog"
-	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/types"
 )
 
 // Parsing of CREATE TABLE and ALTER TABLE: column definitions, types,

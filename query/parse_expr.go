@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/types"
 )
 
 // Expression grammar, lowest precedence first:

@@ -4,7 +4,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/types"
 )
 
 // isReserved reports whether word (upper-case) cannot be used as a bare

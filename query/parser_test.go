@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/types"
 )
 
 func parseAll(sql string) (string, error) {

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/types"
 )
 
 // queryGen produces random, mostly well-formed statements over the orders

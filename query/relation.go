@@ -7,8 +7,8 @@ import (
 	"iter"
 	"time"
 
-	"github.com/siltdb/silt/internal/types"
 	"github.com/siltdb/silt/manifest"
+	"github.com/siltdb/silt/types"
 )
 
 // A relation is what a FROM clause names: a table, or one of its system

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/types"
 )
 
 // SELECT: planning (binding, aggregation, ORDER BY resolution, pushdown)

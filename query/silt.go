@@ -7,9 +7,9 @@ import (
 	"strconv"
 
 	"github.com/siltdb/silt/catalog"
-	"github.com/siltdb/silt/internal/types"
 	"github.com/siltdb/silt/manifest"
 	"github.com/siltdb/silt/table"
+	"github.com/siltdb/silt/types"
 )
 
 // SiltCatalog adapts silt's catalog to the engine's Catalog interface. Each

@@ -7,8 +7,8 @@ import (
 	"iter"
 
 	"github.com/siltdb/silt/catalog"
-	"github.com/siltdb/silt/internal/types"
 	"github.com/siltdb/silt/manifest"
+	"github.com/siltdb/silt/types"
 )
 
 // Catalog is what the engine needs from silt's catalog. The consumer declares

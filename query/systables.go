@@ -7,8 +7,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/siltdb/silt/internal/types"
 	"github.com/siltdb/silt/manifest"
+	"github.com/siltdb/silt/types"
 )
 
 // System tables of history: t$tags, t$branches (main first, then the

@@ -4,7 +4,7 @@
 #
 #   scripts/test.sh                          # go test ./...
 #   scripts/test.sh -race -run TestFoo       # extra flags go to go test
-#   scripts/test.sh ./internal/objstore/...  # packages given: only those
+#   scripts/test.sh ./objstore/...  # packages given: only those
 #
 # The pinned MinIO binary is installed into $(go env GOPATH)/bin on first
 # use. Set SILT_MINIO_BIN to use another binary.

@@ -7,8 +7,8 @@ import (
 	"sort"
 	"time"
 
-	"github.com/siltdb/silt/internal/types"
 	"github.com/siltdb/silt/manifest"
+	"github.com/siltdb/silt/types"
 )
 
 // Automatic tags (tag.automatic-creation = process-time) name periods of

@@ -9,10 +9,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/siltdb/silt/internal/objstore"
-	"github.com/siltdb/silt/internal/objstore/s3test"
-	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/internal/s3test"
 	"github.com/siltdb/silt/manifest"
+	"github.com/siltdb/silt/objstore"
+	"github.com/siltdb/silt/types"
 )
 
 // collectChanges reads Changes(from, to) into a slice.

@@ -10,9 +10,9 @@ import (
 	"slices"
 	"sort"
 
-	"github.com/siltdb/silt/internal/types"
 	"github.com/siltdb/silt/lsm"
 	"github.com/siltdb/silt/manifest"
+	"github.com/siltdb/silt/types"
 )
 
 // Change is one row-level change between two snapshots: a changelog row

@@ -8,10 +8,10 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/siltdb/silt/internal/objstore"
-	"github.com/siltdb/silt/internal/objstore/s3test"
-	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/internal/s3test"
 	"github.com/siltdb/silt/manifest"
+	"github.com/siltdb/silt/objstore"
+	"github.com/siltdb/silt/types"
 )
 
 func simpleSchema(buckets int) *types.Schema {

@@ -7,9 +7,9 @@ import (
 	"strings"
 
 	"github.com/siltdb/silt/compaction"
-	"github.com/siltdb/silt/internal/types"
 	"github.com/siltdb/silt/lsm"
 	"github.com/siltdb/silt/manifest"
+	"github.com/siltdb/silt/types"
 )
 
 // CompactOptions configure (*Table).Compact.

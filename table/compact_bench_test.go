@@ -10,10 +10,10 @@ import (
 	"time"
 
 	"github.com/siltdb/silt/compaction"
-	"github.com/siltdb/silt/internal/objstore"
-	"github.com/siltdb/silt/internal/types"
 	"github.com/siltdb/silt/lsm"
 	"github.com/siltdb/silt/manifest"
+	"github.com/siltdb/silt/objstore"
+	"github.com/siltdb/silt/types"
 )
 
 // countingStore counts the bytes put into the store: data files apart from

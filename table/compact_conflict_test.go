@@ -9,9 +9,9 @@ import (
 	"testing"
 
 	"github.com/siltdb/silt/compaction"
-	"github.com/siltdb/silt/internal/objstore"
-	"github.com/siltdb/silt/internal/objstore/s3test"
-	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/internal/s3test"
+	"github.com/siltdb/silt/objstore"
+	"github.com/siltdb/silt/types"
 )
 
 // conflictTable is a one-bucket table with four level-0 runs: keys 0..19,

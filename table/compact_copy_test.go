@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/siltdb/silt/compaction"
-	"github.com/siltdb/silt/internal/objstore"
-	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/objstore"
+	"github.com/siltdb/silt/types"
 )
 
 // TestCompactionRowGroupCopy: for every merge engine, a table whose

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/siltdb/silt/compaction"
-	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/types"
 )
 
 // Compaction option keys (see OptionDocs for defaults and meaning).

@@ -13,9 +13,9 @@ import (
 	"time"
 
 	"github.com/siltdb/silt/compaction"
-	"github.com/siltdb/silt/internal/objstore"
-	"github.com/siltdb/silt/internal/types"
 	"github.com/siltdb/silt/manifest"
+	"github.com/siltdb/silt/objstore"
+	"github.com/siltdb/silt/types"
 )
 
 // compactSchema is modelSchema with small files and eager compaction, so

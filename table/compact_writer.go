@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/siltdb/silt/compaction"
-	"github.com/siltdb/silt/internal/types"
 	"github.com/siltdb/silt/manifest"
+	"github.com/siltdb/silt/types"
 )
 
 // Inline compaction and the write stall. Each Writer has a compactManager.

@@ -7,9 +7,9 @@ import (
 	"os"
 
 	"github.com/siltdb/silt/catalog"
-	"github.com/siltdb/silt/internal/objstore"
-	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/objstore"
 	"github.com/siltdb/silt/table"
+	"github.com/siltdb/silt/types"
 )
 
 // Example shows the writer API a stream job uses: open a table, write

@@ -7,9 +7,9 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/siltdb/silt/internal/objstore"
-	"github.com/siltdb/silt/internal/types"
 	"github.com/siltdb/silt/manifest"
+	"github.com/siltdb/silt/objstore"
+	"github.com/siltdb/silt/types"
 )
 
 // Expiry journals live under gc/: gc/expire-<id> lists what one expiry

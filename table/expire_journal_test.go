@@ -4,8 +4,8 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/siltdb/silt/internal/types"
 	"github.com/siltdb/silt/manifest"
+	"github.com/siltdb/silt/types"
 )
 
 func TestExpireJournalCodec(t *testing.T) {

@@ -13,10 +13,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/siltdb/silt/internal/objstore"
-	"github.com/siltdb/silt/internal/objstore/s3test"
-	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/internal/s3test"
 	"github.com/siltdb/silt/manifest"
+	"github.com/siltdb/silt/objstore"
+	"github.com/siltdb/silt/types"
 )
 
 var gcLong = flag.Bool("gc-long", false, "run the long randomized lifecycle tests")

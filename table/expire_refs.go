@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/siltdb/silt/internal/types"
 	"github.com/siltdb/silt/manifest"
+	"github.com/siltdb/silt/types"
 )
 
 // objRef names one object garbage collection may delete: a path relative

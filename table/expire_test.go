@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/siltdb/silt/internal/objstore"
-	"github.com/siltdb/silt/internal/types"
 	"github.com/siltdb/silt/manifest"
+	"github.com/siltdb/silt/objstore"
+	"github.com/siltdb/silt/types"
 )
 
 // gcTable opens a table for the lifecycle tests on hot and cold stores

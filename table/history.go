@@ -6,8 +6,8 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/siltdb/silt/internal/types"
 	"github.com/siltdb/silt/manifest"
+	"github.com/siltdb/silt/types"
 )
 
 // History: tags, branches, rollback and fast-forward on top of the

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/types"
 )
 
 // History option keys (see OptionDocs for defaults and meaning). The names

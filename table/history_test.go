@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/siltdb/silt/internal/objstore"
-	"github.com/siltdb/silt/internal/types"
 	"github.com/siltdb/silt/manifest"
+	"github.com/siltdb/silt/objstore"
+	"github.com/siltdb/silt/types"
 )
 
 func historyTable(t *testing.T, store objstore.Store) *Table {

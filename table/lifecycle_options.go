@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/types"
 )
 
 // Lifecycle option keys (see lifecycleOptionDocs for defaults and meaning).

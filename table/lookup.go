@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/siltdb/silt/internal/types"
 	"github.com/siltdb/silt/lsm"
 	"github.com/siltdb/silt/manifest"
+	"github.com/siltdb/silt/types"
 )
 
 // LookupRecord returns the merged record of one encoded primary key in one

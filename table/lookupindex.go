@@ -15,9 +15,9 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
 	"github.com/cockroachdb/pebble/v2/vfs"
-	"github.com/siltdb/silt/internal/types"
 	"github.com/siltdb/silt/lsm"
 	"github.com/siltdb/silt/manifest"
+	"github.com/siltdb/silt/types"
 )
 
 // The local lookup index (docs/adr/0011-lookup-index.md): per table and

@@ -7,9 +7,9 @@ import (
 	"sort"
 
 	"github.com/cockroachdb/pebble/v2"
-	"github.com/siltdb/silt/internal/types"
 	"github.com/siltdb/silt/lsm"
 	"github.com/siltdb/silt/manifest"
+	"github.com/siltdb/silt/types"
 )
 
 // Maintenance of the lookup index. To move from S to a later S', read

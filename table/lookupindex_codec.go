@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/siltdb/silt/internal/types"
 	"github.com/siltdb/silt/lsm"
 	"github.com/siltdb/silt/manifest"
+	"github.com/siltdb/silt/types"
 )
 
 // The lookup index's Pebble layout (format version lookupIndexVersion):

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/types"
 )
 
 // MaintainOptions configure one run of a table's lifecycle policies.

@@ -5,8 +5,8 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/siltdb/silt/internal/types"
 	"github.com/siltdb/silt/lsm"
+	"github.com/siltdb/silt/types"
 )
 
 // Merge engines decide what the records of one primary key merge into. Each

@@ -4,8 +4,8 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/siltdb/silt/internal/types"
 	"github.com/siltdb/silt/lsm"
+	"github.com/siltdb/silt/types"
 )
 
 // The aggregation merge engine keeps primary-key columns and folds every

@@ -1,8 +1,8 @@
 package table
 
 import (
-	"github.com/siltdb/silt/internal/types"
 	"github.com/siltdb/silt/lsm"
+	"github.com/siltdb/silt/types"
 )
 
 // The merge engines implement compaction.Dropper: which merged records

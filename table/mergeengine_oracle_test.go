@@ -9,9 +9,9 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/siltdb/silt/internal/types"
 	"github.com/siltdb/silt/lsm"
 	"github.com/siltdb/silt/manifest"
+	"github.com/siltdb/silt/types"
 )
 
 // oracleRun is one sorted run of the randomized LSM test: encoded data

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/siltdb/silt/internal/types"
 	"github.com/siltdb/silt/lsm"
+	"github.com/siltdb/silt/types"
 )
 
 // engineSchema: id BIGINT key, v BIGINT, s STRING, ts BIGINT (a sequence

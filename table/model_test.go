@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/siltdb/silt/internal/objstore"
-	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/objstore"
+	"github.com/siltdb/silt/types"
 )
 
 var seedFlag = flag.Uint64("seed", 0, "seed for randomized tests (0 = time-based)")

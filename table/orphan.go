@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/siltdb/silt/internal/objstore"
+	"github.com/siltdb/silt/objstore"
 )
 
 // OrphanReport says what one orphan cleanup did (or would do).

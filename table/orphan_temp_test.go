@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/siltdb/silt/internal/objstore"
+	"github.com/siltdb/silt/objstore"
 )
 
 // TestOrphanSweepsTempFiles: temp files a crashed local-store write left

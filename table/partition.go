@@ -5,7 +5,7 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/types"
 )
 
 // partitionPath renders the canonical partition path of a row:

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/siltdb/silt/internal/types"
 	"github.com/siltdb/silt/manifest"
+	"github.com/siltdb/silt/types"
 )
 
 // PartitionExpireReport says what one partition expiry did (or would do).

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/siltdb/silt/internal/objstore"
-	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/objstore"
+	"github.com/siltdb/silt/types"
 )
 
 func partSchema(opts map[string]string) *types.Schema {

@@ -7,8 +7,8 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/siltdb/silt/internal/types"
 	"github.com/siltdb/silt/manifest"
+	"github.com/siltdb/silt/types"
 )
 
 // Rebuild replays a table's history into another table (silt rebuild):

@@ -7,9 +7,9 @@ import (
 	"iter"
 	"sort"
 
-	"github.com/siltdb/silt/internal/types"
 	"github.com/siltdb/silt/lsm"
 	"github.com/siltdb/silt/manifest"
+	"github.com/siltdb/silt/types"
 )
 
 // ScanOptions choose the snapshot of a read and give pruning hints.

@@ -7,9 +7,9 @@ import (
 	"slices"
 	"sync"
 
-	"github.com/siltdb/silt/internal/types"
 	"github.com/siltdb/silt/lsm"
 	"github.com/siltdb/silt/manifest"
+	"github.com/siltdb/silt/types"
 )
 
 // The read path of a scan: column projection, parallel file fetches and

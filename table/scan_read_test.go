@@ -8,8 +8,8 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/siltdb/silt/internal/objstore"
-	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/objstore"
+	"github.com/siltdb/silt/types"
 )
 
 func scanRows(t *testing.T, tb *Table, cols []int) []types.Row {

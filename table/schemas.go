@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/siltdb/silt/internal/types"
 	"github.com/siltdb/silt/manifest"
+	"github.com/siltdb/silt/types"
 )
 
 // SchemaLoader gives a table access to its other schema versions. The

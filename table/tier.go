@@ -7,9 +7,9 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/siltdb/silt/internal/objstore"
-	"github.com/siltdb/silt/internal/types"
 	"github.com/siltdb/silt/manifest"
+	"github.com/siltdb/silt/objstore"
+	"github.com/siltdb/silt/types"
 )
 
 // TierReport says what one tiering run did (or would do).

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/siltdb/silt/internal/objstore"
-	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/objstore"
+	"github.com/siltdb/silt/types"
 )
 
 // coldTier lazily opens the table's cold store once (shared by the views

@@ -1,7 +1,7 @@
 package table
 
 import (
-	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/types"
 )
 
 // expiredRow returns the read-time record TTL predicate of

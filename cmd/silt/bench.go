@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/siltdb/silt/internal/bench"
+	"github.com/siltdb/silt/bench"
 )
 
 const benchHelp = `SCENARIO|all [--rows N] [--json] [--keep] [--seed S] [--commit-every N] [--duckdb-dir DIR] [--cpuprofile FILE]
@@ -19,7 +19,7 @@ const benchHelp = `SCENARIO|all [--rows N] [--json] [--keep] [--seed S] [--commi
 Scenarios:
 `
 
-// cmdBench runs whole-system benchmarks (internal/bench) against the
+// cmdBench runs whole-system benchmarks (bench) against the
 // warehouse's store: a local directory (a temporary one when no warehouse
 // is given) or s3://bucket/prefix.
 func (a *app) cmdBench(ctx context.Context, args []string) error {

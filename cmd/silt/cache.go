@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"path/filepath"
 
-	"github.com/siltdb/silt/internal/cache"
-	"github.com/siltdb/silt/internal/objstore"
+	"github.com/siltdb/silt/cache"
+	"github.com/siltdb/silt/objstore"
 	"github.com/siltdb/silt/table"
 )
 

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/siltdb/silt/internal/cache"
+	"github.com/siltdb/silt/cache"
 )
 
 // cacheQueries read data files, manifests and schemas in several ways.

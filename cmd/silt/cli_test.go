@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/siltdb/silt/internal/objstore/s3test"
+	"github.com/siltdb/silt/internal/s3test"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 )

@@ -16,10 +16,10 @@ import (
 	"github.com/google/uuid"
 	"github.com/siltdb/silt/catalog"
 	"github.com/siltdb/silt/compaction"
-	"github.com/siltdb/silt/internal/server"
-	"github.com/siltdb/silt/internal/types"
 	"github.com/siltdb/silt/manifest"
+	"github.com/siltdb/silt/server"
 	"github.com/siltdb/silt/table"
+	"github.com/siltdb/silt/types"
 )
 
 const compactHelp = `DB.TABLE[$branch_NAME] [--full] [--partition 'col=value,…']

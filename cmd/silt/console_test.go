@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/siltdb/silt/catalog"
-	"github.com/siltdb/silt/internal/objstore"
+	"github.com/siltdb/silt/objstore"
 	"github.com/siltdb/silt/table"
 )
 

@@ -7,9 +7,9 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/siltdb/silt/internal/types"
 	"github.com/siltdb/silt/query"
 	"github.com/siltdb/silt/table"
+	"github.com/siltdb/silt/types"
 )
 
 // demoConfig sizes the demo changelog.

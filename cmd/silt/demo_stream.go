@@ -9,9 +9,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/siltdb/silt/internal/stream"
-	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/stream"
 	"github.com/siltdb/silt/table"
+	"github.com/siltdb/silt/types"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 )

@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/siltdb/silt/internal/server"
+	"github.com/siltdb/silt/server"
 	"go.yaml.in/yaml/v3"
 )
 

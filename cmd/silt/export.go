@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/siltdb/silt/internal/stream"
+	"github.com/siltdb/silt/stream"
 )
 
 const exportHelp = `DB.TABLE --brokers HOST:PORT[,…] --topic T --format debezium-json|upsert-json [--from N] [--follow] [--name NAME]

@@ -14,8 +14,8 @@ import (
 	"strings"
 
 	"github.com/google/uuid"
-	"github.com/siltdb/silt/internal/types"
 	"github.com/siltdb/silt/table"
+	"github.com/siltdb/silt/types"
 )
 
 func (a *app) cmdLoad(ctx context.Context, args []string) error {

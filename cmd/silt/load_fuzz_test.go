@@ -5,7 +5,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/types"
 )
 
 func loadSchema() *types.Schema {

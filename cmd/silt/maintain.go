@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/siltdb/silt/catalog"
-	"github.com/siltdb/silt/internal/server"
+	"github.com/siltdb/silt/server"
 	"github.com/siltdb/silt/table"
 )
 

@@ -10,9 +10,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/siltdb/silt/internal/types"
 	"github.com/siltdb/silt/manifest"
 	"github.com/siltdb/silt/table"
+	"github.com/siltdb/silt/types"
 )
 
 const rebuildHelp = `DB.SRC --to DB.DST [--as-of ID|TAG|TIMESTAMP] [--merge-engine E] [--option k=v …]

@@ -7,8 +7,8 @@ import (
 	"os"
 	"time"
 
-	"github.com/siltdb/silt/internal/server"
-	"github.com/siltdb/silt/internal/stream"
+	"github.com/siltdb/silt/server"
+	"github.com/siltdb/silt/stream"
 )
 
 const serveHelp = `[--config silt.yaml] [flags]

@@ -18,8 +18,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/siltdb/silt/internal/objstore/s3test"
-	"github.com/siltdb/silt/internal/server"
+	"github.com/siltdb/silt/internal/s3test"
+	"github.com/siltdb/silt/server"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 )

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/siltdb/silt/catalog"
-	"github.com/siltdb/silt/internal/stream"
+	"github.com/siltdb/silt/stream"
 )
 
 const sinkHelp = `--brokers HOST:PORT[,…] --topic T[,…] --table DB.T --format F --group G [flags]

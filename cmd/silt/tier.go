@@ -6,9 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/siltdb/silt/internal/objstore"
-	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/objstore"
 	"github.com/siltdb/silt/table"
+	"github.com/siltdb/silt/types"
 )
 
 // withTiers gives tables the warehouse's cold tier (--cold-uri, env

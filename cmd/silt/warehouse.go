@@ -8,10 +8,10 @@ import (
 	"strings"
 
 	"github.com/siltdb/silt/catalog"
-	"github.com/siltdb/silt/internal/objstore"
-	"github.com/siltdb/silt/internal/server"
-	"github.com/siltdb/silt/internal/types"
+	"github.com/siltdb/silt/objstore"
+	"github.com/siltdb/silt/server"
 	"github.com/siltdb/silt/table"
+	"github.com/siltdb/silt/types"
 )
 
 // openWarehouse opens the catalog named by the --warehouse flag or

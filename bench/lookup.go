@@ -1,0 +1,328 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	mrand "math/rand"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
+	"github.com/siltdb/silt/cache"
+	"github.com/siltdb/silt/catalog"
+	"github.com/siltdb/silt/objstore"
+	"github.com/siltdb/silt/table"
+)
+
+// runLookup measures point lookups (table.Get) of one fully compacted
+// table in three configurations, each at the latest snapshot (Get(0): the
+// snapshot is resolved in the store every time) and pinned to a snapshot
+// id:
+//
+//	cold  object store only: manifests and the data file are read per lookup;
+//	cold + metadata cache
+//	      the same with the in-memory cache of decoded immutable metadata
+//	      (table.Env.Meta, on by default in cmd/silt): a freshness check
+//	      and the row group per lookup once the first lookups filled it;
+//	warm  the same through the disk cache (cache), warmed by one
+//	      untimed pass over the keys: only the mutable snapshot pointers
+//	      reach the store;
+//	hot   the local lookup index (table.Env.LocalDir): one Pebble read per
+//	      lookup once the index is current.
+//
+// Pebble's Get on the same keys is the baseline: with default options, and
+// with the lookup index's options (the fair baseline of hot).
+func runLookup(ctx context.Context, b *runner, r *Result) error {
+	r.Columns = []string{"lookups", "lookups_per_s", "p50_ms", "p99_ms", "gets_per_lookup", "stats_per_lookup", "requests_per_lookup", "KB_read_per_lookup"}
+	n := b.rows
+	lookups := max(n/200, 20)
+	cs := newCountingStore(b.cfg.Store)
+	cat, err := b.openCatalog(ctx, cs)
+	if err != nil {
+		return err
+	}
+	t, err := cat.CreateTable(ctx, benchDB, "lookup", benchSchema(ingestBuckets, nil), false)
+	if err != nil {
+		return err
+	}
+	g := newRowGen(b.cfg.Seed, n)
+	keys := g.permutation(n)
+	b.progress("lookup: loading %d rows", n)
+	if err := b.loadKeys(ctx, t, g, keys, max(n/5, 1), "bench-lookup"); err != nil {
+		return err
+	}
+	b.progress("lookup: full compaction")
+	if _, err := t.Compact(ctx, table.CompactOptions{Full: true}); err != nil {
+		return err
+	}
+	snap, err := t.Latest(ctx)
+	if err != nil {
+		return err
+	}
+	_, files, err := t.DataFiles(ctx, snap.ID, 0)
+	if err != nil {
+		return err
+	}
+	var bytes int64
+	for _, f := range files {
+		bytes += f.Size
+	}
+	r.note("%d rows (keys 0..%d) loaded in 5 commits and fully compacted: %d data files, %.1f MB; %d lookups per distribution and case (hot pinned: the sequence repeated %d times); zipfian s=1.1 over a fixed random permutation of the keys",
+		n, n-1, len(files), float64(bytes)/1e6, lookups, pebbleLookupReps)
+
+	dists := map[string][]int64{"uniform": make([]int64, lookups), "zipfian": make([]int64, lookups)}
+	zipf := mrand.NewZipf(mrand.New(mrand.NewSource(int64(b.cfg.Seed))), 1.1, 1, uint64(n-1))
+	perm := g.permutation(n)
+	for i := 0; i < lookups; i++ {
+		dists["uniform"][i] = g.randomKey()
+		dists["zipfian"][i] = perm[zipf.Uint64()]
+	}
+
+	// warm: the same warehouse through a disk cache, index disabled.
+	cacheDir, err := b.tempDir("lookup-cache")
+	if err != nil {
+		return err
+	}
+	dc, err := cache.Open(ctx, cacheDir, 1<<30, cache.Options{Now: b.cfg.Now})
+	if err != nil {
+		return err
+	}
+	defer dc.Close()
+	warmCat := catalog.New(objstore.NewRetry(dc.Wrap(cs, "hot"), objstore.RetryOptions{}), b.cfg.Root, table.Env{Now: b.cfg.Now})
+	warm, err := warmCat.LoadTable(ctx, benchDB, "lookup")
+	if err != nil {
+		return err
+	}
+
+	// cold + metadata cache: the object store only, with table.MetaCache.
+	metaCache := table.NewMetaCache(64 << 20)
+	metaCat := catalog.New(objstore.NewRetry(cs, objstore.RetryOptions{}), b.cfg.Root,
+		table.Env{Now: b.cfg.Now, Meta: metaCache, StoreID: "bench-meta:" + b.cfg.Root})
+	metaT, err := metaCat.LoadTable(ctx, benchDB, "lookup")
+	if err != nil {
+		return err
+	}
+
+	// hot: the local lookup index, built by the first lookup.
+	indexDir, err := b.tempDir("lookup-index")
+	if err != nil {
+		return err
+	}
+	indexes := table.NewLookupIndexes()
+	defer indexes.Close()
+	hotCat := catalog.New(objstore.NewRetry(cs, objstore.RetryOptions{}), b.cfg.Root,
+		table.Env{Now: b.cfg.Now, LocalDir: indexDir, Indexes: indexes, StoreID: "bench:" + b.cfg.Root})
+	hot, err := hotCat.LoadTable(ctx, benchDB, "lookup")
+	if err != nil {
+		return err
+	}
+	b.progress("lookup: building the lookup index")
+	before := cs.counts()
+	start := b.cfg.Now()
+	if _, _, err := hot.Get(ctx, 0, keys[0]); err != nil {
+		return err
+	}
+	buildSecs := b.since(start)
+	build := cs.counts().sub(before)
+	st := hot.LookupIndexStats()
+	r.note("hot: the first lookup built the index in %.2f s (%d records from %d files, %d requests, %.1f MB read)",
+		buildSecs, st.RecordsApplied, st.FilesRead, build.requests(), float64(build.BytesGot)/1e6)
+
+	b.progress("lookup: loading the Pebble baselines")
+	pebDef, err := b.loadPebble(g, keys, "pebble-lookup", &pebble.Options{Logger: quietLogger{}})
+	if err != nil {
+		return err
+	}
+	defer pebDef.Close()
+	// The index's own Pebble configuration: the fair baseline of hot,
+	// timed in passes alternating with hot pinned so both see the same
+	// machine noise.
+	idxOpts := &pebble.Options{Logger: quietLogger{}, CacheSize: 64 << 20}
+	for i := range idxOpts.Levels {
+		idxOpts.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
+	}
+	pebIdx, err := b.loadPebble(g, keys, "pebble-lookup-idx", idxOpts)
+	if err != nil {
+		return err
+	}
+	defer pebIdx.Close()
+
+	type mode struct {
+		name  string
+		t     *table.Table
+		snap  int64
+		reps  int
+		warm  bool // one untimed pass first
+		index bool
+	}
+	modes := []mode{
+		{"cold, latest snapshot", t, 0, 1, false, false},
+		{"cold, pinned snapshot", t, snap.ID, 1, false, false},
+		{"cold + metadata cache, latest snapshot", metaT, 0, 1, false, false},
+		{"cold + metadata cache, pinned snapshot", metaT, snap.ID, 1, false, false},
+		{"warm (disk cache), latest snapshot", warm, 0, 1, true, false},
+		{"warm (disk cache), pinned snapshot", warm, snap.ID, 1, true, false},
+		{"hot (local index), latest snapshot", hot, 0, 1, false, true},
+		{"hot (local index), pinned snapshot", hot, snap.ID, pebbleLookupReps, false, true},
+	}
+	got := map[string]Measurement{}
+	for _, dist := range []string{"uniform", "zipfian"} {
+		for _, md := range modes {
+			if md.warm {
+				for _, k := range dists[dist] {
+					if _, _, err := md.t.Get(ctx, md.snap, k); err != nil {
+						return err
+					}
+				}
+			}
+			b.progress("lookup: %d %s lookups, %s", lookups*md.reps, dist, md.name)
+			st := md.t.LookupIndexStats()
+			lat, pebLat := &latencies{}, &latencies{}
+			before := cs.counts()
+			var secs, pebSecs float64
+			for range md.reps {
+				start := b.cfg.Now()
+				for _, k := range dists[dist] {
+					t0 := b.cfg.Now()
+					row, ok, err := md.t.Get(ctx, md.snap, k)
+					if err != nil {
+						return err
+					}
+					if !ok || row[0].(int64) != k {
+						return fmt.Errorf("lookup of key %d (%s): found=%v row=%v", k, md.name, ok, row)
+					}
+					lat.add(b.cfg.Now().Sub(t0))
+				}
+				secs += b.since(start)
+				if md.reps > 1 { // the alternating Pebble pass
+					d, err := b.timePebble(pebIdx, dists[dist], pebLat)
+					if err != nil {
+						return err
+					}
+					pebSecs += d
+				}
+			}
+			c := cs.counts().sub(before)
+			cnt := float64(lookups * md.reps)
+			m := Measurement{System: "silt", Case: dist + " " + md.name, Values: map[string]float64{
+				"lookups": cnt, "lookups_per_s": round3(cnt / secs),
+				"p50_ms": round3(lat.quantileMs(0.5)), "p99_ms": round3(lat.quantileMs(0.99)),
+				"gets_per_lookup":     round3(float64(c.Gets) / cnt),
+				"stats_per_lookup":    round3(float64(c.Stats) / cnt),
+				"requests_per_lookup": round3(float64(c.requests()) / cnt),
+				"KB_read_per_lookup":  round3(float64(c.BytesGot) / 1e3 / cnt),
+			}}
+			if md.index {
+				d := md.t.LookupIndexStats()
+				if served := d.IndexLookups - st.IndexLookups; served != int64(cnt) {
+					m.Note = fmt.Sprintf("only %d of %.0f lookups served by the index", served, cnt)
+				}
+			}
+			r.add(m)
+			got[dist+" "+md.name] = m
+			if md.reps > 1 {
+				pm := Measurement{System: "pebble", Case: dist + ", lookup index options (64 MiB block cache, bloom filters), passes alternating with hot pinned", Values: map[string]float64{
+					"lookups": cnt, "lookups_per_s": round3(cnt / pebSecs),
+					"p50_ms": round3(pebLat.quantileMs(0.5)), "p99_ms": round3(pebLat.quantileMs(0.99)),
+				}}
+				r.add(pm)
+				got[dist+" pebble index options"] = pm
+			}
+		}
+	}
+	ms := metaCache.Stats()
+	r.note("cold + metadata cache: not warmed beforehand (the first uniform lookups fill it, the zipfian ones find it full); hits %d, misses %d, %d entries, %.1f MB at the end", ms.Hits, ms.Misses, ms.Entries, float64(ms.Bytes)/1e6)
+	ws := dc.Stats().Tiers["hot"]
+	r.note("warm: disk cache hits %d, misses %d over the run (warm-up passes included)", ws.Hits, ws.Misses)
+
+	b.progress("lookup: Pebble with default options")
+	var peb []Measurement
+	for _, dist := range []string{"uniform", "zipfian"} {
+		lat := &latencies{}
+		var secs float64
+		for range pebbleLookupReps {
+			d, err := b.timePebble(pebDef, dists[dist], lat)
+			if err != nil {
+				return err
+			}
+			secs += d
+		}
+		cnt := float64(len(dists[dist]) * pebbleLookupReps)
+		peb = append(peb, Measurement{System: "pebble", Case: dist + ", default options", Values: map[string]float64{
+			"lookups": cnt, "lookups_per_s": round3(cnt / secs),
+			"p50_ms": round3(lat.quantileMs(0.5)), "p99_ms": round3(lat.quantileMs(0.99)),
+		}})
+		r.add(peb[len(peb)-1])
+	}
+	pebU := peb[0].Values["lookups_per_s"]
+	pebIdxU := got["uniform pebble index options"].Values["lookups_per_s"]
+	v := func(c, k string) float64 { return got[c].Values[k] }
+	r.ratio("silt_cold_uniform / pebble_uniform lookups_per_s", v("uniform cold, latest snapshot", "lookups_per_s"), pebU)
+	r.ratio("silt_warm_uniform_pinned / pebble_uniform lookups_per_s", v("uniform warm (disk cache), pinned snapshot", "lookups_per_s"), pebU)
+	r.ratio("silt_hot_uniform_latest / pebble_index_options_uniform lookups_per_s", v("uniform hot (local index), latest snapshot", "lookups_per_s"), pebIdxU)
+	hotRatio := r.ratio("silt_hot_uniform_pinned / pebble_index_options_uniform lookups_per_s", v("uniform hot (local index), pinned snapshot", "lookups_per_s"), pebIdxU)
+	r.target("cold lookups: S3 GETs per lookup (latest snapshot, metadata cache)", "≤ 2", v("uniform cold + metadata cache, latest snapshot", "gets_per_lookup"), 2, true)
+	r.target("cold lookups: S3 GETs per lookup (pinned snapshot, metadata cache)", "≤ 2", v("uniform cold + metadata cache, pinned snapshot", "gets_per_lookup"), 2, true)
+	r.target("cold lookups: S3 GETs per lookup (latest snapshot, no metadata cache)", "≤ 2", v("uniform cold, latest snapshot", "gets_per_lookup"), 2, true)
+	r.target("cold lookups: S3 GETs per lookup (pinned snapshot, no metadata cache)", "≤ 2", v("uniform cold, pinned snapshot", "gets_per_lookup"), 2, true)
+	r.target("hot lookups p99 (pinned snapshot)", "≤ 3 ms", v("uniform hot (local index), pinned snapshot", "p99_ms"), 3, true)
+	r.target("hot lookups p99 (latest snapshot)", "≤ 3 ms", v("uniform hot (local index), latest snapshot", "p99_ms"), 3, true)
+	r.target("hot lookups/s ÷ Pebble (pinned snapshot)", "≥ 0.50", hotRatio, 0.5, false)
+	r.note("gets = GET and ranged GET requests, stats = HEAD requests, requests = all (a pinned read of an older snapshot also PUTs and DELETEs a lease); a file up to 8 MiB is fetched whole by one GET (table.smallFileLimit); cold: nothing is cached between lookups; cold + metadata cache: snapshots (re-checked with a HEAD), manifests and data-file footers with bloom filters stay in memory, and a file whose footer is cached is read by ranged GETs of the row groups the key needs")
+	r.note("hot, latest: each Get first asks the store whether a newer snapshot exists (HEAD of the next snapshot id and of the indexed one, manifest.Table.LatestFrom), then reads the index; hot, pinned: the index is current at that snapshot and answers without any request")
+	return nil
+}
+
+// pebbleLookupReps repeats Pebble's (and the hot pinned case's) key
+// sequence: their lookups take microseconds, so one pass is too short to
+// time.
+const pebbleLookupReps = 20
+
+// loadPebble loads the same rows into a local Pebble (flushed to disk).
+func (b *runner) loadPebble(g *rowGen, keys []int64, dirName string, opts *pebble.Options) (*pebble.DB, error) {
+	dir, err := b.tempDir(dirName)
+	if err != nil {
+		return nil, err
+	}
+	db, err := pebble.Open(dir, opts)
+	if err != nil {
+		return nil, fmt.Errorf("pebble: %w", err)
+	}
+	wb := db.NewBatch()
+	for i, k := range keys {
+		row, _ := g.row(k)
+		if err := wb.Set(pebbleKey(k), pebbleValue(row), nil); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("pebble: %w", err)
+		}
+		if (i+1)%10_000 == 0 || i == len(keys)-1 {
+			if err := wb.Commit(pebble.NoSync); err != nil {
+				db.Close()
+				return nil, fmt.Errorf("pebble: %w", err)
+			}
+			wb.Close()
+			wb = db.NewBatch()
+		}
+	}
+	wb.Close()
+	if err := db.Flush(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("pebble: %w", err)
+	}
+	return db, nil
+}
+
+// timePebble times one pass of Get over keys and returns its seconds.
+func (b *runner) timePebble(db *pebble.DB, keys []int64, lat *latencies) (float64, error) {
+	start := b.cfg.Now()
+	for _, k := range keys {
+		t0 := b.cfg.Now()
+		v, closer, err := db.Get(pebbleKey(k))
+		if err != nil {
+			return 0, fmt.Errorf("pebble get %d: %w", k, err)
+		}
+		_ = v
+		closer.Close()
+		lat.add(b.cfg.Now().Sub(t0))
+	}
+	return b.since(start), nil
+}

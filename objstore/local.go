@@ -1,0 +1,433 @@
+package objstore
+
+import (
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/siltdb/silt/types"
+)
+
+// localLockStripes is how many lock files serialize writers; keys hash
+// onto them.
+const localLockStripes = 64
+
+// Local is a Store in a local directory: key "a/b/c" is the file
+// <root>/a/b/c. Several processes may share a root.
+//
+//   - Writes are atomic: a temp file (".silt-tmp-*", same directory) is
+//     written and fsynced, then renamed (Put, PutIfMatch) or hard-linked
+//     (PutIfAbsent: link fails if the key exists) into place, and the
+//     directory is fsynced.
+//   - Writers of a key are serialized by an in-process lock plus flock(2)
+//     on one of 64 lock files under <root>/.silt-locks, so conditional
+//     puts are linearizable across processes. Readers take no lock.
+//   - The ETag is the hex md5 of the contents, cached in a user xattr when
+//     the filesystem supports one.
+//
+// Because keys are paths, a key cannot also be a "directory" of other
+// keys: with "a/b" stored, writing "a" fails with types.ErrInvalid.
+type Local struct {
+	root    string
+	stripes [localLockStripes]chan struct{} // in-process half of each stripe lock
+}
+
+// NewLocal opens (creating if needed) a local store rooted at dir.
+func NewLocal(dir string) (*Local, error) {
+	if dir == "" {
+		return nil, fmt.Errorf("%w: empty local store directory", types.ErrInvalid)
+	}
+	root, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("local store %s: %w", dir, err)
+	}
+	if err := os.MkdirAll(filepath.Join(root, localReserved+"locks"), 0o755); err != nil {
+		return nil, fmt.Errorf("local store %s: %w", dir, err)
+	}
+	l := &Local{root: root}
+	for i := range l.stripes {
+		l.stripes[i] = make(chan struct{}, 1)
+	}
+	return l, nil
+}
+
+// String names the store's root.
+func (l *Local) String() string { return "local:" + l.root }
+
+func (l *Local) path(key string) (string, error) {
+	if err := ValidateLocalKey(key); err != nil {
+		return "", err
+	}
+	return filepath.Join(l.root, filepath.FromSlash(key)), nil
+}
+
+// lock serializes writers of key across goroutines and processes. The
+// returned func releases it.
+func (l *Local) lock(ctx context.Context, key string) (func(), error) {
+	h := fnv.New32a()
+	h.Write([]byte(key))
+	i := h.Sum32() % localLockStripes
+	select {
+	case l.stripes[i] <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	release := func() { <-l.stripes[i] }
+	f, err := os.OpenFile(filepath.Join(l.root, localReserved+"locks", fmt.Sprintf("%02d", i)), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		release()
+		return nil, fmt.Errorf("local lock: %w", err)
+	}
+	// Another process holds the flock only briefly; poll, honouring ctx.
+	for wait := time.Millisecond; ; wait = min(2*wait, 20*time.Millisecond) {
+		ok, err := tryFlock(f)
+		if err != nil {
+			f.Close()
+			release()
+			return nil, fmt.Errorf("local lock: %w", err)
+		}
+		if ok {
+			break
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			f.Close()
+			release()
+			return nil, ctx.Err()
+		}
+	}
+	return func() { f.Close(); release() }, nil // closing drops the flock
+}
+
+func (l *Local) Get(ctx context.Context, key string) ([]byte, ObjectInfo, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, ObjectInfo{}, err
+	}
+	p, err := l.path(key)
+	if err != nil {
+		return nil, ObjectInfo{}, err
+	}
+	f, fi, err := openObject(p)
+	if err != nil {
+		return nil, ObjectInfo{}, localErr("get", key, err)
+	}
+	defer f.Close()
+	data, err := readAllSized(f, fi.Size())
+	if err != nil {
+		return nil, ObjectInfo{}, localErr("get", key, err)
+	}
+	return data, ObjectInfo{Key: key, Size: int64(len(data)), ETag: md5Hex(data), LastModified: fi.ModTime()}, nil
+}
+
+func (l *Local) GetRange(ctx context.Context, key string, off, length int64) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	p, err := l.path(key)
+	if err != nil {
+		return nil, err
+	}
+	if off < 0 || length < 0 {
+		return nil, fmt.Errorf("local get %q: %w: negative range %d+%d", key, types.ErrInvalid, off, length)
+	}
+	f, fi, err := openObject(p)
+	if err != nil {
+		return nil, localErr("get", key, err)
+	}
+	defer f.Close()
+	if off >= fi.Size() {
+		return []byte{}, nil
+	}
+	buf := make([]byte, min(length, fi.Size()-off))
+	if _, err := f.ReadAt(buf, off); err != nil {
+		// The file is immutable, so a short read means it is damaged.
+		return nil, localErr("get", key, err)
+	}
+	return buf, nil
+}
+
+func (l *Local) Put(ctx context.Context, key string, data []byte) (ObjectInfo, error) {
+	return l.write(ctx, "put", key, data, func(p, tmp string) error {
+		return os.Rename(tmp, p)
+	})
+}
+
+// PutIfAbsent hard-links the temp file into place: link(2) fails with
+// EEXIST if the key exists, atomically, whatever other processes do.
+func (l *Local) PutIfAbsent(ctx context.Context, key string, data []byte) (ObjectInfo, error) {
+	return l.write(ctx, "put-if-absent", key, data, func(p, tmp string) error {
+		if err := os.Link(tmp, p); err != nil {
+			if errors.Is(err, fs.ErrExist) && !isDir(p) {
+				return ErrPreconditionFailed
+			}
+			return err
+		}
+		os.Remove(tmp) // best effort: List skips leftover temp files
+		return nil
+	})
+}
+
+// PutIfMatch compares the current ETag and renames under the key's lock.
+func (l *Local) PutIfMatch(ctx context.Context, key string, data []byte, etag string) (ObjectInfo, error) {
+	return l.write(ctx, "put-if-match", key, data, func(p, tmp string) error {
+		cur, err := statObject(p, key)
+		if errors.Is(err, fs.ErrNotExist) || err == nil && cur.ETag != etag {
+			return ErrPreconditionFailed
+		}
+		if err != nil {
+			return err
+		}
+		return os.Rename(tmp, p)
+	})
+}
+
+// write stages data in a synced temp file next to the key's path and,
+// holding the key's lock, calls commit to move it into place. commit
+// consumes tmp when it succeeds.
+func (l *Local) write(ctx context.Context, op, key string, data []byte, commit func(p, tmp string) error) (ObjectInfo, error) {
+	if err := ctx.Err(); err != nil {
+		return ObjectInfo{}, err
+	}
+	p, err := l.path(key)
+	if err != nil {
+		return ObjectInfo{}, err
+	}
+	dir := filepath.Dir(p)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return ObjectInfo{}, localErr(op, key, err)
+	}
+	etag := md5Hex(data)
+	tmp, err := writeTemp(dir, data, etag)
+	if err != nil {
+		return ObjectInfo{}, localErr(op, key, err)
+	}
+	unlock, err := l.lock(ctx, key)
+	if err != nil {
+		os.Remove(tmp)
+		return ObjectInfo{}, localErr(op, key, err)
+	}
+	defer unlock()
+	if err := commit(p, tmp); err != nil {
+		os.Remove(tmp)
+		return ObjectInfo{}, localErr(op, key, err)
+	}
+	if err := syncDir(dir); err != nil {
+		return ObjectInfo{}, localErr(op, key, err)
+	}
+	info := ObjectInfo{Key: key, Size: int64(len(data)), ETag: etag, LastModified: time.Now()}
+	if fi, err := os.Stat(p); err == nil {
+		info.LastModified = fi.ModTime()
+	}
+	return info, nil
+}
+
+// writeTemp writes data to a new fsynced temp file in dir and returns its
+// path.
+func writeTemp(dir string, data []byte, etag string) (string, error) {
+	f, err := os.CreateTemp(dir, localReserved+"tmp-*")
+	if err != nil {
+		return "", err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		setETagXattr(f, etag)
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return "", err
+	}
+	return f.Name(), nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+func (l *Local) Stat(ctx context.Context, key string) (ObjectInfo, error) {
+	if err := ctx.Err(); err != nil {
+		return ObjectInfo{}, err
+	}
+	p, err := l.path(key)
+	if err != nil {
+		return ObjectInfo{}, err
+	}
+	info, err := statObject(p, key)
+	if err != nil {
+		return ObjectInfo{}, localErr("stat", key, err)
+	}
+	return info, nil
+}
+
+func (l *Local) List(ctx context.Context, prefix string) ([]ObjectInfo, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	dir, ok := listDir(prefix)
+	if !ok {
+		return nil, nil // no valid key starts with prefix
+	}
+	var out []ObjectInfo
+	err := filepath.WalkDir(filepath.Join(l.root, filepath.FromSlash(dir)), func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil // removed under us, or the prefix has no directory
+			}
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(l.root, p)
+		if err != nil {
+			return err
+		}
+		key := filepath.ToSlash(rel)
+		if strings.HasPrefix(d.Name(), localReserved) {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil // temp or lock file
+		}
+		if d.IsDir() {
+			if key != "." && !strings.HasPrefix(key+"/", prefix) && !strings.HasPrefix(prefix, key+"/") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !d.Type().IsRegular() || !strings.HasPrefix(key, prefix) {
+			return nil
+		}
+		info, err := statObject(p, key)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // deleted under us
+		}
+		if err != nil {
+			return err
+		}
+		out = append(out, info)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("local list %q: %w", prefix, err)
+	}
+	slices.SortFunc(out, func(a, b ObjectInfo) int { return strings.Compare(a.Key, b.Key) })
+	return out, nil
+}
+
+// Delete removes the file; parent directories are left in place (removing
+// them would race with writers creating files in them).
+func (l *Local) Delete(ctx context.Context, key string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	p, err := l.path(key)
+	if err != nil {
+		return err
+	}
+	unlock, err := l.lock(ctx, key)
+	if err != nil {
+		return localErr("delete", key, err)
+	}
+	defer unlock()
+	if isDir(p) {
+		return nil // a "directory" of other keys, not an object
+	}
+	if err := os.Remove(p); err != nil {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+			return nil
+		}
+		return localErr("delete", key, err)
+	}
+	if err := syncDir(filepath.Dir(p)); err != nil {
+		return localErr("delete", key, err)
+	}
+	return nil
+}
+
+// openObject opens the object file at p; a directory is "not found".
+func openObject(p string) (*os.File, os.FileInfo, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, nil, fs.ErrNotExist
+	}
+	return f, fi, nil
+}
+
+// statObject returns the info of the object file at p, hashing it when no
+// cached ETag is available.
+func statObject(p, key string) (ObjectInfo, error) {
+	f, fi, err := openObject(p)
+	if err != nil {
+		return ObjectInfo{}, err
+	}
+	defer f.Close()
+	etag, ok := getETagXattr(f)
+	if !ok {
+		h := md5.New()
+		if _, err := io.Copy(h, f); err != nil {
+			return ObjectInfo{}, err
+		}
+		etag = hex.EncodeToString(h.Sum(nil))
+		setETagXattr(f, etag)
+	}
+	return ObjectInfo{Key: key, Size: fi.Size(), ETag: etag, LastModified: fi.ModTime()}, nil
+}
+
+func isDir(p string) bool {
+	fi, err := os.Lstat(p)
+	return err == nil && fi.IsDir()
+}
+
+func md5Hex(data []byte) string {
+	sum := md5.Sum(data)
+	return hex.EncodeToString(sum[:])
+}
+
+// localErr classifies a filesystem error. Reading, a missing file (or
+// parent, or a parent that is a file) is ErrNotFound; writing, a key that
+// collides with a directory of other keys (or whose parent is a file) is
+// types.ErrInvalid.
+func localErr(op, key string, err error) error {
+	writing := strings.HasPrefix(op, "put")
+	switch {
+	case errors.Is(err, ErrPreconditionFailed), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("local %s %q: %w", op, key, err)
+	case !writing && (errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR)):
+		return fmt.Errorf("local %s %q: %w: %w", op, key, ErrNotFound, err)
+	case writing && (errors.Is(err, syscall.ENOTDIR) || errors.Is(err, syscall.EISDIR) || errors.Is(err, fs.ErrExist)):
+		return fmt.Errorf("local %s %q: %w: key collides with a file or directory of other keys: %w", op, key, types.ErrInvalid, err)
+	}
+	return fmt.Errorf("local %s %q: %w", op, key, err)
+}

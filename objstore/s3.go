@@ -1,0 +1,374 @@
+package objstore
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+
+	"github.com/siltdb/silt/types"
+)
+
+// maxSinglePut is the largest object S3 accepts in one PUT. Conditional
+// puts must be single-part (see PutIfAbsent), so this bounds them.
+const maxSinglePut = 5 << 30
+
+// S3 is a Store on an S3-compatible service, via minio-go. Each call makes
+// one HTTP attempt (minio-go's internal retries are off); wrap the store
+// in NewRetry, whose attempts are bounded, visible in its Stats and safe
+// for conditional puts.
+//
+// Conditional puts are always single-part PUTs: minio-go attaches
+// If-None-Match / If-Match only to the request that starts a multipart
+// upload, not to the one completing it, so a multipart conditional put can
+// silently overwrite. An internal retry would be wrong too: retrying a
+// conditional PUT whose response was lost reports 412 for a write that
+// was applied. A conditional put that fails without a definite answer (a
+// network error, a timeout, a 5xx) returns an error wrapping ErrAmbiguous.
+type S3 struct {
+	cfg    S3Config
+	prefix string // normalized cfg.Prefix: "" or "p/"
+	region string // cfg.Region or from the environment; may be ""
+	client *minio.Client
+}
+
+// NewS3 connects to the bucket described by cfg. Credentials come from
+// the environment, then cfg.CredentialsFile; finding none is an error.
+// NewS3 does not contact the service (see EnsureBucket).
+func NewS3(ctx context.Context, cfg S3Config) (*S3, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("s3 config: %w", err)
+	}
+	providers := []credentials.Provider{&credentials.EnvAWS{}}
+	if cfg.CredentialsFile != "" {
+		providers = append(providers, &credentials.FileAWSCredentials{Filename: cfg.CredentialsFile, Profile: "default"})
+	}
+	creds := credentials.NewChainCredentials(providers)
+	v, err := creds.GetWithContext(nil)
+	if err != nil || v.SignerType.IsAnonymous() {
+		// err may come from parsing a credentials file: do not print it,
+		// it could quote the file's contents.
+		return nil, fmt.Errorf("%w: no S3 credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or a credentials file with a [default] profile", types.ErrInvalid)
+	}
+	region := cfg.Region
+	if region == "" {
+		region = os.Getenv("AWS_REGION")
+	}
+	if region == "" {
+		region = os.Getenv("AWS_DEFAULT_REGION")
+	}
+	transport, err := minio.DefaultTransport(cfg.Secure)
+	if err != nil {
+		return nil, fmt.Errorf("s3 transport: %w", err)
+	}
+	if cfg.InsecureSkipVerify && transport.TLSClientConfig != nil {
+		transport.TLSClientConfig.InsecureSkipVerify = true
+	}
+	opts := minio.Options{
+		Creds:      creds,
+		Secure:     cfg.Secure,
+		Transport:  transport,
+		Region:     region,
+		MaxRetries: 1, // see the S3 doc comment
+	}
+	if cfg.PathStyle {
+		opts.BucketLookup = minio.BucketLookupPath
+	}
+	client, err := minio.New(cfg.endpoint(), &opts)
+	if err != nil {
+		return nil, fmt.Errorf("s3 client for %s: %w", cfg, err)
+	}
+	return &S3{cfg: cfg, prefix: normPrefix(cfg.Prefix), region: region, client: client}, nil
+}
+
+// Config returns the configuration the store was made with.
+func (s *S3) Config() S3Config { return s.cfg }
+
+// String names the bucket and endpoint; it never includes credentials.
+func (s *S3) String() string { return s.cfg.String() }
+
+// BucketExists reports whether the bucket exists.
+func (s *S3) BucketExists(ctx context.Context) (bool, error) {
+	ok, err := s.client.BucketExists(ctx, s.cfg.Bucket)
+	if err != nil {
+		return false, fmt.Errorf("s3 bucket %s: %w", s.cfg.Bucket, err)
+	}
+	return ok, nil
+}
+
+// EnsureBucket creates the bucket if it does not exist.
+func (s *S3) EnsureBucket(ctx context.Context) error {
+	ok, err := s.client.BucketExists(ctx, s.cfg.Bucket)
+	if err != nil {
+		return fmt.Errorf("s3 bucket %s: %w", s.cfg.Bucket, err)
+	}
+	if ok {
+		return nil
+	}
+	err = s.client.MakeBucket(ctx, s.cfg.Bucket, minio.MakeBucketOptions{Region: s.region})
+	if err != nil {
+		switch minio.ToErrorResponse(asErrorResponse(err)).Code {
+		case "BucketAlreadyOwnedByYou", "BucketAlreadyExists":
+			return nil // lost a creation race with ourselves
+		}
+		return fmt.Errorf("s3 create bucket %s: %w", s.cfg.Bucket, err)
+	}
+	return nil
+}
+
+// RemoveBucket deletes the bucket, which must be empty. Tests use it to
+// clean up.
+func (s *S3) RemoveBucket(ctx context.Context) error {
+	if err := s.client.RemoveBucket(ctx, s.cfg.Bucket); err != nil {
+		return fmt.Errorf("s3 remove bucket %s: %w", s.cfg.Bucket, err)
+	}
+	return nil
+}
+
+func (s *S3) objectKey(key string) (string, error) {
+	if key == "" {
+		return "", fmt.Errorf("%w: empty object key", types.ErrInvalid)
+	}
+	return s.prefix + key, nil
+}
+
+func (s *S3) info(key string, oi minio.ObjectInfo) ObjectInfo {
+	return ObjectInfo{Key: key, Size: oi.Size, ETag: strings.Trim(oi.ETag, `"`), LastModified: oi.LastModified}
+}
+
+func (s *S3) Get(ctx context.Context, key string) ([]byte, ObjectInfo, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, ObjectInfo{}, err
+	}
+	ok, err := s.objectKey(key)
+	if err != nil {
+		return nil, ObjectInfo{}, err
+	}
+	rc, oi, _, err := minio.Core{Client: s.client}.GetObject(ctx, s.cfg.Bucket, ok, minio.GetObjectOptions{})
+	if err != nil {
+		return nil, ObjectInfo{}, s3Err("get", key, err)
+	}
+	defer rc.Close()
+	data, err := readAllSized(rc, oi.Size)
+	if err != nil {
+		return nil, ObjectInfo{}, s3Err("get", key, err)
+	}
+	return data, s.info(key, oi), nil
+}
+
+func (s *S3) GetRange(ctx context.Context, key string, off, length int64) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	ok, err := s.objectKey(key)
+	if err != nil {
+		return nil, err
+	}
+	if off < 0 || length < 0 {
+		return nil, fmt.Errorf("s3 get %q: %w: negative range %d+%d", key, types.ErrInvalid, off, length)
+	}
+	if length == 0 {
+		// No byte range expresses "nothing"; still report a missing key.
+		if _, err := s.Stat(ctx, key); err != nil {
+			return nil, err
+		}
+		return []byte{}, nil
+	}
+	var opts minio.GetObjectOptions
+	if err := opts.SetRange(off, off+length-1); err != nil {
+		return nil, fmt.Errorf("s3 get %q: %w: %w", key, types.ErrInvalid, err)
+	}
+	rc, oi, _, err := minio.Core{Client: s.client}.GetObject(ctx, s.cfg.Bucket, ok, opts)
+	if err != nil {
+		if minio.ToErrorResponse(asErrorResponse(err)).StatusCode == http.StatusRequestedRangeNotSatisfiable {
+			return []byte{}, nil // the object exists and ends before off
+		}
+		return nil, s3Err("get", key, err)
+	}
+	defer rc.Close()
+	// oi.Size is the length of the returned range here.
+	data, err := readAllSized(io.LimitReader(rc, length), min(oi.Size, length))
+	if err != nil {
+		return nil, s3Err("get", key, err)
+	}
+	return data, nil
+}
+
+// readAllSized reads r to the end, preallocating size bytes when known,
+// and reports a body shorter than announced as io.ErrUnexpectedEOF.
+func readAllSized(r io.Reader, size int64) ([]byte, error) {
+	if size < 0 {
+		return io.ReadAll(r)
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, size))
+	if _, err := buf.ReadFrom(r); err != nil {
+		return nil, err
+	}
+	if int64(buf.Len()) < size {
+		return nil, fmt.Errorf("read %d of %d bytes: %w", buf.Len(), size, io.ErrUnexpectedEOF)
+	}
+	return buf.Bytes(), nil
+}
+
+func (s *S3) Put(ctx context.Context, key string, data []byte) (ObjectInfo, error) {
+	if err := ctx.Err(); err != nil {
+		return ObjectInfo{}, err
+	}
+	ok, err := s.objectKey(key)
+	if err != nil {
+		return ObjectInfo{}, err
+	}
+	opts := minio.PutObjectOptions{SendContentMd5: true, DisableMultipart: len(data) <= maxSinglePut, StorageClass: s.cfg.StorageClass}
+	ui, err := s.client.PutObject(ctx, s.cfg.Bucket, ok, bytes.NewReader(data), int64(len(data)), opts)
+	if err != nil {
+		return ObjectInfo{}, s3Err("put", key, err)
+	}
+	return ObjectInfo{Key: key, Size: int64(len(data)), ETag: strings.Trim(ui.ETag, `"`), LastModified: ui.LastModified}, nil
+}
+
+// PutIfAbsent sends one single-part PUT with If-None-Match: *.
+func (s *S3) PutIfAbsent(ctx context.Context, key string, data []byte) (ObjectInfo, error) {
+	var opts minio.PutObjectOptions
+	opts.SetMatchETagExcept("*")
+	return s.condPut(ctx, "put-if-absent", key, data, opts)
+}
+
+// PutIfMatch sends one single-part PUT with If-Match: "etag". A missing
+// object fails the precondition.
+func (s *S3) PutIfMatch(ctx context.Context, key string, data []byte, etag string) (ObjectInfo, error) {
+	if etag == "" || etag == "*" {
+		// "*" would mean "any existing object" to S3; it is no ETag.
+		return ObjectInfo{}, fmt.Errorf("s3 put-if-match %q: %w: %q is not an ETag", key, ErrPreconditionFailed, etag)
+	}
+	var opts minio.PutObjectOptions
+	opts.SetMatchETag(strings.Trim(etag, `"`))
+	return s.condPut(ctx, "put-if-match", key, data, opts)
+}
+
+func (s *S3) condPut(ctx context.Context, op, key string, data []byte, opts minio.PutObjectOptions) (ObjectInfo, error) {
+	if err := ctx.Err(); err != nil {
+		return ObjectInfo{}, err // nothing was sent
+	}
+	ok, err := s.objectKey(key)
+	if err != nil {
+		return ObjectInfo{}, err
+	}
+	if len(data) > maxSinglePut {
+		return ObjectInfo{}, fmt.Errorf("s3 %s %q: %w: %d bytes exceeds the 5 GiB single-PUT limit of conditional puts", op, key, types.ErrInvalid, len(data))
+	}
+	opts.DisableMultipart = true // the precondition must ride on the one request that writes
+	opts.SendContentMd5 = true
+	opts.StorageClass = s.cfg.StorageClass
+	ui, err := s.client.PutObject(ctx, s.cfg.Bucket, ok, bytes.NewReader(data), int64(len(data)), opts)
+	if err != nil {
+		resp := minio.ToErrorResponse(asErrorResponse(err))
+		switch {
+		case resp.StatusCode == http.StatusPreconditionFailed,
+			resp.StatusCode == http.StatusConflict,                             // ConditionalRequestConflict: a concurrent conditional write won
+			resp.StatusCode == http.StatusNotFound && resp.Code == "NoSuchKey": // If-Match on a missing object
+			return ObjectInfo{}, fmt.Errorf("s3 %s %q: %w: %w", op, key, ErrPreconditionFailed, err)
+		case resp.StatusCode != 0 && resp.StatusCode < 500:
+			// A definite rejection (403, 400, ...): nothing was written.
+			return ObjectInfo{}, s3Err(op, key, err)
+		}
+		// A 5xx, a transport failure, a timeout or the caller's
+		// cancellation: the write may or may not have happened.
+		return ObjectInfo{}, fmt.Errorf("s3 %s %q: %w: %w", op, key, ErrAmbiguous, err)
+	}
+	return ObjectInfo{Key: key, Size: int64(len(data)), ETag: strings.Trim(ui.ETag, `"`), LastModified: ui.LastModified}, nil
+}
+
+func (s *S3) Stat(ctx context.Context, key string) (ObjectInfo, error) {
+	if err := ctx.Err(); err != nil {
+		return ObjectInfo{}, err
+	}
+	ok, err := s.objectKey(key)
+	if err != nil {
+		return ObjectInfo{}, err
+	}
+	oi, err := s.client.StatObject(ctx, s.cfg.Bucket, ok, minio.StatObjectOptions{})
+	if err != nil {
+		return ObjectInfo{}, s3Err("stat", key, err)
+	}
+	return s.info(key, oi), nil
+}
+
+func (s *S3) List(ctx context.Context, prefix string) ([]ObjectInfo, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // stops minio-go's listing goroutine if we return early
+	var out []ObjectInfo
+	opts := minio.ListObjectsOptions{Prefix: s.prefix + prefix, Recursive: true}
+	for oi := range s.client.ListObjectsIter(ctx, s.cfg.Bucket, opts) {
+		if oi.Err != nil {
+			return nil, s3Err("list", prefix, oi.Err)
+		}
+		key, ok := strings.CutPrefix(oi.Key, s.prefix)
+		if !ok {
+			continue // cannot happen: the listing was by prefix
+		}
+		out = append(out, s.info(key, oi))
+	}
+	slices.SortFunc(out, func(a, b ObjectInfo) int { return strings.Compare(a.Key, b.Key) })
+	return out, nil
+}
+
+func (s *S3) Delete(ctx context.Context, key string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	ok, err := s.objectKey(key)
+	if err != nil {
+		return err
+	}
+	if err := s.client.RemoveObject(ctx, s.cfg.Bucket, ok, minio.RemoveObjectOptions{}); err != nil {
+		if isS3NotFound(err) {
+			return nil
+		}
+		return s3Err("delete", key, err)
+	}
+	return nil
+}
+
+// asErrorResponse digs a minio.ErrorResponse out of a wrapped error so
+// that minio.ToErrorResponse (which only type-switches) can see it.
+func asErrorResponse(err error) error {
+	var resp minio.ErrorResponse
+	if errors.As(err, &resp) {
+		return resp
+	}
+	return err
+}
+
+func isS3NotFound(err error) bool {
+	resp := minio.ToErrorResponse(asErrorResponse(err))
+	switch resp.Code {
+	case "NoSuchKey", "NotFound":
+		return true
+	case "NoSuchBucket":
+		return false // a configuration error, not a missing object
+	}
+	return resp.StatusCode == http.StatusNotFound
+}
+
+// s3Err wraps err with the operation and key, and with ErrNotFound when
+// the service says the object does not exist.
+func s3Err(op, key string, err error) error {
+	if isS3NotFound(err) {
+		return fmt.Errorf("s3 %s %q: %w: %w", op, key, ErrNotFound, err)
+	}
+	return fmt.Errorf("s3 %s %q: %w", op, key, err)
+}

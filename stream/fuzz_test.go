@@ -1,0 +1,121 @@
+package stream
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/siltdb/silt/types"
+)
+
+// fuzzSchema covers every column type.
+func fuzzSchema() *types.Schema {
+	return &types.Schema{
+		Fields: []types.Field{
+			{ID: 0, Name: "id", Type: types.TBigInt, NotNull: true},
+			{ID: 1, Name: "name", Type: types.TString, NotNull: true},
+			{ID: 2, Name: "i", Type: types.TInt},
+			{ID: 3, Name: "f", Type: types.TFloat},
+			{ID: 4, Name: "d", Type: types.TDouble},
+			{ID: 5, Name: "amount", Type: types.TDecimal(10, 2)},
+			{ID: 6, Name: "b", Type: types.TBytes},
+			{ID: 7, Name: "day", Type: types.TDate},
+			{ID: 8, Name: "ts", Type: types.TTimestamp},
+			{ID: 9, Name: "ok", Type: types.TBoolean},
+		},
+		PrimaryKeys:    []string{"id"},
+		HighestFieldID: 9,
+	}
+}
+
+// fuzzDecode checks one decoder on arbitrary bytes: it never panics, every
+// error is a *RecordError with a reason and a message, and every decoded
+// row is one the table writer accepts.
+func fuzzDecode(t *testing.T, name string, opts FormatOptions, key, value []byte, nullValue bool) {
+	s := fuzzSchema()
+	f, err := NewFormat(name, s, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if nullValue {
+		value = nil
+	}
+	changes, err := f.Decode(nil, key, value)
+	if err != nil {
+		var re *RecordError
+		if !errors.As(err, &re) || re.Reason == "" || err.Error() == "" || !errors.Is(err, ErrBadRecord) {
+			t.Fatalf("error %v is not a bad-record error with a reason", err)
+		}
+		if len(changes) != 0 {
+			t.Fatalf("error %v with %d changes", err, len(changes))
+		}
+		return
+	}
+	for _, c := range changes {
+		if err := validateChange(s, c); err != nil {
+			t.Fatalf("decoded %s %v that the writer would reject: %v", c.Kind, c.Row, err)
+		}
+	}
+}
+
+// validateChange mirrors Sink.validate for one change.
+func validateChange(s *types.Schema, c Change) error {
+	if !c.Kind.Valid() {
+		return errors.New("bad kind")
+	}
+	if c.Kind.IsAdd() {
+		return s.CheckRow(c.Row)
+	}
+	if len(c.Row) != len(s.Fields) {
+		return errors.New("bad arity")
+	}
+	for i, f := range s.Fields {
+		if err := types.CheckValue(c.Row[i], f.Type); err != nil {
+			return err
+		}
+	}
+	for _, k := range s.KeyIndexes() {
+		if c.Row[k] == nil {
+			return errors.New("null key")
+		}
+	}
+	return nil
+}
+
+func FuzzDebeziumJSON(f *testing.F) {
+	for _, cs := range dlqCases() {
+		f.Add([]byte(nil), []byte(cs.value), cs.value == "", false)
+	}
+	f.Add([]byte(nil), []byte(`{"schema":{"fields":[{"field":"after","fields":[{"field":"amount","name":"org.apache.kafka.connect.data.Decimal","parameters":{"scale":"2"}}]}]},"payload":{"op":"c","after":{"id":1,"name":"a","amount":"AQ=="}}}`), false, true)
+	f.Add([]byte(nil), []byte(`{"op":"u","before":{"id":1},"after":{"id":1,"name":"x","ts":-1,"day":-99999999999}}`), false, false)
+	f.Fuzz(func(t *testing.T, key, value []byte, null, reject bool) {
+		opts := FormatOptions{}
+		if reject {
+			opts.UnknownFields = "reject"
+		}
+		fuzzDecode(t, "debezium-json", opts, key, value, null)
+	})
+}
+
+func FuzzUpsertJSON(f *testing.F) {
+	f.Add([]byte(`{"id":1}`), []byte(`{"name":"a","amount":"1.5","b":"AAE=","ok":true}`), false)
+	f.Add([]byte(`1`), []byte(nil), true)
+	f.Add([]byte(`{"schema":{},"payload":{"id":"9"}}`), []byte(`{"id":9,"name":"n","f":3.4e38,"d":1e308}`), false)
+	f.Add([]byte(`"x"`), []byte(`{`), false)
+	f.Fuzz(func(t *testing.T, key, value []byte, null bool) {
+		fuzzDecode(t, "upsert-json", FormatOptions{}, key, value, null)
+	})
+}
+
+func FuzzAppendJSON(f *testing.F) {
+	f.Add([]byte(`{"id":1,"name":"a","i":2147483647,"day":"2026-01-02","ts":"2026-01-02T03:04:05Z"}`), false)
+	f.Add([]byte(`{"id":1e2,"name":"a","ts":9223372036854775807}`), false)
+	f.Add([]byte(`{"id":1,"name":"a","amount":-0.001}`), true)
+	f.Add([]byte(`null`), false)
+	f.Fuzz(func(t *testing.T, value []byte, us bool) {
+		opts := FormatOptions{}
+		if us {
+			opts.TimestampUnit = "us"
+		}
+		fuzzDecode(t, "json", opts, nil, value, false)
+	})
+}
