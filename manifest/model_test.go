@@ -450,9 +450,10 @@ func (m *modelRun) checkAsOf(tb *Table, snaps []*Snapshot) {
 	}
 }
 
-// TestModel is the randomized model test of RELIABILITY #1, #2, #3 and
-// #8: concurrent appenders and compactors under injected faults and
-// skewed clocks, checked against an oracle.
+// TestModel is the randomized model test of crashes during commits,
+// commits whose outcome is unknown, concurrent committers and clock skew:
+// concurrent appenders and compactors under injected faults and skewed
+// clocks, checked against an oracle.
 func TestModel(t *testing.T) {
 	n := 3
 	if testing.Short() {
