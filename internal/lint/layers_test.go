@@ -146,3 +146,15 @@ func TestCheckRules(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckDepsOldArrow: a dependency (not only silt code) importing the
+// old Arrow Go path is reported; the current path is not.
+func TestCheckDepsOldArrow(t *testing.T) {
+	got := CheckDeps([]Package{
+		{ImportPath: "example.com/dep", Imports: []string{"github.com/apache/arrow/go/v15/arrow/array"}},
+		{ImportPath: Module + "/query", Imports: []string{"github.com/apache/arrow-go/v18/arrow"}},
+	})
+	if len(got) != 1 || !strings.Contains(got[0], "example.com/dep imports github.com/apache/arrow/go/v15/arrow/array") {
+		t.Fatalf("want one message naming example.com/dep, got %q", got)
+	}
+}
