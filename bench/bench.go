@@ -116,7 +116,8 @@ type Measurement struct {
 	Note string `json:"note,omitempty"`
 }
 
-// Target is one of issue 8's goals, evaluated on this run.
+// Target is one of silt's performance goals (listed in
+// docs/benchmarks.md), evaluated on this run.
 type Target struct {
 	Name  string  `json:"name"`
 	Goal  string  `json:"goal"`
@@ -312,7 +313,7 @@ func (r *Result) WriteText(w io.Writer) error {
 		}
 	}
 	if len(r.Targets) > 0 {
-		fmt.Fprintln(w, "\ntargets (issue 8):")
+		fmt.Fprintln(w, "\ntargets:")
 		for _, t := range r.Targets {
 			status := "n/a"
 			if t.Met != nil {

@@ -17,7 +17,7 @@ const (
 	historyShort     = 10
 	historyPlanReps  = 50
 	historyQueryReps = 5
-	historyIssueSize = 10_000
+	historyFullSize  = 10_000
 )
 
 // runHistory measures planning and running a query at the latest snapshot
@@ -31,8 +31,8 @@ func runHistory(ctx context.Context, b *runner, r *Result) error {
 	if err != nil {
 		return err
 	}
-	if long < historyIssueSize {
-		r.note("the long history has %d snapshots, not issue 8's %d, to fit the 2-minute budget; run with --rows %d for the full size", long, historyIssueSize, historyIssueSize)
+	if long < historyFullSize {
+		r.note("the long history has %d snapshots, not the target's %d, to fit the 2-minute budget; run with --rows %d for the full size", long, historyFullSize, historyFullSize)
 	}
 	r.note("each table: one commit of %d rows, then commits that publish only a property (as a stream sink committing offsets without new rows) up to the snapshot count; planning = resolving the latest snapshot and listing its live files (table.NewScan), median of %d; the two tables are measured alternately; query = SELECT COUNT(*), SUM(amount) through the SQL engine, median of %d",
 		historyRows, historyPlanReps, historyQueryReps)

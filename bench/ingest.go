@@ -11,7 +11,8 @@ import (
 	"github.com/siltdb/silt/types"
 )
 
-// ingestBuckets is the bucket count of the ingest table (issue 8).
+// ingestBuckets is the bucket count of the ingest table (the ingest
+// target's table: 4 buckets).
 const ingestBuckets = 4
 
 // upsert is one generated upsert.

@@ -11,23 +11,16 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
-	"time"
 
+	"github.com/siltdb/silt/internal/testkit"
 	"github.com/siltdb/silt/objstore"
 )
 
-var (
-	seedFlag = flag.Uint64("seed", 0, "seed for randomized cache tests (0: random)")
-	longFlag = flag.Bool("long", false, "run randomized cache tests longer")
-)
+var longFlag = flag.Bool("long", false, "run randomized cache tests longer")
 
 func testSeed(t *testing.T) uint64 {
-	seed := *seedFlag
-	if seed == 0 {
-		seed = uint64(time.Now().UnixNano())
-	}
-	t.Logf("seed %d (replay with -seed %d)", seed, seed)
-	return seed
+	t.Helper()
+	return testkit.Seed(t)
 }
 
 // checkInvariants compares the in-memory index with itself and with the

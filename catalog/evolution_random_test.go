@@ -3,21 +3,18 @@ package catalog
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"maps"
 	"math/rand/v2"
 	"slices"
 	"strconv"
 	"testing"
-	"time"
 
+	"github.com/siltdb/silt/internal/testkit"
 	"github.com/siltdb/silt/objstore"
 	"github.com/siltdb/silt/table"
 	"github.com/siltdb/silt/types"
 )
-
-var seedFlag = flag.Uint64("seed", 0, "seed of the randomized schema-evolution test (0 = time-based)")
 
 // TestEvolutionRandom interleaves random schema changes (under random
 // compatibility modes), writes by writers opened on old and new schemas,
@@ -37,14 +34,9 @@ func testEvolutionRandom(t *testing.T, compact bool) {
 	if !ok {
 		t.Fatal("table option " + compactionTrigger + " is unknown: inline compaction is part of silt, this test must run")
 	}
-	seeds := []uint64{*seedFlag}
-	if *seedFlag == 0 {
-		base := uint64(time.Now().UnixNano())
-		seeds = []uint64{base, base + 1, base + 2}
-	}
-	for _, seed := range seeds {
+	for _, seed := range testkit.Seeds(t, 3) {
 		t.Run(strconv.FormatUint(seed, 10), func(t *testing.T) {
-			t.Logf("seed %d (replay with -run TestEvolutionRandom -seed=%d)", seed, seed)
+			testkit.LogSeed(t, seed)
 			runEvolution(t, seed, 90, opts)
 		})
 	}

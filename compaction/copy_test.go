@@ -4,30 +4,22 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/parquet-go/parquet-go"
+	"github.com/siltdb/silt/internal/testkit"
 	"github.com/siltdb/silt/lsm"
 	"github.com/siltdb/silt/manifest"
 	"github.com/siltdb/silt/types"
 )
 
-var seedFlag = flag.Uint64("seed", 0, "seed for randomized tests (0 = time-based)")
-
 func testSeed(t testing.TB) uint64 {
 	t.Helper()
-	s := *seedFlag
-	if s == 0 {
-		s = uint64(time.Now().UnixNano())
-	}
-	t.Logf("seed %d (replay with -seed=%d)", s, s)
-	return s
+	return testkit.Seed(t)
 }
 
 // concat is an associative merge engine whose result lists every value it

@@ -2,28 +2,20 @@ package lsm
 
 import (
 	"bytes"
-	"flag"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
-	"time"
 
+	"github.com/siltdb/silt/internal/testkit"
 	"github.com/siltdb/silt/types"
 )
-
-var seedFlag = flag.Uint64("seed", 0, "seed for randomized tests (0 = time-based)")
 
 // testSeed returns the seed of a randomized test and logs how to replay it.
 func testSeed(t testing.TB) uint64 {
 	t.Helper()
-	s := *seedFlag
-	if s == 0 {
-		s = uint64(time.Now().UnixNano())
-	}
-	t.Logf("seed %d (replay with -seed=%d)", s, s)
-	return s
+	return testkit.Seed(t)
 }
 
 // allTypesSchema has a composite key and a column of every type.

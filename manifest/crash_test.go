@@ -27,7 +27,7 @@ func commitCrashing(tb *Table, c Commit) (crashed bool, s *Snapshot, err error) 
 }
 
 // TestCrashDuringCommit kills the committer at each step of a commit
-// (RELIABILITY #1): the table stays readable at the previous snapshot (or
+// (a crash at every step of a commit): the table stays readable at the previous snapshot (or
 // the new one, when the crash follows the snapshot put), and the caller's
 // retry with the same identifier applies the commit exactly once.
 func TestCrashDuringCommit(t *testing.T) {

@@ -3,11 +3,9 @@ package manifest
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"maps"
 	"math/rand/v2"
-	"os"
 	"reflect"
 	"sort"
 	"strconv"
@@ -16,32 +14,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/siltdb/silt/internal/testkit"
 	"github.com/siltdb/silt/objstore"
 	"github.com/siltdb/silt/types"
 )
-
-var seedFlag = flag.Uint64("seed", 0, "seed of the randomized model tests (0: random; env SILT_SEED also works)")
 
 // modelSeeds returns the seeds to run: the -seed flag or SILT_SEED when
 // set, else n fresh ones. Every seed is logged so a failure can be
 // replayed with -seed.
 func modelSeeds(t *testing.T, n int) []uint64 {
-	if *seedFlag != 0 {
-		return []uint64{*seedFlag}
-	}
-	if v := os.Getenv("SILT_SEED"); v != "" {
-		s, err := strconv.ParseUint(v, 10, 64)
-		if err != nil {
-			t.Fatalf("SILT_SEED=%q: %v", v, err)
-		}
-		return []uint64{s}
-	}
-	base := uint64(time.Now().UnixNano())
-	out := make([]uint64, n)
-	for i := range out {
-		out[i] = base + uint64(i)*7919
-	}
-	return out
+	t.Helper()
+	return testkit.Seeds(t, n)
 }
 
 type modelConfig struct {
@@ -467,9 +450,10 @@ func (m *modelRun) checkAsOf(tb *Table, snaps []*Snapshot) {
 	}
 }
 
-// TestModel is the randomized model test of RELIABILITY #1, #2, #3 and
-// #8: concurrent appenders and compactors under injected faults and
-// skewed clocks, checked against an oracle.
+// TestModel is the randomized model test of crashes during commits,
+// commits whose outcome is unknown, concurrent committers and clock skew:
+// concurrent appenders and compactors under injected faults and skewed
+// clocks, checked against an oracle.
 func TestModel(t *testing.T) {
 	n := 3
 	if testing.Short() {

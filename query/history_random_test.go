@@ -3,7 +3,6 @@ package query
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"math/rand/v2"
 	"sort"
@@ -12,12 +11,11 @@ import (
 	"time"
 
 	"github.com/siltdb/silt/catalog"
+	"github.com/siltdb/silt/internal/testkit"
 	"github.com/siltdb/silt/objstore"
 	"github.com/siltdb/silt/table"
 	"github.com/siltdb/silt/types"
 )
-
-var historySeedFlag = flag.Uint64("seed", 0, "seed for randomized tests (0 = time-based)")
 
 // histState is the content of a table: id -> v.
 type histState map[int64]string
@@ -75,11 +73,7 @@ func (b *histBranch) at(id int64) (histState, bool) {
 // table_changes between any two snapshots of a branch, applied to the
 // older state, yields the newer one.
 func TestHistoryRandomized(t *testing.T) {
-	seed := *historySeedFlag
-	if seed == 0 {
-		seed = uint64(time.Now().UnixNano())
-	}
-	t.Logf("seed %d (replay with -seed=%d)", seed, seed)
+	seed := testkit.Seed(t)
 	rng := rand.New(rand.NewPCG(seed, 4))
 	ctx := context.Background()
 	clock := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)

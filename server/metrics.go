@@ -11,8 +11,9 @@ import (
 )
 
 // metricDef is one metric silt serve exports. The list below is the single
-// source of the names: the collector builds its descriptors from it, the
-// README's metrics reference and the deploy assets are checked against it.
+// source of the names: the collector builds its descriptors from it, and
+// the metrics reference in docs/operations.md and the deploy assets are
+// checked against it.
 type metricDef struct {
 	Name   string
 	Type   prometheus.ValueType

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,13 +16,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/siltdb/silt/catalog"
+	"github.com/siltdb/silt/internal/testkit"
 	"github.com/siltdb/silt/manifest"
 	"github.com/siltdb/silt/objstore"
 	"github.com/siltdb/silt/table"
 	"github.com/siltdb/silt/types"
 )
-
-var seedFlag = flag.Uint64("seed", 0, "seed of the randomized tests (0: from the clock)")
 
 // gathered returns the value of the sample of name whose labels include
 // every given pair (counter, gauge, or a histogram's sample count).
@@ -67,11 +65,7 @@ func gathered(t *testing.T, reg *prometheus.Registry, name string, labels ...str
 // parent's manifest list cached or not, as across refreshes) counts
 // exactly the bytes of the files each commit wrote, by kind.
 func TestObserveAddedBytes(t *testing.T) {
-	seed := *seedFlag
-	if seed == 0 {
-		seed = uint64(time.Now().UnixNano())
-	}
-	t.Logf("seed %d", seed)
+	seed := testkit.Seed(t)
 	rng := rand.New(rand.NewPCG(seed, 0))
 	ctx := context.Background()
 	var ids int

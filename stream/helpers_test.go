@@ -3,7 +3,6 @@ package stream
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"math/rand/v2"
 	"sort"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/siltdb/silt/catalog"
+	"github.com/siltdb/silt/internal/testkit"
 	"github.com/siltdb/silt/objstore"
 	"github.com/siltdb/silt/table"
 	"github.com/siltdb/silt/types"
@@ -19,17 +19,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-var seedFlag = flag.Uint64("seed", 0, "random seed of the randomized sink tests (0: time-based)")
-
 // testSeed returns the test's seed and logs it for replay.
 func testSeed(t *testing.T) uint64 {
 	t.Helper()
-	seed := *seedFlag
-	if seed == 0 {
-		seed = uint64(time.Now().UnixNano())
-	}
-	t.Logf("seed %d (replay: go test ./stream -run '^%s$' -seed %d)", seed, t.Name(), seed)
-	return seed
+	return testkit.Seed(t)
 }
 
 // newCluster starts an in-process Kafka (kfake) on loopback with fast

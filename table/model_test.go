@@ -2,28 +2,20 @@ package table
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"math/rand/v2"
 	"sort"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/siltdb/silt/internal/testkit"
 	"github.com/siltdb/silt/objstore"
 	"github.com/siltdb/silt/types"
 )
 
-var seedFlag = flag.Uint64("seed", 0, "seed for randomized tests (0 = time-based)")
-
 func testSeed(t *testing.T) uint64 {
 	t.Helper()
-	s := *seedFlag
-	if s == 0 {
-		s = uint64(time.Now().UnixNano())
-	}
-	t.Logf("seed %d (replay with -seed=%d)", s, s)
-	return s
+	return testkit.Seed(t)
 }
 
 // modelSchema is the schema of the randomized tests: a composite key with a

@@ -4,38 +4,22 @@ import (
 	"bytes"
 	"encoding/hex"
 	"errors"
-	"flag"
 	"fmt"
 	"github.com/cespare/xxhash/v2"
 	"math"
 	"math/rand/v2"
-	"os"
 	"reflect"
-	"strconv"
 	"testing"
 	"time"
-)
 
-var seedFlag = flag.Uint64("seed", 0, "seed of the randomized tests (0: random; env SILT_SEED also works)")
+	"github.com/siltdb/silt/internal/testkit"
+)
 
 // testRand returns a generator seeded from -seed, SILT_SEED or the clock,
 // and logs the seed so a failure can be replayed.
 func testRand(t *testing.T) *rand.Rand {
 	t.Helper()
-	seed := *seedFlag
-	if seed == 0 {
-		if v := os.Getenv("SILT_SEED"); v != "" {
-			s, err := strconv.ParseUint(v, 10, 64)
-			if err != nil {
-				t.Fatalf("SILT_SEED=%q: %v", v, err)
-			}
-			seed = s
-		} else {
-			seed = uint64(time.Now().UnixNano())
-		}
-	}
-	t.Logf("seed %d (replay: go test ./types -run '^%s$' -seed %d)", seed, t.Name(), seed)
-	return rand.New(rand.NewPCG(seed, 0x6b6579))
+	return rand.New(rand.NewPCG(testkit.Seed(t), 0x6b6579))
 }
 
 // keyKinds are the key-eligible column kinds.

@@ -30,7 +30,7 @@ func (a *app) cmdLoad(ctx context.Context, args []string) error {
 		return fmt.Errorf("%w: load takes TABLE and FILE", errUsage)
 	}
 	// --format selects the input format for load when given explicitly as
-	// csv or jsonl (the README's form: silt load db.t FILE --format csv).
+	// csv or jsonl (documented in docs/cli.md: silt load db.t FILE --format csv).
 	if format == "" && (a.g.format == "csv" || a.g.format == "jsonl") {
 		format = a.g.format
 	}
