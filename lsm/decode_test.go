@@ -235,6 +235,9 @@ func FuzzDecodeRowGroup(f *testing.F) {
 	f.Add(data[g.start:g.end], false)
 	f.Add(data[g.start:g.end], true)
 	f.Fuzz(func(t *testing.T, b []byte, project bool) {
+		if len(b) > maxFuzzInput {
+			return
+		}
 		buf := make([]byte, g.end-g.start)
 		copy(buf, b)
 		opts := ReadOptions{}
