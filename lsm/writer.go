@@ -174,6 +174,9 @@ func (fw *fileWriter) start() {
 		parquet.BloomFilters(parquet.SplitBlockFilter(uint(fw.opts.BloomBitsPerKey), colKey)),
 		parquet.DeferBloomFiltersWithBuffers(parquet.NewBufferPool()),
 		parquet.PageBufferSize(fw.opts.PageBytes),
+		// See stats.go: no page header statistics, a truncated page index.
+		parquet.DataPageStatistics(false),
+		parquet.ColumnIndexSizeLimit(func([]string) int { return statsTruncateBytes }),
 		parquet.CreatedBy("silt", strconv.Itoa(FormatVersion), ""),
 	)
 	fw.rows = fw.rows[:0]
@@ -250,7 +253,10 @@ func (fw *fileWriter) finish() (EncodedFile, error) {
 	if err := fw.w.Close(); err != nil {
 		return EncodedFile{}, fmt.Errorf("closing data file: %w", err)
 	}
-	data := fw.buf.Bytes()
+	data, err := truncateFooterStats(fw.buf.Bytes())
+	if err != nil {
+		return EncodedFile{}, err
+	}
 	crcs, err := sealFile(data, fw.rowGroups)
 	if err != nil {
 		return EncodedFile{}, err
