@@ -166,3 +166,34 @@ func FuzzPageRuns(f *testing.F) {
 		_ = checkDeltaLengths(b, int(n))
 	})
 }
+
+// TestHugeRowCountRejected: a footer declaring more rows than
+// MaxRowGroupRows (checksums recomputed) is rejected when the file is
+// opened, before any buffer is sized by the row count.
+func TestHugeRowCountRejected(t *testing.T) {
+	data, _, s := smallFile(t, 4)
+	md := fileFooter(t, data)
+	md.RowGroups[0].NumRows = 1 << 40
+	md.NumRows += 1<<40 - 40
+	for c := range md.RowGroups[0].Columns {
+		md.RowGroups[0].Columns[c].MetaData.NumValues = 1 << 40
+	}
+	footer, err := thrift.Marshal(new(thrift.CompactProtocol), md)
+	if err != nil {
+		t.Fatal(err)
+	}
+	off, _, err := footerBounds(data[len(data)-8:], int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := append(bytes.Clone(data[:off]), footer...)
+	bad = binary.LittleEndian.AppendUint32(bad, uint32(len(footer)))
+	bad = append(bad, "PAR1"...)
+	if _, err := sealFile(bad, len(md.RowGroups)); err != nil {
+		t.Fatal(err)
+	}
+	_, err = OpenFile(context.Background(), bytes.NewReader(bad), int64(len(bad)), s, 0)
+	if !errors.Is(err, types.ErrCorruption) || !strings.Contains(err.Error(), "more than the limit") {
+		t.Fatalf("want a corruption error about the row count limit, got %v", err)
+	}
+}
