@@ -179,6 +179,7 @@ const maxFuzzInput = 64 << 10
 func FuzzOpenFile(f *testing.F) {
 	data, recs, s := smallFile(f, 4)
 	f.Add(data)
+	f.Add(craftHugeLevelRun(f, data, 0, numHidden+7))
 	f.Add(data[:len(data)/2])
 	f.Add([]byte("PAR1"))
 	f.Add([]byte{})

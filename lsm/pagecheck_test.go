@@ -31,14 +31,14 @@ func fileFooter(t testing.TB, data []byte) *format.FileMetaData {
 }
 
 // craftHugeLevelRun rewrites the definition levels of the first page of
-// column col in row group 0 as one RLE run of math.MaxInt32 values, fixes
+// column col in row group g as one RLE run of math.MaxInt32 values, fixes
 // the page's CRC, and reseals the file: a hostile file that every checksum
 // accepts.
-func craftHugeLevelRun(t *testing.T, data []byte, col int) []byte {
+func craftHugeLevelRun(t testing.TB, data []byte, g, col int) []byte {
 	t.Helper()
 	data = bytes.Clone(data)
 	md := fileFooter(t, data)
-	start := md.RowGroups[0].Columns[col].MetaData.DataPageOffset
+	start := md.RowGroups[g].Columns[col].MetaData.DataPageOffset
 	proto := new(thrift.CompactProtocol)
 	var h format.PageHeader
 	r := proto.NewReaderFromBytes(data[start:])
@@ -88,7 +88,7 @@ func craftHugeLevelRun(t *testing.T, data []byte, col int) []byte {
 func TestHugeLevelRunFailsFast(t *testing.T) {
 	data, recs, s := smallFile(t, 3)
 	col := numHidden + 7 // "note", an optional string column
-	bad := craftHugeLevelRun(t, data, col)
+	bad := craftHugeLevelRun(t, data, 0, col)
 	ctx := context.Background()
 	for _, how := range []string{"scan", "get"} {
 		runtime.GC()
