@@ -353,7 +353,7 @@ func TestExecuteFailureCleansUp(t *testing.T) {
 	fx := newFixture(t)
 	long := strings.Repeat("y", 100)
 	var rs []row
-	for i := int64(0); i < 4000; i++ {
+	for i := int64(0); i < 8000; i++ {
 		rs = append(rs, row{id: i, kind: types.Insert, v: long})
 	}
 	run := fx.run(1, 0, false, 32<<10, rs)

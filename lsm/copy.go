@@ -94,6 +94,14 @@ func (f *FileReader) CopyGroup(ctx context.Context, i int, mayHaveDeletes bool) 
 	}
 	g := &GroupCopy{f: f, group: i, data: ra, crc: f.groups[i].crc, rows: f.groups[i].rows}
 	defer recoverCorruption(&err, i)
+	// Copied pages are spliced in unread; parquet-go decodes them only if
+	// it must re-encode the group, so their headers are checked here and
+	// their contents whenever the output file is read.
+	for c := range f.file.Root().Columns() {
+		if err := f.checkChunk(ra, i, c, false); err != nil {
+			return nil, err
+		}
+	}
 	st := &f.file.Metadata().RowGroups[i].Columns[1].MetaData.Statistics
 	if len(st.MinValue) == 8 && len(st.MaxValue) == 8 {
 		g.minSeq = int64(binary.LittleEndian.Uint64(st.MinValue))

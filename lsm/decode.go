@@ -69,6 +69,9 @@ func (f *FileReader) decodeChunk(ra sliceReaderAt, i, col int, dst *colVals) (er
 	if !ok {
 		return fmt.Errorf("%w: unexpected column chunk type", types.ErrCorruption)
 	}
+	if err := f.checkChunk(ra, i, col, true); err != nil {
+		return err
+	}
 	node := fcc.Node()
 	rows := int(f.groups[i].rows)
 	dst.init(node.Type().Kind(), rows)

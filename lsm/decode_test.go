@@ -234,7 +234,12 @@ func FuzzDecodeRowGroup(f *testing.F) {
 	g := fr.groups[1]
 	f.Add(data[g.start:g.end], false)
 	f.Add(data[g.start:g.end], true)
+	bad := craftHugeLevelRun(f, data, 1, numHidden+7)
+	f.Add(bad[g.start:g.end], false)
 	f.Fuzz(func(t *testing.T, b []byte, project bool) {
+		if len(b) > maxFuzzInput {
+			return
+		}
 		buf := make([]byte, g.end-g.start)
 		copy(buf, b)
 		opts := ReadOptions{}

@@ -242,6 +242,9 @@ func (f *FileReader) open(tail sliceReaderAt, size int64, sums checksums) (err e
 		if len(mrg.Columns) != len(cols) || mrg.NumRows <= 0 {
 			return fmt.Errorf("%w: row group %d has %d columns and %d rows", types.ErrCorruption, i, len(mrg.Columns), mrg.NumRows)
 		}
+		if mrg.NumRows > MaxRowGroupRows {
+			return fmt.Errorf("%w: row group %d declares %d rows, more than the limit of %d", types.ErrCorruption, i, mrg.NumRows, MaxRowGroupRows)
+		}
 		for j := range mrg.Columns {
 			if mrg.Columns[j].MetaData.NumValues != mrg.NumRows {
 				return fmt.Errorf("%w: row group %d column %q has %d values for %d rows", types.ErrCorruption, i, cols[j].Name(), mrg.Columns[j].MetaData.NumValues, mrg.NumRows)

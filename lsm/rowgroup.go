@@ -202,6 +202,9 @@ func (f *FileReader) cursor(ra sliceReaderAt, i, col int) (*columnCursor, error)
 	if !ok {
 		return nil, fmt.Errorf("%w: unexpected column chunk type", types.ErrCorruption)
 	}
+	if err := f.checkChunk(ra, i, col, true); err != nil {
+		return nil, err
+	}
 	return &columnCursor{pages: fcc.PagesFrom(ra), buf: make([]parquet.Value, 256), group: i, name: fcc.Node().String()}, nil
 }
 

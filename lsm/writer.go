@@ -15,6 +15,11 @@ import (
 // key-value metadata (silt.format.version). Readers accept versions up to it.
 const FormatVersion = 1
 
+// MaxRowGroupRows is the most rows a row group may hold: readers size
+// their buffers by a row group's declared row count, so a file declaring
+// more is rejected as corrupt before anything is allocated for it.
+const MaxRowGroupRows = 1 << 24
+
 // Key-value metadata keys of a data file.
 const (
 	metaFormatVersion = "silt.format.version"
@@ -29,7 +34,8 @@ type WriterOptions struct {
 	// many bytes (estimated before compression of the last pages; one key's
 	// records never span files). Default 128 MiB.
 	TargetFileSize int64
-	// RowGroupRows caps the rows of a row group. Default 65536.
+	// RowGroupRows caps the rows of a row group. Default 65536, at most
+	// MaxRowGroupRows.
 	RowGroupRows int
 	// RowGroupBytes caps the estimated bytes of a row group. Default 64 MiB.
 	RowGroupBytes int64
@@ -49,6 +55,7 @@ func (o *WriterOptions) EnsureDefaults() {
 	if o.RowGroupRows <= 0 {
 		o.RowGroupRows = 64 << 10
 	}
+	o.RowGroupRows = min(o.RowGroupRows, MaxRowGroupRows)
 	if o.RowGroupBytes <= 0 {
 		o.RowGroupBytes = 64 << 20
 	}
@@ -167,6 +174,9 @@ func (fw *fileWriter) start() {
 		parquet.BloomFilters(parquet.SplitBlockFilter(uint(fw.opts.BloomBitsPerKey), colKey)),
 		parquet.DeferBloomFiltersWithBuffers(parquet.NewBufferPool()),
 		parquet.PageBufferSize(fw.opts.PageBytes),
+		// See stats.go: no page header statistics, a truncated page index.
+		parquet.DataPageStatistics(false),
+		parquet.ColumnIndexSizeLimit(func([]string) int { return statsTruncateBytes }),
 		parquet.CreatedBy("silt", strconv.Itoa(FormatVersion), ""),
 	)
 	fw.rows = fw.rows[:0]
@@ -243,7 +253,10 @@ func (fw *fileWriter) finish() (EncodedFile, error) {
 	if err := fw.w.Close(); err != nil {
 		return EncodedFile{}, fmt.Errorf("closing data file: %w", err)
 	}
-	data := fw.buf.Bytes()
+	data, err := truncateFooterStats(fw.buf.Bytes())
+	if err != nil {
+		return EncodedFile{}, err
+	}
 	crcs, err := sealFile(data, fw.rowGroups)
 	if err != nil {
 		return EncodedFile{}, err
