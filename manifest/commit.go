@@ -111,6 +111,9 @@ func (c *Commit) validate() error {
 		if f.RowCount < 0 || f.DeleteCount < 0 || f.Size < 0 {
 			return bad("file %s: negative row count or size", f.Path)
 		}
+		if err := ValidChecksum(f.Checksum); err != nil {
+			return bad("file %s: %v", f.Path, err)
+		}
 		if f.MinSeq < 0 || f.MaxSeq < f.MinSeq {
 			return bad("file %s: bad sequence range [%d, %d]", f.Path, f.MinSeq, f.MaxSeq)
 		}
