@@ -86,3 +86,25 @@ func TestCheckIdentity(t *testing.T) {
 		}
 	}
 }
+
+// FuzzChecksum: the checksum of arbitrary bytes never panics, and for a
+// file that opens it is the checksum the opened file reports.
+func FuzzChecksum(f *testing.F) {
+	data, _, s := smallFile(f, 5)
+	f.Add(data)
+	f.Add(data[:len(data)/2])
+	f.Add([]byte("PAR1"))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ef := EncodedFile{Data: b}
+		sum, sumErr := ef.Checksum()
+		fr, err := OpenFile(context.Background(), bytes.NewReader(b), int64(len(b)), s, 0)
+		if err != nil {
+			return
+		}
+		got, err := fr.Checksum()
+		if err != nil || sumErr != nil || got != sum {
+			t.Fatalf("opened file's checksum %q (%v), encoded file's %q (%v)", got, err, sum, sumErr)
+		}
+	})
+}
