@@ -351,10 +351,23 @@ func (t *Table) attempt(ctx context.Context, c *Commit, st *commitState) (*Snaps
 		parentID = parent.ID
 	}
 	pub = listedAbove(st.listedMax, parentID, pub)
-	if err := t.missing(parent, pub); err != nil && c.Source == nil {
+	if err := t.missing(parent, pub); err != nil {
+		// A parent expired meanwhile (a lagging hint far behind a
+		// concurrent expiry) is no proof of a loss: look again.
+		if parent != nil {
+			ok, serr := t.exists(ctx, parent.ID)
+			if serr != nil {
+				return nil, classify(ctx, serr), wrap("read latest snapshot", serr)
+			}
+			if !ok {
+				return nil, retryable, wrap("read latest snapshot", fmt.Errorf("snapshot %d expired while it was read: %w", parent.ID, err))
+			}
+		}
 		// Only an explicit REPLACE (rollback) may move on from a lost
 		// snapshot; it takes an id above every published one.
-		return nil, fatal, wrap("read latest snapshot", err)
+		if c.Source == nil {
+			return nil, fatal, wrap("read latest snapshot", err)
+		}
 	}
 	if c.Fresh && parent != nil && st.checked == 0 && !st.uncertain {
 		st.checked = parent.ID

@@ -135,3 +135,29 @@ func TestHintNeverLowered(t *testing.T) {
 		t.Fatalf("a garbled hint was not replaced: %d, %v", h, ok)
 	}
 }
+
+// TestExpiryDuringCommitIsNoLoss: a commit whose lagging hint points into
+// snapshots that a concurrent expiry deletes while the commit probes sees
+// a gap below its listed newest snapshot; that is no lost snapshot, and
+// the commit looks again and succeeds on top of the newest.
+func TestExpiryDuringCommitIsNoLoss(t *testing.T) {
+	ctx := context.Background()
+	mem := objstore.NewMem()
+	fault := objstore.NewFault(mem)
+	tb, _ := newTestTable(t, fault)
+	for i := range 5 {
+		mustCommit(t, tb, appendCommit("w", string(rune('a'+i)), file("data/"+string(rune('a'+i)), 1)))
+	}
+	if _, err := mem.Put(ctx, tb.skey(LatestHintPath), []byte("2")); err != nil {
+		t.Fatal(err)
+	}
+	fault.Add(objstore.Rule{Op: objstore.OpStat, KeyContains: SnapshotPath(3), Times: 1, Crash: func() {
+		for id := int64(1); id <= 4; id++ { // expiry, oldest first
+			_ = mem.Delete(ctx, tb.skey(SnapshotPath(id)))
+		}
+	}})
+	s, err := tb.Commit(ctx, appendCommit("w", "f", file("data/f", 1)))
+	if err != nil || s.ID != 6 || s.ParentID != 5 {
+		t.Fatalf("commit during expiry = %v, %v; want snapshot 6 on top of 5", s, err)
+	}
+}
