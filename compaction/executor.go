@@ -415,6 +415,10 @@ func (j *job) open(ctx context.Context, f manifest.DataFile) (*lsm.FileReader, e
 		r = objstore.NewReaderAt(ctx, e.Store, key, f.Size)
 	}
 	fr, err := lsm.OpenFile(ctx, r, f.Size, j.schema, f.SeqBase)
+	if err == nil {
+		// A replaced input must fail the compaction, not be rewritten.
+		err = lsm.CheckIdentity(fr, f)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("data file %s: %w", f.Path, err)
 	}

@@ -120,6 +120,10 @@ func tailPieces(pieces []lsm.Piece, rows int64) []lsm.Piece {
 func (w *outputWriter) upload(ctx context.Context, f lsm.EncodedFile) error {
 	p := &w.res.Plan
 	path := DataFilePath(p.Partition, p.Bucket, w.j.NewID())
+	sum, err := f.Checksum()
+	if err != nil {
+		return fmt.Errorf("checksum of %s: %w", path, err)
+	}
 	if _, err := w.j.Store.Put(ctx, w.j.Root+path, f.Data); err != nil {
 		w.res.failed = append(w.res.failed, path) // it may have landed anyway
 		return fmt.Errorf("upload %s: %w", path, err)
@@ -139,6 +143,7 @@ func (w *outputWriter) upload(ctx context.Context, f lsm.EncodedFile) error {
 		SeqBase:       f.SeqBase,
 		SchemaID:      w.j.schema.ID,
 		CreatedMillis: w.j.Now().UnixMilli(),
+		Checksum:      sum,
 	})
 	st := &w.res.Stats
 	st.FilesWritten++

@@ -3,6 +3,7 @@ package lsm
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"slices"
 
 	"github.com/siltdb/silt/manifest"
@@ -58,7 +59,7 @@ func Lookup(ctx context.Context, files []FileSource, key []byte, merger Merger) 
 		got, err := fr.Get(ctx, key)
 		st.RowGroupsRead += fr.Stats().RowGroupsRead - before
 		if err != nil {
-			return Record{}, false, st, err
+			return Record{}, false, st, fmt.Errorf("data file %s: %w", fs.Meta.Path, err)
 		}
 		recs = append(recs, got...)
 	}

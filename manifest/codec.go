@@ -22,7 +22,8 @@ const (
 	KindLease        = "lease"
 )
 
-// Envelope of every persisted metadata object, format version 1:
+// Envelope of every persisted metadata object (format version 1; manifests
+// are version 2, with the same envelope, see ManifestFormatVersion):
 //
 //	silt <kind> v<version> crc32c=<8 lowercase hex> len=<body bytes>\n
 //	<body: JSON, exactly len bytes>\n
@@ -49,7 +50,7 @@ func EncodeObject(kind string, v any) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: encode %s: %v", types.ErrInvalid, kind, err)
 	}
-	hdr := header(kind, FormatVersion, crc32.Checksum(body, castagnoli), len(body))
+	hdr := header(kind, kindVersion(kind), crc32.Checksum(body, castagnoli), len(body))
 	out := make([]byte, 0, len(hdr)+len(body)+1)
 	out = append(out, hdr...)
 	out = append(out, body...)
@@ -70,6 +71,15 @@ func DecodeObject(kind string, data []byte, v any) error {
 		return fmt.Errorf("%w: %s: checksum matches but body is not valid: %v", types.ErrCorruption, kind, err)
 	}
 	return nil
+}
+
+// kindVersion is the format version written into objects of kind, and the
+// newest one read.
+func kindVersion(kind string) int {
+	if kind == KindManifest {
+		return ManifestFormatVersion
+	}
+	return FormatVersion
 }
 
 func header(kind string, version int, sum uint32, n int) []byte {
@@ -113,8 +123,8 @@ func openEnvelope(kind string, data []byte) (int, []byte, error) {
 	if !ok || version < 1 {
 		return 0, nil, corrupt("bad format version field %q", fields[2])
 	}
-	if version > FormatVersion {
-		return 0, nil, fmt.Errorf("%w: %s: format version %d is newer than this build supports (<= %d)", types.ErrInvalid, kind, version, FormatVersion)
+	if v := kindVersion(kind); version > v {
+		return 0, nil, fmt.Errorf("%w: %s: format version %d is newer than this build supports (<= %d)", types.ErrInvalid, kind, version, v)
 	}
 	if !bytes.HasPrefix(fields[3], []byte("crc32c=")) || len(fields[3]) != len("crc32c=")+8 {
 		return 0, nil, corrupt("bad checksum field %q", fields[3])

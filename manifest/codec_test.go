@@ -53,6 +53,15 @@ func goldenManifest() *Manifest {
 	}}
 }
 
+// goldenManifestV2 is goldenManifest with content checksums on its ADD
+// entries (format version 2); the DELETE entry records a file of version 1.
+func goldenManifestV2() *Manifest {
+	m := goldenManifest()
+	m.Entries[0].File.Checksum = "crc32c:0a1b2c3d"
+	m.Entries[1].File.Checksum = "crc32c:ffffffff"
+	return m
+}
+
 // goldenCase is one persisted object kind for table-driven codec tests.
 type goldenCase struct {
 	kind   string
@@ -68,8 +77,32 @@ func goldenCases() []goldenCase {
 			func(b []byte) (any, error) { return DecodeSnapshot(b) }, goldenSnapshot()},
 		{KindManifestList, "manifest-list-v1", func() ([]byte, error) { return EncodeManifestList(goldenManifestList()) },
 			func(b []byte) (any, error) { return DecodeManifestList(b) }, goldenManifestList()},
-		{KindManifest, "manifest-v1", func() ([]byte, error) { return EncodeManifest(goldenManifest()) },
-			func(b []byte) (any, error) { return DecodeManifest(b) }, goldenManifest()},
+		{KindManifest, "manifest-v2", func() ([]byte, error) { return EncodeManifest(goldenManifestV2()) },
+			func(b []byte) (any, error) { return DecodeManifest(b) }, goldenManifestV2()},
+	}
+}
+
+// TestGoldenOldVersions: objects written by older format versions still
+// decode (to what they held then). Their golden files are never rewritten.
+func TestGoldenOldVersions(t *testing.T) {
+	for _, tc := range []struct {
+		file   string
+		decode func([]byte) (any, error)
+		want   any
+	}{
+		{"manifest-v1", func(b []byte) (any, error) { return DecodeManifest(b) }, goldenManifest()},
+	} {
+		golden, err := os.ReadFile(filepath.Join("testdata", tc.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := tc.decode(golden)
+		if err != nil {
+			t.Fatalf("decode %s: %v", tc.file, err)
+		}
+		if !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("decoded %s:\n got %+v\nwant %+v", tc.file, got, tc.want)
+		}
 	}
 }
 
@@ -91,7 +124,7 @@ func TestGolden(t *testing.T) {
 				t.Fatalf("%v (run with -rewrite to create)", err)
 			}
 			if !bytes.Equal(enc, golden) {
-				t.Errorf("v1 encoding changed: this breaks old tables unless FormatVersion is bumped\n got: %s\nwant: %s", enc, golden)
+				t.Errorf("encoding of %s changed: this breaks old tables unless the format version is bumped (then keep the old golden file in TestGoldenOldVersions)\n got: %s\nwant: %s", tc.file, enc, golden)
 			}
 			got, err := tc.decode(golden)
 			if err != nil {
@@ -224,6 +257,17 @@ func TestCodecWrongKindAndVersion(t *testing.T) {
 	notJSON := []byte(`{"version":1,`)
 	_, err = DecodeSnapshot(append(header(KindSnapshot, 1, crc(notJSON), len(notJSON)), append(notJSON, '\n')...))
 	checkCorrupt(t, "bad json", KindSnapshot, err)
+
+	for _, sum := range []string{"crc32c:0A1B2C3D", "crc32c:0a1b2c3", "md5:0a1b2c3d", "crc32c:0a1b2c3d0"} {
+		badSum := []byte(`{"entries":[{"kind":0,"file":{"path":"x","checksum":"` + sum + `"}}]}`)
+		_, err = DecodeManifest(append(header(KindManifest, 2, crc(badSum), len(badSum)), append(badSum, '\n')...))
+		checkCorrupt(t, "bad checksum "+sum, KindManifest, err)
+	}
+	body3 := []byte(`{"entries":[]}`)
+	_, err = DecodeManifest(append(header(KindManifest, 3, crc(body3), len(body3)), append(body3, '\n')...))
+	if !errors.Is(err, types.ErrInvalid) || !strings.Contains(err.Error(), "format version 3 is newer") {
+		t.Errorf("newer manifest version: %v", err)
+	}
 
 	escape := []byte(`{"entries":[{"kind":0,"file":{"path":"../x"}}]}`)
 	_, err = DecodeManifest(append(header(KindManifest, 1, crc(escape), len(escape)), append(escape, '\n')...))

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/siltdb/silt/objstore"
 	"github.com/siltdb/silt/types"
@@ -109,6 +110,9 @@ func (c *Commit) validate() error {
 		added[f.Path] = true
 		if f.RowCount < 0 || f.DeleteCount < 0 || f.Size < 0 {
 			return bad("file %s: negative row count or size", f.Path)
+		}
+		if err := ValidChecksum(f.Checksum); err != nil {
+			return bad("file %s: %v", f.Path, err)
 		}
 		if f.MinSeq < 0 || f.MaxSeq < f.MinSeq {
 			return bad("file %s: bad sequence range [%d, %d]", f.Path, f.MinSeq, f.MaxSeq)
@@ -253,6 +257,10 @@ type commitState struct {
 	// uncertain: a snapshot put failed without a definite answer, so it
 	// may still land after this call returns.
 	uncertain bool
+	// listed and listedMax: the highest snapshot id listed by the first
+	// attempt (see listedAbove).
+	listed    bool
+	listedMax int64
 }
 
 // final wraps a failure of the call with objstore.ErrAmbiguous when an
@@ -294,9 +302,31 @@ func classify(ctx context.Context, err error) outcome {
 	return fatal
 }
 
-// writeHint best-effort updates snapshot/LATEST; readers never trust it.
+// writeHint best-effort raises snapshot/LATEST to id. Readers never trust
+// it to be current, but it only ever grows (a conditional put, so two
+// committers finishing out of order cannot lower it): it proves that every
+// id up to it was published, which is how a lost newest snapshot is told
+// from a table that never had it (see missing.go).
 func (t *Table) writeHint(ctx context.Context, id int64) {
-	_, _ = t.store.Put(ctx, t.skey(LatestHintPath), []byte(strconv.FormatInt(id, 10)))
+	key := t.skey(LatestHintPath)
+	data := []byte(strconv.FormatInt(id, 10))
+	for range 3 {
+		b, info, err := t.store.Get(ctx, key)
+		switch {
+		case errors.Is(err, objstore.ErrNotFound):
+			_, err = t.store.PutIfAbsent(ctx, key, data)
+		case err != nil:
+			return
+		default:
+			if cur, ok := parseID(strings.TrimSpace(string(b))); ok && cur >= id {
+				return
+			}
+			_, err = t.store.PutIfMatch(ctx, key, data, info.ETag)
+		}
+		if !errors.Is(err, objstore.ErrPreconditionFailed) {
+			return
+		}
+	}
 }
 
 // attempt runs one attempt of Commit.
@@ -305,9 +335,39 @@ func (t *Table) attempt(ctx context.Context, c *Commit, st *commitState) (*Snaps
 		return fmt.Errorf("commit %s/%s: %s: %w", c.User, c.Identifier, step, err)
 	}
 
-	parent, err := t.Latest(ctx)
+	if !st.listed {
+		var err error
+		if st.listedMax, err = t.highestListed(ctx); err != nil {
+			return nil, classify(ctx, err), wrap("list snapshots", err)
+		}
+		st.listed = true
+	}
+	parent, pub, err := t.newestPresent(ctx)
 	if err != nil {
 		return nil, classify(ctx, err), wrap("read latest snapshot", err)
+	}
+	var parentID int64
+	if parent != nil {
+		parentID = parent.ID
+	}
+	pub = listedAbove(st.listedMax, parentID, pub)
+	if err := t.missing(parent, pub); err != nil {
+		// A parent expired meanwhile (a lagging hint far behind a
+		// concurrent expiry) is no proof of a loss: look again.
+		if parent != nil {
+			ok, serr := t.exists(ctx, parent.ID)
+			if serr != nil {
+				return nil, classify(ctx, serr), wrap("read latest snapshot", serr)
+			}
+			if !ok {
+				return nil, retryable, wrap("read latest snapshot", fmt.Errorf("snapshot %d expired while it was read: %w", parent.ID, err))
+			}
+		}
+		// Only an explicit REPLACE (rollback) may move on from a lost
+		// snapshot; it takes an id above every published one.
+		if c.Source == nil {
+			return nil, fatal, wrap("read latest snapshot", err)
+		}
 	}
 	if c.Fresh && parent != nil && st.checked == 0 && !st.uncertain {
 		st.checked = parent.ID
@@ -328,7 +388,7 @@ func (t *Table) attempt(ctx context.Context, c *Commit, st *commitState) (*Snaps
 		}
 	}
 
-	p, err := t.plan(ctx, c, parent)
+	p, err := t.plan(ctx, c, parent, max(parentID, pub.id)+1)
 	if err != nil {
 		return nil, classify(ctx, err), err
 	}

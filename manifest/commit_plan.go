@@ -23,14 +23,15 @@ type commitPlan struct {
 	snapshot   *Snapshot  // everything but ManifestList (set for REPLACE)
 }
 
-// plan computes the next snapshot of c on top of parent. Errors wrap
+// plan computes snapshot id of c on top of parent: parent.ID+1 (1 without
+// a parent) except for a REPLACE commit past a lost snapshot. Errors wrap
 // types.ErrConflict when a deleted file is not live in parent, and
 // types.ErrInvalid when c does not fit parent.
-func (t *Table) plan(ctx context.Context, c *Commit, parent *Snapshot) (*commitPlan, error) {
+func (t *Table) plan(ctx context.Context, c *Commit, parent *Snapshot, id int64) (*commitPlan, error) {
 	p := &commitPlan{parent: parent}
 	next := &Snapshot{
 		Version:          FormatVersion,
-		ID:               1,
+		ID:               id,
 		SchemaID:         c.SchemaID,
 		CommitUser:       c.User,
 		CommitIdentifier: c.Identifier,
@@ -42,7 +43,6 @@ func (t *Table) plan(ctx context.Context, c *Commit, parent *Snapshot) (*commitP
 	}
 	var parentProps map[string]string
 	if parent != nil {
-		next.ID = parent.ID + 1
 		next.ParentID = parent.ID
 		next.TimeMillis = max(next.TimeMillis, parent.TimeMillis)
 		next.TotalRecordCount = parent.TotalRecordCount
@@ -164,7 +164,6 @@ func (t *Table) planReplace(ctx context.Context, c *Commit, parent, next *Snapsh
 	next.TotalRecordCount = src.TotalRecordCount
 	next.NextSequence = src.NextSequence
 	if parent != nil {
-		next.ID = parent.ID + 1
 		next.ParentID = parent.ID
 		next.TimeMillis = max(next.TimeMillis, parent.TimeMillis)
 		next.NextSequence = max(parent.NextSequence, src.NextSequence)

@@ -39,7 +39,7 @@ func TestCrashDuringCommit(t *testing.T) {
 		{"before delta manifest upload", objstore.Rule{Op: objstore.OpPutIfAbsent, KeyContains: "manifest/manifest-0"}, false},
 		{"before manifest list upload", objstore.Rule{Op: objstore.OpPutIfAbsent, KeyContains: "manifest/manifest-list-"}, false},
 		{"between manifest upload and snapshot put", objstore.Rule{Op: objstore.OpPutIfAbsent, KeyContains: "snapshot/snapshot-"}, false},
-		{"after snapshot put, before acknowledgement", objstore.Rule{Op: objstore.OpPut, KeyContains: LatestHintPath}, true},
+		{"after snapshot put, before acknowledgement", objstore.Rule{Op: objstore.OpPutIfMatch, KeyContains: LatestHintPath}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()

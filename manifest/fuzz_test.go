@@ -29,7 +29,7 @@ func fuzzSeeds(f *testing.F, file string) {
 }
 
 func wrapBody(kind string, body []byte) []byte {
-	return append(header(kind, FormatVersion, crc(body), len(body)), append(bytes.Clone(body), '\n')...)
+	return append(header(kind, kindVersion(kind), crc(body), len(body)), append(bytes.Clone(body), '\n')...)
 }
 
 func fuzzDecode[T any](t *testing.T, kind string, data []byte, dec func([]byte) (*T, error), enc func(*T) ([]byte, error)) {
@@ -75,6 +75,7 @@ func FuzzDecodeManifestList(f *testing.F) {
 
 func FuzzDecodeManifest(f *testing.F) {
 	fuzzSeeds(f, "manifest-v1")
+	fuzzSeeds(f, "manifest-v2")
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fuzzDecode(t, KindManifest, data, DecodeManifest, EncodeManifest)
 	})

@@ -60,7 +60,8 @@ func DecodeManifestList(data []byte) (*ManifestList, error) {
 	return &l, nil
 }
 
-// EncodeManifest returns the v1 encoding of a manifest.
+// EncodeManifest returns the encoding of a manifest (format version
+// ManifestFormatVersion).
 func EncodeManifest(m *Manifest) ([]byte, error) {
 	if err := m.validate(); err != nil {
 		return nil, fmt.Errorf("%w: encode manifest: %v", types.ErrInvalid, err)
@@ -124,6 +125,25 @@ func (m *Manifest) validate() error {
 		if err := validRelPath(e.File.Path); err != nil {
 			return fmt.Errorf("entry %d: data file: %v", i, err)
 		}
+		if err := ValidChecksum(e.File.Checksum); err != nil {
+			return fmt.Errorf("entry %d: data file %s: %v", i, e.File.Path, err)
+		}
+	}
+	return nil
+}
+
+// ChecksumPrefix starts every DataFile.Checksum.
+const ChecksumPrefix = "crc32c:"
+
+// ValidChecksum accepts "" and "crc32c:" followed by 8 lowercase hex
+// digits (see DataFile.Checksum).
+func ValidChecksum(c string) error {
+	if c == "" {
+		return nil
+	}
+	hex, ok := strings.CutPrefix(c, ChecksumPrefix)
+	if !ok || len(hex) != 8 || strings.Trim(hex, "0123456789abcdef") != "" {
+		return fmt.Errorf("checksum %q is not %s and 8 lowercase hex digits", c, ChecksumPrefix)
 	}
 	return nil
 }

@@ -94,38 +94,21 @@ func (t *Table) where() string {
 // Latest returns the newest snapshot, or nil, nil when the table has none.
 // The snapshot/LATEST hint is only a starting point: Latest verifies it
 // exists and probes forward with Stat (snapshot ids are contiguous, so the
-// first missing id ends the search); a missing or garbled hint falls back
-// to listing snapshot/.
+// first missing id ends the search); a missing or garbled hint, or one
+// naming an expired snapshot, falls back to listing snapshot/. A hint
+// naming a snapshot that is missing while no later one exists means the
+// newest snapshot was lost: Latest returns a *SnapshotMissingError (it
+// wraps types.ErrCorruption) rather than an older snapshot (see
+// missing.go).
 func (t *Table) Latest(ctx context.Context) (*Snapshot, error) {
-	var start *Snapshot
-	if h, ok := t.readHint(ctx); ok {
-		s, err := t.Snapshot(ctx, h)
-		switch {
-		case err == nil:
-			start = s
-		case errors.Is(err, types.ErrNotFound):
-			// Stale (expired) or garbled hint: list instead.
-		default:
-			return nil, err
-		}
+	s, pub, err := t.newestPresent(ctx)
+	if err != nil {
+		return nil, err
 	}
-	if start == nil {
-		ids, err := t.listIDs(ctx)
-		if err != nil {
-			return nil, err
-		}
-		if len(ids) == 0 {
-			return nil, nil
-		}
-		if start, err = t.Snapshot(ctx, ids[len(ids)-1]); err != nil {
-			return nil, err
-		}
+	if err := t.missing(s, pub); err != nil {
+		return nil, err
 	}
-	id, err := t.probeForward(ctx, start.ID)
-	if err != nil || id == start.ID {
-		return start, err
-	}
-	return t.Snapshot(ctx, id)
+	return s, nil
 }
 
 // readHint returns the id in snapshot/LATEST; any failure (missing,

@@ -17,9 +17,15 @@
 // and Table.Commit publishes a snapshot with put-if-absent on the next id.
 package manifest
 
-// FormatVersion is the version written into every metadata object. Readers
-// accept versions <= FormatVersion.
+// FormatVersion is the version written into every metadata object but
+// manifests. Readers accept versions <= FormatVersion.
 const FormatVersion = 1
+
+// ManifestFormatVersion is the version written into manifest objects.
+// Version 2 added DataFile.Checksum; readers accept versions 1 and 2. A
+// build that only knows version 1 refuses version 2 manifests, so it can
+// never rewrite them (a merged manifest) and drop the checksums.
+const ManifestFormatVersion = 2
 
 // EntryKind says whether a manifest entry adds or removes a data file.
 type EntryKind int8
@@ -59,6 +65,15 @@ type DataFile struct {
 	SchemaID      int64  `json:"schemaId"`
 	CreatedMillis int64  `json:"createdMillis"`
 	Tier          string `json:"tier,omitempty"` // "" = hot store
+	// Checksum identifies the file's content: "crc32c:" and 8 lowercase
+	// hex digits, the CRC-32C of the file's tail (footer, which holds every
+	// row group's CRC-32C, bloom filters and page index) that the file
+	// records in its footer (see lsm.Checksum). Readers compare it, with
+	// RowCount, MinKey and MaxKey, against every file they open, so a file
+	// replaced by another (of the same size) is an error, never wrong rows.
+	// "" for files recorded by manifest format version 1: then only the
+	// row count and key range are compared.
+	Checksum string `json:"checksum,omitempty"`
 }
 
 // Upgrade moves one live data file from FromLevel to Level without

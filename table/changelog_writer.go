@@ -135,6 +135,10 @@ func (w *Writer) writeChangelog(ctx context.Context, k bucketKey, recs []lsm.Rec
 	var out []manifest.DataFile
 	for _, f := range encoded {
 		path := w.t.changelogFilePath(k.partition, k.bucket)
+		sum, err := f.Checksum()
+		if err != nil {
+			return out, fmt.Errorf("table %s: checksum of %s: %w", w.t.name, path, err)
+		}
 		if _, err := w.t.store.Put(ctx, w.t.root+path, f.Data); err != nil {
 			return out, fmt.Errorf("table %s: upload %s: %w", w.t.name, path, err)
 		}
@@ -151,6 +155,7 @@ func (w *Writer) writeChangelog(ctx context.Context, k bucketKey, recs []lsm.Rec
 			MaxSeq:        f.MaxSeq,
 			SchemaID:      w.t.schema.ID,
 			CreatedMillis: w.t.env.Now().UnixMilli(),
+			Checksum:      sum,
 		})
 	}
 	return out, nil

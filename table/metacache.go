@@ -169,10 +169,12 @@ func (t *Table) resolveLatest(ctx context.Context) (*manifest.Snapshot, error) {
 	return s, nil
 }
 
-// footerKey is the cache key of a data file's footer: tier, path and size
-// (data files are named uniquely and never change).
+// footerKey is the cache key of a data file's footer: tier, path, size and
+// content checksum (data files are named uniquely and never change; a file
+// replaced by another is caught by the identity check of every open, see
+// openFileFor, and the checksum keeps the footers of the two apart).
 func (t *Table) footerKey(f manifest.DataFile) string {
-	return "footer\x00" + f.Tier + "\x00" + t.root + f.Path + "\x00" + strconv.FormatInt(f.Size, 10)
+	return "footer\x00" + f.Tier + "\x00" + t.root + f.Path + "\x00" + strconv.FormatInt(f.Size, 10) + "\x00" + f.Checksum
 }
 
 // cachedFooter returns the cached footer of f, if any.

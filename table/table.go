@@ -152,7 +152,8 @@ func (t *Table) Latest(ctx context.Context) (*manifest.Snapshot, error) {
 const smallFileLimit = 8 << 20
 
 // openFile opens one data file for reading with the current schema, from
-// the store of its tier (f.Tier).
+// the store of its tier (f.Tier). A file that is not the one f describes
+// (lsm.CheckIdentity) is an error wrapping types.ErrCorruption.
 func (t *Table) openFile(ctx context.Context, f manifest.DataFile) (*lsm.FileReader, error) {
 	return t.openFileFor(ctx, f, false)
 }
@@ -175,6 +176,9 @@ func (t *Table) openFileFor(ctx context.Context, f manifest.DataFile, lookup boo
 	if lookup {
 		if ft := t.cachedFooter(f); ft != nil {
 			fr, err := lsm.OpenFooter(objstore.NewReaderAt(ctx, store, key, f.Size), ft, t.schema, f.SeqBase)
+			if err == nil {
+				err = lsm.CheckIdentity(fr, f)
+			}
 			if err != nil {
 				return nil, fmt.Errorf("table %s: data file %s: %w", t.name, f.Path, err)
 			}
@@ -194,6 +198,10 @@ func (t *Table) openFileFor(ctx context.Context, f manifest.DataFile, lookup boo
 		r = objstore.NewReaderAt(ctx, store, key, f.Size)
 	}
 	fr, err := lsm.OpenFile(ctx, r, size, t.schema, f.SeqBase)
+	if err == nil {
+		// Intact is not enough: the file must be the one f describes.
+		err = lsm.CheckIdentity(fr, f)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("table %s: data file %s: %w", t.name, f.Path, err)
 	}

@@ -216,6 +216,10 @@ func (w *Writer) uploadRun(ctx context.Context, k bucketKey, files []lsm.Encoded
 	w.stats.Flushes++
 	for _, f := range files {
 		path := w.t.dataFilePath(k.partition, k.bucket)
+		sum, err := f.Checksum()
+		if err != nil {
+			return fmt.Errorf("table %s: checksum of %s: %w", w.t.name, path, err)
+		}
 		if _, err := w.t.store.Put(ctx, w.t.root+path, f.Data); err != nil {
 			return fmt.Errorf("table %s: upload %s: %w", w.t.name, path, err)
 		}
@@ -233,6 +237,7 @@ func (w *Writer) uploadRun(ctx context.Context, k bucketKey, files []lsm.Encoded
 			MaxSeq:        f.MaxSeq,
 			SchemaID:      w.t.schema.ID,
 			CreatedMillis: w.t.env.Now().UnixMilli(),
+			Checksum:      sum,
 		})
 		w.stats.Files++
 		w.stats.BytesWritten += int64(len(f.Data))
