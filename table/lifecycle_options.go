@@ -135,9 +135,7 @@ func (l *LifecycleOptions) set(k, v string) error {
 		l.OrphanGracePeriod, err = ParseDuration(k, v)
 	case OptTierColdURI:
 		l.ColdURI = strings.TrimSpace(v)
-		if l.ColdURI == "" || strings.ContainsAny(l.ColdURI, "?#") {
-			err = fmt.Errorf("%w: option %s: %q is not s3://bucket/prefix or a directory", types.ErrInvalid, k, v)
-		}
+		err = checkColdURI(l.ColdURI)
 	case OptTierColdStorageClass:
 		l.ColdStorageClass = strings.TrimSpace(v)
 		if !validStorageClass(l.ColdStorageClass) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/siltdb/silt/objstore"
@@ -15,6 +16,20 @@ import (
 type coldTier struct {
 	mu    sync.Mutex
 	store objstore.Store
+}
+
+// checkColdURI validates the option tier.cold.uri: "s3://bucket[/prefix]"
+// or an absolute directory, without credentials (which would be stored in
+// the schema and shown by t$options) and without a query (the storage
+// class is its own option). Errors quote the URI redacted.
+func checkColdURI(uri string) error {
+	if err := objstore.CheckStoreURI("option "+OptTierColdURI, uri, true); err != nil {
+		return err
+	}
+	if strings.ContainsAny(uri, "?#") {
+		return fmt.Errorf("%w: option %s: %q: no '?' or '#' (set the storage class with %s)", types.ErrInvalid, OptTierColdURI, objstore.RedactURI(uri), OptTierColdStorageClass)
+	}
+	return nil
 }
 
 // ColdURI returns the table's cold tier URI: tier.cold.uri, else the
@@ -34,7 +49,7 @@ func (t *Table) coldStore(ctx context.Context) (objstore.Store, error) {
 		return nil, fmt.Errorf("%w: table %s has no cold tier (set the table option %s or the warehouse's --cold-uri)", types.ErrInvalid, t.name, OptTierColdURI)
 	}
 	if t.env.OpenStore == nil {
-		return nil, fmt.Errorf("%w: table %s: cold tier %s: this process cannot open other stores (Env.OpenStore is nil)", types.ErrInvalid, t.name, uri)
+		return nil, fmt.Errorf("%w: table %s: cold tier %s: this process cannot open other stores (Env.OpenStore is nil)", types.ErrInvalid, t.name, objstore.RedactURI(uri))
 	}
 	t.cold.mu.Lock()
 	defer t.cold.mu.Unlock()
