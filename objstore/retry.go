@@ -162,6 +162,13 @@ func (r *Retry) run(ctx context.Context, op Op, key string, fn func(context.Cont
 	}
 }
 
+// Do runs an idempotent call that is not a Store method (e.g. checking
+// that a bucket exists) with the same retries, and records it in
+// RetryOptions.InFlight. op and key name it in the error.
+func (r *Retry) Do(ctx context.Context, op Op, key string, fn func(context.Context) error) error {
+	return r.run(ctx, op, key, fn)
+}
+
 func (r *Retry) Get(ctx context.Context, key string) (data []byte, info ObjectInfo, err error) {
 	err = r.run(ctx, OpGet, key, func(ctx context.Context) (err error) {
 		data, info, err = r.inner.Get(ctx, key)
