@@ -88,11 +88,19 @@ type syncWriter struct {
 	mu      sync.Mutex
 	w       io.Writer
 	midLine bool
+	// noticed: the last write was a notice, which ended the bar's line
+	// already; a bare newline ending the bar is then dropped.
+	noticed bool
 }
 
 func (s *syncWriter) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.noticed && string(p) == "\n" {
+		s.noticed = false
+		return len(p), nil
+	}
+	s.noticed = false
 	if len(p) > 0 {
 		s.midLine = p[len(p)-1] != '\n'
 	}
@@ -108,7 +116,7 @@ func (s *syncWriter) line(msg string) {
 		fmt.Fprintln(s.w)
 	}
 	fmt.Fprintln(s.w, msg)
-	s.midLine = false
+	s.midLine, s.noticed = false, true
 }
 
 // notice prints a background notice on stderr, on a line of its own.

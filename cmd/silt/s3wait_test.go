@@ -199,3 +199,42 @@ func TestCLILoadStallSaysWhy(t *testing.T) {
 		}
 	}
 }
+
+// TestCLIS3FreezeMidCommand: S3 freezes in the middle of a command — at
+// a load's first data file upload, at a full compaction's first data
+// file read — and the command says it is waiting, then fails with a
+// timeout within the bound instead of hanging.
+func TestCLIS3FreezeMidCommand(t *testing.T) {
+	proxy := s3test.NewFreezeProxy(t, s3test.Endpoint(t))
+	env := s3Env(t, proxy.Addr)
+	bucket := strings.TrimPrefix(strings.Split(env[0], "/wh")[0], "SILT_WAREHOUSE=s3://")
+	mustSilt(t, env, "", "sql", "CREATE TABLE t (id BIGINT PRIMARY KEY, v STRING); INSERT INTO t VALUES (1, 'a'); INSERT INTO t VALUES (2, 'b')")
+	csv := filepath.Join(t.TempDir(), "rows.csv")
+	if err := os.WriteFile(csv, []byte("id,v\n3,c\n4,d\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const timeout, attempts = 3 * time.Second, 3
+	frozenEnv := append(env, fmt.Sprintf("SILT_S3_REQUEST_TIMEOUT=%s", timeout), fmt.Sprintf("SILT_S3_MAX_ATTEMPTS=%d", attempts))
+	bound := attempts * (timeout + 2*time.Second)
+	data := "/" + bucket + "/wh/default.db/t/data/"
+	for _, tc := range []struct {
+		name, trigger string
+		args          []string
+	}{
+		{"load", "PUT " + data, []string{"load", "t", csv}},
+		{"compact --full", "GET " + data, []string{"compact", "t", "--full"}},
+	} {
+		proxy.FreezeOn(tc.trigger)
+		start := time.Now()
+		r := silt(t, frozenEnv, "", tc.args...)
+		took := time.Since(start)
+		proxy.Resume()
+		if r.code == 0 || !strings.Contains(r.stderr, "waiting on S3 for ") || !strings.Contains(r.stderr, "timed out") {
+			t.Fatalf("%s with S3 frozen at %q: exit %d after %s\nstderr:\n%s\nwant a failure that said it was waiting and timed out", tc.name, tc.trigger, r.code, took, r.stderr)
+		}
+		if took > 3*bound {
+			t.Fatalf("%s took %s; the bound is %s", tc.name, took, bound)
+		}
+		t.Logf("%s: failed after %s (bound %s):\n%s", tc.name, took.Round(time.Millisecond), bound, r.stderr)
+	}
+}

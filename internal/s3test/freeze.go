@@ -1,6 +1,7 @@
 package s3test
 
 import (
+	"bytes"
 	"net"
 	"sync"
 	"testing"
@@ -21,7 +22,10 @@ type FreezeProxy struct {
 	cond   *sync.Cond
 	frozen bool
 	closed bool
-	conns  map[net.Conn]struct{}
+	// trigger, when set, freezes the proxy as soon as the client sends
+	// bytes containing it (e.g. "PUT /bucket/key"), before forwarding them.
+	trigger []byte
+	conns   map[net.Conn]struct{}
 }
 
 // NewFreezeProxy starts a proxy to target (host:port); it stops when the
@@ -46,10 +50,20 @@ func (p *FreezeProxy) Freeze() {
 	p.mu.Unlock()
 }
 
+// FreezeOn freezes the proxy when a client next sends bytes containing
+// s, such as a request line "GET /bucket/prefix/data/": a freeze in the
+// middle of a command, at a chosen request. The bytes are held.
+func (p *FreezeProxy) FreezeOn(s string) {
+	p.mu.Lock()
+	p.trigger = []byte(s)
+	p.mu.Unlock()
+}
+
 // Resume forwards again, held bytes first.
 func (p *FreezeProxy) Resume() {
 	p.mu.Lock()
 	p.frozen = false
+	p.trigger = nil
 	p.cond.Broadcast()
 	p.mu.Unlock()
 }
@@ -93,14 +107,14 @@ func (p *FreezeProxy) accept() {
 				out.Close()
 				return
 			}
-			go p.pipe(out, in)
-			p.pipe(in, out)
+			go p.pipe(out, in, true)
+			p.pipe(in, out, false)
 		}()
 	}
 }
 
 // pipe copies src to dst, holding bytes while frozen.
-func (p *FreezeProxy) pipe(dst, src net.Conn) {
+func (p *FreezeProxy) pipe(dst, src net.Conn, fromClient bool) {
 	defer func() {
 		dst.Close()
 		src.Close()
@@ -110,6 +124,9 @@ func (p *FreezeProxy) pipe(dst, src net.Conn) {
 		n, err := src.Read(buf)
 		if n > 0 {
 			p.mu.Lock()
+			if fromClient && p.trigger != nil && bytes.Contains(buf[:n], p.trigger) {
+				p.frozen = true
+			}
 			for p.frozen && !p.closed {
 				p.cond.Wait()
 			}
