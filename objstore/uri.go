@@ -38,8 +38,8 @@ func isSecretParam(name string) bool {
 
 // RedactURI returns uri with any user info ("user:secret@") and the
 // values of credential-like query parameters replaced by REDACTED. Text
-// that is not a URI is returned unchanged unless it looks like one with
-// user info. It never fails.
+// without "://" (a directory) and URIs without either are returned
+// unchanged. It never fails.
 func RedactURI(uri string) string {
 	scheme, rest, ok := strings.Cut(uri, "://")
 	if !ok {
@@ -53,10 +53,6 @@ func RedactURI(uri string) string {
 	auth, tail := rest[:end], rest[end:]
 	if at := strings.LastIndex(auth, "@"); at >= 0 {
 		auth = redacted + "@" + auth[at+1:]
-	} else if at := strings.LastIndex(tail, "@"); at >= 0 && !strings.Contains(tail[:at], "?") {
-		// "s3://bucket/x:secret@y": odd, but an '@' in the path may still
-		// be a misplaced "user:secret@"; drop what precedes it.
-		tail = "/" + redacted + "@" + tail[at+1:]
 	}
 	path, query, hasQuery := strings.Cut(tail, "?")
 	if !hasQuery {
