@@ -106,9 +106,11 @@ type app struct {
 	g              globals
 	res            resources // disk cache and close hooks (cache.go)
 	// waits tracks S3 operations in flight; the watcher (progress.go)
-	// reports long waits unless quietWaits (silt serve logs instead).
-	waits                    *objstore.InFlight
-	waitsWatched, quietWaits bool
+	// reports long waits, and writers their stalls, on stderr or through
+	// logNotice when set (silt serve's logger).
+	waits        *objstore.InFlight
+	waitsWatched bool
+	logNotice    func(msg string)
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {

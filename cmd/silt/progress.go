@@ -121,6 +121,10 @@ func (s *syncWriter) line(msg string) {
 
 // notice prints a background notice on stderr, on a line of its own.
 func (a *app) notice(msg string) {
+	if a.logNotice != nil {
+		a.logNotice(msg)
+		return
+	}
 	if sw, ok := a.stderr.(*syncWriter); ok {
 		sw.line("silt: " + msg)
 		return
@@ -150,7 +154,7 @@ func (a *app) s3Waits() *objstore.InFlight {
 // It stops when the command ends; ctx's end (Ctrl-C) ends the waits
 // themselves.
 func (a *app) watchS3(ctx context.Context) {
-	if a.waitsWatched || a.quietWaits {
+	if a.waitsWatched {
 		return
 	}
 	a.waitsWatched = true
@@ -211,8 +215,5 @@ func plural(n int, one, many string) string {
 
 // onStall prints a writer's stall notices (table.Env.OnStall).
 func (a *app) onStall(s table.StallInfo) {
-	if a.quietWaits {
-		return
-	}
 	a.notice(s.String())
 }
