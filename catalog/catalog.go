@@ -247,6 +247,9 @@ func (c *Catalog) CreateTable(ctx context.Context, db, name string, s *types.Sch
 	if _, err := table.Open(qualified, c.store, c.tableRoot(db, name), &ns, c.env); err != nil {
 		return nil, err
 	}
+	if err := table.CheckNewOptions(nil, ns.Options); err != nil {
+		return nil, err
+	}
 	if _, err := ModeOf(&ns); err != nil {
 		return nil, err
 	}

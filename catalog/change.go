@@ -179,6 +179,9 @@ func EvolveSchema(old *types.Schema, changes []SchemaChange) (*types.Schema, err
 	if err := validateEvolved(s); err != nil {
 		return nil, err
 	}
+	if err := table.CheckNewOptions(old.Options, s.Options); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 

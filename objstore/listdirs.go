@@ -111,14 +111,15 @@ func (s *S3) ListDirs(ctx context.Context, prefix string) ([]string, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	rctx, rt := s.startRequest(ctx, 0)
+	defer rt.done()
 	var out []string
 	opts := minio.ListObjectsOptions{Prefix: s.prefix + prefix, Recursive: false}
-	for oi := range s.client.ListObjectsIter(ctx, s.cfg.Bucket, opts) {
+	for oi := range s.client.ListObjectsIter(rctx, s.cfg.Bucket, opts) {
 		if oi.Err != nil {
-			return nil, s3Err("list", prefix, oi.Err)
+			return nil, rt.fail(ctx, "list", prefix, oi.Err)
 		}
+		rt.arm(0) // progress: the budget restarts
 		rest, ok := strings.CutPrefix(oi.Key, s.prefix+prefix)
 		if !ok {
 			continue

@@ -31,6 +31,9 @@ type RetryOptions struct {
 	// Rand returns a value in [0, 1) that jitters each delay into
 	// [d/2, d). Default: math/rand/v2.Float64.
 	Rand func() float64
+	// InFlight, when set, records every operation from its first attempt
+	// to its end, for "waiting on S3" notices. Default: none.
+	InFlight *InFlight
 }
 
 // EnsureDefaults fills in zero fields.
@@ -143,6 +146,7 @@ func (r *Retry) pause(ctx context.Context, attempt int, last error) error {
 
 // run retries an idempotent call.
 func (r *Retry) run(ctx context.Context, op Op, key string, fn func(context.Context) error) error {
+	defer r.opts.InFlight.Begin()()
 	for attempt := 1; ; attempt++ {
 		err := r.attempt(ctx, fn)
 		if err == nil || ctx.Err() != nil || !IsRetryable(err) {
@@ -156,6 +160,13 @@ func (r *Retry) run(ctx context.Context, op Op, key string, fn func(context.Cont
 			return err
 		}
 	}
+}
+
+// Do runs an idempotent call that is not a Store method (e.g. checking
+// that a bucket exists) with the same retries, and records it in
+// RetryOptions.InFlight. op and key name it in the error.
+func (r *Retry) Do(ctx context.Context, op Op, key string, fn func(context.Context) error) error {
+	return r.run(ctx, op, key, fn)
 }
 
 func (r *Retry) Get(ctx context.Context, key string) (data []byte, info ObjectInfo, err error) {
@@ -226,6 +237,7 @@ const (
 )
 
 func (r *Retry) condPut(ctx context.Context, op Op, key string, data []byte, ifMatch bool, etag string, put func(context.Context) (ObjectInfo, error)) (ObjectInfo, error) {
+	defer r.opts.InFlight.Begin()()
 	uncertain := false // some earlier attempt may have been applied
 	ambiguous := func(err error) error {
 		if !uncertain || errors.Is(err, ErrAmbiguous) {

@@ -12,7 +12,6 @@ import (
 	"strings"
 
 	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/siltdb/silt/types"
 )
@@ -41,8 +40,11 @@ type S3 struct {
 }
 
 // NewS3 connects to the bucket described by cfg. Credentials come from
-// the environment, then cfg.CredentialsFile; finding none is an error.
-// NewS3 does not contact the service (see EnsureBucket).
+// the AWS credential chain (credentialChain): the environment, the shared
+// credentials file, web identity, then the container or instance role;
+// finding none is an error. NewS3 does not contact the service (see
+// EnsureBucket), except an instance's metadata service when the chain
+// gets that far.
 func NewS3(ctx context.Context, cfg S3Config) (*S3, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -50,16 +52,9 @@ func NewS3(ctx context.Context, cfg S3Config) (*S3, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("s3 config: %w", err)
 	}
-	providers := []credentials.Provider{&credentials.EnvAWS{}}
-	if cfg.CredentialsFile != "" {
-		providers = append(providers, &credentials.FileAWSCredentials{Filename: cfg.CredentialsFile, Profile: "default"})
-	}
-	creds := credentials.NewChainCredentials(providers)
-	v, err := creds.GetWithContext(nil)
-	if err != nil || v.SignerType.IsAnonymous() {
-		// err may come from parsing a credentials file: do not print it,
-		// it could quote the file's contents.
-		return nil, fmt.Errorf("%w: no S3 credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or a credentials file with a [default] profile", types.ErrInvalid)
+	creds, err := resolveCredentials(ctx, cfg)
+	if err != nil {
+		return nil, err
 	}
 	region := cfg.Region
 	if region == "" {
@@ -100,8 +95,13 @@ func (s *S3) String() string { return s.cfg.String() }
 
 // BucketExists reports whether the bucket exists.
 func (s *S3) BucketExists(ctx context.Context) (bool, error) {
-	ok, err := s.client.BucketExists(ctx, s.cfg.Bucket)
+	rctx, rt := s.startRequest(ctx, 0)
+	defer rt.done()
+	ok, err := s.client.BucketExists(rctx, s.cfg.Bucket)
 	if err != nil {
+		if terr := rt.timedOut(ctx, "bucket-exists", s.cfg.Bucket); terr != nil {
+			return false, terr
+		}
 		return false, fmt.Errorf("s3 bucket %s: %w", s.cfg.Bucket, err)
 	}
 	return ok, nil
@@ -109,15 +109,20 @@ func (s *S3) BucketExists(ctx context.Context) (bool, error) {
 
 // EnsureBucket creates the bucket if it does not exist.
 func (s *S3) EnsureBucket(ctx context.Context) error {
-	ok, err := s.client.BucketExists(ctx, s.cfg.Bucket)
+	ok, err := s.BucketExists(ctx)
 	if err != nil {
-		return fmt.Errorf("s3 bucket %s: %w", s.cfg.Bucket, err)
+		return err
 	}
 	if ok {
 		return nil
 	}
-	err = s.client.MakeBucket(ctx, s.cfg.Bucket, minio.MakeBucketOptions{Region: s.region})
+	rctx, rt := s.startRequest(ctx, 0)
+	defer rt.done()
+	err = s.client.MakeBucket(rctx, s.cfg.Bucket, minio.MakeBucketOptions{Region: s.region})
 	if err != nil {
+		if terr := rt.timedOut(ctx, "create-bucket", s.cfg.Bucket); terr != nil {
+			return terr
+		}
 		switch minio.ToErrorResponse(asErrorResponse(err)).Code {
 		case "BucketAlreadyOwnedByYou", "BucketAlreadyExists":
 			return nil // lost a creation race with ourselves
@@ -155,14 +160,17 @@ func (s *S3) Get(ctx context.Context, key string) ([]byte, ObjectInfo, error) {
 	if err != nil {
 		return nil, ObjectInfo{}, err
 	}
-	rc, oi, _, err := minio.Core{Client: s.client}.GetObject(ctx, s.cfg.Bucket, ok, minio.GetObjectOptions{})
+	rctx, rt := s.startRequest(ctx, 0)
+	defer rt.done()
+	rc, oi, _, err := minio.Core{Client: s.client}.GetObject(rctx, s.cfg.Bucket, ok, minio.GetObjectOptions{})
 	if err != nil {
-		return nil, ObjectInfo{}, s3Err("get", key, err)
+		return nil, ObjectInfo{}, rt.fail(ctx, "get", key, err)
 	}
 	defer rc.Close()
+	rt.arm(oi.Size) // the body's budget
 	data, err := readAllSized(rc, oi.Size)
 	if err != nil {
-		return nil, ObjectInfo{}, s3Err("get", key, err)
+		return nil, ObjectInfo{}, rt.fail(ctx, "get", key, err)
 	}
 	return data, s.info(key, oi), nil
 }
@@ -189,18 +197,20 @@ func (s *S3) GetRange(ctx context.Context, key string, off, length int64) ([]byt
 	if err := opts.SetRange(off, off+length-1); err != nil {
 		return nil, fmt.Errorf("s3 get %q: %w: %w", key, types.ErrInvalid, err)
 	}
-	rc, oi, _, err := minio.Core{Client: s.client}.GetObject(ctx, s.cfg.Bucket, ok, opts)
+	rctx, rt := s.startRequest(ctx, length)
+	defer rt.done()
+	rc, oi, _, err := minio.Core{Client: s.client}.GetObject(rctx, s.cfg.Bucket, ok, opts)
 	if err != nil {
 		if minio.ToErrorResponse(asErrorResponse(err)).StatusCode == http.StatusRequestedRangeNotSatisfiable {
 			return []byte{}, nil // the object exists and ends before off
 		}
-		return nil, s3Err("get", key, err)
+		return nil, rt.fail(ctx, "get", key, err)
 	}
 	defer rc.Close()
 	// oi.Size is the length of the returned range here.
 	data, err := readAllSized(io.LimitReader(rc, length), min(oi.Size, length))
 	if err != nil {
-		return nil, s3Err("get", key, err)
+		return nil, rt.fail(ctx, "get", key, err)
 	}
 	return data, nil
 }
@@ -230,9 +240,11 @@ func (s *S3) Put(ctx context.Context, key string, data []byte) (ObjectInfo, erro
 		return ObjectInfo{}, err
 	}
 	opts := minio.PutObjectOptions{SendContentMd5: true, DisableMultipart: len(data) <= maxSinglePut, StorageClass: s.cfg.StorageClass}
-	ui, err := s.client.PutObject(ctx, s.cfg.Bucket, ok, bytes.NewReader(data), int64(len(data)), opts)
+	rctx, rt := s.startRequest(ctx, int64(len(data)))
+	defer rt.done()
+	ui, err := s.client.PutObject(rctx, s.cfg.Bucket, ok, bytes.NewReader(data), int64(len(data)), opts)
 	if err != nil {
-		return ObjectInfo{}, s3Err("put", key, err)
+		return ObjectInfo{}, rt.fail(ctx, "put", key, err)
 	}
 	return ObjectInfo{Key: key, Size: int64(len(data)), ETag: strings.Trim(ui.ETag, `"`), LastModified: ui.LastModified}, nil
 }
@@ -270,8 +282,15 @@ func (s *S3) condPut(ctx context.Context, op, key string, data []byte, opts mini
 	opts.DisableMultipart = true // the precondition must ride on the one request that writes
 	opts.SendContentMd5 = true
 	opts.StorageClass = s.cfg.StorageClass
-	ui, err := s.client.PutObject(ctx, s.cfg.Bucket, ok, bytes.NewReader(data), int64(len(data)), opts)
+	rctx, rt := s.startRequest(ctx, int64(len(data)))
+	defer rt.done()
+	ui, err := s.client.PutObject(rctx, s.cfg.Bucket, ok, bytes.NewReader(data), int64(len(data)), opts)
 	if err != nil {
+		if terr := rt.timedOut(ctx, op, key); terr != nil {
+			// The request may have reached the service: exactly as
+			// ambiguous as any other lost answer.
+			return ObjectInfo{}, fmt.Errorf("s3 %s %q: %w: %w", op, key, ErrAmbiguous, terr)
+		}
 		resp := minio.ToErrorResponse(asErrorResponse(err))
 		switch {
 		case resp.StatusCode == http.StatusPreconditionFailed,
@@ -297,9 +316,11 @@ func (s *S3) Stat(ctx context.Context, key string) (ObjectInfo, error) {
 	if err != nil {
 		return ObjectInfo{}, err
 	}
-	oi, err := s.client.StatObject(ctx, s.cfg.Bucket, ok, minio.StatObjectOptions{})
+	rctx, rt := s.startRequest(ctx, 0)
+	defer rt.done()
+	oi, err := s.client.StatObject(rctx, s.cfg.Bucket, ok, minio.StatObjectOptions{})
 	if err != nil {
-		return ObjectInfo{}, s3Err("stat", key, err)
+		return ObjectInfo{}, rt.fail(ctx, "stat", key, err)
 	}
 	return s.info(key, oi), nil
 }
@@ -308,14 +329,16 @@ func (s *S3) List(ctx context.Context, prefix string) ([]ObjectInfo, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel() // stops minio-go's listing goroutine if we return early
+	// rt.done stops minio-go's listing goroutine if we return early.
+	rctx, rt := s.startRequest(ctx, 0)
+	defer rt.done()
 	var out []ObjectInfo
 	opts := minio.ListObjectsOptions{Prefix: s.prefix + prefix, Recursive: true}
-	for oi := range s.client.ListObjectsIter(ctx, s.cfg.Bucket, opts) {
+	for oi := range s.client.ListObjectsIter(rctx, s.cfg.Bucket, opts) {
 		if oi.Err != nil {
-			return nil, s3Err("list", prefix, oi.Err)
+			return nil, rt.fail(ctx, "list", prefix, oi.Err)
 		}
+		rt.arm(0) // progress: the budget restarts
 		key, ok := strings.CutPrefix(oi.Key, s.prefix)
 		if !ok {
 			continue // cannot happen: the listing was by prefix
@@ -334,11 +357,13 @@ func (s *S3) Delete(ctx context.Context, key string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.client.RemoveObject(ctx, s.cfg.Bucket, ok, minio.RemoveObjectOptions{}); err != nil {
+	rctx, rt := s.startRequest(ctx, 0)
+	defer rt.done()
+	if err := s.client.RemoveObject(rctx, s.cfg.Bucket, ok, minio.RemoveObjectOptions{}); err != nil {
 		if isS3NotFound(err) {
 			return nil
 		}
-		return s3Err("delete", key, err)
+		return rt.fail(ctx, "delete", key, err)
 	}
 	return nil
 }

@@ -103,11 +103,16 @@ func TestS3ConfigString(t *testing.T) {
 	}
 }
 
-// clearAWSEnv removes every variable minio-go's environment provider reads.
+// clearAWSEnv removes every variable the credential chain reads, points
+// HOME at an empty directory and disables the instance metadata lookup.
 func clearAWSEnv(t *testing.T) {
-	for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY", "AWS_SECRET_KEY", "AWS_SESSION_TOKEN"} {
+	for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY", "AWS_SECRET_KEY", "AWS_SESSION_TOKEN",
+		"AWS_PROFILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN",
+		"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI"} {
 		t.Setenv(k, "")
 	}
+	t.Setenv("HOME", t.TempDir())
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 }
 
 func TestNewS3NeedsCredentials(t *testing.T) {

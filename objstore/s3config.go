@@ -3,15 +3,15 @@ package objstore
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/siltdb/silt/types"
 )
 
 // S3Config locates a bucket (and an optional key prefix inside it) on an
 // S3-compatible service. It deliberately holds no secret: credentials come
-// from the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
-// AWS_SESSION_TOKEN) or from the shared-credentials file named by
-// CredentialsFile, so printing a config can never leak one.
+// from the AWS credential chain (see NewS3), so printing a config can
+// never leak one.
 type S3Config struct {
 	// Endpoint is host[:port] of the service, without a scheme.
 	// Default: "s3.amazonaws.com".
@@ -32,11 +32,22 @@ type S3Config struct {
 	// InsecureSkipVerify disables TLS certificate verification; for tests
 	// against self-signed endpoints only. Default: false.
 	InsecureSkipVerify bool
-	// CredentialsFile, when set, names an AWS shared-credentials file whose
-	// [default] profile (aws_access_key_id, aws_secret_access_key,
-	// aws_session_token) is used when the environment has no credentials.
-	// Default: environment only.
+	// CredentialsFile, when set, names the AWS shared-credentials file
+	// the chain reads (instead of AWS_SHARED_CREDENTIALS_FILE, else
+	// ~/.aws/credentials merged with ~/.aws/config). Default: those.
 	CredentialsFile string
+	// Profile is the profile of the credentials file. Default:
+	// AWS_PROFILE, else "default".
+	Profile string
+	// RequestTimeout bounds each HTTP request (attempt) together with
+	// MinThroughput: a request moving n bytes must finish within
+	// RequestTimeout + n/MinThroughput, or it fails with a timeout error
+	// (retryable; for a conditional put, ErrAmbiguous). A listing's bound
+	// restarts with each page. Default: DefaultRequestTimeout.
+	RequestTimeout time.Duration
+	// MinThroughput is the slowest transfer, in bytes per second, that a
+	// request's time budget allows for. Default: DefaultMinThroughput.
+	MinThroughput int64
 	// StorageClass is the S3 storage class of every object this store
 	// puts (e.g. STANDARD_IA, GLACIER_IR: a cold tier). Default: the
 	// bucket's default (STANDARD).
@@ -44,6 +55,28 @@ type S3Config struct {
 }
 
 const defaultS3Endpoint = "s3.amazonaws.com"
+
+// Defaults of S3Config.RequestTimeout and MinThroughput: a request of
+// n bytes gets 15s + n / 1 MiB/s (a 64 MiB data file: 79s).
+const (
+	DefaultRequestTimeout = 15 * time.Second
+	DefaultMinThroughput  = 1 << 20
+)
+
+// requestTimeout returns the time budget of a request moving n bytes.
+func (c S3Config) requestTimeout(n int64) time.Duration {
+	base, tp := c.RequestTimeout, c.MinThroughput
+	if base <= 0 {
+		base = DefaultRequestTimeout
+	}
+	if tp <= 0 {
+		tp = DefaultMinThroughput
+	}
+	if n <= 0 {
+		return base
+	}
+	return base + time.Duration(float64(n)/float64(tp)*float64(time.Second))
+}
 
 // String describes the config. It holds no secret, so neither does this.
 func (c S3Config) String() string {
@@ -69,6 +102,9 @@ func (c S3Config) String() string {
 	if c.CredentialsFile != "" {
 		fmt.Fprintf(&b, ", credentials file %s", c.CredentialsFile)
 	}
+	if c.Profile != "" {
+		fmt.Fprintf(&b, ", profile %s", c.Profile)
+	}
 	if c.StorageClass != "" {
 		fmt.Fprintf(&b, ", storage class %s", c.StorageClass)
 	}
@@ -89,7 +125,11 @@ func (c S3Config) validate() error {
 		return err
 	}
 	if strings.Contains(c.Endpoint, "://") || strings.ContainsAny(c.Endpoint, "/@?#") {
-		return fmt.Errorf("%w: s3 endpoint must be host[:port] without scheme, path or user info", types.ErrInvalid)
+		// Not quoted: it may hold user info.
+		return fmt.Errorf("%w: s3 endpoint must be host[:port] without scheme, path or user info (see ParseEndpoint)", types.ErrInvalid)
+	}
+	if c.RequestTimeout < 0 || c.MinThroughput < 0 {
+		return fmt.Errorf("%w: s3 request timeout and min throughput must not be negative", types.ErrInvalid)
 	}
 	if p := normPrefix(c.Prefix); p != "" {
 		if err := validatePrefixPath(strings.TrimSuffix(p, "/")); err != nil {
@@ -130,6 +170,9 @@ func ParseS3URI(uri string) (S3Config, error) {
 	rest, ok := strings.CutPrefix(uri, "s3://")
 	if !ok {
 		return S3Config{}, fmt.Errorf("%w: s3 URI must start with s3://", types.ErrInvalid)
+	}
+	if rest == "" || rest[0] == '/' || rest[0] == '?' {
+		return S3Config{}, fmt.Errorf("%w: s3 URI names no bucket: give s3://bucket or s3://bucket/prefix", types.ErrInvalid)
 	}
 	storageClass := ""
 	if r, q, ok := strings.Cut(rest, "?"); ok {
@@ -194,4 +237,38 @@ func validateBucket(b string) error {
 		return fmt.Errorf("%w: s3 bucket name %q must not contain \"..\"", types.ErrInvalid, b)
 	}
 	return nil
+}
+
+// ParseEndpoint splits an S3 endpoint given as "host[:port]" or as
+// "http(s)://host[:port]" (the form of AWS_ENDPOINT_URL_S3) into the host
+// and, when a scheme was given, whether it is https. A path other than
+// "/", user info, a query or another scheme is an error; errors quote the
+// endpoint redacted.
+func ParseEndpoint(ep string) (host string, secure, hasScheme bool, err error) {
+	bad := func(why string) error {
+		return fmt.Errorf("%w: s3 endpoint %q: %s (give host:port or http(s)://host:port)", types.ErrInvalid, RedactURI(ep), why)
+	}
+	scheme, rest, ok := strings.Cut(ep, "://")
+	if !ok {
+		if strings.ContainsAny(ep, "/@?#") {
+			// Not quoted: without a scheme RedactURI cannot find user info.
+			return "", false, false, fmt.Errorf("%w: s3 endpoint: unexpected '/', '@', '?' or '#' (give host:port or http(s)://host:port)", types.ErrInvalid)
+		}
+		return ep, false, false, nil
+	}
+	switch strings.ToLower(scheme) {
+	case "http":
+	case "https":
+		secure = true
+	default:
+		return "", false, false, bad("the scheme must be http or https")
+	}
+	rest = strings.TrimSuffix(rest, "/")
+	if rest == "" {
+		return "", false, false, bad("no host")
+	}
+	if strings.ContainsAny(rest, "/@?#") {
+		return "", false, false, bad("it must not hold a path, user info, a query or a fragment")
+	}
+	return rest, secure, true, nil
 }

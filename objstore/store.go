@@ -7,6 +7,10 @@
 //
 //	store.go            Store, ObjectInfo, sentinel errors
 //	s3.go, s3config.go  S3 (single-part conditional puts, ErrAmbiguous), S3Config, ParseS3URI
+//	s3creds.go          the AWS credential chain (environment, profile file, web identity, role)
+//	s3timeout.go        per-request time budgets (ErrTimeout)
+//	inflight.go         InFlight: the age of the oldest operation under way
+//	uri.go              RedactURI, CheckNoCredentials, CheckStoreURI
 //	local*.go           Local: a directory, atomic and cross-process safe
 //	mem.go              Mem: in memory, for tests
 //	retry*.go           Retry: backoff for idempotent calls, read-back for conditional puts

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/siltdb/silt/manifest"
+	"github.com/siltdb/silt/objstore"
 	"github.com/siltdb/silt/table"
 )
 
@@ -108,7 +109,8 @@ func (s *siltTable) Options() []OptionInfo {
 		if !ok {
 			v = d.Default
 		}
-		out = append(out, OptionInfo{Key: d.Key, Value: v, Default: d.Default, Description: d.Description, Set: ok})
+		// A URI stored before credentials were rejected shows redacted.
+		out = append(out, OptionInfo{Key: d.Key, Value: objstore.RedactURI(v), Default: d.Default, Description: d.Description, Set: ok})
 	}
 	known := map[string]bool{}
 	for _, o := range out {

@@ -292,7 +292,62 @@ func (m *compactManager) signal() {
 	m.changed = make(chan struct{})
 }
 
-// waitBelow blocks until bucket id has fewer than stop-trigger sorted runs.
+// StallNoticeInterval is how often Env.OnStall hears of a stall that
+// goes on.
+const StallNoticeInterval = 10 * time.Second
+
+// StallInfo describes a write stall: a writer waits because a bucket it
+// writes to has num-sorted-run.stop-trigger sorted runs or more, until
+// compaction brings the count below it.
+type StallInfo struct {
+	Table       string // "db.t"
+	Bucket      string // "bucket-3" or "dt=2024-01-01/bucket-3"
+	SortedRuns  int
+	StopTrigger int
+	// Waited is how long the writer has waited so far (0 when the stall
+	// begins).
+	Waited time.Duration
+	// WriteOnly: the table has write-only=true, so the writer waits for a
+	// compaction run elsewhere (silt compact, silt serve); otherwise it
+	// runs one itself and waits for it.
+	WriteOnly bool
+}
+
+// Hint says what the user can do about the stall.
+func (s StallInfo) Hint() string {
+	if s.WriteOnly {
+		return fmt.Sprintf("run 'silt compact %s' (or a 'silt serve' that compacts it), or enable inline compaction with ALTER TABLE %s SET ('%s' = 'false')", s.Table, s.Table, OptWriteOnly)
+	}
+	return fmt.Sprintf("this writer is compacting the bucket itself; 'silt compact %s' helps too", s.Table)
+}
+
+// String is the one-line notice of the stall.
+func (s StallInfo) String() string {
+	what := "waiting for a compaction elsewhere"
+	if !s.WriteOnly {
+		what = "waiting for its inline compaction"
+	}
+	return fmt.Sprintf("write stalled for %s: %s %s has %d sorted runs (%s=%d), %s; %s",
+		s.Waited.Round(time.Second), s.Table, s.Bucket, s.SortedRuns, OptStopTrigger, s.StopTrigger, what, s.Hint())
+}
+
+// stallNotice calls Env.OnStall when a notice is due; next is the time
+// of the next one.
+func (m *compactManager) stallNotice(id compaction.BucketID, start time.Time, n int, next *time.Time) {
+	if m.t.env.OnStall == nil {
+		return
+	}
+	now := m.t.env.Now()
+	if now.Before(*next) {
+		return
+	}
+	*next = now.Add(StallNoticeInterval)
+	m.t.env.OnStall(StallInfo{Table: m.t.name, Bucket: id.String(), SortedRuns: n, StopTrigger: m.opts.StopTrigger,
+		Waited: now.Sub(start), WriteOnly: m.opts.WriteOnly})
+}
+
+// waitBelow blocks until bucket id has fewer than stop-trigger sorted
+// runs, telling Env.OnStall about the wait.
 func (m *compactManager) waitBelow(ctx context.Context, id compaction.BucketID) error {
 	start := m.t.env.Now()
 	defer func() {
@@ -302,6 +357,7 @@ func (m *compactManager) waitBelow(ctx context.Context, id compaction.BucketID) 
 		m.mu.Unlock()
 	}()
 	poll := stallPollMin
+	var nextNotice time.Time // zero: the first notice is due at once
 	for {
 		m.mu.Lock()
 		n, ch := m.runs[id], m.changed
@@ -309,6 +365,7 @@ func (m *compactManager) waitBelow(ctx context.Context, id compaction.BucketID) 
 		if n < m.opts.StopTrigger {
 			return nil
 		}
+		m.stallNotice(id, start, n, &nextNotice)
 		stalled := func(err error) error {
 			return fmt.Errorf("write stalled: %s has %d sorted runs (%s=%d): %w", id, n, OptStopTrigger, m.opts.StopTrigger, err)
 		}
@@ -326,18 +383,33 @@ func (m *compactManager) waitBelow(ctx context.Context, id compaction.BucketID) 
 			continue
 		}
 		m.trigger([]compaction.BucketID{id}, true)
-		select {
-		case <-ctx.Done():
-			return stalled(ctx.Err())
-		case <-m.ctx.Done():
-			return stalled(fmt.Errorf("%w: writer closed", types.ErrInvalid))
-		case <-ch:
+		if err := m.awaitRound(ctx, ch, func() { m.stallNotice(id, start, n, &nextNotice) }); err != nil {
+			return stalled(err)
 		}
 		m.mu.Lock()
 		n, err := m.runs[id], m.errs[id]
 		m.mu.Unlock()
 		if n >= m.opts.StopTrigger && err != nil && !errors.Is(err, types.ErrConflict) {
 			return stalled(fmt.Errorf("compaction failed: %w", err))
+		}
+	}
+}
+
+// awaitRound waits until ch is closed (a compaction round ended), ctx
+// ends or the writer closes, calling notice every StallNoticeInterval.
+func (m *compactManager) awaitRound(ctx context.Context, ch <-chan struct{}, notice func()) error {
+	tick := time.NewTicker(StallNoticeInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-m.ctx.Done():
+			return fmt.Errorf("%w: writer closed", types.ErrInvalid)
+		case <-ch:
+			return nil
+		case <-tick.C:
+			notice()
 		}
 	}
 }

@@ -69,6 +69,11 @@ type LifecycleOptions struct {
 	// ColdURI names the cold tier ("" = Env.ColdURI); ColdStorageClass is
 	// the S3 storage class of objects put there ("" = the bucket default).
 	ColdURI, ColdStorageClass string
+	// coldURIErr is why ColdURI breaks the URI rules (credentials, no
+	// bucket, a relative directory): a schema written before they
+	// existed still opens, but its cold tier cannot be used until the
+	// option is fixed (see CheckNewOptions).
+	coldURIErr error
 	// Tiering rules: a hot data file moves to the cold tier when any rule
 	// matches. TierMoveAfter: the file is older (CreatedMillis); 0 = off.
 	// TierMinLevel: the file is at this level or beyond; -1 = off.
@@ -136,7 +141,9 @@ func (l *LifecycleOptions) set(k, v string) error {
 	case OptTierColdURI:
 		l.ColdURI = strings.TrimSpace(v)
 		if l.ColdURI == "" || strings.ContainsAny(l.ColdURI, "?#") {
-			err = fmt.Errorf("%w: option %s: %q is not s3://bucket/prefix or a directory", types.ErrInvalid, k, v)
+			err = checkColdURI(l.ColdURI) // the rules of old: an error that quotes the URI redacted
+		} else {
+			l.coldURIErr = checkColdURI(l.ColdURI)
 		}
 	case OptTierColdStorageClass:
 		l.ColdStorageClass = strings.TrimSpace(v)

@@ -52,6 +52,11 @@ type Env struct {
 	// filters): create it once with NewMetaCache and share it by every
 	// Env. nil disables it (every read fetches its metadata).
 	Meta *MetaCache
+	// OnStall, when set, is told while a writer is stalled on a bucket
+	// with num-sorted-run.stop-trigger sorted runs: when the stall
+	// begins and then every StallNoticeInterval until it ends (see
+	// StallInfo). It must not block. nil: stalls are silent.
+	OnStall func(StallInfo)
 }
 
 func (e Env) withDefaults() Env {

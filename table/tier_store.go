@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/siltdb/silt/objstore"
@@ -17,9 +18,41 @@ type coldTier struct {
 	store objstore.Store
 }
 
-// ColdURI returns the table's cold tier URI: tier.cold.uri, else the
-// warehouse's Env.ColdURI; "" when there is none.
+// checkColdURI validates the option tier.cold.uri: "s3://bucket[/prefix]"
+// or an absolute directory, without credentials (which would be stored in
+// the schema and shown by t$options) and without a query (the storage
+// class is its own option). Errors quote the URI redacted.
+func checkColdURI(uri string) error {
+	if err := objstore.CheckStoreURI("option "+OptTierColdURI, uri, true); err != nil {
+		return err
+	}
+	if strings.ContainsAny(uri, "?#") {
+		return fmt.Errorf("%w: option %s: %q: no '?' or '#' (set the storage class with %s)", types.ErrInvalid, OptTierColdURI, objstore.RedactURI(uri), OptTierColdStorageClass)
+	}
+	return nil
+}
+
+// CheckNewOptions applies the rules that only values being set now must
+// follow (CREATE TABLE: old is nil; ALTER TABLE): tier.cold.uri must be
+// s3://bucket[/prefix] or an absolute directory without credentials. A
+// schema written before these rules keeps opening (ParseOptions), so
+// that ALTER TABLE can fix it.
+func CheckNewOptions(old, new map[string]string) error {
+	if v, ok := new[OptTierColdURI]; ok && v != old[OptTierColdURI] {
+		return checkColdURI(strings.TrimSpace(v))
+	}
+	return nil
+}
+
+// ColdURI returns the table's cold tier URI, for display and tests of
+// whether there is one: tier.cold.uri, else the warehouse's Env.ColdURI;
+// "" when there is none. Credentials a schema written before they were
+// rejected may hold are redacted.
 func (t *Table) ColdURI() string {
+	return objstore.RedactURI(t.rawColdURI())
+}
+
+func (t *Table) rawColdURI() string {
 	if u := t.opts.Lifecycle.ColdURI; u != "" {
 		return u
 	}
@@ -29,12 +62,15 @@ func (t *Table) ColdURI() string {
 // coldStore returns the store of the cold tier. The key of a data file
 // there is the same as in the hot store (t.Root()+f.Path).
 func (t *Table) coldStore(ctx context.Context) (objstore.Store, error) {
-	uri := t.ColdURI()
+	uri := t.rawColdURI()
 	if uri == "" {
 		return nil, fmt.Errorf("%w: table %s has no cold tier (set the table option %s or the warehouse's --cold-uri)", types.ErrInvalid, t.name, OptTierColdURI)
 	}
+	if err := t.opts.Lifecycle.coldURIErr; err != nil && t.opts.Lifecycle.ColdURI != "" {
+		return nil, fmt.Errorf("table %s: cold tier: %w (fix it: ALTER TABLE %s SET ('%s' = '…'))", t.name, err, t.name, OptTierColdURI)
+	}
 	if t.env.OpenStore == nil {
-		return nil, fmt.Errorf("%w: table %s: cold tier %s: this process cannot open other stores (Env.OpenStore is nil)", types.ErrInvalid, t.name, uri)
+		return nil, fmt.Errorf("%w: table %s: cold tier %s: this process cannot open other stores (Env.OpenStore is nil)", types.ErrInvalid, t.name, objstore.RedactURI(uri))
 	}
 	t.cold.mu.Lock()
 	defer t.cold.mu.Unlock()

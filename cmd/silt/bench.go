@@ -80,7 +80,7 @@ func (a *app) cmdBench(ctx context.Context, args []string) error {
 	if strings.HasPrefix(uri, "s3://") {
 		kind = "s3"
 	}
-	store, _, err := a.openStore(ctx, uri)
+	store, _, err := a.openStore(ctx, "warehouse", uri)
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,8 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"github.com/siltdb/silt/objstore"
 )
 
 const usage = `silt — a disaggregated table-state store
@@ -47,11 +49,17 @@ Global flags (also accepted after the command):
                        or s3://bucket/prefix (env SILT_COLD_URI); every reader of a tiered table needs it
 
 S3 settings come from the environment (never from flags):
-  SILT_S3_ENDPOINT     host:port of the S3 endpoint (default: AWS)
+  SILT_S3_ENDPOINT     host:port or http(s)://host:port of the S3 endpoint (default:
+                       AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, else AWS)
   SILT_S3_REGION       region (default us-east-1; AWS_REGION also works)
   SILT_S3_INSECURE     "true" to use plain HTTP (e.g. a local MinIO)
   SILT_S3_PATH_STYLE   "true" for path-style bucket addressing (default true with an endpoint)
-  AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN: credentials
+  SILT_S3_REQUEST_TIMEOUT, SILT_S3_MIN_THROUGHPUT
+                       each request must finish within TIMEOUT + size / THROUGHPUT (default 15s, 1mb)
+  SILT_S3_MAX_ATTEMPTS attempts of one S3 operation before it fails (default 8)
+  Credentials, first found wins: AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY (+ AWS_SESSION_TOKEN);
+  the AWS_PROFILE profile of AWS_SHARED_CREDENTIALS_FILE or ~/.aws/credentials; web identity
+  (AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE); the container or EC2 instance role
 
 Run "silt <command> -h" for the flags of a command.
 `
@@ -97,10 +105,16 @@ type app struct {
 	getenv         func(string) string
 	g              globals
 	res            resources // disk cache and close hooks (cache.go)
+	// waits tracks S3 operations in flight; the watcher (progress.go)
+	// reports long waits, and writers their stalls, on stderr or through
+	// logNotice when set (silt serve's logger).
+	waits        *objstore.InFlight
+	waitsWatched bool
+	logNotice    func(msg string)
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
-	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv}
+	a := &app{stdin: stdin, stdout: stdout, stderr: &syncWriter{w: stderr}, getenv: getenv}
 	defer a.closeAll()
 	a.g = globals{warehouse: getenv("SILT_WAREHOUSE"), format: "table",
 		cacheDir: getenv("SILT_CACHE_DIR"), cacheSize: firstNonEmpty(getenv("SILT_CACHE_SIZE"), "1gb"), coldURI: getenv("SILT_COLD_URI")}

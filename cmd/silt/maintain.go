@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/siltdb/silt/catalog"
+	"github.com/siltdb/silt/objstore"
 	"github.com/siltdb/silt/server"
 	"github.com/siltdb/silt/table"
 )
@@ -229,7 +230,7 @@ func lifecycleRows(t *table.Table) [][3]string {
 			pattern = "$" + keys[0]
 		}
 	}
-	cold, coldSrc := t.ColdURI(), ""
+	cold, coldSrc := objstore.RedactURI(t.ColdURI()), ""
 	switch {
 	case raw[table.OptTierColdURI] != "":
 		coldSrc = "set"

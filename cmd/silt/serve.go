@@ -7,6 +7,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/siltdb/silt/objstore"
 	"github.com/siltdb/silt/server"
 	"github.com/siltdb/silt/stream"
 )
@@ -115,7 +116,8 @@ func (a *app) cmdServe(ctx context.Context, args []string) error {
 		return cfg.S3[k]
 	}
 	log := server.NewLogger(a.stderr, cfg)
-	log.Info("starting", "version", version, "config", configPath, "warehouse", cfg.Warehouse, "sinks", len(cfg.Sinks))
+	log.Info("starting", "version", version, "config", configPath, "warehouse", objstore.RedactURI(cfg.Warehouse), "sinks", len(cfg.Sinks))
+	a.logNotice = func(msg string) { log.Warn(msg) } // stderr is the log: notices go through it
 	cat, err := a.openWarehouse(ctx)
 	if err != nil {
 		return err

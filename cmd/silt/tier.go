@@ -30,16 +30,20 @@ func (a *app) withTiers(env table.Env) table.Env {
 func (a *app) openTierStore(ctx context.Context, uri string) (objstore.Store, error) {
 	base, _, _ := strings.Cut(uri, "?")
 	if sameLocation(base, a.g.warehouse) {
-		return nil, fmt.Errorf("%w: cold tier %q is the warehouse itself: a file's hot and cold copies would be one object", types.ErrInvalid, base)
+		return nil, fmt.Errorf("%w: cold tier %q is the warehouse itself: a file's hot and cold copies would be one object", types.ErrInvalid, objstore.RedactURI(base))
 	}
 	if !strings.HasPrefix(uri, "s3://") {
 		uri = base // a directory has no storage class
 	}
-	st, _, err := a.openStore(ctx, uri)
+	st, _, err := a.openStore(ctx, "cold tier", uri)
 	if err != nil {
-		return nil, fmt.Errorf("cold tier: %w", err)
+		return nil, err
 	}
-	return a.wrapCache(objstore.NewRetry(st, objstore.RetryOptions{}), "cold"), nil
+	ropts, err := a.retryOptions(st)
+	if err != nil {
+		return nil, err
+	}
+	return a.wrapCache(objstore.NewRetry(st, ropts), "cold"), nil
 }
 
 // sameLocation reports whether two store URIs name the same place.

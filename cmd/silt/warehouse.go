@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/siltdb/silt/catalog"
 	"github.com/siltdb/silt/objstore"
@@ -22,55 +24,132 @@ func (a *app) openWarehouse(ctx context.Context) (*catalog.Catalog, error) {
 	if uri == "" {
 		return nil, fmt.Errorf("%w: no warehouse: pass --warehouse DIR|s3://bucket/prefix or set SILT_WAREHOUSE", errUsage)
 	}
-	store, root, err := a.openStore(ctx, uri)
+	store, root, err := a.openStore(ctx, "warehouse", uri)
 	if err != nil {
 		return nil, err
 	}
 	if err := a.openCache(ctx); err != nil {
 		return nil, err
 	}
-	hot := a.wrapCache(objstore.NewRetry(store, objstore.RetryOptions{}), "hot")
-	return catalog.New(hot, root, a.withTiers(a.withMetaCache(a.withLookupIndex(table.Env{}, uri), uri))), nil
+	ropts, err := a.retryOptions(store)
+	if err != nil {
+		return nil, err
+	}
+	hot := a.wrapCache(objstore.NewRetry(store, ropts), "hot")
+	env := a.withTiers(a.withMetaCache(a.withLookupIndex(table.Env{}, uri), uri))
+	env.OnStall = a.onStall
+	return catalog.New(hot, root, env), nil
 }
 
-func (a *app) openStore(ctx context.Context, uri string) (objstore.Store, string, error) {
+// openStore opens the store a URI names ("what" says which, for errors):
+// "s3://bucket/prefix", with the S3 settings of the environment, or a
+// local directory. URIs holding credentials are rejected, and errors
+// quote URIs redacted.
+func (a *app) openStore(ctx context.Context, what, uri string) (objstore.Store, string, error) {
+	if err := objstore.CheckNoCredentials(what, uri); err != nil {
+		return nil, "", err
+	}
+	shown := objstore.RedactURI(uri)
 	if strings.HasPrefix(uri, "s3://") {
 		cfg, err := objstore.ParseS3URI(uri)
 		if err != nil {
-			return nil, "", fmt.Errorf("warehouse %q: %w", uri, err)
+			return nil, "", fmt.Errorf("%s %q: %w", what, shown, err)
 		}
-		cfg.Endpoint = a.getenv("SILT_S3_ENDPOINT")
-		cfg.Region = firstNonEmpty(a.getenv("SILT_S3_REGION"), a.getenv("AWS_REGION"), "us-east-1")
-		cfg.Secure = !isTrue(a.getenv("SILT_S3_INSECURE"))
-		cfg.PathStyle = cfg.Endpoint != "" || isTrue(a.getenv("SILT_S3_PATH_STYLE"))
-		if v := a.getenv("SILT_S3_PATH_STYLE"); v != "" {
-			cfg.PathStyle = isTrue(v)
+		if err := a.s3Settings(&cfg); err != nil {
+			return nil, "", err
 		}
 		s3, err := objstore.NewS3(ctx, cfg)
 		if err != nil {
-			return nil, "", fmt.Errorf("warehouse %q: %w", uri, err)
+			return nil, "", fmt.Errorf("%s %q: %w", what, shown, err)
 		}
+		a.watchS3(ctx)
 		// The S3 store applies the warehouse prefix to every key itself.
-		if err := a.ensureBucket(ctx, s3); err != nil {
+		ropts, err := a.retryOptions(s3)
+		if err != nil {
+			return nil, "", err
+		}
+		r := objstore.NewRetry(s3, ropts)
+		if err := r.Do(ctx, "check bucket", cfg.Bucket, func(ctx context.Context) error { return a.ensureBucket(ctx, s3) }); err != nil {
 			return nil, "", err
 		}
 		return s3, "", nil
 	}
 	if strings.Contains(uri, "://") {
-		return nil, "", fmt.Errorf("%w: warehouse %q: unsupported scheme (use a local path or s3://bucket/prefix)", types.ErrInvalid, uri)
+		return nil, "", fmt.Errorf("%w: %s %q: unsupported scheme (use a local path or s3://bucket/prefix)", types.ErrInvalid, what, shown)
 	}
 	dir, err := filepath.Abs(uri)
 	if err != nil {
-		return nil, "", fmt.Errorf("warehouse %q: %w", uri, err)
+		return nil, "", fmt.Errorf("%s %q: %w", what, shown, err)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, "", fmt.Errorf("warehouse %q: %w", uri, err)
+		return nil, "", fmt.Errorf("%s %q: %w", what, shown, err)
 	}
 	st, err := objstore.NewLocal(dir)
 	if err != nil {
-		return nil, "", fmt.Errorf("warehouse %q: %w", uri, err)
+		return nil, "", fmt.Errorf("%s %q: %w", what, shown, err)
 	}
 	return st, "", nil
+}
+
+// s3Settings fills in the S3 client settings from the environment (the
+// "s3-*" settings of silt serve): the endpoint (SILT_S3_ENDPOINT, else
+// AWS_ENDPOINT_URL_S3, else AWS_ENDPOINT_URL; host:port or
+// http(s)://host:port), region, TLS, addressing, the request time budget
+// and the credentials profile.
+func (a *app) s3Settings(cfg *objstore.S3Config) error {
+	ep, from := a.getenv("SILT_S3_ENDPOINT"), "SILT_S3_ENDPOINT"
+	for _, k := range []string{"AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"} {
+		if ep == "" {
+			ep, from = a.getenv(k), k
+		}
+	}
+	host, secure, hasScheme, err := objstore.ParseEndpoint(ep)
+	if err != nil {
+		return fmt.Errorf("%s: %w", from, err)
+	}
+	cfg.Endpoint = host
+	cfg.Region = firstNonEmpty(a.getenv("SILT_S3_REGION"), a.getenv("AWS_REGION"), "us-east-1")
+	cfg.Secure = !isTrue(a.getenv("SILT_S3_INSECURE"))
+	if hasScheme {
+		cfg.Secure = secure // the scheme says it
+	}
+	cfg.PathStyle = cfg.Endpoint != "" || isTrue(a.getenv("SILT_S3_PATH_STYLE"))
+	if v := a.getenv("SILT_S3_PATH_STYLE"); v != "" {
+		cfg.PathStyle = isTrue(v)
+	}
+	cfg.Profile = a.getenv("AWS_PROFILE")
+	if v := strings.TrimSpace(a.getenv("SILT_S3_REQUEST_TIMEOUT")); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("%w: SILT_S3_REQUEST_TIMEOUT %q is not a positive duration (e.g. 15s, 1m)", types.ErrInvalid, v)
+		}
+		cfg.RequestTimeout = d
+	}
+	if v := strings.TrimSpace(a.getenv("SILT_S3_MIN_THROUGHPUT")); v != "" {
+		n, err := table.ParseSize("SILT_S3_MIN_THROUGHPUT", v)
+		if err != nil || n <= 0 {
+			return fmt.Errorf("%w: SILT_S3_MIN_THROUGHPUT %q is not a positive size per second (e.g. 1mb, 512kb)", types.ErrInvalid, v)
+		}
+		cfg.MinThroughput = n
+	}
+	return nil
+}
+
+// retryOptions are the retry settings of a store: SILT_S3_MAX_ATTEMPTS,
+// and for S3 stores the tracker of operations in flight.
+func (a *app) retryOptions(st objstore.Store) (objstore.RetryOptions, error) {
+	var o objstore.RetryOptions
+	if v := strings.TrimSpace(a.getenv("SILT_S3_MAX_ATTEMPTS")); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			return o, fmt.Errorf("%w: SILT_S3_MAX_ATTEMPTS %q is not a number in 1..100", types.ErrInvalid, v)
+		}
+		o.MaxAttempts = n
+	}
+	if _, ok := st.(*objstore.S3); ok {
+		o.InFlight = a.s3Waits()
+	}
+	return o, nil
 }
 
 func isTrue(s string) bool {
