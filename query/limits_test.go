@@ -209,3 +209,15 @@ func TestCancelDuringParse(t *testing.T) {
 		t.Errorf("one long expression: got %v, want context.Canceled", err)
 	}
 }
+
+// TestTermsCountPerExpression: the size limit applies to each expression
+// on its own, DEFAULT constants included.
+func TestTermsCountPerExpression(t *testing.T) {
+	cols := make([]string, 21000)
+	for i := range cols {
+		cols[i] = "c" + strconv.Itoa(i) + " INT DEFAULT -1"
+	}
+	if _, _, err := parseScript(context.Background(), "CREATE TABLE t (id INT PRIMARY KEY, "+strings.Join(cols, ", ")+")"); err != nil {
+		t.Errorf("21000 DEFAULT constants: %v", err)
+	}
+}
