@@ -104,7 +104,7 @@ func defaultText(c columnDef) (*string, error) {
 // is either a whole "ALTER TABLE …" statement naming the same table, or
 // only its actions ("ADD COLUMN c INT, DROP COLUMN d").
 func (e *Engine) CheckAlter(ctx context.Context, tableName, sql string) (*types.Schema, error) {
-	named, _, err := parseScript("DESCRIBE " + tableName)
+	named, _, err := parseScript(ctx, "DESCRIBE "+tableName)
 	if err != nil || len(named) != 1 {
 		return nil, errf(types.ErrInvalid, "bad table name %q", tableName)
 	}
@@ -113,7 +113,7 @@ func (e *Engine) CheckAlter(ctx context.Context, tableName, sql string) (*types.
 	if prefixed { // on a line of its own, so positions in sql stay right
 		sql = "ALTER TABLE " + want.String() + "\n" + sql
 	}
-	stmts, _, err := parseScript(sql)
+	stmts, _, err := parseScript(ctx, sql)
 	if err != nil {
 		var se *SyntaxError
 		if prefixed && errors.As(err, &se) && se.Line > 1 {

@@ -188,7 +188,7 @@ func TestParseAlterRoundTrip(t *testing.T) {
 		{"SELECT * FROM t AS x TIMESTAMP AS OF '2024-01-01' WITH CURRENT SCHEMA WHERE a = 1", "SELECT * FROM t AS x TIMESTAMP AS OF '2024-01-01' WITH CURRENT SCHEMA WHERE a = 1"},
 		{"CREATE TABLE t (a INT PRIMARY KEY, b STRING NOT NULL DEFAULT 'x' COMMENT 'c')", "CREATE TABLE t (a INT PRIMARY KEY, b STRING NOT NULL DEFAULT 'x' COMMENT 'c')"},
 	} {
-		stmts, _, err := parseScript(c.in)
+		stmts, _, err := parseScript(context.Background(), c.in)
 		if err != nil {
 			t.Errorf("%s: %v", c.in, err)
 			continue
@@ -200,7 +200,7 @@ func TestParseAlterRoundTrip(t *testing.T) {
 	for _, bad := range []string{"ALTER t ADD x INT", "ALTER TABLE t", "ALTER TABLE t ADD", "ALTER TABLE t ADD COLUMN x", "ALTER TABLE t RESET ()",
 		"ALTER TABLE t SET ()", "ALTER TABLE t ADD x INT DEFAULT", "ALTER TABLE t ADD x INT DEFAULT 1 DEFAULT 2", "ALTER TABLE t ALTER x",
 		"ALTER TABLE t ADD x INT PRIMARY KEY", "SELECT * FROM t WITH CURRENT SCHEMA", "ALTER TABLE t ADD x INT DEFAULT y"} {
-		if _, _, err := parseScript(bad); err == nil {
+		if _, _, err := parseScript(context.Background(), bad); err == nil {
 			t.Errorf("%s: parsed", bad)
 		}
 	}

@@ -2,6 +2,7 @@ package query
 
 import (
 	"cmp"
+	"fmt"
 	"math"
 	"math/big"
 
@@ -60,7 +61,7 @@ func arithType(op string, l, r types.DataType) (types.DataType, bool) {
 
 // evalArith computes a op b (both non-NULL) in result type rt; text names
 // the expression in error messages.
-func evalArith(op string, a types.Value, ta types.DataType, b types.Value, tb types.DataType, rt types.DataType, text string) (types.Value, error) {
+func evalArith(op string, a types.Value, ta types.DataType, b types.Value, tb types.DataType, rt types.DataType, text fmt.Stringer) (types.Value, error) {
 	switch rt.Kind {
 	case types.Int, types.BigInt:
 		x, ok1 := asInt64(a)
@@ -113,7 +114,7 @@ func evalArith(op string, a types.Value, ta types.DataType, b types.Value, tb ty
 	return nil, errf(types.ErrInvalid, "internal: bad arithmetic type %s in %s", rt, text)
 }
 
-func intOp(op string, x, y int64, text string) (int64, error) {
+func intOp(op string, x, y int64, text fmt.Stringer) (int64, error) {
 	overflow := func() (int64, error) { return 0, errf(types.ErrInvalid, "BIGINT overflow in %s", text) }
 	switch op {
 	case "+":
@@ -158,7 +159,7 @@ func intOp(op string, x, y int64, text string) (int64, error) {
 	return 0, errf(types.ErrInvalid, "internal: bad operator %s", op)
 }
 
-func decimalOp(op string, a types.Value, ta types.DataType, b types.Value, tb types.DataType, rt types.DataType, text string) (types.Value, error) {
+func decimalOp(op string, a types.Value, ta types.DataType, b types.Value, tb types.DataType, rt types.DataType, text fmt.Stringer) (types.Value, error) {
 	x, sx, ok1 := asBig(a, ta)
 	y, sy, ok2 := asBig(b, tb)
 	if !ok1 || !ok2 {
@@ -200,7 +201,7 @@ func decimalOp(op string, a types.Value, ta types.DataType, b types.Value, tb ty
 }
 
 // negate returns -v for a numeric value of type t.
-func negate(v types.Value, t types.DataType, text string) (types.Value, error) {
+func negate(v types.Value, t types.DataType, text fmt.Stringer) (types.Value, error) {
 	switch x := v.(type) {
 	case int32:
 		if x == math.MinInt32 {

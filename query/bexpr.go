@@ -59,7 +59,7 @@ type arithB struct {
 	op   string
 	l, r bexpr
 	t    types.DataType
-	text string
+	src  expr // printed only in error messages
 }
 
 func (e *arithB) Type() types.DataType { return e.t }
@@ -72,12 +72,12 @@ func (e *arithB) Eval(r types.Row) (types.Value, error) {
 	if err != nil || a == nil || b == nil {
 		return nil, err
 	}
-	return evalArith(e.op, a, e.l.Type(), b, e.r.Type(), e.t, e.text)
+	return evalArith(e.op, a, e.l.Type(), b, e.r.Type(), e.t, e.src)
 }
 
 type negB struct {
-	x    bexpr
-	text string
+	x   bexpr
+	src expr // printed only in error messages
 }
 
 func (e *negB) Type() types.DataType { return e.x.Type() }
@@ -86,7 +86,7 @@ func (e *negB) Eval(r types.Row) (types.Value, error) {
 	if err != nil || v == nil {
 		return nil, err
 	}
-	return negate(v, e.x.Type(), e.text)
+	return negate(v, e.x.Type(), e.src)
 }
 
 // concatB is l || r over strings (operands are cast to STRING when bound).

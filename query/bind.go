@@ -1,6 +1,8 @@
 package query
 
 import (
+	"context"
+	"hash/fnv"
 	"strconv"
 	"strings"
 	"time"
@@ -34,14 +36,29 @@ func (s *scope) lookup(name string) int {
 	return -1
 }
 
-// binder binds expressions in one clause of a statement.
+// binder binds expressions in one clause of a statement. Binding is linear
+// in the size of the expression: nothing is printed unless it goes into an
+// error message.
 type binder struct {
+	// ctx, when set, is checked every checkEvery nodes, so that a canceled
+	// statement stops binding.
+	ctx    context.Context
+	nodes  int // nodes bound so far
 	sc     *scope
 	now    time.Time
 	clause string // "WHERE", "VALUES", … for messages
 	// hook, when set, is offered every node before the default binding; it
 	// binds aggregates and GROUP BY expressions in aggregate queries.
 	hook func(e expr) (bexpr, bool, error)
+}
+
+// tick counts one node and checks the context now and then.
+func (b *binder) tick() error {
+	b.nodes++
+	if b.nodes%checkEvery == 0 && b.ctx != nil {
+		return b.ctx.Err()
+	}
+	return nil
 }
 
 func (b *binder) resolve(c *columnRef) (int, error) {
@@ -64,6 +81,9 @@ func (b *binder) resolve(c *columnRef) (int, error) {
 }
 
 func (b *binder) bind(e expr) (bexpr, error) {
+	if err := b.tick(); err != nil {
+		return nil, err
+	}
 	if b.hook != nil {
 		if be, ok, err := b.hook(e); ok || err != nil {
 			return be, err
@@ -95,7 +115,7 @@ func (b *binder) bind(e expr) (bexpr, error) {
 		if x.op == "+" {
 			return v, nil
 		}
-		return &negB{x: v, text: x.String()}, nil
+		return &negB{x: v, src: x}, nil
 	case *binaryExpr:
 		return b.bindBinary(x)
 	case *inExpr:
@@ -212,7 +232,7 @@ func (b *binder) bindBinary(x *binaryExpr) (bexpr, error) {
 		return nil, errf(types.ErrInvalid, "operator %s needs numeric operands, got %s and %s in %s",
 			x.op, typeName(l.Type()), typeName(r.Type()), x)
 	}
-	return &arithB{op: x.op, l: l, r: r, t: t, text: x.String()}, nil
+	return &arithB{op: x.op, l: l, r: r, t: t, src: x}, nil
 }
 
 func toString(v bexpr) bexpr {
@@ -473,53 +493,137 @@ func containsAggregate(e expr) bool {
 	return found
 }
 
-// exprKey identifies an expression up to how its columns are written
-// (a, t.a and `A` are the same column), for matching GROUP BY expressions
-// and select-list items.
-func exprKey(e expr, sc *scope) string {
-	var b strings.Builder
-	var rec func(e expr)
-	rec = func(e expr) {
-		switch x := e.(type) {
-		case *columnRef:
-			if i := sc.lookup(x.name); i >= 0 {
-				b.WriteString("#" + strconv.Itoa(i))
-				return
-			}
-			b.WriteString("?" + strings.ToLower(x.String()))
-			return
-		case *literal:
-			b.WriteString(x.String())
-			return
+// exprKeys matches expressions up to how their columns are written (a, t.a
+// and `A` are the same column), for matching GROUP BY expressions,
+// aggregates and ORDER BY items with the select list. Each node's hash is
+// computed once, so matching every node of an expression costs time
+// linear in its size; equal hashes are confirmed structurally.
+type exprKeys struct {
+	sc     *scope
+	hashes map[expr]uint64
+}
+
+func newExprKeys(sc *scope) *exprKeys { return &exprKeys{sc: sc, hashes: map[expr]uint64{}} }
+
+// leafKey is the key text of a column reference or literal ("" for other
+// nodes).
+func (k *exprKeys) leafKey(e expr) string {
+	switch x := e.(type) {
+	case *columnRef:
+		if i := k.sc.lookup(x.name); i >= 0 {
+			return "#" + strconv.Itoa(i)
 		}
-		// Structural key: node kind and operator, then the children.
-		b.WriteString("(")
-		switch x := e.(type) {
-		case *unaryExpr:
-			b.WriteString("u" + x.op)
-		case *binaryExpr:
-			b.WriteString("b" + x.op)
-		case *inExpr:
-			b.WriteString("in" + ifStr(x.not, "!"))
-		case *betweenExpr:
-			b.WriteString("btw" + ifStr(x.not, "!"))
-		case *isNullExpr:
-			b.WriteString("isnull" + ifStr(x.not, "!"))
-		case *likeExpr:
-			b.WriteString("like" + ifStr(x.not, "!"))
-		case *castExpr:
-			b.WriteString("cast " + x.typ.String())
-		case *funcCall:
-			b.WriteString("f " + x.name + ifStr(x.star, "*") + ifStr(x.distinct, " distinct"))
-		case *caseExpr:
-			b.WriteString("case" + ifStr(x.operand != nil, "op") + ifStr(x.els != nil, "else"))
-		}
-		for _, c := range children(e) {
-			b.WriteString(" ")
-			rec(c)
-		}
-		b.WriteString(")")
+		return "?" + strings.ToLower(x.String())
+	case *literal:
+		return "=" + x.String()
 	}
-	rec(e)
-	return b.String()
+	return ""
+}
+
+// head is the kind and operator of an inner node (its children aside).
+func head(e expr) string {
+	switch x := e.(type) {
+	case *unaryExpr:
+		return "u" + x.op
+	case *binaryExpr:
+		return "b" + x.op
+	case *inExpr:
+		return "in" + ifStr(x.not, "!")
+	case *betweenExpr:
+		return "btw" + ifStr(x.not, "!")
+	case *isNullExpr:
+		return "isnull" + ifStr(x.not, "!")
+	case *likeExpr:
+		return "like" + ifStr(x.not, "!")
+	case *castExpr:
+		return "cast " + x.typ.String()
+	case *funcCall:
+		return "f " + x.name + ifStr(x.star, "*") + ifStr(x.distinct, " distinct")
+	case *caseExpr:
+		return "case" + ifStr(x.operand != nil, "op") + ifStr(x.els != nil, "else")
+	}
+	return ""
+}
+
+func (k *exprKeys) hash(e expr) uint64 {
+	if h, ok := k.hashes[e]; ok {
+		return h
+	}
+	f := fnv.New64a()
+	var buf [8]byte
+	if leaf := k.leafKey(e); leaf != "" {
+		f.Write([]byte(leaf))
+	} else {
+		f.Write([]byte(head(e)))
+		for _, c := range children(e) {
+			h := k.hash(c)
+			for i := range buf {
+				buf[i] = byte(h >> (8 * i))
+			}
+			f.Write(buf[:])
+		}
+	}
+	h := f.Sum64()
+	k.hashes[e] = h
+	return h
+}
+
+// equal reports whether a and b are the same expression up to how their
+// columns are written.
+func (k *exprKeys) equal(a, b expr) bool {
+	if a == b {
+		return true
+	}
+	if k.hash(a) != k.hash(b) {
+		return false
+	}
+	if la, lb := k.leafKey(a), k.leafKey(b); la != "" || lb != "" {
+		return la == lb
+	}
+	if head(a) != head(b) {
+		return false
+	}
+	ca, cb := children(a), children(b)
+	if len(ca) != len(cb) {
+		return false
+	}
+	for i := range ca {
+		if !k.equal(ca[i], cb[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// exprIndex maps expressions, up to exprKeys equality, to numbers.
+type exprIndex struct {
+	keys   *exprKeys
+	byHash map[uint64][]exprAt
+}
+
+type exprAt struct {
+	e expr
+	i int
+}
+
+func newExprIndex(keys *exprKeys) *exprIndex {
+	return &exprIndex{keys: keys, byHash: map[uint64][]exprAt{}}
+}
+
+// find returns the number of an expression equal to e.
+func (x *exprIndex) find(e expr) (int, bool) {
+	for _, c := range x.byHash[x.keys.hash(e)] {
+		if x.keys.equal(c.e, e) {
+			return c.i, true
+		}
+	}
+	return 0, false
+}
+
+// add numbers e with i unless an equal expression is numbered already.
+func (x *exprIndex) add(e expr, i int) {
+	if _, ok := x.find(e); !ok {
+		h := x.keys.hash(e)
+		x.byHash[h] = append(x.byHash[h], exprAt{e, i})
+	}
 }

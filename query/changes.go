@@ -25,7 +25,7 @@ func (e *Engine) resolveTableFunc(ctx context.Context, f *tableFunc, now time.Ti
 	}
 	vals := make([]types.Value, len(f.args))
 	for i, a := range f.args {
-		b := &binder{sc: &scope{where: "(table_changes takes constants)"}, now: now, clause: "table_changes"}
+		b := &binder{ctx: ctx, sc: &scope{where: "(table_changes takes constants)"}, now: now, clause: "table_changes"}
 		v, err := b.bind(a)
 		if err != nil {
 			return nil, err

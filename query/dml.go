@@ -2,6 +2,7 @@ package query
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -42,6 +43,11 @@ func (e *Engine) apply(ctx context.Context, r *relation, changes []Change, verb 
 	res := &Result{Message: verb + " " + strconv.Itoa(len(changes))}
 	if len(changes) == 0 {
 		return res, nil
+	}
+	// The last point to stop a canceled statement before it writes: once
+	// the commit starts it lands whole or not at all.
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	id, err := r.t.Apply(ctx, changes)
 	if err != nil {
@@ -88,7 +94,7 @@ func (e *Engine) execInsert(ctx context.Context, s *insertStmt) (*Result, error)
 		return r.schema.CheckRow(row)
 	}
 	rowErr := func(n, total int, err error) error {
-		if total > 1 {
+		if total > 1 && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
 			return errf(types.ErrInvalid, "row %d: %s", n, errText(err))
 		}
 		return err
@@ -112,6 +118,11 @@ func (e *Engine) execInsert(ctx context.Context, s *insertStmt) (*Result, error)
 			return nil, err
 		}
 		for n, in := range res.Rows {
+			if n%checkEvery == checkEvery-1 {
+				if err := ctx.Err(); err != nil {
+					return nil, err
+				}
+			}
 			row := cloneRow(defaults)
 			for j, v := range in {
 				f := fields[target[j]]
@@ -126,7 +137,7 @@ func (e *Engine) execInsert(ctx context.Context, s *insertStmt) (*Result, error)
 		}
 		return e.apply(ctx, r, changes, "INSERT")
 	}
-	b := &binder{sc: &scope{where: "(VALUES cannot refer to columns)"}, now: e.now(), clause: "VALUES"}
+	b := &binder{ctx: ctx, sc: &scope{where: "(VALUES cannot refer to columns)"}, now: e.now(), clause: "VALUES"}
 	for n, vals := range s.rows {
 		if len(vals) != len(target) {
 			return nil, errf(types.ErrInvalid, "INSERT has %d target columns but row %d has %d values", len(target), n+1, len(vals))
@@ -153,19 +164,20 @@ func (e *Engine) execInsert(ctx context.Context, s *insertStmt) (*Result, error)
 	return e.apply(ctx, r, changes, "INSERT")
 }
 
-// matching scans the latest snapshot of r for rows passing where.
-func (e *Engine) matching(ctx context.Context, r *relation, where bexpr) ([]types.Row, error) {
+// matching scans the latest snapshot of r for rows passing where, which
+// has size nodes (see rowsPerCheck).
+func (e *Engine) matching(ctx context.Context, r *relation, where bexpr, size int) ([]types.Row, error) {
 	_, rows, err := e.scan(ctx, r, ScanSpec{Equals: pushdown(where)})
 	if err != nil {
 		return nil, err
 	}
 	var out []types.Row
-	n := 0
+	n, every := 0, rowsPerCheck(size)
 	for row, err := range rows {
 		if err != nil {
 			return nil, err
 		}
-		if n++; n%1024 == 0 {
+		if n++; n%every == 0 {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
@@ -181,16 +193,18 @@ func (e *Engine) matching(ctx context.Context, r *relation, where bexpr) ([]type
 	return out, nil
 }
 
-func (e *Engine) bindWhere(r *relation, where expr) (bexpr, error) {
+// bindWhere binds the condition of UPDATE or DELETE and returns it with
+// its size in nodes.
+func (e *Engine) bindWhere(ctx context.Context, r *relation, where expr) (bexpr, int, error) {
 	if where == nil {
-		return nil, nil
+		return nil, 0, nil
 	}
-	b := &binder{sc: r.scope(""), now: e.now(), clause: "WHERE"}
+	b := &binder{ctx: ctx, sc: r.scope(""), now: e.now(), clause: "WHERE"}
 	w, err := b.bind(where)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return w, needCondition(w, "WHERE")
+	return w, b.nodes, needCondition(w, "WHERE")
 }
 
 func (e *Engine) execDelete(ctx context.Context, s *deleteStmt) (*Result, error) {
@@ -198,11 +212,11 @@ func (e *Engine) execDelete(ctx context.Context, s *deleteStmt) (*Result, error)
 	if err != nil {
 		return nil, err
 	}
-	w, err := e.bindWhere(r, s.where)
+	w, size, err := e.bindWhere(ctx, r, s.where)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := e.matching(ctx, r, w)
+	rows, err := e.matching(ctx, r, w, size)
 	if err != nil {
 		return nil, err
 	}
@@ -218,7 +232,7 @@ func (e *Engine) execUpdate(ctx context.Context, s *updateStmt) (*Result, error)
 	if err != nil {
 		return nil, err
 	}
-	b := &binder{sc: r.scope(""), now: e.now(), clause: "SET"}
+	b := &binder{ctx: ctx, sc: r.scope(""), now: e.now(), clause: "SET"}
 	type set struct {
 		idx int
 		v   bexpr
@@ -251,16 +265,22 @@ func (e *Engine) execUpdate(ctx context.Context, s *updateStmt) (*Result, error)
 		}
 		sets = append(sets, set{idx: i, v: v})
 	}
-	w, err := e.bindWhere(r, s.where)
+	w, size, err := e.bindWhere(ctx, r, s.where)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := e.matching(ctx, r, w)
+	rows, err := e.matching(ctx, r, w, size)
 	if err != nil {
 		return nil, err
 	}
 	changes := make([]Change, 0, len(rows))
-	for _, row := range rows {
+	every := rowsPerCheck(b.nodes)
+	for n, row := range rows {
+		if n%every == every-1 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
 		next := slices.Clone(row)
 		for _, st := range sets {
 			val, err := st.v.Eval(row)

@@ -79,7 +79,7 @@ type Result struct {
 // committed and their results are returned with the error, which names
 // the statement ("statement 2: …") when the script has several.
 func (e *Engine) Exec(ctx context.Context, sql string) ([]*Result, error) {
-	stmts, bad, err := parseScript(sql)
+	stmts, bad, err := parseScript(ctx, sql)
 	if err != nil {
 		pieces, complete := SplitStatements(sql)
 		if n := len(pieces); n > 1 || (n == 1 && !complete) {
@@ -103,7 +103,7 @@ func (e *Engine) Exec(ctx context.Context, sql string) ([]*Result, error) {
 
 // ExecStatement runs exactly one statement (a trailing ';' is allowed).
 func (e *Engine) ExecStatement(ctx context.Context, sql string) (*Result, error) {
-	stmts, _, err := parseScript(sql)
+	stmts, _, err := parseScript(ctx, sql)
 	if err != nil {
 		return nil, err
 	}

@@ -301,24 +301,133 @@ func identList(names []string) string {
 }
 
 func exprList(es []expr) string {
-	q := make([]string, len(es))
-	for i, e := range es {
-		q[i] = e.String()
-	}
-	return strings.Join(q, ", ")
+	var b strings.Builder
+	writeExprList(&b, es)
+	return b.String()
 }
 
-// sub prints a child expression, parenthesised when it is compound.
-func sub(e expr) string {
+// Expressions print through one builder (writeExpr), so printing is
+// linear in the size of the expression however deeply it nests.
+
+func writeExprList(b *strings.Builder, es []expr) {
+	for i, e := range es {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		writeExpr(b, e)
+	}
+}
+
+// writeSub prints a child expression, parenthesised when it is compound.
+func writeSub(b *strings.Builder, e expr) {
+	paren := false
 	switch x := e.(type) {
 	case *binaryExpr, *inExpr, *betweenExpr, *isNullExpr, *likeExpr:
-		return "(" + e.String() + ")"
+		paren = true
+	case *unaryExpr:
+		paren = x.op == "NOT"
+	}
+	if paren {
+		b.WriteString("(")
+	}
+	writeExpr(b, e)
+	if paren {
+		b.WriteString(")")
+	}
+}
+
+// startsWithSign reports whether e prints (as a child, see writeSub)
+// starting with '-' or '+'.
+func startsWithSign(e expr) bool {
+	switch x := e.(type) {
+	case *unaryExpr:
+		return x.op == "-" || x.op == "+"
+	case *literal:
+		s := x.String()
+		return strings.HasPrefix(s, "-") || strings.HasPrefix(s, "+")
+	}
+	return false
+}
+
+func writeExpr(b *strings.Builder, e expr) {
+	switch x := e.(type) {
 	case *unaryExpr:
 		if x.op == "NOT" {
-			return "(" + e.String() + ")"
+			b.WriteString("NOT ")
+			writeSub(b, x.x)
+			return
 		}
+		b.WriteString(x.op)
+		if startsWithSign(x.x) { // "--" would start a comment
+			b.WriteString("(")
+			writeSub(b, x.x)
+			b.WriteString(")")
+			return
+		}
+		writeSub(b, x.x)
+	case *binaryExpr:
+		writeSub(b, x.l)
+		b.WriteString(" " + x.op + " ")
+		writeSub(b, x.r)
+	case *inExpr:
+		writeSub(b, x.x)
+		b.WriteString(ifStr(x.not, " NOT") + " IN (")
+		writeExprList(b, x.list)
+		b.WriteString(")")
+	case *betweenExpr:
+		writeSub(b, x.x)
+		b.WriteString(ifStr(x.not, " NOT") + " BETWEEN ")
+		writeSub(b, x.lo)
+		b.WriteString(" AND ")
+		writeSub(b, x.hi)
+	case *isNullExpr:
+		writeSub(b, x.x)
+		b.WriteString(" IS " + ifStr(x.not, "NOT ") + "NULL")
+	case *likeExpr:
+		writeSub(b, x.x)
+		b.WriteString(ifStr(x.not, " NOT") + " LIKE ")
+		writeSub(b, x.pattern)
+	case *castExpr:
+		b.WriteString("CAST(")
+		writeExpr(b, x.x)
+		b.WriteString(" AS " + x.typ.String() + ")")
+	case *funcCall:
+		switch {
+		case x.star:
+			b.WriteString(x.name + "(*)")
+		case len(x.args) == 0 && isNiladic(x.name):
+			b.WriteString(x.name)
+		default:
+			b.WriteString(x.name + "(" + ifStr(x.distinct, "DISTINCT "))
+			writeExprList(b, x.args)
+			b.WriteString(")")
+		}
+	case *caseExpr:
+		b.WriteString("CASE")
+		if x.operand != nil {
+			b.WriteString(" ")
+			writeSub(b, x.operand)
+		}
+		for _, w := range x.whens {
+			b.WriteString(" WHEN ")
+			writeExpr(b, w.cond)
+			b.WriteString(" THEN ")
+			writeExpr(b, w.result)
+		}
+		if x.els != nil {
+			b.WriteString(" ELSE ")
+			writeExpr(b, x.els)
+		}
+		b.WriteString(" END")
+	default: // leaves: literals and column references
+		b.WriteString(e.String())
 	}
-	return e.String()
+}
+
+func exprString(e expr) string {
+	var b strings.Builder
+	writeExpr(&b, e)
+	return b.String()
 }
 
 func (e *literal) String() string {
@@ -349,57 +458,12 @@ func (e *columnRef) String() string {
 	return quoteIdent(e.name)
 }
 
-func (e *unaryExpr) String() string {
-	if e.op == "NOT" {
-		return "NOT " + sub(e.x)
-	}
-	x := sub(e.x)
-	if strings.HasPrefix(x, "-") || strings.HasPrefix(x, "+") {
-		x = "(" + x + ")" // "--" would start a comment
-	}
-	return e.op + x
-}
-
-func (e *binaryExpr) String() string { return sub(e.l) + " " + e.op + " " + sub(e.r) }
-
-func (e *inExpr) String() string {
-	return sub(e.x) + ifStr(e.not, " NOT") + " IN (" + exprList(e.list) + ")"
-}
-
-func (e *betweenExpr) String() string {
-	return sub(e.x) + ifStr(e.not, " NOT") + " BETWEEN " + sub(e.lo) + " AND " + sub(e.hi)
-}
-
-func (e *isNullExpr) String() string { return sub(e.x) + " IS " + ifStr(e.not, "NOT ") + "NULL" }
-
-func (e *likeExpr) String() string {
-	return sub(e.x) + ifStr(e.not, " NOT") + " LIKE " + sub(e.pattern)
-}
-
-func (e *castExpr) String() string { return "CAST(" + e.x.String() + " AS " + e.typ.String() + ")" }
-
-func (e *funcCall) String() string {
-	if e.star {
-		return e.name + "(*)"
-	}
-	if len(e.args) == 0 && isNiladic(e.name) {
-		return e.name
-	}
-	return e.name + "(" + ifStr(e.distinct, "DISTINCT ") + exprList(e.args) + ")"
-}
-
-func (e *caseExpr) String() string {
-	var b strings.Builder
-	b.WriteString("CASE")
-	if e.operand != nil {
-		b.WriteString(" " + sub(e.operand))
-	}
-	for _, w := range e.whens {
-		b.WriteString(" WHEN " + w.cond.String() + " THEN " + w.result.String())
-	}
-	if e.els != nil {
-		b.WriteString(" ELSE " + e.els.String())
-	}
-	b.WriteString(" END")
-	return b.String()
-}
+func (e *unaryExpr) String() string   { return exprString(e) }
+func (e *binaryExpr) String() string  { return exprString(e) }
+func (e *inExpr) String() string      { return exprString(e) }
+func (e *betweenExpr) String() string { return exprString(e) }
+func (e *isNullExpr) String() string  { return exprString(e) }
+func (e *likeExpr) String() string    { return exprString(e) }
+func (e *castExpr) String() string    { return exprString(e) }
+func (e *funcCall) String() string    { return exprString(e) }
+func (e *caseExpr) String() string    { return exprString(e) }

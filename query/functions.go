@@ -83,10 +83,9 @@ func (b *binder) bindFunc(f *funcCall) (bexpr, error) {
 		if !isNumeric(t.Kind) && t.Kind != types.KindInvalid {
 			return nil, errf(types.ErrInvalid, "ABS needs a numeric argument, got %s in %s", t, f)
 		}
-		text := f.String()
 		return &funcB{args: args, t: t, fn: func(v []types.Value) (types.Value, error) {
 			if compareTyped(v[0], t, int32(0), types.TInt) < 0 {
-				return negate(v[0], t, text)
+				return negate(v[0], t, f)
 			}
 			return v[0], nil
 		}}, nil

@@ -1,6 +1,7 @@
 package query
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"unicode"
@@ -78,10 +79,23 @@ type lexer struct {
 }
 
 // tokenize returns all tokens of src, ending with a tEOF token.
-func tokenize(src string) ([]token, error) {
+func tokenize(src string) ([]token, error) { return tokenizeCtx(context.Background(), src) }
+
+// checkEvery is how many tokens, expression nodes or rows the parser,
+// binder and executor handle between two checks of their context, so a
+// canceled statement stops within microseconds in any phase.
+const checkEvery = 1024
+
+// tokenizeCtx is tokenize that stops with ctx's error when ctx is done.
+func tokenizeCtx(ctx context.Context, src string) ([]token, error) {
 	lx := &lexer{src: src, line: 1, col: 1}
 	var out []token
 	for {
+		if len(out)%checkEvery == checkEvery-1 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
 		t, err := lx.next()
 		if err != nil {
 			return nil, err

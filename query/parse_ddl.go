@@ -200,6 +200,7 @@ func (p *parser) tableOptions() ([]tableOption, error) {
 // negative.
 func (p *parser) defaultLiteral() (*literal, error) {
 	t := p.peek()
+	p.terms, p.exprStart = 0, t.pos // an expression of its own
 	e, err := p.parseUnary()
 	if err != nil {
 		return nil, err

@@ -27,14 +27,32 @@ func isNiladic(name string) bool { return name == "CURRENT_DATE" || name == "CUR
 func (p *parser) enter() error {
 	p.depth++
 	if p.depth > maxDepth {
-		return syntaxErr(p.peek(), "expression nested too deeply (limit %d)", maxDepth)
+		return syntaxErr(p.peek(), "expression nested too deeply (limit %d); simplify it or split the statement", maxDepth)
 	}
 	return nil
 }
 
 func (p *parser) leave() { p.depth-- }
 
+// term counts one operand or operator of the expression being parsed. It
+// fails once the expression exceeds maxTerms, and checks the context now
+// and then.
+func (p *parser) term() error {
+	p.terms++
+	if p.terms > maxTerms {
+		return errf(types.ErrInvalid, "expression at %s too large: more than %d terms (operands and operators); split the statement into smaller ones",
+			p.exprStart, maxTerms)
+	}
+	if p.terms%checkEvery == 0 && p.ctx != nil {
+		return p.ctx.Err()
+	}
+	return nil
+}
+
 func (p *parser) parseExpr() (expr, error) {
+	if p.depth == 0 { // a whole expression starts: count its terms afresh
+		p.terms, p.exprStart = 0, p.peek().pos
+	}
 	if err := p.enter(); err != nil {
 		return nil, err
 	}
@@ -49,6 +67,9 @@ func (p *parser) parseOr() (expr, error) {
 	}
 	for p.isKw("OR") {
 		t := p.next()
+		if err := p.term(); err != nil {
+			return nil, err
+		}
 		r, err := p.parseAnd()
 		if err != nil {
 			return nil, err
@@ -65,6 +86,9 @@ func (p *parser) parseAnd() (expr, error) {
 	}
 	for p.isKw("AND") {
 		t := p.next()
+		if err := p.term(); err != nil {
+			return nil, err
+		}
 		r, err := p.parseNot()
 		if err != nil {
 			return nil, err
@@ -77,6 +101,9 @@ func (p *parser) parseAnd() (expr, error) {
 func (p *parser) parseNot() (expr, error) {
 	if p.isKw("NOT") {
 		t := p.next()
+		if err := p.term(); err != nil {
+			return nil, err
+		}
 		if err := p.enter(); err != nil {
 			return nil, err
 		}
@@ -97,6 +124,11 @@ func (p *parser) parseComparison() (expr, error) {
 	}
 	for {
 		t := p.peek()
+		if isComparisonStart(t) {
+			if err := p.term(); err != nil {
+				return nil, err
+			}
+		}
 		switch {
 		case t.kind == tOp && (t.text == "=" || t.text == "<>" || t.text == "!=" ||
 			t.text == "<" || t.text == "<=" || t.text == ">" || t.text == ">="):
@@ -164,6 +196,14 @@ func (p *parser) parseComparison() (expr, error) {
 	}
 }
 
+// isComparisonStart reports whether t starts a comparison, IS, IN,
+// BETWEEN or LIKE after an operand.
+func isComparisonStart(t token) bool {
+	return (t.kind == tOp && (t.text == "=" || t.text == "<>" || t.text == "!=" ||
+		t.text == "<" || t.text == "<=" || t.text == ">" || t.text == ">=")) ||
+		isKwTok(t, "IS") || isKwTok(t, "NOT") || isKwTok(t, "IN") || isKwTok(t, "BETWEEN") || isKwTok(t, "LIKE")
+}
+
 func (p *parser) parseConcat() (expr, error) {
 	l, err := p.parseAdditive()
 	if err != nil {
@@ -171,6 +211,9 @@ func (p *parser) parseConcat() (expr, error) {
 	}
 	for p.isOp("||") {
 		t := p.next()
+		if err := p.term(); err != nil {
+			return nil, err
+		}
 		r, err := p.parseAdditive()
 		if err != nil {
 			return nil, err
@@ -187,6 +230,9 @@ func (p *parser) parseAdditive() (expr, error) {
 	}
 	for p.isOp("+") || p.isOp("-") {
 		t := p.next()
+		if err := p.term(); err != nil {
+			return nil, err
+		}
 		r, err := p.parseMultiplicative()
 		if err != nil {
 			return nil, err
@@ -203,6 +249,9 @@ func (p *parser) parseMultiplicative() (expr, error) {
 	}
 	for p.isOp("*") || p.isOp("/") || p.isOp("%") {
 		t := p.next()
+		if err := p.term(); err != nil {
+			return nil, err
+		}
 		r, err := p.parseUnary()
 		if err != nil {
 			return nil, err
@@ -221,12 +270,18 @@ func (p *parser) parseUnary() (expr, error) {
 	if n := p.peek(); t.text == "-" && (n.kind == tInt || n.kind == tDec || n.kind == tFloat) {
 		// Fold the sign into the literal so that -9223372036854775808 parses.
 		p.next()
+		if err := p.term(); err != nil {
+			return nil, err
+		}
 		lit, err := numberLiteral(n, "-"+n.text)
 		if err != nil {
 			return nil, err
 		}
 		lit.pos = t.pos
 		return lit, nil
+	}
+	if err := p.term(); err != nil {
+		return nil, err
 	}
 	if err := p.enter(); err != nil {
 		return nil, err
@@ -275,6 +330,11 @@ func numberLiteral(t token, text string) (*literal, error) {
 
 func (p *parser) parsePrimary() (expr, error) {
 	t := p.peek()
+	if !(t.kind == tOp && t.text == "(") {
+		if err := p.term(); err != nil {
+			return nil, err
+		}
+	}
 	switch t.kind {
 	case tInt, tDec, tFloat:
 		p.next()

@@ -1,6 +1,7 @@
 package query
 
 import (
+	"context"
 	"strconv"
 	"strings"
 
@@ -21,14 +22,27 @@ func isReserved(word string) bool {
 	return false
 }
 
-// maxDepth bounds expression nesting so hostile input cannot exhaust the stack.
+// maxDepth bounds expression nesting (parentheses, NOT, signs, calls,
+// CASE and CAST inside one another) so hostile input cannot exhaust the
+// stack.
 const maxDepth = 200
+
+// maxTerms bounds the size of one expression: its operands (literals,
+// columns, function calls) and operators together. It keeps every later
+// phase (binding, printing, evaluation) small and its recursion shallow.
+const maxTerms = 20000
 
 // parser is a recursive-descent parser over a token slice.
 type parser struct {
+	// ctx, when set, is checked every checkEvery terms.
+	ctx   context.Context
 	toks  []token
 	i     int
 	depth int
+	// terms counts the terms of the expression being parsed, which starts
+	// at exprStart.
+	terms     int
+	exprStart position
 }
 
 // parsedStatement is one statement of a script with its 1-based index.
@@ -38,19 +52,23 @@ type parsedStatement struct {
 }
 
 // parseScript parses every statement of sql. On error it also returns the
-// 1-based index of the statement that failed.
-func parseScript(sql string) ([]parsedStatement, int, error) {
-	toks, err := tokenize(sql)
+// 1-based index of the statement that failed. It stops with ctx's error
+// when ctx is done.
+func parseScript(ctx context.Context, sql string) ([]parsedStatement, int, error) {
+	toks, err := tokenizeCtx(ctx, sql)
 	if err != nil {
 		return nil, statementIndexAt(sql, err), err
 	}
-	p := &parser{toks: toks}
+	p := &parser{ctx: ctx, toks: toks}
 	var out []parsedStatement
 	for {
 		for p.acceptOp(";") {
 		}
 		if p.peek().kind == tEOF {
 			return out, 0, nil
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, len(out) + 1, err
 		}
 		s, err := p.parseStatement()
 		if err != nil {

@@ -1,6 +1,7 @@
 package query
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -9,7 +10,7 @@ import (
 )
 
 func parseAll(sql string) (string, error) {
-	stmts, _, err := parseScript(sql)
+	stmts, _, err := parseScript(context.Background(), sql)
 	if err != nil {
 		return "", err
 	}
@@ -143,7 +144,7 @@ func TestParseBad(t *testing.T) {
 		{"SELECT CASE END", `invalid: syntax error at 1:13 near "END": expected an expression`},
 		{"SELECT CASE a END", `invalid: syntax error at 1:15 near "END": expected WHEN`},
 		{"SELECT \xff", `invalid: syntax error at 1:8 near "\xff": invalid UTF-8 in input`},
-		{"SELECT " + strings.Repeat("(", 300) + "1" + strings.Repeat(")", 300), `invalid: syntax error at 1:208 near "(": expression nested too deeply (limit 200)`},
+		{"SELECT " + strings.Repeat("(", 300) + "1" + strings.Repeat(")", 300), `invalid: syntax error at 1:208 near "(": expression nested too deeply (limit 200); simplify it or split the statement`},
 		{"SELECT 1; SELEC 2", `invalid: syntax error at 1:11 near "SELEC": expected a statement (SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, ALTER, SHOW, USE, DESCRIBE)`},
 		{"SELECT ``", "invalid: syntax error at 1:8 near \"``\": empty quoted identifier"},
 	}

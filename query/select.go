@@ -33,8 +33,11 @@ type selectPlan struct {
 	aggs    []*aggCall // arguments over input rows
 	having  bexpr      // over aggregate rows: group keys then aggregates
 
-	outputs  []bexpr // over input rows, or aggregate rows when agg
-	cols     []Column
+	outputs []bexpr // over input rows, or aggregate rows when agg
+	cols    []Column
+	// every is how many input rows runSelect reads between two checks of
+	// its context (rowsPerCheck of the plan's size).
+	every    int
 	order    []sortKey
 	distinct bool
 	limit    int64 // -1 = none
@@ -69,7 +72,7 @@ func (e *Engine) planSelect(ctx context.Context, s *selectStmt) (*selectPlan, er
 		}
 		p.rel, sc = rel, rel.scope(s.from.alias)
 	}
-	rowB := &binder{sc: sc, now: now, clause: "WHERE"}
+	rowB := &binder{ctx: ctx, sc: sc, now: now, clause: "WHERE"}
 	if s.where != nil {
 		w, err := rowB.bind(s.where)
 		if err != nil {
@@ -119,9 +122,10 @@ func (e *Engine) planSelect(ctx context.Context, s *selectStmt) (*selectPlan, er
 		p.agg = p.agg || containsAggregate(o.expr)
 	}
 
-	outB := &binder{sc: sc, now: now, clause: "SELECT"}
+	keys := newExprKeys(sc)
+	outB := &binder{ctx: ctx, sc: sc, now: now, clause: "SELECT"}
 	if p.agg {
-		hook, err := p.planGroups(s, items, sc, now)
+		hook, err := p.planGroups(ctx, s, items, keys, now)
 		if err != nil {
 			return nil, err
 		}
@@ -153,12 +157,13 @@ func (e *Engine) planSelect(ctx context.Context, s *selectStmt) (*selectPlan, er
 	}
 	outB.clause = "ORDER BY"
 	for _, o := range s.orderBy {
-		k, err := p.planOrder(o, items, sc, outB)
+		k, err := p.planOrder(o, items, keys, outB)
 		if err != nil {
 			return nil, err
 		}
 		p.order = append(p.order, k)
 	}
+	p.every = rowsPerCheck(selectSize(s))
 	// Projection pushdown (projection.go); a snapshot-schema read maps
 	// columns by field id afterwards (relation.remap), so it reads all.
 	if p.rel != nil && p.rel.system == "" && !p.spec.SnapshotSchema {
@@ -186,9 +191,10 @@ func ordinal(e expr) (int64, bool) {
 
 // planGroups binds GROUP BY and returns the hook that binds select-list,
 // HAVING and ORDER BY expressions over aggregate rows.
-func (p *selectPlan) planGroups(s *selectStmt, items []outItem, sc *scope, now time.Time) (func(expr) (bexpr, bool, error), error) {
-	groupKeys := map[string]int{}
-	gb := &binder{sc: sc, now: now, clause: "GROUP BY"}
+func (p *selectPlan) planGroups(ctx context.Context, s *selectStmt, items []outItem, keys *exprKeys, now time.Time) (func(expr) (bexpr, bool, error), error) {
+	sc := keys.sc
+	groupKeys := newExprIndex(keys)
+	gb := &binder{ctx: ctx, sc: sc, now: now, clause: "GROUP BY"}
 	for _, g := range s.groupBy {
 		ge := g
 		if n, ok := ordinal(g); ok {
@@ -211,18 +217,15 @@ func (p *selectPlan) planGroups(s *selectStmt, items []outItem, sc *scope, now t
 		if err != nil {
 			return nil, err
 		}
-		if k := exprKey(ge, sc); !hasKey(groupKeys, k) {
-			groupKeys[k] = len(p.groupBy)
-		}
+		groupKeys.add(ge, len(p.groupBy))
 		p.groupBy = append(p.groupBy, v)
 	}
 	ng := len(p.groupBy)
-	aggKeys := map[string]int{}
-	argB := &binder{sc: sc, now: now, clause: "an aggregate argument (aggregates cannot be nested)"}
+	aggKeys := newExprIndex(keys)
+	argB := &binder{ctx: ctx, sc: sc, now: now, clause: "an aggregate argument (aggregates cannot be nested)"}
 	rowB := &binder{sc: sc, now: now}
 	hook := func(x expr) (bexpr, bool, error) {
-		k := exprKey(x, sc)
-		if i, ok := groupKeys[k]; ok {
+		if i, ok := groupKeys.find(x); ok {
 			return &colB{idx: i, t: p.groupBy[i].Type(), name: x.String()}, true, nil
 		}
 		switch y := x.(type) {
@@ -230,7 +233,7 @@ func (p *selectPlan) planGroups(s *selectStmt, items []outItem, sc *scope, now t
 			if !isAggregate(y.name) {
 				return nil, false, nil
 			}
-			if j, ok := aggKeys[k]; ok {
+			if j, ok := aggKeys.find(x); ok {
 				return &colB{idx: ng + j, t: p.aggs[j].t, name: y.String()}, true, nil
 			}
 			args := make([]bexpr, len(y.args))
@@ -245,7 +248,7 @@ func (p *selectPlan) planGroups(s *selectStmt, items []outItem, sc *scope, now t
 			if err != nil {
 				return nil, true, err
 			}
-			aggKeys[k] = len(p.aggs)
+			aggKeys.add(x, len(p.aggs))
 			p.aggs = append(p.aggs, a)
 			return &colB{idx: ng + len(p.aggs) - 1, t: a.t, name: y.String()}, true, nil
 		case *columnRef:
@@ -259,12 +262,10 @@ func (p *selectPlan) planGroups(s *selectStmt, items []outItem, sc *scope, now t
 	return hook, nil
 }
 
-func hasKey(m map[string]int, k string) bool { _, ok := m[k]; return ok }
-
 // planOrder resolves one ORDER BY item: a select-list position, an output
 // column name, an expression equal to a select-list item, or (except with
 // DISTINCT) any expression over the query's rows.
-func (p *selectPlan) planOrder(o orderItem, items []outItem, sc *scope, outB *binder) (sortKey, error) {
+func (p *selectPlan) planOrder(o orderItem, items []outItem, keys *exprKeys, outB *binder) (sortKey, error) {
 	k := sortKey{out: -1, desc: o.desc, nullsFirst: !o.desc}
 	switch o.nulls {
 	case 1:
@@ -287,9 +288,8 @@ func (p *selectPlan) planOrder(o orderItem, items []outItem, sc *scope, outB *bi
 			}
 		}
 	}
-	key := exprKey(o.expr, sc)
 	for j, it := range items {
-		if exprKey(it.e, sc) == key {
+		if keys.equal(it.e, o.expr) {
 			k.out = j
 			return k, nil
 		}
@@ -303,6 +303,32 @@ func (p *selectPlan) planOrder(o orderItem, items []outItem, sc *scope, outB *bi
 	}
 	k.e = v
 	return k, nil
+}
+
+// rowsPerCheck is how many rows to process between two checks of the
+// context when each row evaluates expressions of size nodes in all: about
+// checkEvery*64 node evaluations, and at least every checkEvery rows.
+func rowsPerCheck(size int) int {
+	return min(checkEvery, max(1, checkEvery*64/max(1, size)))
+}
+
+// selectSize is the number of expression nodes of s, a measure of the work
+// per input row.
+func selectSize(s *selectStmt) int {
+	n := 0
+	count := func(e expr) { walk(e, func(expr) bool { n++; return true }) }
+	for _, it := range s.items {
+		count(it.expr)
+	}
+	count(s.where)
+	for _, g := range s.groupBy {
+		count(g)
+	}
+	count(s.having)
+	for _, o := range s.orderBy {
+		count(o.expr)
+	}
+	return n
 }
 
 // passes evaluates a condition; only TRUE passes.
@@ -375,7 +401,7 @@ func (e *Engine) runSelect(ctx context.Context, p *selectPlan) (*Result, error) 
 			if err != nil {
 				return nil, err
 			}
-			if n++; n%1024 == 0 {
+			if n++; n%p.every == 0 {
 				if err := ctx.Err(); err != nil {
 					return nil, err
 				}
@@ -490,7 +516,7 @@ func (p *selectPlan) aggregate(ctx context.Context, rows iter.Seq2[types.Row, er
 		if err != nil {
 			return err
 		}
-		if n++; n%1024 == 0 {
+		if n++; n%p.every == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
 			}

@@ -42,11 +42,47 @@ func (a *app) cmdSQL(ctx context.Context, args []string) error {
 		if err != nil {
 			return fmt.Errorf("read %s: %w", file, err)
 		}
-		return a.execPrint(ctx, eng, string(data))
+		return canceled(ctx, a.execPrint(ctx, eng, string(data)))
 	case len(pos) > 0:
-		return a.execPrint(ctx, eng, strings.Join(pos, " "))
+		return canceled(ctx, a.execPrint(ctx, eng, strings.Join(pos, " ")))
 	}
-	return a.repl(ctx, eng)
+	return canceled(ctx, a.repl(ctx, eng))
+}
+
+// canceled turns the error of a run that an interrupt (SIGINT, SIGTERM:
+// main cancels ctx) stopped into one line that says so. The engine checks
+// its context in every phase and before every commit.
+func canceled(ctx context.Context, err error) error {
+	if err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		return fmt.Errorf("canceled by interrupt (%w); finished statements stay committed, an interrupted write commits nothing", err)
+	}
+	return err
+}
+
+// stmtBuffer collects REPL lines until they complete statements. A line
+// can only complete a statement if it has a ';' or ends a comment, so only
+// such lines rescan the buffer: a long statement arriving line by line
+// costs time linear in its length.
+type stmtBuffer struct {
+	b       strings.Builder
+	scanned int // bytes rescanned so far
+}
+
+// add appends line and reports whether the buffer now holds complete
+// statements (run) or nothing but blanks and comments (discarded).
+func (s *stmtBuffer) add(line string) (run bool) {
+	first := s.b.Len() == 0
+	s.b.WriteString(line)
+	s.b.WriteByte('\n')
+	if !first && !strings.Contains(line, ";") && !strings.Contains(line, "*/") {
+		return false
+	}
+	s.scanned += s.b.Len()
+	stmts, complete := query.SplitStatements(s.b.String())
+	if complete && len(stmts) == 0 {
+		s.b.Reset()
+	}
+	return complete && len(stmts) > 0
 }
 
 func (a *app) newEngine(cat *catalog.Catalog) *query.Engine {
@@ -86,29 +122,28 @@ func (a *app) repl(ctx context.Context, eng *query.Engine) error {
 
 func (a *app) replLines(ctx context.Context, eng *query.Engine, sc *bufio.Scanner, prompt func(string)) error {
 	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
-	var buf strings.Builder
+	var buf stmtBuffer
 	if prompt != nil {
 		prompt("silt> ")
 	}
 	for sc.Scan() {
 		line := sc.Text()
 		trimmed := strings.TrimSpace(line)
-		if buf.Len() == 0 && (trimmed == `\q` || trimmed == "quit" || trimmed == "exit") {
+		if buf.b.Len() == 0 && (trimmed == `\q` || trimmed == "quit" || trimmed == "exit") {
 			return nil
 		}
-		buf.WriteString(line)
-		buf.WriteByte('\n')
-		stmts, complete := query.SplitStatements(buf.String())
-		if complete && len(stmts) > 0 {
-			if err := a.execPrint(ctx, eng, buf.String()); err != nil {
+		if buf.add(line) {
+			err := a.execPrint(ctx, eng, buf.b.String())
+			if err != nil && ctx.Err() != nil {
+				return err
+			}
+			if err != nil {
 				fmt.Fprintln(a.stderr, "error:", oneLine(err))
 			}
-			buf.Reset()
-		} else if complete {
-			buf.Reset()
+			buf.b.Reset()
 		}
 		if prompt != nil {
-			if buf.Len() == 0 {
+			if buf.b.Len() == 0 {
 				prompt("silt> ")
 			} else {
 				prompt("   -> ")
@@ -140,7 +175,7 @@ func (a *app) replTerminal(ctx context.Context, eng *query.Engine, in *os.File) 
 	saved := a.stdout
 	a.stdout, a.stderr = out, out
 	defer func() { a.stdout, a.stderr = saved, saved }()
-	var buf strings.Builder
+	var buf stmtBuffer
 	for {
 		line, err := t.ReadLine()
 		if errors.Is(err, io.EOF) {
@@ -150,17 +185,25 @@ func (a *app) replTerminal(ctx context.Context, eng *query.Engine, in *os.File) 
 			return err
 		}
 		trimmed := strings.TrimSpace(line)
-		if buf.Len() == 0 && (trimmed == `\q` || trimmed == "quit" || trimmed == "exit") {
+		if buf.b.Len() == 0 && (trimmed == `\q` || trimmed == "quit" || trimmed == "exit") {
 			return nil
 		}
-		buf.WriteString(line)
-		buf.WriteByte('\n')
-		if _, complete := query.SplitStatements(buf.String()); complete {
-			stmt := strings.TrimSpace(buf.String())
-			buf.Reset()
+		if buf.add(line) || buf.b.Len() == 0 {
+			stmt := strings.TrimSpace(buf.b.String())
+			buf.b.Reset()
 			if stmt != "" {
 				appendHistory(stmt)
-				if err := a.execPrint(ctx, eng, stmt); err != nil {
+				// Cooked mode while the statement runs, so that Ctrl-C
+				// sends SIGINT, which cancels it (and ends the session).
+				_ = term.Restore(int(in.Fd()), old)
+				err := a.execPrint(ctx, eng, stmt)
+				if _, rerr := term.MakeRaw(int(in.Fd())); rerr != nil && err == nil {
+					err = rerr
+				}
+				if err != nil && ctx.Err() != nil {
+					return err
+				}
+				if err != nil {
 					fmt.Fprintln(out, "error:", oneLine(err))
 				}
 			}
