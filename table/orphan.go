@@ -27,18 +27,20 @@ type OrphanReport struct {
 // orphan.grace-period: files of crashed writers, failed commits,
 // abandoned tier copies, and anything an expiry left behind. It also
 // sweeps the temp files crashed writes left anywhere under the table in
-// stores that have them (objstore.TempSweeper: the local store). The
-// references (snapshots, tags, branches, then leases) are computed before
-// the store is listed, so every object a snapshot published later needs
-// is either in them or newer than the grace period.
+// stores that have them (objstore.TempSweeper: the local store).
+//
+// The store is listed first and the references (snapshots, tags,
+// branches, then leases) are read after, so a snapshot published before
+// the references were read is in them, and one published later can only
+// need a listed object that was already older than the grace period when
+// the listing started: a commit that held its files that long. Commits
+// refuse to publish once they held their files for half the grace period
+// (manifest.ErrHeldTooLong), which keeps this safe while the clocks of
+// cleaner and store differ by less than the other half (docs/adr/0017).
 func (t *Table) CleanOrphans(ctx context.Context, dryRun bool) (*OrphanReport, []string, error) {
 	rep := &OrphanReport{}
-	refs, err := t.gcReferences(ctx, newReacher(t))
-	if err != nil {
-		return rep, nil, fmt.Errorf("table %s: orphan cleanup: list references: %w", t.name, err)
-	}
 	cutoff := t.env.Now().Add(-t.opts.Lifecycle.OrphanGracePeriod)
-	var del []objRef
+	var cands []objRef
 	collect := func(st objstore.Store, tier string) error {
 		for _, dir := range gcDataDirs {
 			infos, err := st.List(ctx, t.root+dir)
@@ -47,17 +49,18 @@ func (t *Table) CleanOrphans(ctx context.Context, dryRun bool) (*OrphanReport, [
 			}
 			for _, in := range infos {
 				rel, ok := strings.CutPrefix(in.Key, t.root)
-				if !ok || validGCPath(rel) != nil || refs.has(tier, rel) {
+				if !ok || validGCPath(rel) != nil {
 					continue
 				}
 				if tier == "" && isMetaPath(rel) && !isManifestObject(rel) {
 					continue // not ours (e.g. another tool's file next to the manifests)
 				}
 				if !in.LastModified.Before(cutoff) {
-					rep.Young++
+					rep.Young++ // possibly a commit in flight; referenced ones are subtracted below
+					cands = append(cands, objRef{Tier: tier, Path: rel, Size: -1})
 					continue
 				}
-				del = append(del, objRef{Tier: tier, Path: rel, Size: in.Size})
+				cands = append(cands, objRef{Tier: tier, Path: rel, Size: in.Size})
 			}
 		}
 		return nil
@@ -75,17 +78,35 @@ func (t *Table) CleanOrphans(ctx context.Context, dryRun bool) (*OrphanReport, [
 	if err := collect(t.store, ""); err != nil {
 		return rep, nil, err
 	}
-	if err := sweep(t.store, ""); err != nil {
-		return rep, nil, err
-	}
+	var cold objstore.Store
 	if t.ColdURI() != "" && t.env.OpenStore != nil {
-		cold, err := t.coldStore(ctx)
-		if err != nil {
+		var err error
+		if cold, err = t.coldStore(ctx); err != nil {
 			return rep, nil, err
 		}
 		if err := collect(cold, TierCold); err != nil {
 			return rep, nil, err
 		}
+	}
+	refs, err := t.gcReferences(ctx, newReacher(t))
+	if err != nil {
+		return rep, nil, fmt.Errorf("table %s: orphan cleanup: list references: %w", t.name, err)
+	}
+	var del []objRef
+	for _, o := range cands {
+		switch {
+		case refs.has(o.Tier, o.Path):
+			if o.Size < 0 {
+				rep.Young--
+			}
+		case o.Size >= 0:
+			del = append(del, o)
+		}
+	}
+	if err := sweep(t.store, ""); err != nil {
+		return rep, nil, err
+	}
+	if cold != nil {
 		if err := sweep(cold, TierCold); err != nil {
 			return rep, nil, err
 		}

@@ -98,7 +98,7 @@ func Open(name string, store objstore.Store, root string, schema *types.Schema, 
 	}
 	env = env.withDefaults()
 	ns := newMetaNS(env, store)
-	mopts := manifest.Options{Now: env.Now, NewID: env.NewID}
+	mopts := manifest.Options{Now: env.Now, NewID: env.NewID, OrphanGracePeriod: opts.Lifecycle.OrphanGracePeriod}
 	if ns != nil {
 		mopts.Cache = ns
 	}

@@ -107,6 +107,7 @@ func (t *Table) TierFiles(ctx context.Context, dryRun bool) (*TierReport, []stri
 		}
 		var moves []manifest.Retier
 		var moved int64
+		held := t.env.Now() // before the first cold copy (Commit.HeldSince)
 		for _, f := range picked {
 			if err := t.copyToCold(ctx, cold, f); err != nil {
 				return rep, nil, err
@@ -116,7 +117,7 @@ func (t *Table) TierFiles(ctx context.Context, dryRun bool) (*TierReport, []stri
 		}
 		s, err := t.meta.Commit(ctx, manifest.Commit{
 			User: "silt-tier-" + t.env.NewID(), Identifier: "1", Fresh: true,
-			Kind: manifest.CommitCompact, SchemaID: snap.SchemaID, Retiers: moves,
+			Kind: manifest.CommitCompact, SchemaID: snap.SchemaID, Retiers: moves, HeldSince: held,
 		})
 		if errors.Is(err, types.ErrConflict) {
 			lastErr = err // a compaction replaced a picked file: plan again

@@ -37,9 +37,13 @@ type Writer struct {
 	unsure      bool
 	unsureIdent string
 	unsureFiles int
-	stats       WriterStats
-	cm          *compactManager // inline compaction and write stall; see compact_writer.go
-	cl          changelogState  // the changelog producer's state; see changelog_writer.go
+	// heldSince is the time taken just before the first upload of a file
+	// the next commit will publish (zero: none yet); see
+	// manifest.Commit.HeldSince.
+	heldSince time.Time
+	stats     WriterStats
+	cm        *compactManager // inline compaction and write stall; see compact_writer.go
+	cl        changelogState  // the changelog producer's state; see changelog_writer.go
 }
 
 // WriterStats counts what a writer did.
@@ -214,6 +218,7 @@ func (w *Writer) uploadRun(ctx context.Context, k bucketKey, files []lsm.Encoded
 		return nil
 	}
 	w.stats.Flushes++
+	w.holdFiles()
 	for _, f := range files {
 		path := w.t.dataFilePath(k.partition, k.bucket)
 		if _, err := w.t.store.Put(ctx, w.t.root+path, f.Data); err != nil {
@@ -238,6 +243,14 @@ func (w *Writer) uploadRun(ctx context.Context, k bucketKey, files []lsm.Encoded
 		w.stats.BytesWritten += int64(len(f.Data))
 	}
 	return nil
+}
+
+// holdFiles records, before an upload, when the writer started holding
+// files that no snapshot references yet.
+func (w *Writer) holdFiles() {
+	if w.heldSince.IsZero() {
+		w.heldSince = w.t.env.Now()
+	}
 }
 
 // CommitRequest describes one commit.
@@ -297,8 +310,15 @@ func (w *Writer) CommitWith(ctx context.Context, req CommitRequest) (*manifest.S
 		Properties: req.Properties,
 		Check:      req.Check,
 		Fresh:      req.Fresh,
+		HeldSince:  w.heldSince,
 	})
 	if err != nil {
+		if errors.Is(err, manifest.ErrHeldTooLong) && !errors.Is(err, objstore.ErrAmbiguous) {
+			// Nothing was published and orphan cleanup may already have
+			// deleted some of the files: drop the commit's rows.
+			_ = w.Abort(context.WithoutCancel(ctx))
+			return nil, fmt.Errorf("table %s: commit %s: %w; its rows were dropped, write them again", w.t.name, req.Identifier, err)
+		}
 		if !errors.Is(err, types.ErrConflict) && !errors.Is(err, types.ErrFenced) && !errors.Is(err, types.ErrInvalid) {
 			w.unsure, w.unsureIdent, w.unsureFiles = true, req.Identifier, len(w.pending)
 			w.cl.unsureFiles = len(w.cl.files)
@@ -310,6 +330,7 @@ func (w *Writer) CommitWith(ctx context.Context, req CommitRequest) (*manifest.S
 	w.cl.files = nil
 	w.seq = 0
 	w.unsure = false
+	w.heldSince = time.Time{}
 	w.stats.Commits++
 	return snap, nil
 }
@@ -341,6 +362,7 @@ func (w *Writer) Abort(ctx context.Context) error {
 		delete(w.buffers, k)
 	}
 	w.bytes, w.seq = 0, 0
+	w.heldSince = time.Time{}
 	pending := append(w.pending[:len(w.pending):len(w.pending)], w.cl.files...)
 	w.pending = nil
 	w.cl = changelogState{}
