@@ -1,6 +1,3 @@
-// Package table implements silt's primary-key tables on top of manifest
-// (snapshots and commits) and lsm (sorted runs and merging): partition and
-// bucket routing, merge engines, the writer, scan planning and point lookups.
 package table
 
 import (

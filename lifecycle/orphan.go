@@ -1,4 +1,4 @@
-package table
+package lifecycle
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/siltdb/silt/objstore"
+	"github.com/siltdb/silt/table"
 )
 
 // OrphanReport says what one orphan cleanup did (or would do).
@@ -37,7 +38,12 @@ type OrphanReport struct {
 // refuse to publish once they held their files for half the grace period
 // (manifest.ErrHeldTooLong), which keeps this safe while the clocks of
 // cleaner and store differ by less than the other half (docs/adr/0017).
-func (t *Table) CleanOrphans(ctx context.Context, dryRun bool) (*OrphanReport, []string, error) {
+func CleanOrphans(ctx context.Context, t *table.Table, dryRun bool) (*OrphanReport, []string, error) {
+	return newGC(t).cleanOrphans(ctx, dryRun)
+}
+
+// cleanOrphans implements CleanOrphans.
+func (t *tableGC) cleanOrphans(ctx context.Context, dryRun bool) (*OrphanReport, []string, error) {
 	rep := &OrphanReport{}
 	cutoff := t.env.Now().Add(-t.opts.Lifecycle.OrphanGracePeriod)
 	var cands []objRef
@@ -79,12 +85,12 @@ func (t *Table) CleanOrphans(ctx context.Context, dryRun bool) (*OrphanReport, [
 		return rep, nil, err
 	}
 	var cold objstore.Store
-	if t.ColdURI() != "" && t.env.OpenStore != nil {
+	if t.hasColdStore() {
 		var err error
 		if cold, err = t.coldStore(ctx); err != nil {
 			return rep, nil, err
 		}
-		if err := collect(cold, TierCold); err != nil {
+		if err := collect(cold, table.TierCold); err != nil {
 			return rep, nil, err
 		}
 	}
@@ -107,7 +113,7 @@ func (t *Table) CleanOrphans(ctx context.Context, dryRun bool) (*OrphanReport, [
 		return rep, nil, err
 	}
 	if cold != nil {
-		if err := sweep(cold, TierCold); err != nil {
+		if err := sweep(cold, table.TierCold); err != nil {
 			return rep, nil, err
 		}
 	}
@@ -147,7 +153,12 @@ func isManifestObject(p string) bool {
 
 // CleanLeases deletes expired leases (they pin nothing any more) and
 // returns how many it deleted (or, with dryRun, would delete).
-func (t *Table) CleanLeases(ctx context.Context, dryRun bool) (int, error) {
+func CleanLeases(ctx context.Context, t *table.Table, dryRun bool) (int, error) {
+	return newGC(t).cleanLeases(ctx, dryRun)
+}
+
+// cleanLeases implements CleanLeases.
+func (t *tableGC) cleanLeases(ctx context.Context, dryRun bool) (int, error) {
 	leases, err := t.meta.Leases(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("table %s: %w", t.name, err)

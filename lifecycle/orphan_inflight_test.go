@@ -1,4 +1,4 @@
-package table
+package lifecycle
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/siltdb/silt/manifest"
 	"github.com/siltdb/silt/objstore"
+	"github.com/siltdb/silt/table"
 	"github.com/siltdb/silt/types"
 )
 
@@ -48,7 +49,7 @@ func (h *hookStore) Get(ctx context.Context, key string) ([]byte, objstore.Objec
 
 // checkAllReadable reads every snapshot in full and compares the latest
 // with want.
-func checkAllReadable(t *testing.T, tb *Table, want map[int64]string) {
+func checkAllReadable(t *testing.T, tb *table.Table, want map[int64]string) {
 	t.Helper()
 	snaps := mustSnapshots(t, tb)
 	for _, s := range snaps {
@@ -81,7 +82,7 @@ func TestOrphanCleanupDuringSlowCommit(t *testing.T) {
 	clock := newFakeClock()
 	mem := newClockStore(objstore.NewMem(), clock.Now)
 	hs := &hookStore{Store: mem}
-	tb := gcTable(t, clock, hs, objstore.NewMem(), map[string]string{OptOrphanGracePeriod: "1h"})
+	tb := gcTable(t, clock, hs, objstore.NewMem(), map[string]string{table.OptOrphanGracePeriod: "1h"})
 	gcCommit(t, tb, clock, 1, []int64{1, 2}, time.Minute)
 
 	w := tb.NewWriter("slow")
@@ -90,7 +91,7 @@ func TestOrphanCleanupDuringSlowCommit(t *testing.T) {
 	var cleaned *OrphanReport
 	hs.hook = func() {
 		clock.Advance(2 * time.Hour) // the commit stalls past the grace period
-		rep, _, err := tb.CleanOrphans(ctx, false)
+		rep, _, err := CleanOrphans(ctx, tb, false)
 		if err != nil {
 			t.Errorf("orphan cleanup: %v", err)
 		}
@@ -126,7 +127,7 @@ func TestOrphanCleanupListsBeforeReferences(t *testing.T) {
 	clock := newFakeClock()
 	mem := newClockStore(objstore.NewMem(), clock.Now)
 	hs := &hookStore{Store: mem}
-	tb := gcTable(t, clock, hs, objstore.NewMem(), map[string]string{OptOrphanGracePeriod: "1h"})
+	tb := gcTable(t, clock, hs, objstore.NewMem(), map[string]string{table.OptOrphanGracePeriod: "1h"})
 	gcCommit(t, tb, clock, 1, []int64{1, 2}, time.Minute)
 
 	w := tb.NewWriter("w2")
@@ -144,27 +145,8 @@ func TestOrphanCleanupListsBeforeReferences(t *testing.T) {
 		}
 		clock.Advance(2 * time.Hour)
 	}
-	if _, _, err := tb.CleanOrphans(ctx, false); err != nil {
+	if _, _, err := CleanOrphans(ctx, tb, false); err != nil {
 		t.Fatal(err)
 	}
 	checkAllReadable(t, tb, map[int64]string{1: "c1-1", 2: "c1-2", 3: "three"})
-}
-
-// TestOrphanGracePeriodFloor: grace periods below the minimum are
-// rejected with a message naming the minimum.
-func TestOrphanGracePeriodFloor(t *testing.T) {
-	for _, v := range []string{"1ms", "59m", "30s"} {
-		_, err := ParseOptions(map[string]string{OptOrphanGracePeriod: v})
-		if !errors.Is(err, types.ErrInvalid) || !strings.Contains(err.Error(), "'"+v+"' is below the minimum 1h") {
-			t.Fatalf("%s=%s: %v", OptOrphanGracePeriod, v, err)
-		}
-	}
-	if MinOrphanGracePeriod != time.Hour {
-		t.Fatalf("the error text names 1h but MinOrphanGracePeriod is %s", MinOrphanGracePeriod)
-	}
-	for _, v := range []string{"1h", "90m", "1d"} {
-		if _, err := ParseOptions(map[string]string{OptOrphanGracePeriod: v}); err != nil {
-			t.Fatalf("%s=%s: %v", OptOrphanGracePeriod, v, err)
-		}
-	}
 }
