@@ -27,3 +27,30 @@ func TestOrphanGracePeriodFloor(t *testing.T) {
 		}
 	}
 }
+
+// FuzzLifecycleOptions: any value of a lifecycle option parses or fails
+// with ErrInvalid naming the option, never panics, and a grace period that
+// parses is at least the minimum.
+func FuzzLifecycleOptions(f *testing.F) {
+	for _, d := range lifecycleOptionDocs() {
+		f.Add(d.Key, d.Default)
+	}
+	f.Add(OptOrphanGracePeriod, "1ms")
+	f.Add(OptOrphanGracePeriod, "59m")
+	f.Add(OptOrphanGracePeriod, "2 days")
+	f.Fuzz(func(t *testing.T, k, v string) {
+		if !isLifecycleOption(k) {
+			return
+		}
+		o, err := ParseOptions(map[string]string{k: v})
+		if err != nil {
+			if !errors.Is(err, types.ErrInvalid) || !strings.Contains(err.Error(), k) {
+				t.Fatalf("%s=%q: %v", k, v, err)
+			}
+			return
+		}
+		if o.Lifecycle.OrphanGracePeriod < MinOrphanGracePeriod {
+			t.Fatalf("%s=%q: grace period %s below the minimum", k, v, o.Lifecycle.OrphanGracePeriod)
+		}
+	})
+}
