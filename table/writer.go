@@ -279,6 +279,14 @@ func (w *Writer) Commit(ctx context.Context, identifier string) (*manifest.Snaps
 }
 
 // CommitWith is Commit with properties, a precondition and empty commits.
+//
+// A commit whose files were uploaded more than half of orphan.grace-period
+// before it could publish is refused with manifest.ErrHeldTooLong (orphan
+// cleanup may already have deleted some of them): nothing is published,
+// the writer drops the commit's rows and deletes its files, and the caller
+// must write the rows again. After an earlier failure of unknown outcome
+// (the writer retries the same identifier) it keeps them instead, as for
+// any such failure.
 func (w *Writer) CommitWith(ctx context.Context, req CommitRequest) (*manifest.Snapshot, error) {
 	if req.Identifier == "" {
 		return nil, fmt.Errorf("%w: table %s: empty commit identifier", types.ErrInvalid, w.t.name)
@@ -313,8 +321,9 @@ func (w *Writer) CommitWith(ctx context.Context, req CommitRequest) (*manifest.S
 		HeldSince:  w.heldSince,
 	})
 	if err != nil {
-		if errors.Is(err, manifest.ErrHeldTooLong) && !errors.Is(err, objstore.ErrAmbiguous) {
-			// Nothing was published and orphan cleanup may already have
+		if errors.Is(err, manifest.ErrHeldTooLong) && !errors.Is(err, objstore.ErrAmbiguous) && !w.unsure {
+			// Nothing was published (nor may an earlier attempt of this
+			// commit still land) and orphan cleanup may already have
 			// deleted some of the files: drop the commit's rows.
 			_ = w.Abort(context.WithoutCancel(ctx))
 			return nil, fmt.Errorf("table %s: commit %s: %w; its rows were dropped, write them again", w.t.name, req.Identifier, err)
