@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/siltdb/silt/lifecycle"
 	"github.com/siltdb/silt/objstore"
 	"github.com/siltdb/silt/table"
 	"github.com/siltdb/silt/types"
@@ -58,7 +59,7 @@ func tieredTable(t *testing.T, c *Catalog, db, name string) {
 	if err := w.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	rep, _, err := tb.TierFiles(ctx, false)
+	rep, _, err := lifecycle.TierFiles(ctx, tb, false)
 	if err != nil || rep.Files == 0 {
 		t.Fatalf("tiering %s: %+v %v", name, rep, err)
 	}

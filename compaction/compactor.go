@@ -168,8 +168,9 @@ func (c *Compactor) Run(ctx context.Context, req Request) (*Report, error) {
 		rep.Elapsed = time.Since(start)
 		return rep, nil
 	}
+	held := c.Meta.Now() // before execute uploads the outputs (Commit.HeldSince)
 	results := c.execute(ctx, rep)
-	err = c.commitAll(ctx, rep, results)
+	err = c.commitAll(ctx, rep, results, held)
 	c.emit(Event{Kind: EventCommitted, Done: len(rep.Buckets), Total: len(rep.Buckets), Err: err})
 	if n := len(rep.Snapshots); n > 0 {
 		if after, ferr := c.runsAt(ctx, rep.Snapshots[n-1]); ferr == nil {
@@ -221,7 +222,7 @@ func (c *Compactor) execute(ctx context.Context, rep *Report) []*Result {
 
 // commitAll commits the successful results and records each bucket's
 // status.
-func (c *Compactor) commitAll(ctx context.Context, rep *Report, results []*Result) error {
+func (c *Compactor) commitAll(ctx context.Context, rep *Report, results []*Result, held time.Time) error {
 	var idx []int
 	for i, r := range results {
 		switch {
@@ -239,11 +240,11 @@ func (c *Compactor) commitAll(ctx context.Context, rep *Report, results []*Resul
 		}
 	}
 	if len(idx) > 0 {
-		err := c.commitGroup(ctx, rep, results, idx)
+		err := c.commitGroup(ctx, rep, results, idx, held)
 		if errors.Is(err, types.ErrConflict) && !errors.Is(err, objstore.ErrAmbiguous) && len(idx) > 1 {
 			err = nil
 			for _, i := range idx {
-				if e := c.commitGroup(ctx, rep, results, []int{i}); e != nil {
+				if e := c.commitGroup(ctx, rep, results, []int{i}, held); e != nil {
 					errs = append(errs, e)
 				}
 			}
@@ -256,8 +257,8 @@ func (c *Compactor) commitAll(ctx context.Context, rep *Report, results []*Resul
 }
 
 // commitGroup commits the results idx as one snapshot.
-func (c *Compactor) commitGroup(ctx context.Context, rep *Report, results []*Result, idx []int) error {
-	mc := manifest.Commit{User: c.User, Identifier: uuid.NewString(), Kind: manifest.CommitCompact, SchemaID: c.Exec.Schema.ID, Fresh: true}
+func (c *Compactor) commitGroup(ctx context.Context, rep *Report, results []*Result, idx []int, held time.Time) error {
+	mc := manifest.Commit{User: c.User, Identifier: uuid.NewString(), Kind: manifest.CommitCompact, SchemaID: c.Exec.Schema.ID, Fresh: true, HeldSince: held}
 	for _, i := range idx {
 		r := results[i]
 		mc.Added = append(mc.Added, r.Added...)

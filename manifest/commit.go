@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/siltdb/silt/objstore"
 	"github.com/siltdb/silt/types"
@@ -75,7 +76,18 @@ type Commit struct {
 	// recently). Leave it false whenever a crashed process may have
 	// attempted the identifier.
 	Fresh bool
+	// HeldSince is the time, by Options.Now, taken just before the
+	// committer uploaded the first object this commit adds that no
+	// published snapshot references (data and changelog files, tier
+	// copies). Zero means the commit uploaded nothing before Commit was
+	// called. See Options.OrphanGracePeriod.
+	HeldSince time.Time
 }
+
+// ErrHeldTooLong: a commit held its new files (unreferenced, so orphan
+// cleanup may delete them) for more than half of the orphan grace period
+// before publishing; nothing was published.
+var ErrHeldTooLong = errors.New("nothing was published")
 
 func (c *Commit) validate() error {
 	bad := func(format string, args ...any) error {
@@ -334,6 +346,10 @@ func (t *Table) attempt(ctx context.Context, c *Commit, st *commitState) (*Snaps
 	wrap := func(step string, err error) error {
 		return fmt.Errorf("commit %s/%s: %s: %w", c.User, c.Identifier, step, err)
 	}
+	held := t.opts.Now() // before this attempt uploads its manifests
+	if !c.HeldSince.IsZero() && c.HeldSince.Before(held) {
+		held = c.HeldSince
+	}
 
 	if !st.listed {
 		var err error
@@ -394,7 +410,7 @@ func (t *Table) attempt(ctx context.Context, c *Commit, st *commitState) (*Snaps
 	}
 	s := p.snapshot
 	if c.Source != nil {
-		return t.publishSnapshot(ctx, c, st, s)
+		return t.publishSnapshot(ctx, c, st, s, held)
 	}
 	if len(p.changelog) > 0 {
 		m, err := t.writeManifest(ctx, p.changelog, c.SchemaID)
@@ -427,7 +443,7 @@ func (t *Table) attempt(ctx context.Context, c *Commit, st *commitState) (*Snaps
 		return nil, classifyWrite(ctx, err), wrap("write manifest list", err)
 	}
 	s.ManifestList = listPath
-	return t.publishSnapshot(ctx, c, st, s)
+	return t.publishSnapshot(ctx, c, st, s, held)
 }
 
 // writeManifestList writes a manifest list under a fresh name.
@@ -444,13 +460,16 @@ func (t *Table) writeManifestList(ctx context.Context, metas []ManifestMeta) (st
 }
 
 // publishSnapshot puts s if absent and resolves an unclear outcome.
-func (t *Table) publishSnapshot(ctx context.Context, c *Commit, st *commitState, s *Snapshot) (*Snapshot, outcome, error) {
+func (t *Table) publishSnapshot(ctx context.Context, c *Commit, st *commitState, s *Snapshot, held time.Time) (*Snapshot, outcome, error) {
 	wrap := func(step string, err error) error {
 		return fmt.Errorf("commit %s/%s: %s: %w", c.User, c.Identifier, step, err)
 	}
 	sb, err := EncodeSnapshot(s)
 	if err != nil {
 		return nil, fatal, wrap("encode snapshot", err)
+	}
+	if err := t.checkHeld(c, held); err != nil {
+		return nil, fatal, err
 	}
 	_, err = t.store.PutIfAbsent(ctx, t.skey(SnapshotPath(s.ID)), sb)
 	if err == nil {
@@ -461,6 +480,26 @@ func (t *Table) publishSnapshot(ctx context.Context, c *Commit, st *commitState,
 	}
 	st.uncertain = true
 	return t.resolve(ctx, c, s.ID, wrap(fmt.Sprintf("put snapshot %d", s.ID), err))
+}
+
+// checkHeld refuses to publish a snapshot whose new files were uploaded
+// more than half of the orphan grace period ago: orphan cleanup lists the
+// store before it reads the references, so it can delete an unreferenced
+// file only when the file was older than the grace period at the listing,
+// and a snapshot published after the references were read then holds
+// files for longer than the grace period minus the clock skew between
+// cleaner and store. Refusing at half the grace period leaves the other
+// half for skew and for this put's own latency (docs/adr/0017).
+func (t *Table) checkHeld(c *Commit, held time.Time) error {
+	g := t.opts.OrphanGracePeriod
+	if g <= 0 {
+		return nil
+	}
+	if d := t.opts.Now().Sub(held); d > g/2 {
+		return fmt.Errorf("commit %s/%s held its files for %s, more than half of orphan.grace-period %s; commit more often or raise orphan.grace-period (%w)",
+			c.User, c.Identifier, d.Round(time.Millisecond), g, ErrHeldTooLong)
+	}
+	return nil
 }
 
 // resolve decides the outcome of a snapshot put that failed with putErr by

@@ -40,6 +40,13 @@ type Options struct {
 	// snapshots across calls (see Cache); nil reads every object from the
 	// store.
 	Cache Cache
+	// OrphanGracePeriod is the table's orphan.grace-period: orphan
+	// cleanup deletes unreferenced objects older than it. A commit
+	// refuses to publish (ErrHeldTooLong) when more than half of it
+	// passed, by Now, between Commit.HeldSince (or the start of the
+	// attempt) and the snapshot put, because cleanup may already have
+	// deleted the files it references. 0 disables the check.
+	OrphanGracePeriod time.Duration
 }
 
 // Default values of Options.

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/siltdb/silt/objstore"
 	"github.com/siltdb/silt/types"
@@ -74,6 +75,10 @@ func Open(store objstore.Store, root string, opts Options) *Table {
 
 // Root returns the table's key prefix.
 func (t *Table) Root() string { return t.root }
+
+// Now reads the committer's clock (Options.Now), e.g. to set
+// Commit.HeldSince before uploading files.
+func (t *Table) Now() time.Time { return t.opts.Now() }
 
 func (t *Table) key(rel string) string { return t.root + rel }
 

@@ -36,6 +36,7 @@ import (
 	"github.com/siltdb/silt/cache"
 	"github.com/siltdb/silt/catalog"
 	"github.com/siltdb/silt/compaction"
+	"github.com/siltdb/silt/lifecycle"
 	"github.com/siltdb/silt/stream"
 	"github.com/siltdb/silt/table"
 	"github.com/siltdb/silt/types"
@@ -447,12 +448,12 @@ func (s *Server) maintainOnce(ctx context.Context, stop <-chan struct{}) {
 		}
 		// A failing step does not stop the others: a report with an
 		// error still counts what was done.
-		var rep, next *table.MaintainReport
+		var rep, next *lifecycle.MaintainReport
 		started := s.now()
 		if err == nil {
 			var runErr, dryErr error
-			rep, runErr = t.Maintain(ctx, table.MaintainOptions{})
-			next, dryErr = t.Maintain(ctx, table.MaintainOptions{DryRun: true})
+			rep, runErr = lifecycle.Maintain(ctx, t, lifecycle.MaintainOptions{})
+			next, dryErr = lifecycle.Maintain(ctx, t, lifecycle.MaintainOptions{DryRun: true})
 			err = errors.Join(runErr, dryErr)
 		}
 		if ctx.Err() != nil {
@@ -490,7 +491,7 @@ func (s *Server) maintainOnce(ctx context.Context, stop <-chan struct{}) {
 	}
 }
 
-func addReport(mc *maintainCounters, r *table.MaintainReport) {
+func addReport(mc *maintainCounters, r *lifecycle.MaintainReport) {
 	mc.TagsCreated += int64(len(r.TagsCreated))
 	mc.TagsDeleted += int64(len(r.TagsDeleted))
 	sum := &mc.Report

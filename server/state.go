@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/siltdb/silt/lifecycle"
 	"github.com/siltdb/silt/manifest"
 	"github.com/siltdb/silt/table"
 	"github.com/siltdb/silt/types"
@@ -83,7 +84,7 @@ type compactCounters struct {
 
 type maintainCounters struct {
 	RunsOK, RunsFailed int64
-	Report             table.MaintainReport // sums of the counts of every run
+	Report             lifecycle.MaintainReport // sums of the counts of every run
 	TagsCreated        int64
 	TagsDeleted        int64
 	Seconds            float64

@@ -133,6 +133,7 @@ func (w *Writer) writeChangelog(ctx context.Context, k bucketKey, recs []lsm.Rec
 		return nil, fmt.Errorf("table %s: write changelog: %w", w.t.name, err)
 	}
 	var out []manifest.DataFile
+	w.holdFiles()
 	for _, f := range encoded {
 		path := w.t.changelogFilePath(k.partition, k.bucket)
 		sum, err := f.Checksum()
@@ -223,7 +224,7 @@ func (w *Writer) commitLookup(ctx context.Context, c manifest.Commit) (*manifest
 			// and let the caller retry under the same identifier.
 			return nil, err
 		}
-		if errors.Is(err, types.ErrConflict) || errors.Is(err, types.ErrFenced) || errors.Is(err, types.ErrInvalid) {
+		if errors.Is(err, types.ErrConflict) || errors.Is(err, types.ErrFenced) || errors.Is(err, types.ErrInvalid) || errors.Is(err, manifest.ErrHeldTooLong) {
 			w.t.deleteFiles(ctx, files) // never published
 		}
 		var stale *staleBeforeError

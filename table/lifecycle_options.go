@@ -27,10 +27,15 @@ const (
 
 // Defaults of the lifecycle options.
 const (
-	DefaultNumRetainedMin     = 10
-	DefaultTimeRetained       = time.Hour
-	DefaultLeaseTTL           = 15 * time.Minute
-	DefaultOrphanGracePeriod  = 24 * time.Hour
+	DefaultNumRetainedMin    = 10
+	DefaultTimeRetained      = time.Hour
+	DefaultLeaseTTL          = 15 * time.Minute
+	DefaultOrphanGracePeriod = 24 * time.Hour
+	// MinOrphanGracePeriod is the smallest orphan.grace-period accepted.
+	// A commit refuses to publish once it held its files for half the
+	// grace period; the other half covers the clock skew between orphan
+	// cleanup and the store and the snapshot put's latency (minutes).
+	MinOrphanGracePeriod      = time.Hour
 	DefaultPartitionFormatter = "yyyy-MM-dd"
 )
 
@@ -92,7 +97,7 @@ func lifecycleOptionDocs() []OptionDoc {
 		{OptPartitionExpiration, "", "drop partitions whose time is older than this, e.g. 30d (needs a partitioned table)"},
 		{OptPartitionTimeFormatter, DefaultPartitionFormatter, "Java-style pattern of the partition time, e.g. yyyyMMdd or yyyy-MM-dd HH:mm"},
 		{OptPartitionTimePattern, "$<first partition column>", "how partition values form the time text, e.g. $dt or $year-$month-$day"},
-		{OptOrphanGracePeriod, "1d", "unreferenced files younger than this are kept by orphan cleanup (commits in flight)"},
+		{OptOrphanGracePeriod, "1d", "unreferenced files younger than this are kept by orphan cleanup (commits in flight); at least 1h, and a commit holding its files for half of it is refused"},
 		{OptTierColdURI, "warehouse --cold-uri", "cold tier: s3://bucket/prefix or a local directory"},
 		{OptTierColdStorageClass, "", "S3 storage class of objects moved to the cold tier, e.g. STANDARD_IA, GLACIER_IR"},
 		{OptTierMoveAfter, "", "move data files older than this to the cold tier, e.g. 30d"},
@@ -138,6 +143,10 @@ func (l *LifecycleOptions) set(k, v string) error {
 		}
 	case OptOrphanGracePeriod:
 		l.OrphanGracePeriod, err = ParseDuration(k, v)
+		if err == nil && l.OrphanGracePeriod < MinOrphanGracePeriod {
+			err = fmt.Errorf("%w: option %s '%s' is below the minimum %s (orphan cleanup could delete the files of a commit in flight)",
+				types.ErrInvalid, k, strings.TrimSpace(v), "1h")
+		}
 	case OptTierColdURI:
 		l.ColdURI = strings.TrimSpace(v)
 		if l.ColdURI == "" || strings.ContainsAny(l.ColdURI, "?#") {

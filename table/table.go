@@ -1,6 +1,3 @@
-// Package table implements silt's primary-key tables on top of manifest
-// (snapshots and commits) and lsm (sorted runs and merging): partition and
-// bucket routing, merge engines, the writer, scan planning and point lookups.
 package table
 
 import (
@@ -103,7 +100,7 @@ func Open(name string, store objstore.Store, root string, schema *types.Schema, 
 	}
 	env = env.withDefaults()
 	ns := newMetaNS(env, store)
-	mopts := manifest.Options{Now: env.Now, NewID: env.NewID}
+	mopts := manifest.Options{Now: env.Now, NewID: env.NewID, OrphanGracePeriod: opts.Lifecycle.OrphanGracePeriod}
 	if ns != nil {
 		mopts.Cache = ns
 	}

@@ -37,9 +37,13 @@ type Writer struct {
 	unsure      bool
 	unsureIdent string
 	unsureFiles int
-	stats       WriterStats
-	cm          *compactManager // inline compaction and write stall; see compact_writer.go
-	cl          changelogState  // the changelog producer's state; see changelog_writer.go
+	// heldSince is the time taken just before the first upload of a file
+	// the next commit will publish (zero: none yet); see
+	// manifest.Commit.HeldSince.
+	heldSince time.Time
+	stats     WriterStats
+	cm        *compactManager // inline compaction and write stall; see compact_writer.go
+	cl        changelogState  // the changelog producer's state; see changelog_writer.go
 }
 
 // WriterStats counts what a writer did.
@@ -214,6 +218,7 @@ func (w *Writer) uploadRun(ctx context.Context, k bucketKey, files []lsm.Encoded
 		return nil
 	}
 	w.stats.Flushes++
+	w.holdFiles()
 	for _, f := range files {
 		path := w.t.dataFilePath(k.partition, k.bucket)
 		sum, err := f.Checksum()
@@ -245,6 +250,14 @@ func (w *Writer) uploadRun(ctx context.Context, k bucketKey, files []lsm.Encoded
 	return nil
 }
 
+// holdFiles records, before an upload, when the writer started holding
+// files that no snapshot references yet.
+func (w *Writer) holdFiles() {
+	if w.heldSince.IsZero() {
+		w.heldSince = w.t.env.Now()
+	}
+}
+
 // CommitRequest describes one commit.
 type CommitRequest struct {
 	// Identifier names the commit for its user; reusing it after a failed
@@ -271,6 +284,14 @@ func (w *Writer) Commit(ctx context.Context, identifier string) (*manifest.Snaps
 }
 
 // CommitWith is Commit with properties, a precondition and empty commits.
+//
+// A commit whose files were uploaded more than half of orphan.grace-period
+// before it could publish is refused with manifest.ErrHeldTooLong (orphan
+// cleanup may already have deleted some of them): nothing is published,
+// the writer drops the commit's rows and deletes its files, and the caller
+// must write the rows again. After an earlier failure of unknown outcome
+// (the writer retries the same identifier) it keeps them instead, as for
+// any such failure.
 func (w *Writer) CommitWith(ctx context.Context, req CommitRequest) (*manifest.Snapshot, error) {
 	if req.Identifier == "" {
 		return nil, fmt.Errorf("%w: table %s: empty commit identifier", types.ErrInvalid, w.t.name)
@@ -302,8 +323,16 @@ func (w *Writer) CommitWith(ctx context.Context, req CommitRequest) (*manifest.S
 		Properties: req.Properties,
 		Check:      req.Check,
 		Fresh:      req.Fresh,
+		HeldSince:  w.heldSince,
 	})
 	if err != nil {
+		if errors.Is(err, manifest.ErrHeldTooLong) && !errors.Is(err, objstore.ErrAmbiguous) && !w.unsure {
+			// Nothing was published (nor may an earlier attempt of this
+			// commit still land) and orphan cleanup may already have
+			// deleted some of the files: drop the commit's rows.
+			_ = w.Abort(context.WithoutCancel(ctx))
+			return nil, fmt.Errorf("table %s: commit %s: %w; its rows were dropped, write them again", w.t.name, req.Identifier, err)
+		}
 		if !errors.Is(err, types.ErrConflict) && !errors.Is(err, types.ErrFenced) && !errors.Is(err, types.ErrInvalid) {
 			w.unsure, w.unsureIdent, w.unsureFiles = true, req.Identifier, len(w.pending)
 			w.cl.unsureFiles = len(w.cl.files)
@@ -315,6 +344,7 @@ func (w *Writer) CommitWith(ctx context.Context, req CommitRequest) (*manifest.S
 	w.cl.files = nil
 	w.seq = 0
 	w.unsure = false
+	w.heldSince = time.Time{}
 	w.stats.Commits++
 	return snap, nil
 }
@@ -346,6 +376,7 @@ func (w *Writer) Abort(ctx context.Context) error {
 		delete(w.buffers, k)
 	}
 	w.bytes, w.seq = 0, 0
+	w.heldSince = time.Time{}
 	pending := append(w.pending[:len(w.pending):len(w.pending)], w.cl.files...)
 	w.pending = nil
 	w.cl = changelogState{}

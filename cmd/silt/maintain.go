@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/siltdb/silt/catalog"
+	"github.com/siltdb/silt/lifecycle"
 	"github.com/siltdb/silt/objstore"
 	"github.com/siltdb/silt/server"
 	"github.com/siltdb/silt/table"
@@ -84,7 +85,7 @@ func (a *app) maintainOne(ctx context.Context, cat *catalog.Catalog, n [2]string
 	if err != nil {
 		return err
 	}
-	rep, err := t.Maintain(ctx, table.MaintainOptions{DryRun: dryRun})
+	rep, err := lifecycle.Maintain(ctx, t, lifecycle.MaintainOptions{DryRun: dryRun})
 	if rep != nil {
 		a.printMaintainReport(rep, dryRun)
 	}
@@ -110,7 +111,7 @@ type maintainJSON struct {
 	Millis            int64    `json:"elapsedMs"`
 }
 
-func (a *app) printMaintainReport(r *table.MaintainReport, dryRun bool) {
+func (a *app) printMaintainReport(r *lifecycle.MaintainReport, dryRun bool) {
 	if a.g.format == "json" {
 		out, _ := json.Marshal(maintainJSON{Table: r.Table, DryRun: dryRun, TagsCreated: r.TagsCreated, TagsDeleted: r.TagsDeleted,
 			SnapshotsExpired: r.SnapshotsExpired, PartitionsExpired: r.PartitionsExpired, FilesTiered: r.FilesTiered, BytesTiered: r.BytesTiered,
@@ -186,7 +187,7 @@ func (a *app) cmdLifecycle(ctx context.Context, args []string) error {
 		return err
 	}
 	fmt.Fprintf(a.stdout, "State: %s\n", state)
-	rep, err := t.Maintain(ctx, table.MaintainOptions{DryRun: true})
+	rep, err := lifecycle.Maintain(ctx, t, lifecycle.MaintainOptions{DryRun: true})
 	if rep != nil {
 		a.printNext(t.Name(), rep.Next)
 	}

@@ -1,12 +1,15 @@
-package table
+package lifecycle
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/siltdb/silt/objstore"
+	"github.com/siltdb/silt/table"
 	"github.com/siltdb/silt/types"
 )
 
@@ -20,7 +23,7 @@ func partSchema(opts map[string]string) *types.Schema {
 		PrimaryKeys:    []string{"dt", "id"},
 		PartitionKeys:  []string{"dt"},
 		HighestFieldID: 2,
-		Options:        map[string]string{OptWriteOnly: "true"},
+		Options:        map[string]string{table.OptWriteOnly: "true"},
 	}
 	for k, v := range opts {
 		s.Options[k] = v
@@ -28,10 +31,10 @@ func partSchema(opts map[string]string) *types.Schema {
 	return s
 }
 
-func partRows(t *testing.T, tb *Table, id int64) map[string]int {
+func partRows(t *testing.T, tb *table.Table, id int64) map[string]int {
 	t.Helper()
 	ctx := context.Background()
-	sc, err := tb.NewScan(ctx, ScanOptions{SnapshotID: id})
+	sc, err := tb.NewScan(ctx, table.ScanOptions{SnapshotID: id})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,8 +56,8 @@ func TestPartitionExpiry(t *testing.T) {
 	ctx := context.Background()
 	clock := newFakeClock() // 2026-06-01
 	hot := newClockStore(objstore.NewMem(), clock.Now)
-	tb, err := Open("db.t", hot, "t/", partSchema(map[string]string{
-		OptPartitionExpiration: "30d", OptPartitionTimeFormatter: "yyyyMMdd",
+	tb, err := table.Open("db.t", hot, "t/", partSchema(map[string]string{
+		table.OptPartitionExpiration: "30d", table.OptPartitionTimeFormatter: "yyyyMMdd",
 	}), lifecycleEnv(clock, hot, objstore.NewMem()))
 	if err != nil {
 		t.Fatal(err)
@@ -69,11 +72,11 @@ func TestPartitionExpiry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, next, err := tb.ExpirePartitions(ctx, true)
+	_, next, err := ExpirePartitions(ctx, tb, true)
 	if err != nil || len(next) != 1 {
 		t.Fatalf("dry run: %v %v", next, err)
 	}
-	rep, _, err := tb.ExpirePartitions(ctx, false)
+	rep, _, err := ExpirePartitions(ctx, tb, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,11 +89,11 @@ func TestPartitionExpiry(t *testing.T) {
 	if got := len(partRows(t, tb, s1.ID)); got != 5 {
 		t.Fatalf("snapshot 1 lost partitions: %d", got)
 	}
-	if rep, _, err := tb.ExpirePartitions(ctx, false); err != nil || len(rep.Partitions) != 0 {
+	if rep, _, err := ExpirePartitions(ctx, tb, false); err != nil || len(rep.Partitions) != 0 {
 		t.Fatalf("second run: %+v %v", rep, err)
 	}
 	clock.Advance(20 * 24 * time.Hour) // 2026-06-21: 20260520 is now older than 30d
-	if rep, _, err := tb.ExpirePartitions(ctx, false); err != nil || fmt.Sprint(rep.Partitions) != "[dt=20260520]" {
+	if rep, _, err := ExpirePartitions(ctx, tb, false); err != nil || fmt.Sprint(rep.Partitions) != "[dt=20260520]" {
 		t.Fatalf("later: %+v %v", rep, err)
 	}
 }
@@ -102,8 +105,8 @@ func TestTierPartitionAge(t *testing.T) {
 	clock := newFakeClock()
 	hot := newClockStore(objstore.NewMem(), clock.Now)
 	cold := newClockStore(objstore.NewMem(), clock.Now)
-	tb, err := Open("db.t", hot, "t/", partSchema(map[string]string{
-		OptTierPartitionAge: "7d", OptPartitionTimePattern: "$dt", OptPartitionTimeFormatter: "yyyy-MM-dd",
+	tb, err := table.Open("db.t", hot, "t/", partSchema(map[string]string{
+		table.OptTierPartitionAge: "7d", table.OptPartitionTimePattern: "$dt", table.OptPartitionTimeFormatter: "yyyy-MM-dd",
 	}), lifecycleEnv(clock, hot, cold))
 	if err != nil {
 		t.Fatal(err)
@@ -114,17 +117,30 @@ func TestTierPartitionAge(t *testing.T) {
 	if _, err := w.Commit(ctx, "1"); err != nil {
 		t.Fatal(err)
 	}
-	rep, _, err := tb.TierFiles(ctx, false)
+	rep, _, err := TierFiles(ctx, tb, false)
 	if err != nil || rep.Files != 1 {
 		t.Fatalf("tiering: %+v %v", rep, err)
 	}
 	_, files, _ := tb.DataFiles(ctx, 0, 0)
 	for _, f := range files {
-		if want := map[string]string{"dt=2026-05-01": TierCold, "dt=2026-05-31": ""}[f.Partition]; f.Tier != want {
+		if want := map[string]string{"dt=2026-05-01": table.TierCold, "dt=2026-05-31": ""}[f.Partition]; f.Tier != want {
 			t.Errorf("%s: tier %q, want %q", f.Partition, f.Tier, want)
 		}
 	}
 	if got := fmt.Sprint(partRows(t, tb, 0)); got != "map[2026-05-01:1 2026-05-31:1]" {
 		t.Fatalf("read: %s", got)
+	}
+}
+
+// TestPartitionPatternUnknownColumn: a partition time pattern naming a
+// column that is not a partition column is reported when used.
+func TestPartitionPatternUnknownColumn(t *testing.T) {
+	s := partSchema(map[string]string{table.OptPartitionExpiration: "1d", table.OptPartitionTimePattern: "$day"})
+	tb, err := table.Open("db.t", objstore.NewMem(), "t/", s, table.Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := ExpirePartitions(context.Background(), tb, false); !errors.Is(err, types.ErrInvalid) || !strings.Contains(err.Error(), "$day") {
+		t.Errorf("unknown pattern column: %v", err)
 	}
 }

@@ -1,4 +1,4 @@
-package table
+package lifecycle
 
 import (
 	"bytes"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/siltdb/silt/manifest"
 	"github.com/siltdb/silt/objstore"
+	"github.com/siltdb/silt/table"
 	"github.com/siltdb/silt/types"
 )
 
@@ -28,7 +29,7 @@ const tierBatch = 1000
 
 // tierPick returns the hot data files of the latest snapshot that a
 // tiering rule selects.
-func (t *Table) tierPick(ctx context.Context) (*manifest.Snapshot, []manifest.DataFile, error) {
+func (t *tableGC) tierPick(ctx context.Context) (*manifest.Snapshot, []manifest.DataFile, error) {
 	l := &t.opts.Lifecycle
 	snap, err := t.meta.Latest(ctx)
 	if err != nil || snap == nil {
@@ -77,13 +78,18 @@ func (t *Table) tierPick(ctx context.Context) (*manifest.Snapshot, []manifest.Da
 // copy back and compare, then commit one COMPACT snapshot whose Retiers
 // record the new tier. The hot copies stay until no retained snapshot
 // references them there (snapshot expiry or orphan cleanup deletes them).
-func (t *Table) TierFiles(ctx context.Context, dryRun bool) (*TierReport, []string, error) {
+func TierFiles(ctx context.Context, t *table.Table, dryRun bool) (*TierReport, []string, error) {
+	return newGC(t).tierFiles(ctx, dryRun)
+}
+
+// tierFiles implements TierFiles.
+func (t *tableGC) tierFiles(ctx context.Context, dryRun bool) (*TierReport, []string, error) {
 	rep := &TierReport{}
 	if !t.opts.Lifecycle.Tiering() {
 		return rep, nil, nil
 	}
 	if t.ColdURI() == "" {
-		return rep, nil, fmt.Errorf("%w: table %s has tiering rules but no cold tier (set the table option %s or the warehouse's --cold-uri)", types.ErrInvalid, t.name, OptTierColdURI)
+		return rep, nil, fmt.Errorf("%w: table %s has tiering rules but no cold tier (set the table option %s or the warehouse's --cold-uri)", types.ErrInvalid, t.name, table.OptTierColdURI)
 	}
 	var lastErr error
 	for attempt := 0; attempt < tierAttempts; attempt++ {
@@ -107,16 +113,17 @@ func (t *Table) TierFiles(ctx context.Context, dryRun bool) (*TierReport, []stri
 		}
 		var moves []manifest.Retier
 		var moved int64
+		held := t.env.Now() // before the first cold copy (Commit.HeldSince)
 		for _, f := range picked {
 			if err := t.copyToCold(ctx, cold, f); err != nil {
 				return rep, nil, err
 			}
-			moves = append(moves, manifest.Retier{Path: f.Path, FromTier: "", Tier: TierCold})
+			moves = append(moves, manifest.Retier{Path: f.Path, FromTier: "", Tier: table.TierCold})
 			moved += f.Size
 		}
 		s, err := t.meta.Commit(ctx, manifest.Commit{
 			User: "silt-tier-" + t.env.NewID(), Identifier: "1", Fresh: true,
-			Kind: manifest.CommitCompact, SchemaID: snap.SchemaID, Retiers: moves,
+			Kind: manifest.CommitCompact, SchemaID: snap.SchemaID, Retiers: moves, HeldSince: held,
 		})
 		if errors.Is(err, types.ErrConflict) {
 			lastErr = err // a compaction replaced a picked file: plan again
@@ -133,7 +140,7 @@ func (t *Table) TierFiles(ctx context.Context, dryRun bool) (*TierReport, []stri
 
 // copyToCold copies one data file to the cold store and verifies the copy
 // byte for byte.
-func (t *Table) copyToCold(ctx context.Context, cold objstore.Store, f manifest.DataFile) error {
+func (t *tableGC) copyToCold(ctx context.Context, cold objstore.Store, f manifest.DataFile) error {
 	key := t.root + f.Path
 	data, _, err := t.store.Get(ctx, key)
 	if err != nil {

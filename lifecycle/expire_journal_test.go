@@ -1,22 +1,23 @@
-package table
+package lifecycle
 
 import (
 	"errors"
 	"testing"
 
 	"github.com/siltdb/silt/manifest"
+	"github.com/siltdb/silt/table"
 	"github.com/siltdb/silt/types"
 )
 
 func TestExpireJournalCodec(t *testing.T) {
 	j := &expireJournal{Version: 1, ID: "abc", CreatedMillis: 5, Snapshots: []int64{1, 2},
-		Objects: []objRef{{Path: "manifest/manifest-x"}, {Tier: TierCold, Path: "data/bucket-0/data-y.parquet", Size: 9}}}
+		Objects: []objRef{{Path: "manifest/manifest-x"}, {Tier: table.TierCold, Path: "data/bucket-0/data-y.parquet", Size: 9}}}
 	b, err := encodeExpireJournal(j)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got, err := decodeExpireJournal(b)
-	if err != nil || len(got.Objects) != 2 || got.Objects[1].Tier != TierCold || got.Snapshots[1] != 2 {
+	if err != nil || len(got.Objects) != 2 || got.Objects[1].Tier != table.TierCold || got.Snapshots[1] != 2 {
 		t.Fatalf("round trip: %+v %v", got, err)
 	}
 	b[len(b)-3] ^= 1

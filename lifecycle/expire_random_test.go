@@ -1,4 +1,4 @@
-package table
+package lifecycle
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 	"github.com/siltdb/silt/internal/s3test"
 	"github.com/siltdb/silt/manifest"
 	"github.com/siltdb/silt/objstore"
+	"github.com/siltdb/silt/table"
 	"github.com/siltdb/silt/types"
 )
 
@@ -125,8 +126,8 @@ type gcRead struct {
 
 // lifecycleEnv builds a table on hot and cold stores wrapped with the
 // fake clock.
-func lifecycleEnv(clock *fakeClock, hot, cold objstore.Store) Env {
-	return Env{
+func lifecycleEnv(clock *fakeClock, hot, cold objstore.Store) table.Env {
+	return table.Env{
 		Now:     clock.Now,
 		ColdURI: "test://cold",
 		OpenStore: func(ctx context.Context, uri string) (objstore.Store, error) {
@@ -140,7 +141,7 @@ func lifecycleEnv(clock *fakeClock, hot, cold objstore.Store) Env {
 
 func gcSchema(opts map[string]string) *types.Schema {
 	s := simpleSchema(2)
-	s.Options[OptWriteBufferSize] = "4kb"
+	s.Options[table.OptWriteBufferSize] = "4kb"
 	for k, v := range opts {
 		s.Options[k] = v
 	}
@@ -182,13 +183,13 @@ func runLifecycleRandom(t *testing.T, seed uint64, clock *fakeClock, hot, cold *
 		keys         = 30
 		timeRetained = 30 * time.Second
 	)
-	tb, err := Open("db.t", hot, "wh/db.db/t/", gcSchema(map[string]string{
-		OptSnapshotNumRetainedMin: "2",
-		OptSnapshotNumRetainedMax: "12",
-		OptSnapshotTimeRetained:   "30s",
-		OptSnapshotLeaseTTL:       "1d",
-		OptOrphanGracePeriod:      "1h",
-		OptTierMoveAfter:          "8s",
+	tb, err := table.Open("db.t", hot, "wh/db.db/t/", gcSchema(map[string]string{
+		table.OptSnapshotNumRetainedMin: "2",
+		table.OptSnapshotNumRetainedMax: "12",
+		table.OptSnapshotTimeRetained:   "30s",
+		table.OptSnapshotLeaseTTL:       "1d",
+		table.OptOrphanGracePeriod:      "1h",
+		table.OptTierMoveAfter:          "8s",
 	}), lifecycleEnv(clock, hot, cold))
 	if err != nil {
 		t.Fatal(err)
@@ -208,7 +209,7 @@ func runLifecycleRandom(t *testing.T, seed uint64, clock *fakeClock, hot, cold *
 		cancel()
 	}
 	count := func(k string) { mu.Lock(); stats[k]++; mu.Unlock() }
-	readAll := func(sc *Scan) (map[int64]string, error) {
+	readAll := func(sc *table.Scan) (map[int64]string, error) {
 		out := map[int64]string{}
 		for row, err := range sc.Rows(ctx) {
 			if err != nil {
@@ -274,7 +275,7 @@ func runLifecycleRandom(t *testing.T, seed uint64, clock *fakeClock, hot, cold *
 		}()
 	}
 	loop("compactor", func(rng *rand.Rand) {
-		_, err := tb.Compact(ctx, CompactOptions{Full: rng.IntN(3) == 0, User: "compactor"})
+		_, err := tb.Compact(ctx, table.CompactOptions{Full: rng.IntN(3) == 0, User: "compactor"})
 		switch {
 		case err == nil:
 			count("compactions")
@@ -300,7 +301,7 @@ func runLifecycleRandom(t *testing.T, seed uint64, clock *fakeClock, hot, cold *
 			}
 		}
 		add := func(k string, n int) { mu.Lock(); stats[k] += n; mu.Unlock() }
-		ex, _, err := tb.ExpireSnapshots(ctx, false)
+		ex, _, err := ExpireSnapshots(ctx, tb, false)
 		if err != nil {
 			if ctx.Err() == nil {
 				fail("expiry: %v", err)
@@ -310,7 +311,7 @@ func runLifecycleRandom(t *testing.T, seed uint64, clock *fakeClock, hot, cold *
 		add("snapshots expired", len(ex.Snapshots))
 		add("files deleted by expiry", ex.FilesDeleted)
 		add("candidates kept for leases", ex.Kept)
-		tr, _, err := tb.TierFiles(ctx, false)
+		tr, _, err := TierFiles(ctx, tb, false)
 		switch {
 		case err == nil:
 			add("files tiered", tr.Files)
@@ -322,7 +323,7 @@ func runLifecycleRandom(t *testing.T, seed uint64, clock *fakeClock, hot, cold *
 			fail("tiering: %v", err)
 			return
 		}
-		or, _, err := tb.CleanOrphans(ctx, false)
+		or, _, err := CleanOrphans(ctx, tb, false)
 		if err != nil {
 			if ctx.Err() == nil {
 				fail("orphan cleanup: %v", err)
@@ -330,7 +331,7 @@ func runLifecycleRandom(t *testing.T, seed uint64, clock *fakeClock, hot, cold *
 			return
 		}
 		add("orphans deleted", or.Deleted)
-		if _, err := tb.CleanLeases(ctx, false); err != nil && ctx.Err() == nil {
+		if _, err := CleanLeases(ctx, tb, false); err != nil && ctx.Err() == nil {
 			fail("lease cleanup: %v", err)
 		}
 		time.Sleep(time.Duration(1+rng.IntN(3)) * time.Millisecond)
@@ -346,7 +347,7 @@ func runLifecycleRandom(t *testing.T, seed uint64, clock *fakeClock, hot, cold *
 			}
 			// Prefer the oldest snapshots: they race with expiry.
 			id := snaps[rng.IntN(min(len(snaps), 3))].ID
-			sc, err := tb.NewScan(ctx, ScanOptions{SnapshotID: id})
+			sc, err := tb.NewScan(ctx, table.ScanOptions{SnapshotID: id})
 			if errors.Is(err, types.ErrNotFound) {
 				count("pinned reads refused (expired first)")
 				return
@@ -377,7 +378,7 @@ func runLifecycleRandom(t *testing.T, seed uint64, clock *fakeClock, hot, cold *
 	}
 	loop("latest-reader", func(rng *rand.Rand) {
 		start := clock.Now()
-		sc, err := tb.NewScan(ctx, ScanOptions{})
+		sc, err := tb.NewScan(ctx, table.ScanOptions{})
 		var rows map[int64]string
 		if err == nil {
 			if sc.Lease() != nil {
@@ -454,7 +455,7 @@ func runLifecycleRandom(t *testing.T, seed uint64, clock *fakeClock, hot, cold *
 			t.Fatal(err)
 		}
 		for _, s := range snaps {
-			sc, err := tb.NewScan(ctx, ScanOptions{SnapshotID: s.ID})
+			sc, err := tb.NewScan(ctx, table.ScanOptions{SnapshotID: s.ID})
 			if err != nil {
 				t.Fatalf("%s: snapshot %d: %v", when, s.ID, err)
 			}
@@ -471,7 +472,7 @@ func runLifecycleRandom(t *testing.T, seed uint64, clock *fakeClock, hot, cold *
 	// Past every grace period and TTL: collect everything collectable.
 	clock.Advance(48 * time.Hour)
 	for i := 0; i < 2; i++ { // the first run's tiering commits a snapshot the second expires
-		if _, err := tb.Maintain(ctx, MaintainOptions{}); err != nil {
+		if _, err := Maintain(ctx, tb, MaintainOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -485,7 +486,7 @@ func runLifecycleRandom(t *testing.T, seed uint64, clock *fakeClock, hot, cold *
 // checkStorageExact verifies that the stores hold exactly what the
 // retained snapshots need (computed with manifest.ReachableFrom, not the
 // collector's own code): nothing missing, nothing leaked.
-func checkStorageExact(t *testing.T, ctx context.Context, tb *Table, hot, cold objstore.Store, snaps []*manifest.Snapshot) {
+func checkStorageExact(t *testing.T, ctx context.Context, tb *table.Table, hot, cold objstore.Store, snaps []*manifest.Snapshot) {
 	t.Helper()
 	want := map[string]bool{}
 	for _, s := range snaps {
@@ -508,7 +509,7 @@ func checkStorageExact(t *testing.T, ctx context.Context, tb *Table, hot, cold o
 		}
 	}
 	got := map[string]bool{}
-	for tier, st := range map[string]objstore.Store{"hot": hot, TierCold: cold} {
+	for tier, st := range map[string]objstore.Store{"hot": hot, table.TierCold: cold} {
 		for _, dir := range []string{"data/", "manifest/"} {
 			infos, err := st.List(ctx, tb.Root()+dir)
 			if err != nil {

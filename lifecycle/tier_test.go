@@ -1,4 +1,4 @@
-package table
+package lifecycle
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/siltdb/silt/objstore"
+	"github.com/siltdb/silt/table"
 	"github.com/siltdb/silt/types"
 )
 
@@ -39,16 +40,16 @@ func TestTiering(t *testing.T) {
 	hot := newClockStore(objstore.NewMem(), clock.Now)
 	cold := &countingGets{Store: newClockStore(objstore.NewMem(), clock.Now)}
 	tb := gcTable(t, clock, hot, cold, map[string]string{
-		OptTierMoveAfter: "1h", OptSnapshotNumRetainedMin: "1", OptSnapshotTimeRetained: "1m", OptOrphanGracePeriod: "1d",
-		OptTierColdStorageClass: "STANDARD_IA", OptSnapshotLeaseTTL: "3h",
+		table.OptTierMoveAfter: "1h", table.OptSnapshotNumRetainedMin: "1", table.OptSnapshotTimeRetained: "1m", table.OptOrphanGracePeriod: "1d",
+		table.OptTierColdStorageClass: "STANDARD_IA", table.OptSnapshotLeaseTTL: "3h",
 	})
 	gcCommit(t, tb, clock, 1, []int64{1, 2, 3, 4}, time.Minute)
 	want, _ := readSnapshot(t, tb, 1)
-	if rep, next, err := tb.TierFiles(ctx, true); err != nil || rep.Files != 0 || len(next) != 0 {
+	if rep, next, err := TierFiles(ctx, tb, true); err != nil || rep.Files != 0 || len(next) != 0 {
 		t.Fatalf("young files tiered: %+v %v %v", rep, next, err)
 	}
 	clock.Advance(2 * time.Hour)
-	_, next, err := tb.TierFiles(ctx, true)
+	_, next, err := TierFiles(ctx, tb, true)
 	if err != nil || len(next) != 1 {
 		t.Fatalf("dry run: %v %v", next, err)
 	}
@@ -56,7 +57,7 @@ func TestTiering(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, _, err := tb.TierFiles(ctx, false)
+	rep, _, err := TierFiles(ctx, tb, false)
 	if err != nil || rep.Files != len(hotFiles) || rep.Snapshot != 2 {
 		t.Fatalf("tiering: %+v %v (%d files)", rep, err, len(hotFiles))
 	}
@@ -65,7 +66,7 @@ func TestTiering(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, f := range files {
-		if f.Tier != TierCold {
+		if f.Tier != table.TierCold {
 			t.Fatalf("file %s in tier %q after tiering", f.Path, f.Tier)
 		}
 		for name, st := range map[string]objstore.Store{"hot": hot, "cold": cold} {
@@ -82,12 +83,12 @@ func TestTiering(t *testing.T) {
 		t.Fatal("the latest snapshot was not read from the cold tier")
 	}
 	// A reader pinned to snapshot 1 (hot copies) while expiry runs.
-	sc, err := tb.NewScan(ctx, ScanOptions{SnapshotID: 1})
+	sc, err := tb.NewScan(ctx, table.ScanOptions{SnapshotID: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	gcCommit(t, tb, clock, 2, []int64{5}, time.Hour)
-	if _, _, err := tb.ExpireSnapshots(ctx, false); err != nil {
+	if _, _, err := ExpireSnapshots(ctx, tb, false); err != nil {
 		t.Fatal(err)
 	}
 	if ids := snapshotIDs(t, tb); fmt.Sprint(ids) != "[3]" {
@@ -114,7 +115,7 @@ func TestTiering(t *testing.T) {
 	// Nothing references the hot copies any more: orphan cleanup takes them
 	// after the grace period.
 	clock.Advance(25 * time.Hour)
-	if _, _, err := tb.CleanOrphans(ctx, false); err != nil {
+	if _, _, err := CleanOrphans(ctx, tb, false); err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range files {
@@ -128,18 +129,18 @@ func TestTiering(t *testing.T) {
 	}
 	// Compaction merges cold inputs (read from the cold tier) into hot
 	// outputs.
-	if _, err := tb.Compact(ctx, CompactOptions{Full: true}); err != nil {
+	if _, err := tb.Compact(ctx, table.CompactOptions{Full: true}); err != nil {
 		t.Fatal(err)
 	}
 	if got := readIDs(t, tb); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("after compacting cold files: %v, want %v", got, want)
 	}
 	clock.Advance(time.Hour)
-	if _, err := tb.Maintain(ctx, MaintainOptions{}); err != nil {
+	if _, err := Maintain(ctx, tb, MaintainOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	clock.Advance(25 * time.Hour)
-	if _, err := tb.Maintain(ctx, MaintainOptions{}); err != nil {
+	if _, err := Maintain(ctx, tb, MaintainOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	checkStorageExact(t, ctx, tb, hot, cold, mustSnapshots(t, tb))
@@ -152,16 +153,16 @@ func TestTieringExpiryDeletesHotCopy(t *testing.T) {
 	clock := newFakeClock()
 	hot := newClockStore(objstore.NewMem(), clock.Now)
 	cold := newClockStore(objstore.NewMem(), clock.Now)
-	tb := gcTable(t, clock, hot, cold, map[string]string{OptTierMinLevel: "0", OptSnapshotNumRetainedMin: "2", OptSnapshotTimeRetained: "1m"})
+	tb := gcTable(t, clock, hot, cold, map[string]string{table.OptTierMinLevel: "0", table.OptSnapshotNumRetainedMin: "2", table.OptSnapshotTimeRetained: "1m"})
 	gcCommit(t, tb, clock, 1, []int64{1, 2}, time.Hour)
-	if rep, _, err := tb.TierFiles(ctx, false); err != nil || rep.Files != 1 {
+	if rep, _, err := TierFiles(ctx, tb, false); err != nil || rep.Files != 1 {
 		t.Fatalf("tiering: %+v %v", rep, err)
 	}
 	_, files, _ := tb.DataFiles(ctx, 0, 0)
 	key := tb.Root() + files[0].Path
 	clock.Advance(time.Hour)
 	// min 2: snapshot 1 (the hot reference) is still retained.
-	if _, _, err := tb.ExpireSnapshots(ctx, false); err != nil {
+	if _, _, err := ExpireSnapshots(ctx, tb, false); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := hot.Stat(ctx, key); err != nil {
@@ -171,7 +172,7 @@ func TestTieringExpiryDeletesHotCopy(t *testing.T) {
 		t.Fatalf("snapshot 1: %v %v", got, err)
 	}
 	gcCommit(t, tb, clock, 2, []int64{3}, time.Hour)
-	if _, _, err := tb.ExpireSnapshots(ctx, false); err != nil {
+	if _, _, err := ExpireSnapshots(ctx, tb, false); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := hot.Stat(ctx, key); !errors.Is(err, objstore.ErrNotFound) {
@@ -191,14 +192,14 @@ func TestTieringExpiryDeletesHotCopy(t *testing.T) {
 func TestTieringNeedsColdTier(t *testing.T) {
 	ctx := context.Background()
 	clock := newFakeClock()
-	s := gcSchema(map[string]string{OptTierMinLevel: "0", OptWriteOnly: "true"})
-	tb, err := Open("db.t", objstore.NewMem(), "t/", s, Env{Now: clock.Now})
+	s := gcSchema(map[string]string{table.OptTierMinLevel: "0", table.OptWriteOnly: "true"})
+	tb, err := table.Open("db.t", objstore.NewMem(), "t/", s, table.Env{Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	gcCommit(t, tb, clock, 1, []int64{1}, time.Hour)
-	_, _, err = tb.TierFiles(ctx, false)
-	if !errors.Is(err, types.ErrInvalid) || !strings.Contains(err.Error(), OptTierColdURI) {
+	_, _, err = TierFiles(ctx, tb, false)
+	if !errors.Is(err, types.ErrInvalid) || !strings.Contains(err.Error(), table.OptTierColdURI) {
 		t.Fatalf("tiering without a cold tier: %v", err)
 	}
 }

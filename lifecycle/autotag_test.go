@@ -1,4 +1,4 @@
-package table
+package lifecycle
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/siltdb/silt/manifest"
 	"github.com/siltdb/silt/objstore"
+	"github.com/siltdb/silt/table"
 	"github.com/siltdb/silt/types"
 )
 
@@ -43,17 +44,17 @@ func TestDueTag(t *testing.T) {
 		delay       time.Duration
 		name, cut   string
 	}{
-		{"2026-11-22T00:00:00Z", TagPeriodDaily, 0, "2026-11-21", "2026-11-22T00:00:00Z"},
-		{"2026-11-21T23:59:59Z", TagPeriodDaily, 0, "2026-11-20", "2026-11-21T00:00:00Z"},
-		{"2026-11-22T13:30:00Z", TagPeriodDaily, 0, "2026-11-21", "2026-11-22T00:00:00Z"},
-		{"2026-11-22T00:09:59Z", TagPeriodDaily, 10 * time.Minute, "2026-11-20", "2026-11-21T00:10:00Z"},
-		{"2026-11-22T00:10:00Z", TagPeriodDaily, 10 * time.Minute, "2026-11-21", "2026-11-22T00:10:00Z"},
-		{"2026-11-22T13:00:00Z", TagPeriodHourly, 0, "2026-11-22T12", "2026-11-22T13:00:00Z"},
-		{"2026-11-22T12:59:59Z", TagPeriodHourly, 0, "2026-11-22T11", "2026-11-22T12:00:00Z"},
-		{"2026-11-22T00:30:00Z", TagPeriodHourly, 0, "2026-11-21T23", "2026-11-22T00:00:00Z"},
-		{"2026-11-22T13:30:00Z", TagPeriodTwoHours, 0, "2026-11-22T10", "2026-11-22T12:00:00Z"},
-		{"2026-11-22T14:00:00Z", TagPeriodTwoHours, 0, "2026-11-22T12", "2026-11-22T14:00:00Z"},
-		{"2026-11-22T01:00:00Z", TagPeriodTwoHours, 0, "2026-11-21T22", "2026-11-22T00:00:00Z"},
+		{"2026-11-22T00:00:00Z", table.TagPeriodDaily, 0, "2026-11-21", "2026-11-22T00:00:00Z"},
+		{"2026-11-21T23:59:59Z", table.TagPeriodDaily, 0, "2026-11-20", "2026-11-21T00:00:00Z"},
+		{"2026-11-22T13:30:00Z", table.TagPeriodDaily, 0, "2026-11-21", "2026-11-22T00:00:00Z"},
+		{"2026-11-22T00:09:59Z", table.TagPeriodDaily, 10 * time.Minute, "2026-11-20", "2026-11-21T00:10:00Z"},
+		{"2026-11-22T00:10:00Z", table.TagPeriodDaily, 10 * time.Minute, "2026-11-21", "2026-11-22T00:10:00Z"},
+		{"2026-11-22T13:00:00Z", table.TagPeriodHourly, 0, "2026-11-22T12", "2026-11-22T13:00:00Z"},
+		{"2026-11-22T12:59:59Z", table.TagPeriodHourly, 0, "2026-11-22T11", "2026-11-22T12:00:00Z"},
+		{"2026-11-22T00:30:00Z", table.TagPeriodHourly, 0, "2026-11-21T23", "2026-11-22T00:00:00Z"},
+		{"2026-11-22T13:30:00Z", table.TagPeriodTwoHours, 0, "2026-11-22T10", "2026-11-22T12:00:00Z"},
+		{"2026-11-22T14:00:00Z", table.TagPeriodTwoHours, 0, "2026-11-22T12", "2026-11-22T14:00:00Z"},
+		{"2026-11-22T01:00:00Z", table.TagPeriodTwoHours, 0, "2026-11-21T22", "2026-11-22T00:00:00Z"},
 	} {
 		now, _ := time.Parse(time.RFC3339, tc.now)
 		name, cut := dueTag(now, tc.period, tc.delay)
@@ -63,20 +64,20 @@ func TestDueTag(t *testing.T) {
 	}
 }
 
-func autoTagTable(t *testing.T, clock *testClock, opts map[string]string) *Table {
+func autoTagTable(t *testing.T, clock *testClock, opts map[string]string) *table.Table {
 	t.Helper()
 	s := simpleSchema(1)
 	for k, v := range opts {
 		s.Options[k] = v
 	}
-	tb, err := Open("db.t", objstore.NewMem(), "t/", s, Env{Now: clock.Now})
+	tb, err := table.Open("db.t", objstore.NewMem(), "t/", s, table.Env{Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return tb
 }
 
-func commitAt(t *testing.T, clock *testClock, tb *Table, at string, id int64) int64 {
+func commitAt(t *testing.T, clock *testClock, tb *table.Table, at string, id int64) int64 {
 	t.Helper()
 	clock.set(at)
 	w := tb.NewWriter("w")
@@ -90,15 +91,15 @@ func commitAt(t *testing.T, clock *testClock, tb *Table, at string, id int64) in
 
 // autoTagRun runs AutoTagPlan then AutoTag at the clock's time and checks
 // both agree.
-func autoTagRun(t *testing.T, clock *testClock, tb *Table, at string) (created, deleted []string) {
+func autoTagRun(t *testing.T, clock *testClock, tb *table.Table, at string) (created, deleted []string) {
 	t.Helper()
 	clock.set(at)
 	ctx := context.Background()
-	pc, pd, err := tb.AutoTagPlan(ctx)
+	pc, pd, err := AutoTagPlan(ctx, tb)
 	if err != nil {
 		t.Fatal(err)
 	}
-	created, deleted, err = tb.AutoTag(ctx)
+	created, deleted, err = AutoTag(ctx, tb)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +109,7 @@ func autoTagRun(t *testing.T, clock *testClock, tb *Table, at string) (created, 
 	return created, deleted
 }
 
-func tagState(t *testing.T, tb *Table) string {
+func tagState(t *testing.T, tb *table.Table) string {
 	t.Helper()
 	tags, err := tb.Meta().Tags(context.Background())
 	if err != nil {
@@ -133,7 +134,7 @@ func TestAutoTagHourly(t *testing.T) {
 	ctx := context.Background()
 	clock := &testClock{}
 	tb := autoTagTable(t, clock, map[string]string{
-		OptTagAutoCreation: "process-time", OptTagCreationPeriod: "hourly", OptTagNumRetainedMax: "3",
+		table.OptTagAutoCreation: "process-time", table.OptTagCreationPeriod: "hourly", table.OptTagNumRetainedMax: "3",
 	})
 	// An empty table gets no tag.
 	if c, _ := autoTagRun(t, clock, tb, "2026-11-22T09:30:00Z"); len(c) != 0 {
@@ -182,7 +183,7 @@ func TestAutoTagHourly(t *testing.T) {
 	}
 }
 
-func mustSnapshot(t *testing.T, tb *Table, id int64) *manifest.Snapshot {
+func mustSnapshot(t *testing.T, tb *table.Table, id int64) *manifest.Snapshot {
 	t.Helper()
 	s, err := tb.Meta().Snapshot(context.Background(), id)
 	if err != nil {
@@ -196,7 +197,7 @@ func mustSnapshot(t *testing.T, tb *Table, id int64) *manifest.Snapshot {
 func TestAutoTagDailyAndTimeRetention(t *testing.T) {
 	clock := &testClock{}
 	tb := autoTagTable(t, clock, map[string]string{
-		OptTagAutoCreation: "process-time", OptTagCreationDelay: "30m", OptTagDefaultRetained: "2d",
+		table.OptTagAutoCreation: "process-time", table.OptTagCreationDelay: "30m", table.OptTagDefaultRetained: "2d",
 	})
 	commitAt(t, clock, tb, "2026-11-20T08:00:00Z", 1)
 	if c, _ := autoTagRun(t, clock, tb, "2026-11-21T00:29:00Z"); len(c) != 0 {
@@ -236,20 +237,20 @@ func TestAutoTagOff(t *testing.T) {
 		t.Fatalf("default options: created %v deleted %v", c, d)
 	}
 	for k, v := range map[string]string{
-		OptTagAutoCreation: "watermark", OptTagCreationPeriod: "weekly", OptTagNumRetainedMax: "0",
-		OptTagCreationDelay: "soon", OptTagDefaultRetained: "-1h", OptChangelogProducer: "full-compaction",
-		OptRebuildSource: "nodot",
+		table.OptTagAutoCreation: "watermark", table.OptTagCreationPeriod: "weekly", table.OptTagNumRetainedMax: "0",
+		table.OptTagCreationDelay: "soon", table.OptTagDefaultRetained: "-1h", table.OptChangelogProducer: "full-compaction",
+		table.OptRebuildSource: "nodot",
 	} {
-		_, err := ParseOptions(map[string]string{k: v})
+		_, err := table.ParseOptions(map[string]string{k: v})
 		if !errors.Is(err, types.ErrInvalid) || !containsAll(err.Error(), k, v) {
 			t.Errorf("%s=%s: got %v, want ErrInvalid naming both", k, v, err)
 		}
 	}
-	o, err := ParseOptions(map[string]string{OptChangelogProducer: "Lookup", OptTagCreationPeriod: "two-hours"})
-	if err != nil || o.History.ChangelogProducer != ProducerLookup || o.History.TagPeriod != TagPeriodTwoHours || o.History.TagCreation != TagCreationNone {
+	o, err := table.ParseOptions(map[string]string{table.OptChangelogProducer: "Lookup", table.OptTagCreationPeriod: "two-hours"})
+	if err != nil || o.History.ChangelogProducer != table.ProducerLookup || o.History.TagPeriod != table.TagPeriodTwoHours || o.History.TagCreation != table.TagCreationNone {
 		t.Fatalf("%+v %v", o.History, err)
 	}
-	if !slices.ContainsFunc(OptionDocs(), func(d OptionDoc) bool { return d.Key == OptChangelogProducer }) {
+	if !slices.ContainsFunc(table.OptionDocs(), func(d table.OptionDoc) bool { return d.Key == table.OptChangelogProducer }) {
 		t.Fatal("changelog-producer is not documented in OptionDocs")
 	}
 }
@@ -261,23 +262,4 @@ func containsAll(s string, subs ...string) bool {
 		}
 	}
 	return true
-}
-
-// FuzzHistoryOptions: any value of a history option parses or fails with
-// ErrInvalid naming the option, never panics.
-func FuzzHistoryOptions(f *testing.F) {
-	for _, d := range historyOptionDocs() {
-		f.Add(d.Key, d.Default)
-	}
-	f.Add(OptTagCreationDelay, "10 days")
-	f.Add(OptRebuildSource, "db.t")
-	f.Fuzz(func(t *testing.T, k, v string) {
-		if !isHistoryOption(k) {
-			return
-		}
-		_, err := ParseOptions(map[string]string{k: v})
-		if err != nil && (!errors.Is(err, types.ErrInvalid) || !strings.Contains(err.Error(), k)) {
-			t.Fatalf("%s=%q: %v", k, v, err)
-		}
-	})
 }

@@ -1,4 +1,4 @@
-package table
+package lifecycle
 
 import (
 	"context"
@@ -12,18 +12,19 @@ import (
 
 	"github.com/siltdb/silt/manifest"
 	"github.com/siltdb/silt/objstore"
+	"github.com/siltdb/silt/table"
 	"github.com/siltdb/silt/types"
 )
 
 // gcTable opens a table for the lifecycle tests on hot and cold stores
 // stamped by clock.
-func gcTable(t *testing.T, clock *fakeClock, hot, cold objstore.Store, opts map[string]string) *Table {
+func gcTable(t *testing.T, clock *fakeClock, hot, cold objstore.Store, opts map[string]string) *table.Table {
 	t.Helper()
 	s := gcSchema(opts)
-	if _, ok := opts[OptWriteOnly]; !ok {
-		s.Options[OptWriteOnly] = "true" // no inline compaction: predictable snapshot ids
+	if _, ok := opts[table.OptWriteOnly]; !ok {
+		s.Options[table.OptWriteOnly] = "true" // no inline compaction: predictable snapshot ids
 	}
-	tb, err := Open("db.t", hot, "wh/db.db/t/", s, lifecycleEnv(clock, hot, cold))
+	tb, err := table.Open("db.t", hot, "wh/db.db/t/", s, lifecycleEnv(clock, hot, cold))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +33,7 @@ func gcTable(t *testing.T, clock *fakeClock, hot, cold objstore.Store, opts map[
 
 // gcCommit commits rows {k: "c<n>-k"} for k in keys, then advances the
 // clock by step.
-func gcCommit(t *testing.T, tb *Table, clock *fakeClock, n int, keys []int64, step time.Duration) *manifest.Snapshot {
+func gcCommit(t *testing.T, tb *table.Table, clock *fakeClock, n int, keys []int64, step time.Duration) *manifest.Snapshot {
 	t.Helper()
 	ctx := context.Background()
 	w := tb.NewWriter("w")
@@ -50,10 +51,10 @@ func gcCommit(t *testing.T, tb *Table, clock *fakeClock, n int, keys []int64, st
 	return s
 }
 
-func readSnapshot(t *testing.T, tb *Table, id int64) (map[int64]string, error) {
+func readSnapshot(t *testing.T, tb *table.Table, id int64) (map[int64]string, error) {
 	t.Helper()
 	ctx := context.Background()
-	sc, err := tb.NewScan(ctx, ScanOptions{SnapshotID: id})
+	sc, err := tb.NewScan(ctx, table.ScanOptions{SnapshotID: id})
 	if err != nil {
 		return nil, err
 	}
@@ -68,7 +69,7 @@ func readSnapshot(t *testing.T, tb *Table, id int64) (map[int64]string, error) {
 	return out, nil
 }
 
-func snapshotIDs(t *testing.T, tb *Table) []int64 {
+func snapshotIDs(t *testing.T, tb *table.Table) []int64 {
 	t.Helper()
 	snaps, err := tb.Meta().Snapshots(context.Background())
 	if err != nil {
@@ -90,13 +91,13 @@ func TestExpireRetention(t *testing.T) {
 	clock := newFakeClock()
 	hot := newClockStore(objstore.NewMem(), clock.Now)
 	tb := gcTable(t, clock, hot, objstore.NewMem(), map[string]string{
-		OptSnapshotNumRetainedMin: "3", OptSnapshotNumRetainedMax: "6", OptSnapshotTimeRetained: "10m",
+		table.OptSnapshotNumRetainedMin: "3", table.OptSnapshotNumRetainedMax: "6", table.OptSnapshotTimeRetained: "10m",
 	})
 	for i := 1; i <= 8; i++ {
 		gcCommit(t, tb, clock, i, []int64{int64(i)}, time.Minute)
 	}
 	// 8 snapshots, max 6: 1 and 2 go although they are young.
-	rep, _, err := tb.ExpireSnapshots(ctx, false)
+	rep, _, err := ExpireSnapshots(ctx, tb, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +106,7 @@ func TestExpireRetention(t *testing.T) {
 	}
 	// Snapshot 4 was committed at minute 3 (clock now minute 8): 3 stopped
 	// being latest at minute 3, which is less than 10m ago: nothing goes.
-	if _, _, err := tb.ExpireSnapshots(ctx, false); err != nil {
+	if _, _, err := ExpireSnapshots(ctx, tb, false); err != nil {
 		t.Fatal(err)
 	}
 	if got := fmt.Sprint(snapshotIDs(t, tb)); got != "[3 4 5 6 7 8]" {
@@ -114,14 +115,14 @@ func TestExpireRetention(t *testing.T) {
 	// Minute 14.5: snapshots 3 and 4 stopped being the latest at minutes 3
 	// and 4 (when 4 and 5 were committed), more than 10m ago; 5 at minute 5.
 	clock.Advance(6*time.Minute + 30*time.Second)
-	if _, _, err := tb.ExpireSnapshots(ctx, false); err != nil {
+	if _, _, err := ExpireSnapshots(ctx, tb, false); err != nil {
 		t.Fatal(err)
 	}
 	if got := fmt.Sprint(snapshotIDs(t, tb)); got != "[5 6 7 8]" {
 		t.Fatalf("after time-retained: %s", got)
 	}
 	clock.Advance(24 * time.Hour) // everything is old: min keeps 3
-	if _, _, err := tb.ExpireSnapshots(ctx, false); err != nil {
+	if _, _, err := ExpireSnapshots(ctx, tb, false); err != nil {
 		t.Fatal(err)
 	}
 	if got := fmt.Sprint(snapshotIDs(t, tb)); got != "[6 7 8]" {
@@ -137,7 +138,7 @@ func TestExpireRetention(t *testing.T) {
 	checkStorageExact(t, ctx, tb, hot, objstore.NewMem(), mustSnapshots(t, tb))
 }
 
-func mustSnapshots(t *testing.T, tb *Table) []*manifest.Snapshot {
+func mustSnapshots(t *testing.T, tb *table.Table) []*manifest.Snapshot {
 	t.Helper()
 	snaps, err := tb.Meta().Snapshots(context.Background())
 	if err != nil {
@@ -158,12 +159,12 @@ func TestExpireJournalResume(t *testing.T) {
 			clock := newFakeClock()
 			mem := newClockStore(objstore.NewMem(), clock.Now)
 			fault := objstore.NewFault(mem)
-			tb := gcTable(t, clock, fault, objstore.NewMem(), map[string]string{OptSnapshotNumRetainedMin: "2", OptSnapshotTimeRetained: "1m"})
+			tb := gcTable(t, clock, fault, objstore.NewMem(), map[string]string{table.OptSnapshotNumRetainedMin: "2", table.OptSnapshotTimeRetained: "1m"})
 			want := map[int64]map[int64]string{}
 			for i := 1; i <= 8; i++ {
 				gcCommit(t, tb, clock, i, []int64{int64(i % 3), int64(10 + i)}, time.Minute)
 				if i == 4 {
-					if _, err := tb.Compact(ctx, CompactOptions{Full: true}); err != nil {
+					if _, err := tb.Compact(ctx, table.CompactOptions{Full: true}); err != nil {
 						t.Fatal(err)
 					}
 				}
@@ -185,9 +186,9 @@ func TestExpireJournalResume(t *testing.T) {
 			}
 			clock.Advance(time.Hour)
 			fault.Add(objstore.Rule{Op: objstore.OpDelete, Nth: nth, Err: errors.New("injected: process died")})
-			_, _, err = tb.ExpireSnapshots(ctx, false)
+			_, _, err = ExpireSnapshots(ctx, tb, false)
 			fault.Clear()
-			journals, jerr := tb.journals(ctx)
+			journals, jerr := newGC(tb).journals(ctx)
 			if jerr != nil {
 				t.Fatal(jerr)
 			}
@@ -197,14 +198,14 @@ func TestExpireJournalResume(t *testing.T) {
 			if len(journals) != 1 {
 				t.Fatalf("failed run left %d journals, want 1: %v", len(journals), err)
 			}
-			rep, _, err := tb.ExpireSnapshots(ctx, false)
+			rep, _, err := ExpireSnapshots(ctx, tb, false)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if rep.Resumed != 1 {
 				t.Fatalf("resumed %d journals", rep.Resumed)
 			}
-			if js, _ := tb.journals(ctx); len(js) != 0 {
+			if js, _ := newGC(tb).journals(ctx); len(js) != 0 {
 				t.Fatalf("%d journals left after the resume", len(js))
 			}
 			snaps := mustSnapshots(t, tb)
@@ -240,7 +241,7 @@ func TestLeaseRace(t *testing.T) {
 		clock := newFakeClock()
 		mem := newClockStore(objstore.NewMem(), clock.Now)
 		fault := objstore.NewFault(mem)
-		tb := gcTable(t, clock, fault, objstore.NewMem(), map[string]string{OptSnapshotNumRetainedMin: "1", OptSnapshotTimeRetained: "1m"})
+		tb := gcTable(t, clock, fault, objstore.NewMem(), map[string]string{table.OptSnapshotNumRetainedMin: "1", table.OptSnapshotTimeRetained: "1m"})
 		gcCommit(t, tb, clock, 1, []int64{1, 2, 3}, time.Minute)
 		want, _ := readSnapshot(t, tb, 1)
 		w := tb.NewWriter("w2")
@@ -250,7 +251,7 @@ func TestLeaseRace(t *testing.T) {
 		if _, err := w.Commit(ctx, "2"); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := tb.Compact(ctx, CompactOptions{Full: true}); err != nil {
+		if _, err := tb.Compact(ctx, table.CompactOptions{Full: true}); err != nil {
 			t.Fatal(err)
 		}
 		clock.Advance(time.Hour)
@@ -260,11 +261,11 @@ func TestLeaseRace(t *testing.T) {
 		fault.Add(objstore.Rule{Op: objstore.OpList, KeyContains: "lease/", Latency: time.Duration(rng.IntN(3000)) * time.Microsecond})
 		fault.Add(objstore.Rule{Op: objstore.OpDelete, KeyContains: "snapshot-1", Latency: time.Duration(rng.IntN(3000)) * time.Microsecond})
 		var wg sync.WaitGroup
-		var scan *Scan
+		var scan *table.Scan
 		var scanErr, expErr error
 		wg.Add(2)
-		go func() { defer wg.Done(); scan, scanErr = tb.NewScan(ctx, ScanOptions{SnapshotID: 1}) }()
-		go func() { defer wg.Done(); _, _, expErr = tb.ExpireSnapshots(ctx, false) }()
+		go func() { defer wg.Done(); scan, scanErr = tb.NewScan(ctx, table.ScanOptions{SnapshotID: 1}) }()
+		go func() { defer wg.Done(); _, _, expErr = ExpireSnapshots(ctx, tb, false) }()
 		wg.Wait()
 		fault.Clear()
 		if expErr != nil {
@@ -290,10 +291,10 @@ func TestLeaseRace(t *testing.T) {
 		_ = scan.Close(ctx)
 		outcomes["read"]++
 		// Once the lease is gone the files are collected.
-		if _, _, err := tb.ExpireSnapshots(ctx, false); err != nil {
+		if _, _, err := ExpireSnapshots(ctx, tb, false); err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := tb.CleanOrphans(ctx, false); err != nil {
+		if _, _, err := CleanOrphans(ctx, tb, false); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -306,7 +307,7 @@ func TestOrphanGrace(t *testing.T) {
 	ctx := context.Background()
 	clock := newFakeClock()
 	mem := newClockStore(objstore.NewMem(), clock.Now)
-	tb := gcTable(t, clock, mem, objstore.NewMem(), map[string]string{OptOrphanGracePeriod: "2h"})
+	tb := gcTable(t, clock, mem, objstore.NewMem(), map[string]string{table.OptOrphanGracePeriod: "2h"})
 	gcCommit(t, tb, clock, 1, []int64{1, 2}, time.Minute)
 	// A crashed writer: flushed files, never committed.
 	w := tb.NewWriter("crashed")
@@ -320,20 +321,20 @@ func TestOrphanGrace(t *testing.T) {
 	if _, err := mem.Put(ctx, tb.Root()+"schema/schema-9", []byte("not ours")); err != nil {
 		t.Fatal(err)
 	}
-	rep, _, err := tb.CleanOrphans(ctx, false)
+	rep, _, err := CleanOrphans(ctx, tb, false)
 	if err != nil || rep.Deleted != 0 || rep.Young != 2 {
 		t.Fatalf("young orphans: %+v %v", rep, err)
 	}
 	clock.Advance(2*time.Hour - 2*time.Minute)
-	if rep, _, err = tb.CleanOrphans(ctx, false); err != nil || rep.Deleted != 0 {
+	if rep, _, err = CleanOrphans(ctx, tb, false); err != nil || rep.Deleted != 0 {
 		t.Fatalf("inside the grace period: %+v %v", rep, err)
 	}
 	clock.Advance(5 * time.Minute)
-	rep, next, err := tb.CleanOrphans(ctx, true)
+	rep, next, err := CleanOrphans(ctx, tb, true)
 	if err != nil || rep.Deleted != 2 || len(next) != 1 {
 		t.Fatalf("dry run: %+v %v %v", rep, next, err)
 	}
-	if rep, _, err = tb.CleanOrphans(ctx, false); err != nil || rep.Deleted != 2 {
+	if rep, _, err = CleanOrphans(ctx, tb, false); err != nil || rep.Deleted != 2 {
 		t.Fatalf("after the grace period: %+v %v", rep, err)
 	}
 	if _, err := mem.Stat(ctx, tb.Root()+"schema/schema-9"); err != nil {
@@ -350,22 +351,22 @@ func TestExpiredLeasesCleaned(t *testing.T) {
 	ctx := context.Background()
 	clock := newFakeClock()
 	mem := newClockStore(objstore.NewMem(), clock.Now)
-	tb := gcTable(t, clock, mem, objstore.NewMem(), map[string]string{OptSnapshotLeaseTTL: "10m", OptSnapshotNumRetainedMin: "1", OptSnapshotTimeRetained: "1m"})
+	tb := gcTable(t, clock, mem, objstore.NewMem(), map[string]string{table.OptSnapshotLeaseTTL: "10m", table.OptSnapshotNumRetainedMin: "1", table.OptSnapshotTimeRetained: "1m"})
 	gcCommit(t, tb, clock, 1, []int64{1}, time.Minute)
-	sc, err := tb.NewScan(ctx, ScanOptions{SnapshotID: 1})
+	sc, err := tb.NewScan(ctx, table.ScanOptions{SnapshotID: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	gcCommit(t, tb, clock, 2, []int64{1}, time.Minute)
-	if _, err := tb.Compact(ctx, CompactOptions{Full: true}); err != nil {
+	if _, err := tb.Compact(ctx, table.CompactOptions{Full: true}); err != nil {
 		t.Fatal(err)
 	}
 	clock.Advance(5 * time.Minute)
-	ex, _, err := tb.ExpireSnapshots(ctx, false)
+	ex, _, err := ExpireSnapshots(ctx, tb, false)
 	if err != nil || fmt.Sprint(ex.Snapshots) != "[1 2]" {
 		t.Fatalf("expiry: %+v %v", ex, err)
 	}
-	if n, err := tb.CleanLeases(ctx, false); err != nil || n != 0 {
+	if n, err := CleanLeases(ctx, tb, false); err != nil || n != 0 {
 		t.Fatalf("live lease cleaned: %d %v", n, err)
 	}
 	for row, err := range sc.Rows(ctx) {
@@ -374,14 +375,14 @@ func TestExpiredLeasesCleaned(t *testing.T) {
 		}
 	}
 	clock.Advance(10 * time.Minute)
-	if n, err := tb.CleanLeases(ctx, false); err != nil || n != 1 {
+	if n, err := CleanLeases(ctx, tb, false); err != nil || n != 1 {
 		t.Fatalf("expired lease: %d %v", n, err)
 	}
 	if err := sc.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
 	clock.Advance(48 * time.Hour)
-	if _, _, err := tb.CleanOrphans(ctx, false); err != nil {
+	if _, _, err := CleanOrphans(ctx, tb, false); err != nil {
 		t.Fatal(err)
 	}
 	checkStorageExact(t, ctx, tb, mem, objstore.NewMem(), mustSnapshots(t, tb))
@@ -391,12 +392,12 @@ func TestExpireDryRunChangesNothing(t *testing.T) {
 	ctx := context.Background()
 	clock := newFakeClock()
 	mem := newClockStore(objstore.NewMem(), clock.Now)
-	tb := gcTable(t, clock, mem, objstore.NewMem(), map[string]string{OptSnapshotNumRetainedMin: "1", OptSnapshotTimeRetained: "1m"})
+	tb := gcTable(t, clock, mem, objstore.NewMem(), map[string]string{table.OptSnapshotNumRetainedMin: "1", table.OptSnapshotTimeRetained: "1m"})
 	for i := 1; i <= 3; i++ {
 		gcCommit(t, tb, clock, i, []int64{1}, time.Hour)
 	}
 	before, _ := mem.List(ctx, "")
-	rep, err := tb.Maintain(ctx, MaintainOptions{DryRun: true})
+	rep, err := Maintain(ctx, tb, MaintainOptions{DryRun: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -415,11 +416,11 @@ func TestLeaseRenewedByLongRead(t *testing.T) {
 	ctx := context.Background()
 	clock := newFakeClock()
 	mem := newClockStore(objstore.NewMem(), clock.Now)
-	tb := gcTable(t, clock, mem, objstore.NewMem(), map[string]string{OptSnapshotLeaseTTL: "10m"})
+	tb := gcTable(t, clock, mem, objstore.NewMem(), map[string]string{table.OptSnapshotLeaseTTL: "10m"})
 	gcCommit(t, tb, clock, 1, []int64{1, 2}, time.Minute)
 	gcCommit(t, tb, clock, 2, []int64{3}, time.Minute)
 	for _, point := range []bool{false, true} {
-		opts := ScanOptions{SnapshotID: 1}
+		opts := table.ScanOptions{SnapshotID: 1}
 		if point {
 			opts.Equals = map[int]types.Value{0: int64(1)}
 		}

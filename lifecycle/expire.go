@@ -1,4 +1,4 @@
-package table
+package lifecycle
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/siltdb/silt/manifest"
 	"github.com/siltdb/silt/objstore"
+	"github.com/siltdb/silt/table"
 	"github.com/siltdb/silt/types"
 )
 
@@ -33,7 +34,7 @@ type ExpireReport struct {
 // the last one the latest) the retention policy expires at now.
 // replacedAt(i) is when snaps[i] stopped being the latest: the publication
 // time of snaps[i+1].
-func (l *LifecycleOptions) expirable(snaps []*manifest.Snapshot, now time.Time, replacedAt func(i int) (int64, error)) (int, error) {
+func expirable(l *table.LifecycleOptions, snaps []*manifest.Snapshot, now time.Time, replacedAt func(i int) (int64, error)) (int, error) {
 	n := len(snaps)
 	limit := n - max(l.NumRetainedMin, 1) // never the latest, never below min
 	if limit <= 0 {
@@ -61,7 +62,7 @@ func (l *LifecycleOptions) expirable(snaps []*manifest.Snapshot, now time.Time, 
 // later of snaps[i+1]'s commit time and the time the store put it (a slow
 // committer stamps its snapshot before publishing it, and a reader may
 // have resolved snaps[i] as the latest until the put).
-func (t *Table) replacedAt(ctx context.Context, snaps []*manifest.Snapshot) func(i int) (int64, error) {
+func (t *tableGC) replacedAt(ctx context.Context, snaps []*manifest.Snapshot) func(i int) (int64, error) {
 	return func(i int) (int64, error) {
 		next := snaps[i+1]
 		info, err := t.store.Stat(ctx, t.root+manifest.SnapshotPath(next.ID))
@@ -81,7 +82,12 @@ func (t *Table) replacedAt(ctx context.Context, snaps []*manifest.Snapshot) func
 // objects only they reference, deletes the snapshots, lists the
 // references again (leases last) and deletes the candidates nothing
 // references. With dryRun it only plans; next describes the plan.
-func (t *Table) ExpireSnapshots(ctx context.Context, dryRun bool) (rep *ExpireReport, next []string, err error) {
+func ExpireSnapshots(ctx context.Context, t *table.Table, dryRun bool) (rep *ExpireReport, next []string, err error) {
+	return newGC(t).expireSnapshots(ctx, dryRun)
+}
+
+// expireSnapshots implements ExpireSnapshots.
+func (t *tableGC) expireSnapshots(ctx context.Context, dryRun bool) (rep *ExpireReport, next []string, err error) {
 	rep = &ExpireReport{}
 	journals, err := t.journals(ctx)
 	if err != nil {
@@ -101,7 +107,7 @@ func (t *Table) ExpireSnapshots(ctx context.Context, dryRun bool) (rep *ExpireRe
 	if err != nil {
 		return rep, next, fmt.Errorf("table %s: %w", t.name, err)
 	}
-	k, err := t.opts.Lifecycle.expirable(snaps, t.env.Now(), t.replacedAt(ctx, snaps))
+	k, err := expirable(&t.opts.Lifecycle, snaps, t.env.Now(), t.replacedAt(ctx, snaps))
 	if err != nil {
 		return rep, next, err
 	}
@@ -167,7 +173,7 @@ func (t *Table) ExpireSnapshots(ctx context.Context, dryRun bool) (rep *ExpireRe
 // gcReferencesExcept is gcReferences without the snapshots about to
 // expire: the candidates of a plan are what they reach and nothing else
 // does.
-func (t *Table) gcReferencesExcept(ctx context.Context, r *reacher, expired []*manifest.Snapshot) (refSet, error) {
+func (t *tableGC) gcReferencesExcept(ctx context.Context, r *reacher, expired []*manifest.Snapshot) (refSet, error) {
 	skip := map[int64]bool{}
 	for _, s := range expired {
 		skip[s.ID] = true
@@ -179,7 +185,7 @@ func (t *Table) gcReferencesExcept(ctx context.Context, r *reacher, expired []*m
 // snapshots oldest first, list every reference again (leases last), delete
 // the candidates none needs, then the journal. Every step is idempotent,
 // so a crash anywhere is finished by the next run.
-func (t *Table) runJournal(ctx context.Context, j *expireJournal, rep *ExpireReport) error {
+func (t *tableGC) runJournal(ctx context.Context, j *expireJournal, rep *ExpireReport) error {
 	for _, id := range j.Snapshots {
 		if err := t.store.Delete(ctx, t.root+manifest.SnapshotPath(id)); err != nil {
 			return fmt.Errorf("table %s: expire snapshot %d: %w", t.name, id, err)
@@ -219,10 +225,10 @@ func (t *Table) runJournal(ctx context.Context, j *expireJournal, rep *ExpireRep
 const gcDeleteParallelism = 8
 
 // deleteObjects deletes objects in their tiers, a few at a time.
-func (t *Table) deleteObjects(ctx context.Context, objs []objRef) error {
+func (t *tableGC) deleteObjects(ctx context.Context, objs []objRef) error {
 	var cold objstore.Store
 	for _, o := range objs {
-		if o.Tier == TierCold {
+		if o.Tier == table.TierCold {
 			s, err := t.coldStore(ctx)
 			if err != nil {
 				return err
@@ -239,7 +245,7 @@ func (t *Table) deleteObjects(ctx context.Context, objs []objRef) error {
 	)
 	for _, o := range objs {
 		st := t.store
-		if o.Tier == TierCold {
+		if o.Tier == table.TierCold {
 			st = cold
 		}
 		wg.Add(1)

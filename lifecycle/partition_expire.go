@@ -1,4 +1,4 @@
-package table
+package lifecycle
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/siltdb/silt/manifest"
+	"github.com/siltdb/silt/table"
 	"github.com/siltdb/silt/types"
 )
 
@@ -24,14 +25,14 @@ type PartitionExpireReport struct {
 // partition path (partition.timestamp-pattern filled with its values,
 // parsed with partition.timestamp-formatter, in UTC); ok is false for a
 // partition whose text does not parse (it never expires).
-func (t *Table) partitionTimer() (func(partition string) (time.Time, bool, error), error) {
+func (t *tableGC) partitionTimer() (func(partition string) (time.Time, bool, error), error) {
 	l := &t.opts.Lifecycle
 	if len(t.partIdx) == 0 {
-		return nil, fmt.Errorf("%w: table %s is not partitioned: partition expiry and %s need partition columns", types.ErrInvalid, t.name, OptTierPartitionAge)
+		return nil, fmt.Errorf("%w: table %s is not partitioned: partition expiry and %s need partition columns", types.ErrInvalid, t.name, table.OptTierPartitionAge)
 	}
-	layout, err := javaLayout(l.PartitionFormatter)
+	layout, err := table.JavaLayout(l.PartitionFormatter)
 	if err != nil {
-		return nil, fmt.Errorf("%w: table %s: option %s: %v", types.ErrInvalid, t.name, OptPartitionTimeFormatter, err)
+		return nil, fmt.Errorf("%w: table %s: option %s: %v", types.ErrInvalid, t.name, table.OptPartitionTimeFormatter, err)
 	}
 	pattern := l.PartitionPattern
 	if pattern == "" {
@@ -50,7 +51,7 @@ func (t *Table) partitionTimer() (func(partition string) (time.Time, bool, error
 	}
 	if strings.Contains(probe, "$") {
 		return nil, fmt.Errorf("%w: table %s: option %s=%q names a column that is not a partition column (have %s)",
-			types.ErrInvalid, t.name, OptPartitionTimePattern, pattern, strings.Join(cols, ", "))
+			types.ErrInvalid, t.name, table.OptPartitionTimePattern, pattern, strings.Join(cols, ", "))
 	}
 	return func(partition string) (time.Time, bool, error) {
 		segs := strings.Split(partition, "/")
@@ -87,7 +88,12 @@ const partitionExpireAttempts = 4
 // ExpirePartitions drops the partitions whose time is older than
 // partition.expiration-time: one OVERWRITE snapshot deletes all their
 // files (older snapshots keep them until snapshot expiry).
-func (t *Table) ExpirePartitions(ctx context.Context, dryRun bool) (*PartitionExpireReport, []string, error) {
+func ExpirePartitions(ctx context.Context, t *table.Table, dryRun bool) (*PartitionExpireReport, []string, error) {
+	return newGC(t).expirePartitions(ctx, dryRun)
+}
+
+// expirePartitions implements ExpirePartitions.
+func (t *tableGC) expirePartitions(ctx context.Context, dryRun bool) (*PartitionExpireReport, []string, error) {
 	rep := &PartitionExpireReport{}
 	l := &t.opts.Lifecycle
 	if l.PartitionExpiration <= 0 {

@@ -1,4 +1,4 @@
-package table
+package lifecycle
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/siltdb/silt/table"
 	"github.com/siltdb/silt/types"
 )
 
@@ -46,7 +47,12 @@ type MaintainReport struct {
 // partition expiry, tiering, orphan cleanup, expired-lease cleanup. A
 // failing step does not stop the later ones; the returned error joins
 // every step's error.
-func (t *Table) Maintain(ctx context.Context, o MaintainOptions) (*MaintainReport, error) {
+func Maintain(ctx context.Context, t *table.Table, o MaintainOptions) (*MaintainReport, error) {
+	return newGC(t).maintain(ctx, o)
+}
+
+// maintain implements Maintain.
+func (t *tableGC) maintain(ctx context.Context, o MaintainOptions) (*MaintainReport, error) {
 	start := t.env.Now()
 	rep := &MaintainReport{Table: t.name}
 	if b := t.meta.BranchName(); b != "" {
@@ -66,7 +72,7 @@ func (t *Table) Maintain(ctx context.Context, o MaintainOptions) (*MaintainRepor
 	}
 
 	if o.DryRun {
-		create, del, err := t.AutoTagPlan(ctx)
+		create, del, err := t.autoTag(ctx, true)
 		if len(create) > 0 {
 			rep.Next = append(rep.Next, fmt.Sprintf("create automatic tags %s", strings.Join(create, ", ")))
 		}
@@ -75,7 +81,7 @@ func (t *Table) Maintain(ctx context.Context, o MaintainOptions) (*MaintainRepor
 		}
 		step("auto tags", err)
 	} else {
-		created, deleted, err := t.AutoTag(ctx)
+		created, deleted, err := t.autoTag(ctx, false)
 		rep.TagsCreated, rep.TagsDeleted = created, deleted
 		if len(created)+len(deleted) > 0 {
 			say("tags: created %d, deleted %d", len(created), len(deleted))
@@ -83,7 +89,7 @@ func (t *Table) Maintain(ctx context.Context, o MaintainOptions) (*MaintainRepor
 		step("auto tags", err)
 	}
 
-	exp, next, err := t.ExpireSnapshots(ctx, o.DryRun)
+	exp, next, err := t.expireSnapshots(ctx, o.DryRun)
 	rep.Next = append(rep.Next, next...)
 	if exp != nil && !o.DryRun {
 		rep.SnapshotsExpired = len(exp.Snapshots)
@@ -94,7 +100,7 @@ func (t *Table) Maintain(ctx context.Context, o MaintainOptions) (*MaintainRepor
 	}
 	step("snapshot expiry", err)
 
-	pe, next, err := t.ExpirePartitions(ctx, o.DryRun)
+	pe, next, err := t.expirePartitions(ctx, o.DryRun)
 	rep.Next = append(rep.Next, next...)
 	if pe != nil && len(pe.Partitions) > 0 {
 		rep.PartitionsExpired = len(pe.Partitions)
@@ -102,7 +108,7 @@ func (t *Table) Maintain(ctx context.Context, o MaintainOptions) (*MaintainRepor
 	}
 	step("partition expiry", err)
 
-	tr, next, err := t.TierFiles(ctx, o.DryRun)
+	tr, next, err := t.tierFiles(ctx, o.DryRun)
 	rep.Next = append(rep.Next, next...)
 	if tr != nil && tr.Files > 0 {
 		rep.FilesTiered, rep.BytesTiered = tr.Files, tr.Bytes
@@ -110,7 +116,7 @@ func (t *Table) Maintain(ctx context.Context, o MaintainOptions) (*MaintainRepor
 	}
 	step("tiering", err)
 
-	or, next, err := t.CleanOrphans(ctx, o.DryRun)
+	or, next, err := t.cleanOrphans(ctx, o.DryRun)
 	rep.Next = append(rep.Next, next...)
 	if or != nil && !o.DryRun {
 		rep.OrphansDeleted = or.Deleted
@@ -122,7 +128,7 @@ func (t *Table) Maintain(ctx context.Context, o MaintainOptions) (*MaintainRepor
 	}
 	step("orphan cleanup", err)
 
-	n, err := t.CleanLeases(ctx, o.DryRun)
+	n, err := t.cleanLeases(ctx, o.DryRun)
 	if o.DryRun && n > 0 {
 		rep.Next = append(rep.Next, fmt.Sprintf("delete %d expired leases", n))
 	} else {

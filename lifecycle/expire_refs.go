@@ -1,4 +1,4 @@
-package table
+package lifecycle
 
 import (
 	"context"
@@ -38,13 +38,13 @@ func (s refSet) has(tier, path string) bool {
 // reacher lists what snapshots need. Manifests and manifest lists are
 // immutable, so one run of a collector memoizes them.
 type reacher struct {
-	t     *Table
+	t     *tableGC
 	mu    sync.Mutex
 	lists map[string][]manifest.ManifestMeta
 	mans  map[string][]manifest.Entry
 }
 
-func newReacher(t *Table) *reacher {
+func newReacher(t *tableGC) *reacher {
 	return &reacher{t: t, lists: map[string][]manifest.ManifestMeta{}, mans: map[string][]manifest.Entry{}}
 }
 
@@ -159,13 +159,13 @@ func (r *reacher) addRef(ctx context.Context, set refSet, manifestList, changelo
 // snapshot of main, every tag, every snapshot under every branch folder
 // (and a branch's source snapshot), and every unexpired lease. Leases are
 // listed last, after the references they pin (see manifest/lease.go).
-func (t *Table) gcReferences(ctx context.Context, r *reacher) (refSet, error) {
+func (t *tableGC) gcReferences(ctx context.Context, r *reacher) (refSet, error) {
 	return t.gcReferencesFiltered(ctx, r, nil)
 }
 
 // gcReferencesFiltered is gcReferences leaving out the main snapshots for
 // which skip returns true.
-func (t *Table) gcReferencesFiltered(ctx context.Context, r *reacher, skip func(id int64) bool) (refSet, error) {
+func (t *tableGC) gcReferencesFiltered(ctx context.Context, r *reacher, skip func(id int64) bool) (refSet, error) {
 	set := refSet{}
 	if err := t.addBranchRefs(ctx, r, set, t.meta.Main(), skip); err != nil {
 		return nil, err
@@ -217,7 +217,7 @@ func (t *Table) gcReferencesFiltered(ctx context.Context, r *reacher, skip func(
 }
 
 // addBranchRefs adds every snapshot of one branch (main included).
-func (t *Table) addBranchRefs(ctx context.Context, r *reacher, set refSet, b *manifest.Table, skip func(int64) bool) error {
+func (t *tableGC) addBranchRefs(ctx context.Context, r *reacher, set refSet, b *manifest.Table, skip func(int64) bool) error {
 	snaps, err := b.Snapshots(ctx)
 	if err != nil {
 		return err
@@ -241,7 +241,7 @@ func (t *Table) addBranchRefs(ctx context.Context, r *reacher, set refSet, b *ma
 // addLeaseRefs adds what every unexpired lease pins. A lease whose
 // manifest list is already gone was refused by AcquireLease (its reference
 // was deleted first), so it pins nothing.
-func (t *Table) addLeaseRefs(ctx context.Context, r *reacher, set refSet) error {
+func (t *tableGC) addLeaseRefs(ctx context.Context, r *reacher, set refSet) error {
 	leases, err := t.meta.Leases(ctx)
 	if err != nil {
 		return err

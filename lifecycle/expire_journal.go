@@ -1,4 +1,4 @@
-package table
+package lifecycle
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/siltdb/silt/manifest"
 	"github.com/siltdb/silt/objstore"
+	"github.com/siltdb/silt/table"
 	"github.com/siltdb/silt/types"
 )
 
@@ -53,7 +54,7 @@ func (j *expireJournal) validate() error {
 		}
 	}
 	for _, o := range j.Objects {
-		if o.Tier != "" && o.Tier != TierCold {
+		if o.Tier != "" && o.Tier != table.TierCold {
 			return fmt.Errorf("expire journal %s: unknown tier %q", j.ID, o.Tier)
 		}
 		if err := validGCPath(o.Path); err != nil {
@@ -109,7 +110,7 @@ func decodeExpireJournal(data []byte) (*expireJournal, error) {
 }
 
 // writeJournal puts a new journal (put-if-absent: ids are unique).
-func (t *Table) writeJournal(ctx context.Context, j *expireJournal) error {
+func (t *tableGC) writeJournal(ctx context.Context, j *expireJournal) error {
 	data, err := encodeExpireJournal(j)
 	if err != nil {
 		return err
@@ -121,7 +122,7 @@ func (t *Table) writeJournal(ctx context.Context, j *expireJournal) error {
 }
 
 // journals reads every pending expiry journal, oldest first.
-func (t *Table) journals(ctx context.Context) ([]*expireJournal, error) {
+func (t *tableGC) journals(ctx context.Context) ([]*expireJournal, error) {
 	infos, err := t.store.List(ctx, t.root+expireJournalPfx)
 	if err != nil {
 		return nil, fmt.Errorf("table %s: list expire journals: %w", t.name, err)

@@ -1,9 +1,11 @@
-package table
+package lifecycle
 
 import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/siltdb/silt/table"
 )
 
 // TestMaintainDryRunAutoTags: a dry run of Maintain lists the automatic
@@ -13,11 +15,11 @@ func TestMaintainDryRunAutoTags(t *testing.T) {
 	ctx := context.Background()
 	clock := &testClock{}
 	tb := autoTagTable(t, clock, map[string]string{
-		OptTagAutoCreation: "process-time", OptTagCreationPeriod: "hourly", OptTagNumRetainedMax: "1",
+		table.OptTagAutoCreation: "process-time", table.OptTagCreationPeriod: "hourly", table.OptTagNumRetainedMax: "1",
 	})
 	commitAt(t, clock, tb, "2026-11-22T10:15:00Z", 1)
 	clock.set("2026-11-22T11:05:00Z")
-	if _, err := tb.Maintain(ctx, MaintainOptions{}); err != nil {
+	if _, err := Maintain(ctx, tb, MaintainOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	commitAt(t, clock, tb, "2026-11-22T11:30:00Z", 2)
@@ -27,7 +29,7 @@ func TestMaintainDryRunAutoTags(t *testing.T) {
 		t.Fatalf("tags before the dry run: %s", before)
 	}
 
-	rep, err := tb.Maintain(ctx, MaintainOptions{DryRun: true})
+	rep, err := Maintain(ctx, tb, MaintainOptions{DryRun: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +46,7 @@ func TestMaintainDryRunAutoTags(t *testing.T) {
 		t.Fatalf("dry run changed the tags: %s, want %s", got, before)
 	}
 
-	rep, err = tb.Maintain(ctx, MaintainOptions{})
+	rep, err = Maintain(ctx, tb, MaintainOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +57,7 @@ func TestMaintainDryRunAutoTags(t *testing.T) {
 		t.Errorf("tags after the run: %s", got)
 	}
 	// Nothing is due any more: the dry run lists no tag action.
-	rep, err = tb.Maintain(ctx, MaintainOptions{DryRun: true})
+	rep, err = Maintain(ctx, tb, MaintainOptions{DryRun: true})
 	if err != nil {
 		t.Fatal(err)
 	}

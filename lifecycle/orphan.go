@@ -1,4 +1,4 @@
-package table
+package lifecycle
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/siltdb/silt/objstore"
+	"github.com/siltdb/silt/table"
 )
 
 // OrphanReport says what one orphan cleanup did (or would do).
@@ -27,18 +28,25 @@ type OrphanReport struct {
 // orphan.grace-period: files of crashed writers, failed commits,
 // abandoned tier copies, and anything an expiry left behind. It also
 // sweeps the temp files crashed writes left anywhere under the table in
-// stores that have them (objstore.TempSweeper: the local store). The
-// references (snapshots, tags, branches, then leases) are computed before
-// the store is listed, so every object a snapshot published later needs
-// is either in them or newer than the grace period.
-func (t *Table) CleanOrphans(ctx context.Context, dryRun bool) (*OrphanReport, []string, error) {
+// stores that have them (objstore.TempSweeper: the local store).
+//
+// The store is listed first and the references (snapshots, tags,
+// branches, then leases) are read after, so a snapshot published before
+// the references were read is in them, and one published later can only
+// need a listed object that was already older than the grace period when
+// the listing started: a commit that held its files that long. Commits
+// refuse to publish once they held their files for half the grace period
+// (manifest.ErrHeldTooLong), which keeps this safe while the clocks of
+// cleaner and store differ by less than the other half (docs/adr/0017).
+func CleanOrphans(ctx context.Context, t *table.Table, dryRun bool) (*OrphanReport, []string, error) {
+	return newGC(t).cleanOrphans(ctx, dryRun)
+}
+
+// cleanOrphans implements CleanOrphans.
+func (t *tableGC) cleanOrphans(ctx context.Context, dryRun bool) (*OrphanReport, []string, error) {
 	rep := &OrphanReport{}
-	refs, err := t.gcReferences(ctx, newReacher(t))
-	if err != nil {
-		return rep, nil, fmt.Errorf("table %s: orphan cleanup: list references: %w", t.name, err)
-	}
 	cutoff := t.env.Now().Add(-t.opts.Lifecycle.OrphanGracePeriod)
-	var del []objRef
+	var cands []objRef
 	collect := func(st objstore.Store, tier string) error {
 		for _, dir := range gcDataDirs {
 			infos, err := st.List(ctx, t.root+dir)
@@ -47,17 +55,18 @@ func (t *Table) CleanOrphans(ctx context.Context, dryRun bool) (*OrphanReport, [
 			}
 			for _, in := range infos {
 				rel, ok := strings.CutPrefix(in.Key, t.root)
-				if !ok || validGCPath(rel) != nil || refs.has(tier, rel) {
+				if !ok || validGCPath(rel) != nil {
 					continue
 				}
 				if tier == "" && isMetaPath(rel) && !isManifestObject(rel) {
 					continue // not ours (e.g. another tool's file next to the manifests)
 				}
 				if !in.LastModified.Before(cutoff) {
-					rep.Young++
+					rep.Young++ // possibly a commit in flight; referenced ones are subtracted below
+					cands = append(cands, objRef{Tier: tier, Path: rel, Size: -1})
 					continue
 				}
-				del = append(del, objRef{Tier: tier, Path: rel, Size: in.Size})
+				cands = append(cands, objRef{Tier: tier, Path: rel, Size: in.Size})
 			}
 		}
 		return nil
@@ -75,18 +84,36 @@ func (t *Table) CleanOrphans(ctx context.Context, dryRun bool) (*OrphanReport, [
 	if err := collect(t.store, ""); err != nil {
 		return rep, nil, err
 	}
+	var cold objstore.Store
+	if t.hasColdStore() {
+		var err error
+		if cold, err = t.coldStore(ctx); err != nil {
+			return rep, nil, err
+		}
+		if err := collect(cold, table.TierCold); err != nil {
+			return rep, nil, err
+		}
+	}
+	refs, err := t.gcReferences(ctx, newReacher(t))
+	if err != nil {
+		return rep, nil, fmt.Errorf("table %s: orphan cleanup: list references: %w", t.name, err)
+	}
+	var del []objRef
+	for _, o := range cands {
+		switch {
+		case refs.has(o.Tier, o.Path):
+			if o.Size < 0 {
+				rep.Young--
+			}
+		case o.Size >= 0:
+			del = append(del, o)
+		}
+	}
 	if err := sweep(t.store, ""); err != nil {
 		return rep, nil, err
 	}
-	if t.ColdURI() != "" && t.env.OpenStore != nil {
-		cold, err := t.coldStore(ctx)
-		if err != nil {
-			return rep, nil, err
-		}
-		if err := collect(cold, TierCold); err != nil {
-			return rep, nil, err
-		}
-		if err := sweep(cold, TierCold); err != nil {
+	if cold != nil {
+		if err := sweep(cold, table.TierCold); err != nil {
 			return rep, nil, err
 		}
 	}
@@ -126,7 +153,12 @@ func isManifestObject(p string) bool {
 
 // CleanLeases deletes expired leases (they pin nothing any more) and
 // returns how many it deleted (or, with dryRun, would delete).
-func (t *Table) CleanLeases(ctx context.Context, dryRun bool) (int, error) {
+func CleanLeases(ctx context.Context, t *table.Table, dryRun bool) (int, error) {
+	return newGC(t).cleanLeases(ctx, dryRun)
+}
+
+// cleanLeases implements CleanLeases.
+func (t *tableGC) cleanLeases(ctx context.Context, dryRun bool) (int, error) {
 	leases, err := t.meta.Leases(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("table %s: %w", t.name, err)

@@ -1,4 +1,4 @@
-package table
+package lifecycle
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/siltdb/silt/objstore"
+	"github.com/siltdb/silt/table"
 )
 
 // TestOrphanSweepsTempFiles: temp files a crashed local-store write left
@@ -28,7 +29,7 @@ func TestOrphanSweepsTempFiles(t *testing.T) {
 	hot, cold := open(hotDir), open(coldDir)
 	clock := newFakeClock()
 	clock.ms.Store(time.Now().UnixMilli())
-	tb := gcTable(t, clock, hot, cold, map[string]string{OptOrphanGracePeriod: "1h"})
+	tb := gcTable(t, clock, hot, cold, map[string]string{table.OptOrphanGracePeriod: "1h"})
 	gcCommit(t, tb, clock, 1, []int64{1, 2}, 0)
 
 	leave := func(dir, folder, name string, age time.Duration) string {
@@ -67,7 +68,7 @@ func TestOrphanSweepsTempFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	rep, next, err := tb.CleanOrphans(ctx, true)
+	rep, next, err := CleanOrphans(ctx, tb, true)
 	if err != nil || rep.TempFiles != 3 || !strings.Contains(strings.Join(next, "\n"), "delete 3 temp files") {
 		t.Fatalf("dry run: %+v %v %v", rep, next, err)
 	}
@@ -76,7 +77,7 @@ func TestOrphanSweepsTempFiles(t *testing.T) {
 			t.Fatalf("dry run deleted %s: %v", p, err)
 		}
 	}
-	mrep, err := tb.Maintain(ctx, MaintainOptions{})
+	mrep, err := Maintain(ctx, tb, MaintainOptions{})
 	if err != nil || mrep.TempFilesDeleted != 3 {
 		t.Fatalf("maintain: %+v %v", mrep, err)
 	}

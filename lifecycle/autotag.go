@@ -1,4 +1,4 @@
-package table
+package lifecycle
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/siltdb/silt/manifest"
+	"github.com/siltdb/silt/table"
 	"github.com/siltdb/silt/types"
 )
 
@@ -27,19 +28,19 @@ import (
 // AutoTag runs the table's automatic tag creation policy once: it creates
 // the tags that are due and deletes automatic tags beyond the retention
 // count, and returns their names.
-func (t *Table) AutoTag(ctx context.Context) (created, deleted []string, err error) {
-	return t.autoTag(ctx, false)
+func AutoTag(ctx context.Context, t *table.Table) (created, deleted []string, err error) {
+	return newGC(t).autoTag(ctx, false)
 }
 
 // AutoTagPlan returns what AutoTag would create and delete now, changing
 // nothing (for dry runs).
-func (t *Table) AutoTagPlan(ctx context.Context) (create, del []string, err error) {
-	return t.autoTag(ctx, true)
+func AutoTagPlan(ctx context.Context, t *table.Table) (create, del []string, err error) {
+	return newGC(t).autoTag(ctx, true)
 }
 
-func (t *Table) autoTag(ctx context.Context, dryRun bool) (created, deleted []string, err error) {
+func (t *tableGC) autoTag(ctx context.Context, dryRun bool) (created, deleted []string, err error) {
 	h := t.opts.History
-	if h.TagCreation == TagCreationNone && h.TagRetainedMax == 0 && h.TagTimeRetained == 0 {
+	if h.TagCreation == table.TagCreationNone && h.TagRetainedMax == 0 && h.TagTimeRetained == 0 {
 		return nil, nil, nil
 	}
 	now := t.env.Now().UTC()
@@ -55,7 +56,7 @@ func (t *Table) autoTag(ctx context.Context, dryRun bool) (created, deleted []st
 			autos = append(autos, tg)
 		}
 	}
-	if h.TagCreation == TagCreationProcessTime {
+	if h.TagCreation == table.TagCreationProcessTime {
 		name, cutoff := dueTag(now, h.TagPeriod, h.TagDelay)
 		if !have[name] {
 			tag, err := t.createAutoTag(ctx, name, cutoff, dryRun)
@@ -99,7 +100,7 @@ func (t *Table) autoTag(ctx context.Context, dryRun bool) (created, deleted []st
 // createAutoTag tags the latest snapshot committed at or before cutoff as
 // name; it returns nil when there is none (or another process created the
 // tag first).
-func (t *Table) createAutoTag(ctx context.Context, name string, cutoff time.Time, dryRun bool) (*manifest.Tag, error) {
+func (t *tableGC) createAutoTag(ctx context.Context, name string, cutoff time.Time, dryRun bool) (*manifest.Tag, error) {
 	s, err := t.meta.SnapshotAsOf(ctx, cutoff.UnixMilli())
 	if errors.Is(err, types.ErrNotFound) {
 		return nil, nil // nothing committed by then (or it expired)
@@ -133,10 +134,10 @@ func dueTag(now time.Time, period string, delay time.Duration) (string, time.Tim
 	var start time.Time
 	var length time.Duration
 	switch period {
-	case TagPeriodHourly:
+	case table.TagPeriodHourly:
 		length = time.Hour
 		start = ref.Truncate(time.Hour)
-	case TagPeriodTwoHours:
+	case table.TagPeriodTwoHours:
 		length = 2 * time.Hour
 		h := ref.Truncate(time.Hour)
 		start = h.Add(-time.Duration(h.Hour()%2) * time.Hour)
@@ -147,7 +148,7 @@ func dueTag(now time.Time, period string, delay time.Duration) (string, time.Tim
 	// start is the period in progress at ref; the one before it is the
 	// most recent completed one.
 	done := start.Add(-length)
-	if period == TagPeriodDaily || period == "" {
+	if period == table.TagPeriodDaily || period == "" {
 		return done.Format("2006-01-02"), start.Add(delay)
 	}
 	return done.Format("2006-01-02T15"), start.Add(delay)
