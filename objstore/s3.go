@@ -21,9 +21,10 @@ import (
 const maxSinglePut = 5 << 30
 
 // S3 is a Store on an S3-compatible service, via minio-go. Each call makes
-// one HTTP attempt (minio-go's internal retries are off); wrap the store
-// in NewRetry, whose attempts are bounded, visible in its Stats and safe
-// for conditional puts.
+// one HTTP attempt (minio-go's internal retries are off) within a time
+// budget that grows with the bytes it moves (S3Config.RequestTimeout,
+// MinThroughput; ErrTimeout); wrap the store in NewRetry, whose attempts
+// are bounded, visible in its Stats and safe for conditional puts.
 //
 // Conditional puts are always single-part PUTs: minio-go attaches
 // If-None-Match / If-Match only to the request that starts a multipart

@@ -62,7 +62,12 @@ func (t *reqTimer) arm(n int64) {
 	}
 	t.budget = t.s.cfg.requestTimeout(n)
 	if t.timer != nil {
-		t.timer.Stop()
+		// Re-arm (a listing does this per object: no new timer each time).
+		// A timer that already fired has cancelled the request.
+		if t.timer.Stop() {
+			t.timer.Reset(t.budget)
+		}
+		return
 	}
 	t.timer = time.AfterFunc(t.budget, func() {
 		t.mu.Lock()

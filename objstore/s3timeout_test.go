@@ -116,3 +116,30 @@ func TestRetryFrozenEndpointBounded(t *testing.T) {
 	}
 	proxy.Resume()
 }
+
+// TestS3BudgetScalesWithSize: on a slow but live endpoint a transfer that
+// takes longer than the base timeout succeeds, because its budget grows
+// with its size — for a PUT from the body, for a GET once the response
+// headers announce the object's size.
+func TestS3BudgetScalesWithSize(t *testing.T) {
+	const timeout = time.Second
+	s, proxy := frozenStore(t, timeout)
+	ctx := t.Context()
+	data := make([]byte, 3<<20) // 3 MiB: 1s + 3 MiB at 1 MiB/s = a 4s budget
+	proxy.SetRate(2 << 20)      // ~1.5s per direction: over the base, well within the budget
+	start := time.Now()
+	if _, err := s.Put(ctx, "big", data); err != nil {
+		t.Fatalf("slow Put of %d bytes after %s: %v", len(data), time.Since(start), err)
+	}
+	putTook := time.Since(start)
+	start = time.Now()
+	got, _, err := s.Get(ctx, "big")
+	if err != nil || len(got) != len(data) {
+		t.Fatalf("slow Get after %s: %d bytes, %v", time.Since(start), len(got), err)
+	}
+	getTook := time.Since(start)
+	t.Logf("put %s, get %s (base timeout %s)", putTook.Round(time.Millisecond), getTook.Round(time.Millisecond), timeout)
+	if putTook < timeout || getTook < timeout {
+		t.Skipf("the throttled transfers took %s and %s, under the base timeout: nothing shown", putTook, getTook)
+	}
+}

@@ -327,8 +327,12 @@ func (s StallInfo) String() string {
 	if !s.WriteOnly {
 		what = "waiting for its inline compaction"
 	}
-	return fmt.Sprintf("write stalled for %s: %s %s has %d sorted runs (%s=%d), %s; %s",
-		s.Waited.Round(time.Second), s.Table, s.Bucket, s.SortedRuns, OptStopTrigger, s.StopTrigger, what, s.Hint())
+	stalled := "write stalled"
+	if s.Waited >= time.Second {
+		stalled = fmt.Sprintf("write stalled for %s", s.Waited.Round(time.Second))
+	}
+	return fmt.Sprintf("%s: %s %s has %d sorted runs (%s=%d), %s; %s",
+		stalled, s.Table, s.Bucket, s.SortedRuns, OptStopTrigger, s.StopTrigger, what, s.Hint())
 }
 
 // stallNotice calls Env.OnStall when a notice is due; next is the time

@@ -5,6 +5,7 @@ import (
 	"net"
 	"sync"
 	"testing"
+	"time"
 )
 
 // FreezeProxy is a loopback TCP proxy in front of the test server that
@@ -25,7 +26,10 @@ type FreezeProxy struct {
 	// trigger, when set, freezes the proxy as soon as the client sends
 	// bytes containing it (e.g. "PUT /bucket/key"), before forwarding them.
 	trigger []byte
-	conns   map[net.Conn]struct{}
+	// rate, when positive, limits each direction of each connection to
+	// that many bytes per second: a slow but live endpoint.
+	rate  int64
+	conns map[net.Conn]struct{}
 }
 
 // NewFreezeProxy starts a proxy to target (host:port); it stops when the
@@ -56,6 +60,14 @@ func (p *FreezeProxy) Freeze() {
 func (p *FreezeProxy) FreezeOn(s string) {
 	p.mu.Lock()
 	p.trigger = []byte(s)
+	p.mu.Unlock()
+}
+
+// SetRate limits forwarding to bytesPerSec in each direction of each
+// connection (0: unlimited).
+func (p *FreezeProxy) SetRate(bytesPerSec int64) {
+	p.mu.Lock()
+	p.rate = bytesPerSec
 	p.mu.Unlock()
 }
 
@@ -130,10 +142,13 @@ func (p *FreezeProxy) pipe(dst, src net.Conn, fromClient bool) {
 			for p.frozen && !p.closed {
 				p.cond.Wait()
 			}
-			closed := p.closed
+			closed, rate := p.closed, p.rate
 			p.mu.Unlock()
 			if closed {
 				return
+			}
+			if rate > 0 {
+				time.Sleep(time.Duration(float64(n) / float64(rate) * float64(time.Second)))
 			}
 			if _, werr := dst.Write(buf[:n]); werr != nil {
 				return
