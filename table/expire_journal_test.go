@@ -44,6 +44,9 @@ func FuzzDecodeExpireJournal(f *testing.F) {
 	f.Add(good)
 	f.Add([]byte("silt expire-journal v1 crc32c=00000000 len=2\n{}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) > maxFuzzInput {
+			return
+		}
 		j, err := decodeExpireJournal(data)
 		if err != nil {
 			return
