@@ -9,6 +9,11 @@ import (
 	"github.com/siltdb/silt/types"
 )
 
+// maxFuzzInput caps the inputs of this package's fuzz targets (see the
+// fuzzing rule: every target caps its input, every decoder bounds its
+// work by the sizes its input declares).
+const maxFuzzInput = 64 << 10
+
 // FuzzDecodeEntry: any bytes decode to an entry or an ErrCorruption error,
 // never a panic; a decoded entry encodes to bytes that decode to itself.
 func FuzzDecodeEntry(f *testing.F) {
@@ -19,6 +24,9 @@ func FuzzDecodeEntry(f *testing.F) {
 	f.Add([]byte{entryVersion, kindBlock, 0x80})
 	f.Add([]byte{2, kindMeta, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(b) > maxFuzzInput {
+			return
+		}
 		e, err := decodeEntry(b)
 		if err != nil {
 			if !errors.Is(err, types.ErrCorruption) {
@@ -50,6 +58,9 @@ func FuzzDecodeKey(f *testing.F) {
 	f.Add(encodeKey(itemID{kind: kindMeta}))
 	f.Add(configKey)
 	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(b) > maxFuzzInput {
+			return
+		}
 		id, err := decodeKey(b)
 		if err != nil {
 			if !errors.Is(err, types.ErrCorruption) {
@@ -74,6 +85,9 @@ func FuzzDecodeConfig(f *testing.F) {
 	f.Add(encodeConfig(DefaultBlockSize))
 	f.Add([]byte{1, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(b) > maxFuzzInput {
+			return
+		}
 		bs, err := decodeConfig(b)
 		if err != nil {
 			return

@@ -314,6 +314,9 @@ func FuzzDecodeTag(f *testing.F) {
 	f.Add(b)
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) > maxFuzzInput {
+			return
+		}
 		fuzzDecode(t, KindTag, data, DecodeTag, EncodeTag)
 	})
 }
@@ -323,6 +326,9 @@ func FuzzDecodeBranchInfo(f *testing.F) {
 	f.Add(b)
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) > maxFuzzInput {
+			return
+		}
 		fuzzDecode(t, KindBranch, data, DecodeBranchInfo, EncodeBranchInfo)
 	})
 }
@@ -332,6 +338,9 @@ func FuzzDecodeLease(f *testing.F) {
 	f.Add(b)
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) > maxFuzzInput {
+			return
+		}
 		fuzzDecode(t, KindLease, data, DecodeLease, EncodeLease)
 	})
 }

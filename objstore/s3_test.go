@@ -64,6 +64,9 @@ func FuzzParseS3URI(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, uri string) {
+		if len(uri) > maxFuzzInput {
+			return
+		}
 		cfg, err := objstore.ParseS3URI(uri)
 		if err != nil {
 			if !errors.Is(err, types.ErrInvalid) {

@@ -186,6 +186,9 @@ func FuzzHistoryExec(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, sql string) {
+		if len(sql) > maxFuzzInput {
+			return
+		}
 		e, _ := siltEngine(t)
 		ctx := context.Background()
 		mustExec(t, e, "CREATE TABLE t (id BIGINT PRIMARY KEY, qty INT); INSERT INTO t VALUES (1, 2); ALTER TABLE t CREATE TAG v1; ALTER TABLE t CREATE BRANCH dev")

@@ -97,6 +97,9 @@ func FuzzJavaLayout(f *testing.F) {
 		f.Add(s, "20260101")
 	}
 	f.Fuzz(func(t *testing.T, pattern, text string) {
+		if len(pattern)+len(text) > maxFuzzInput {
+			return
+		}
 		layout, err := javaLayout(pattern)
 		if err != nil {
 			return

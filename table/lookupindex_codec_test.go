@@ -105,6 +105,9 @@ func FuzzLookupIndexRecord(f *testing.F) {
 	f.Add([]byte{1, 1, 0, 0, 0})
 	f.Add([]byte{1, 1, 2, 2, 1, 8, 0x80})
 	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) > maxFuzzInput {
+			return
+		}
 		rec, err := decodeRecord([]byte{1}, data, -1)
 		if err != nil {
 			if !errors.Is(err, types.ErrCorruption) {
@@ -131,6 +134,9 @@ func FuzzLookupIndexMeta(f *testing.F) {
 	b, _ := encodeMeta("fp", 1, &manifest.Snapshot{Version: 1, ID: 1, ManifestList: "manifest/manifest-list-a", CommitKind: manifest.CommitAppend})
 	f.Add(b)
 	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) > maxFuzzInput {
+			return
+		}
 		if _, _, err := decodeMeta(data); err != nil && !errors.Is(err, types.ErrCorruption) {
 			t.Fatalf("error %v is not corruption", err)
 		}

@@ -104,6 +104,9 @@ func FuzzParseAsOf(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
+		if len(s) > maxFuzzInput {
+			return
+		}
 		r, err := parseAsOf(s)
 		if err != nil {
 			return
