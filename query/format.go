@@ -349,6 +349,24 @@ func startsWithSign(e expr) bool {
 	return false
 }
 
+// precedence is the level of a binary operator in the grammar
+// (parse_expr.go), lowest first.
+func precedence(op string) int {
+	switch op {
+	case "OR":
+		return 1
+	case "AND":
+		return 2
+	case "=", "<>", "<", "<=", ">", ">=":
+		return 3
+	case "||":
+		return 4
+	case "+", "-":
+		return 5
+	}
+	return 6 // * / %
+}
+
 func writeExpr(b *strings.Builder, e expr) {
 	switch x := e.(type) {
 	case *unaryExpr:
@@ -366,7 +384,15 @@ func writeExpr(b *strings.Builder, e expr) {
 		}
 		writeSub(b, x.x)
 	case *binaryExpr:
-		writeSub(b, x.l)
+		// A left operand with an operator of the same precedence needs no
+		// parentheses: the parser groups such chains from the left. So a
+		// chain prints flat ("a + b - c", "p AND q AND r") and parses back
+		// at any length, within the nesting limit.
+		if l, ok := x.l.(*binaryExpr); ok && precedence(l.op) == precedence(x.op) {
+			writeExpr(b, l)
+		} else {
+			writeSub(b, x.l)
+		}
 		b.WriteString(" " + x.op + " ")
 		writeSub(b, x.r)
 	case *inExpr:

@@ -221,3 +221,26 @@ func TestTermsCountPerExpression(t *testing.T) {
 		t.Errorf("21000 DEFAULT constants: %v", err)
 	}
 }
+
+// TestLongChainsRoundTrip: the canonical form of a long chain of
+// operators parses back to itself. It used to parenthesise every left
+// operand, "((a + b) + c) + d", so a chain of more than 200 terms printed
+// deeper than the nesting limit.
+func TestLongChainsRoundTrip(t *testing.T) {
+	for _, op := range []string{" + ", " - ", " * ", " || ", " AND ", " OR ", " = "} {
+		terms := make([]string, 5000)
+		for i := range terms {
+			terms[i] = "c" + strconv.Itoa(i%10)
+		}
+		sql := "SELECT " + strings.Join(terms, op)
+		stmts, _, err := parseScript(context.Background(), sql)
+		if err != nil {
+			t.Fatalf("%q chain: %v", op, err)
+		}
+		printed := stmts[0].stmt.String()
+		again, _, err := parseScript(context.Background(), printed)
+		if err != nil || again[0].stmt.String() != printed {
+			t.Errorf("%q chain printed as %.60s… does not parse back: %v", op, printed, err)
+		}
+	}
+}
