@@ -168,7 +168,10 @@ func (c *Config) set(vals map[string]value) error {
 			continue
 		}
 		v := str(s.Key)
-		if s.Key != "s3-endpoint" && s.Key != "s3-region" {
+		switch s.Key {
+		case "s3-endpoint", "s3-region", "s3-request-timeout", "s3-min-throughput", "s3-max-attempts":
+			// free-form; the S3 client checks them when it is built
+		default:
 			if _, ok := parseBool(v); !ok {
 				return bad(s.Key, "%q: want true or false", v)
 			}

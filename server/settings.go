@@ -47,11 +47,14 @@ func Settings() []Setting {
 		{Key: "compact-tables", List: true, Help: "tables this process compacts, DB.T[,…]; * for all; default: the sinks' tables"},
 		{Key: "maintain-interval", Default: "1h", Help: "pause between runs of the lifecycle policies over the maintained tables; 0 disables them"},
 		{Key: "maintain-tables", List: true, Help: "tables whose lifecycle policies this process runs, DB.T[,…]; * for all; default: compact-tables"},
-		{Key: "s3-endpoint", EnvOnly: true, Help: "host:port of the S3 endpoint (default: AWS)"},
+		{Key: "s3-endpoint", EnvOnly: true, Help: "S3 endpoint: host:port or http(s)://host:port (default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, else AWS)"},
 		{Key: "s3-region", EnvOnly: true, Help: "S3 region (default us-east-1; AWS_REGION also works)"},
 		{Key: "s3-insecure", EnvOnly: true, Help: "true: plain HTTP to the S3 endpoint"},
 		{Key: "s3-path-style", EnvOnly: true, Help: "true: path-style bucket addressing (default true with an endpoint)"},
 		{Key: "s3-create-bucket", EnvOnly: true, Help: "true: create a missing warehouse bucket"},
+		{Key: "s3-request-timeout", EnvOnly: true, Default: "15s", Help: "time budget of one S3 request, plus its size / s3-min-throughput"},
+		{Key: "s3-min-throughput", EnvOnly: true, Default: "1mb", Help: "the slowest transfer (bytes per second) a request's budget allows for"},
+		{Key: "s3-max-attempts", EnvOnly: true, Default: "8", Help: "attempts of one S3 operation before it fails (1..100)"},
 	}
 }
 
