@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/siltdb/silt/types"
 )
@@ -30,6 +31,17 @@ type debeziumJSON struct {
 
 	mu   sync.RWMutex
 	envs map[string]cachedEnvelope // analyses of the envelope schemas seen (bounded)
+
+	// last is the most recent envelope schema and its analysis: a record
+	// whose schema member is the same bytes skips it with a comparison
+	// instead of a validating scan (every event of a topic repeats it).
+	last atomic.Pointer[knownSchema]
+}
+
+// knownSchema is an envelope schema already validated and analysed.
+type knownSchema struct {
+	raw []byte // a complete JSON object (self-delimiting)
+	cachedEnvelope
 }
 
 // maxEnvelopes bounds the cached envelope analyses of one format.
@@ -59,6 +71,7 @@ func (f *debeziumJSON) Decode(dst []Change, _, value []byte) ([]Change, error) {
 		return dst, err
 	}
 	var m, pm dbzMembers // the record's members, the payload's
+	m.known = f.last.Load()
 	if err := m.read(&top, &pm); err != nil {
 		return dst, syntaxError("the value", top.data, err)
 	}
@@ -70,10 +83,19 @@ func (f *debeziumJSON) Decode(dst []Change, _, value []byte) ([]Change, error) {
 		if m.payload[0] != '{' {
 			return dst, badRecord(ReasonUnparseable, "the payload is not a JSON object")
 		}
-		schema := m.schema
+		schema, known, schemaKnown := m.schema, m.known, m.schemaKnown
 		m = pm
 		if schema != nil && !isNullValue(schema) {
-			env, cols := f.envelope(schema)
+			var env *envelope
+			var cols []fieldHint
+			if schemaKnown {
+				env, cols = known.env, known.cols
+			} else {
+				env, cols = f.envelope(schema)
+				if schema[0] == '{' {
+					f.last.Store(&knownSchema{bytes.Clone(schema), cachedEnvelope{env, cols}})
+				}
+			}
 			if env.problem != nil {
 				return dst, env.problem
 			}
@@ -144,6 +166,9 @@ func (f *debeziumJSON) Decode(dst []Change, _, value []byte) ([]Change, error) {
 // format reads, as byte ranges of the record; nil when absent.
 type dbzMembers struct {
 	payload, schema, op, before, after []byte
+
+	known       *knownSchema // a schema to recognise by its bytes (top level)
+	schemaKnown bool         // the (last) schema member is known.raw
 }
 
 // read walks the whole record, validating it, and keeps the members the
@@ -160,7 +185,13 @@ func (m *dbzMembers) read(s *jsonScan, pm *dbzMembers) error {
 		}
 		start := s.pos
 		name := string(key)
-		if pm != nil && name == "payload" && s.pos < len(s.data) && s.data[s.pos] == '{' {
+		known := false
+		if name == "schema" && m.known != nil && bytes.HasPrefix(s.data[s.pos:], m.known.raw) {
+			// The same bytes as a schema already validated: an object
+			// ends at its closing brace, so this is exactly that value.
+			s.pos += len(m.known.raw)
+			known = true
+		} else if pm != nil && name == "payload" && s.pos < len(s.data) && s.data[s.pos] == '{' {
 			*pm = dbzMembers{}
 			if err = pm.read(s, nil); err != nil {
 				return err
@@ -179,7 +210,7 @@ func (m *dbzMembers) read(s *jsonScan, pm *dbzMembers) error {
 		case "payload":
 			m.payload = val
 		case "schema":
-			m.schema = val
+			m.schema, m.schemaKnown = val, known
 		}
 		if err = s.after(); err != nil {
 			return err
