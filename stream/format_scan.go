@@ -373,7 +373,8 @@ func unquoteKey(key []byte) string {
 func isNullValue(val []byte) bool { return len(val) == 0 || string(val) == "null" }
 
 // column returns the column a member key names (matched without case), or
-// -1 and the decoded key.
+// -1 and the decoded key ("" when the key needs no decoding: it is the
+// name as it stands).
 func (c *rowCodec) column(key []byte, esc bool) (int, string) {
 	if !esc && len(key) <= 64 {
 		var buf [64]byte
@@ -392,7 +393,7 @@ func (c *rowCodec) column(key []byte, esc bool) (int, string) {
 			if idx, ok := c.names[string(buf[:len(key)])]; ok {
 				return idx, ""
 			}
-			return -1, string(key)
+			return -1, "" // the caller takes the name from key when it needs it
 		}
 	}
 	name := string(key)
@@ -441,6 +442,9 @@ func (c *rowCodec) rowFrom(what string, s *jsonScan, hints []fieldHint, add bool
 		idx, name := c.column(key, esc)
 		if idx < 0 {
 			if c.opts.UnknownFields == "reject" && unknown == nil {
+				if name == "" {
+					name = string(key)
+				}
 				unknown = schemaRecordError(name, RuleUnknownField, "field %q is not a column of the table", name)
 			}
 			continue
