@@ -17,6 +17,7 @@
 //	scan.go     scenario "scan": aggregates vs DuckDB (duckdb.go drives node)
 //	history.go  scenario "history": planning with short and long histories
 //	commit.go   scenario "commit": concurrent committers
+//	sink.go     scenario "sink": Kafka sink catch-up vs raw consume and decode-only
 package bench
 
 import (
@@ -75,6 +76,9 @@ type Config struct {
 	Seed uint64
 	// RunID names the run's objects. Default: derived from Now.
 	RunID string
+	// Sink is the Kafka sink the sink scenario measures (cmd/silt wires
+	// the stream package's); nil: that scenario measures its peer only.
+	Sink SinkEngine
 }
 
 func (c Config) withDefaults() Config {
@@ -200,6 +204,8 @@ func Scenarios() []Scenario {
 			Help: "plan and run a query at the latest snapshot with 10 vs N snapshots of history (--rows: N, the long history)"},
 		{Name: "commit", DefaultRows: 200, run: runCommit,
 			Help: "1 and 4 concurrent writers committing small batches: commits/s, latency, retries (--rows: commits per configuration)"},
+		{Name: "sink", DefaultRows: 100_000, run: runSink,
+			Help: "Kafka sink catching up on Debezium JSON events (in-process Kafka) vs raw franz-go consume and decode-only (--rows: records)"},
 	}
 }
 

@@ -25,6 +25,7 @@ var tinyRows = map[string]int{
 	"scan":    1_000,
 	"history": 12,
 	"commit":  8,
+	"sink":    300,
 }
 
 // stepClock is a deterministic clock: every reading advances it by 1 ms,
@@ -152,6 +153,17 @@ func TestScenariosLocal(t *testing.T) {
 				checkJSON(t, res, "silt")
 				if v := value(t, res, "silt", "4 writer(s), compaction inline", "commits"); v != 8 {
 					t.Errorf("commits = %v, want 8", v)
+				}
+			case "sink":
+				// Without an injected engine (bench may not import stream)
+				// the peer is measured and silt says why it is absent;
+				// cmd/silt's TestBenchSinkCLI runs the real sink.
+				checkJSON(t, res, "franz-go consume", "silt sink")
+				if v := value(t, res, "franz-go consume", "raw", "records_per_s"); v <= 0 {
+					t.Errorf("raw consume rate %v", v)
+				}
+				if !strings.Contains(string(mustJSON(t, res.Measurements)), "no sink engine wired") {
+					t.Errorf("without an engine the sink measurement must say why: %v", res.Measurements)
 				}
 			}
 			// Everything the run wrote is removed.

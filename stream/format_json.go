@@ -63,29 +63,6 @@ func isNull(raw json.RawMessage) bool {
 	return len(raw) == 0 || string(raw) == "null"
 }
 
-// row converts a JSON object to a row. add says the row adds state (+I/+U):
-// then NOT NULL columns must be set; for retractions (-U/-D) only the key
-// must. hints may be nil.
-func (c *rowCodec) row(obj map[string]json.RawMessage, hints map[string]fieldHint, add bool) (types.Row, error) {
-	row := make(types.Row, len(c.schema.Fields))
-	for name, raw := range obj {
-		lname := strings.ToLower(name)
-		idx, ok := c.names[lname]
-		if !ok {
-			if c.opts.UnknownFields == "reject" {
-				return nil, schemaRecordError(name, RuleUnknownField, "field %q is not a column of the table", name)
-			}
-			continue
-		}
-		v, err := c.value(raw, c.schema.Fields[idx].Type, hints[lname])
-		if err != nil {
-			return nil, &RecordError{Reason: ReasonWrongType, Err: fmt.Errorf("column %q: %w", c.schema.Fields[idx].Name, err)}
-		}
-		row[idx] = v
-	}
-	return row, c.check(row, add)
-}
-
 // check verifies the key and, for rows that add state, NOT NULL columns.
 func (c *rowCodec) check(row types.Row, add bool) error {
 	for _, k := range c.keyIdx {
@@ -364,11 +341,7 @@ func (f *appendJSON) Decode(dst []Change, _, value []byte) ([]Change, error) {
 	if value == nil {
 		return dst, badRecord(ReasonUnparseable, "null value (tombstone) in a json topic: nothing to append")
 	}
-	obj, err := parseObject("the value", value)
-	if err != nil {
-		return dst, err
-	}
-	row, err := f.c.row(obj, nil, true)
+	row, err := f.c.rowJSON("the value", value, true)
 	if err != nil {
 		return dst, err
 	}
@@ -406,18 +379,14 @@ func (f *upsertJSON) Decode(dst []Change, key, value []byte) ([]Change, error) {
 	if value == nil {
 		return append(dst, Change{Kind: types.Delete, Row: krow}), nil
 	}
-	obj, err := parseObject("the value", value)
-	if err != nil {
+	vrow, err := f.c.rowJSON("the value", value, false)
+	if err != nil && ReasonOf(err) != ReasonMissingKey {
 		return dst, err
 	}
 	row := make(types.Row, len(f.c.schema.Fields))
 	// Fill the key first so that a value without key columns is complete.
 	for _, k := range f.c.keyIdx {
 		row[k] = krow[k]
-	}
-	vrow, err := f.c.row(obj, nil, false)
-	if err != nil && ReasonOf(err) != ReasonMissingKey {
-		return dst, err
 	}
 	for i, v := range vrow {
 		if v == nil {

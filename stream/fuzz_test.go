@@ -1,6 +1,8 @@
 package stream
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"testing"
 
@@ -28,8 +30,9 @@ func fuzzSchema() *types.Schema {
 }
 
 // fuzzDecode checks one decoder on arbitrary bytes: it never panics, every
-// error is a *RecordError with a reason and a message, and every decoded
-// row is one the table writer accepts.
+// error is a *RecordError with a reason and a message, every decoded row is
+// one the table writer accepts, and the one-pass decoder accepts exactly
+// what the map-based reference accepts, with the same changes.
 func fuzzDecode(t *testing.T, name string, opts FormatOptions, key, value []byte, nullValue bool) {
 	s := fuzzSchema()
 	f, err := NewFormat(name, s, opts)
@@ -40,6 +43,7 @@ func fuzzDecode(t *testing.T, name string, opts FormatOptions, key, value []byte
 		value = nil
 	}
 	changes, err := f.Decode(nil, key, value)
+	checkAgainstReference(t, name, opts, key, value, false)
 	if err != nil {
 		var re *RecordError
 		if !errors.As(err, &re) || re.Reason == "" || err.Error() == "" || !errors.Is(err, ErrBadRecord) {
@@ -132,4 +136,40 @@ func FuzzAppendJSON(f *testing.F) {
 		}
 		fuzzDecode(t, "json", opts, nil, value, false)
 	})
+}
+
+// FuzzJSONScan: the scanner the formats walk records with accepts exactly
+// the objects encoding/json accepts, and never panics.
+func FuzzJSONScan(f *testing.F) {
+	for _, seed := range []string{`{}`, `{"a":1,"b":[true,false,null,{"c":"\u00e9"}]}`, `{"a":1,}`, `{"a":01}`, `{"a":-}`, `{"a":1.e5}`,
+		`{"a":"\x"}`, "{\"a\":\"\x01\"}", "{\"a\":\"\xff\"}", `{"a":[1,]}`, `{"a" 1}`, `{"a":1} x`, ` {"a":1e+5} `, `{"a":"\ud800"}`} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		_, err := validObject("the value", data)
+		trimmed := bytes.TrimSpace(data)
+		want := len(trimmed) > 0 && trimmed[0] == '{' && json.Valid(trimmed)
+		if (err == nil) != want {
+			t.Fatalf("%q: scanner error %v, encoding/json valid object %v", data, err, want)
+		}
+		if err != nil && ReasonOf(err) != ReasonUnparseable {
+			t.Fatalf("%q: reason %q", data, ReasonOf(err))
+		}
+	})
+}
+
+// validObject is objectScan followed by a validating walk of the whole
+// object; it returns a scanner at the start again.
+func validObject(what string, data []byte) (jsonScan, error) {
+	s, err := objectScan(what, data)
+	if err != nil {
+		return s, err
+	}
+	if err := s.value(); err != nil {
+		return jsonScan{}, syntaxError(what, s.data, err)
+	}
+	if err := s.end(); err != nil {
+		return jsonScan{}, syntaxError(what, s.data, err)
+	}
+	return jsonScan{data: s.data}, nil
 }

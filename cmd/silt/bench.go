@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/siltdb/silt/bench"
+	"github.com/siltdb/silt/stream"
 )
 
 const benchHelp = `SCENARIO|all [--rows N] [--json] [--keep] [--seed S] [--commit-every N] [--duckdb-dir DIR] [--cpuprofile FILE]
@@ -85,7 +86,7 @@ func (a *app) cmdBench(ctx context.Context, args []string) error {
 		return err
 	}
 	cfg := bench.Config{Store: store, StoreKind: kind, Keep: keep, Rows: rows, CommitEvery: every, TempDir: tmp, Progress: a.stderr,
-		Now: time.Now, Seed: seed}
+		Now: time.Now, Seed: seed, Sink: stream.BenchSink{}}
 	if node, err := exec.LookPath("node"); err == nil {
 		cfg.Node = node
 		for _, n := range names {

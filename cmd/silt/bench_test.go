@@ -49,3 +49,41 @@ func TestBenchCLI(t *testing.T) {
 		t.Errorf("no scenario: exit %d, %q", r.code, r.stderr)
 	}
 }
+
+// TestBenchSinkCLI runs the sink scenario tiny with the stream package's
+// engine wired: peer, decode-only limit and catch-up on both stores.
+func TestBenchSinkCLI(t *testing.T) {
+	r := silt(t, nil, "", "bench", "sink", "--rows", "300", "--json", "--warehouse", t.TempDir())
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	var doc struct {
+		Measurements []struct {
+			System string             `json:"system"`
+			Case   string             `json:"case"`
+			Values map[string]float64 `json:"values"`
+		} `json:"measurements"`
+		Ratios map[string]float64 `json:"ratios"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
+		t.Fatalf("stdout is not JSON: %v\n%s", err, r.stdout)
+	}
+	got := map[string]map[string]float64{}
+	for _, m := range doc.Measurements {
+		got[m.System+" / "+m.Case] = m.Values
+	}
+	for _, k := range []string{"franz-go consume / raw, group consumer (peer)", "silt decode-only / debezium-json (limit)",
+		"silt sink / catch-up, local store", "silt sink / catch-up, in-memory store (no I/O)"} {
+		v, ok := got[k]
+		if !ok || v["records_per_s"] <= 0 {
+			t.Fatalf("no rate for %q: %v", k, got)
+		}
+	}
+	dec, sink := got["silt decode-only / debezium-json (limit)"], got["silt sink / catch-up, local store"]
+	if dec["rows_written"] <= 0 || sink["rows_written"] != dec["rows_written"] || sink["commits"] < 1 {
+		t.Errorf("decode-only made %v changes, the sink wrote %v rows in %v commits", dec["rows_written"], sink["rows_written"], sink["commits"])
+	}
+	if doc.Ratios["sink_records_per_s / decode_only_records_per_s"] <= 0 {
+		t.Errorf("ratios %v", doc.Ratios)
+	}
+}
