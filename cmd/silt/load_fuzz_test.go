@@ -106,6 +106,8 @@ func TestLoadJSONLErrorsNameTheProblem(t *testing.T) {
 		`{"id": 1, "zz": 2}`:       types.ErrInvalid,
 		`{"id": {"a": 1}}`:         types.ErrInvalid,
 		`{"id": 1, "amount": "x"}`: types.ErrInvalid,
+		`{"id": 1, "ID": 2}`:       types.ErrInvalid,
+		`{"id": 1, "": 2}`:         types.ErrInvalid,
 	} {
 		err := loadJSONL(bytes.NewReader([]byte(in)), s, maxLoadRecord, func(types.Row) error { return nil })
 		if !errors.Is(err, want) {

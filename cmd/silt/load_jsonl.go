@@ -65,7 +65,7 @@ func jsonLineRow(s *types.Schema, line []byte) (types.Row, error) {
 		return nil, fmt.Errorf("%w: not a JSON object (each line must hold one {...} object)", types.ErrInvalid)
 	}
 	row := make(types.Row, len(s.Fields))
-	seen := make([]bool, len(s.Fields))
+	seen := make([]string, len(s.Fields)) // the key that set each column
 	for dec.More() {
 		kt, err := dec.Token()
 		if err != nil {
@@ -76,10 +76,13 @@ func jsonLineRow(s *types.Schema, line []byte) (types.Row, error) {
 		if idx < 0 {
 			return nil, fmt.Errorf("%w: field %q is not a column of the table", types.ErrInvalid, key)
 		}
-		if seen[idx] {
-			return nil, fmt.Errorf("%w: key %q appears twice in the object (column %q)", types.ErrInvalid, key, s.Fields[idx].Name)
+		switch prev := seen[idx]; {
+		case prev == key:
+			return nil, fmt.Errorf("%w: key %q appears twice in the object", types.ErrInvalid, key)
+		case prev != "":
+			return nil, fmt.Errorf("%w: keys %q and %q both name column %q (names are case-insensitive)", types.ErrInvalid, prev, key, s.Fields[idx].Name)
 		}
-		seen[idx] = true
+		seen[idx] = key
 		vt, err := dec.Token()
 		if err != nil {
 			return nil, fmt.Errorf("%w: not a JSON object: %v", types.ErrInvalid, err)
