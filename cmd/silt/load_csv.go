@@ -131,7 +131,7 @@ func loadCSV(r io.Reader, s *types.Schema, maxRecord int, write func(types.Row) 
 	}
 	names := make([]string, len(header))
 	for i, h := range header {
-		if err := checkUTF8([]byte(h.text)); err != nil {
+		if err := checkUTF8(h.text); err != nil {
 			return fmt.Errorf("header: %w", err)
 		}
 		names[i] = h.text

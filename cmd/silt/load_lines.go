@@ -86,12 +86,12 @@ func (lr *lineReader) next(budget int) ([]byte, error) {
 
 // checkUTF8 returns an error naming the byte offset (1-based) of the first
 // invalid UTF-8 sequence in b, or nil.
-func checkUTF8(b []byte) error {
-	if utf8.Valid(b) {
+func checkUTF8[T string | []byte](b T) error {
+	if isValidUTF8(b) {
 		return nil
 	}
 	for i := 0; i < len(b); {
-		r, n := utf8.DecodeRune(b[i:])
+		r, n := utf8.DecodeRuneInString(string(b[i:min(i+utf8.UTFMax, len(b))]))
 		if r == utf8.RuneError && n == 1 {
 			return fmt.Errorf("%w: invalid UTF-8 at byte %d: text must be UTF-8", types.ErrInvalid, i+1)
 		}
@@ -100,13 +100,23 @@ func checkUTF8(b []byte) error {
 	return nil
 }
 
+func isValidUTF8[T string | []byte](b T) bool {
+	switch x := any(b).(type) {
+	case string:
+		return utf8.ValidString(x)
+	case []byte:
+		return utf8.Valid(x)
+	}
+	return false
+}
+
 // loadText converts the text of a CSV cell or a JSON string to a value of
 // column f. BYTES text is decoded by bytes (silt's csv output writes 0x
 // followed by hex digits; its json output writes standard base64). Text
 // for any other type than STRING must not have surrounding spaces: they
 // are an error rather than silently trimmed.
 func loadText(s string, f types.Field, bytesText func(string) ([]byte, error)) (types.Value, error) {
-	if err := checkUTF8([]byte(s)); err != nil {
+	if err := checkUTF8(s); err != nil {
 		return nil, err
 	}
 	switch f.Type.Kind {
