@@ -50,3 +50,17 @@ func TestCheckOptions(t *testing.T) {
 		}
 	}
 }
+
+// TestTagCreationDelayZero: tag.creation-delay allows no delay written as
+// any zero duration, not just "0".
+func TestTagCreationDelayZero(t *testing.T) {
+	for _, v := range []string{"0", "0s", " 0m "} {
+		o, err := ParseOptions(map[string]string{OptTagCreationDelay: v})
+		if err != nil || o.History.TagDelay != 0 {
+			t.Errorf("%q: %v, %v", v, o.History.TagDelay, err)
+		}
+	}
+	if _, err := ParseOptions(map[string]string{OptTagCreationDelay: "500ms"}); err == nil || !strings.Contains(err.Error(), "below the minimum 1s") {
+		t.Errorf("500ms: %v", err)
+	}
+}
