@@ -242,6 +242,9 @@ func (c *Catalog) CreateTable(ctx context.Context, db, name string, s *types.Sch
 		ns.Options = map[string]string{}
 	}
 	qualified := db + "." + name
+	if err := table.CheckOptions(&ns); err != nil {
+		return nil, err
+	}
 	// Opening validates schema, options and merge engine before anything
 	// is written.
 	if _, err := table.Open(qualified, c.store, c.tableRoot(db, name), &ns, c.env); err != nil {

@@ -185,13 +185,13 @@ func EvolveSchema(old *types.Schema, changes []SchemaChange) (*types.Schema, err
 	return s, nil
 }
 
-// validateEvolved runs the checks table.Open runs: schema, options, merge
+// validateEvolved runs the checks table.Open runs (schema, options, merge
 // engine.
 func validateEvolved(s *types.Schema) error {
 	if err := s.Validate(); err != nil {
 		return err
 	}
-	if _, err := table.ParseOptions(s.Options); err != nil {
+	if err := table.CheckOptions(s); err != nil {
 		return err
 	}
 	if _, err := table.NewMergeEngine(s); err != nil {
@@ -491,6 +491,9 @@ func resetOptions(s *types.Schema, keys []string) (bool, error) {
 	}
 	changed := false
 	for _, k := range keys {
+		if !table.IsOption(k) {
+			return false, fmt.Errorf("%w: RESET: unknown table option %q (SELECT * FROM <table>$options lists the options)", types.ErrInvalid, k)
+		}
 		if _, ok := s.Options[k]; !ok {
 			continue
 		}

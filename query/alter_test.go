@@ -205,3 +205,43 @@ func TestParseAlterRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestOptionValueLimits: option values outside their allowed range, RESET
+// of an unknown option and partition options on an unpartitioned table are
+// one-line errors naming the option, the value and the limit.
+func TestOptionValueLimits(t *testing.T) {
+	e, cat := siltEngine(t)
+	mustExec(t, e, `CREATE TABLE t (id BIGINT, name STRING, PRIMARY KEY (id))`)
+	for _, c := range []struct{ sql, want string }{
+		{"ALTER TABLE t RESET ('nosuch')", `alter table default.t: invalid: RESET: unknown table option "nosuch" (SELECT * FROM <table>$options lists the options)`},
+		{"ALTER TABLE t SET ('target-file-size' = '1b')", `alter table default.t: invalid: option target-file-size: "1b" is below the minimum 1kb (allowed: 1kb or more, e.g. 128mb)`},
+		{"ALTER TABLE t SET ('write-buffer-size' = '1000')", `alter table default.t: invalid: option write-buffer-size: "1000" is below the minimum 1kb (allowed: 1kb or more, e.g. 128mb)`},
+		{"ALTER TABLE t SET ('partition.expiration-time' = '30d')", `alter table default.t: invalid: option partition.expiration-time needs a partitioned table (PARTITIONED BY), and this table has no partition columns`},
+		{"ALTER TABLE t SET ('tier.partition-age' = '30d')", `alter table default.t: invalid: option tier.partition-age needs a partitioned table (PARTITIONED BY), and this table has no partition columns`},
+		{"ALTER TABLE t SET ('snapshot.time-retained' = '0s')", `alter table default.t: invalid: option snapshot.time-retained: "0s" is below the minimum 1s`},
+		{"ALTER TABLE t SET ('record-level.expire-time' = '0d', 'record-level.time-field' = 'id')", `alter table default.t: invalid: option record-level.expire-time: "0d" is below the minimum 1s`},
+		{"ALTER TABLE t SET ('snapshot.lease-ttl' = '500ms')", `alter table default.t: invalid: option snapshot.lease-ttl: "500ms" is below the minimum 1s`},
+		{"CREATE TABLE u (id BIGINT PRIMARY KEY) WITH ('target-file-size' = '1b')", `invalid: option target-file-size: "1b" is below the minimum 1kb (allowed: 1kb or more, e.g. 128mb)`},
+		{"CREATE TABLE u (id BIGINT PRIMARY KEY) WITH ('partition.expiration-time' = '1d')", `invalid: option partition.expiration-time needs a partitioned table (PARTITIONED BY), and this table has no partition columns`},
+	} {
+		_, err := e.Exec(context.Background(), c.sql)
+		if err == nil {
+			t.Errorf("%s: no error, want %s", c.sql, c.want)
+			continue
+		}
+		if err.Error() != c.want {
+			t.Errorf("%s:\n got  %v\n want %s", c.sql, err, c.want)
+		}
+		if !errors.Is(err, types.ErrInvalid) {
+			t.Errorf("%s: error kind %v", c.sql, err)
+		}
+	}
+	all, err := cat.Schemas(context.Background(), "default", "t")
+	if err != nil || len(all) != 1 {
+		t.Fatalf("rejected ALTERs changed the schema: %d versions, %v", len(all), err)
+	}
+	// The limits themselves are accepted; RESET of a known option that is
+	// not set changes nothing.
+	mustExec(t, e, "ALTER TABLE t SET ('target-file-size' = '1kb', 'snapshot.time-retained' = '1s'); ALTER TABLE t RESET ('target-file-size', 'tier.move-after')")
+	mustExec(t, e, `CREATE TABLE p (dt STRING, id BIGINT, PRIMARY KEY (dt, id)) PARTITIONED BY (dt) WITH ('partition.expiration-time' = '30d')`)
+}

@@ -6,6 +6,7 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/siltdb/silt/types"
 )
@@ -184,6 +185,9 @@ func castValue(v types.Value, from, to types.DataType, explicit bool) (types.Val
 			return fail("")
 		}
 		if b, ok := v.([]byte); ok {
+			if !utf8.Valid(b) {
+				return fail(": the bytes are not valid UTF-8")
+			}
 			return string(b), nil
 		}
 		return types.FormatValue(v, from), nil

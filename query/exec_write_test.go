@@ -262,3 +262,32 @@ func TestContextCancelled(t *testing.T) {
 		t.Errorf("err = %v, want context.Canceled", err)
 	}
 }
+
+// TestInvalidUTF8NeverReachesString: a string literal with bytes that are
+// not UTF-8 is a syntax error at its position (it was silently stored with
+// the bytes replaced by U+FFFD), and CAST of such bytes to STRING fails.
+func TestInvalidUTF8NeverReachesString(t *testing.T) {
+	e, _ := siltEngine(t)
+	mustExec(t, e, `CREATE TABLE t (id BIGINT PRIMARY KEY, s STRING)`)
+	for q, want := range map[string]string{
+		"INSERT INTO t VALUES (1, 'ab\xffcd')":              `invalid: syntax error at 1:29 near "\xffcd')": invalid UTF-8 in string (SQL text must be UTF-8; write bytes as X'ff')`,
+		"INSERT INTO t VALUES (2, CAST(X'c3' AS STRING))":   `invalid: cannot CAST 0xc3 AS STRING: the bytes are not valid UTF-8`,
+		"SELECT * FROM t WHERE s = 'x\xed\xa0\x80'":         `invalid: syntax error at 1:29 near "\xed\xa0\x80'": invalid UTF-8 in string (SQL text must be UTF-8; write bytes as X'ff')`,
+		"INSERT INTO t VALUES (3, CAST(X'c3a9' AS STRING))": "",
+	} {
+		_, err := e.Exec(context.Background(), q)
+		if want == "" {
+			if err != nil {
+				t.Errorf("%q: %v", q, err)
+			}
+			continue
+		}
+		if err == nil || err.Error() != want || !errors.Is(err, types.ErrInvalid) {
+			t.Errorf("%q:\n got  %v\n want %s", q, err, want)
+		}
+	}
+	got := mustExec(t, e, "SELECT id, s FROM t ORDER BY id")
+	if rows := got[len(got)-1].Rows; len(rows) != 1 || rows[0][1] != "é" {
+		t.Errorf("rows after the rejected inserts: %v", rows)
+	}
+}

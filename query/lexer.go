@@ -255,6 +255,10 @@ func (lx *lexer) quoted(q rune, p position, start int, what string) (string, err
 		if lx.off >= len(lx.src) {
 			return "", lx.errAt(p, start, "unterminated "+what)
 		}
+		if r, n := utf8.DecodeRuneInString(lx.src[lx.off:]); r == utf8.RuneError && n == 1 {
+			bad, _ := lx.here()
+			return "", lx.errAt(bad, lx.off, "invalid UTF-8 in "+what+" (SQL text must be UTF-8; write bytes as X'ff')")
+		}
 		r := lx.advance()
 		if r == q {
 			if lx.peekRune(0) == q {

@@ -3,7 +3,6 @@ package query
 import (
 	"bufio"
 	"encoding/base64"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -19,7 +18,8 @@ import (
 // Result output formats:
 //
 //	table  aligned columns, a header, "(N rows)" footer; NULL prints as NULL
-//	csv    RFC 4180 with a header row; NULL is an empty field
+//	csv    RFC 4180 with a header row; NULL is an empty field, the empty
+//	       string "" (quoted); BYTES 0x followed by hex digits
 //	json   one JSON object per row and line; numbers as numbers, DECIMAL as
 //	       a string (exact), DATE "YYYY-MM-DD", TIMESTAMP RFC 3339 (UTC),
 //	       BYTES base64, NULL null
@@ -129,27 +129,41 @@ func writeCSV(w io.Writer, r *Result) error {
 		_, err := fmt.Fprintln(w, r.Message)
 		return err
 	}
-	cw := csv.NewWriter(w)
-	rec := make([]string, len(r.Columns))
+	bw := bufio.NewWriter(w)
 	for j, c := range r.Columns {
-		rec[j] = c.Name
+		if j > 0 {
+			bw.WriteByte(',')
+		}
+		writeCSVField(bw, c.Name, false)
 	}
-	if err := cw.Write(rec); err != nil {
-		return err
-	}
+	bw.WriteByte('\n')
 	for _, row := range r.Rows {
 		for j, c := range r.Columns {
-			rec[j] = ""
+			if j > 0 {
+				bw.WriteByte(',')
+			}
 			if j < len(row) && row[j] != nil {
-				rec[j] = types.FormatValue(row[j], c.Type)
+				// A non-NULL empty string is written "" so that it
+				// differs from NULL, an empty unquoted field.
+				writeCSVField(bw, types.FormatValue(row[j], c.Type), true)
 			}
 		}
-		if err := cw.Write(rec); err != nil {
-			return err
-		}
+		bw.WriteByte('\n')
 	}
-	cw.Flush()
-	return cw.Error()
+	return bw.Flush()
+}
+
+// writeCSVField writes one RFC 4180 field, quoted when it holds a comma, a
+// quote, a line break or leading white space, or when it is empty and
+// quoteEmpty is set.
+func writeCSVField(bw *bufio.Writer, s string, quoteEmpty bool) {
+	if !(s == "" && quoteEmpty) && !strings.ContainsAny(s, ",\"\r\n") && !strings.HasPrefix(s, " ") && !strings.HasPrefix(s, "\t") {
+		bw.WriteString(s)
+		return
+	}
+	bw.WriteByte('"')
+	bw.WriteString(strings.ReplaceAll(s, `"`, `""`))
+	bw.WriteByte('"')
 }
 
 func writeJSON(w io.Writer, r *Result) error {

@@ -23,7 +23,7 @@ var update = flag.Bool("update", false, "rewrite golden files in testdata/")
 const outputScript = `
 SELECT id, customer, amount, qty, d, ts, score, flag, data, customer || '"' AS quoted FROM orders ORDER BY id;
 SELECT 'a,b' AS "comma", 'line
-break' AS nl, 'tab	x' AS tab, 'ünï' AS uni, NULL AS nothing, CAST(1 AS FLOAT) / 3 AS third, 1 AS dup, 2 AS dup;
+break' AS nl, 'tab	x' AS tab, 'ünï' AS uni, NULL AS nothing, '' AS empty, CAST(1 AS FLOAT) / 3 AS third, 1 AS dup, 2 AS dup;
 SELECT id FROM orders WHERE id < 0;
 INSERT INTO orders (id) VALUES (6);
 CREATE DATABASE other;

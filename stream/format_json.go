@@ -47,6 +47,10 @@ func parseObject(what string, data []byte) (map[string]json.RawMessage, error) {
 	if len(data) > maxRecordBytes {
 		return nil, badRecord(ReasonUnparseable, "%s is %d bytes, more than the %d allowed", what, len(data), maxRecordBytes)
 	}
+	if !utf8.Valid(data) {
+		// encoding/json would replace the bad bytes with U+FFFD silently.
+		return nil, badRecord(ReasonUnparseable, "%s is not valid UTF-8 (JSON text must be UTF-8)", what)
+	}
 	data = bytes.TrimSpace(data)
 	if len(data) == 0 || data[0] != '{' {
 		return nil, badRecord(ReasonUnparseable, "%s is not a JSON object", what)

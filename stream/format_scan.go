@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/siltdb/silt/types"
 )
@@ -12,8 +13,8 @@ import (
 // jsonScan walks one JSON document without building values: the formats
 // use it to find an object's members as byte ranges of the record, in one
 // pass and without a map per object. It validates the syntax as
-// encoding/json does (the same documents are accepted: invalid UTF-8 inside
-// strings is left to the value rules, nesting is bounded), so a record is
+// encoding/json does (the same documents are accepted; invalid UTF-8 is
+// rejected before scanning, as parseObject does; nesting is bounded), so a record is
 // judged exactly as it was when every object was unmarshalled into a map.
 type jsonScan struct {
 	data  []byte
@@ -323,6 +324,10 @@ func (s *jsonScan) number() error {
 func objectScan(what string, data []byte) (jsonScan, error) {
 	if len(data) > maxRecordBytes {
 		return jsonScan{}, badRecord(ReasonUnparseable, "%s is %d bytes, more than the %d allowed", what, len(data), maxRecordBytes)
+	}
+	if !utf8.Valid(data) {
+		// encoding/json would replace the bad bytes with U+FFFD silently.
+		return jsonScan{}, badRecord(ReasonUnparseable, "%s is not valid UTF-8 (JSON text must be UTF-8)", what)
 	}
 	data = bytes.TrimSpace(data)
 	if len(data) == 0 || data[0] != '{' {

@@ -163,23 +163,43 @@ func checkTimeField(s *types.Schema) error {
 	return nil
 }
 
-// ParseDuration parses durations like "90s", "12h", "7d" or "7 days".
+// MinDuration is the smallest value a duration option accepts.
+const MinDuration = time.Second
+
+// ParseDuration parses durations like "90s", "12h", "7d" or "7 days"; the
+// value must be at least MinDuration.
 func ParseDuration(k, v string) (time.Duration, error) {
 	s := strings.ToLower(strings.TrimSpace(v))
-	for _, suffix := range []string{" days", " day", "days", "day", "d"} {
-		if n, ok := strings.CutSuffix(s, suffix); ok {
-			days, err := strconv.ParseInt(strings.TrimSpace(n), 10, 64)
-			if err != nil || days <= 0 || days > 100000 {
-				return 0, fmt.Errorf("%w: option %s: bad duration %q (e.g. 7d, 12h, 30m)", types.ErrInvalid, k, v)
-			}
-			return time.Duration(days) * 24 * time.Hour, nil
+	bad := fmt.Errorf("%w: option %s: bad duration %q (e.g. 7d, 12h, 30m)", types.ErrInvalid, k, v)
+	var d time.Duration
+	if n, ok := cutDaySuffix(s); ok {
+		days, err := strconv.ParseInt(strings.TrimSpace(n), 10, 64)
+		if err != nil {
+			return 0, bad
+		}
+		if days > 100000 {
+			return 0, fmt.Errorf("%w: option %s: %q is above the maximum 100000d", types.ErrInvalid, k, v)
+		}
+		d = time.Duration(max(days, 0)) * 24 * time.Hour
+	} else {
+		var err error
+		if d, err = time.ParseDuration(s); err != nil {
+			return 0, bad
 		}
 	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("%w: option %s: bad duration %q (e.g. 7d, 12h, 30m)", types.ErrInvalid, k, v)
+	if d < MinDuration {
+		return 0, fmt.Errorf("%w: option %s: %q is below the minimum %s", types.ErrInvalid, k, v, MinDuration)
 	}
 	return d, nil
+}
+
+func cutDaySuffix(s string) (string, bool) {
+	for _, suffix := range []string{" days", " day", "days", "day", "d"} {
+		if n, ok := strings.CutSuffix(s, suffix); ok {
+			return n, true
+		}
+	}
+	return s, false
 }
 
 // compactionOptions converts the table's options for package compaction.

@@ -100,8 +100,8 @@ func (h *HistoryOptions) set(k, v string) error {
 	case OptTagCreationPeriod:
 		h.TagPeriod, err = optionOneOf(k, v, TagPeriodDaily, TagPeriodHourly, TagPeriodTwoHours)
 	case OptTagCreationDelay:
-		if strings.TrimSpace(v) == "0" {
-			h.TagDelay = 0
+		if d, perr := time.ParseDuration(strings.TrimSpace(v)); strings.TrimSpace(v) == "0" || (perr == nil && d == 0) {
+			h.TagDelay = 0 // no delay: 0, 0s, 0m, …
 			break
 		}
 		h.TagDelay, err = ParseDuration(k, v)

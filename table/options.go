@@ -159,3 +159,50 @@ func ParseSize(k, v string) (int64, error) {
 	}
 	return n * mult, nil
 }
+
+// MinFileSize is the smallest target-file-size and write-buffer-size that
+// CREATE TABLE and ALTER TABLE accept: smaller values would write a file or
+// a flush per handful of rows.
+const MinFileSize = 1 << 10
+
+// CheckOptions validates the options of a schema that CREATE TABLE or
+// ALTER TABLE is about to store: ParseOptions' checks, plus minimums that a
+// table stored before they existed may not meet (such a table still opens,
+// with its options as stored) and checks against the schema's columns.
+func CheckOptions(s *types.Schema) error {
+	o, err := ParseOptions(s.Options)
+	if err != nil {
+		return err
+	}
+	for _, c := range []struct {
+		key string
+		val int64
+	}{{OptTargetFileSize, o.TargetFileSize}, {OptWriteBufferSize, o.WriteBufferSize}} {
+		if v, ok := s.Options[c.key]; ok && c.val < MinFileSize {
+			return fmt.Errorf("%w: option %s: %q is below the minimum 1kb (allowed: 1kb or more, e.g. 128mb)", types.ErrInvalid, c.key, v)
+		}
+	}
+	if len(s.PartitionKeys) == 0 {
+		for _, k := range []string{OptPartitionExpiration, OptTierPartitionAge} {
+			if _, ok := s.Options[k]; ok {
+				return fmt.Errorf("%w: option %s needs a partitioned table (PARTITIONED BY), and this table has no partition columns", types.ErrInvalid, k)
+			}
+		}
+	}
+	return nil
+}
+
+// IsOption reports whether k is a table option key silt knows (including
+// the per-column pattern fields.<col>.aggregate-function).
+func IsOption(k string) bool {
+	switch k {
+	case OptBucket, OptMergeEngine, OptSequenceField, OptTargetFileSize, OptRowGroupRows, OptWriteBufferSize, OptSchemaCompatibility:
+		return true
+	}
+	if rest, ok := strings.CutPrefix(k, "fields."); ok {
+		if col, ok := strings.CutSuffix(rest, ".aggregate-function"); ok && col != "" {
+			return true
+		}
+	}
+	return isCompactionOption(k) || isLifecycleOption(k) || isHistoryOption(k)
+}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Value is a runtime value; see the package doc for the Go type of each
@@ -411,6 +412,9 @@ func Coerce(v Value, t DataType) (Value, error) {
 		// only exact
 	case []byte:
 		if t.Kind == String {
+			if !utf8.Valid(x) {
+				return nil, fmt.Errorf("%w: cannot use bytes that are not valid UTF-8 as STRING", ErrInvalid)
+			}
 			return string(x), nil
 		}
 	default:

@@ -1,6 +1,7 @@
 package types
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"reflect"
@@ -500,5 +501,14 @@ func TestTimestampTime(t *testing.T) {
 	}
 	if got := TimestampOf(time.Unix(0, 1999)); got != 1 {
 		t.Errorf("TimestampOf(1999ns) = %d, want 1", got)
+	}
+}
+
+func TestCoerceBytesToStringNeedsUTF8(t *testing.T) {
+	if v, err := Coerce([]byte("é"), TString); err != nil || v != "é" {
+		t.Errorf("valid UTF-8: %v, %v", v, err)
+	}
+	if v, err := Coerce([]byte{'a', 0xff}, TString); !errors.Is(err, ErrInvalid) {
+		t.Errorf("invalid UTF-8: %q, %v, want ErrInvalid", v, err)
 	}
 }

@@ -3,12 +3,8 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/csv"
-	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -83,9 +79,9 @@ func (a *app) cmdLoad(ctx context.Context, args []string) error {
 		return nil
 	}
 	if format == "csv" {
-		err = loadCSV(cr, t.Schema(), write)
+		err = loadCSV(cr, t.Schema(), maxLoadRecord, write)
 	} else {
-		err = loadJSONL(cr, t.Schema(), write)
+		err = loadJSONL(cr, t.Schema(), maxLoadRecord, write)
 	}
 	if err != nil {
 		_ = w.Abort(ctx)
@@ -108,49 +104,6 @@ func (a *app) cmdLoad(ctx context.Context, args []string) error {
 	return nil
 }
 
-func loadCSV(r io.Reader, s *types.Schema, write func(types.Row) error) error {
-	cr := csv.NewReader(r)
-	cr.ReuseRecord = true
-	header, err := cr.Read()
-	if err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		return fmt.Errorf("header: %w", err)
-	}
-	cols, err := mapColumns(s, header)
-	if err != nil {
-		return err
-	}
-	for line := 2; ; line++ {
-		rec, err := cr.Read()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("line %d: %w", line, err)
-		}
-		if len(rec) != len(cols) {
-			return fmt.Errorf("line %d: %d fields, header has %d", line, len(rec), len(cols))
-		}
-		row := make(types.Row, len(s.Fields))
-		for i, cell := range rec {
-			if cell == "" {
-				continue // empty cell is NULL
-			}
-			f := s.Fields[cols[i]]
-			v, err := types.ParseText(cell, f.Type)
-			if err != nil {
-				return fmt.Errorf("line %d, column %q: %w", line, f.Name, err)
-			}
-			row[cols[i]] = v
-		}
-		if err := write(row); err != nil {
-			return fmt.Errorf("line %d: %w", line, err)
-		}
-	}
-}
-
 func mapColumns(s *types.Schema, header []string) ([]int, error) {
 	cols := make([]int, len(header))
 	seen := map[int]bool{}
@@ -166,64 +119,6 @@ func mapColumns(s *types.Schema, header []string) ([]int, error) {
 		cols[i] = idx
 	}
 	return cols, nil
-}
-
-func loadJSONL(r io.Reader, s *types.Schema, write func(types.Row) error) error {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 1<<20), 64<<20)
-	for line := 1; sc.Scan(); line++ {
-		text := strings.TrimSpace(sc.Text())
-		if text == "" {
-			continue
-		}
-		dec := json.NewDecoder(strings.NewReader(text))
-		dec.UseNumber()
-		var obj map[string]any
-		if err := dec.Decode(&obj); err != nil {
-			return fmt.Errorf("line %d: not a JSON object: %w", line, err)
-		}
-		row, err := jsonRow(s, obj)
-		if err != nil {
-			return fmt.Errorf("line %d: %w", line, err)
-		}
-		if err := write(row); err != nil {
-			return fmt.Errorf("line %d: %w", line, err)
-		}
-	}
-	return sc.Err()
-}
-
-// jsonRow converts a decoded JSON object to a row of the schema. Unknown
-// fields are an error.
-func jsonRow(s *types.Schema, obj map[string]any) (types.Row, error) {
-	row := make(types.Row, len(s.Fields))
-	for k, v := range obj {
-		idx := s.FieldIndex(k)
-		if idx < 0 {
-			return nil, fmt.Errorf("%w: field %q is not a column of the table", types.ErrInvalid, k)
-		}
-		f := s.Fields[idx]
-		var val types.Value
-		switch x := v.(type) {
-		case nil:
-		case json.Number:
-			c, err := types.ParseText(x.String(), f.Type)
-			if err != nil {
-				return nil, fmt.Errorf("column %q: %w", f.Name, err)
-			}
-			val = c
-		case string, bool:
-			c, err := types.Coerce(x, f.Type)
-			if err != nil {
-				return nil, fmt.Errorf("column %q: %w", f.Name, err)
-			}
-			val = c
-		default:
-			return nil, fmt.Errorf("%w: column %q: nested JSON values are not supported", types.ErrInvalid, f.Name)
-		}
-		row[idx] = val
-	}
-	return row, nil
 }
 
 func humanBytes(n int64) string {

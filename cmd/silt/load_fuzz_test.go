@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"errors"
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/siltdb/silt/types"
 )
@@ -22,10 +24,12 @@ func loadSchema() *types.Schema {
 	}
 }
 
-// maxFuzzInput caps the inputs of this package's fuzz targets (see the
-// fuzzing rule: every target caps its input, every decoder bounds its
-// work by the sizes its input declares).
-const maxFuzzInput = 64 << 10
+// The fuzz targets parse inputs of at most fuzzLoadMaxInput bytes with a
+// record limit of fuzzLoadMaxRecord, so that the too-long paths are reached.
+const (
+	fuzzLoadMaxInput  = 64 << 10
+	fuzzLoadMaxRecord = 256
+)
 
 // FuzzLoadCSV: any input gives rows that fit the schema or a clear error,
 // never a panic.
@@ -35,21 +39,28 @@ func FuzzLoadCSV(f *testing.F) {
 	f.Add([]byte("id,id\n1,2\n"))
 	f.Add([]byte("nope\n1\n"))
 	f.Add([]byte("id,name\n\"1,\"x\n"))
+	f.Add([]byte("\xef\xbb\xbfid,name\n1,\"a\r\nb\"\r\n2,\"\"\r\n"))
+	f.Add([]byte("id,name,ok\n1,\"x\"\"y\",\" true\"\n"))
+	f.Add([]byte("id,name\n1,\xff\n"))
+	f.Add([]byte("id,name\n1,\"" + strings.Repeat("long ", 80) + "\n"))
 	s := loadSchema()
 	f.Fuzz(func(t *testing.T, data []byte) {
-		if len(data) > maxFuzzInput {
+		if len(data) > fuzzLoadMaxInput {
 			return
 		}
-		err := loadCSV(bytes.NewReader(data), s, func(r types.Row) error {
+		err := loadCSV(bytes.NewReader(data), s, fuzzLoadMaxRecord, func(r types.Row) error {
 			for i, fld := range s.Fields {
 				if err := types.CheckValue(r[i], fld.Type); err != nil {
 					t.Fatalf("row %v: column %s: %v", r, fld.Name, err)
 				}
+				if str, ok := r[i].(string); ok && !utf8.ValidString(str) {
+					t.Fatalf("row %v: column %s: invalid UTF-8 accepted", r, fld.Name)
+				}
 			}
 			return nil
 		})
-		if err != nil && err.Error() == "" {
-			t.Fatal("empty error message")
+		if err != nil && (err.Error() == "" || strings.Contains(err.Error(), "\n")) {
+			t.Fatalf("error message is not one line: %q", err)
 		}
 	})
 }
@@ -61,21 +72,30 @@ func FuzzLoadJSONL(f *testing.F) {
 	f.Add([]byte(`{"id": {"x": 1}}`))
 	f.Add([]byte(`[1,2]`))
 	f.Add([]byte(`{"unknown": 1}`))
+	f.Add([]byte("\xef\xbb\xbf{\"id\": 1}\n\n  \n{\"id\": 2}{\"id\": 3}\n"))
+	f.Add([]byte(`{"id": 1, "id": 2}`))
+	f.Add([]byte(`{"id": 1} x`))
+	f.Add([]byte(`{"id": " 1"}`))
+	f.Add([]byte("{\"id\": 1, \"name\": \"\xff\"}"))
+	f.Add([]byte(`{"id": 1, "name": "` + strings.Repeat("long ", 80) + `"}`))
 	s := loadSchema()
 	f.Fuzz(func(t *testing.T, data []byte) {
-		if len(data) > maxFuzzInput {
+		if len(data) > fuzzLoadMaxInput {
 			return
 		}
-		err := loadJSONL(bytes.NewReader(data), s, func(r types.Row) error {
+		err := loadJSONL(bytes.NewReader(data), s, fuzzLoadMaxRecord, func(r types.Row) error {
 			for i, fld := range s.Fields {
 				if err := types.CheckValue(r[i], fld.Type); err != nil {
 					t.Fatalf("row %v: column %s: %v", r, fld.Name, err)
 				}
+				if str, ok := r[i].(string); ok && !utf8.ValidString(str) {
+					t.Fatalf("row %v: column %s: invalid UTF-8 accepted", r, fld.Name)
+				}
 			}
 			return nil
 		})
-		if err != nil && err.Error() == "" {
-			t.Fatal("empty error message")
+		if err != nil && (err.Error() == "" || strings.Contains(err.Error(), "\n")) {
+			t.Fatalf("error message is not one line: %q", err)
 		}
 	})
 }
@@ -86,8 +106,10 @@ func TestLoadJSONLErrorsNameTheProblem(t *testing.T) {
 		`{"id": 1, "zz": 2}`:       types.ErrInvalid,
 		`{"id": {"a": 1}}`:         types.ErrInvalid,
 		`{"id": 1, "amount": "x"}`: types.ErrInvalid,
+		`{"id": 1, "ID": 2}`:       types.ErrInvalid,
+		`{"id": 1, "": 2}`:         types.ErrInvalid,
 	} {
-		err := loadJSONL(bytes.NewReader([]byte(in)), s, func(types.Row) error { return nil })
+		err := loadJSONL(bytes.NewReader([]byte(in)), s, maxLoadRecord, func(types.Row) error { return nil })
 		if !errors.Is(err, want) {
 			t.Errorf("%s: %v, want %v", in, err, want)
 		}

@@ -104,7 +104,7 @@ func FuzzParseAsOf(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		if len(s) > maxFuzzInput {
+		if len(s) > fuzzLoadMaxInput {
 			return
 		}
 		r, err := parseAsOf(s)
