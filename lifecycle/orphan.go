@@ -3,6 +3,7 @@ package lifecycle
 import (
 	"context"
 	"fmt"
+	"path"
 	"strings"
 
 	"github.com/siltdb/silt/objstore"
@@ -21,6 +22,9 @@ type OrphanReport struct {
 	// (a local store's ".silt-tmp-*", which listings never show) older
 	// than the grace period that were deleted (or, dry, would be).
 	TempFiles int
+	// Foreign counts objects under the cleaned folders whose names silt
+	// never gives (see siltCreated): they are never deleted.
+	Foreign int
 }
 
 // CleanOrphans deletes the objects under data/, manifest/ and changelog/
@@ -58,8 +62,9 @@ func (t *tableGC) cleanOrphans(ctx context.Context, dryRun bool) (*OrphanReport,
 				if !ok || validGCPath(rel) != nil {
 					continue
 				}
-				if tier == "" && isMetaPath(rel) && !isManifestObject(rel) {
-					continue // not ours (e.g. another tool's file next to the manifests)
+				if !siltCreated(rel) {
+					rep.Foreign++ // not a name silt writes: never ours to delete
+					continue
 				}
 				if !in.LastModified.Before(cutoff) {
 					rep.Young++ // possibly a commit in flight; referenced ones are subtracted below
@@ -149,6 +154,38 @@ func tierPrefix(tier string) string {
 // or manifest list.
 func isManifestObject(p string) bool {
 	return strings.HasPrefix(p, "manifest/manifest-")
+}
+
+// siltCreated says whether p (relative to the table root) has the form of
+// a name silt itself gives the objects orphan cleanup may delete: a
+// manifest or manifest list directly under manifest/, or a data or
+// changelog file "data-<id>.parquet" / "changelog-<id>.parquet" directly
+// in a "bucket-<n>" folder under data/ (hot or cold tier). Anything else
+// under those folders — an operator's notes, another tool's output, a
+// renamed copy — is left alone, however old and unreferenced.
+func siltCreated(p string) bool {
+	if rest, ok := strings.CutPrefix(p, "manifest/manifest-"); ok {
+		return rest != "" && !strings.Contains(rest, "/")
+	}
+	if !strings.HasPrefix(p, "data/") {
+		return false
+	}
+	dir, base := path.Split(p)
+	bucket := path.Base(strings.TrimSuffix(dir, "/"))
+	n, ok := strings.CutPrefix(bucket, "bucket-")
+	if !ok || n == "" || strings.Trim(n, "0123456789") != "" {
+		return false
+	}
+	id, ok := strings.CutSuffix(base, ".parquet")
+	if !ok {
+		return false
+	}
+	for _, kind := range []string{"data-", "changelog-"} {
+		if rest, ok := strings.CutPrefix(id, kind); ok {
+			return rest != "" && strings.Trim(rest, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") == ""
+		}
+	}
+	return false
 }
 
 // CleanLeases deletes expired leases (they pin nothing any more) and
