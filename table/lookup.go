@@ -22,7 +22,10 @@ import (
 // key nothing older outlives (see docs/adr/0008): for such a key one path
 // may report a tombstone where the other reports exists=false, and
 // rec.Reset may differ. Both mean "no row", and merging either with later
-// records gives the same result; live records (+I/+U) are identical.
+// records gives the same result; live records (+I/+U) are identical. A
+// tombstone the merge engine may drop is reported as a -D on both paths:
+// its kind otherwise depends on whether a compaction dropped an older
+// tombstone (partial-update merges -D,-U into -D but a lone -U into -U).
 func (t *Table) LookupRecord(ctx context.Context, snap *manifest.Snapshot, partition string, bucket int, key []byte) (rec lsm.Record, exists bool, err error) {
 	return t.lookupRecord(ctx, snap, false, partition, bucket, key)
 }
@@ -30,6 +33,17 @@ func (t *Table) LookupRecord(ctx context.Context, snap *manifest.Snapshot, parti
 // lookupRecord is LookupRecord; latest says the caller resolved snap as
 // the latest snapshot (so the index may catch up to it without checking).
 func (t *Table) lookupRecord(ctx context.Context, snap *manifest.Snapshot, latest bool, partition string, bucket int, key []byte) (lsm.Record, bool, error) {
+	rec, exists, err := t.lookupRecordAnyKind(ctx, snap, latest, partition, bucket, key)
+	if exists && !rec.Kind.IsAdd() && rec.Kind != types.Delete {
+		if d, ok := t.merger.(interface{ CanDrop(*lsm.Record) bool }); ok && d.CanDrop(&rec) {
+			rec.Kind = types.Delete
+		}
+	}
+	return rec, exists, err
+}
+
+// lookupRecordAnyKind is lookupRecord without the canonical tombstone kind.
+func (t *Table) lookupRecordAnyKind(ctx context.Context, snap *manifest.Snapshot, latest bool, partition string, bucket int, key []byte) (lsm.Record, bool, error) {
 	if snap == nil {
 		return lsm.Record{}, false, nil
 	}
