@@ -35,9 +35,9 @@ type OptionDoc struct {
 	Key, Default, Description string
 }
 
-// OptionDocs lists the table options with their defaults, for DESCRIBE, the
-// README and validation. Per-column aggregate functions use the pattern
-// fields.<column>.aggregate-function.
+// OptionDocs lists the table options with their defaults, for DESCRIBE,
+// docs/configuration.md and validation. Per-column aggregate functions use
+// the pattern fields.<column>.aggregate-function.
 func OptionDocs() []OptionDoc {
 	return append([]OptionDoc{
 		{OptBucket, "1", "number of buckets per partition; a key's bucket is hash(key) mod bucket. Fixed at CREATE TABLE."},

@@ -13,7 +13,7 @@ import (
 )
 
 // The read path of a scan: column projection, parallel file fetches and
-// prefetch of the next bucket (issue 6, issue 8).
+// prefetch of the next bucket.
 //
 // A scan's buckets are read one after another. While one bucket is merged
 // and consumed, the next bucket's files are fetched (in parallel, up to
