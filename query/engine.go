@@ -3,6 +3,7 @@ package query
 import (
 	"context"
 	"fmt"
+	"iter"
 	"sync"
 	"time"
 
@@ -71,6 +72,9 @@ type Result struct {
 	// SnapshotID is the snapshot a write committed, or the snapshot a
 	// SELECT read (0 when none).
 	SnapshotID int64
+	// stream, when set (results of ExecStream), yields the rows instead of
+	// Rows; it can be ranged over once. Message then holds just "SELECT".
+	stream iter.Seq2[types.Row, error]
 }
 
 // Exec parses sql (one or more statements separated by ';') and runs the
@@ -89,7 +93,7 @@ func (e *Engine) Exec(ctx context.Context, sql string) ([]*Result, error) {
 	}
 	var out []*Result
 	for _, ps := range stmts {
-		r, err := e.run(ctx, ps.stmt)
+		r, err := e.run(ctx, ps.stmt, false)
 		if err != nil {
 			if len(stmts) > 1 {
 				err = fmt.Errorf("statement %d: %w", ps.index, err)
@@ -111,18 +115,20 @@ func (e *Engine) ExecStatement(ctx context.Context, sql string) (*Result, error)
 	case 0:
 		return nil, errf(types.ErrInvalid, "empty statement")
 	case 1:
-		return e.run(ctx, stmts[0].stmt)
+		return e.run(ctx, stmts[0].stmt, false)
 	}
 	return nil, errf(types.ErrInvalid, "expected one statement, got %d", len(stmts))
 }
 
-func (e *Engine) run(ctx context.Context, s statement) (*Result, error) {
+// run executes one statement; with stream a plain SELECT (see
+// streamable) returns a Result whose rows are produced while it is read.
+func (e *Engine) run(ctx context.Context, s statement, stream bool) (*Result, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	switch x := s.(type) {
 	case *selectStmt:
-		return e.execSelect(ctx, x)
+		return e.execSelect(ctx, x, stream)
 	case *insertStmt:
 		return e.execInsert(ctx, x)
 	case *updateStmt:

@@ -23,7 +23,13 @@ import (
 //	json   one JSON object per row and line; numbers as numbers, DECIMAL as
 //	       a string (exact), DATE "YYYY-MM-DD", TIMESTAMP RFC 3339 (UTC),
 //	       BYTES base64, NULL null
-//	arrow  an Arrow IPC stream holding one record batch
+//	arrow  an Arrow IPC stream of record batches of up to arrowBatchRows
+//	       rows (one, possibly empty, batch for a small result)
+//
+// csv, json and arrow write a streaming result (ExecStream) as its rows
+// arrive; table needs every row for its column widths, so it collects
+// them first. An error met mid-stream is returned after the rows before it
+// were written (the output is then partial).
 //
 // A result without columns (DDL, INSERT, …) prints its message; in json as
 // {"message": …, "snapshot_id": …}; arrow writes nothing for it.
@@ -70,12 +76,24 @@ func writeTable(w io.Writer, r *Result) error {
 		fmt.Fprintln(bw, msg)
 		return bw.Flush()
 	}
-	cells := make([][]string, len(r.Rows))
+	rows := r.Rows
+	if r.stream != nil {
+		// Alignment needs every row: the table format collects a
+		// streaming result (use csv, json or arrow for large results).
+		rows = nil
+		for row, err := range r.stream {
+			if err != nil {
+				return err
+			}
+			rows = append(rows, row)
+		}
+	}
+	cells := make([][]string, len(rows))
 	width := make([]int, len(r.Columns))
 	for j, c := range r.Columns {
 		width[j] = utf8.RuneCountInString(c.Name)
 	}
-	for i, row := range r.Rows {
+	for i, row := range rows {
 		cells[i] = make([]string, len(r.Columns))
 		for j, c := range r.Columns {
 			var v types.Value
@@ -116,10 +134,10 @@ func writeTable(w io.Writer, r *Result) error {
 	for _, row := range cells {
 		line(row, func(j int) bool { return isNumeric(r.Columns[j].Type.Kind) })
 	}
-	if len(r.Rows) == 1 {
+	if len(rows) == 1 {
 		bw.WriteString("(1 row)\n")
 	} else {
-		fmt.Fprintf(bw, "(%d rows)\n", len(r.Rows))
+		fmt.Fprintf(bw, "(%d rows)\n", len(rows))
 	}
 	return bw.Flush()
 }
@@ -129,7 +147,8 @@ func writeCSV(w io.Writer, r *Result) error {
 		_, err := fmt.Fprintln(w, r.Message)
 		return err
 	}
-	bw := bufio.NewWriter(w)
+	ew := &errWriter{w: w}
+	bw := bufio.NewWriter(ew)
 	for j, c := range r.Columns {
 		if j > 0 {
 			bw.WriteByte(',')
@@ -137,7 +156,14 @@ func writeCSV(w io.Writer, r *Result) error {
 		writeCSVField(bw, c.Name, false)
 	}
 	bw.WriteByte('\n')
-	for _, row := range r.Rows {
+	for row, err := range r.All() {
+		if err != nil {
+			bw.Flush()
+			return err
+		}
+		if ew.err != nil {
+			return ew.err
+		}
 		for j, c := range r.Columns {
 			if j > 0 {
 				bw.WriteByte(',')
@@ -167,7 +193,8 @@ func writeCSVField(bw *bufio.Writer, s string, quoteEmpty bool) {
 }
 
 func writeJSON(w io.Writer, r *Result) error {
-	bw := bufio.NewWriter(w)
+	ew := &errWriter{w: w}
+	bw := bufio.NewWriter(ew)
 	if isMessageOnly(r) {
 		b, _ := json.Marshal(r.Message)
 		bw.WriteString(`{"message":` + string(b))
@@ -178,7 +205,14 @@ func writeJSON(w io.Writer, r *Result) error {
 		return bw.Flush()
 	}
 	keys := jsonKeys(r.Columns)
-	for _, row := range r.Rows {
+	for row, err := range r.All() {
+		if err != nil {
+			bw.Flush()
+			return err
+		}
+		if ew.err != nil {
+			return ew.err
+		}
 		bw.WriteString("{")
 		for j, c := range r.Columns {
 			if j > 0 {
@@ -257,4 +291,20 @@ func jsonFloat(f float64, bits int) string {
 		return `"-Infinity"`
 	}
 	return strconv.FormatFloat(f, 'g', -1, bits)
+}
+
+// errWriter remembers the first write error, so that a streaming writer
+// stops reading rows once its output is gone (a closed pipe).
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(p)
+	e.err = err
+	return n, err
 }

@@ -41,7 +41,12 @@ func arrowType(t types.DataType) (arrow.DataType, error) {
 	return nil, errf(types.ErrInvalid, "no Arrow type for %s", t)
 }
 
-// writeArrow writes r as an Arrow IPC stream with one record batch.
+// arrowBatchRows is the most rows one Arrow record batch holds.
+const arrowBatchRows = 64 << 10
+
+// writeArrow writes r as an Arrow IPC stream, a record batch per
+// arrowBatchRows rows as they fill (one, possibly empty, batch when r has
+// fewer rows).
 func writeArrow(w io.Writer, r *Result) error {
 	if isMessageOnly(r) {
 		return nil
@@ -58,23 +63,42 @@ func writeArrow(w io.Writer, r *Result) error {
 	mem := memory.NewGoAllocator()
 	rb := array.NewRecordBuilder(mem, schema)
 	defer rb.Release()
-	for _, row := range r.Rows {
+	iw := ipc.NewWriter(w, ipc.WithSchema(schema), ipc.WithAllocator(mem))
+	pending, batches := 0, 0
+	flush := func() error {
+		rec := rb.NewRecord()
+		defer rec.Release()
+		pending = 0
+		batches++
+		return iw.Write(rec)
+	}
+	for row, err := range r.All() {
+		if err != nil {
+			_ = iw.Close()
+			return err
+		}
 		for j := range r.Columns {
 			var v types.Value
 			if j < len(row) {
 				v = row[j]
 			}
 			if err := appendArrow(rb.Field(j), v); err != nil {
+				_ = iw.Close()
 				return errf(types.ErrInvalid, "column %q: %s", r.Columns[j].Name, errText(err))
 			}
 		}
+		if pending++; pending == arrowBatchRows {
+			if err := flush(); err != nil {
+				_ = iw.Close()
+				return err
+			}
+		}
 	}
-	rec := rb.NewRecord()
-	defer rec.Release()
-	iw := ipc.NewWriter(w, ipc.WithSchema(schema), ipc.WithAllocator(mem))
-	if err := iw.Write(rec); err != nil {
-		_ = iw.Close()
-		return err
+	if pending > 0 || batches == 0 {
+		if err := flush(); err != nil {
+			_ = iw.Close()
+			return err
+		}
 	}
 	return iw.Close()
 }

@@ -1,6 +1,7 @@
 package query
 
 import (
+	"cmp"
 	"context"
 	"iter"
 	"math"
@@ -344,10 +345,13 @@ func passes(cond bexpr, row types.Row) (bool, error) {
 	return ok && b, nil
 }
 
-func (e *Engine) execSelect(ctx context.Context, s *selectStmt) (*Result, error) {
+func (e *Engine) execSelect(ctx context.Context, s *selectStmt, stream bool) (*Result, error) {
 	p, err := e.planSelect(ctx, s)
 	if err != nil {
 		return nil, err
+	}
+	if stream && p.streamable() {
+		return e.streamSelect(ctx, p)
 	}
 	return e.runSelect(ctx, p)
 }
@@ -355,6 +359,7 @@ func (e *Engine) execSelect(ctx context.Context, s *selectStmt) (*Result, error)
 type sortedRow struct {
 	vals types.Row
 	keys []types.Value
+	seq  int64 // arrival order, the tie-break that keeps ORDER BY stable
 }
 
 func (e *Engine) open(ctx context.Context, p *selectPlan) (int64, iter.Seq2[types.Row, error], error) {
@@ -371,8 +376,16 @@ func (e *Engine) runSelect(ctx context.Context, p *selectPlan) (*Result, error) 
 	}
 	var out []sortedRow
 	streaming := len(p.order) == 0 && !p.distinct && p.limit >= 0
+	// ORDER BY with LIMIT keeps only the first OFFSET+LIMIT rows in a
+	// bounded heap (topK) instead of sorting every row.
+	var top *topK
+	if len(p.order) > 0 && !p.distinct && p.limit >= 0 {
+		top = &topK{k: satAdd(p.offset, p.limit), order: p.order}
+	}
+	var seq int64
 	emit := func(r types.Row) (bool, error) {
-		sr := sortedRow{vals: make(types.Row, len(p.outputs))}
+		seq++
+		sr := sortedRow{vals: make(types.Row, len(p.outputs)), seq: seq}
 		for i, o := range p.outputs {
 			v, err := o.Eval(r)
 			if err != nil {
@@ -388,6 +401,10 @@ func (e *Engine) runSelect(ctx context.Context, p *selectPlan) (*Result, error) 
 				return false, err
 			}
 			sr.keys = append(sr.keys, v)
+		}
+		if top != nil {
+			top.add(sr)
+			return false, nil
 		}
 		out = append(out, sr)
 		return streaming && int64(len(out)) >= satAdd(p.offset, p.limit), nil
@@ -424,6 +441,9 @@ func (e *Engine) runSelect(ctx context.Context, p *selectPlan) (*Result, error) 
 	} else if err := p.aggregate(ctx, rows, emit); err != nil {
 		return nil, err
 	}
+	if top != nil {
+		out = top.rows
+	}
 	if p.distinct {
 		seen := map[string]struct{}{}
 		kept := out[:0]
@@ -440,14 +460,7 @@ func (e *Engine) runSelect(ctx context.Context, p *selectPlan) (*Result, error) 
 		out = kept
 	}
 	if len(p.order) > 0 {
-		slices.SortStableFunc(out, func(a, b sortedRow) int {
-			for i, k := range p.order {
-				if c := compareKey(a.keys[i], b.keys[i], k); c != 0 {
-					return c
-				}
-			}
-			return 0
-		})
+		slices.SortFunc(out, func(a, b sortedRow) int { return compareRows(a, b, p.order) })
 	}
 	lo := min(p.offset, int64(len(out)))
 	hi := int64(len(out))
@@ -469,6 +482,63 @@ func satAdd(a, b int64) int64 {
 		return math.MaxInt64
 	}
 	return a + b
+}
+
+// compareRows orders rows by their ORDER BY keys, then by arrival, which
+// makes every sort of them stable.
+func compareRows(a, b sortedRow, order []sortKey) int {
+	for i, k := range order {
+		if c := compareKey(a.keys[i], b.keys[i], k); c != 0 {
+			return c
+		}
+	}
+	return cmp.Compare(a.seq, b.seq)
+}
+
+// topK keeps the k first rows under compareRows: a max-heap whose root is
+// the last row kept, replaced when a row that sorts before it arrives.
+type topK struct {
+	k     int64
+	order []sortKey
+	rows  []sortedRow
+}
+
+func (t *topK) less(i, j int) bool { return compareRows(t.rows[i], t.rows[j], t.order) > 0 }
+
+func (t *topK) add(r sortedRow) {
+	if t.k == 0 {
+		return
+	}
+	if int64(len(t.rows)) < t.k {
+		t.rows = append(t.rows, r)
+		for i := len(t.rows) - 1; i > 0; {
+			parent := (i - 1) / 2
+			if !t.less(i, parent) {
+				break
+			}
+			t.rows[i], t.rows[parent] = t.rows[parent], t.rows[i]
+			i = parent
+		}
+		return
+	}
+	if compareRows(r, t.rows[0], t.order) >= 0 {
+		return
+	}
+	t.rows[0] = r
+	for i, n := 0, len(t.rows); ; {
+		l, m := 2*i+1, i
+		if l < n && t.less(l, m) {
+			m = l
+		}
+		if l+1 < n && t.less(l+1, m) {
+			m = l + 1
+		}
+		if m == i {
+			return
+		}
+		t.rows[i], t.rows[m] = t.rows[m], t.rows[i]
+		i = m
+	}
 }
 
 func compareKey(a, b types.Value, k sortKey) int {

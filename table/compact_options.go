@@ -169,6 +169,13 @@ const MinDuration = time.Second
 // ParseDuration parses durations like "90s", "12h", "7d" or "7 days"; the
 // value must be at least MinDuration.
 func ParseDuration(k, v string) (time.Duration, error) {
+	d, err := parseDurationAtLeast(k, v, MinDuration)
+	return d, err
+}
+
+// parseDurationAtLeast is ParseDuration with its own minimum (an option
+// whose floor is larger words its own error: see orphan.grace-period).
+func parseDurationAtLeast(k, v string, minimum time.Duration) (time.Duration, error) {
 	s := strings.ToLower(strings.TrimSpace(v))
 	bad := fmt.Errorf("%w: option %s: bad duration %q (e.g. 7d, 12h, 30m)", types.ErrInvalid, k, v)
 	var d time.Duration
@@ -187,8 +194,8 @@ func ParseDuration(k, v string) (time.Duration, error) {
 			return 0, bad
 		}
 	}
-	if d < MinDuration {
-		return 0, fmt.Errorf("%w: option %s: %q is below the minimum %s", types.ErrInvalid, k, v, MinDuration)
+	if d < minimum {
+		return 0, fmt.Errorf("%w: option %s: %q is below the minimum %s", types.ErrInvalid, k, v, minimum)
 	}
 	return d, nil
 }

@@ -142,7 +142,7 @@ func (l *LifecycleOptions) set(k, v string) error {
 			err = fmt.Errorf("%w: option %s: %q names no partition column (e.g. $dt)", types.ErrInvalid, k, v)
 		}
 	case OptOrphanGracePeriod:
-		l.OrphanGracePeriod, err = ParseDuration(k, v)
+		l.OrphanGracePeriod, err = parseDurationAtLeast(k, v, 0)
 		if err == nil && l.OrphanGracePeriod < MinOrphanGracePeriod {
 			err = fmt.Errorf("%w: option %s '%s' is below the minimum %s (orphan cleanup could delete the files of a commit in flight)",
 				types.ErrInvalid, k, strings.TrimSpace(v), "1h")

@@ -98,16 +98,14 @@ func checkFormat(f string) error {
 	return fmt.Errorf("%w: unknown --format %q (want table, csv, json or arrow)", errUsage, f)
 }
 
-// execPrint runs statements and prints each result. Results already
-// produced are printed before an error is returned.
+// execPrint runs statements and prints each result as it is produced; a
+// plain SELECT streams its rows to the output (csv, json, arrow) in
+// bounded memory. On an error the output written so far stays: it may end
+// with part of a result.
 func (a *app) execPrint(ctx context.Context, eng *query.Engine, sql string) error {
-	results, err := eng.Exec(ctx, sql)
-	for _, r := range results {
-		if werr := query.WriteResult(a.stdout, r, a.g.format); werr != nil {
-			return werr
-		}
-	}
-	return err
+	return eng.ExecStream(ctx, sql, func(r *query.Result) error {
+		return query.WriteResult(a.stdout, r, a.g.format)
+	})
 }
 
 // repl reads statements interactively. With a terminal it offers line
