@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -251,9 +252,13 @@ func securityError(err error) bool {
 	var unknownAuth x509.UnknownAuthorityError
 	var hostErr x509.HostnameError
 	var alert tls.AlertError
+	// A TLS alert from the broker (it wants a client certificate, or
+	// rejects ours) arrives as a net.OpError "remote error".
+	var op *net.OpError
+	remoteAlert := errors.As(err, &op) && op.Op == "remote error" && strings.HasPrefix(op.Err.Error(), "tls:")
 	return errors.Is(err, kerr.SaslAuthenticationFailed) || errors.Is(err, kerr.UnsupportedSaslMechanism) ||
 		errors.Is(err, kerr.IllegalSaslState) || errors.As(err, &certErr) || errors.As(err, &unknownAuth) ||
-		errors.As(err, &hostErr) || errors.As(err, &alert)
+		errors.As(err, &hostErr) || errors.As(err, &alert) || remoteAlert
 }
 
 // pingTimeout bounds the connection check at the start of a sink or export.
@@ -325,7 +330,7 @@ func authError(brokers []string, sec KafkaSecurity, err error) error {
 	if p := string(sec.SASLPassword); p != "" {
 		msg = strings.ReplaceAll(msg, p, "[redacted]")
 	}
-	return fmt.Errorf("%w: kafka broker %s refused the connection (%s): %s: check the SILT_KAFKA_* settings", ErrKafkaAuth, strings.Join(brokers, ","), how, msg)
+	return fmt.Errorf("%w: kafka broker %s: %s failed: %s: check the SILT_KAFKA_* settings", ErrKafkaAuth, strings.Join(brokers, ","), how, msg)
 }
 
 // ErrKafkaAuth is the kind of a Kafka authentication or TLS failure.
