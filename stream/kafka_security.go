@@ -203,19 +203,14 @@ func readSecretFile(key, path string) (string, error) {
 		return "", fmt.Errorf("%w: kafka security: %s: %w", types.ErrInvalid, key, err)
 	}
 	defer f.Close()
-	buf := make([]byte, maxSecretFileBytes+1)
-	n, _ := f.Read(buf)
-	for n < len(buf) {
-		k, err := f.Read(buf[n:])
-		n += k
-		if err != nil {
-			break
-		}
+	buf, err := io.ReadAll(io.LimitReader(f, maxSecretFileBytes+1))
+	if err != nil {
+		return "", fmt.Errorf("%w: kafka security: %s %s: %w", types.ErrInvalid, key, path, err)
 	}
-	if n > maxSecretFileBytes {
+	if len(buf) > maxSecretFileBytes {
 		return "", fmt.Errorf("%w: kafka security: %s %s is larger than %d bytes", types.ErrInvalid, key, path, maxSecretFileBytes)
 	}
-	v := strings.TrimRight(string(buf[:n]), "\r\n")
+	v := strings.TrimSuffix(strings.TrimSuffix(string(buf), "\n"), "\r")
 	if v == "" {
 		return "", fmt.Errorf("%w: kafka security: %s %s is empty", types.ErrInvalid, key, path)
 	}

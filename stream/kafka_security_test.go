@@ -194,3 +194,46 @@ func FuzzKafkaSecurityEnv(f *testing.F) {
 		}
 	})
 }
+
+// TestKafkaSecurityValidate: each mistake is one line naming the key.
+func TestKafkaSecurityValidate(t *testing.T) {
+	dir := t.TempDir()
+	big := filepath.Join(dir, "big")
+	empty := filepath.Join(dir, "empty")
+	if err := os.WriteFile(big, make([]byte, maxSecretFileBytes+1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(empty, []byte("\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		sec  KafkaSecurity
+		want string
+	}{
+		{KafkaSecurity{SASLMechanism: "GSSAPI"}, "sasl-mechanism"},
+		{KafkaSecurity{SASLUsername: "u"}, "need sasl-mechanism"},
+		{KafkaSecurity{SASLMechanism: "PLAIN"}, "needs sasl-username"},
+		{KafkaSecurity{SASLMechanism: "OAUTHBEARER"}, "needs sasl-oauth-token-file"},
+		{KafkaSecurity{SASLMechanism: "PLAIN", SASLUsername: "u", SASLOAuthTokenFile: "/t"}, "needs sasl-mechanism OAUTHBEARER"},
+		{KafkaSecurity{TLS: true, TLSCertFile: "/c"}, "tls-key-file"},
+		{KafkaSecurity{TLSCAFile: "/ca"}, "tls: true"},
+		{KafkaSecurity{SASLMechanism: "PLAIN", SASLUsername: "u"}, "SILT_KAFKA_SASL_PASSWORD"},
+		{KafkaSecurity{SASLMechanism: "PLAIN", SASLUsername: "u", SASLPasswordFile: big}, "larger than"},
+		{KafkaSecurity{SASLMechanism: "PLAIN", SASLUsername: "u", SASLPasswordFile: empty}, "is empty"},
+		{KafkaSecurity{SASLMechanism: "PLAIN", SASLUsername: "u", SASLPasswordFile: filepath.Join(dir, "none")}, "sasl-password-file"},
+		{KafkaSecurity{TLS: true, TLSCAFile: empty}, "no PEM certificate"},
+	} {
+		_, err := tc.sec.ClientOpts()
+		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%+v: %v, want one line with %q", tc.sec, err, tc.want)
+		}
+	}
+	if _, err := (KafkaSecurity{}).WithEnv(func(k string) string { return map[string]string{"SILT_KAFKA_TLS": "yes please"}[k] }); err == nil || !strings.Contains(err.Error(), "SILT_KAFKA_TLS") {
+		t.Errorf("bad SILT_KAFKA_TLS: %v", err)
+	}
+	env := map[string]string{"SILT_KAFKA_SASL_MECHANISM": "plain", "SILT_KAFKA_SASL_USERNAME": "envuser", "SILT_KAFKA_SASL_PASSWORD": "p"}
+	c, err := (KafkaSecurity{SASLMechanism: "SCRAM-SHA-256", SASLUsername: "fileuser"}).WithEnv(func(k string) string { return env[k] })
+	if err != nil || c.SASLMechanism != "plain" || c.SASLUsername != "envuser" || c.SASLPassword != "p" {
+		t.Errorf("env should win: %+v %v", c, err)
+	}
+}
