@@ -1,8 +1,12 @@
 package main
 
 import (
+	"bytes"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -48,5 +52,64 @@ func TestKafkaWrongPasswordCLI(t *testing.T) {
 	r := silt(t, env, "", "sink", "--sasl-password", "x")
 	if r.code == 0 || !strings.Contains(r.stderr, "sasl-password") {
 		t.Fatalf("--sasl-password: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+// TestKafkaSASLCLI: with the right SILT_KAFKA_* settings, `silt export`
+// publishes through a SASL broker and `silt sink` (password from a file
+// key of its config) consumes those records back into a table.
+func TestKafkaSASLCLI(t *testing.T) {
+	const pass = "right-pw-4e1f0c"
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "out"),
+		kfake.EnableSASL(), kfake.Superuser("PLAIN", "silt", pass))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	broker := c.ListenAddrs()[0]
+	dir := t.TempDir()
+	env := []string{"SILT_WAREHOUSE=" + filepath.Join(dir, "wh"), "SILT_KAFKA_SASL_MECHANISM=PLAIN", "SILT_KAFKA_SASL_USERNAME=silt", "SILT_KAFKA_SASL_PASSWORD=" + pass}
+	mustSilt(t, env, "", "sql", "CREATE DATABASE app; CREATE TABLE app.users (id BIGINT, name STRING, PRIMARY KEY (id)); CREATE TABLE app.copy (id BIGINT, name STRING, PRIMARY KEY (id)); INSERT INTO app.users VALUES (1, 'a'), (2, 'b')")
+	out := mustSilt(t, env, "", "--format", "upsert-json", "export", "app.users", "--brokers", broker, "--topic", "out")
+	if !strings.Contains(out, "2 changes") || strings.Contains(out, pass) {
+		t.Fatalf("export: %s", out)
+	}
+	pwFile := filepath.Join(dir, "pw")
+	if err := os.WriteFile(pwFile, []byte(pass+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "sinks.yaml")
+	if err := os.WriteFile(cfg, []byte("sinks:\n  - brokers: ["+broker+"]\n    topics: [out]\n    table: app.copy\n    format: upsert-json\n    group: g\n    commit-interval: 100ms\n    sasl-mechanism: PLAIN\n    sasl-username: silt\n    sasl-password-file: "+pwFile+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(siltBin, "sink", "--config", cfg, "--stats-interval", "0")
+	cmd.Env = append(append(os.Environ(), env[0]), "HOME="+t.TempDir())
+	var sout, serr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &sout, &serr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	want := "id,name\n1,a\n2,b\n"
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		r := silt(t, env[:1], "", "--format", "csv", "sql", "SELECT * FROM app.copy ORDER BY id")
+		if r.stdout == want {
+			break
+		}
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			t.Fatalf("app.copy never became %q (last %q %q)\nsink stderr:\n%s", want, r.stdout, r.stderr, serr.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("sink exit: %v\nstderr:\n%s", err, serr.String())
+	}
+	if strings.Contains(sout.String()+serr.String(), pass) {
+		t.Fatalf("the sink printed the password:\n%s%s", sout.String(), serr.String())
 	}
 }
