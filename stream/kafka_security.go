@@ -270,7 +270,7 @@ func checkConnect(ctx context.Context, cl *kgo.Client, brokers []string, sec Kaf
 	defer cancel()
 	var err error
 	for try := 0; try < eofPings; try++ {
-		if err = cl.Ping(pctx); err == nil || pctx.Err() != nil || securityError(err) {
+		if err = ping(pctx, cl); err == nil || pctx.Err() != nil || securityError(err) {
 			break
 		}
 		if sec.SASLMechanism == "" || !closedEarly(err) {
@@ -295,6 +295,19 @@ func checkConnect(ctx context.Context, cl *kgo.Client, brokers []string, sec Kaf
 		return nil
 	}
 	return authError(brokers, sec, err)
+}
+
+// ping is cl.Ping that returns when ctx ends, even while the client is
+// still dialing (franz-go bounds a dial by its own timeout, not ctx).
+func ping(ctx context.Context, cl *kgo.Client) error {
+	done := make(chan error, 1)
+	go func() { done <- cl.Ping(ctx) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // eofPings and eofPingBackoff: how often and how far apart checkConnect

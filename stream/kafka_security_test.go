@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -235,5 +236,35 @@ func TestKafkaSecurityValidate(t *testing.T) {
 	c, err := (KafkaSecurity{SASLMechanism: "SCRAM-SHA-256", SASLUsername: "fileuser"}).WithEnv(func(k string) string { return env[k] })
 	if err != nil || c.SASLMechanism != "plain" || c.SASLUsername != "envuser" || c.SASLPassword != "p" {
 		t.Errorf("env should win: %+v %v", c, err)
+	}
+}
+
+// TestSinkDrainDuringStartCheck: Drain while the start check waits on a
+// broker that never answers returns promptly, not after the ping timeout.
+func TestSinkDrainDuringStartCheck(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0") // accepts connections, never answers
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	tb := createTable(t, newCatalog(objstore.NewMem()), "counters", counterSchema())
+	f, err := NewFormat("json", tb.Schema(), FormatOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(tb, Options{Brokers: []string{ln.Addr().String()}, Topics: []string{"events"}, Group: "g", Format: f, Logf: testLogf(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Run(context.Background()) }()
+	time.Sleep(300 * time.Millisecond)
+	start := time.Now()
+	s.Drain()
+	select {
+	case err := <-done:
+		t.Logf("Run = %v, %v after Drain", err, time.Since(start))
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return within 5s of Drain")
 	}
 }

@@ -332,7 +332,14 @@ func (s *Sink) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("%w: sink %s: kafka client: %v", types.ErrInvalid, s.user, err)
 	}
-	if err := checkConnect(ctx, cl, s.o.Brokers, s.o.Security, s.o.Logf); err != nil {
+	// The start check ends early on Drain too (SIGTERM while the brokers
+	// are unreachable must not wait for the ping timeout).
+	checkCtx, endCheck := context.WithCancel(ctx)
+	stopCheck := context.AfterFunc(s.drainCtx, endCheck)
+	err = checkConnect(checkCtx, cl, s.o.Brokers, s.o.Security, s.o.Logf)
+	stopCheck()
+	endCheck()
+	if err != nil {
 		cl.Close()
 		return fmt.Errorf("sink %s: %w", s.user, err)
 	}
