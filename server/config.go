@@ -384,13 +384,22 @@ func parseSinks(v *yaml.Node, fail func(int, string, ...any) error) ([]stream.Si
 // sinkKeys are the YAML keys of stream.SinkConfig.
 func sinkKeys() map[string]bool {
 	out := map[string]bool{}
-	rt := reflect.TypeFor[stream.SinkConfig]()
+	addYAMLKeys(out, reflect.TypeFor[stream.SinkConfig]())
+	return out
+}
+
+// addYAMLKeys adds the YAML keys of struct type rt, descending into
+// inline fields.
+func addYAMLKeys(out map[string]bool, rt reflect.Type) {
 	for i := range rt.NumField() {
-		if tag, _, _ := strings.Cut(rt.Field(i).Tag.Get("yaml"), ","); tag != "" && tag != "-" {
+		tag, opts, _ := strings.Cut(rt.Field(i).Tag.Get("yaml"), ",")
+		switch {
+		case tag == "" && opts == "inline":
+			addYAMLKeys(out, rt.Field(i).Type)
+		case tag != "" && tag != "-":
 			out[tag] = true
 		}
 	}
-	return out
 }
 
 func knownKeys() []string {

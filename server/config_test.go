@@ -178,3 +178,24 @@ func FuzzLoad(f *testing.F) {
 		}
 	})
 }
+
+// TestLoadSinkSecurity: a sink's sasl-* and tls-* keys load; a password
+// key does not exist (the password comes from the environment or a file).
+func TestLoadSinkSecurity(t *testing.T) {
+	cfg := "sinks:\n  - table: a.b\n    brokers: [k:1]\n    topics: [t]\n    format: json\n    group: g\n    sasl-mechanism: SCRAM-SHA-512\n    sasl-username: u\n    sasl-password-file: /run/pw\n    tls: true\n    tls-ca-file: /run/ca.pem\n"
+	c, err := Load(Sources{File: "silt.yaml", Data: []byte(cfg)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := c.Sinks[0].KafkaSecurity; s.SASLMechanism != "SCRAM-SHA-512" || s.SASLUsername != "u" || s.SASLPasswordFile != "/run/pw" || !s.TLS || s.TLSCAFile != "/run/ca.pem" {
+		t.Fatalf("security: %+v", s)
+	}
+	_, err = Load(Sources{File: "silt.yaml", Data: []byte(cfg + "    sasl-password: hunter2\n")})
+	if err == nil || !strings.Contains(err.Error(), `unknown key "sasl-password"`) || strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("sasl-password key: %v", err)
+	}
+	_, err = Load(Sources{File: "silt.yaml", Data: []byte(strings.Replace(cfg, "SCRAM-SHA-512", "GSSAPI", 1))})
+	if err == nil || !strings.Contains(err.Error(), "sasl-mechanism") {
+		t.Fatalf("bad mechanism: %v", err)
+	}
+}

@@ -57,6 +57,9 @@ type SinkConfig struct {
 	// SchemaEvolution is none (default) or add-columns (debezium-json
 	// only; the sink then needs an Evolver, see Options).
 	SchemaEvolution string `json:"schema-evolution,omitempty" yaml:"schema-evolution"`
+	// KafkaSecurity (sasl-*, tls-* keys) authenticates to the brokers;
+	// the SILT_KAFKA_* environment variables override it (WithEnv).
+	KafkaSecurity `yaml:",inline"`
 }
 
 // maxConfigBytes bounds a config file.
@@ -162,6 +165,9 @@ func (s *SinkConfig) Validate() error {
 	if fo.SchemaEvolution == EvolutionAddColumns && s.Format != "debezium-json" {
 		return fmt.Errorf("%w: schema-evolution add-columns needs format debezium-json (with the schema envelope), not %s", types.ErrInvalid, s.Format)
 	}
+	if err := s.KafkaSecurity.Validate(); err != nil {
+		return err
+	}
 	o, err := s.baseOptions()
 	if err != nil {
 		return err
@@ -188,7 +194,7 @@ func (placeholderFormat) Decode(dst []Change, _, _ []byte) ([]Change, error) { r
 func (s *SinkConfig) baseOptions() (Options, error) {
 	o := Options{
 		Brokers: s.Brokers, Topics: s.Topics, Group: s.Group, Member: s.Member,
-		DLQTopic: s.DLQTopic, StartOffset: s.StartOffset,
+		DLQTopic: s.DLQTopic, StartOffset: s.StartOffset, Security: s.KafkaSecurity,
 	}
 	var err error
 	if o.CommitInterval, err = parseDuration("commit-interval", s.CommitInterval); err != nil {

@@ -40,6 +40,8 @@ type ExportOptions struct {
 	Follow bool
 	// PollInterval is how often Follow looks for new snapshots. Default 1s.
 	PollInterval time.Duration
+	// Security is the SASL and TLS of the Kafka connection.
+	Security KafkaSecurity
 	// ClientOpts are extra franz-go options, applied last.
 	ClientOpts []kgo.Opt
 	// Logf receives progress. Default: discard.
@@ -101,6 +103,9 @@ func NewExporter(t *table.Table, o ExportOptions) (*Exporter, error) {
 		return nil, fmt.Errorf("%w: export: bad start snapshot %d", types.ErrInvalid, o.From)
 	}
 	if err := ValidateTopic(o.Topic); err != nil {
+		return nil, err
+	}
+	if err := o.Security.Validate(); err != nil {
 		return nil, err
 	}
 	if err := ValidateTopic(o.Name); err != nil {
@@ -185,16 +190,23 @@ func (e *Exporter) Run(ctx context.Context) (ExportStats, error) {
 		done = 0
 	}
 	st.Position = done
-	cl, err := kgo.NewClient(append([]kgo.Opt{
+	sec, err := e.o.Security.ClientOpts()
+	if err != nil {
+		return st, fmt.Errorf("export %s: %w", e.o.Name, err)
+	}
+	cl, err := kgo.NewClient(append(append([]kgo.Opt{
 		kgo.SeedBrokers(e.o.Brokers...),
 		kgo.ClientID("silt-export"),
 		kgo.DefaultProduceTopic(e.o.Topic),
 		kgo.ProducerLinger(5 * time.Millisecond),
-	}, e.o.ClientOpts...)...)
+	}, sec...), e.o.ClientOpts...)...)
 	if err != nil {
 		return st, fmt.Errorf("%w: export: kafka client: %v", types.ErrInvalid, err)
 	}
 	defer cl.Close()
+	if err := checkConnect(ctx, cl, e.o.Brokers, e.o.Security, e.o.Logf); err != nil {
+		return st, fmt.Errorf("export %s: %w", e.o.Name, err)
+	}
 	for {
 		latest, err := e.t.Latest(ctx)
 		if err != nil {

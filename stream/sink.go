@@ -64,8 +64,11 @@ type Options struct {
 	Rand func(n int64) int64
 	// Logf receives progress and problems. Default: discard.
 	Logf func(format string, args ...any)
-	// ClientOpts are extra franz-go options (TLS, SASL, group timeouts,
-	// a dialer). They are applied last.
+	// Security is the SASL and TLS of the Kafka connection (for the
+	// consumer and the dead-letter producer).
+	Security KafkaSecurity
+	// ClientOpts are extra franz-go options (group timeouts, a dialer).
+	// They are applied last.
 	ClientOpts []kgo.Opt
 	// Metrics receives the counters. Default: new metrics.
 	Metrics *Metrics
@@ -277,7 +280,11 @@ func (s *Sink) User() string { return s.user }
 // not wait.
 func (s *Sink) Drain() { s.drain() }
 
-func (s *Sink) clientOpts() []kgo.Opt {
+func (s *Sink) clientOpts() ([]kgo.Opt, error) {
+	sec, err := s.o.Security.ClientOpts()
+	if err != nil {
+		return nil, err
+	}
 	budget := s.o.MemoryBudget
 	fetchMax := min(budget/8, 64<<20)
 	partMax := min(budget/16, 8<<20)
@@ -302,7 +309,8 @@ func (s *Sink) clientOpts() []kgo.Opt {
 		kgo.MaxConcurrentFetches(2),
 		kgo.MaxBufferedBytes(int(budget / 16)),
 	}
-	return append(opts, s.o.ClientOpts...)
+	opts = append(opts, sec...)
+	return append(opts, s.o.ClientOpts...), nil
 }
 
 // errClosed reports a Kafka client that closed under Run.
@@ -316,9 +324,24 @@ func (s *Sink) Run(ctx context.Context) error {
 	if !s.running.CompareAndSwap(false, true) {
 		return fmt.Errorf("%w: sink %s: Run called twice", types.ErrInvalid, s.user)
 	}
-	cl, err := kgo.NewClient(s.clientOpts()...)
+	opts, err := s.clientOpts()
+	if err != nil {
+		return fmt.Errorf("sink %s: %w", s.user, err)
+	}
+	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return fmt.Errorf("%w: sink %s: kafka client: %v", types.ErrInvalid, s.user, err)
+	}
+	// The start check ends early on Drain too (SIGTERM while the brokers
+	// are unreachable must not wait for the ping timeout).
+	checkCtx, endCheck := context.WithCancel(ctx)
+	stopCheck := context.AfterFunc(s.drainCtx, endCheck)
+	err = checkConnect(checkCtx, cl, s.o.Brokers, s.o.Security, s.o.Logf)
+	stopCheck()
+	endCheck()
+	if err != nil {
+		cl.Close()
+		return fmt.Errorf("sink %s: %w", s.user, err)
 	}
 	s.mu.Lock()
 	s.cl, s.runCtx = cl, ctx

@@ -17,7 +17,8 @@ record per changed key (insert, update with before and after, delete). The
 position (the last snapshot fully published) is stored next to the table
 under NAME, so a rerun resumes after it. --from 0 publishes the latest
 state in full first; --from N publishes the changes after snapshot N.
---follow keeps publishing new snapshots until interrupted.`
+--follow keeps publishing new snapshots until interrupted. SASL and TLS
+come from the SILT_KAFKA_* environment variables (see silt sink).`
 
 func (a *app) cmdExport(ctx context.Context, args []string) error {
 	var (
@@ -66,8 +67,13 @@ func (a *app) cmdExport(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", errUsage, err)
 	}
+	sec, err := stream.KafkaSecurity{}.WithEnv(a.getenv)
+	if err != nil {
+		return fmt.Errorf("%w: export: %w", errUsage, err)
+	}
 	o := stream.ExportOptions{
-		Brokers: splitList(brokers), Topic: topic, Encoder: enc, Name: name, Follow: follow, PollInterval: poll,
+		Security: sec,
+		Brokers:  splitList(brokers), Topic: topic, Encoder: enc, Name: name, Follow: follow, PollInterval: poll,
 		Logf: func(format string, args ...any) {
 			fmt.Fprintf(a.stderr, "%s %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
 		},

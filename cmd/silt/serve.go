@@ -122,7 +122,7 @@ func (a *app) cmdServe(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	runners, names, err := openSinks(ctx, cat, cfg.Sinks, func(label string) func(string, ...any) {
+	runners, names, err := openSinks(ctx, cat, cfg.Sinks, a.getenv, func(label string) func(string, ...any) {
 		l := log.With("sink", label)
 		return func(format string, args ...any) { l.Info(fmt.Sprintf(format, args...)) }
 	})

@@ -25,7 +25,11 @@ of Debezium schema changes to the table (nullable, at the end, subject to
 its schema.compatibility); records that do not fit go to the DLQ.
 SIGINT/SIGTERM commit what was consumed and exit; a
 sink that cannot commit within 30s stops without committing (its batch is
-replayed by the next run, never applied twice).`
+replayed by the next run, never applied twice). SASL and TLS come from the
+config keys sasl-mechanism, sasl-username, sasl-password-file,
+sasl-oauth-token-file, tls, tls-ca-file, tls-cert-file, tls-key-file,
+tls-server-name, or the SILT_KAFKA_* environment variables (which win);
+the password only from SILT_KAFKA_SASL_PASSWORD or sasl-password-file.`
 
 // sinkGrace is how long a signalled sink may take to commit before it is
 // stopped without committing.
@@ -104,7 +108,7 @@ func (a *app) cmdSink(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	sinks, names, err := openSinks(ctx, cat, cfg.Sinks, func(label string) func(string, ...any) {
+	sinks, names, err := openSinks(ctx, cat, cfg.Sinks, a.getenv, func(label string) func(string, ...any) {
 		return func(format string, args ...any) {
 			fmt.Fprintf(a.stderr, "%s %s: %s\n", time.Now().Format("15:04:05"), label, fmt.Sprintf(format, args...))
 		}
@@ -116,12 +120,18 @@ func (a *app) cmdSink(ctx context.Context, args []string) error {
 }
 
 // openSinks builds the sinks of a config (without running them); logf
-// returns the log function of the sink with the given display name.
-// `silt sink` and `silt serve` both use it.
-func openSinks(ctx context.Context, cat *catalog.Catalog, cfgs []stream.SinkConfig, logf func(label string) func(string, ...any)) ([]*stream.Sink, []string, error) {
+// returns the log function of the sink with the given display name;
+// getenv supplies the SILT_KAFKA_* security settings, which win over the
+// config's. `silt sink` and `silt serve` both use it.
+func openSinks(ctx context.Context, cat *catalog.Catalog, cfgs []stream.SinkConfig, getenv func(string) string, logf func(label string) func(string, ...any)) ([]*stream.Sink, []string, error) {
 	var sinks []*stream.Sink
 	var names []string
 	for _, sc := range cfgs {
+		sec, err := sc.KafkaSecurity.WithEnv(getenv)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w: sink %s: %w", errUsage, sc.DisplayName(), err)
+		}
+		sc.KafkaSecurity = sec
 		db, name, err := sc.TableName()
 		if err != nil {
 			return nil, nil, err
