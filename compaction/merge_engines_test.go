@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/siltdb/silt/compaction"
+	"github.com/siltdb/silt/internal/testkit"
 	"github.com/siltdb/silt/lsm"
 	"github.com/siltdb/silt/manifest"
 	"github.com/siltdb/silt/objstore"
@@ -48,11 +49,7 @@ func engineSchema(opts map[string]string) *types.Schema {
 // commit-local sequence numbers, all row kinds, NULLs), with the real merge
 // engines, with and without dropping deletes, a TTL and row-group copying.
 func TestExecuteMatchesMergeRuns(t *testing.T) {
-	seed := uint64(time.Now().UnixNano())
-	if f := flag.Lookup("seed"); f != nil && f.Value.String() != "0" {
-		fmt.Sscan(f.Value.String(), &seed)
-	}
-	t.Logf("seed %d (replay with -seed=%d)", seed, seed)
+	seed := testkit.Seed(t)
 	rng := rand.New(rand.NewPCG(seed, 8))
 	engines := []map[string]string{
 		{},

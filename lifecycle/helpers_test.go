@@ -2,26 +2,18 @@ package lifecycle
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"testing"
-	"time"
 
+	"github.com/siltdb/silt/internal/testkit"
 	"github.com/siltdb/silt/table"
 	"github.com/siltdb/silt/types"
 )
 
-var seedFlag = flag.Uint64("seed", 0, "seed for randomized tests (0 = time-based)")
-
 // testSeed returns -seed, or a time-based seed, and logs it for replay.
 func testSeed(t *testing.T) uint64 {
 	t.Helper()
-	s := *seedFlag
-	if s == 0 {
-		s = uint64(time.Now().UnixNano())
-	}
-	t.Logf("seed %d (replay with -seed=%d)", s, s)
-	return s
+	return testkit.Seed(t)
 }
 
 // simpleSchema: (id BIGINT primary key, v STRING) in buckets buckets.

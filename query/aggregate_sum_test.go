@@ -5,8 +5,8 @@ import (
 	"math/big"
 	"math/rand/v2"
 	"testing"
-	"time"
 
+	"github.com/siltdb/silt/internal/testkit"
 	"github.com/siltdb/silt/types"
 )
 
@@ -15,8 +15,7 @@ import (
 // the int64 limits (running sums that leave and re-enter the int64 range)
 // and small ones.
 func TestSumStateMatchesBigInt(t *testing.T) {
-	seed := uint64(time.Now().UnixNano())
-	t.Logf("seed %d", seed)
+	seed := testkit.Seed(t)
 	rng := rand.New(rand.NewPCG(seed, 7))
 	dec := types.TDecimal(18, 2)
 	for round := 0; round < 300; round++ {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"flag"
 	"math"
 	"math/rand/v2"
 	"strconv"
@@ -10,11 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/siltdb/silt/internal/testkit"
 	"github.com/siltdb/silt/query"
 	"github.com/siltdb/silt/types"
 )
-
-var loadSeedFlag = flag.Uint64("seed", 0, "seed of the randomized load tests (0: from the clock)")
 
 // randomText returns a short valid UTF-8 string, often holding the
 // characters CSV and JSON must quote or escape.
@@ -71,11 +69,7 @@ func randomValue(rng *rand.Rand, t types.DataType) types.Value {
 // query.WriteResult as csv and json and parsed back by the load parsers
 // are identical to the rows written.
 func TestLoadRoundTripRandom(t *testing.T) {
-	seed := *loadSeedFlag
-	if seed == 0 {
-		seed = uint64(time.Now().UnixNano())
-	}
-	t.Logf("seed %d (replay with -seed %d)", seed, seed)
+	seed := testkit.Seed(t)
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	s := &types.Schema{}
 	cols := make([]query.Column, len(roundTripColumns))
