@@ -371,17 +371,31 @@ func TestSinkSchemaEvolution(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	want := "id,name,age\n1,u1,\n2,u2,\n3,u3,23\n"
+	awaitTableThenStop(t, cmd, &errb, env, "SELECT * FROM app.users ORDER BY id", "id,name,age\n1,u1,\n2,u2,\n3,u3,23\n")
+	if !strings.Contains(out.String(), "columns added 1") {
+		t.Fatalf("sink output:\n%s", out.String())
+	}
+	r := silt(t, env, "", "sink", "--brokers", broker, "--topic", "users", "--table", "app.users", "--format", "json", "--group", "g", "--schema-evolution", "add-columns")
+	if r.code == 0 || !strings.Contains(r.stderr, "debezium-json") {
+		t.Fatalf("add-columns with json: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+// awaitTableThenStop polls query (as CSV) until it prints want, then stops
+// the running sink cmd with SIGTERM and requires a clean exit. If want never
+// shows within 30 s the sink is killed and the test fails with its stderr.
+func awaitTableThenStop(t *testing.T, cmd *exec.Cmd, stderr fmt.Stringer, env []string, query, want string) {
+	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		r := silt(t, env, "", "--format", "csv", "sql", "SELECT * FROM app.users ORDER BY id")
+		r := silt(t, env, "", "--format", "csv", "sql", query)
 		if r.stdout == want {
 			break
 		}
 		if time.Now().After(deadline) {
 			_ = cmd.Process.Kill()
 			_ = cmd.Wait()
-			t.Fatalf("table never became %q (last: %q %q)\nsink stderr:\n%s", want, r.stdout, r.stderr, errb.String())
+			t.Fatalf("%s never printed %q (last: %q %q)\nsink stderr:\n%s", query, want, r.stdout, r.stderr, stderr)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -389,13 +403,6 @@ func TestSinkSchemaEvolution(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := cmd.Wait(); err != nil {
-		t.Fatalf("sink exit: %v\nstderr:\n%s", err, errb.String())
-	}
-	if !strings.Contains(out.String(), "columns added 1") {
-		t.Fatalf("sink output:\n%s", out.String())
-	}
-	r := silt(t, env, "", "sink", "--brokers", broker, "--topic", "users", "--table", "app.users", "--format", "json", "--group", "g", "--schema-evolution", "add-columns")
-	if r.code == 0 || !strings.Contains(r.stderr, "debezium-json") {
-		t.Fatalf("add-columns with json: exit %d, stderr %q", r.code, r.stderr)
+		t.Fatalf("sink exit: %v\nstderr:\n%s", err, stderr)
 	}
 }

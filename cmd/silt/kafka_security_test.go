@@ -6,7 +6,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -89,26 +88,7 @@ func TestKafkaSASLCLI(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	want := "id,name\n1,a\n2,b\n"
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		r := silt(t, env[:1], "", "--format", "csv", "sql", "SELECT * FROM app.copy ORDER BY id")
-		if r.stdout == want {
-			break
-		}
-		if time.Now().After(deadline) {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-			t.Fatalf("app.copy never became %q (last %q %q)\nsink stderr:\n%s", want, r.stdout, r.stderr, serr.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("sink exit: %v\nstderr:\n%s", err, serr.String())
-	}
+	awaitTableThenStop(t, cmd, &serr, env[:1], "SELECT * FROM app.copy ORDER BY id", "id,name\n1,a\n2,b\n")
 	if strings.Contains(sout.String()+serr.String(), pass) {
 		t.Fatalf("the sink printed the password:\n%s%s", sout.String(), serr.String())
 	}

@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -15,32 +13,14 @@ import (
 	"github.com/siltdb/silt/internal/s3test"
 )
 
-// lockedBuffer is a bytes.Buffer safe to read while a process writes it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // startSilt starts silt in the background; wait returns its exit code.
-func startSilt(t *testing.T, env []string, args ...string) (stderr *lockedBuffer, cmd *exec.Cmd, wait func() int) {
+func startSilt(t *testing.T, env []string, args ...string) (stderr *syncBuffer, cmd *exec.Cmd, wait func() int) {
 	t.Helper()
 	cmd = exec.Command(siltBin, args...)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Env = append(cmd.Env, "HOME="+t.TempDir())
-	stderr = &lockedBuffer{}
-	cmd.Stdout, cmd.Stderr = &lockedBuffer{}, stderr
+	stderr = &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = &syncBuffer{}, stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +40,7 @@ func startSilt(t *testing.T, env []string, args ...string) (stderr *lockedBuffer
 }
 
 // waitFor polls buf until it contains want or the deadline passes.
-func waitFor(t *testing.T, buf *lockedBuffer, want string, within time.Duration) {
+func waitFor(t *testing.T, buf *syncBuffer, want string, within time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for !strings.Contains(buf.String(), want) {
