@@ -8,9 +8,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
-	"syscall"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // lineCounter counts the bytes and lines written to it and keeps the last
@@ -35,25 +37,71 @@ func (c *lineCounter) Write(p []byte) (int, error) {
 }
 
 // siltPeak runs silt with stdout going to out and returns its exit code,
-// stderr and peak resident set size in MiB (getrusage ru_maxrss).
+// stderr and peak resident set size in MiB. The peak is the child's VmHWM
+// from /proc, polled while it runs: getrusage's ru_maxrss is no use here,
+// because Linux carries the parent's high-water mark across the vfork+exec
+// that os/exec uses, so a child of a large test process reports the
+// parent's size.
 func siltPeak(t *testing.T, env []string, out *lineCounter, args ...string) (int, string, int64) {
 	t.Helper()
 	cmd := exec.CommandContext(context.Background(), siltBin, args...)
 	cmd.Env = append(append(os.Environ(), env...), "HOME="+t.TempDir())
 	var errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = out, &errb
-	err := cmd.Run()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	status := fmt.Sprintf("/proc/%d/status", cmd.Process.Pid)
+	if _, err := os.Stat(status); err != nil {
+		t.Skipf("no /proc on this platform: %v", err)
+	}
+	var peakKiB atomic.Int64
+	done := make(chan struct{})
+	polled := make(chan struct{})
+	go func() {
+		defer close(polled)
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			if kib := vmHWM(status); kib > peakKiB.Load() {
+				peakKiB.Store(kib)
+			}
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	err := cmd.Wait()
+	close(done)
+	<-polled
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {
 		code = ee.ExitCode()
 	} else if err != nil {
 		t.Fatal(err)
 	}
-	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	if !ok {
-		t.Skip("no rusage on this platform")
+	if peakKiB.Load() == 0 {
+		t.Fatalf("never read VmHWM from %s", status)
 	}
-	return code, errb.String(), ru.Maxrss >> 10 // KiB on Linux
+	return code, errb.String(), peakKiB.Load() >> 10
+}
+
+// vmHWM returns the VmHWM line of a /proc status file in KiB, or 0 once
+// the process has gone.
+func vmHWM(path string) int64 {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kib, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			return kib
+		}
+	}
+	return 0
 }
 
 // TestSQLStreamsLargeResult: a SELECT over 3M rows writes its CSV in
