@@ -5,41 +5,14 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/siltdb/silt/types"
 )
 
-// arrowType maps a column type to its Arrow type: BOOLEAN→bool, INT→int32,
-// BIGINT→int64, FLOAT→float32, DOUBLE→float64, DECIMAL(p,s)→decimal128(p,s),
-// STRING→utf8, BYTES→binary, DATE→date32, TIMESTAMP→timestamp[us, UTC].
-func arrowType(t types.DataType) (arrow.DataType, error) {
-	switch t.Kind {
-	case types.Boolean:
-		return arrow.FixedWidthTypes.Boolean, nil
-	case types.Int:
-		return arrow.PrimitiveTypes.Int32, nil
-	case types.BigInt:
-		return arrow.PrimitiveTypes.Int64, nil
-	case types.Float:
-		return arrow.PrimitiveTypes.Float32, nil
-	case types.Double:
-		return arrow.PrimitiveTypes.Float64, nil
-	case types.DecimalKind:
-		return &arrow.Decimal128Type{Precision: int32(t.Precision), Scale: int32(t.Scale)}, nil
-	case types.String:
-		return arrow.BinaryTypes.String, nil
-	case types.Bytes:
-		return arrow.BinaryTypes.Binary, nil
-	case types.DateKind:
-		return arrow.FixedWidthTypes.Date32, nil
-	case types.TimestampKind:
-		return &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}, nil
-	}
-	return nil, errf(types.ErrInvalid, "no Arrow type for %s", t)
-}
+// arrowType maps a column type to its Arrow type (types.ArrowType).
+func arrowType(t types.DataType) (arrow.DataType, error) { return types.ArrowType(t) }
 
 // arrowBatchRows is the most rows one Arrow record batch holds.
 const arrowBatchRows = 64 << 10
@@ -103,66 +76,4 @@ func writeArrow(w io.Writer, r *Result) error {
 	return iw.Close()
 }
 
-func appendArrow(b array.Builder, v types.Value) error {
-	if v == nil {
-		b.AppendNull()
-		return nil
-	}
-	ok := false
-	switch bb := b.(type) {
-	case *array.BooleanBuilder:
-		var x bool
-		if x, ok = v.(bool); ok {
-			bb.Append(x)
-		}
-	case *array.Int32Builder:
-		var x int32
-		if x, ok = v.(int32); ok {
-			bb.Append(x)
-		}
-	case *array.Int64Builder:
-		var x int64
-		if x, ok = v.(int64); ok {
-			bb.Append(x)
-		}
-	case *array.Float32Builder:
-		var x float32
-		if x, ok = v.(float32); ok {
-			bb.Append(x)
-		}
-	case *array.Float64Builder:
-		var x float64
-		if x, ok = v.(float64); ok {
-			bb.Append(x)
-		}
-	case *array.Decimal128Builder:
-		var x types.Decimal
-		if x, ok = v.(types.Decimal); ok {
-			bb.Append(decimal128.FromI64(int64(x)))
-		}
-	case *array.StringBuilder:
-		var x string
-		if x, ok = v.(string); ok {
-			bb.Append(x)
-		}
-	case *array.BinaryBuilder:
-		var x []byte
-		if x, ok = v.([]byte); ok {
-			bb.Append(x)
-		}
-	case *array.Date32Builder:
-		var x types.Date
-		if x, ok = v.(types.Date); ok {
-			bb.Append(arrow.Date32(x))
-		}
-	case *array.TimestampBuilder:
-		var x types.Timestamp
-		if x, ok = v.(types.Timestamp); ok {
-			bb.Append(arrow.Timestamp(x))
-		}
-	}
-	if !ok {
-		return errf(types.ErrInvalid, "value of Go type %T does not match the column type", v)
-	}
-	return nil
-}
+func appendArrow(b array.Builder, v types.Value) error { return types.AppendValue(b, v) }

@@ -6,6 +6,8 @@ import (
 	"iter"
 	"strconv"
 
+	"github.com/apache/arrow-go/v18/arrow"
+
 	"github.com/siltdb/silt/catalog"
 	"github.com/siltdb/silt/manifest"
 	"github.com/siltdb/silt/table"
@@ -116,6 +118,11 @@ func (s siltScan) Schema() *types.Schema { return s.s.Schema() }
 // Rows yields the scan's rows; when the iteration ends the scan is closed
 // (releasing the lease a read of an older snapshot holds; an iteration
 // never started leaves it to expire after snapshot.lease-ttl).
+// Batches implements BatchScan.
+func (s siltScan) Batches(ctx context.Context) iter.Seq2[arrow.Record, error] {
+	return s.s.Batches(ctx)
+}
+
 func (s siltScan) Rows(ctx context.Context) iter.Seq2[types.Row, error] {
 	return func(yield func(types.Row, error) bool) {
 		defer func() { _ = s.s.Close(context.WithoutCancel(ctx)) }()

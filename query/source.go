@@ -6,6 +6,8 @@ import (
 	"context"
 	"iter"
 
+	"github.com/apache/arrow-go/v18/arrow"
+
 	"github.com/siltdb/silt/catalog"
 	"github.com/siltdb/silt/manifest"
 	"github.com/siltdb/silt/types"
@@ -112,6 +114,15 @@ type Scan interface {
 	SnapshotID() int64
 	// Rows yields rows; iteration stops at the first error.
 	Rows(ctx context.Context) iter.Seq2[types.Row, error]
+}
+
+// BatchScan is an optional Scan capability (discovered by type
+// assertion): the same rows as Arrow record batches of the scan's schema
+// (types.ArrowSchema), the form the executor works on. A batch is valid
+// only until the loop body returns. Scans without it are adapted from
+// Rows.
+type BatchScan interface {
+	Batches(ctx context.Context) iter.Seq2[arrow.Record, error]
 }
 
 // Change is one changelog row.
