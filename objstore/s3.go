@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/encrypt"
 
 	"github.com/siltdb/silt/types"
 )
@@ -38,6 +39,7 @@ type S3 struct {
 	prefix string // normalized cfg.Prefix: "" or "p/"
 	region string // cfg.Region or from the environment; may be ""
 	client *minio.Client
+	sse    encrypt.ServerSide // nil: the bucket's default encryption
 }
 
 // NewS3 connects to the bucket described by cfg. Credentials come from
@@ -51,6 +53,10 @@ func NewS3(ctx context.Context, cfg S3Config) (*S3, error) {
 		return nil, err
 	}
 	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("s3 config: %w", err)
+	}
+	sse, err := cfg.serverSideEncryption()
+	if err != nil {
 		return nil, fmt.Errorf("s3 config: %w", err)
 	}
 	creds, err := resolveCredentials(ctx, cfg)
@@ -85,7 +91,7 @@ func NewS3(ctx context.Context, cfg S3Config) (*S3, error) {
 	if err != nil {
 		return nil, fmt.Errorf("s3 client for %s: %w", cfg, err)
 	}
-	return &S3{cfg: cfg, prefix: normPrefix(cfg.Prefix), region: region, client: client}, nil
+	return &S3{cfg: cfg, prefix: normPrefix(cfg.Prefix), region: region, client: client, sse: sse}, nil
 }
 
 // Config returns the configuration the store was made with.
@@ -102,6 +108,9 @@ func (s *S3) BucketExists(ctx context.Context) (bool, error) {
 	if err != nil {
 		if terr := rt.timedOut(ctx, "bucket-exists", s.cfg.Bucket); terr != nil {
 			return false, terr
+		}
+		if isS3AccessDenied(err) {
+			return false, fmt.Errorf("s3 bucket %s: %w: %w", s.cfg.Bucket, ErrAccessDenied, err)
 		}
 		return false, fmt.Errorf("s3 bucket %s: %w", s.cfg.Bucket, err)
 	}
@@ -240,7 +249,7 @@ func (s *S3) Put(ctx context.Context, key string, data []byte) (ObjectInfo, erro
 	if err != nil {
 		return ObjectInfo{}, err
 	}
-	opts := minio.PutObjectOptions{SendContentMd5: true, DisableMultipart: len(data) <= maxSinglePut, StorageClass: s.cfg.StorageClass}
+	opts := minio.PutObjectOptions{SendContentMd5: true, DisableMultipart: len(data) <= maxSinglePut, StorageClass: s.cfg.StorageClass, ServerSideEncryption: s.sse}
 	rctx, rt := s.startRequest(ctx, int64(len(data)))
 	defer rt.done()
 	ui, err := s.client.PutObject(rctx, s.cfg.Bucket, ok, bytes.NewReader(data), int64(len(data)), opts)
@@ -283,6 +292,7 @@ func (s *S3) condPut(ctx context.Context, op, key string, data []byte, opts mini
 	opts.DisableMultipart = true // the precondition must ride on the one request that writes
 	opts.SendContentMd5 = true
 	opts.StorageClass = s.cfg.StorageClass
+	opts.ServerSideEncryption = s.sse
 	rctx, rt := s.startRequest(ctx, int64(len(data)))
 	defer rt.done()
 	ui, err := s.client.PutObject(rctx, s.cfg.Bucket, ok, bytes.NewReader(data), int64(len(data)), opts)
@@ -390,11 +400,26 @@ func isS3NotFound(err error) bool {
 	return resp.StatusCode == http.StatusNotFound
 }
 
-// s3Err wraps err with the operation and key, and with ErrNotFound when
-// the service says the object does not exist.
+// isS3AccessDenied reports whether the service refused the request for
+// lack of permission.
+func isS3AccessDenied(err error) bool {
+	resp := minio.ToErrorResponse(asErrorResponse(err))
+	return resp.Code == "AccessDenied" || resp.Code == "AllAccessDisabled"
+}
+
+// s3Err wraps err with the operation and key, with ErrNotFound when the
+// service says the object does not exist, and with ErrAccessDenied when
+// it refuses the request for lack of permission; a KMS refusal (SSE-KMS
+// with an unknown key) is a configuration error, types.ErrInvalid.
 func s3Err(op, key string, err error) error {
+	if isS3KMSError(err) { // before not-found: an unknown KMS key is a 404
+		return fmt.Errorf("s3 %s %q: %w: %w (check SILT_S3_SSE and SILT_S3_SSE_KMS_KEY_ID: the key must exist in the service's KMS and the credentials must be allowed to use it)", op, key, types.ErrInvalid, err)
+	}
 	if isS3NotFound(err) {
 		return fmt.Errorf("s3 %s %q: %w: %w", op, key, ErrNotFound, err)
+	}
+	if isS3AccessDenied(err) {
+		return fmt.Errorf("s3 %s %q: %w: %w", op, key, ErrAccessDenied, err)
 	}
 	return fmt.Errorf("s3 %s %q: %w", op, key, err)
 }

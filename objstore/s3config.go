@@ -52,6 +52,20 @@ type S3Config struct {
 	// puts (e.g. STANDARD_IA, GLACIER_IR: a cold tier). Default: the
 	// bucket's default (STANDARD).
 	StorageClass string
+	// SSE encrypts every object the store writes (puts, conditional puts,
+	// multipart uploads): "" (the bucket's default encryption), SSES3 or
+	// SSEKMS. Reads need nothing: the service decrypts.
+	SSE string
+	// SSEKMSKeyID is the KMS key of SSE-KMS. Default: the service's
+	// default KMS key (on AWS, aws/s3).
+	SSEKMSKeyID string
+	// SSEKMSContext is the optional SSE-KMS encryption context: a JSON
+	// object of string values (ParseSSEKMSContext).
+	SSEKMSContext string
+	// Credentials, when set, is the store's only source of credentials:
+	// the AWS credential chain is not consulted (a cold tier's own keys).
+	// Default: the chain.
+	Credentials *Credentials
 }
 
 const defaultS3Endpoint = "s3.amazonaws.com"
@@ -108,6 +122,18 @@ func (c S3Config) String() string {
 	if c.StorageClass != "" {
 		fmt.Fprintf(&b, ", storage class %s", c.StorageClass)
 	}
+	switch c.SSE {
+	case SSES3:
+		b.WriteString(", sse-s3")
+	case SSEKMS:
+		b.WriteString(", sse-kms")
+		if c.SSEKMSKeyID != "" {
+			fmt.Fprintf(&b, " key %s", c.SSEKMSKeyID)
+		}
+	}
+	if c.Credentials != nil {
+		fmt.Fprintf(&b, ", credentials from %s", c.Credentials)
+	}
 	b.WriteString(")")
 	return b.String()
 }
@@ -136,7 +162,10 @@ func (c S3Config) validate() error {
 			return err
 		}
 	}
-	return validateStorageClass(c.StorageClass)
+	if err := validateStorageClass(c.StorageClass); err != nil {
+		return err
+	}
+	return c.validateSSE()
 }
 
 // validateStorageClass accepts "" or A-Z, 0-9 and '_' (STANDARD_IA, ...).

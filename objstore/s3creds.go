@@ -36,10 +36,53 @@ func credentialChain(cfg S3Config) *credentials.Credentials {
 		&credentials.FileAWSCredentials{Filename: cfg.CredentialsFile, Profile: cfg.Profile},
 	}
 	if roleProviderEnabled() {
-		providers = append(providers, &credentials.IAM{Client: roleClient()})
+		providers = append(providers, &credentials.IAM{Client: roleClient(), Endpoint: stsEndpoint()})
 	}
 	return credentials.NewChainCredentials(providers)
 }
+
+// stsEndpoint is the STS endpoint that web identity exchanges its token
+// at: AWS_ENDPOINT_URL_STS (an S3-compatible service's own STS, e.g.
+// MinIO's), else "" (AWS STS of AWS_REGION). It applies only with
+// AWS_WEB_IDENTITY_TOKEN_FILE: the IAM provider would otherwise use it
+// for the container and instance roles too.
+func stsEndpoint() string {
+	if os.Getenv("AWS_WEB_IDENTITY_TOKEN_FILE") == "" {
+		return ""
+	}
+	return strings.TrimSuffix(os.Getenv("AWS_ENDPOINT_URL_STS"), "/")
+}
+
+// Credentials is a source of S3 credentials that replaces the AWS chain
+// for one store (S3Config.Credentials): a cold tier with its own keys.
+// Printing it names where the keys came from, never a key.
+type Credentials struct {
+	from     string
+	provider credentials.Provider
+}
+
+// StaticCredentials are fixed keys; from names where they came from
+// (e.g. "SILT_COLD_AWS_ACCESS_KEY_ID"), for messages.
+func StaticCredentials(from, accessKey, secretKey, sessionToken string) *Credentials {
+	return &Credentials{from: from, provider: &credentials.Static{Value: credentials.Value{
+		AccessKeyID: accessKey, SecretAccessKey: secretKey, SessionToken: sessionToken,
+		SignerType: credentials.SignatureV4,
+	}}}
+}
+
+// ProfileCredentials read a profile of the shared credentials file
+// (file "" : AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/credentials with
+// ~/.aws/config).
+func ProfileCredentials(file, profile string) *Credentials {
+	from := "profile " + profile
+	if file != "" {
+		from += " of " + file
+	}
+	return &Credentials{from: from, provider: &credentials.FileAWSCredentials{Filename: file, Profile: profile}}
+}
+
+// String names where the credentials come from.
+func (c *Credentials) String() string { return c.from }
 
 // roleProviderEnabled reports whether step 3 or 4 of the chain applies:
 // always, unless the metadata service is disabled and neither web
@@ -71,12 +114,18 @@ func roleClient() *http.Client {
 // printed: one parsing a credentials file could quote it.
 func resolveCredentials(ctx context.Context, cfg S3Config) (*credentials.Credentials, error) {
 	creds := credentialChain(cfg)
+	if cfg.Credentials != nil {
+		creds = credentials.New(cfg.Credentials.provider)
+	}
 	v, err := creds.GetWithContext(&credentials.CredContext{Context: ctx})
-	if err == nil && !v.SignerType.IsAnonymous() && v.AccessKeyID != "" {
+	if err == nil && !v.SignerType.IsAnonymous() && v.AccessKeyID != "" && v.SecretAccessKey != "" {
 		return creds, nil
 	}
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
+	}
+	if cfg.Credentials != nil {
+		return nil, fmt.Errorf("%w: no S3 credentials in %s (for s3://%s)", types.ErrInvalid, cfg.Credentials, cfg.Bucket)
 	}
 	file := cfg.CredentialsFile
 	if file == "" {

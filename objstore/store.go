@@ -41,6 +41,10 @@ var (
 	// request may or may not have been applied). The caller must resolve it
 	// by reading the object back; it must never be retried blindly.
 	ErrAmbiguous = errors.New("outcome unknown")
+	// ErrAccessDenied: the service refused the request for lack of
+	// permission (S3's AccessDenied): the credentials may not do this,
+	// e.g. write with a read-only policy. Retrying does not help.
+	ErrAccessDenied = errors.New("access denied: the credentials lack permission for this request")
 )
 
 // ObjectInfo describes a stored object.

@@ -77,6 +77,11 @@ healthy() {
 export MINIO_ROOT_USER=silt-test
 export MINIO_ROOT_PASSWORD=silt-test-secret-key
 export MINIO_UPDATE=off
+# A static KMS key, so that SSE-S3 and SSE-KMS work (the objstore SSE
+# tests); a fresh key each run.
+kms_key_name=silt-test-key
+MINIO_KMS_SECRET_KEY="$kms_key_name:$(head -c 32 /dev/urandom | base64)"
+export MINIO_KMS_SECRET_KEY
 minio_log="$workdir/minio.log"
 port=""
 for try in 1 2 3 4 5; do
@@ -111,6 +116,9 @@ log "MinIO $("$minio_bin" --version | head -n 1) live on 127.0.0.1:$port (log: $
 
 # (d) Point the tests at it.
 export SILT_TEST_S3_ENDPOINT="127.0.0.1:$port"
+export SILT_TEST_S3_KMS_KEY="$kms_key_name"
+export SILT_TEST_MINIO_BIN="$minio_bin" # tests that need their own server (web identity)
+unset MINIO_KMS_SECRET_KEY              # the tests' own servers set theirs
 export AWS_ACCESS_KEY_ID="$MINIO_ROOT_USER"
 export AWS_SECRET_ACCESS_KEY="$MINIO_ROOT_PASSWORD"
 export AWS_REGION=us-east-1

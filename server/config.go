@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/siltdb/silt/catalog"
+	"github.com/siltdb/silt/objstore"
 	"github.com/siltdb/silt/stream"
 	"github.com/siltdb/silt/table"
 	"github.com/siltdb/silt/types"
@@ -169,8 +170,13 @@ func (c *Config) set(vals map[string]value) error {
 		}
 		v := str(s.Key)
 		switch s.Key {
-		case "s3-endpoint", "s3-region", "s3-request-timeout", "s3-min-throughput", "s3-max-attempts":
+		case "s3-endpoint", "s3-region", "s3-request-timeout", "s3-min-throughput", "s3-max-attempts",
+			"s3-sse-kms-key-id", "s3-sse-kms-context", "cold-s3-endpoint":
 			// free-form; the S3 client checks them when it is built
+		case "s3-sse":
+			if _, err := objstore.ParseSSE("s3-sse", v); err != nil {
+				return bad(s.Key, "%q: want s3 or kms", v)
+			}
 		default:
 			if _, ok := parseBool(v); !ok {
 				return bad(s.Key, "%q: want true or false", v)

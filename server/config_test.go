@@ -94,6 +94,8 @@ func TestSettingForms(t *testing.T) {
 			v = "text"
 		case s.Key == "log-level":
 			v = "error"
+		case s.Key == "s3-sse":
+			v = "kms"
 		case strings.HasPrefix(s.Key, "s3-") && s.Key != "s3-endpoint" && s.Key != "s3-region":
 			v = "true"
 		case v == "" || s.Key == "cache-size":

@@ -55,6 +55,10 @@ func Settings() []Setting {
 		{Key: "s3-request-timeout", EnvOnly: true, Default: "15s", Help: "time budget of one S3 request, plus its size / s3-min-throughput"},
 		{Key: "s3-min-throughput", EnvOnly: true, Default: "1mb", Help: "the slowest transfer (bytes per second) a request's budget allows for"},
 		{Key: "s3-max-attempts", EnvOnly: true, Default: "8", Help: "attempts of one S3 operation before it fails (1..100)"},
+		{Key: "s3-sse", EnvOnly: true, Help: "encrypt every object silt writes: s3 (SSE-S3, AES256) or kms (SSE-KMS); default: the bucket's default"},
+		{Key: "s3-sse-kms-key-id", EnvOnly: true, Help: "the KMS key of s3-sse kms (default: the service's default KMS key)"},
+		{Key: "s3-sse-kms-context", EnvOnly: true, Help: `the SSE-KMS encryption context, a JSON object of strings, e.g. {"team":"data"}`},
+		{Key: "cold-s3-endpoint", EnvOnly: true, Help: "the cold tier's S3 endpoint, host:port or http(s)://host:port (default: s3-endpoint); its keys: SILT_COLD_AWS_ACCESS_KEY_ID and SILT_COLD_AWS_SECRET_ACCESS_KEY, or SILT_COLD_AWS_PROFILE"},
 	}
 }
 

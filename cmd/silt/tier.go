@@ -35,7 +35,7 @@ func (a *app) openTierStore(ctx context.Context, uri string) (objstore.Store, er
 	if !strings.HasPrefix(uri, "s3://") {
 		uri = base // a directory has no storage class
 	}
-	st, _, err := a.openStore(ctx, "cold tier", uri)
+	st, _, err := a.openStoreWith(ctx, "cold tier", uri, a.coldS3Settings)
 	if err != nil {
 		return nil, err
 	}
@@ -61,4 +61,45 @@ func sameLocation(x, y string) bool {
 		return u
 	}
 	return norm(x) == norm(y)
+}
+
+// coldS3Settings are the S3 settings of a cold tier: the warehouse's
+// (s3Settings), except the endpoint SILT_COLD_S3_ENDPOINT and the
+// credentials SILT_COLD_AWS_ACCESS_KEY_ID with
+// SILT_COLD_AWS_SECRET_ACCESS_KEY (and SILT_COLD_AWS_SESSION_TOKEN), or
+// the profile SILT_COLD_AWS_PROFILE of the shared credentials file, when
+// set. Unset, the cold tier uses the warehouse's endpoint and credential
+// chain. Keys never come from flags.
+func (a *app) coldS3Settings(cfg *objstore.S3Config) error {
+	if err := a.s3Settings(cfg); err != nil {
+		return err
+	}
+	if ep := strings.TrimSpace(a.getenv("SILT_COLD_S3_ENDPOINT")); ep != "" {
+		host, secure, hasScheme, err := objstore.ParseEndpoint(ep)
+		if err != nil {
+			return fmt.Errorf("SILT_COLD_S3_ENDPOINT: %w", err)
+		}
+		cfg.Endpoint = host
+		if hasScheme {
+			cfg.Secure = secure
+		}
+		cfg.PathStyle = true // a self-hosted service, like the warehouse's endpoint
+		if v := a.getenv("SILT_S3_PATH_STYLE"); v != "" {
+			cfg.PathStyle = isTrue(v)
+		}
+	}
+	id, secret := a.getenv("SILT_COLD_AWS_ACCESS_KEY_ID"), a.getenv("SILT_COLD_AWS_SECRET_ACCESS_KEY")
+	profile := strings.TrimSpace(a.getenv("SILT_COLD_AWS_PROFILE"))
+	switch {
+	case (id == "") != (secret == ""):
+		return fmt.Errorf("%w: cold tier credentials: set both SILT_COLD_AWS_ACCESS_KEY_ID and SILT_COLD_AWS_SECRET_ACCESS_KEY, or neither (then the warehouse's credentials are used)", types.ErrInvalid)
+	case id != "" && profile != "":
+		return fmt.Errorf("%w: cold tier credentials: set SILT_COLD_AWS_ACCESS_KEY_ID or SILT_COLD_AWS_PROFILE, not both", types.ErrInvalid)
+	case id != "":
+		cfg.Credentials = objstore.StaticCredentials("SILT_COLD_AWS_ACCESS_KEY_ID", id, secret, a.getenv("SILT_COLD_AWS_SESSION_TOKEN"))
+	case profile != "":
+		cfg.Credentials = objstore.ProfileCredentials("", profile)
+		cfg.Profile = profile
+	}
+	return nil
 }

@@ -46,6 +46,12 @@ func (a *app) openWarehouse(ctx context.Context) (*catalog.Catalog, error) {
 // local directory. URIs holding credentials are rejected, and errors
 // quote URIs redacted.
 func (a *app) openStore(ctx context.Context, what, uri string) (objstore.Store, string, error) {
+	return a.openStoreWith(ctx, what, uri, a.s3Settings)
+}
+
+// openStoreWith is openStore with the S3 settings of settings (the
+// warehouse's, or the cold tier's).
+func (a *app) openStoreWith(ctx context.Context, what, uri string, settings func(*objstore.S3Config) error) (objstore.Store, string, error) {
 	if err := objstore.CheckNoCredentials(what, uri); err != nil {
 		return nil, "", err
 	}
@@ -55,7 +61,7 @@ func (a *app) openStore(ctx context.Context, what, uri string) (objstore.Store, 
 		if err != nil {
 			return nil, "", fmt.Errorf("%s %q: %w", what, shown, err)
 		}
-		if err := a.s3Settings(&cfg); err != nil {
+		if err := settings(&cfg); err != nil {
 			return nil, "", err
 		}
 		s3, err := objstore.NewS3(ctx, cfg)
@@ -69,7 +75,7 @@ func (a *app) openStore(ctx context.Context, what, uri string) (objstore.Store, 
 			return nil, "", err
 		}
 		r := objstore.NewRetry(s3, ropts)
-		if err := r.Do(ctx, "check bucket", cfg.Bucket, func(ctx context.Context) error { return a.ensureBucket(ctx, s3) }); err != nil {
+		if err := r.Do(ctx, "check bucket", cfg.Bucket, func(ctx context.Context) error { return a.ensureBucket(ctx, what, s3) }); err != nil {
 			return nil, "", err
 		}
 		return s3, "", nil
@@ -132,6 +138,25 @@ func (a *app) s3Settings(cfg *objstore.S3Config) error {
 		}
 		cfg.MinThroughput = n
 	}
+	return a.sseSettings(cfg)
+}
+
+// sseSettings fills in server-side encryption: SILT_S3_SSE (s3 or kms),
+// SILT_S3_SSE_KMS_KEY_ID and SILT_S3_SSE_KMS_CONTEXT.
+func (a *app) sseSettings(cfg *objstore.S3Config) error {
+	sse, err := objstore.ParseSSE("SILT_S3_SSE", a.getenv("SILT_S3_SSE"))
+	if err != nil {
+		return err
+	}
+	keyID := strings.TrimSpace(a.getenv("SILT_S3_SSE_KMS_KEY_ID"))
+	kmsCtx := strings.TrimSpace(a.getenv("SILT_S3_SSE_KMS_CONTEXT"))
+	if sse != objstore.SSEKMS && (keyID != "" || kmsCtx != "") {
+		return fmt.Errorf("%w: SILT_S3_SSE_KMS_KEY_ID and SILT_S3_SSE_KMS_CONTEXT need SILT_S3_SSE=kms (got %q)", types.ErrInvalid, a.getenv("SILT_S3_SSE"))
+	}
+	if _, err := objstore.ParseSSEKMSContext("SILT_S3_SSE_KMS_CONTEXT", kmsCtx); err != nil {
+		return err
+	}
+	cfg.SSE, cfg.SSEKMSKeyID, cfg.SSEKMSContext = sse, keyID, kmsCtx
 	return nil
 }
 
@@ -177,19 +202,19 @@ func splitTableName(name string) (string, string, error) {
 // ensureBucket checks that the warehouse bucket exists. With
 // SILT_S3_CREATE_BUCKET=true a missing bucket is created (handy for a fresh
 // MinIO); otherwise it is a clear error rather than a silent create.
-func (a *app) ensureBucket(ctx context.Context, s3 *objstore.S3) error {
+func (a *app) ensureBucket(ctx context.Context, what string, s3 *objstore.S3) error {
 	if isTrue(a.getenv("SILT_S3_CREATE_BUCKET")) {
 		if err := s3.EnsureBucket(ctx); err != nil {
-			return fmt.Errorf("warehouse bucket %s: %w", s3.Config().Bucket, err)
+			return fmt.Errorf("%s bucket %s: %w", what, s3.Config().Bucket, err)
 		}
 		return nil
 	}
 	ok, err := s3.BucketExists(ctx)
 	if err != nil {
-		return fmt.Errorf("warehouse bucket %s: %w", s3.Config().Bucket, err)
+		return fmt.Errorf("%s bucket %s: %w", what, s3.Config().Bucket, err)
 	}
 	if !ok {
-		return fmt.Errorf("%w: warehouse bucket %s does not exist (create it, or set SILT_S3_CREATE_BUCKET=true)", types.ErrNotFound, s3.Config().Bucket)
+		return fmt.Errorf("%w: %s bucket %s does not exist (create it, or set SILT_S3_CREATE_BUCKET=true)", types.ErrNotFound, what, s3.Config().Bucket)
 	}
 	return nil
 }
