@@ -2,9 +2,11 @@ package table
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/siltdb/silt/manifest"
+	"github.com/siltdb/silt/objstore"
 )
 
 // leaseSnapshot pins snap (read by id, time or tag, so possibly not the
@@ -12,16 +14,35 @@ import (
 // for a snapshot of the view's branch, or the tag snap came from. It
 // fails with an error wrapping types.ErrNotFound when the snapshot
 // expired before the lease landed (see manifest.Table.AcquireLease).
+//
+// Credentials that may read but not write (the store refuses the lease
+// with objstore.ErrAccessDenied) read without a lease: leaseSnapshot
+// returns a nil lease and tells Env.OnNotice. Such a read is still
+// correct or fails: it sees exactly the snapshot's rows, unless expiry
+// (by a writer's maintenance) deletes the snapshot's files while it
+// reads, which surfaces as a read error, never as wrong rows.
 func (t *Table) leaseSnapshot(ctx context.Context, snap *manifest.Snapshot, tag string) (*manifest.Lease, error) {
 	ref := ""
 	if tag != "" {
 		ref = manifest.TagPath(tag)
 	}
 	l, err := t.meta.AcquireLease(ctx, snap, ref, "scan "+t.name, t.opts.Lifecycle.LeaseTTL)
+	if errors.Is(err, objstore.ErrAccessDenied) {
+		if t.env.OnNotice != nil {
+			t.env.OnNotice(UnleasedNotice(snap.ID))
+		}
+		return nil, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("table %s: %w", t.name, err)
 	}
 	return l, nil
+}
+
+// UnleasedNotice is what Env.OnNotice is told when snapshot id is read
+// without a lease.
+func UnleasedNotice(id int64) string {
+	return fmt.Sprintf("reading snapshot %d without a lease: the credentials cannot write; expiry may remove it while it is read", id)
 }
 
 // Close ends the scan: it releases the lease a scan of an older snapshot

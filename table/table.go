@@ -54,6 +54,10 @@ type Env struct {
 	// begins and then every StallNoticeInterval until it ends (see
 	// StallInfo). It must not block. nil: stalls are silent.
 	OnStall func(StallInfo)
+	// OnNotice, when set, is told what a user should know that is no
+	// error: a read of an older snapshot without a lease (the credentials
+	// cannot write one). It must not block. nil: silent.
+	OnNotice func(msg string)
 }
 
 func (e Env) withDefaults() Env {

@@ -20,12 +20,16 @@ func s3secEnv(bucket string, more ...string) []string {
 const tieredTable = "CREATE DATABASE shop; CREATE TABLE shop.orders (id BIGINT PRIMARY KEY, v STRING) " +
 	"WITH ('snapshot.num-retained.min' = '10', 'tier.min-level' = '0')"
 
-// oneLineError checks a failed run: exit 1, one line on stderr holding
-// every want, and no stack trace.
+// oneLineError checks a failed run: exit 1, an error of one line on
+// stderr (after any progress lines) holding every want, and no stack
+// trace.
 func oneLineError(t *testing.T, what string, r result, want ...string) {
 	t.Helper()
-	msg := strings.TrimSpace(r.stderr)
-	if r.code != 1 || strings.Contains(msg, "\n") || strings.Contains(msg, "goroutine") {
+	msg := strings.TrimRight(r.stderr, "\n")
+	if i := strings.LastIndex(msg, "\nsilt: "); i >= 0 && strings.HasPrefix(msg, "\r") && !strings.Contains(msg[:i], "\n") {
+		msg = msg[i+1:] // a progress bar (\r-redrawn, one line) comes first
+	}
+	if r.code != 1 || strings.Contains(msg, "\n") || strings.Contains(r.stderr, "goroutine") || strings.Contains(r.stderr, "panic") {
 		t.Errorf("%s: exit %d, stderr %q; want exit 1 and one line", what, r.code, r.stderr)
 		return
 	}

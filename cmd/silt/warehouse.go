@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/siltdb/silt/catalog"
@@ -38,7 +39,24 @@ func (a *app) openWarehouse(ctx context.Context) (*catalog.Catalog, error) {
 	hot := a.wrapCache(objstore.NewRetry(store, ropts), "hot")
 	env := a.withTiers(a.withMetaCache(a.withLookupIndex(table.Env{}, uri), uri))
 	env.OnStall = a.onStall
+	env.OnNotice = a.onceNotices()
 	return catalog.New(hot, root, env), nil
+}
+
+// onceNotices returns a notice printer that prints each distinct notice
+// once (a query may scan a table more than once).
+func (a *app) onceNotices() func(string) {
+	var mu sync.Mutex
+	seen := map[string]bool{}
+	return func(msg string) {
+		mu.Lock()
+		first := !seen[msg]
+		seen[msg] = true
+		mu.Unlock()
+		if first {
+			a.notice(msg)
+		}
+	}
 }
 
 // openStore opens the store a URI names ("what" says which, for errors):
