@@ -127,6 +127,13 @@ func resolveCredentials(ctx context.Context, cfg S3Config) (*credentials.Credent
 	if cfg.Credentials != nil {
 		return nil, fmt.Errorf("%w: no S3 credentials in %s (for s3://%s)", types.ErrInvalid, cfg.Credentials, cfg.Bucket)
 	}
+	if tf := os.Getenv("AWS_WEB_IDENTITY_TOKEN_FILE"); tf != "" && roleProviderEnabled() {
+		sts := stsEndpoint()
+		if sts == "" {
+			sts = "AWS STS (AWS_ENDPOINT_URL_STS sets another)"
+		}
+		return nil, fmt.Errorf("%w: no S3 credentials: web identity (AWS_ROLE_ARN %q, token file AWS_WEB_IDENTITY_TOKEN_FILE %s) got none from %s: check that the token is current and that the STS trusts its issuer and role", types.ErrInvalid, os.Getenv("AWS_ROLE_ARN"), tf, sts)
+	}
 	file := cfg.CredentialsFile
 	if file == "" {
 		file = os.Getenv("AWS_SHARED_CREDENTIALS_FILE")
