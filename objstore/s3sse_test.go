@@ -137,11 +137,22 @@ func TestParseSSE(t *testing.T) {
 	}
 }
 
+// FuzzParseSSEKMSContext also drives ParseSSE: both parse user input.
 func FuzzParseSSEKMSContext(f *testing.F) {
-	for _, s := range []string{"", `{"a":"b"}`, `{}`, `null`, `[1]`, `{"a":1}`, `{"a":"b","c":"d"}`} {
+	for _, s := range []string{"", `{"a":"b"}`, `{}`, `null`, `[1]`, `{"a":1}`, `{"a":"b","c":"d"}`, "kms", "S3", "none"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
+		if len(s) > 4096 {
+			return
+		}
+		if mode, err := objstore.ParseSSE("SILT_S3_SSE", s); err != nil {
+			if !errors.Is(err, types.ErrInvalid) {
+				t.Fatalf("ParseSSE(%q): %v", s, err)
+			}
+		} else if mode != "" && mode != objstore.SSES3 && mode != objstore.SSEKMS {
+			t.Fatalf("ParseSSE(%q) = %q", s, mode)
+		}
 		m, err := objstore.ParseSSEKMSContext("ctx", s)
 		if err != nil {
 			if !errors.Is(err, types.ErrInvalid) || strings.Contains(err.Error(), "\n") {

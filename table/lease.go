@@ -29,7 +29,7 @@ func (t *Table) leaseSnapshot(ctx context.Context, snap *manifest.Snapshot, tag 
 	l, err := t.meta.AcquireLease(ctx, snap, ref, "scan "+t.name, t.opts.Lifecycle.LeaseTTL)
 	if errors.Is(err, objstore.ErrAccessDenied) {
 		if t.env.OnNotice != nil {
-			t.env.OnNotice(UnleasedNotice(snap.ID))
+			t.env.OnNotice(UnleasedNotice(t.name, snap.ID))
 		}
 		return nil, nil
 	}
@@ -39,10 +39,10 @@ func (t *Table) leaseSnapshot(ctx context.Context, snap *manifest.Snapshot, tag 
 	return l, nil
 }
 
-// UnleasedNotice is what Env.OnNotice is told when snapshot id is read
-// without a lease.
-func UnleasedNotice(id int64) string {
-	return fmt.Sprintf("reading snapshot %d without a lease: the credentials cannot write; expiry may remove it while it is read", id)
+// UnleasedNotice is what Env.OnNotice is told when snapshot id of table
+// is read without a lease.
+func UnleasedNotice(table string, id int64) string {
+	return fmt.Sprintf("table %s: reading snapshot %d without a lease: the credentials cannot write; expiry may remove it while it is read", table, id)
 }
 
 // Close ends the scan: it releases the lease a scan of an older snapshot

@@ -51,8 +51,8 @@ func TestScanWithoutLeaseWhenAccessDenied(t *testing.T) {
 	if n != 1 {
 		t.Errorf("snapshot 1: %d rows, want 1", n)
 	}
-	if len(notices) != 1 || notices[0] != UnleasedNotice(1) {
-		t.Errorf("notices %q, want one %q", notices, UnleasedNotice(1))
+	if len(notices) != 1 || notices[0] != UnleasedNotice("db.t", 1) {
+		t.Errorf("notices %q, want one %q", notices, UnleasedNotice("db.t", 1))
 	}
 	// Other failures to write the lease are errors, as before.
 	fault.Clear()

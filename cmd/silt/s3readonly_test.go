@@ -24,7 +24,7 @@ func TestReadOnlyCredentials(t *testing.T) {
 	if r.code != 0 || r.stdout != "id,v\n1,a\n2,b\n" {
 		t.Fatalf("time travel: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
-	const notice = "reading snapshot 1 without a lease: the credentials cannot write; expiry may remove it while it is read"
+	const notice = "table shop.orders: reading snapshot 1 without a lease: the credentials cannot write; expiry may remove it while it is read"
 	if n := strings.Count(r.stderr, notice); n != 1 {
 		t.Errorf("time travel: the notice appears %d times, want once:\n%s", n, r.stderr)
 	}
@@ -33,6 +33,9 @@ func TestReadOnlyCredentials(t *testing.T) {
 	}
 	if out := mustSilt(t, ro, "", "--format", "csv", "sql", "SELECT snapshot_id FROM shop.orders$snapshots ORDER BY snapshot_id"); out != "snapshot_id\n1\n2\n" {
 		t.Errorf("$snapshots:\n%s", out)
+	}
+	if out := mustSilt(t, ro, "", "lifecycle", "show", "shop.orders"); !strings.Contains(out, "2 snapshots") {
+		t.Errorf("lifecycle show:\n%s", out)
 	}
 	rows := t.TempDir() + "/rows.jsonl"
 	if err := os.WriteFile(rows, []byte(`{"id":5,"v":"e"}`+"\n"), 0o644); err != nil {

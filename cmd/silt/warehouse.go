@@ -44,13 +44,19 @@ func (a *app) openWarehouse(ctx context.Context) (*catalog.Catalog, error) {
 }
 
 // onceNotices returns a notice printer that prints each distinct notice
-// once (a query may scan a table more than once).
+// once (a query may scan a table more than once). It remembers up to
+// maxNoticesSeen notices, then starts over: a long-running serve repeats
+// a notice rather than grow without bound.
 func (a *app) onceNotices() func(string) {
+	const maxNoticesSeen = 1024
 	var mu sync.Mutex
 	seen := map[string]bool{}
 	return func(msg string) {
 		mu.Lock()
 		first := !seen[msg]
+		if first && len(seen) >= maxNoticesSeen {
+			clear(seen)
+		}
 		seen[msg] = true
 		mu.Unlock()
 		if first {
