@@ -95,7 +95,7 @@ func TestColdTierOwnEndpointAndCredentials(t *testing.T) {
 	// Without its own keys the cold tier uses the warehouse's, which
 	// may not read the cold bucket: the keys above were needed.
 	r := silt(t, base, "", "sql", "SELECT id, v FROM shop.orders ORDER BY id")
-	oneLineError(t, "cold read with the warehouse's keys", r, "access denied")
+	oneLineError(t, "cold read with the warehouse's keys", r, "access denied", "SILT_COLD_AWS_* give the cold tier its own")
 	for _, k := range []string{coldKeys.SecretKey, coldKeys.SessionToken, hotKeys.SecretKey} {
 		if strings.Contains(r.stdout+r.stderr, k) {
 			t.Fatal("a secret was printed")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -235,7 +236,15 @@ func (a *app) ensureBucket(ctx context.Context, what string, s3 *objstore.S3) er
 	}
 	ok, err := s3.BucketExists(ctx)
 	if err != nil {
-		return fmt.Errorf("%s bucket %s: %w", what, s3.Config().Bucket, err)
+		hint := ""
+		if errors.Is(err, objstore.ErrAccessDenied) {
+			hint = " (check that the credentials may use this bucket"
+			if what == "cold tier" {
+				hint += "; SILT_COLD_AWS_* give the cold tier its own"
+			}
+			hint += ")"
+		}
+		return fmt.Errorf("%s bucket %s: %w%s", what, s3.Config().Bucket, err, hint)
 	}
 	if !ok {
 		return fmt.Errorf("%w: %s bucket %s does not exist (create it, or set SILT_S3_CREATE_BUCKET=true)", types.ErrNotFound, what, s3.Config().Bucket)
