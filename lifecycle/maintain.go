@@ -44,13 +44,25 @@ type MaintainReport struct {
 
 // Maintain runs the table's lifecycle policies once, in this order:
 // automatic tags, snapshot expiry (resuming interrupted runs first),
-// partition expiry, tiering, snapshot expiry again when partition expiry
-// or tiering committed (so the pass ends within snapshot.num-retained.max),
+// partition expiry, tiering, snapshot expiry again under
+// snapshot.num-retained.max alone when partition expiry or tiering
+// committed (so the pass ends within the maximum),
 // orphan cleanup, expired-lease cleanup. A
 // failing step does not stop the later ones; the returned error joins
 // every step's error.
 func Maintain(ctx context.Context, t *table.Table, o MaintainOptions) (*MaintainReport, error) {
 	return newGC(t).maintain(ctx, o)
+}
+
+// capOnlyRetention is a snapshot.time-retained no snapshot outlives: under
+// it only snapshot.num-retained.max expires snapshots.
+const capOnlyRetention = 100 * 365 * 24 * time.Hour
+
+// capOnly returns t with only snapshot.num-retained.max in force.
+func (t *tableGC) capOnly() *tableGC {
+	c := *t
+	c.opts.Lifecycle.TimeRetained = capOnlyRetention
+	return &c
 }
 
 // maintain implements Maintain.
@@ -92,7 +104,11 @@ func (t *tableGC) maintain(ctx context.Context, o MaintainOptions) (*MaintainRep
 	}
 
 	expire := func(again bool) {
-		exp, next, err := t.expireSnapshots(ctx, o.DryRun)
+		gc := t
+		if again {
+			gc = t.capOnly()
+		}
+		exp, next, err := gc.expireSnapshots(ctx, o.DryRun)
 		rep.Next = append(rep.Next, next...)
 		if exp != nil && !o.DryRun {
 			rep.SnapshotsExpired += len(exp.Snapshots)
@@ -123,8 +139,10 @@ func (t *tableGC) maintain(ctx context.Context, o MaintainOptions) (*MaintainRep
 	}
 	step("tiering", err)
 
-	// Partition expiry and tiering each commit a snapshot: expire again so
-	// that the pass ends within snapshot.num-retained.max.
+	// Partition expiry and tiering each commit a snapshot: expire again,
+	// under the maximum only, so that the pass ends within
+	// snapshot.num-retained.max (age and the minimum were applied to the
+	// snapshots the pass started with).
 	if !o.DryRun && ((pe != nil && pe.Snapshot != 0) || (tr != nil && tr.Snapshot != 0)) {
 		expire(true)
 	}

@@ -20,14 +20,22 @@ func TestMaintainRespectsNumRetainedMax(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		opts map[string]string
+		want int // snapshots left
 	}{
 		{"partition expiry", map[string]string{
 			table.OptPartitionExpiration: "30d", table.OptPartitionTimeFormatter: "yyyyMMdd",
-		}},
+		}, 3},
 		{"partition expiry and tiering", map[string]string{
 			table.OptPartitionExpiration: "30d", table.OptPartitionTimeFormatter: "yyyyMMdd",
 			table.OptTierPartitionAge: "7d",
-		}},
+		}, 3},
+		// Without a maximum the pass's own commits expire nothing more:
+		// age and the minimum apply to the snapshots the pass started
+		// with (the two oldest of five, min 3), not to its new ones.
+		{"no maximum", map[string]string{
+			table.OptPartitionExpiration: "30d", table.OptPartitionTimeFormatter: "yyyyMMdd",
+			table.OptSnapshotNumRetainedMax: "", table.OptSnapshotNumRetainedMin: "3", table.OptSnapshotTimeRetained: "1s",
+		}, 4},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			clock := newFakeClock() // 2026-06-01
@@ -38,7 +46,11 @@ func TestMaintainRespectsNumRetainedMax(t *testing.T) {
 				table.OptSnapshotTimeRetained: "1000d",
 			}
 			for k, v := range tc.opts {
-				opts[k] = v
+				if v == "" {
+					delete(opts, k)
+				} else {
+					opts[k] = v
+				}
 			}
 			tb, err := table.Open("db.t", hot, "t/", partSchema(opts), lifecycleEnv(clock, hot, cold))
 			if err != nil {
@@ -64,8 +76,8 @@ func TestMaintainRespectsNumRetainedMax(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Logf("report %+v; %d snapshots left", rep, len(snaps))
-			if len(snaps) > 3 {
-				t.Fatalf("%d snapshots after one maintain pass, snapshot.num-retained.max is 3", len(snaps))
+			if len(snaps) != tc.want {
+				t.Fatalf("%d snapshots after one maintain pass, want %d (options %v)", len(snaps), tc.want, opts)
 			}
 			if got := fmt.Sprint(partRows(t, tb, 0)); got != "map[20260520:1 20260525:1 20260531:1]" {
 				t.Fatalf("latest snapshot reads %s", got)
