@@ -44,11 +44,25 @@ type MaintainReport struct {
 
 // Maintain runs the table's lifecycle policies once, in this order:
 // automatic tags, snapshot expiry (resuming interrupted runs first),
-// partition expiry, tiering, orphan cleanup, expired-lease cleanup. A
+// partition expiry, tiering, snapshot expiry again under
+// snapshot.num-retained.max alone when partition expiry or tiering
+// committed (so the pass ends within the maximum),
+// orphan cleanup, expired-lease cleanup. A
 // failing step does not stop the later ones; the returned error joins
 // every step's error.
 func Maintain(ctx context.Context, t *table.Table, o MaintainOptions) (*MaintainReport, error) {
 	return newGC(t).maintain(ctx, o)
+}
+
+// capOnlyRetention is a snapshot.time-retained no snapshot outlives: under
+// it only snapshot.num-retained.max expires snapshots.
+const capOnlyRetention = 100 * 365 * 24 * time.Hour
+
+// capOnly returns t with only snapshot.num-retained.max in force.
+func (t *tableGC) capOnly() *tableGC {
+	c := *t
+	c.opts.Lifecycle.TimeRetained = capOnlyRetention
+	return &c
 }
 
 // maintain implements Maintain.
@@ -89,16 +103,25 @@ func (t *tableGC) maintain(ctx context.Context, o MaintainOptions) (*MaintainRep
 		step("auto tags", err)
 	}
 
-	exp, next, err := t.expireSnapshots(ctx, o.DryRun)
-	rep.Next = append(rep.Next, next...)
-	if exp != nil && !o.DryRun {
-		rep.SnapshotsExpired = len(exp.Snapshots)
-		rep.FilesDeleted += exp.FilesDeleted
-		rep.BytesDeleted += exp.BytesDeleted
-		say("snapshot expiry: %d snapshots expired, %d files (%s) and %d manifests deleted, %d kept for leases or new references, %d interrupted runs resumed",
-			len(exp.Snapshots), exp.FilesDeleted, fmtBytes(exp.BytesDeleted), exp.MetaDeleted, exp.Kept, exp.Resumed)
+	expire := func(again bool) {
+		gc := t
+		if again {
+			gc = t.capOnly()
+		}
+		exp, next, err := gc.expireSnapshots(ctx, o.DryRun)
+		rep.Next = append(rep.Next, next...)
+		if exp != nil && !o.DryRun {
+			rep.SnapshotsExpired += len(exp.Snapshots)
+			rep.FilesDeleted += exp.FilesDeleted
+			rep.BytesDeleted += exp.BytesDeleted
+			if !again || len(exp.Snapshots) > 0 {
+				say("snapshot expiry: %d snapshots expired, %d files (%s) and %d manifests deleted, %d kept for leases or new references, %d interrupted runs resumed",
+					len(exp.Snapshots), exp.FilesDeleted, fmtBytes(exp.BytesDeleted), exp.MetaDeleted, exp.Kept, exp.Resumed)
+			}
+		}
+		step("snapshot expiry", err)
 	}
-	step("snapshot expiry", err)
+	expire(false)
 
 	pe, next, err := t.expirePartitions(ctx, o.DryRun)
 	rep.Next = append(rep.Next, next...)
@@ -115,6 +138,14 @@ func (t *tableGC) maintain(ctx context.Context, o MaintainOptions) (*MaintainRep
 		say("tiering: moved %d files (%s) to the cold tier in snapshot %d", tr.Files, fmtBytes(tr.Bytes), tr.Snapshot)
 	}
 	step("tiering", err)
+
+	// Partition expiry and tiering each commit a snapshot: expire again,
+	// under the maximum only, so that the pass ends within
+	// snapshot.num-retained.max (age and the minimum were applied to the
+	// snapshots the pass started with).
+	if !o.DryRun && ((pe != nil && pe.Snapshot != 0) || (tr != nil && tr.Snapshot != 0)) {
+		expire(true)
+	}
 
 	or, next, err := t.cleanOrphans(ctx, o.DryRun)
 	rep.Next = append(rep.Next, next...)

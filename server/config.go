@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -390,22 +389,10 @@ func parseSinks(v *yaml.Node, fail func(int, string, ...any) error) ([]stream.Si
 // sinkKeys are the YAML keys of stream.SinkConfig.
 func sinkKeys() map[string]bool {
 	out := map[string]bool{}
-	addYAMLKeys(out, reflect.TypeFor[stream.SinkConfig]())
-	return out
-}
-
-// addYAMLKeys adds the YAML keys of struct type rt, descending into
-// inline fields.
-func addYAMLKeys(out map[string]bool, rt reflect.Type) {
-	for i := range rt.NumField() {
-		tag, opts, _ := strings.Cut(rt.Field(i).Tag.Get("yaml"), ",")
-		switch {
-		case tag == "" && opts == "inline":
-			addYAMLKeys(out, rt.Field(i).Type)
-		case tag != "" && tag != "-":
-			out[tag] = true
-		}
+	for _, k := range stream.SinkConfigKeys() {
+		out[k] = true
 	}
+	return out
 }
 
 func knownKeys() []string {

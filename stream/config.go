@@ -30,6 +30,8 @@ import (
 //	    unknown-fields: ignore       # or reject
 //	    schema-evolution: none       # or add-columns (debezium-json)
 //	    memory-budget: 256mb
+//	    session-timeout: 10s         # a dead member's partitions move after this
+//	    static-membership: false     # true: the member name is the group instance id
 //
 // JSON with the same keys works too. Unknown keys are errors.
 type Config struct {
@@ -60,6 +62,10 @@ type SinkConfig struct {
 	// KafkaSecurity (sasl-*, tls-* keys) authenticates to the brokers;
 	// the SILT_KAFKA_* environment variables override it (WithEnv).
 	KafkaSecurity `yaml:",inline"`
+	// KafkaGroup (session-timeout, static-membership) tunes the consumer
+	// group; SILT_KAFKA_SESSION_TIMEOUT and SILT_KAFKA_STATIC_MEMBERSHIP
+	// override it (WithEnv).
+	KafkaGroup `yaml:",inline"`
 }
 
 // maxConfigBytes bounds a config file.
@@ -76,6 +82,9 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 	ext := strings.ToLower(filepath.Ext(name))
 	isJSON := ext == ".json" || (ext != ".yaml" && ext != ".yml" && bytes.HasPrefix(bytes.TrimSpace(data), []byte("{")))
 	if isJSON {
+		if err := checkJSONKeys(name, data); err != nil {
+			return nil, err
+		}
 		dec := json.NewDecoder(bytes.NewReader(data))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&c); err != nil {
@@ -85,10 +94,17 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 			return nil, fmt.Errorf("%w: config %s: text after the JSON object", types.ErrInvalid, name)
 		}
 	} else {
+		var doc yaml.Node
+		if err := yaml.Unmarshal(data, &doc); err != nil {
+			return nil, fmt.Errorf("%w: config %s: %s", types.ErrInvalid, name, strings.TrimPrefix(err.Error(), "yaml: "))
+		}
+		if err := checkYAMLKeys(name, &doc); err != nil {
+			return nil, err
+		}
 		dec := yaml.NewDecoder(bytes.NewReader(data))
 		dec.KnownFields(true)
 		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("%w: config %s: %v", types.ErrInvalid, name, err)
+			return nil, fmt.Errorf("%w: config %s: %s", types.ErrInvalid, name, oneLineYAML(err))
 		}
 	}
 	if err := c.Validate(); err != nil {
@@ -168,6 +184,9 @@ func (s *SinkConfig) Validate() error {
 	if err := s.KafkaSecurity.Validate(); err != nil {
 		return err
 	}
+	if err := s.KafkaGroup.Validate(); err != nil {
+		return err
+	}
 	o, err := s.baseOptions()
 	if err != nil {
 		return err
@@ -207,6 +226,14 @@ func (s *SinkConfig) baseOptions() (Options, error) {
 		if o.MemoryBudget, err = table.ParseSize("memory-budget", s.MemoryBudget); err != nil {
 			return o, err
 		}
+	}
+	// The group settings go in as client options; a static member's
+	// instance id is its member name, so the default is settled here.
+	if o.Member == "" {
+		o.Member = defaultMember()
+	}
+	if o.ClientOpts, err = s.KafkaGroup.clientOpts(o.Member); err != nil {
+		return o, err
 	}
 	return o, nil
 }

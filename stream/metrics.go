@@ -79,6 +79,15 @@ type MetricsSnapshot struct {
 	// Lag is, per "topic/partition", the high watermark minus the next
 	// offset to apply, as of the last fetch.
 	Lag map[string]int64
+	// UnownedLag is, per "topic/partition" of the sink's topics that this
+	// sink does not own, the high watermark minus the next offset the
+	// table stores for the group (the whole partition when it stores
+	// none): what the partition's owner has yet to commit. Refreshed
+	// every commit interval (at least 500ms, at most 15s apart). In a
+	// group whose other members are dead, these are the partitions no
+	// member consumes; they move into Lag when the group gives them to
+	// this sink (after the session timeout).
+	UnownedLag map[string]int64
 	// FetchPauses counts the times fetching was paused because the table
 	// stalled (a write, flush or commit blocked longer than the stall
 	// threshold); FetchPaused says whether it is paused now.
@@ -96,7 +105,7 @@ type MetricsSnapshot struct {
 
 // NewMetrics returns zeroed metrics.
 func NewMetrics() *Metrics {
-	return &Metrics{m: MetricsSnapshot{DLQ: map[Reason]int64{}, Lag: map[string]int64{}}}
+	return &Metrics{m: MetricsSnapshot{DLQ: map[Reason]int64{}, Lag: map[string]int64{}, UnownedLag: map[string]int64{}}}
 }
 
 // Snapshot copies the metrics.
@@ -111,6 +120,10 @@ func (m *Metrics) Snapshot() MetricsSnapshot {
 	s.Lag = make(map[string]int64, len(m.m.Lag))
 	for k, v := range m.m.Lag {
 		s.Lag[k] = v
+	}
+	s.UnownedLag = make(map[string]int64, len(m.m.UnownedLag))
+	for k, v := range m.m.UnownedLag {
+		s.UnownedLag[k] = v
 	}
 	s.CommitP50 = m.commitLatency.Quantile(0.5)
 	s.CommitP99 = m.commitLatency.Quantile(0.99)
@@ -171,6 +184,13 @@ func (s MetricsSnapshot) String() string {
 		lag += l
 	}
 	fmt.Fprintf(&b, "; lag %d records over %d partitions", lag, len(s.Lag))
+	if len(s.UnownedLag) > 0 {
+		var other int64
+		for _, l := range s.UnownedLag {
+			other += l
+		}
+		fmt.Fprintf(&b, " (not owned here: %d records over %d partitions)", other, len(s.UnownedLag))
+	}
 	if s.ColumnsAdded > 0 {
 		fmt.Fprintf(&b, "; columns added %d", s.ColumnsAdded)
 	}

@@ -183,7 +183,11 @@ func (s *Sink) setBusy(busy bool) {
 
 // watchdog pauses fetching when the sink has been in the table for longer
 // than StallThreshold.
+// It also runs the refresh of the unowned partitions' lag.
 func (s *Sink) watchdog(ctx context.Context) {
+	lagDone := make(chan struct{})
+	go func() { defer close(lagDone); s.reportUnownedLag(ctx) }()
+	defer func() { <-lagDone }()
 	tick := time.NewTicker(max(s.o.StallThreshold/4, 5*time.Millisecond))
 	defer tick.Stop()
 	for {
@@ -271,4 +275,84 @@ func (s *Sink) flushDLQ(ctx context.Context) error {
 		return fmt.Errorf("produce to dead-letter topic %s: %w", s.o.DLQTopic, err)
 	}
 	return nil
+}
+
+// unownedLagEvery is how often the lag of the partitions the sink does
+// not own is refreshed.
+func (s *Sink) unownedLagEvery() time.Duration {
+	return min(max(s.o.CommitInterval, 500*time.Millisecond), 15*time.Second)
+}
+
+// reportUnownedLag refreshes Metrics.UnownedLag until ctx ends: for every
+// partition of the sink's topics that it does not own, the high watermark
+// minus the table's stored offset for the group. It makes the partitions
+// of a dead member visible while they wait for the session timeout.
+// Failures are logged once per kind and retried at the next tick.
+func (s *Sink) reportUnownedLag(ctx context.Context) {
+	tick := time.NewTicker(s.unownedLagEvery())
+	defer tick.Stop()
+	var lastErr string
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		lag, err := s.unownedLag(ctx)
+		if err != nil {
+			if ctx.Err() == nil && err.Error() != lastErr {
+				s.o.Logf("sink %s: lag of the partitions not owned here: %v", s.user, err)
+			}
+			lastErr = err.Error()
+			continue
+		}
+		lastErr = ""
+		s.m.update(func(m *MetricsSnapshot) { m.UnownedLag = lag })
+	}
+}
+
+// unownedLag computes one refresh of Metrics.UnownedLag.
+func (s *Sink) unownedLag(ctx context.Context) (map[string]int64, error) {
+	s.mu.Lock()
+	cl := s.cl
+	s.mu.Unlock()
+	ends := map[TopicPartition]int64{}
+	for _, topic := range s.o.Topics {
+		tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		e, err := listEnds(tctx, cl, topic)
+		cancel()
+		if err != nil {
+			return nil, err
+		}
+		for p, off := range e {
+			ends[TopicPartition{topic, p}] = off
+		}
+	}
+	snap, err := s.t.Latest(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read the table's offsets: %w", err)
+	}
+	stored, err := StoredOffsets(snap, s.o.Group)
+	if err != nil {
+		return nil, err
+	}
+	// Ownership is read after the I/O: a partition assigned meanwhile
+	// is reported by Lag, not here.
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]int64{}
+	for tp, end := range ends {
+		if s.parts[tp] != nil {
+			continue
+		}
+		next, ok := stored[tp]
+		if !ok {
+			if s.o.StartOffset == "latest" {
+				continue // it will start at the end: nothing waits
+			}
+			next = 0
+		}
+		out[tp.String()] = max(end-next, 0)
+	}
+	return out, nil
 }

@@ -133,7 +133,7 @@ var knownEnv = map[string]bool{"SILT_CONFIG": true, "AWS_ACCESS_KEY_ID": true, "
 
 func (c *deployChecker) checkEnvName(where, name string) {
 	if strings.HasPrefix(name, "SILT_") || strings.HasPrefix(name, "AWS_") {
-		if knownEnv[name] {
+		if knownEnv[name] || kafkaEnv[name] {
 			return
 		}
 		for _, s := range server.Settings() {
@@ -351,6 +351,7 @@ func (c *deployChecker) checkSystemd(name string) {
 			c.problem(name, "a secret in the unit file: use EnvironmentFile")
 		}
 	}
+	c.checkSystemdHardening(name)
 }
 
 var metricRef = regexp.MustCompile(`\bsilt_[a-z0-9_]+`)
@@ -434,6 +435,7 @@ func (c *deployChecker) checkKubernetes() {
 		obj   map[string]any
 	}
 	var workloads []workload
+	var objs []k8sObject
 	kinds := map[string]bool{}
 	for name, data := range c.files {
 		if !strings.HasPrefix(name, "k8s/") {
@@ -454,6 +456,7 @@ func (c *deployChecker) checkKubernetes() {
 			kind := asString(obj["kind"])
 			kinds[kind] = true
 			where := name + " " + kind + " " + asString(asMap(obj["metadata"])["name"])
+			objs = append(objs, k8sObject{where, obj})
 			switch kind {
 			case "ConfigMap":
 				m := map[string]string{}
@@ -461,7 +464,7 @@ func (c *deployChecker) checkKubernetes() {
 					m[k] = asString(v)
 				}
 				configMaps[asString(asMap(obj["metadata"])["name"])] = m
-			case "Deployment", "StatefulSet", "CronJob":
+			case "Deployment", "StatefulSet", "CronJob", "Job":
 				workloads = append(workloads, workload{where, obj})
 			case "Service":
 			default:
@@ -578,6 +581,7 @@ func (c *deployChecker) checkKubernetes() {
 	if secretRefs == 0 {
 		c.problem("k8s/", "no S3 credentials from a Secret")
 	}
+	c.checkK8sStartup(objs, configMaps)
 }
 
 func readDeploy(t *testing.T) map[string][]byte {

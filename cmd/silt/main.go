@@ -41,7 +41,8 @@ Commands:
 
 Global flags (also accepted after the command):
   --warehouse URI      warehouse: a local directory or s3://bucket/prefix (env SILT_WAREHOUSE)
-  --format F           output format: table (default), csv, json, arrow
+  --format F           output format: table (default), csv, json, arrow; for sink and
+                       export, the Kafka record format (debezium-json, upsert-json, json)
   --cache-dir DIR      local disk cache of immutable objects (data files, manifests, schemas),
                        one process at a time (env SILT_CACHE_DIR; unset: no cache)
   --cache-size SIZE    the disk cache's byte budget, e.g. 10gb (env SILT_CACHE_SIZE; default 1gb)
@@ -92,7 +93,7 @@ type globals struct {
 
 func (g *globals) register(fs *flag.FlagSet) {
 	fs.StringVar(&g.warehouse, "warehouse", g.warehouse, "warehouse URI: local directory or s3://bucket/prefix (env SILT_WAREHOUSE)")
-	fs.StringVar(&g.format, "format", g.format, "output format: table, csv, json, arrow")
+	fs.StringVar(&g.format, "format", g.format, "output format: table, csv, json, arrow; for sink and export, the Kafka record format")
 	fs.StringVar(&g.cacheDir, "cache-dir", g.cacheDir, "local disk cache and lookup index directory; empty disables (env SILT_CACHE_DIR)")
 	fs.StringVar(&g.cacheSize, "cache-size", g.cacheSize, "disk cache byte budget, e.g. 10gb (env SILT_CACHE_SIZE)")
 	fs.StringVar(&g.coldURI, "cold-uri", g.coldURI, "default cold tier: local directory or s3://bucket/prefix (env SILT_COLD_URI)")

@@ -19,8 +19,8 @@ const sinkHelp = `--brokers HOST:PORT[,…] --topic T[,…] --table DB.T --forma
 
 Consumes Kafka topics into a table with exactly-once effect: every commit
 stores the next offset of each partition in the snapshot, and a (re)started
-sink resumes from there. --format is the record format: debezium-json,
-upsert-json or json. --schema-evolution add-columns adds the columns
+sink resumes from there. --format is the Kafka record format:
+debezium-json, upsert-json or json. --schema-evolution add-columns adds the columns
 of Debezium schema changes to the table (nullable, at the end, subject to
 its schema.compatibility); records that do not fit go to the DLQ.
 SIGINT/SIGTERM commit what was consumed and exit; a
@@ -29,7 +29,11 @@ replayed by the next run, never applied twice). SASL and TLS come from the
 config keys sasl-mechanism, sasl-username, sasl-password-file,
 sasl-oauth-token-file, tls, tls-ca-file, tls-cert-file, tls-key-file,
 tls-server-name, or the SILT_KAFKA_* environment variables (which win);
-the password only from SILT_KAFKA_SASL_PASSWORD or sasl-password-file.`
+the password only from SILT_KAFKA_SASL_PASSWORD or sasl-password-file.
+A killed sink's partitions move to the group's other members after the
+session timeout (--session-timeout, config key session-timeout, env
+SILT_KAFKA_SESSION_TIMEOUT; default 10s); --static-membership keeps them
+with a member that restarts under the same --member within that time.`
 
 // sinkGrace is how long a signalled sink may take to commit before it is
 // stopped without committing.
@@ -39,7 +43,8 @@ func (a *app) cmdSink(ctx context.Context, args []string) error {
 	var (
 		configPath, brokers, topics, tableName, group, member string
 		interval, dlq, unknown, budget, start, statsEvery     string
-		evolution                                             string
+		evolution, session                                    string
+		static                                                bool
 	)
 	pos, err := a.parseFlags("sink", args, func(fs *flag.FlagSet) {
 		fs.StringVar(&configPath, "config", "", "run the sinks of a YAML or JSON config file")
@@ -55,6 +60,8 @@ func (a *app) cmdSink(ctx context.Context, args []string) error {
 		fs.StringVar(&budget, "memory-budget", "256mb", "memory for fetched records and the open batch")
 		fs.StringVar(&start, "start-offset", "earliest", "where a partition without a stored offset starts: earliest or latest")
 		fs.StringVar(&statsEvery, "stats-interval", "10s", "how often to print metrics to stderr (0: never)")
+		fs.StringVar(&session, "session-timeout", "", "how long the group waits for a silent member before its partitions move to the others (default 10s; env SILT_KAFKA_SESSION_TIMEOUT)")
+		fs.BoolVar(&static, "static-membership", false, "the member name is the group instance id: a restart within the session timeout keeps its partitions without a rebalance (env SILT_KAFKA_STATIC_MEMBERSHIP)")
 	}, sinkHelp)
 	if err != nil {
 		return err
@@ -73,10 +80,12 @@ func (a *app) cmdSink(ctx context.Context, args []string) error {
 		}
 		data, err := os.ReadFile(configPath)
 		if err != nil {
-			return fmt.Errorf("sink: %w", err)
+			return fmt.Errorf("%w: sink: config: %w", errUsage, err)
 		}
+		// Like silt serve: a config mistake (an unknown key, a bad value)
+		// is a usage error, exit 2.
 		if cfg, err = stream.ParseConfig(configPath, data); err != nil {
-			return err
+			return fmt.Errorf("%w: %w", errUsage, err)
 		}
 		if a.g.warehouse == "" {
 			a.g.warehouse = cfg.Warehouse
@@ -99,6 +108,7 @@ func (a *app) cmdSink(ctx context.Context, args []string) error {
 			Brokers: splitList(brokers), Topics: splitList(topics), Table: tableName, Format: format,
 			Group: group, Member: member, CommitInterval: interval, DLQTopic: dlq, UnknownFields: unknown,
 			MemoryBudget: budget, StartOffset: start, SchemaEvolution: evolution,
+			KafkaGroup: stream.KafkaGroup{SessionTimeout: session, StaticMembership: static},
 		}}}
 		if err := cfg.Validate(); err != nil {
 			return fmt.Errorf("%w: %w", errUsage, err)
@@ -132,6 +142,9 @@ func openSinks(ctx context.Context, cat *catalog.Catalog, cfgs []stream.SinkConf
 			return nil, nil, fmt.Errorf("%w: sink %s: %w", errUsage, sc.DisplayName(), err)
 		}
 		sc.KafkaSecurity = sec
+		if sc.KafkaGroup, err = sc.KafkaGroup.WithEnv(getenv); err != nil {
+			return nil, nil, fmt.Errorf("%w: sink %s: %w", errUsage, sc.DisplayName(), err)
+		}
 		db, name, err := sc.TableName()
 		if err != nil {
 			return nil, nil, err
@@ -229,8 +242,12 @@ func oneLineMetrics(m stream.MetricsSnapshot) string {
 	for _, l := range m.Lag {
 		lag += l
 	}
-	return fmt.Sprintf("%d records committed (%.0f/s), %d commits, lag %d, freshness p99 %s, dead-lettered %d",
-		m.RecordsCommitted, m.RecordsPerSecond, m.Commits, lag, m.FreshnessP99.Round(time.Millisecond), m.DLQTotal)
+	var unowned int64
+	for _, l := range m.UnownedLag {
+		unowned += l
+	}
+	return fmt.Sprintf("%d records committed (%.0f/s), %d commits, lag %d (not owned here %d over %d partitions), freshness p99 %s, dead-lettered %d",
+		m.RecordsCommitted, m.RecordsPerSecond, m.Commits, lag, unowned, len(m.UnownedLag), m.FreshnessP99.Round(time.Millisecond), m.DLQTotal)
 }
 
 func splitList(s string) []string {
