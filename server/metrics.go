@@ -98,6 +98,7 @@ func metricDefs() []metricDef {
 		{"silt_sink_last_commit_duration_seconds", g, "duration of the last commit", lSink},
 		{"silt_sink_last_commit_freshness_seconds", g, "freshness of the oldest record of the last commit", lSink},
 		{"silt_sink_lag_records", g, "high watermark minus next offset to apply, per partition", []string{"sink", "table", "topic", "partition"}},
+		{"silt_sink_unowned_lag_records", g, "per partition this sink does not own: high watermark minus the table's stored offset (a dead member's partitions show here until the session timeout)", []string{"sink", "table", "topic", "partition"}},
 		{"silt_sink_dlq_records_total", c, "records sent to the dead-letter topic, by reason", []string{"sink", "table", "reason"}},
 		{"silt_sink_fetch_paused", g, "1 while fetching is paused because the table stalled", lSink},
 		{"silt_sink_fetch_pauses_total", c, "times fetching was paused by a stalled table", lSink},
@@ -378,6 +379,10 @@ func (c *collector) collectSink(emit func(string, float64, ...string), sk Sink, 
 	for tp, lag := range m.Lag {
 		topic, part := splitTopicPartition(tp)
 		emit("silt_sink_lag_records", float64(lag), with(topic, part)...)
+	}
+	for tp, lag := range m.UnownedLag {
+		topic, part := splitTopicPartition(tp)
+		emit("silt_sink_unowned_lag_records", float64(lag), with(topic, part)...)
 	}
 	for _, r := range stream.Reasons() {
 		emit("silt_sink_dlq_records_total", float64(m.DLQ[r]), with(string(r))...)
