@@ -451,3 +451,14 @@ func fixedVals[T any](a arrow.Array) []T {
 func nullArray(at arrow.DataType, n int) arrow.Array {
 	return array.MakeArrayOfNull(memory.DefaultAllocator, at, n)
 }
+
+// newVarArray builds a STRING or BYTES array from offsets and data.
+func newVarArray(at arrow.DataType, offs []int32, data []byte, valid []byte) arrow.Array {
+	n := len(offs) - 1
+	if data == nil {
+		data = []byte{}
+	}
+	d := array.NewData(at, n, []*memory.Buffer{bufOf(valid), memory.NewBufferBytes(bytesOfSlice(offs)), memory.NewBufferBytes(data)}, nil, nullCount(valid, n), 0)
+	defer d.Release()
+	return array.MakeFromData(d)
+}

@@ -1,7 +1,28 @@
 package query
 
+import (
+	"github.com/siltdb/silt/types"
+)
+
 // compileMore compiles the nodes beyond comparisons and logic; nil when
 // e has no kernel.
 func compileMore(e bexpr) kern {
+	switch x := e.(type) {
+	case *arithB:
+		if k := newArithK(x); k != nil {
+			return k
+		}
+	case *negB:
+		if t := x.x.Type(); isNumeric(t.Kind) {
+			at, err := types.ArrowType(t)
+			if err == nil {
+				return &negK{e: x, x: compileKern(x.x), at: at}
+			}
+		}
+	case *concatB:
+		if x.l.Type().Kind == types.String && x.r.Type().Kind == types.String {
+			return &concatK{l: compileKern(x.l), r: compileKern(x.r)}
+		}
+	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"math/big"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -371,5 +372,18 @@ func TestVecKernelsMatchRowEngine(t *testing.T) {
 	t.Logf("%d of %d expressions bound, %d with kernels, %d evaluations failed", bound, exprs, kerneled, failed)
 	if bound < exprs/3 || kerneled < bound/3 {
 		t.Errorf("only %d expressions bound and %d had kernels: the generator no longer tests the kernels", bound, kerneled)
+	}
+}
+
+// TestDivRound64MatchesDivRound checks the int64 rounding division of the
+// decimal kernels against the row engine's, ties included.
+func TestDivRound64MatchesDivRound(t *testing.T) {
+	for x := int64(-60); x <= 60; x++ {
+		for _, y := range []int64{1, -1, 2, -2, 3, -3, 4, -4, 8, 10, -10, 100, 7, -7} {
+			want, _ := divRound(big.NewInt(x), big.NewInt(y))
+			if got := divRound64(x, y); got != want.Int64() {
+				t.Fatalf("divRound64(%d, %d) = %d, divRound %d", x, y, got, want)
+			}
+		}
 	}
 }
