@@ -150,46 +150,60 @@ func (k *cmpK) run(ctx context.Context, b arrow.Record, s vsel) (arrow.Array, *v
 	if k.dom == domNull || (lScalar && la.IsNull(0)) || (rScalar && ra.IsNull(0)) {
 		return newBoolArray(n, make([]byte, bitutil.BytesForBits(int64(n))), make([]byte, bitutil.BytesForBits(int64(n)))), rn.fail
 	}
-	am, bm := -1, -1
+	out, ok := cmpArrays(k.op, k.dom, k.scale, la, k.lt, lScalar, ra, k.rt, rScalar, n)
+	if !ok {
+		return k.rk.run(ctx, b, s)
+	}
 	var lv, rv []byte
-	if lScalar {
-		am = 0
-	} else {
+	if !lScalar {
 		lv = validOf(la)
 	}
-	if rScalar {
-		bm = 0
-	} else {
+	if !rScalar {
 		rv = validOf(ra)
-	}
-	out := make([]byte, bitutil.BytesForBits(int64(n)))
-	switch k.dom {
-	case domI32:
-		cmpLoop(k.op, fixedVals[int32](la), fixedVals[int32](ra), am, bm, n, out)
-	case domI64:
-		x, ok1 := k.i64s(la, k.lt)
-		y, ok2 := k.i64s(ra, k.rt)
-		if !ok1 || !ok2 {
-			return k.rk.run(ctx, b, s)
-		}
-		cmpLoop(k.op, x, y, am, bm, n, out)
-	case domF32:
-		cmpLoopF(k.op, fixedVals[float32](la), fixedVals[float32](ra), am, bm, n, out)
-	case domF64:
-		cmpLoopF(k.op, f64s(la, k.lt), f64s(ra, k.rt), am, bm, n, out)
-	case domBool:
-		cmpLoop(k.op, unpackBools(la), unpackBools(ra), am, bm, n, out)
-	case domStr:
-		lo, ld := varBin(la)
-		ro, rd := varBin(ra)
-		cmpLoopStr(k.op, lo, ld, ro, rd, am, bm, n, out)
 	}
 	return newBoolArray(n, out, andValid(n, lv, rv)), rn.fail
 }
 
-// i64s reads a (of type t) in the int64 domain at k.scale; false when a
+// cmpArrays compares la (of type lt; one value when lScalar) with ra in
+// domain dom, setting bit i of the result where row i compares true
+// (NULLs aside). False when decimals do not fit int64 at the scale.
+func cmpArrays(op cmpOp, dom cmpDom, scale int, la arrow.Array, lt types.DataType, lScalar bool,
+	ra arrow.Array, rt types.DataType, rScalar bool, n int) ([]byte, bool) {
+	am, bm := -1, -1
+	if lScalar {
+		am = 0
+	}
+	if rScalar {
+		bm = 0
+	}
+	out := make([]byte, bitutil.BytesForBits(int64(n)))
+	switch dom {
+	case domI32:
+		cmpLoop(op, fixedVals[int32](la), fixedVals[int32](ra), am, bm, n, out)
+	case domI64:
+		x, ok1 := i64s(la, lt, scale)
+		y, ok2 := i64s(ra, rt, scale)
+		if !ok1 || !ok2 {
+			return nil, false
+		}
+		cmpLoop(op, x, y, am, bm, n, out)
+	case domF32:
+		cmpLoopF(op, fixedVals[float32](la), fixedVals[float32](ra), am, bm, n, out)
+	case domF64:
+		cmpLoopF(op, f64s(la, lt), f64s(ra, rt), am, bm, n, out)
+	case domBool:
+		cmpLoop(op, unpackBools(la), unpackBools(ra), am, bm, n, out)
+	case domStr:
+		lo, ld := varBin(la)
+		ro, rd := varBin(ra)
+		cmpLoopStr(op, lo, ld, ro, rd, am, bm, n, out)
+	}
+	return out, true
+}
+
+// i64s reads a (of type t) in the int64 domain at scale; false when a
 // value does not fit.
-func (k *cmpK) i64s(a arrow.Array, t types.DataType) ([]int64, bool) {
+func i64s(a arrow.Array, t types.DataType, scale int) ([]int64, bool) {
 	var out []int64
 	switch x := a.(type) {
 	case *array.Int64, *array.Timestamp:
@@ -220,7 +234,7 @@ func (k *cmpK) i64s(a arrow.Array, t types.DataType) ([]int64, bool) {
 	if t.Kind == types.DecimalKind {
 		from = t.Scale
 	}
-	if d := k.scale - from; d > 0 {
+	if d := scale - from; d > 0 {
 		if out2, ok := scaleUp(out, d); ok {
 			return out2, true
 		}

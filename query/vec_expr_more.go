@@ -1,8 +1,13 @@
 package query
 
 import (
+	"unsafe"
+
 	"github.com/siltdb/silt/types"
 )
+
+// unsafeString views b as a string; b must not change while it is used.
+func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 // compileMore compiles the nodes beyond comparisons and logic; nil when
 // e has no kernel.
@@ -19,6 +24,12 @@ func compileMore(e bexpr) kern {
 				return &negK{e: x, x: compileKern(x.x), at: at}
 			}
 		}
+	case *castB:
+		return newCastK(x)
+	case *inB:
+		return newInK(x)
+	case *likeB:
+		return newLikeK(x)
 	case *concatB:
 		if x.l.Type().Kind == types.String && x.r.Type().Kind == types.String {
 			return &concatK{l: compileKern(x.l), r: compileKern(x.r)}

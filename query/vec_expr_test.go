@@ -218,7 +218,21 @@ func (g vecGen) expr(k byte, depth int) string {
 	case 7:
 		return "(" + sub(c) + g.pick("", " NOT") + " BETWEEN " + sub(c) + " AND " + sub(c) + ")"
 	}
-	return "(" + sub('s') + g.pick("", " NOT") + " LIKE " + sub('s') + ")"
+	pat := sub('s')
+	if g.r.IntN(2) == 0 {
+		pat = "'" + g.likePattern() + "'"
+	}
+	return "(" + sub('s') + g.pick("", " NOT") + " LIKE " + pat + ")"
+}
+
+// likePattern is a random LIKE pattern over a few runes, wildcards and
+// escapes.
+func (g vecGen) likePattern() string {
+	var sb strings.Builder
+	for j := g.r.IntN(5); j > 0; j-- {
+		sb.WriteString(g.pick("a", "b", "c", "%", "%", "_", "\\%", "\\_", "\\", "é", "''"))
+	}
+	return sb.String()
 }
 
 // bindVecExpr parses and binds one expression over the test columns.
@@ -384,6 +398,31 @@ func TestDivRound64MatchesDivRound(t *testing.T) {
 			if got := divRound64(x, y); got != want.Int64() {
 				t.Fatalf("divRound64(%d, %d) = %d, divRound %d", x, y, got, want)
 			}
+		}
+	}
+}
+
+// TestLikeMatchers checks the kernels' LIKE matchers (rune by rune over
+// a string, and bytewise for plain patterns) against likeMatch on random
+// strings with invalid UTF-8.
+func TestLikeMatchers(t *testing.T) {
+	r := rand.New(rand.NewPCG(testkit.Seed(t), 3))
+	str := func(alpha ...string) string {
+		var sb strings.Builder
+		for j := r.IntN(6); j > 0; j-- {
+			sb.WriteString(alpha[r.IntN(len(alpha))])
+		}
+		return sb.String()
+	}
+	for i := 0; i < 20000; i++ {
+		p := compileLike(str("a", "b", "%", "_", "\\", "é", "\xff", "\xc3", "\ufffd"))
+		s := str("a", "b", "é", "\xff", "\xc3", "\xa9", "\ufffd", "%")
+		want := likeMatch([]rune(s), p)
+		if got := likeMatchStr(s, p); got != want {
+			t.Fatalf("likeMatchStr(%q, %v) = %v, likeMatch %v", s, p, got, want)
+		}
+		if f := likeFast(p); f != nil && f(s) != want {
+			t.Fatalf("likeFast(%v)(%q) = %v, likeMatch %v", p, s, f(s), want)
 		}
 	}
 }
