@@ -30,6 +30,18 @@ func compileMore(e bexpr) kern {
 		return newInK(x)
 	case *likeB:
 		return newLikeK(x)
+	case *coalesceB:
+		if at, err := types.ArrowType(x.t); err == nil {
+			k := &coalesceK{at: at}
+			for _, a := range x.args {
+				k.args = append(k.args, compileKern(a))
+			}
+			return k
+		}
+	case *caseB:
+		if k := newCaseK(x); k != nil {
+			return k
+		}
 	case *concatB:
 		if x.l.Type().Kind == types.String && x.r.Type().Kind == types.String {
 			return &concatK{l: compileKern(x.l), r: compileKern(x.r)}
