@@ -3,6 +3,8 @@ package query
 import (
 	"context"
 	"math"
+	"math/bits"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -127,101 +129,171 @@ func ints(a arrow.Array) []int64 {
 	return fixedVals[int64](a)
 }
 
+// mulOK is x*y and whether it fits int64 (from the 128-bit product).
 func mulOK(x, y int64) (int64, bool) {
-	if x == 0 || y == 0 {
-		return 0, true
-	}
-	z := x * y
-	return z, z/y == x && !(x == -1 && y == math.MinInt64) && !(y == -1 && x == math.MinInt64)
+	hi, lo := bits.Mul64(uint64(x), uint64(y))
+	hi -= uint64(x>>63) & uint64(y)
+	hi -= uint64(y>>63) & uint64(x)
+	return int64(lo), hi == uint64(int64(lo)>>63)
 }
 
 func (k *arithK) ints(rn *vrun, o *binOperands, n int) arrow.Array {
-	x, y := ints(o.la), ints(o.ra)
-	z := make([]int64, n)
 	narrow := k.e.t.Kind == types.Int
-	op := k.e.op
-	for i := 0; i < rn.s.n; i++ {
-		a, b := x[i&o.am], y[i&o.bm]
-		var v int64
-		bad := false
-		switch op {
-		case "+":
-			v = a + b
-			bad = (v > a) != (b > 0)
-		case "-":
-			v = a - b
-			bad = (v < a) != (b > 0)
-		case "*":
-			var ok bool
-			v, ok = mulOK(a, b)
-			bad = !ok
-		case "/":
-			if b == 0 || b == -1 {
-				bad = true
-			} else {
-				v = a / b
-			}
-		default:
-			if b == 0 || b == -1 {
-				bad = true
-			} else {
-				v = a % b
-			}
-		}
-		if narrow && (v < math.MinInt32 || v > math.MaxInt32) {
-			bad = true
-		}
-		if bad && o.live(rn.s, i) {
-			r, err := k.slow(o, i)
-			if err != nil {
-				rn.failAt(i, err)
-				break
-			}
-			v, _ = asInt64(r)
-		}
-		z[i] = v
+	var z64 []int64
+	var z32 []int32
+	if narrow {
+		z32 = make([]int32, n)
+	} else {
+		z64 = make([]int64, n)
+	}
+	var bad []int
+	l32, lok := o.la.(*array.Int32)
+	r32, rok := o.ra.(*array.Int32)
+	switch {
+	case lok && rok:
+		bad = intLoop(k.e.op, l32.Int32Values(), r32.Int32Values(), o.am, o.bm, rn.s.n, z64, z32)
+	case lok:
+		bad = intLoop(k.e.op, l32.Int32Values(), fixedVals[int64](o.ra), o.am, o.bm, rn.s.n, z64, z32)
+	case rok:
+		bad = intLoop(k.e.op, fixedVals[int64](o.la), r32.Int32Values(), o.am, o.bm, rn.s.n, z64, z32)
+	default:
+		bad = intLoop(k.e.op, fixedVals[int64](o.la), fixedVals[int64](o.ra), o.am, o.bm, rn.s.n, z64, z32)
 	}
 	if narrow {
-		z32 := make([]int32, n)
-		for i, v := range z {
-			z32[i] = int32(v)
-		}
+		k.fixRows(rn, o, bad, func(i int, v types.Value) { x, _ := v.(int32); z32[i] = x })
 		return newFixedArray(k.at, z32, o.valid)
 	}
-	return newFixedArray(k.at, z, o.valid)
+	k.fixRows(rn, o, bad, func(i int, v types.Value) { z64[i], _ = v.(int64) })
+	return newFixedArray(k.at, z64, o.valid)
+}
+
+// intLoop computes x op y over the first m rows in int64 into z64, or
+// into z32 (then a result outside INT is flagged too); it returns the
+// flagged rows in order.
+func intLoop[A, B int32 | int64](op string, x []A, y []B, am, bm, m int, z64 []int64, z32 []int32) []int {
+	var bad []int
+	put := func(i int, v int64) {
+		if z32 == nil {
+			z64[i] = v
+		} else if v < math.MinInt32 || v > math.MaxInt32 {
+			bad = append(bad, i)
+		} else {
+			z32[i] = int32(v)
+		}
+	}
+	switch op {
+	case "+":
+		for i := 0; i < m; i++ {
+			a, b := int64(x[i&am]), int64(y[i&bm])
+			v := a + b
+			if (v > a) != (b > 0) {
+				bad = append(bad, i)
+				continue
+			}
+			put(i, v)
+		}
+	case "-":
+		for i := 0; i < m; i++ {
+			a, b := int64(x[i&am]), int64(y[i&bm])
+			v := a - b
+			if (v < a) != (b > 0) {
+				bad = append(bad, i)
+				continue
+			}
+			put(i, v)
+		}
+	case "*":
+		var a0 A
+		var b0 B
+		if unsafe.Sizeof(a0) == 4 && unsafe.Sizeof(b0) == 4 { // an INT product fits int64
+			for i := 0; i < m; i++ {
+				put(i, int64(x[i&am])*int64(y[i&bm]))
+			}
+			break
+		}
+		for i := 0; i < m; i++ {
+			v, ok := mulOK(int64(x[i&am]), int64(y[i&bm]))
+			if !ok {
+				bad = append(bad, i)
+				continue
+			}
+			put(i, v)
+		}
+	case "/":
+		for i := 0; i < m; i++ {
+			b := int64(y[i&bm])
+			if b == 0 || b == -1 {
+				bad = append(bad, i)
+				continue
+			}
+			put(i, int64(x[i&am])/b)
+		}
+	default:
+		for i := 0; i < m; i++ {
+			b := int64(y[i&bm])
+			if b == 0 || b == -1 {
+				bad = append(bad, i)
+				continue
+			}
+			put(i, int64(x[i&am])%b)
+		}
+	}
+	return bad
+}
+
+// fixRows has evalArith compute the flagged rows the row engine
+// evaluates, in order, until one fails.
+func (k *arithK) fixRows(rn *vrun, o *binOperands, bad []int, set func(i int, v types.Value)) {
+	for _, i := range bad {
+		if !o.live(rn.s, i) {
+			continue
+		}
+		v, err := k.slow(o, i)
+		if err != nil {
+			rn.failAt(i, err)
+			return
+		}
+		set(i, v)
+	}
 }
 
 func (k *arithK) doubles(rn *vrun, o *binOperands, n int) arrow.Array {
 	x, y := f64s(o.la, k.e.l.Type()), f64s(o.ra, k.e.r.Type())
 	z := make([]float64, n)
-	op := k.e.op
-	for i := 0; i < rn.s.n; i++ {
-		a, b := x[i&o.am], y[i&o.bm]
-		var v float64
-		switch op {
-		case "+":
-			v = a + b
-		case "-":
-			v = a - b
-		case "*":
-			v = a * b
-		case "/":
-			v = a / b
-		default:
-			v = math.Mod(a, b)
+	m := rn.s.n
+	am, bm := o.am, o.bm
+	switch k.e.op {
+	case "+":
+		for i := 0; i < m; i++ {
+			z[i] = x[i&am] + y[i&bm]
 		}
-		if (b == 0 && (op == "/" || op == "%")) || math.IsInf(v, 0) || math.IsNaN(v) {
-			if o.live(rn.s, i) {
-				r, err := k.slow(o, i)
-				if err != nil {
-					rn.failAt(i, err)
-					break
-				}
-				v, _ = r.(float64)
-			}
+	case "-":
+		for i := 0; i < m; i++ {
+			z[i] = x[i&am] - y[i&bm]
 		}
-		z[i] = v
+	case "*":
+		for i := 0; i < m; i++ {
+			z[i] = x[i&am] * y[i&bm]
+		}
+	case "/":
+		for i := 0; i < m; i++ {
+			z[i] = x[i&am] / y[i&bm]
+		}
+	default:
+		for i := 0; i < m; i++ {
+			z[i] = math.Mod(x[i&am], y[i&bm])
+		}
 	}
+	// A zero divisor, or a NaN or infinite result, is evalArith's to
+	// judge: an error, or the value when an operand was NaN or infinite.
+	div := k.e.op == "/" || k.e.op == "%"
+	var bad []int
+	for i := 0; i < m; i++ {
+		if v := z[i]; v-v != 0 || (div && y[i&bm] == 0) {
+			bad = append(bad, i)
+		}
+	}
+	k.fixRows(rn, o, bad, func(i int, v types.Value) { z[i], _ = v.(float64) })
 	return newFixedArray(k.at, z, o.valid)
 }
 

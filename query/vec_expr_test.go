@@ -426,3 +426,19 @@ func TestLikeMatchers(t *testing.T) {
 		}
 	}
 }
+
+// TestMulOK checks the kernels' overflow test of int64 products against
+// intOp's, at the edges.
+func TestMulOK(t *testing.T) {
+	vals := []int64{0, 1, -1, 2, -2, 3, 10, math.MaxInt64, math.MinInt64, math.MaxInt64 / 2, math.MinInt64 / 2,
+		math.MaxInt64/2 + 1, 3037000499, 3037000500, -3037000500, math.MaxInt32, math.MinInt32, 1 << 32, -(1 << 32)}
+	for _, x := range vals {
+		for _, y := range vals {
+			want, err := intOp("*", x, y, &literal{text: "x"})
+			got, ok := mulOK(x, y)
+			if ok != (err == nil) || (ok && got != want) {
+				t.Errorf("mulOK(%d, %d) = %d, %v; intOp %d, %v", x, y, got, ok, want, err)
+			}
+		}
+	}
+}
