@@ -349,45 +349,42 @@ func varBin(a arrow.Array) ([]int32, []byte) {
 
 func setBit(out []byte, i int) { out[i>>3] |= 1 << uint(i&7) }
 
+// b2u is 1 for true: a branch-free bit for the comparison loops.
+func b2u(b bool) byte {
+	var x byte
+	if b {
+		x = 1
+	}
+	return x
+}
+
 // cmpLoop sets bit i of out where a[i&am] op b[i&bm] (am, bm are -1 for
 // arrays, 0 for constants).
 func cmpLoop[T int32 | int64 | uint8](op cmpOp, a, b []T, am, bm, n int, out []byte) {
 	switch op {
 	case opEq:
 		for i := 0; i < n; i++ {
-			if a[i&am] == b[i&bm] {
-				setBit(out, i)
-			}
+			out[i>>3] |= b2u(a[i&am] == b[i&bm]) << uint(i&7)
 		}
 	case opNe:
 		for i := 0; i < n; i++ {
-			if a[i&am] != b[i&bm] {
-				setBit(out, i)
-			}
+			out[i>>3] |= b2u(a[i&am] != b[i&bm]) << uint(i&7)
 		}
 	case opLt:
 		for i := 0; i < n; i++ {
-			if a[i&am] < b[i&bm] {
-				setBit(out, i)
-			}
+			out[i>>3] |= b2u(a[i&am] < b[i&bm]) << uint(i&7)
 		}
 	case opLe:
 		for i := 0; i < n; i++ {
-			if a[i&am] <= b[i&bm] {
-				setBit(out, i)
-			}
+			out[i>>3] |= b2u(a[i&am] <= b[i&bm]) << uint(i&7)
 		}
 	case opGt:
 		for i := 0; i < n; i++ {
-			if a[i&am] > b[i&bm] {
-				setBit(out, i)
-			}
+			out[i>>3] |= b2u(a[i&am] > b[i&bm]) << uint(i&7)
 		}
 	case opGe:
 		for i := 0; i < n; i++ {
-			if a[i&am] >= b[i&bm] {
-				setBit(out, i)
-			}
+			out[i>>3] |= b2u(a[i&am] >= b[i&bm]) << uint(i&7)
 		}
 	}
 }
@@ -429,27 +426,19 @@ func cmpLoopF[T float32 | float64](op cmpOp, a, b []T, am, bm, n int, out []byte
 		}
 	case opLt:
 		for i := 0; i < n; i++ {
-			if fcmp(a[i&am], b[i&bm]) < 0 {
-				setBit(out, i)
-			}
+			out[i>>3] |= b2u(fcmp(a[i&am], b[i&bm]) < 0) << uint(i&7)
 		}
 	case opLe:
 		for i := 0; i < n; i++ {
-			if fcmp(a[i&am], b[i&bm]) <= 0 {
-				setBit(out, i)
-			}
+			out[i>>3] |= b2u(fcmp(a[i&am], b[i&bm]) <= 0) << uint(i&7)
 		}
 	case opGt:
 		for i := 0; i < n; i++ {
-			if fcmp(a[i&am], b[i&bm]) > 0 {
-				setBit(out, i)
-			}
+			out[i>>3] |= b2u(fcmp(a[i&am], b[i&bm]) > 0) << uint(i&7)
 		}
 	case opGe:
 		for i := 0; i < n; i++ {
-			if fcmp(a[i&am], b[i&bm]) >= 0 {
-				setBit(out, i)
-			}
+			out[i>>3] |= b2u(fcmp(a[i&am], b[i&bm]) >= 0) << uint(i&7)
 		}
 	}
 }
