@@ -214,6 +214,17 @@ func (g vecGen) expr(k byte, depth int) string {
 		for j := g.r.IntN(4); j > 0; j-- {
 			list += ", " + sub(c)
 		}
+		if g.r.IntN(3) == 0 { // a long list of constants: IN's hash set
+			list = g.pick(vecLits[c]...)
+			for j := minInSet + g.r.IntN(4); j > 0; j-- {
+				if c == 'n' && g.r.IntN(2) == 0 {
+					list += ", " + fmt.Sprint(g.r.IntN(21)-10)
+				} else {
+					list += ", " + g.pick(vecLits[c]...)
+				}
+			}
+			return "(" + g.pick(vecColsOf[c]...) + g.pick("", " NOT") + " IN (" + list + "))"
+		}
 		return "(" + sub(c) + g.pick("", " NOT") + " IN (" + list + "))"
 	case 7:
 		return "(" + sub(c) + g.pick("", " NOT") + " BETWEEN " + sub(c) + " AND " + sub(c) + ")"
