@@ -160,16 +160,35 @@ func (k *rowKern) run(ctx context.Context, b arrow.Record, s vsel) (arrow.Array,
 // bexprCols adds the columns e reads to cols; ok is false for a node it
 // does not know (then every column must be read).
 func bexprCols(e bexpr, cols []int) ([]int, bool) {
-	var kids []bexpr
-	switch x := e.(type) {
-	case *constB:
-	case *colB:
+	if x, ok := e.(*colB); ok {
 		for _, c := range cols {
 			if c == x.idx {
 				return cols, true
 			}
 		}
 		return append(cols, x.idx), true
+	}
+	kids, ok := bexprKids(e)
+	if !ok {
+		return nil, false
+	}
+	for _, k := range kids {
+		if cols, ok = bexprCols(k, cols); !ok {
+			return nil, false
+		}
+	}
+	if cols == nil {
+		cols = []int{}
+	}
+	return cols, true
+}
+
+// bexprKids returns the operands of e; ok is false for a node it does
+// not know.
+func bexprKids(e bexpr) ([]bexpr, bool) {
+	var kids []bexpr
+	switch x := e.(type) {
+	case *constB, *colB:
 	case *castB:
 		kids = []bexpr{x.x}
 	case *arithB:
@@ -209,16 +228,14 @@ func bexprCols(e bexpr, cols []int) ([]int, bool) {
 	default:
 		return nil, false
 	}
-	for _, k := range kids {
-		var ok bool
-		if cols, ok = bexprCols(k, cols); !ok {
-			return nil, false
-		}
-	}
-	if cols == nil {
-		cols = []int{}
-	}
-	return cols, true
+	return kids, true
+}
+
+// kernTypeOK reports whether the kernels' tables cover t: a DECIMAL's
+// precision and scale are at most types.MaxDecimalPrecision.
+func kernTypeOK(t types.DataType) bool {
+	return t.Kind != types.DecimalKind ||
+		(t.Precision >= 1 && t.Precision <= types.MaxDecimalPrecision && t.Scale >= 0 && t.Scale <= types.MaxDecimalPrecision)
 }
 
 // constK is a constant; one is a one-row array of it, which operators
@@ -280,6 +297,15 @@ func (k *colK) run(ctx context.Context, b arrow.Record, s vsel) (arrow.Array, *v
 // compileKern compiles e into a kernel, falling back to rowKern for nodes
 // without one.
 func compileKern(e bexpr) kern {
+	kids, ok := bexprKids(e)
+	if !ok || !kernTypeOK(e.Type()) {
+		return newRowKern(e)
+	}
+	for _, c := range kids {
+		if !kernTypeOK(c.Type()) {
+			return newRowKern(e)
+		}
+	}
 	switch x := e.(type) {
 	case *constB:
 		if k, ok := newConstK(x); ok {

@@ -453,3 +453,14 @@ func TestMulOK(t *testing.T) {
 		}
 	}
 }
+
+// TestVecWideDecimalFallsBack: a DECIMAL beyond the supported precision
+// (which binding never makes, but a hand-built tree may hold) is left to
+// the row engine instead of indexing past the kernels' tables.
+func TestVecWideDecimalFallsBack(t *testing.T) {
+	wide := types.TDecimal(30, 20)
+	e := &arithB{op: "+", l: &constB{v: types.Decimal(1), t: wide}, r: &constB{v: types.Decimal(2), t: wide}, t: wide, src: &literal{text: "x"}}
+	if _, ok := compileKern(e).(*rowKern); !ok {
+		t.Fatalf("compileKern of a DECIMAL(30,20) sum is %T, want the row-by-row fallback", compileKern(e))
+	}
+}
