@@ -2,11 +2,13 @@ package query
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/big"
 	"math/rand/v2"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -462,5 +464,56 @@ func TestVecWideDecimalFallsBack(t *testing.T) {
 	e := &arithB{op: "+", l: &constB{v: types.Decimal(1), t: wide}, r: &constB{v: types.Decimal(2), t: wide}, t: wide, src: &literal{text: "x"}}
 	if _, ok := compileKern(e).(*rowKern); !ok {
 		t.Fatalf("compileKern of a DECIMAL(30,20) sum is %T, want the row-by-row fallback", compileKern(e))
+	}
+}
+
+// TestVecCanceled: a canceled statement stops before evaluating.
+func TestVecCanceled(t *testing.T) {
+	sc, as := vecSchema(t)
+	rec := vecBatch(t, rand.New(rand.NewPCG(1, 1)), as, 10)
+	defer rec.Release()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, src := range []string{"i + 1 > l", "UPPER(s) = 'A'"} {
+		e, err := bindVecExpr(sc, src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := compileVec(e).eval(ctx, rec); !errors.Is(err, context.Canceled) {
+			t.Errorf("%s: eval with a canceled context: %v, want context.Canceled", src, err)
+		}
+	}
+}
+
+// TestVecConcurrent: a compiled expression is immutable, so statements
+// may share it across goroutines (run with -race).
+func TestVecConcurrent(t *testing.T) {
+	sc, as := vecSchema(t)
+	rec := vecBatch(t, rand.New(rand.NewPCG(2, 2)), as, 64)
+	defer rec.Release()
+	e, err := bindVecExpr(sc, "CASE WHEN i IN (1, 2, 3, 4, 5, 6, 7, 8, 9) THEN s || 'x' ELSE CAST(m + 1 AS STRING) END LIKE '%1%' AND l > 0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := compileVec(e)
+	want := vecDiff(e, rec)
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 20; i++ {
+				a, err := v.eval(context.Background(), rec)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				a.Release()
+			}
+		}()
+	}
+	wg.Wait()
+	if want != "" {
+		t.Fatal(want)
 	}
 }
