@@ -77,6 +77,14 @@ func (k *castK) run(ctx context.Context, b arrow.Record, s vsel) (arrow.Array, *
 	a := rn.eval(k.x, nil)
 	defer a.Release()
 	valid := validOf(a)
+	// Widening casts never fail: one loop, no per-row checks (and always
+	// a new array: the kinds differ, so nothing aliases a's memory).
+	switch {
+	case k.to.Kind == types.BigInt && k.from.Kind == types.Int:
+		return newFixedArray(k.at, ints(a), valid), rn.fail
+	case k.to.Kind == types.Double && isNumeric(k.from.Kind) && k.from.Kind != types.Double:
+		return newFixedArray(k.at, f64s(a, k.from), valid), rn.fail
+	}
 	exp := k.e.explicit
 	src := castSource(a, k.from)
 	switch k.to.Kind {
