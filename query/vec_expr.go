@@ -337,12 +337,13 @@ func compileKern(e bexpr) kern {
 
 // Bitmaps and arrays.
 
-// bitsOf returns the bits [off, off+n) of bm starting at bit 0, sharing
-// bm when off is 0.
+// bitsOf returns a copy of the bits [off, off+n) of bm starting at bit
+// 0. Always a copy: result arrays take these bitmaps as their buffers,
+// and must not alias memory their inputs' allocator may free.
 func bitsOf(bm []byte, off, n int) []byte {
 	nb := int(bitutil.BytesForBits(int64(n)))
 	if off == 0 && len(bm) >= nb {
-		return bm[:nb]
+		return append([]byte(nil), bm[:nb]...)
 	}
 	out := make([]byte, nb)
 	bitutil.CopyBitmap(bm, off, n, out, 0)

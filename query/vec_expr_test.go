@@ -517,3 +517,56 @@ func TestVecConcurrent(t *testing.T) {
 		t.Fatal(want)
 	}
 }
+
+// poisonAlloc overwrites memory as it frees it, so that an array still
+// pointing into a released batch reads garbage.
+type poisonAlloc struct{ *memory.CheckedAllocator }
+
+func (p poisonAlloc) Free(b []byte) {
+	for i := range b {
+		b[i] = 0xa5
+	}
+	p.CheckedAllocator.Free(b)
+}
+
+// TestVecResultsOutliveTheirBatch: a kernel's result owns its memory (or
+// holds a reference): releasing the batch does not change it, and no
+// batch memory leaks.
+func TestVecResultsOutliveTheirBatch(t *testing.T) {
+	sc, as := vecSchema(t)
+	r := rand.New(rand.NewPCG(3, 3))
+	rows := types.RecordRows(vecBatch(t, r, as, 40))
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	for _, src := range []string{"-i", "CAST(i AS BIGINT)", "CAST(l AS INT)", "s LIKE 'a%'", "NOT b", "i IS NULL", "l", "i + 1", "CAST(g AS STRING)"} {
+		e, err := bindVecExpr(sc, src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain, err := types.BuildRecord(nil, as, rows)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, werr := (&rowVec{e: e}).eval(context.Background(), plain)
+		plain.Release()
+		rec, err := types.BuildRecord(poisonAlloc{mem}, as, rows)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, gerr := compileVec(e).eval(context.Background(), rec)
+		rec.Release()
+		if (werr == nil) != (gerr == nil) {
+			t.Fatalf("%s: error %v, row engine %v", src, gerr, werr)
+		}
+		if werr != nil {
+			continue
+		}
+		for i := 0; i < want.Len(); i++ {
+			if g, w := types.ValueAt(got, i), types.ValueAt(want, i); !sameValue(g, w) {
+				t.Fatalf("%s: row %d after the batch was released: %#v, want %#v", src, i, g, w)
+			}
+		}
+		got.Release()
+		want.Release()
+	}
+}
