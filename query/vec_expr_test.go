@@ -202,7 +202,9 @@ func (g vecGen) expr(k byte, depth int) string {
 		return "CAST(" + sub(g.pick("s", "y")[0]) + " AS BYTES)"
 	}
 	c := any()
-	switch g.r.IntN(9) {
+	switch g.r.IntN(10) {
+	case 8:
+		return "CAST(" + sub(g.pick("n", "s", "b")[0]) + " AS BOOLEAN)"
 	case 0, 1, 2:
 		return "(" + sub(c) + " " + g.pick("=", "<>", "<", "<=", ">", ">=") + " " + sub(c) + ")"
 	case 3:
