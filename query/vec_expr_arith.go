@@ -339,23 +339,24 @@ func (k *arithK) decimals(rn *vrun, o *binOperands, n int) arrow.Array {
 	rt := k.e.t
 	lim := pow10i[rt.Precision]
 	z := make([]decimal128.Num, n)
-	op := k.e.op
+	op := k.e.op[0] // one byte: a cheap switch per row
 	s := max(sx, sy)
+	px, py := pow10i[s-sx], pow10i[s-sy]
 	for i := 0; i < rn.s.n; i++ {
 		a, b := x[i&o.am], y[i&o.bm]
 		var v int64
 		ok := b != math.MinInt64 && a != math.MinInt64
 		switch op {
-		case "+", "-", "%":
+		case '+', '-', '%':
 			var ok1, ok2 bool
-			a, ok1 = mulOK(a, pow10i[s-sx])
-			b, ok2 = mulOK(b, pow10i[s-sy])
+			a, ok1 = mulOK(a, px)
+			b, ok2 = mulOK(b, py)
 			ok = ok && ok1 && ok2 && s == rt.Scale
 			switch op {
-			case "+":
+			case '+':
 				v = a + b
 				ok = ok && (v > a) == (b > 0)
-			case "-":
+			case '-':
 				v = a - b
 				ok = ok && (v < a) == (b > 0)
 			default:
@@ -365,7 +366,7 @@ func (k *arithK) decimals(rn *vrun, o *binOperands, n int) arrow.Array {
 					v = a % b
 				}
 			}
-		case "*":
+		case '*':
 			var ok1 bool
 			v, ok1 = mulOK(a, b)
 			ok = ok && ok1
