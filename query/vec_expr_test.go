@@ -377,6 +377,7 @@ func TestVecKernelsMatchRowEngine(t *testing.T) {
 		exprs = 300
 	}
 	bound, kerneled, failed := 0, 0, 0
+	kernNodesN, rowNodesN := 0, 0
 	for i := 0; i < exprs; i++ {
 		src := g.expr("nsbdybbbbb"[r.IntN(10)], 1+r.IntN(4))
 		e, err := bindVecExpr(sc, src)
@@ -384,8 +385,10 @@ func TestVecKernelsMatchRowEngine(t *testing.T) {
 			continue
 		}
 		bound++
-		if _, ok := compileVec(e).(*vecTop); ok {
+		if top, ok := compileVec(e).(*vecTop); ok {
 			kerneled++
+			a, b := kernNodes(top.k)
+			kernNodesN, rowNodesN = kernNodesN+a, rowNodesN+b
 		}
 		for j := 0; j < 3; j++ {
 			rec := vecBatch(t, r, as, []int{0, 1, 7, 64, 200}[r.IntN(5)])
@@ -398,7 +401,8 @@ func TestVecKernelsMatchRowEngine(t *testing.T) {
 			rec.Release()
 		}
 	}
-	t.Logf("%d of %d expressions bound, %d with kernels, %d evaluations failed", bound, exprs, kerneled, failed)
+	t.Logf("%d of %d expressions bound, %d with kernels (%d kernel nodes, %d row-by-row sub-expressions), %d evaluations failed",
+		bound, exprs, kerneled, kernNodesN, rowNodesN, failed)
 	if bound < exprs/3 || kerneled < bound/3 {
 		t.Errorf("only %d expressions bound and %d had kernels: the generator no longer tests the kernels", bound, kerneled)
 	}
@@ -571,4 +575,57 @@ func TestVecResultsOutliveTheirBatch(t *testing.T) {
 		got.Release()
 		want.Release()
 	}
+}
+
+// kernNodes counts the nodes of a compiled tree that have kernels and
+// those evaluated row by row (a rowKern counts once, whatever its size).
+func kernNodes(k kern) (kernels, rows int) {
+	var kids []kern
+	switch x := k.(type) {
+	case *rowKern:
+		return 0, 1
+	case *cmpK:
+		kids = []kern{x.l, x.r}
+	case *logicK:
+		kids = []kern{x.l, x.r}
+	case *notK:
+		kids = []kern{x.x}
+	case *isNullK:
+		kids = []kern{x.x}
+	case *arithK:
+		kids = []kern{x.l, x.r}
+	case *negK:
+		kids = []kern{x.x}
+	case *concatK:
+		kids = []kern{x.l, x.r}
+	case *castK:
+		kids = []kern{x.x}
+	case *inK:
+		kids = []kern{x.x}
+		for _, it := range x.items {
+			kids = append(kids, it.k)
+		}
+	case *likeK:
+		kids = []kern{x.x, x.pattern}
+	case *coalesceK:
+		kids = x.args
+	case *caseK:
+		if x.operand != nil {
+			kids = append(kids, x.operand)
+		}
+		for _, w := range x.whens {
+			kids = append(kids, w.cond, w.result)
+		}
+		if x.els != nil {
+			kids = append(kids, x.els)
+		}
+	case *funcK:
+		kids = x.args
+	}
+	kernels = 1
+	for _, c := range kids {
+		a, b := kernNodes(c)
+		kernels, rows = kernels+a, rows+b
+	}
+	return kernels, rows
 }
