@@ -28,9 +28,17 @@ type vecExpr interface {
 }
 
 // compileVec compiles e for batches. It never fails: a node without a
-// kernel is evaluated by rowVec.
+// kernel is evaluated row by row (see rowKern), and so is an expression
+// without an Arrow type (the untyped NULL), which rowVec rejects.
 func compileVec(e bexpr) vecExpr {
-	return &rowVec{e: e}
+	if _, err := types.ArrowType(e.Type()); err != nil {
+		return &rowVec{e: e}
+	}
+	k := compileKern(e)
+	if _, ok := k.(*rowKern); ok {
+		return &rowVec{e: e}
+	}
+	return &vecTop{k: k}
 }
 
 // rowVec evaluates a bound expression row by row: the fallback for
