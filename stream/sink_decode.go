@@ -1,0 +1,165 @@
+package stream
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sync"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// decoded is one record's decoding: the number of rows it added to its
+// chunk's change batch, or why it is bad.
+type decoded struct {
+	rows int
+	err  error
+	gen  int64 // the schema generation it was decoded with
+}
+
+// pollBatch is a decoded poll: per record (in the order of EachPartition)
+// its decoding, and the change batches of the chunks the records were
+// split into for the decoding goroutines (chunk c holds the rows of
+// records [c*chunk, (c+1)*chunk), in record order).
+type pollBatch struct {
+	recs   []decoded
+	chunk  int
+	chunks []arrow.Record
+}
+
+func (p *pollBatch) release() {
+	for _, r := range p.chunks {
+		if r != nil {
+			r.Release()
+		}
+	}
+	p.chunks = nil
+}
+
+// decodeInto decodes one record into b: the format's fast path when it has
+// one for the table's schema, else Decode and validate, then the rows.
+func (s *Sink) decodeInto(b *changeBuilder, r *kgo.Record, fast bool) decoded {
+	if fast {
+		if n, ok := s.o.Format.(batchDecoder).decodeFast(b, r.Key, r.Value); ok {
+			return decoded{rows: n, gen: s.ev.gen}
+		}
+	}
+	changes, err := s.o.Format.Decode(nil, r.Key, r.Value)
+	if err == nil {
+		err = s.validate(changes)
+	}
+	if err == nil {
+		err = b.appendChanges(changes)
+	}
+	if err != nil {
+		return decoded{err: err, gen: s.ev.gen}
+	}
+	return decoded{rows: len(changes), gen: s.ev.gen}
+}
+
+// builders returns n change builders of the table's current schema,
+// reusing the sink's from earlier polls while the schema is the same.
+func (s *Sink) builders(n int) ([]*changeBuilder, error) {
+	sc := s.t.Schema()
+	if len(s.cb) > 0 && s.cb[0].schema != sc {
+		for _, b := range s.cb {
+			b.Release()
+		}
+		s.cb = nil
+	}
+	for len(s.cb) < n {
+		b, err := newChangeBuilder(sc)
+		if err != nil {
+			return nil, err
+		}
+		s.cb = append(s.cb, b)
+	}
+	return s.cb[:n], nil
+}
+
+// decodeAll decodes and validates every record of a poll, in the order of
+// EachPartition, into change batches. Formats are pure, so large polls are
+// decoded by several goroutines, each into its own builders; the records
+// are still applied in offset order.
+func (s *Sink) decodeAll(fetches kgo.Fetches) (*pollBatch, error) {
+	var recs []*kgo.Record
+	fetches.EachPartition(func(p kgo.FetchTopicPartition) { recs = append(recs, p.Records...) })
+	workers := max(min(runtime.GOMAXPROCS(0), 8, len(recs)/256), 1)
+	bs, err := s.builders(workers)
+	if err != nil {
+		return nil, err
+	}
+	fast := false
+	if bd, ok := s.o.Format.(batchDecoder); ok {
+		fast = sameSchema(bd.codec().schema, s.t.Schema())
+	}
+	chunk := max((len(recs)+workers-1)/workers, 1)
+	out := &pollBatch{recs: make([]decoded, len(recs)), chunk: chunk, chunks: make([]arrow.Record, workers)}
+	one := func(w int) {
+		lo, hi := w*chunk, min((w+1)*chunk, len(recs))
+		for i := lo; i < hi; i++ {
+			out.recs[i] = s.decodeInto(bs[w], recs[i], fast)
+		}
+		out.chunks[w] = bs[w].NewRecord()
+	}
+	if workers == 1 {
+		one(0)
+		return out, nil
+	}
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			one(w)
+		}()
+	}
+	wg.Wait()
+	return out, nil
+}
+
+// pending is the run of decoded rows not yet handed to the writer: rows
+// [from, to) of one chunk's batch, of records applied in order.
+type pending struct {
+	rec      arrow.Record
+	from, to int
+	first    TopicPartition // where the run's first record came from
+	offset   int64
+}
+
+// take adds rows [from, to) of rec (the rows of record r of tp) to the
+// pending run, writing the run first when they do not extend it.
+func (s *Sink) take(ctx context.Context, rec arrow.Record, from, to int, tp TopicPartition, r *kgo.Record) error {
+	if from == to {
+		return nil
+	}
+	if s.pend.rec == rec && s.pend.to == from {
+		s.pend.to = to
+		return nil
+	}
+	if err := s.writePending(ctx); err != nil {
+		return err
+	}
+	s.pend = pending{rec: rec, from: from, to: to, first: tp, offset: r.Offset}
+	return nil
+}
+
+// writePending hands the pending run to the writer. Its error is the
+// writer's (the caller fails the batch).
+func (s *Sink) writePending(ctx context.Context) error {
+	p := s.pend
+	s.pend = pending{}
+	if p.rec == nil || p.from == p.to {
+		return nil
+	}
+	part := p.rec
+	if p.from != 0 || p.to != int(p.rec.NumRows()) {
+		part = p.rec.NewSlice(int64(p.from), int64(p.to))
+		defer part.Release()
+	}
+	if err := s.w.WriteBatch(ctx, part); err != nil {
+		return fmt.Errorf("write %d rows from %s offset %d on: %w", p.to-p.from, p.first, p.offset, err)
+	}
+	return nil
+}
