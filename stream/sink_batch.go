@@ -266,8 +266,10 @@ func (s *Sink) advance(ps *partState, r *kgo.Record, bytes int64) {
 
 // validate checks decoded rows the way the table writer will, so that a
 // bad row is a bad record rather than a failed batch.
-func (s *Sink) validate(changes []Change) error {
-	sc := s.t.Schema()
+func (s *Sink) validate(changes []Change) error { return validateChanges(s.t.Schema(), changes) }
+
+// validateChanges is validate for a table of schema sc.
+func validateChanges(sc *types.Schema, changes []Change) error {
 	for _, c := range changes {
 		if !c.Kind.Valid() {
 			return badRecord(ReasonUnparseable, "the format produced row kind %d", c.Kind)

@@ -37,25 +37,34 @@ func (p *pollBatch) release() {
 	p.chunks = nil
 }
 
-// decodeInto decodes one record into b: the format's fast path when it has
-// one for the table's schema, else Decode and validate, then the rows.
+// decodeInto decodes one record into b (see decodeBatch).
 func (s *Sink) decodeInto(b *changeBuilder, r *kgo.Record, fast bool) decoded {
+	n, err := decodeBatch(s.o.Format, b, r.Key, r.Value, fast)
+	return decoded{rows: n, err: err, gen: s.ev.gen}
+}
+
+// decodeBatch decodes one record with f into b and returns the number of
+// rows it appended: with the format's fast path when fast (f is a
+// batchDecoder whose schema is b's), else (and for whatever the fast path
+// leaves) with Decode, checked as the table writer will check the rows.
+// On an error b is unchanged.
+func decodeBatch(f Format, b *changeBuilder, key, value []byte, fast bool) (int, error) {
 	if fast {
-		if n, ok := s.o.Format.(batchDecoder).decodeFast(b, r.Key, r.Value); ok {
-			return decoded{rows: n, gen: s.ev.gen}
+		if n, ok := f.(batchDecoder).decodeFast(b, key, value); ok {
+			return n, nil
 		}
 	}
-	changes, err := s.o.Format.Decode(nil, r.Key, r.Value)
+	changes, err := f.Decode(nil, key, value)
 	if err == nil {
-		err = s.validate(changes)
+		err = validateChanges(b.schema, changes)
 	}
 	if err == nil {
 		err = b.appendChanges(changes)
 	}
 	if err != nil {
-		return decoded{err: err, gen: s.ev.gen}
+		return 0, err
 	}
-	return decoded{rows: len(changes), gen: s.ev.gen}
+	return len(changes), nil
 }
 
 // builders returns n change builders of the table's current schema,
