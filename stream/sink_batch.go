@@ -97,6 +97,7 @@ func (s *Sink) handle(ctx context.Context, fetches kgo.Fetches) error {
 		ps := s.parts[tp]
 		for _, r := range p.Records {
 			if i%pb.chunk == 0 {
+				pb.wait(i / pb.chunk)
 				row = 0
 			}
 			d, rec, from := pb.recs[i], pb.chunks[i/pb.chunk], row

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -18,29 +19,31 @@ type decoded struct {
 	gen  int64 // the schema generation it was decoded with
 }
 
-// pollBatch is a decoded poll: per record (in the order of EachPartition)
-// its decoding, and the change batches of the chunks the records were
-// split into for the decoding goroutines (chunk c holds the rows of
-// records [c*chunk, (c+1)*chunk), in record order).
+// pollBatch is a poll being decoded: per record (in the order of
+// EachPartition) its decoding, and the change batches of the chunks the
+// records are split into (chunk c holds the rows of records
+// [c*chunk, (c+1)*chunk), in record order). Chunks are decoded in order by
+// a few goroutines while the sink applies the chunks already done.
 type pollBatch struct {
 	recs   []decoded
 	chunk  int
 	chunks []arrow.Record
+	done   []chan struct{} // closed when the chunk is decoded
+	wg     sync.WaitGroup
 }
 
+// wait blocks until chunk c is decoded.
+func (p *pollBatch) wait(c int) { <-p.done[c] }
+
+// release waits for the decoding goroutines and frees the batches.
 func (p *pollBatch) release() {
+	p.wg.Wait()
 	for _, r := range p.chunks {
 		if r != nil {
 			r.Release()
 		}
 	}
 	p.chunks = nil
-}
-
-// decodeInto decodes one record into b (see decodeBatch).
-func (s *Sink) decodeInto(b *changeBuilder, r *kgo.Record, fast bool) decoded {
-	n, err := decodeBatch(s.o.Format, b, r.Key, r.Value, fast)
-	return decoded{rows: n, err: err, gen: s.ev.gen}
 }
 
 // decodeBatch decodes one record with f into b and returns the number of
@@ -87,44 +90,62 @@ func (s *Sink) builders(n int) ([]*changeBuilder, error) {
 	return s.cb[:n], nil
 }
 
-// decodeAll decodes and validates every record of a poll, in the order of
-// EachPartition, into change batches. Formats are pure, so large polls are
-// decoded by several goroutines, each into its own builders; the records
-// are still applied in offset order.
+// Decoding splits a poll into chunks of at least minChunk records, at most
+// maxChunks of them.
+const (
+	minChunk  = 256
+	maxChunks = 16
+)
+
+// decodeAll starts decoding and validating every record of a poll, in the
+// order of EachPartition, into change batches. Formats are pure, so the
+// chunks are decoded by several goroutines, each chunk into its own
+// builders, while the caller applies the chunks already decoded in offset
+// order (pollBatch.wait). The goroutines see the format, schema and
+// schema generation of the start: a record applied after the schema
+// changed is decoded again (see apply).
 func (s *Sink) decodeAll(fetches kgo.Fetches) (*pollBatch, error) {
 	var recs []*kgo.Record
 	fetches.EachPartition(func(p kgo.FetchTopicPartition) { recs = append(recs, p.Records...) })
-	workers := max(min(runtime.GOMAXPROCS(0), 8, len(recs)/256), 1)
-	bs, err := s.builders(workers)
+	nchunks := max(min(maxChunks, len(recs)/minChunk), 1)
+	bs, err := s.builders(nchunks)
 	if err != nil {
 		return nil, err
 	}
+	f, sc, gen := s.o.Format, s.t.Schema(), s.ev.gen
 	fast := false
-	if bd, ok := s.o.Format.(batchDecoder); ok {
-		fast = sameSchema(bd.codec().schema, s.t.Schema())
+	if bd, ok := f.(batchDecoder); ok {
+		fast = sameSchema(bd.codec().schema, sc)
 	}
-	chunk := max((len(recs)+workers-1)/workers, 1)
-	out := &pollBatch{recs: make([]decoded, len(recs)), chunk: chunk, chunks: make([]arrow.Record, workers)}
-	one := func(w int) {
-		lo, hi := w*chunk, min((w+1)*chunk, len(recs))
+	chunk := max((len(recs)+nchunks-1)/nchunks, 1)
+	out := &pollBatch{recs: make([]decoded, len(recs)), chunk: chunk, chunks: make([]arrow.Record, nchunks), done: make([]chan struct{}, nchunks)}
+	for c := range out.done {
+		out.done[c] = make(chan struct{})
+	}
+	one := func(c int) {
+		lo, hi := c*chunk, min((c+1)*chunk, len(recs))
 		for i := lo; i < hi; i++ {
-			out.recs[i] = s.decodeInto(bs[w], recs[i], fast)
+			r := recs[i]
+			n, err := decodeBatch(f, bs[c], r.Key, r.Value, fast)
+			out.recs[i] = decoded{rows: n, err: err, gen: gen}
 		}
-		out.chunks[w] = bs[w].NewRecord()
+		out.chunks[c] = bs[c].NewRecord()
+		close(out.done[c])
 	}
-	if workers == 1 {
+	if nchunks == 1 {
 		one(0)
 		return out, nil
 	}
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
+	var next atomic.Int64
+	for w := min(runtime.GOMAXPROCS(0), 8, nchunks); w > 0; w-- {
+		out.wg.Add(1)
 		go func() {
-			defer wg.Done()
-			one(w)
+			defer out.wg.Done()
+			for c := int(next.Add(1) - 1); c < nchunks; c = int(next.Add(1) - 1) {
+				one(c)
+			}
 		}()
 	}
-	wg.Wait()
 	return out, nil
 }
 
