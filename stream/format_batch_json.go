@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"math"
 	"strconv"
+	"time"
 	"unicode/utf8"
 	"unsafe"
 
@@ -49,6 +50,28 @@ func (c *rowCodec) fastValue(raw []byte, t types.DataType, h fieldHint, out *cel
 		case types.DecimalKind:
 			if h.logical == "org.apache.kafka.connect.data.Decimal" {
 				return fastConnectDecimal(body, h.scale, t, out)
+			}
+			// decimal.handling.mode=string: types.ParseDecimal of the
+			// text, which agrees with fastDecimal on this grammar.
+			return plainDecimal(body) && fastDecimal(body, t, out)
+		case types.Int, types.BigInt:
+			// types.ParseText: strconv.ParseInt of the text.
+			n, ok := jsonInt(body)
+			if !ok || (t.Kind == types.Int && (n < math.MinInt32 || n > math.MaxInt32)) {
+				return false
+			}
+			out.valid, out.i = true, n
+			return true
+		case types.DateKind:
+			return fastDate(body, out)
+		case types.Boolean:
+			switch string(body) {
+			case "true":
+				out.valid, out.i = true, 1
+				return true
+			case "false":
+				out.valid = true
+				return true
 			}
 		}
 		return false
@@ -137,6 +160,65 @@ func jsonInt(raw []byte) (int64, bool) {
 		return int64(-u), true // -(1<<63) wraps to MinInt64
 	}
 	return 0, false
+}
+
+// plainDecimal says whether b is -?[0-9]+(\.[0-9]+)?.
+func plainDecimal(b []byte) bool {
+	if len(b) > 0 && b[0] == '-' {
+		b = b[1:]
+	}
+	i := 0
+	for i < len(b) && isDigit(b[i]) {
+		i++
+	}
+	if i == 0 {
+		return false
+	}
+	if i == len(b) {
+		return true
+	}
+	if b[i] != '.' || i+1 == len(b) {
+		return false
+	}
+	for _, c := range b[i+1:] {
+		if !isDigit(c) {
+			return false
+		}
+	}
+	return true
+}
+
+// fastDate parses YYYY-MM-DD as types.ParseDate (time.Parse with layout
+// 2006-01-02) does, to days since 1970-01-01.
+func fastDate(b []byte, out *cell) bool {
+	if len(b) != 10 || b[4] != '-' || b[7] != '-' {
+		return false
+	}
+	num := func(d []byte) (int, bool) {
+		n := 0
+		for _, c := range d {
+			if !isDigit(c) {
+				return 0, false
+			}
+			n = n*10 + int(c-'0')
+		}
+		return n, true
+	}
+	y, ok1 := num(b[:4])
+	m, ok2 := num(b[5:7])
+	d, ok3 := num(b[8:])
+	if !ok1 || !ok2 || !ok3 || m < 1 || m > 12 || d < 1 {
+		return false
+	}
+	mdays := [...]int{31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}[m-1]
+	if m == 2 && y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+		mdays = 29
+	}
+	if d > mdays {
+		return false
+	}
+	out.valid, out.i = true, time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC).Unix()/86400
+	return true
 }
 
 // pow10 holds 10^0..10^18.
