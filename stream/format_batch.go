@@ -69,6 +69,7 @@ type changeBuilder struct {
 	// before and after images) and the bytes decoded values need.
 	scratch [2][]cell
 	buf     []byte
+	memo    keyMemo // member keys → columns, by position
 }
 
 // newChangeBuilder returns a builder of change batches of s.

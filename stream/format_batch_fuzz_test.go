@@ -57,6 +57,7 @@ func FuzzBatchAppendJSON(f *testing.F) {
 	f.Add([]byte(`{"id":-9223372036854775808,"name":"a","ts":9223372036854775807}`), "us")
 	f.Add([]byte(`{"id":1,"name":"a","amount":-0.001,"ts":-1001}`), "ns")
 	f.Add([]byte(`{"id":1,"name":"a","amount":99999999.990,"b":"A==="}`), "ms")
+	f.Add([]byte(`{"id":"","name":"a","i":"","day":"","amount":""}`), "ms")
 	f.Fuzz(func(t *testing.T, value []byte, unit string) {
 		opts := FormatOptions{}
 		switch unit {

@@ -138,6 +138,9 @@ func (c *rowCodec) fastValue(raw []byte, t types.DataType, h fieldHint, out *cel
 // jsonInt parses a JSON number that is a plain integer (no fraction, no
 // exponent) as strconv.ParseInt does; ok=false otherwise or on overflow.
 func jsonInt(raw []byte) (int64, bool) {
+	if len(raw) == 0 {
+		return 0, false
+	}
 	neg := raw[0] == '-'
 	d := raw
 	if neg {
@@ -386,7 +389,7 @@ func valueCell(v types.Value, t types.DataType, out *cell) bool {
 
 // cellsFrom is rowFrom into the scratch row cells: the members of the
 // object s is at, converted in column order, checked as check does.
-func (c *rowCodec) cellsFrom(s *jsonScan, hints []fieldHint, add bool, cells []cell, buf *[]byte) bool {
+func (c *rowCodec) cellsFrom(s *jsonScan, hints []fieldHint, add bool, cells []cell, buf *[]byte, memo *keyMemo) bool {
 	n := len(c.schema.Fields)
 	var stack [maxStackColumns][]byte
 	var raws [][]byte
@@ -398,9 +401,11 @@ func (c *rowCodec) cellsFrom(s *jsonScan, hints []fieldHint, add bool, cells []c
 	if s.open() != nil {
 		return false
 	}
+	m := memo.reset(c)
 	key, esc, val, ok, err := s.member(true)
-	for ; ok && err == nil; key, esc, val, ok, err = s.next() {
-		idx, _ := c.column(key, esc)
+	for j := 0; ok && err == nil; key, esc, val, ok, err = s.next() {
+		idx := m.column(c, j, key, esc)
+		j++
 		if idx < 0 {
 			if c.opts.UnknownFields == "reject" {
 				return false
@@ -444,6 +449,45 @@ func (c *rowCodec) cellsFrom(s *jsonScan, hints []fieldHint, add bool, cells []c
 	return true
 }
 
+// keyMemo remembers the columns of the member keys of the last objects
+// by position: the images of a topic's records repeat their keys in the
+// same order, so a key is usually found by one comparison instead of
+// folding its case and hashing it.
+type keyMemo struct {
+	c    *rowCodec
+	keys []memoKey
+}
+
+type memoKey struct {
+	key []byte
+	idx int
+}
+
+// maxMemoKeys bounds the keys remembered per object.
+const maxMemoKeys = 64
+
+func (m *keyMemo) reset(c *rowCodec) *keyMemo {
+	if m.c != c {
+		m.c, m.keys = c, m.keys[:0]
+	}
+	return m
+}
+
+// column is c.column(key, esc) for the j-th member of an object.
+func (m *keyMemo) column(c *rowCodec, j int, key []byte, esc bool) int {
+	if !esc && j < len(m.keys) && bytes.Equal(m.keys[j].key, key) {
+		return m.keys[j].idx
+	}
+	idx, _ := c.column(key, esc)
+	if !esc && j < maxMemoKeys {
+		for len(m.keys) <= j {
+			m.keys = append(m.keys, memoKey{idx: -1})
+		}
+		m.keys[j] = memoKey{key: append(m.keys[j].key[:0], key...), idx: idx}
+	}
+	return idx
+}
+
 func (f *appendJSON) codec() *rowCodec   { return f.c }
 func (f *upsertJSON) codec() *rowCodec   { return f.c }
 func (f *debeziumJSON) codec() *rowCodec { return f.c }
@@ -457,7 +501,7 @@ func (f *appendJSON) decodeFast(b *changeBuilder, _, value []byte) (int, bool) {
 		return 0, false
 	}
 	b.reset()
-	if !f.c.cellsFrom(&s, nil, true, b.scratch[0], &b.buf) {
+	if !f.c.cellsFrom(&s, nil, true, b.scratch[0], &b.buf, &b.memo) {
 		return 0, false
 	}
 	b.commit(0, types.Insert)
@@ -499,7 +543,7 @@ func (f *upsertJSON) decodeFast(b *changeBuilder, key, value []byte) (int, bool)
 		return 1, true
 	}
 	vs, err := objectScan("the value", value)
-	if err != nil || !f.c.cellsFrom(&vs, nil, false, vc, &b.buf) {
+	if err != nil || !f.c.cellsFrom(&vs, nil, false, vc, &b.buf, &b.memo) {
 		// cellsFrom also gives up on a value without its key columns,
 		// which Decode fills from the Kafka key: Decode handles it.
 		return 0, false
@@ -621,7 +665,7 @@ func (f *debeziumJSON) decodeFast(b *changeBuilder, _, value []byte) (int, bool)
 			return false, false
 		}
 		is := jsonScan{data: raw}
-		return true, f.c.cellsFrom(&is, hints, add, b.scratch[slot], &b.buf)
+		return true, f.c.cellsFrom(&is, hints, add, b.scratch[slot], &b.buf, &b.memo)
 	}
 	switch op {
 	case "c", "r":
