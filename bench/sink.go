@@ -27,8 +27,9 @@ type SinkEngine interface {
 	// parallelism, and returns the number of changes.
 	DecodeAll(schema *types.Schema, values [][]byte) (int64, error)
 	// CatchUp runs a debezium-json sink of topic into t as group until it
-	// has committed every offset below ends, and returns its commits and
-	// rows written.
+	// has consumed every offset below ends, drains it (a commit at once,
+	// not after the commit interval) and returns its commits and rows
+	// written.
 	CatchUp(ctx context.Context, t *table.Table, brokers []string, topic, group string, ends map[int32]int64, commitInterval time.Duration) (commits, rows int64, err error)
 }
 
@@ -94,7 +95,7 @@ func runSink(ctx context.Context, b *runner, r *Result) error {
 	dec := float64(len(recs)) / b.since(start)
 	r.add(Measurement{System: "silt decode-only", Case: "debezium-json (limit)", Values: map[string]float64{
 		"records_per_s": round3(dec), "MB_per_s": round3(float64(bytes) / 1e6 * dec / float64(len(recs))), "rows_written": float64(changes),
-	}, Note: "the sink's decoder on the same values, its parallelism"})
+	}, Note: "the sink's decoder on the same values, into change batches, its parallelism"})
 
 	var silt Measurement
 	for _, st := range []struct {
@@ -120,7 +121,7 @@ func runSink(ctx context.Context, b *runner, r *Result) error {
 		m := Measurement{System: "silt sink", Case: "catch-up, " + st.name, Values: map[string]float64{
 			"records_per_s": round3(rate), "MB_per_s": round3(float64(bytes) / 1e6 * rate / float64(len(recs))),
 			"rows_written": float64(rows), "commits": float64(commits),
-		}, Note: fmt.Sprintf("commit interval %s, until every offset is committed", sinkCommitInterval)}
+		}, Note: fmt.Sprintf("commit interval %s; drained (committed at once) when every record is consumed", sinkCommitInterval)}
 		r.add(m)
 		if silt.System == "" {
 			silt = m

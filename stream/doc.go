@@ -25,11 +25,15 @@
 //	format.go           Format (decoder interface), FormatOptions, bad-record reasons
 //	format_json.go      JSON → row conversion by column type; json and upsert-json
 //	format_debezium.go  debezium-json, with and without the schema envelope
+//	format_scan.go      the one-pass JSON scanner the formats walk records with
+//	format_batch.go     change-batch builders: typed scratch cells → Arrow builders
+//	format_batch_json.go the JSON formats' fast path into change batches
 //	evolve.go           schema evolution: Connect types → columns, adding them, following ALTERs
 //	encode.go           Encoder: debezium-json and upsert-json output for the export
 //	offsets.go          offset properties, batch plans, commit identifiers, the fencing check
 //	sink.go             Options, Sink, Run's poll loop
-//	sink_batch.go       decoding, applying, committing and replaying batches
+//	sink_decode.go      decoding a poll into change batches, chunk by chunk; pending runs
+//	sink_batch.go       applying, committing and replaying batches
 //	sink_group.go       rebalance callbacks, backpressure, the dead-letter topic
 //	metrics.go          Metrics and a duration histogram
 //	config.go           the sinks config file (YAML or JSON)

@@ -228,6 +228,9 @@ type Sink struct {
 
 	bp backpressure
 
+	cb   []*changeBuilder // the decoding goroutines' builders (reused across polls)
+	pend pending          // decoded rows applied but not yet written
+
 	dlqMu  sync.Mutex
 	dlqErr error
 }

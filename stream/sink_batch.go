@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
-	"sync"
 	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
 
 	"github.com/siltdb/silt/objstore"
 	"github.com/siltdb/silt/table"
@@ -84,19 +84,29 @@ func (s *Sink) handle(ctx context.Context, fetches kgo.Fetches) error {
 		s.seek() // this poll came from positions the reset abandoned
 		return s.commitIfDue(ctx)
 	}
-	decoded := s.decodeAll(fetches)
+	pb, err := s.decodeAll(fetches)
+	if err != nil {
+		return s.setFatal(fmt.Errorf("sink %s: %w", s.user, err))
+	}
+	defer pb.release()
 	epoch := s.resets
 	var stop error
+	i, row := 0, 0 // the record's index in the poll, its first row in its chunk
 	fetches.EachPartition(func(p kgo.FetchTopicPartition) {
 		tp := TopicPartition{p.Topic, p.Partition}
 		ps := s.parts[tp]
 		for _, r := range p.Records {
-			d := decoded[0]
-			decoded = decoded[1:]
+			if i%pb.chunk == 0 {
+				pb.wait(i / pb.chunk)
+				row = 0
+			}
+			d, rec, from := pb.recs[i], pb.chunks[i/pb.chunk], row
+			i++
+			row += d.rows
 			if stop != nil || ps == nil || s.parts[tp] != ps || s.resets != epoch {
 				continue // not ours (any more), or a reset dropped the rest of the poll
 			}
-			stop = s.apply(ctx, tp, ps, r, d)
+			stop = s.apply(ctx, tp, ps, r, d, rec, from)
 		}
 		if ps != nil && s.parts[tp] == ps && p.HighWatermark >= 0 {
 			lag := p.HighWatermark - ps.next
@@ -106,6 +116,15 @@ func (s *Sink) handle(ctx context.Context, fetches kgo.Fetches) error {
 			s.m.update(func(m *MetricsSnapshot) { m.Lag[tp.String()] = max(lag, 0) })
 		}
 	})
+	// Hand the rest of the poll's rows to the writer (before a bad
+	// record's stop commits what came before it).
+	if s.resets != epoch {
+		s.pend = pending{}
+	} else if err := s.writePending(ctx); err != nil {
+		if ferr := s.fail(ctx, err, true); stop == nil {
+			stop = ferr
+		}
+	}
 	consumed, batchBytes := s.consumed, s.b.bytes
 	s.consumed = 0
 	s.m.update(func(m *MetricsSnapshot) { m.RecordsConsumed += consumed; m.BatchBytes = batchBytes })
@@ -132,7 +151,11 @@ func (s *Sink) commitIfDue(ctx context.Context) error {
 // apply takes one record into the batch. Its error ends Run (a bad record
 // without a DLQ, or a failure that cannot be retried); a retryable failure
 // resets the batch and returns nil.
-func (s *Sink) apply(ctx context.Context, tp TopicPartition, ps *partState, r *kgo.Record, d decoded) error {
+//
+// rec holds the record's rows (d.rows of them from row from) when it was
+// decoded with the current schema; they join the pending run that is
+// handed to the writer as one batch.
+func (s *Sink) apply(ctx context.Context, tp TopicPartition, ps *partState, r *kgo.Record, d decoded, rec arrow.Record, from int) error {
 	switch {
 	case ps.next != noOffset && r.Offset < ps.next:
 		s.m.update(func(m *MetricsSnapshot) { m.DuplicatesSkipped++ })
@@ -145,11 +168,14 @@ func (s *Sink) apply(ctx context.Context, tp TopicPartition, ps *partState, r *k
 		}
 	}
 	s.consumed++
+	var changes []Change // rows decoded here rather than in the poll's batches
 	if d.gen != s.ev.gen {
-		d = s.decodeOne(r) // the table's schema changed since the poll was decoded
+		changes, d.err = s.decodeOne(r) // the table's schema changed since the poll was decoded
+		rec = nil
 	}
 	var nc *NewColumnsError
 	if errors.As(d.err, &nc) {
+		rec = nil
 		switch err := s.evolve(ctx, nc); {
 		case errors.Is(err, errBatchDropped):
 			s.consumed--
@@ -159,14 +185,13 @@ func (s *Sink) apply(ctx context.Context, tp TopicPartition, ps *partState, r *k
 		case err != nil:
 			d.err = err // refused: dead-letter it
 		default:
-			if d = s.decodeOne(r); errors.As(d.err, &nc) {
+			if changes, d.err = s.decodeOne(r); errors.As(d.err, &nc) {
 				d.err = s.refuse(nc, schemaRecordError(nc.Columns[0].Name, RuleAlterRefused,
 					"%v: still missing after adding them (the sink's table has no schema loader: open it through a catalog)", nc))
 			}
 		}
 	}
-	changes, err := d.changes, d.err
-	if err != nil {
+	if err := d.err; err != nil {
 		reason := ReasonOf(err)
 		if reason == "" {
 			reason = ReasonUnparseable
@@ -183,17 +208,31 @@ func (s *Sink) apply(ctx context.Context, tp TopicPartition, ps *partState, r *k
 		s.advance(ps, r, 0)
 		return nil
 	}
-	if len(changes) == 0 {
+	rows := d.rows
+	if rec != nil {
+		if err := s.take(ctx, rec, from, from+rows, tp, r); err != nil {
+			return s.fail(ctx, err, true)
+		}
+	} else {
+		if err := s.writePending(ctx); err != nil {
+			return s.fail(ctx, err, true)
+		}
+		for _, c := range changes {
+			if err := s.w.Write(ctx, c.Kind, c.Row); err != nil {
+				return s.fail(ctx, fmt.Errorf("write %s offset %d: %w", tp, r.Offset, err), true)
+			}
+		}
+		rows = len(changes)
+	}
+	if rows == 0 {
 		s.b.tombs++
 	}
-	for _, c := range changes {
-		if err := s.w.Write(ctx, c.Kind, c.Row); err != nil {
-			return s.fail(ctx, fmt.Errorf("write %s offset %d: %w", tp, r.Offset, err), true)
-		}
-	}
-	s.b.rows += int64(len(changes))
-	s.advance(ps, r, int64(recordOverhead*len(changes)+2*(len(r.Key)+len(r.Value))))
+	s.b.rows += int64(rows)
+	s.advance(ps, r, int64(recordOverhead*rows+2*(len(r.Key)+len(r.Value))))
 	if s.b.bytes >= s.o.MemoryBudget/2 {
+		if err := s.writePending(ctx); err != nil {
+			return s.fail(ctx, err, true)
+		}
 		if err := s.w.Flush(ctx); err != nil {
 			return s.fail(ctx, fmt.Errorf("flush: %w", err), true)
 		}
@@ -202,51 +241,14 @@ func (s *Sink) apply(ctx context.Context, tp TopicPartition, ps *partState, r *k
 	return nil
 }
 
-// decoded is one record's decoded and validated changes, or why it is bad.
-type decoded struct {
-	changes []Change
-	err     error
-	gen     int64 // the schema generation it was decoded with
-}
-
-// decodeOne decodes and validates one record with the current format.
-func (s *Sink) decodeOne(r *kgo.Record) decoded {
+// decodeOne decodes and validates one record with the current format, as
+// rows (for a record whose poll was decoded with an older schema).
+func (s *Sink) decodeOne(r *kgo.Record) ([]Change, error) {
 	changes, err := s.o.Format.Decode(nil, r.Key, r.Value)
 	if err == nil {
 		err = s.validate(changes)
 	}
-	return decoded{changes, err, s.ev.gen}
-}
-
-// decodeAll decodes and validates every record of a poll, in the order of
-// EachPartition. Formats are pure, so large polls are decoded by several
-// goroutines; the records are still applied in offset order.
-func (s *Sink) decodeAll(fetches kgo.Fetches) []decoded {
-	var recs []*kgo.Record
-	fetches.EachPartition(func(p kgo.FetchTopicPartition) { recs = append(recs, p.Records...) })
-	out := make([]decoded, len(recs))
-	one := func(i int) { out[i] = s.decodeOne(recs[i]) }
-	workers := min(runtime.GOMAXPROCS(0), 8, len(recs)/256)
-	if workers <= 1 {
-		for i := range recs {
-			one(i)
-		}
-		return out
-	}
-	var wg sync.WaitGroup
-	chunk := (len(recs) + workers - 1) / workers
-	for w := 0; w < workers; w++ {
-		lo, hi := w*chunk, min((w+1)*chunk, len(recs))
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := lo; i < hi; i++ {
-				one(i)
-			}
-		}()
-	}
-	wg.Wait()
-	return out
+	return changes, err
 }
 
 // advance records that r is part of the batch.
@@ -265,8 +267,10 @@ func (s *Sink) advance(ps *partState, r *kgo.Record, bytes int64) {
 
 // validate checks decoded rows the way the table writer will, so that a
 // bad row is a bad record rather than a failed batch.
-func (s *Sink) validate(changes []Change) error {
-	sc := s.t.Schema()
+func (s *Sink) validate(changes []Change) error { return validateChanges(s.t.Schema(), changes) }
+
+// validateChanges is validate for a table of schema sc.
+func validateChanges(sc *types.Schema, changes []Change) error {
 	for _, c := range changes {
 		if !c.Kind.Valid() {
 			return badRecord(ReasonUnparseable, "the format produced row kind %d", c.Kind)
@@ -300,6 +304,9 @@ func (s *Sink) validate(changes []Change) error {
 // (which may rewind the Kafka client at once) rather than a rebalance
 // callback. A failed commit drops and replays the batch (see fail).
 func (s *Sink) commit(ctx context.Context, inLoop bool) error {
+	if err := s.writePending(ctx); err != nil {
+		return s.fail(ctx, err, inLoop)
+	}
 	plan := &batchPlan{group: s.o.Group, spans: map[TopicPartition]span{}}
 	for tp, ps := range s.parts {
 		if ps.dirty {
@@ -403,6 +410,7 @@ func (s *Sink) fail(ctx context.Context, err error, inLoop bool) error {
 		s.o.Logf("sink %s: batch failed, replaying from the table's offsets: %v", s.user, err)
 	}
 	s.resets++
+	s.pend = pending{}
 	if aerr := s.w.Abort(ctx); aerr != nil {
 		s.o.Logf("sink %s: abort: %v (files left for orphan cleanup)", s.user, aerr)
 	}

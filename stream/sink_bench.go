@@ -2,7 +2,6 @@ package stream
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"runtime"
 	"sync"
@@ -21,9 +20,9 @@ type BenchSink struct {
 	Logf func(format string, args ...any)
 }
 
-// DecodeAll decodes every value with debezium-json for schema, on
-// GOMAXPROCS goroutines as the sink does, and returns the number of
-// changes: the decode-only limit of catch-up (no Kafka, no table).
+// DecodeAll decodes every value with debezium-json for schema into change
+// batches, on GOMAXPROCS goroutines as the sink does, and returns the
+// number of rows: the decode-only limit of catch-up (no Kafka, no table).
 func (BenchSink) DecodeAll(schema *types.Schema, values [][]byte) (int64, error) {
 	f, err := NewFormat("debezium-json", schema, FormatOptions{})
 	if err != nil {
@@ -42,14 +41,21 @@ func (BenchSink) DecodeAll(schema *types.Schema, values [][]byte) (int64, error)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var dst []Change
 			var n int64
-			var err error
-			for _, v := range values[lo:hi] {
-				if dst, err = f.Decode(dst[:0], nil, v); err != nil {
-					break
+			b, err := newChangeBuilder(schema)
+			if err == nil {
+				defer b.Release()
+				for _, v := range values[lo:hi] {
+					var rows int
+					if rows, err = decodeBatch(f, b, nil, v, true); err != nil {
+						break
+					}
+					n += int64(rows)
+					if b.Len() >= DefaultMaxPollRecords/workers {
+						b.NewRecord().Release() // a poll's batch, as the sink builds it
+					}
 				}
-				n += int64(len(dst))
+				b.NewRecord().Release()
 			}
 			mu.Lock()
 			total += n
@@ -64,9 +70,9 @@ func (BenchSink) DecodeAll(schema *types.Schema, values [][]byte) (int64, error)
 }
 
 // CatchUp runs a debezium-json sink of topic into t as group until the
-// sink has committed every record below ends (partition → end offset;
-// the topic holds nothing else), then stops it and checks the table's
-// stored offsets. It returns the sink's commits and rows written.
+// sink has consumed every record below ends (partition → end offset;
+// the topic holds nothing else), drains it (it commits at once) and checks
+// the table's stored offsets. It returns the sink's commits and rows written.
 func (b BenchSink) CatchUp(ctx context.Context, t *table.Table, brokers []string, topic, group string, ends map[int32]int64, commitInterval time.Duration) (commits, rows int64, err error) {
 	f, err := NewFormat("debezium-json", t.Schema(), FormatOptions{})
 	if err != nil {
@@ -83,32 +89,35 @@ func (b BenchSink) CatchUp(ctx context.Context, t *table.Table, brokers []string
 		return 0, 0, err
 	}
 	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- s.Run(runCtx) }()
-	stop := func() error {
-		cancel()
-		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
-			return err
-		}
-		return nil
-	}
 	var total int64
 	for _, e := range ends {
 		total += e
 	}
-	for s.Metrics().Snapshot().RecordsCommitted < total {
+	// Once every record is consumed the sink is drained (it commits at
+	// once and Run returns), so the run measures consuming, decoding,
+	// writing and committing the backlog, not the commit interval's wait.
+	for drained := false; ; {
+		if !drained && s.Metrics().Snapshot().RecordsConsumed >= total {
+			s.Drain()
+			drained = true
+		}
 		select {
 		case err := <-done:
-			cancel()
-			return 0, 0, fmt.Errorf("sink stopped before catching up: %w", err)
+			if err != nil || s.Metrics().Snapshot().RecordsCommitted < total {
+				return 0, 0, fmt.Errorf("sink stopped before catching up (%d of %d records committed): %v",
+					s.Metrics().Snapshot().RecordsCommitted, total, err)
+			}
 		case <-ctx.Done():
-			_ = stop()
+			cancel()
+			<-done
 			return 0, 0, ctx.Err()
-		case <-time.After(10 * time.Millisecond):
+		case <-time.After(time.Millisecond):
+			continue
 		}
-	}
-	if err := stop(); err != nil {
-		return 0, 0, err
+		break
 	}
 	if ok, err := reached(ctx, t, group, topic, ends); err != nil || !ok {
 		return 0, 0, fmt.Errorf("the sink committed %d records but the table's offsets do not reach %v (%v)", total, ends, err)
