@@ -1,0 +1,122 @@
+package query
+
+import (
+	"context"
+	"iter"
+	"slices"
+	"strconv"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/siltdb/silt/types"
+)
+
+// runSelectVec runs a compiled SELECT to a collected Result.
+func (e *Engine) runSelectVec(ctx context.Context, vp *vecPlan) (*Result, error) {
+	p := vp.p
+	snap, batches, err := e.openBatches(ctx, vp)
+	if err != nil {
+		return nil, err
+	}
+	if !p.agg && len(p.order) == 0 && !p.distinct {
+		res := &Result{Columns: slices.Clone(p.cols), SnapshotID: snap}
+		for row, err := range batchRows(vp.plainBatches(ctx, batches)) {
+			if err != nil {
+				return nil, err
+			}
+			res.Rows = append(res.Rows, row)
+		}
+		if res.Rows == nil {
+			res.Rows = []types.Row{}
+		}
+		res.Message = "SELECT " + strconv.Itoa(len(res.Rows))
+		return res, nil
+	}
+	c := newCollector(p)
+	if p.agg {
+		err = p.aggregateVec(ctx, vp, batches, c.emit)
+	} else {
+		err = vp.collectRows(ctx, batches, c)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return c.result(snap), nil
+}
+
+// collectRows evaluates the outputs and sort keys of a SELECT with ORDER
+// BY or DISTINCT batch by batch and hands the rows to c, which sorts (or
+// keeps the top OFFSET+LIMIT of) them and removes duplicates.
+func (vp *vecPlan) collectRows(ctx context.Context, in iter.Seq2[arrow.Record, error], c *collector) error {
+	p := vp.p
+	for b, err := range in {
+		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := vp.collectBatch(ctx, b, c); err != nil {
+			if isCtxErr(ctx, err) {
+				return err
+			}
+			// The row path on this batch reports the row path's error (or,
+			// should the rows show none, collects them).
+			for _, row := range types.RecordRows(b) {
+				ok, err := passes(p.where, row)
+				if err != nil {
+					return err
+				}
+				if !ok {
+					continue
+				}
+				if _, err := c.emit(row); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// collectBatch evaluates b's rows that pass WHERE and hands them to c; on
+// an error it has handed over none.
+func (vp *vecPlan) collectBatch(ctx context.Context, b arrow.Record, c *collector) error {
+	p := vp.p
+	sel, err := vp.selectRows(ctx, b)
+	if err != nil {
+		return err
+	}
+	defer sel.Release()
+	outs, err := evalAll(ctx, vp.outputs, sel)
+	if err != nil {
+		return err
+	}
+	defer releaseAll(outs)
+	keys, err := evalAll(ctx, vp.orderKeys, sel)
+	if err != nil {
+		return err
+	}
+	defer releaseAll(keys)
+	n := int(sel.NumRows())
+	w := len(outs)
+	slab := make([]types.Value, n*w)
+	for col, a := range outs {
+		for i := 0; i < n; i++ {
+			slab[i*w+col] = types.ValueAt(a, i)
+		}
+	}
+	for i := 0; i < n; i++ {
+		vals := slab[i*w : (i+1)*w : (i+1)*w]
+		var ks []types.Value
+		for j, k := range p.order {
+			if k.out >= 0 {
+				ks = append(ks, vals[k.out])
+			} else {
+				ks = append(ks, types.ValueAt(keys[j], i))
+			}
+		}
+		c.add(vals, ks)
+	}
+	return nil
+}
