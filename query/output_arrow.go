@@ -20,7 +20,9 @@ const arrowBatchRows = 64 << 10
 
 // writeArrow writes r as an Arrow IPC stream, a record batch per
 // arrowBatchRows rows as they fill (one, possibly empty, batch when r has
-// fewer rows).
+// fewer rows); a streaming result of the vectorized pipeline as the
+// batches it produces. An error mid-stream ends the stream after the rows
+// before it.
 func writeArrow(w io.Writer, r *Result) error {
 	if isMessageOnly(r) {
 		return nil
@@ -51,6 +53,11 @@ func writeArrow(w io.Writer, r *Result) error {
 	}
 	for row, err := range r.All() {
 		if err != nil {
+			// The rows before the error are written, as the other
+			// formats do.
+			if pending > 0 {
+				_ = flush()
+			}
 			_ = iw.Close()
 			return err
 		}

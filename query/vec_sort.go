@@ -33,6 +33,11 @@ func (e *Engine) runSelectVec(ctx context.Context, vp *vecPlan) (*Result, error)
 		return res, nil
 	}
 	c := newCollector(p)
+	if c.streaming && p.limit == 0 {
+		// As on the row path, LIMIT 0 reads nothing (not even for an
+		// aggregate, whose one row it drops anyway).
+		batches = func(func(arrow.Record, error) bool) {}
+	}
 	if p.agg {
 		err = p.aggregateVec(ctx, vp, batches, c.emit)
 	} else {
