@@ -23,9 +23,12 @@ type memTable struct {
 	schema  *types.Schema
 	batches []arrow.Record
 	rows    int
+	// scanSchema, when set, is the schema the scan reports (the batches'
+	// schema), as a scan of an older schema version does.
+	scanSchema *types.Schema
 }
 
-func (t *memTable) Schema() *types.Schema                     { return t.schema }
+func (t *memTable) Schema() *types.Schema                        { return t.schema }
 func (t *memTable) Scan(context.Context, ScanSpec) (Scan, error) { return memScan{t}, nil }
 func (t *memTable) Apply(context.Context, []Change) (int64, error) {
 	return 0, fmt.Errorf("%w: read-only", types.ErrInvalid)
@@ -38,6 +41,12 @@ func (t *memTable) Files(context.Context, ScanSpec) (int64, []FileInfo, error) {
 type memScan struct{ t *memTable }
 
 func (s memScan) SnapshotID() int64 { return 1 }
+func (s memScan) Schema() *types.Schema {
+	if s.t.scanSchema != nil {
+		return s.t.scanSchema
+	}
+	return s.t.schema
+}
 func (s memScan) Rows(ctx context.Context) iter.Seq2[types.Row, error] {
 	return batchRows(s.Batches(ctx))
 }
