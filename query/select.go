@@ -536,6 +536,9 @@ type topK struct {
 	rows  []sortedRow
 }
 
+// full reports whether t holds k rows (and has a root to compare with).
+func (t *topK) full() bool { return t.k > 0 && int64(len(t.rows)) >= t.k }
+
 func (t *topK) less(i, j int) bool { return compareRows(t.rows[i], t.rows[j], t.order) > 0 }
 
 func (t *topK) add(r sortedRow) {

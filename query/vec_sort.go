@@ -105,23 +105,37 @@ func (vp *vecPlan) collectBatch(ctx context.Context, b arrow.Record, c *collecto
 	defer releaseAll(keys)
 	n := int(sel.NumRows())
 	w := len(outs)
-	slab := make([]types.Value, n*w)
-	for col, a := range outs {
-		for i := 0; i < n; i++ {
-			slab[i*w+col] = types.ValueAt(a, i)
-		}
-	}
 	for i := 0; i < n; i++ {
-		vals := slab[i*w : (i+1)*w : (i+1)*w]
 		var ks []types.Value
 		for j, k := range p.order {
 			if k.out >= 0 {
-				ks = append(ks, vals[k.out])
+				ks = append(ks, types.ValueAt(outs[k.out], i))
 			} else {
 				ks = append(ks, types.ValueAt(keys[j], i))
 			}
 		}
+		// With LIMIT, a row that sorts after the last one the top-k keeps
+		// (ties included: it arrived later) is never boxed.
+		if c.top != nil && c.top.full() && compareKeys(ks, c.top.rows[0].keys, p.order) >= 0 {
+			c.seq++
+			continue
+		}
+		vals := make(types.Row, w)
+		for col, a := range outs {
+			vals[col] = types.ValueAt(a, i)
+		}
 		c.add(vals, ks)
 	}
 	return nil
+}
+
+// compareKeys orders two rows' ORDER BY keys (compareRows without the
+// arrival tie-break).
+func compareKeys(a, b []types.Value, order []sortKey) int {
+	for i, k := range order {
+		if c := compareKey(a[i], b[i], k); c != 0 {
+			return c
+		}
+	}
+	return 0
 }
