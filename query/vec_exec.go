@@ -213,26 +213,28 @@ func (r *relation) remapBatches(ctx context.Context, sc Scan, bs BatchScan, want
 				yield(nil, err)
 				return
 			}
+			if bad, err := r.badValue(b, pos); err != nil {
+				// The rows before the bad one come first, as on the row path.
+				if bad > 0 {
+					b = b.NewSlice(0, int64(bad))
+					defer b.Release()
+				}
+				if bad > 0 && pos != nil {
+					b = remapRecord(b, pos, want)
+					defer b.Release()
+				}
+				if bad == 0 || yield(b, nil) {
+					yield(nil, err)
+				}
+				return
+			}
 			if pos == nil {
 				if !yield(b, nil) {
 					return
 				}
 				continue
 			}
-			cols := make([]arrow.Array, len(pos))
-			n := int(b.NumRows())
-			for i, p := range pos {
-				if p >= 0 && p < int(b.NumCols()) {
-					cols[i] = b.Column(p)
-					cols[i].Retain()
-				} else {
-					cols[i] = array.MakeArrayOfNull(memory.DefaultAllocator, want.Field(i).Type, n)
-				}
-			}
-			rec := array.NewRecord(want, cols, int64(n))
-			for _, c := range cols {
-				c.Release()
-			}
+			rec := remapRecord(b, pos, want)
 			ok := yield(rec, nil)
 			rec.Release()
 			if !ok {
@@ -240,6 +242,95 @@ func (r *relation) remapBatches(ctx context.Context, sc Scan, bs BatchScan, want
 			}
 		}
 	}
+}
+
+// remapRecord returns b with its columns at positions pos (-1: all NULL)
+// under schema want.
+func remapRecord(b arrow.Record, pos []int, want *arrow.Schema) arrow.Record {
+	cols := make([]arrow.Array, len(pos))
+	n := int(b.NumRows())
+	for i, p := range pos {
+		// A column whose type changed holds only NULLs here (badValue).
+		if p >= 0 && p < int(b.NumCols()) && arrow.TypeEqual(b.Column(p).DataType(), want.Field(i).Type) {
+			cols[i] = b.Column(p)
+			cols[i].Retain()
+		} else {
+			cols[i] = array.MakeArrayOfNull(memory.DefaultAllocator, want.Field(i).Type, n)
+		}
+	}
+	rec := array.NewRecord(want, cols, int64(n))
+	for _, c := range cols {
+		c.Release()
+	}
+	return rec
+}
+
+// badValue is the value check of checkRow on a batch of the scan's
+// schema, with pos mapping the relation's columns to the batch's (nil:
+// the same): a column whose Arrow type differs from the relation's (a
+// type changed since the scan's schema) holds bad values, and a DECIMAL
+// must fit its precision (and an int64), which its Arrow type does not
+// imply. It returns the first bad row and, for its first bad column in
+// the relation's order, checkRow's error; nil when all are good.
+func (r *relation) badValue(b arrow.Record, pos []int) (int, error) {
+	bad, badCol := int(b.NumRows()), -1
+	for i, c := range r.cols {
+		p := i
+		if pos != nil {
+			p = pos[i]
+		}
+		if p < 0 || p >= int(b.NumCols()) {
+			continue
+		}
+		want, err := types.ArrowType(c.Type)
+		if err != nil {
+			continue
+		}
+		col := b.Column(p)
+		nulls := col.NullN() > 0
+		if !arrow.TypeEqual(col.DataType(), want) {
+			for j := 0; j < min(bad, col.Len()); j++ {
+				if !nulls || !col.IsNull(j) {
+					bad, badCol = j, i
+					break
+				}
+			}
+			continue
+		}
+		x, ok := col.(*array.Decimal128)
+		if !ok {
+			continue
+		}
+		limit := int64(1)
+		for k := 0; k < c.Type.Precision; k++ {
+			limit *= 10
+		}
+		for j, v := range x.Values()[:min(bad, x.Len())] {
+			lo := int64(v.LowBits())
+			if (lo > -limit && lo < limit && v.HighBits() == lo>>63) || (nulls && x.IsNull(j)) {
+				continue
+			}
+			bad, badCol = j, i
+			break
+		}
+	}
+	if badCol < 0 {
+		return 0, nil
+	}
+	c := r.cols[badCol]
+	p := badCol
+	if pos != nil {
+		p = pos[badCol]
+	}
+	col := b.Column(p)
+	if x, ok := col.(*array.Decimal128); ok && x.Value(bad).HighBits() != int64(x.Value(bad).LowBits())>>63 {
+		return bad, errf(types.ErrCorruption, "table %s returned a bad value for column %q: a DECIMAL beyond 64 bits", r, c.Name)
+	}
+	err := types.CheckValue(types.ValueAt(col, bad), c.Type)
+	if err == nil { // cannot happen: the loop above found it bad
+		return bad, errf(types.ErrCorruption, "table %s returned a bad value for column %q", r, c.Name)
+	}
+	return bad, errf(types.ErrCorruption, "table %s returned a bad value for column %q: %s", r, c.Name, errText(err))
 }
 
 // checkBatch guards the executor against batches that do not match the

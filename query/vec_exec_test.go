@@ -328,3 +328,57 @@ func TestVecRemapsOlderSchema(t *testing.T) {
 		t.Fatalf("error %v, want a corrupt batch", err)
 	}
 }
+
+// TestVecChecksDecimalPrecision: a DECIMAL beyond its column's precision
+// (an aggregation table's sum may grow past it) is a corrupt value on
+// both paths, reported after the rows before it, with the same text.
+func TestVecChecksDecimalPrecision(t *testing.T) {
+	e, _ := siltEngine(t)
+	mustExec(t, e, `CREATE TABLE a (id BIGINT PRIMARY KEY, amount DECIMAL(4,2)) WITH ('merge-engine' = 'aggregation', 'fields.amount.aggregate-function' = 'sum');
+		INSERT INTO a VALUES (1, 1.00), (2, 60.00), (3, 2.00); INSERT INTO a VALUES (2, 60.00)`)
+	for _, sql := range []string{"SELECT * FROM a", "SELECT SUM(amount) FROM a"} {
+		e.rowEngine = true
+		want, werr := e.ExecStatement(context.Background(), sql)
+		e.rowEngine = false
+		got, gerr := e.ExecStatement(context.Background(), sql)
+		if werr == nil || !errors.Is(werr, types.ErrCorruption) {
+			t.Fatalf("%s: row path error %v, want a corrupt value", sql, werr)
+		}
+		if w, g := resultText(want, werr), resultText(got, gerr); w != g {
+			t.Fatalf("%s: row path %s, vectorized %s", sql, w, g)
+		}
+		for _, format := range []string{"csv", "arrow"} {
+			if w, g := streamText(t, e, sql, format, true), streamText(t, e, sql, format, false); w != g {
+				t.Fatalf("%s streamed as %s: row path\n%s\nvectorized\n%s", sql, format, w, g)
+			}
+		}
+	}
+}
+
+// TestVecRemapTypeChanged: a column whose type changed since the scan's
+// schema is a bad value on both paths, after the rows before it.
+func TestVecRemapTypeChanged(t *testing.T) {
+	old := &types.Schema{Fields: []types.Field{{ID: 0, Name: "id", Type: types.TBigInt}, {ID: 1, Name: "a", Type: types.TInt}}}
+	cur := &types.Schema{Fields: []types.Field{{ID: 2, Name: "b", Type: types.TString}, {ID: 0, Name: "id", Type: types.TBigInt}, {ID: 1, Name: "a", Type: types.TBigInt}}}
+	as, _ := types.ArrowSchema(old, false)
+	rec, err := types.BuildRecord(nil, as, []types.Row{{int64(1), nil}, {int64(2), int32(5)}, {int64(3), nil}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := NewEngine(memCatalog{t: &memTable{schema: cur, scanSchema: old, batches: []arrow.Record{rec}}}, EngineOptions{})
+	for _, sql := range []string{"SELECT * FROM t", "SELECT COUNT(*) FROM t"} {
+		e.rowEngine = true
+		want, werr := e.ExecStatement(context.Background(), sql)
+		e.rowEngine = false
+		got, gerr := e.ExecStatement(context.Background(), sql)
+		if !errors.Is(werr, types.ErrCorruption) {
+			t.Fatalf("%s: row path error %v, want a bad value", sql, werr)
+		}
+		if w, g := resultText(want, werr), resultText(got, gerr); w != g {
+			t.Fatalf("%s: row path %s, vectorized %s", sql, w, g)
+		}
+		if w, g := streamText(t, e, sql, "csv", true), streamText(t, e, sql, "csv", false); w != g || (sql == "SELECT * FROM t" && !strings.HasPrefix(w, "b,id,a\n,1,\n\nerr: corruption")) {
+			t.Fatalf("%s streamed: row path\n%s\nvectorized\n%s", sql, w, g)
+		}
+	}
+}
