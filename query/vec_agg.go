@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/siltdb/silt/types"
 )
@@ -285,9 +286,53 @@ func (s *intSumAgg) update(a arrow.Array, gids []int32, n int) {
 		sumInts(s, a, x.Int32Values(), gids)
 	case interface{ Int64Values() []int64 }:
 		sumInts(s, a, x.Int64Values(), gids)
-	default:
-		sumInts(s, a, decimalValues(a), gids)
+	case *array.Decimal128:
+		sumDecimals(s, x, gids)
 	}
+}
+
+// sumDecimals is sumInts over the unscaled values of a decimal array (its
+// low 64 bits), without copying them out.
+func sumDecimals(s *intSumAgg, a *array.Decimal128, gids []int32) {
+	vals := a.Values()
+	nulls := a.NullN() > 0
+	if gids != nil || s.sum[0] != nil {
+		for i, v := range vals {
+			if nulls && a.IsNull(i) {
+				continue
+			}
+			g := 0
+			if gids != nil {
+				g = int(gids[i])
+			}
+			s.n[g]++
+			s.add(g, int64(v.LowBits()))
+		}
+		return
+	}
+	small, cnt := s.small[0], int64(0)
+	for i, v := range vals {
+		if nulls && a.IsNull(i) {
+			continue
+		}
+		x := int64(v.LowBits())
+		r := small + x
+		if (small^r)&(x^r) < 0 { // overflow: the rest goes through add
+			s.small[0] = small
+			s.n[0] += cnt
+			for j := i; j < len(vals); j++ {
+				if !nulls || !a.IsNull(j) {
+					s.n[0]++
+					s.add(0, int64(vals[j].LowBits()))
+				}
+			}
+			return
+		}
+		small = r
+		cnt++
+	}
+	s.small[0] = small
+	s.n[0] += cnt
 }
 
 // sumInts adds the non-NULL vals (the values of a) to their groups.

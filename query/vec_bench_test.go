@@ -26,6 +26,8 @@ type memTable struct {
 	// scanSchema, when set, is the schema the scan reports (the batches'
 	// schema), as a scan of an older schema version does.
 	scanSchema *types.Schema
+	// onBatch, when set, runs before batch i is handed out.
+	onBatch func(i int)
 }
 
 func (t *memTable) Schema() *types.Schema                        { return t.schema }
@@ -52,7 +54,10 @@ func (s memScan) Rows(ctx context.Context) iter.Seq2[types.Row, error] {
 }
 func (s memScan) Batches(context.Context) iter.Seq2[arrow.Record, error] {
 	return func(yield func(arrow.Record, error) bool) {
-		for _, b := range s.t.batches {
+		for i, b := range s.t.batches {
+			if s.t.onBatch != nil {
+				s.t.onBatch(i)
+			}
 			if !yield(b, nil) {
 				return
 			}

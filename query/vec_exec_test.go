@@ -382,3 +382,68 @@ func TestVecRemapTypeChanged(t *testing.T) {
 		}
 	}
 }
+
+// TestVecCancelPerBatch: a canceled statement stops at the next batch, on
+// every shape of the pipeline.
+func TestVecCancelPerBatch(t *testing.T) {
+	s := &types.Schema{Fields: []types.Field{{ID: 0, Name: "id", Type: types.TBigInt}, {ID: 1, Name: "a", Type: types.TString}}}
+	as, _ := types.ArrowSchema(s, false)
+	tab := &memTable{schema: s}
+	for i := 0; i < 10; i++ {
+		rec, err := types.BuildRecord(nil, as, []types.Row{{int64(i), "x"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tab.batches = append(tab.batches, rec)
+	}
+	e := NewEngine(memCatalog{t: tab}, EngineOptions{})
+	for _, sql := range []string{"SELECT * FROM t", "SELECT a, COUNT(*) FROM t GROUP BY a", "SELECT * FROM t ORDER BY id DESC LIMIT 2"} {
+		ctx, cancel := context.WithCancel(context.Background())
+		pulled := 0
+		tab.onBatch = func(i int) {
+			pulled = i + 1
+			if i == 2 {
+				cancel()
+			}
+		}
+		_, err := e.ExecStatement(ctx, sql)
+		if !errors.Is(err, context.Canceled) || pulled != 3 {
+			t.Errorf("%s: error %v after %d batches, want context.Canceled after 3", sql, err, pulled)
+		}
+		cancel()
+	}
+}
+
+// TestVecSumOverflow: SUM spills past int64 into an exact sum and reports
+// overflow exactly as the row engine does, in one group and in many.
+func TestVecSumOverflow(t *testing.T) {
+	e, _ := newTestEngine(t)
+	mustExec(t, e, `CREATE TABLE t (id BIGINT PRIMARY KEY, g INT, b BIGINT, d DECIMAL(18,2));
+		INSERT INTO t VALUES (1, 0, 9223372036854775807, 1), (2, 0, 10, 2),
+		(3, 1, -9223372036854775808, -1), (4, 1, -5, 1), (5, 0, -20, -3), (6, 1, 5, -1)`)
+	// Ten of the largest DECIMAL(18,2) overflow an int64, ten negatives
+	// bring the sum back.
+	var vals []string
+	for i := 0; i < 20; i++ {
+		sign := ""
+		if i >= 10 {
+			sign = "-"
+		}
+		vals = append(vals, fmt.Sprintf("(%d, %d, %d, %s9999999999999999.99)", 10+i, i%2, i, sign))
+	}
+	mustExec(t, e, "INSERT INTO t VALUES "+strings.Join(vals, ", "))
+	for _, sql := range []string{
+		"SELECT SUM(b) FROM t", "SELECT SUM(d) FROM t", "SELECT AVG(b), AVG(d) FROM t",
+		"SELECT g, SUM(b), SUM(d), AVG(b), AVG(d) FROM t GROUP BY g ORDER BY g",
+		"SELECT SUM(b) FROM t WHERE id < 3", "SELECT SUM(d) FROM t WHERE id < 20", "SELECT g, SUM(d) FROM t WHERE id <> 5 GROUP BY g",
+		"SELECT SUM(d), AVG(d) FROM t WHERE id >= 10", "SELECT g, SUM(d) FROM t WHERE id >= 10 GROUP BY g",
+	} {
+		e.rowEngine = true
+		want, werr := e.ExecStatement(context.Background(), sql)
+		e.rowEngine = false
+		got, gerr := e.ExecStatement(context.Background(), sql)
+		if w, g := resultText(want, werr), resultText(got, gerr); w != g {
+			t.Errorf("%s: row path %s, vectorized %s", sql, w, g)
+		}
+	}
+}
