@@ -432,11 +432,26 @@ func TestVecSumOverflow(t *testing.T) {
 		vals = append(vals, fmt.Sprintf("(%d, %d, %d, %s9999999999999999.99)", 10+i, i%2, i, sign))
 	}
 	mustExec(t, e, "INSERT INTO t VALUES "+strings.Join(vals, ", "))
+	// Sums of exactly 2^64, which a wrapping int64 would take for 0.
+	vals = vals[:0]
+	for i := 0; i < 19; i++ {
+		b, d := "0", "9999999999999999.99"
+		if i < 3 {
+			b = []string{"9223372036854775807", "9223372036854775807", "2"}[i]
+		}
+		if i == 18 {
+			d = "4467440737095516.34"
+		}
+		vals = append(vals, fmt.Sprintf("(%d, 2, %s, %s)", 100+i, b, d))
+	}
+	mustExec(t, e, "INSERT INTO t VALUES "+strings.Join(vals, ", "))
 	for _, sql := range []string{
 		"SELECT SUM(b) FROM t", "SELECT SUM(d) FROM t", "SELECT AVG(b), AVG(d) FROM t",
 		"SELECT g, SUM(b), SUM(d), AVG(b), AVG(d) FROM t GROUP BY g ORDER BY g",
 		"SELECT SUM(b) FROM t WHERE id < 3", "SELECT SUM(d) FROM t WHERE id < 20", "SELECT g, SUM(d) FROM t WHERE id <> 5 GROUP BY g",
-		"SELECT SUM(d), AVG(d) FROM t WHERE id >= 10", "SELECT g, SUM(d) FROM t WHERE id >= 10 GROUP BY g",
+		"SELECT SUM(d), AVG(d) FROM t WHERE id >= 10 AND id < 100", "SELECT g, SUM(d) FROM t WHERE id >= 10 AND id < 100 GROUP BY g",
+		"SELECT SUM(b) FROM t WHERE id >= 100", "SELECT SUM(d) FROM t WHERE id >= 100", "SELECT g, SUM(b) FROM t WHERE id >= 100 GROUP BY g",
+		"SELECT g, SUM(d) FROM t WHERE id >= 100 GROUP BY g",
 	} {
 		e.rowEngine = true
 		want, werr := e.ExecStatement(context.Background(), sql)
