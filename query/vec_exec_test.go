@@ -46,7 +46,7 @@ var vecDiffEngines = []string{
 
 func runVecDiff(t *testing.T, seed uint64) {
 	rng := rand.New(rand.NewPCG(seed, 77))
-	e, _ := siltEngine(t)
+	e, cat := siltEngine(t)
 	ctx := context.Background()
 	eng := vecDiffEngines[rng.IntN(len(vecDiffEngines))]
 	mustExec(t, e, fmt.Sprintf(`CREATE TABLE orders (id BIGINT PRIMARY KEY, customer STRING, amount DECIMAL(10,2), qty INT,
@@ -70,6 +70,11 @@ func runVecDiff(t *testing.T, seed uint64) {
 		if rng.IntN(2) == 0 {
 			mustExec(t, e, fmt.Sprintf("DELETE FROM orders WHERE id %% 7 = %d", rng.IntN(7)))
 		}
+	}
+	if rng.IntN(3) > 0 {
+		// Queries read through scans that cut batches into pieces of 1 to
+		// 8 rows.
+		e = NewEngine(rebatchCatalog{NewSiltCatalog(cat, "test"), rand.New(rand.NewPCG(seed, 78))}, EngineOptions{Now: e.now})
 	}
 	g := queryGen{rng}
 	ok, rows := 0, 0
@@ -146,7 +151,25 @@ func vecDiffQuery(g queryGen, evolved bool, commits int) string {
 		}
 		return sql
 	}
-	if g.r.IntN(3) > 0 {
+	if g.r.IntN(4) == 0 {
+		// Plain and sorted SELECTs with small OFFSETs and LIMITs.
+		cols := []string{"id", "customer", "amount", "qty", "d", "ts", "score", "flag", "data", "f", "*", "qty + id", "UPPER(customer)"}
+		sql := "SELECT " + g.pick(cols) + ", " + g.pick(cols) + " FROM orders"
+		if g.r.IntN(2) == 0 {
+			sql += " WHERE " + g.typed('b', 2)
+		}
+		if g.r.IntN(2) == 0 {
+			sql += " ORDER BY " + g.pick([]string{"1", "2 DESC", "1 NULLS LAST, 2 DESC NULLS FIRST", "score", "data DESC"})
+		}
+		if g.r.IntN(4) > 0 {
+			sql += fmt.Sprintf(" LIMIT %d", g.r.IntN(30))
+		}
+		if g.r.IntN(2) == 0 {
+			sql += fmt.Sprintf(" OFFSET %d", g.r.IntN(20))
+		}
+		return sql
+	}
+	if g.r.IntN(2) > 0 {
 		// The shared generator's SELECTs (plain, DISTINCT, ORDER BY, LIMIT,
 		// grouped with HAVING).
 		for {
