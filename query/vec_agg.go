@@ -59,11 +59,15 @@ func (p *selectPlan) aggregateVec(ctx context.Context, vp *vecPlan, in iter.Seq2
 			return err
 		}
 		keys, args, n, err := vp.aggInputs(ctx, b)
-		if err != nil {
-			if isCtxErr(ctx, err) {
-				return err
+		if err != nil && !isCtxErr(ctx, err) {
+			// Evaluated row by row, the batch either fails with the row
+			// path's first error or (a kernel at fault) goes on.
+			if keys, args, n, err = vp.rowForm().aggInputs(ctx, b); err != nil && !isCtxErr(ctx, err) {
+				return vp.replayAgg(b, err)
 			}
-			return vp.replayAgg(b, err)
+		}
+		if err != nil {
+			return err
 		}
 		if n == 0 {
 			releaseAll(keys)
@@ -127,6 +131,31 @@ func (vp *vecPlan) aggInputs(ctx context.Context, b arrow.Record) (keys, args []
 		return nil, nil, 0, err
 	}
 	return keys, args, int(sel.NumRows()), nil
+}
+
+// rowForm returns vp with every expression evaluated row by row (rowVec).
+func (vp *vecPlan) rowForm() *vecPlan {
+	p := vp.p
+	rp := *vp
+	row := func(b bexpr, v vecExpr) vecExpr {
+		if b == nil || v == nil {
+			return v
+		}
+		if c, ok := v.(checkedVec); ok {
+			return checkedVec{v: &rowVec{e: b}, want: c.want}
+		}
+		return &rowVec{e: b}
+	}
+	rp.where = row(p.where, vp.where)
+	rp.groupBy = make([]vecExpr, len(vp.groupBy))
+	for i, g := range p.groupBy {
+		rp.groupBy[i] = row(g, vp.groupBy[i])
+	}
+	rp.args = make([]vecExpr, len(vp.args))
+	for i, a := range p.aggs {
+		rp.args[i] = row(a.arg, vp.args[i])
+	}
+	return &rp
 }
 
 // replayAgg finds the error the row path reports for batch b (WHERE, then

@@ -61,11 +61,12 @@ func (e *Engine) compileSelect(p *selectPlan) *vecPlan {
 		if b == nil {
 			return nil
 		}
-		if _, err := types.ArrowType(b.Type()); err != nil {
+		at, err := types.ArrowType(b.Type())
+		if err != nil {
 			ok = false
 			return nil
 		}
-		return compileVecCol(b)
+		return checkedVec{v: compileVecCol(b), want: at}
 	}
 	vp.where = comp(p.where)
 	if p.agg {
@@ -111,6 +112,27 @@ func compileVecCol(b bexpr) vecExpr {
 		return colVec{idx: c.idx}
 	}
 	return compileVec(b)
+}
+
+// checkedVec checks that an expression's array has the type and length
+// its bound form promises: an array that does not is an internal error,
+// which (like any failed batch) sends the batch down the row path instead
+// of into typed code that would misread it.
+type checkedVec struct {
+	v    vecExpr
+	want arrow.DataType
+}
+
+func (c checkedVec) eval(ctx context.Context, b arrow.Record) (arrow.Array, error) {
+	a, err := c.v.eval(ctx, b)
+	if err != nil {
+		return nil, err
+	}
+	if !arrow.TypeEqual(a.DataType(), c.want) || a.Len() != int(b.NumRows()) {
+		defer a.Release()
+		return nil, errf(types.ErrInvalid, "internal: an expression evaluated to %d values of %s, want %d of %s", a.Len(), a.DataType(), b.NumRows(), c.want)
+	}
+	return a, nil
 }
 
 // colVec is a column of the input batch.

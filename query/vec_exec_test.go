@@ -10,7 +10,9 @@ import (
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/siltdb/silt/internal/testkit"
 	"github.com/siltdb/silt/types"
@@ -482,6 +484,64 @@ func TestVecSumOverflow(t *testing.T) {
 		got, gerr := e.ExecStatement(context.Background(), sql)
 		if w, g := resultText(want, werr), resultText(got, gerr); w != g {
 			t.Errorf("%s: row path %s, vectorized %s", sql, w, g)
+		}
+	}
+}
+
+// badVec is a faulty kernel: it returns an array of the wrong type.
+type badVec struct{}
+
+func (badVec) eval(_ context.Context, b arrow.Record) (arrow.Array, error) {
+	return array.MakeArrayOfNull(memory.DefaultAllocator, arrow.PrimitiveTypes.Int8, int(b.NumRows())), nil
+}
+
+// TestVecFaultyKernelFallsBack: an expression array of the wrong type is
+// caught before typed code reads it, and the batch is evaluated row by row
+// instead, with the row path's results.
+func TestVecFaultyKernelFallsBack(t *testing.T) {
+	e, _ := ordersEngine(t)
+	ctx := context.Background()
+	for _, sql := range []string{
+		"SELECT SUM(qty), MAX(customer) FROM orders",
+		"SELECT customer, COUNT(*) FROM orders WHERE id > 1 GROUP BY customer ORDER BY 1",
+		"SELECT qty + 1, customer FROM orders",
+		"SELECT qty + 1, customer FROM orders ORDER BY 2 LIMIT 3",
+	} {
+		e.rowEngine = true
+		want, err := e.ExecStatement(ctx, sql)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.rowEngine = false
+		stmts, _, err := parseScript(ctx, sql)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := e.planSelect(ctx, stmts[0].stmt.(*selectStmt))
+		if err != nil {
+			t.Fatal(err)
+		}
+		vp := e.compileSelect(p)
+		spoil := func(v vecExpr) vecExpr {
+			if v == nil {
+				return nil
+			}
+			return checkedVec{v: badVec{}, want: v.(checkedVec).want}
+		}
+		if p.agg {
+			vp.args[0] = spoil(vp.args[0])
+			if len(vp.groupBy) > 0 {
+				vp.groupBy[0] = spoil(vp.groupBy[0])
+			}
+		} else {
+			vp.outputs[0] = spoil(vp.outputs[0])
+		}
+		got, err := e.runSelectVec(ctx, vp)
+		if err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+		if w, g := resultText(want, nil), resultText(got, nil); w != g {
+			t.Errorf("%s: row path\n%s\nvectorized with a faulty kernel\n%s", sql, w, g)
 		}
 	}
 }
