@@ -114,6 +114,7 @@ func BenchmarkVecScanQueries(b *testing.B) {
 		{"all columns", "SELECT COUNT(*), SUM(id), MAX(name), MAX(city), SUM(amount), SUM(qty), SUM(score), MAX(updated) FROM t"},
 		{"group by", "SELECT city, COUNT(*), SUM(amount), MAX(score) FROM t GROUP BY city"},
 		{"filter", "SELECT COUNT(*), SUM(amount) FROM t WHERE qty < 100"},
+		{"top-k", "SELECT id, name FROM t ORDER BY amount DESC, name LIMIT 10"},
 	} {
 		for _, rowPath := range []bool{false, true} {
 			name := q.name + "/vectorized"

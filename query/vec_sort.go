@@ -1,12 +1,16 @@
 package query
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"iter"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/siltdb/silt/types"
 )
@@ -105,20 +109,25 @@ func (vp *vecPlan) collectBatch(ctx context.Context, b arrow.Record, c *collecto
 	defer releaseAll(keys)
 	n := int(sel.NumRows())
 	w := len(outs)
-	for i := 0; i < n; i++ {
-		var ks []types.Value
-		for j, k := range p.order {
-			if k.out >= 0 {
-				ks = append(ks, types.ValueAt(outs[k.out], i))
-			} else {
-				ks = append(ks, types.ValueAt(keys[j], i))
-			}
+	keyArrs := make([]arrow.Array, len(p.order))
+	for j, k := range p.order {
+		if k.out >= 0 {
+			keyArrs[j] = outs[k.out]
+		} else {
+			keyArrs[j] = keys[j]
 		}
+	}
+	for i := 0; i < n; i++ {
 		// With LIMIT, a row that sorts after the last one the top-k keeps
-		// (ties included: it arrived later) is never boxed.
-		if c.top != nil && c.top.full() && compareKeys(ks, c.top.rows[0].keys, p.order) >= 0 {
+		// (ties included: it arrived later) is dropped before anything of
+		// it is boxed.
+		if c.top != nil && c.top.full() && compareArrayKeys(keyArrs, i, c.top.rows[0].keys, p.order) >= 0 {
 			c.seq++
 			continue
+		}
+		ks := make([]types.Value, len(p.order))
+		for j := range p.order {
+			ks[j] = types.ValueAt(keyArrs[j], i)
 		}
 		vals := make(types.Row, w)
 		for col, a := range outs {
@@ -127,6 +136,82 @@ func (vp *vecPlan) collectBatch(ctx context.Context, b arrow.Record, c *collecto
 		c.add(vals, ks)
 	}
 	return nil
+}
+
+// compareArrayKeys is compareKeys of row i of the key arrays against the
+// boxed keys b, reading the arrays' values in place.
+func compareArrayKeys(arrs []arrow.Array, i int, b []types.Value, order []sortKey) int {
+	for j, k := range order {
+		if c := compareArrayKey(arrs[j], i, b[j], k); c != 0 {
+			return c
+		}
+	}
+	return 0
+}
+
+// compareArrayKey is compareKey of row i of a against v (a value of the
+// same column).
+func compareArrayKey(a arrow.Array, i int, v types.Value, k sortKey) int {
+	if a.IsNull(i) || v == nil {
+		return compareKey(types.ValueAt(a, i), v, k)
+	}
+	c, ok := 0, true
+	switch x := a.(type) {
+	case *array.Int32:
+		var y int32
+		if y, ok = v.(int32); ok {
+			c = cmp.Compare(x.Value(i), y)
+		}
+	case *array.Int64:
+		var y int64
+		if y, ok = v.(int64); ok {
+			c = cmp.Compare(x.Value(i), y)
+		}
+	case *array.Float32:
+		var y float32
+		if y, ok = v.(float32); ok {
+			c = cmp.Compare(x.Value(i), y)
+		}
+	case *array.Float64:
+		var y float64
+		if y, ok = v.(float64); ok {
+			c = cmp.Compare(x.Value(i), y)
+		}
+	case *array.Decimal128:
+		var y types.Decimal
+		if y, ok = v.(types.Decimal); ok {
+			c = cmp.Compare(int64(x.Value(i).LowBits()), int64(y))
+		}
+	case *array.Date32:
+		var y types.Date
+		if y, ok = v.(types.Date); ok {
+			c = cmp.Compare(int32(x.Value(i)), int32(y))
+		}
+	case *array.Timestamp:
+		var y types.Timestamp
+		if y, ok = v.(types.Timestamp); ok {
+			c = cmp.Compare(int64(x.Value(i)), int64(y))
+		}
+	case *array.String:
+		var y string
+		if y, ok = v.(string); ok {
+			c = strings.Compare(x.Value(i), y)
+		}
+	case *array.Binary:
+		var y []byte
+		if y, ok = v.([]byte); ok {
+			c = bytes.Compare(x.Value(i), y)
+		}
+	default:
+		ok = false
+	}
+	if !ok {
+		return compareKey(types.ValueAt(a, i), v, k)
+	}
+	if k.desc {
+		return -c
+	}
+	return c
 }
 
 // compareKeys orders two rows' ORDER BY keys (compareRows without the
