@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
+
 	"github.com/siltdb/silt/types"
 )
 
@@ -26,6 +28,10 @@ type EngineOptions struct {
 type Engine struct {
 	cat Catalog
 	now func() time.Time
+	// rowEngine runs every SELECT on the row path instead of the
+	// vectorized pipeline (vec_exec.go): the reference the differential
+	// test compares the pipeline with.
+	rowEngine bool
 
 	mu sync.Mutex
 	db string
@@ -75,6 +81,10 @@ type Result struct {
 	// stream, when set (results of ExecStream), yields the rows instead of
 	// Rows; it can be ranged over once. Message then holds just "SELECT".
 	stream iter.Seq2[types.Row, error]
+	// batches, when set (a streaming result of the vectorized pipeline),
+	// yields the result as Arrow batches of the columns; stream then
+	// adapts them to rows. Either is ranged over once.
+	batches iter.Seq2[arrow.Record, error]
 }
 
 // Exec parses sql (one or more statements separated by ';') and runs the

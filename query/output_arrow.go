@@ -2,6 +2,7 @@ package query
 
 import (
 	"io"
+	"iter"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -19,7 +20,9 @@ const arrowBatchRows = 64 << 10
 
 // writeArrow writes r as an Arrow IPC stream, a record batch per
 // arrowBatchRows rows as they fill (one, possibly empty, batch when r has
-// fewer rows).
+// fewer rows); a streaming result of the vectorized pipeline as the
+// batches it produces. An error mid-stream ends the stream after the rows
+// before it.
 func writeArrow(w io.Writer, r *Result) error {
 	if isMessageOnly(r) {
 		return nil
@@ -37,6 +40,9 @@ func writeArrow(w io.Writer, r *Result) error {
 	rb := array.NewRecordBuilder(mem, schema)
 	defer rb.Release()
 	iw := ipc.NewWriter(w, ipc.WithSchema(schema), ipc.WithAllocator(mem))
+	if r.batches != nil {
+		return writeArrowBatches(iw, schema, r.batches)
+	}
 	pending, batches := 0, 0
 	flush := func() error {
 		rec := rb.NewRecord()
@@ -47,6 +53,11 @@ func writeArrow(w io.Writer, r *Result) error {
 	}
 	for row, err := range r.All() {
 		if err != nil {
+			// The rows before the error are written, as the other
+			// formats do.
+			if pending > 0 {
+				_ = flush()
+			}
 			_ = iw.Close()
 			return err
 		}
@@ -77,3 +88,43 @@ func writeArrow(w io.Writer, r *Result) error {
 }
 
 func appendArrow(b array.Builder, v types.Value) error { return types.AppendValue(b, v) }
+
+// writeArrowBatches writes the batches of a vectorized streaming result as
+// they are (one empty batch when there are none), under the result's
+// schema.
+func writeArrowBatches(iw *ipc.Writer, schema *arrow.Schema, batches iter.Seq2[arrow.Record, error]) error {
+	n := 0
+	for b, err := range batches {
+		if err == nil && b.NumRows() == 0 {
+			continue
+		}
+		if err == nil {
+			rec := array.NewRecord(schema, b.Columns(), b.NumRows())
+			err = iw.Write(rec)
+			rec.Release()
+			n++
+		}
+		if err != nil {
+			_ = iw.Close()
+			return err
+		}
+	}
+	if n == 0 {
+		rec := array.NewRecord(schema, emptyColumns(schema), 0)
+		err := iw.Write(rec)
+		rec.Release()
+		if err != nil {
+			_ = iw.Close()
+			return err
+		}
+	}
+	return iw.Close()
+}
+
+func emptyColumns(schema *arrow.Schema) []arrow.Array {
+	cols := make([]arrow.Array, schema.NumFields())
+	for i, f := range schema.Fields() {
+		cols[i] = array.MakeArrayOfNull(memory.DefaultAllocator, f.Type, 0)
+	}
+	return cols
+}

@@ -370,46 +370,15 @@ func (e *Engine) open(ctx context.Context, p *selectPlan) (int64, iter.Seq2[type
 }
 
 func (e *Engine) runSelect(ctx context.Context, p *selectPlan) (*Result, error) {
+	if vp := e.compileSelect(p); vp != nil {
+		return e.runSelectVec(ctx, vp)
+	}
 	snap, rows, err := e.open(ctx, p)
 	if err != nil {
 		return nil, err
 	}
-	var out []sortedRow
-	streaming := len(p.order) == 0 && !p.distinct && p.limit >= 0
-	// ORDER BY with LIMIT keeps only the first OFFSET+LIMIT rows in a
-	// bounded heap (topK) instead of sorting every row.
-	var top *topK
-	if len(p.order) > 0 && !p.distinct && p.limit >= 0 {
-		top = &topK{k: satAdd(p.offset, p.limit), order: p.order}
-	}
-	var seq int64
-	emit := func(r types.Row) (bool, error) {
-		seq++
-		sr := sortedRow{vals: make(types.Row, len(p.outputs)), seq: seq}
-		for i, o := range p.outputs {
-			v, err := o.Eval(r)
-			if err != nil {
-				return false, err
-			}
-			sr.vals[i] = v
-		}
-		for _, k := range p.order {
-			var v types.Value
-			if k.out >= 0 {
-				v = sr.vals[k.out]
-			} else if v, err = k.e.Eval(r); err != nil {
-				return false, err
-			}
-			sr.keys = append(sr.keys, v)
-		}
-		if top != nil {
-			top.add(sr)
-			return false, nil
-		}
-		out = append(out, sr)
-		return streaming && int64(len(out)) >= satAdd(p.offset, p.limit), nil
-	}
-	if streaming && p.limit == 0 {
+	c := newCollector(p)
+	if c.streaming && p.limit == 0 {
 		rows = func(func(types.Row, error) bool) {}
 	}
 	n := 0
@@ -430,7 +399,7 @@ func (e *Engine) runSelect(ctx context.Context, p *selectPlan) (*Result, error) 
 			if !ok {
 				continue
 			}
-			stop, err := emit(row)
+			stop, err := c.emit(row)
 			if err != nil {
 				return nil, err
 			}
@@ -438,11 +407,75 @@ func (e *Engine) runSelect(ctx context.Context, p *selectPlan) (*Result, error) 
 				break
 			}
 		}
-	} else if err := p.aggregate(ctx, rows, emit); err != nil {
+	} else if err := p.aggregate(ctx, rows, c.emit); err != nil {
 		return nil, err
 	}
-	if top != nil {
-		out = top.rows
+	return c.result(snap), nil
+}
+
+// collector gathers the output rows of a SELECT that is not streamed:
+// rows to sort, deduplicate, offset and limit.
+type collector struct {
+	p   *selectPlan
+	out []sortedRow
+	// streaming: no ORDER BY or DISTINCT and a LIMIT, so collecting
+	// stops after OFFSET+LIMIT rows.
+	streaming bool
+	// top, for ORDER BY with LIMIT, keeps only the first OFFSET+LIMIT
+	// rows in a bounded heap instead of sorting every row.
+	top *topK
+	seq int64
+}
+
+func newCollector(p *selectPlan) *collector {
+	c := &collector{p: p, streaming: len(p.order) == 0 && !p.distinct && p.limit >= 0}
+	if len(p.order) > 0 && !p.distinct && p.limit >= 0 {
+		c.top = &topK{k: satAdd(p.offset, p.limit), order: p.order}
+	}
+	return c
+}
+
+// emit evaluates the outputs and sort keys over r (an input row, or an
+// aggregate row) and collects the result; stop reports that no more rows
+// are needed.
+func (c *collector) emit(r types.Row) (stop bool, err error) {
+	p := c.p
+	vals := make(types.Row, len(p.outputs))
+	for i, o := range p.outputs {
+		if vals[i], err = o.Eval(r); err != nil {
+			return false, err
+		}
+	}
+	var keys []types.Value
+	for _, k := range p.order {
+		var v types.Value
+		if k.out >= 0 {
+			v = vals[k.out]
+		} else if v, err = k.e.Eval(r); err != nil {
+			return false, err
+		}
+		keys = append(keys, v)
+	}
+	return c.add(vals, keys), nil
+}
+
+// add collects one output row with its sort keys.
+func (c *collector) add(vals types.Row, keys []types.Value) (stop bool) {
+	c.seq++
+	sr := sortedRow{vals: vals, keys: keys, seq: c.seq}
+	if c.top != nil {
+		c.top.add(sr)
+		return false
+	}
+	c.out = append(c.out, sr)
+	return c.streaming && int64(len(c.out)) >= satAdd(c.p.offset, c.p.limit)
+}
+
+// result deduplicates, sorts, offsets and limits the collected rows.
+func (c *collector) result(snap int64) *Result {
+	p, out := c.p, c.out
+	if c.top != nil {
+		out = c.top.rows
 	}
 	if p.distinct {
 		seen := map[string]struct{}{}
@@ -472,7 +505,7 @@ func (e *Engine) runSelect(ctx context.Context, p *selectPlan) (*Result, error) 
 		res.Rows = append(res.Rows, r.vals)
 	}
 	res.Message = "SELECT " + strconv.Itoa(len(res.Rows))
-	return res, nil
+	return res
 }
 
 // satAdd adds non-negative counts, saturating at MaxInt64 (LIMIT and
@@ -502,6 +535,9 @@ type topK struct {
 	order []sortKey
 	rows  []sortedRow
 }
+
+// full reports whether t holds k rows (and has a root to compare with).
+func (t *topK) full() bool { return t.k > 0 && int64(len(t.rows)) >= t.k }
 
 func (t *topK) less(i, j int) bool { return compareRows(t.rows[i], t.rows[j], t.order) > 0 }
 

@@ -67,6 +67,14 @@ func (p *selectPlan) streamable() bool {
 // streamSelect opens the scan and returns a result whose rows are filtered,
 // offset, limited and projected as they are read.
 func (e *Engine) streamSelect(ctx context.Context, p *selectPlan) (*Result, error) {
+	if vp := e.compileSelect(p); vp != nil {
+		snap, in, err := e.openBatches(ctx, vp)
+		if err != nil {
+			return nil, err
+		}
+		batches := vp.plainBatches(ctx, in)
+		return &Result{Columns: slices.Clone(p.cols), Message: "SELECT", SnapshotID: snap, stream: batchRows(batches), batches: batches}, nil
+	}
 	snap, rows, err := e.open(ctx, p)
 	if err != nil {
 		return nil, err

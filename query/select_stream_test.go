@@ -140,3 +140,35 @@ func TestArrowStreamsBatches(t *testing.T) {
 		t.Fatalf("%d batches, %d rows; want 3 batches, %d rows", batches, next, n)
 	}
 }
+
+// TestArrowStreamErrorKeepsRows: in the Arrow format too, an error
+// mid-stream comes after the rows before it were written, on the
+// vectorized pipeline and on the row path.
+func TestArrowStreamErrorKeepsRows(t *testing.T) {
+	e, _ := newTestEngine(t)
+	mustExec(t, e, "CREATE TABLE t (id BIGINT PRIMARY KEY, a INT); INSERT INTO t (id, a) VALUES (1, 1), (2, 2), (3, 0), (4, 1)")
+	for _, rowPath := range []bool{false, true} {
+		e.rowEngine = rowPath
+		var buf bytes.Buffer
+		err := e.ExecStream(context.Background(), "SELECT id, 10 / a FROM t", func(r *Result) error {
+			return WriteResult(&buf, r, "arrow")
+		})
+		if err == nil || !strings.Contains(err.Error(), "division by zero") {
+			t.Fatalf("row path %v: error %v, want division by zero", rowPath, err)
+		}
+		rd, err := ipc.NewReader(&buf)
+		if err != nil {
+			t.Fatalf("row path %v: %v", rowPath, err)
+		}
+		var got []string
+		for rd.Next() {
+			for _, row := range types.RecordRows(rd.Record()) {
+				got = append(got, fmt.Sprint(row))
+			}
+		}
+		rd.Release()
+		if strings.Join(got, " ") != "[1 10] [2 5]" {
+			t.Fatalf("row path %v: rows %q, want the two before the error", rowPath, got)
+		}
+	}
+}

@@ -115,13 +115,22 @@ func (s siltScan) SnapshotID() int64 { return s.s.SnapshotID() }
 // Schema reports the schema of the rows (see Table.Scan).
 func (s siltScan) Schema() *types.Schema { return s.s.Schema() }
 
+// Batches implements BatchScan; like Rows, it closes the scan when the
+// iteration ends.
+func (s siltScan) Batches(ctx context.Context) iter.Seq2[arrow.Record, error] {
+	return func(yield func(arrow.Record, error) bool) {
+		defer func() { _ = s.s.Close(context.WithoutCancel(ctx)) }()
+		for b, err := range s.s.Batches(ctx) {
+			if !yield(b, err) {
+				return
+			}
+		}
+	}
+}
+
 // Rows yields the scan's rows; when the iteration ends the scan is closed
 // (releasing the lease a read of an older snapshot holds; an iteration
 // never started leaves it to expire after snapshot.lease-ttl).
-// Batches implements BatchScan.
-func (s siltScan) Batches(ctx context.Context) iter.Seq2[arrow.Record, error] {
-	return s.s.Batches(ctx)
-}
 
 func (s siltScan) Rows(ctx context.Context) iter.Seq2[types.Row, error] {
 	return func(yield func(types.Row, error) bool) {

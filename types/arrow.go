@@ -2,6 +2,7 @@ package types
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -161,7 +162,9 @@ func ValueAt(a arrow.Array, i int) Value {
 	case *array.Decimal128:
 		return Decimal(int64(x.Value(i).LowBits()))
 	case *array.String:
-		return x.Value(i)
+		// Value aliases the array's buffer, which a batch's producer may
+		// reuse once the batch is released.
+		return strings.Clone(x.Value(i))
 	case *array.Binary:
 		return append([]byte{}, x.Value(i)...)
 	case *array.Date32:

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"math"
 	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
 func arrowTestSchema() *Schema {
@@ -59,5 +62,20 @@ func TestBuildRecordRejectsWrongType(t *testing.T) {
 	}
 	if _, err := BuildRecord(nil, as, []Row{{int32(1)}}); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("short row: got %v, want ErrInvalid", err)
+	}
+}
+
+// TestValueAtCopiesStrings: a STRING value outlives its batch's buffer
+// (a producer may reuse it once the batch is released).
+func TestValueAtCopiesStrings(t *testing.T) {
+	b := array.NewStringBuilder(memory.DefaultAllocator)
+	b.Append("alice")
+	a := b.NewStringArray()
+	b.Release()
+	v := ValueAt(a, 0)
+	buf := a.ValueBytes()
+	buf[0] = 'X' // the producer reuses the buffer
+	if v != "alice" {
+		t.Fatalf("ValueAt shares the buffer: %q after it was overwritten", v)
 	}
 }

@@ -1,0 +1,129 @@
+package query
+
+import (
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+)
+
+// Selection and reordering of batches: takeRecord builds a batch of the
+// chosen rows with typed loops over each column (WHERE keeps rows, ORDER
+// BY reorders them).
+
+// takeRecord returns the batch of the rows idx of b, in idx order.
+func takeRecord(b arrow.Record, idx []int32) arrow.Record {
+	cols := make([]arrow.Array, b.NumCols())
+	for c := range cols {
+		cols[c] = takeArray(b.Column(c), idx)
+	}
+	rec := array.NewRecord(b.Schema(), cols, int64(len(idx)))
+	for _, c := range cols {
+		c.Release()
+	}
+	return rec
+}
+
+// takeArray returns the values idx of a (one of the array types
+// types.ArrowType gives), in idx order.
+func takeArray(a arrow.Array, idx []int32) arrow.Array {
+	mem := memory.DefaultAllocator
+	if a.NullN() == a.Len() {
+		return array.MakeArrayOfNull(mem, a.DataType(), len(idx))
+	}
+	switch x := a.(type) {
+	case *array.Boolean:
+		b := array.NewBooleanBuilder(mem)
+		defer b.Release()
+		b.Reserve(len(idx))
+		for _, i := range idx {
+			if x.IsNull(int(i)) {
+				b.AppendNull()
+			} else {
+				b.UnsafeAppend(x.Value(int(i)))
+			}
+		}
+		return b.NewArray()
+	case *array.Int32:
+		return takeFixed(array.NewInt32Builder(mem), x, x.Int32Values(), idx)
+	case *array.Int64:
+		return takeFixed(array.NewInt64Builder(mem), x, x.Int64Values(), idx)
+	case *array.Float32:
+		return takeFixed(array.NewFloat32Builder(mem), x, x.Float32Values(), idx)
+	case *array.Float64:
+		return takeFixed(array.NewFloat64Builder(mem), x, x.Float64Values(), idx)
+	case *array.Date32:
+		return takeFixed(array.NewDate32Builder(mem), x, x.Date32Values(), idx)
+	case *array.Timestamp:
+		return takeFixed(array.NewTimestampBuilder(mem, x.DataType().(*arrow.TimestampType)), x, x.TimestampValues(), idx)
+	case *array.Decimal128:
+		b := array.NewDecimal128Builder(mem, x.DataType().(*arrow.Decimal128Type))
+		defer b.Release()
+		b.Reserve(len(idx))
+		for _, i := range idx {
+			if x.IsNull(int(i)) {
+				b.AppendNull()
+			} else {
+				b.UnsafeAppend(x.Value(int(i)))
+			}
+		}
+		return b.NewArray()
+	case *array.String:
+		b := array.NewStringBuilder(mem)
+		defer b.Release()
+		b.Reserve(len(idx))
+		for _, i := range idx {
+			if x.IsNull(int(i)) {
+				b.AppendNull()
+			} else {
+				b.Append(x.Value(int(i)))
+			}
+		}
+		return b.NewArray()
+	case *array.Binary:
+		b := array.NewBinaryBuilder(mem, arrow.BinaryTypes.Binary)
+		defer b.Release()
+		b.Reserve(len(idx))
+		for _, i := range idx {
+			if x.IsNull(int(i)) {
+				b.AppendNull()
+			} else {
+				b.Append(x.Value(int(i)))
+			}
+		}
+		return b.NewArray()
+	}
+	// Not a type of silt's schemas: the generic (slow) path.
+	b := array.NewBuilder(mem, a.DataType())
+	defer b.Release()
+	for _, i := range idx {
+		if err := b.AppendValueFromString(a.ValueStr(int(i))); err != nil {
+			b.AppendNull()
+		}
+	}
+	return b.NewArray()
+}
+
+// fixedBuilder is the part of a fixed-width Arrow builder takeFixed uses.
+type fixedBuilder[T any] interface {
+	array.Builder
+	UnsafeAppend(T)
+}
+
+func takeFixed[T any](b fixedBuilder[T], a arrow.Array, vals []T, idx []int32) arrow.Array {
+	defer b.Release()
+	b.Reserve(len(idx))
+	if a.NullN() == 0 {
+		for _, i := range idx {
+			b.UnsafeAppend(vals[i])
+		}
+		return b.NewArray()
+	}
+	for _, i := range idx {
+		if a.IsNull(int(i)) {
+			b.UnsafeAppendBoolToBitmap(false)
+		} else {
+			b.UnsafeAppend(vals[i])
+		}
+	}
+	return b.NewArray()
+}
