@@ -34,7 +34,7 @@ func FuzzVecExpr(f *testing.F) {
 		}
 		for _, rec := range []arrow.Record{whole, part} {
 			if d := vecDiff(e, rec); d != "" {
-				t.Fatalf("%s: %s\nbatch:\n%s", src, d, batchRows(rec))
+				t.Fatalf("%s: %s\nbatch:\n%s", src, d, dumpBatch(rec))
 			}
 		}
 	})

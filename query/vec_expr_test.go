@@ -356,7 +356,7 @@ func sameValue(a, b types.Value) bool {
 }
 
 // batchRows prints a batch for a failure message.
-func batchRows(rec arrow.Record) string {
+func dumpBatch(rec arrow.Record) string {
 	var sb strings.Builder
 	for i, row := range types.RecordRows(rec) {
 		fmt.Fprintf(&sb, "  %d: %v\n", i, row)
@@ -396,7 +396,7 @@ func TestVecKernelsMatchRowEngine(t *testing.T) {
 				failed++
 			}
 			if d := vecDiff(e, rec); d != "" {
-				t.Fatalf("%s: %s\nbatch:\n%s", src, d, batchRows(rec))
+				t.Fatalf("%s: %s\nbatch:\n%s", src, d, dumpBatch(rec))
 			}
 			rec.Release()
 		}
