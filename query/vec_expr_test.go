@@ -355,7 +355,7 @@ func sameValue(a, b types.Value) bool {
 	return types.Compare(a, b) == 0 && fmt.Sprintf("%T", a) == fmt.Sprintf("%T", b)
 }
 
-// batchRows prints a batch for a failure message.
+// dumpBatch prints a batch for a failure message.
 func dumpBatch(rec arrow.Record) string {
 	var sb strings.Builder
 	for i, row := range types.RecordRows(rec) {
