@@ -111,8 +111,8 @@ func runBatchDiff(t *testing.T, rng *rand.Rand, schema *types.Schema, allTypes b
 	m := &model{engine: engine, state: map[modelKey]types.Row{}}
 	rw, bw := rowT.NewWriter("w"), batchT.NewWriter("w")
 	keys := 5 + rng.IntN(80)
-	for c := 1; c <= 6; c++ {
-		n := rng.IntN(400)
+	for c := 1; c <= 4; c++ {
+		n := rng.IntN(250)
 		var pending []types.Row // the batch being built: the row, then its kind
 		flushBatch := func() {
 			if len(pending) == 0 {
