@@ -95,7 +95,7 @@ func runIngest(ctx context.Context, b *runner, r *Result) error {
 	r.target("S3 PUTs per million rows", "≤ 20", silt.Values["puts_per_M_rows"], 20, true)
 	r.note("PUT floor of this commit interval without compaction: %d buckets + manifest + manifest list + snapshot + LATEST hint = %d PUTs per commit = %.0f per million rows; ≤ 20 needs commits of ≥ %d rows (--commit-every)",
 		ingestBuckets, ingestBuckets+4, float64(ingestBuckets+4)*1e6/float64(batch), (ingestBuckets+4)*1_000_000/20)
-	r.note("write→visible: from Write of a row (every 16th sampled) to the return of the Commit that published it; write_amp = all bytes PUT (data, compaction, metadata) ÷ logical bytes ingested; Pebble's write_amp is not measured")
+	r.note("write→visible: from the write of a row (silt: its WriteBatch; every 16th row sampled) to the return of the Commit that published it; write_amp = all bytes PUT (data, compaction, metadata) ÷ logical bytes ingested; Pebble's write_amp is not measured")
 	return nil
 }
 

@@ -130,13 +130,15 @@ func (b *WriteBuffer) FlushRun(m Merger) *Run {
 	for i := range idx {
 		idx[i] = int32(i)
 	}
-	keyOf := func(x int32) ([]byte, int64) {
-		if int(x) < nr {
-			return recs[x].Key, recs[x].Seq
-		}
-		br := &brows[int(x)-nr]
-		return br.key, br.seq
+	keys := make([][]byte, len(idx))
+	seqs := make([]int64, len(idx))
+	for i := range recs {
+		keys[i], seqs[i] = recs[i].Key, recs[i].Seq
 	}
+	for i := range brows {
+		keys[nr+i], seqs[nr+i] = brows[i].key, brows[i].seq
+	}
+	keyOf := func(x int32) ([]byte, int64) { return keys[x], seqs[x] }
 	// addOrder compares the add positions of two entries.
 	addOrder := func(x, y int32) int {
 		xr, yr := int(x) < nr, int(y) < nr
@@ -156,12 +158,10 @@ func (b *WriteBuffer) FlushRun(m Merger) *Run {
 		}
 	}
 	slices.SortFunc(idx, func(x, y int32) int {
-		kx, sx := keyOf(x)
-		ky, sy := keyOf(y)
-		if c := bytes.Compare(kx, ky); c != 0 {
+		if c := bytes.Compare(keys[x], keys[y]); c != 0 {
 			return c
 		}
-		if c := cmp.Compare(sx, sy); c != 0 {
+		if c := cmp.Compare(seqs[x], seqs[y]); c != 0 {
 			return c
 		}
 		return addOrder(x, y)
