@@ -122,6 +122,15 @@ func runBatchDiff(t *testing.T, rng *rand.Rand, schema *types.Schema, allTypes b
 			if err != nil {
 				t.Fatal(err)
 			}
+			if rng.IntN(3) == 0 { // a slice of a larger batch: arrays with an offset
+				padded, err := types.BuildRecord(nil, as, append(append([]types.Row{pending[len(pending)-1]}, pending...), pending[0]))
+				if err != nil {
+					t.Fatal(err)
+				}
+				rec.Release()
+				rec = padded.NewSlice(1, int64(len(pending))+1)
+				padded.Release()
+			}
 			if err := bw.WriteBatch(ctx, rec); err != nil {
 				t.Fatalf("WriteBatch of %d rows: %v", len(pending), err)
 			}
