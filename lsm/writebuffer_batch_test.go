@@ -2,7 +2,9 @@ package lsm
 
 import (
 	"bytes"
+	"errors"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/siltdb/silt/types"
@@ -109,5 +111,28 @@ func TestWriteBufferColumnarRun(t *testing.T) {
 				t.Fatalf("seed %d it %d file %d: columnar flush wrote other bytes than the record flush", seed, it, i)
 			}
 		}
+	}
+}
+
+// TestWriteRunChecksBatchTypes: a run holding a batch whose arrays do not
+// have the schema's Arrow types is refused, not misread.
+func TestWriteRunChecksBatchTypes(t *testing.T) {
+	s := &types.Schema{ID: 1, Fields: []types.Field{{Name: "id", Type: types.TBigInt, NotNull: true}, {Name: "v", Type: types.TString}}, PrimaryKeys: []string{"id"}}
+	other := &types.Schema{ID: 1, Fields: []types.Field{{Name: "id", Type: types.TBigInt, NotNull: true}, {Name: "v", Type: types.TInt}}, PrimaryKeys: []string{"id"}}
+	as, err := types.ArrowSchema(other, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := types.BuildRecord(nil, as, []types.Row{{int64(1), int32(2)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := NewWriteBuffer()
+	key, _ := types.EncodeRowKey(nil, types.Row{int64(1)}, []int{0})
+	b.AddBatch(BatchRows{Cols: rec.Columns(), Rows: []int32{0}, Keys: [][]byte{key}, Seqs: []int64{0}, Kinds: []types.RowKind{types.Insert}}, 1)
+	run := b.FlushRun(columnarLastWins{})
+	defer run.Release()
+	if _, err := WriteRun(run, s, WriterOptions{}); !errors.Is(err, types.ErrInvalid) || !strings.Contains(err.Error(), `"v"`) {
+		t.Fatalf("got %v, want ErrInvalid naming column v", err)
 	}
 }

@@ -3,6 +3,8 @@ package lsm
 import (
 	"fmt"
 
+	"github.com/apache/arrow-go/v18/arrow"
+
 	"github.com/siltdb/silt/types"
 )
 
@@ -44,9 +46,18 @@ func WriteRun(r *Run, schema *types.Schema, opts WriterOptions) ([]EncodedFile, 
 		}
 		optional[k] = false
 	}
-	for i := range r.batches {
-		if len(r.batches[i]) != len(schema.Fields) {
-			return nil, fmt.Errorf("%w: batch has %d columns, schema has %d", types.ErrInvalid, len(r.batches[i]), len(schema.Fields))
+	for _, cols := range r.batches {
+		if len(cols) != len(schema.Fields) {
+			return nil, fmt.Errorf("%w: batch has %d columns, schema has %d", types.ErrInvalid, len(cols), len(schema.Fields))
+		}
+		for c, f := range schema.Fields {
+			want, err := types.ArrowType(f.Type)
+			if err != nil {
+				return nil, fmt.Errorf("column %q: %w", f.Name, err)
+			}
+			if !arrow.TypeEqual(cols[c].DataType(), want) {
+				return nil, fmt.Errorf("%w: batch column %q is %s, want %s", types.ErrInvalid, f.Name, cols[c].DataType(), want)
+			}
 		}
 	}
 	ps, err := parquetSchema(schema, optional)
