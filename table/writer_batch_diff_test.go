@@ -62,7 +62,8 @@ func randAllTypesRow(rng *rand.Rand, keys int, kind types.RowKind) types.Row {
 }
 
 // TestWriteBatchMatchesWrite writes the same random changelogs through
-// Write, row by row, and through WriteBatch, in batches of random sizes,
+// Write, row by row, and through WriteBatch, in batches of random sizes
+// (some of them slices of larger batches) mixed with single Writes,
 // for every merge engine, bucketed and partitioned or not, with a column
 // of every type, NULLs, -U and -D rows; both tables must read back the
 // same rows at every commit, equal to the model where it knows the schema.
@@ -154,6 +155,13 @@ func runBatchDiff(t *testing.T, rng *rand.Rand, schema *types.Schema, allTypes b
 			}
 			if !allTypes || engine == "deduplicate" || engine == "first-row" {
 				m.apply(kind, r)
+			}
+			if rng.IntN(12) == 0 { // now and then a single Write between batches
+				flushBatch()
+				if err := bw.Write(ctx, kind, r); err != nil {
+					t.Fatalf("Write %v %v: %v", kind, r, err)
+				}
+				continue
 			}
 			pending = append(pending, append(append(types.Row(nil), r...), kind))
 			if len(pending) >= batchSize {
