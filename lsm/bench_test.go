@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"syscall"
 	"testing"
 
 	"github.com/parquet-go/parquet-go"
@@ -12,6 +13,15 @@ import (
 	"github.com/siltdb/silt/manifest"
 	"github.com/siltdb/silt/types"
 )
+
+// cpuSeconds is the user and system CPU time of the process.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
+}
 
 // benchSchema is a typical table: a BIGINT key and a few value columns.
 func benchSchema() *types.Schema {
@@ -70,13 +80,18 @@ func BenchmarkWriteFiles(b *testing.B) {
 	recs := benchRecords(benchRows)
 	s := benchSchema()
 	in := recordBytes(recs)
+	var cpu0 float64
 	report := func(b *testing.B, out int64) {
 		sec := b.Elapsed().Seconds() / float64(b.N)
 		b.ReportMetric(float64(benchRows)/sec, "rows/s")
+		// CPU time of the process per row, steadier than wall time on a
+		// shared machine.
+		b.ReportMetric(float64(benchRows)/((cpuSeconds()-cpu0)/float64(b.N)), "rows/cpu-s")
 		b.ReportMetric(float64(in)/sec/1e6, "MB/s")
 		b.ReportMetric(float64(out), "file-bytes")
 	}
 	b.Run("silt", func(b *testing.B) {
+		cpu0 = cpuSeconds()
 		var out int64
 		for b.Loop() {
 			files, err := WriteFiles(recs, s, WriterOptions{})
@@ -87,7 +102,20 @@ func BenchmarkWriteFiles(b *testing.B) {
 		}
 		report(b, out)
 	})
+	b.Run("silt-rowpath", func(b *testing.B) { // the encoder before the columnar one
+		cpu0 = cpuSeconds()
+		var out int64
+		for b.Loop() {
+			files, err := WriteFiles(recs, s, WriterOptions{rowPath: true})
+			if err != nil {
+				b.Fatal(err)
+			}
+			out = int64(len(files[0].Data))
+		}
+		report(b, out)
+	})
 	b.Run("parquet-go-baseline", func(b *testing.B) {
+		cpu0 = cpuSeconds()
 		optional := make([]bool, len(s.Fields))
 		for i := 1; i < len(optional); i++ {
 			optional[i] = true

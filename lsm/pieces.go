@@ -86,7 +86,7 @@ func WritePieces(ctx context.Context, pieces []Piece, schema *types.Schema, opts
 	if err != nil {
 		return nil, err
 	}
-	fw := &fileWriter{schema: schema, ps: ps, optional: optional, opts: opts}
+	fw := &fileWriter{schema: schema, ps: ps, optional: optional, opts: opts, rowPath: opts.rowPath}
 	var out []EncodedFile
 	started := false
 	for pi := 0; pi < len(pieces); pi++ {

@@ -2,16 +2,20 @@ package lsm
 
 import (
 	"bytes"
+
 	"cmp"
+	"github.com/apache/arrow-go/v18/arrow"
 	"slices"
 )
 
-// WriteBuffer is the in-memory write buffer of one bucket. Records are
-// appended as written and sorted only when flushed. It is not safe for
-// concurrent use.
+// WriteBuffer is the in-memory write buffer of one bucket. Records and
+// change-batch rows (AddBatch) are appended as written and sorted only
+// when flushed. It is not safe for concurrent use.
 type WriteBuffer struct {
-	recs  []Record
-	bytes int64
+	recs    []Record
+	brows   []batchRow
+	batches [][]arrow.Array
+	bytes   int64
 }
 
 // NewWriteBuffer returns an empty write buffer.
@@ -23,8 +27,8 @@ func (b *WriteBuffer) Add(r Record) {
 	b.bytes += r.ApproxBytes()
 }
 
-// Len is the number of buffered records.
-func (b *WriteBuffer) Len() int { return len(b.recs) }
+// Len is the number of buffered records and rows.
+func (b *WriteBuffer) Len() int { return len(b.recs) + len(b.brows) }
 
 // ApproxBytes estimates the memory the buffered records hold, for a write
 // memory budget.
@@ -33,7 +37,13 @@ func (b *WriteBuffer) ApproxBytes() int64 { return b.bytes }
 // Flush returns the buffered records sorted by (Key, Seq) with the records of
 // each key collapsed into one through m, and empties the buffer. Records of a
 // key with equal Seq keep the order they were added in.
+// Change-batch rows are converted to records first.
 func (b *WriteBuffer) Flush(m Merger) []Record {
+	if len(b.brows) > 0 {
+		b.recs = b.mergedRecords()
+		releaseArrays(b.batches)
+		b.brows, b.batches = nil, nil
+	}
 	recs := b.recs
 	b.recs, b.bytes = nil, 0
 	if len(recs) == 0 {

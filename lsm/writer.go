@@ -45,6 +45,9 @@ type WriterOptions struct {
 	// BloomBitsPerKey sizes the split-block bloom filter of the _key column
 	// (10 bits give about 1% false positives). Default 10.
 	BloomBitsPerKey int
+	// rowPath selects the row encoder (parquet.Row per record) instead of
+	// the columnar one; tests compare the two.
+	rowPath bool
 }
 
 // EnsureDefaults fills zero fields with their defaults.
@@ -138,16 +141,23 @@ func hasNull(recs []Record, col int) bool {
 	return false
 }
 
-// fileWriter encodes one file at a time.
+// fileWriter encodes one file at a time, column by column: every
+// writeBatch rows, each column's values are converted and handed to its
+// parquet ColumnWriter in chunks of pageChunkRows rows, no parquet.Row per
+// record (see writer_columns.go).
 type fileWriter struct {
 	schema   *types.Schema
 	ps       *parquet.Schema
 	optional []bool
 	opts     WriterOptions
 
-	buf       bytes.Buffer
-	w         *parquet.Writer
-	rows      []parquet.Row
+	buf bytes.Buffer
+	w   *parquet.Writer
+	// pend holds the rows not yet handed to the column writers (pending
+	// counts them, also for rowPath); scratch is one chunk of values.
+	pend      []pendingRow
+	pending   int
+	scratch   []parquet.Value
 	rgRows    int   // rows in the current row group
 	rgStart   int64 // w.Size() when the current row group started
 	rowGroups int
@@ -156,6 +166,10 @@ type fileWriter struct {
 	// groups written by copying to their source.
 	base   int64
 	copies map[int]*GroupCopy
+	// rowPath encodes through parquet.Row and Writer.WriteRows, the
+	// encoder before the columnar one (tests compare the two).
+	rowPath bool
+	rows    []parquet.Row
 }
 
 const writeBatch = 256
@@ -179,6 +193,7 @@ func (fw *fileWriter) start() {
 		parquet.ColumnIndexSizeLimit(func([]string) int { return statsTruncateBytes }),
 		parquet.CreatedBy("silt", strconv.Itoa(FormatVersion), ""),
 	)
+	fw.resetColumns()
 	fw.rows = fw.rows[:0]
 	fw.rgRows, fw.rgStart, fw.rowGroups = 0, 0, 0
 	fw.file = EncodedFile{}
@@ -186,6 +201,36 @@ func (fw *fileWriter) start() {
 }
 
 func (fw *fileWriter) add(r *Record) error {
+	if fw.rowPath {
+		return fw.addRow(r)
+	}
+	if err := fw.appendRecord(r); err != nil {
+		return err
+	}
+	return fw.added(r.Key, r.Seq, r.Kind)
+}
+
+// added accounts for one appended record and writes and flushes as due.
+func (fw *fileWriter) added(key []byte, seq int64, kind types.RowKind) error {
+	n := int64(0)
+	if !kind.IsAdd() {
+		n = 1
+	}
+	fw.account(key, key, seq-fw.base, seq-fw.base, 1, n)
+	fw.rgRows++
+	if fw.pending == writeBatch || fw.rgRows >= fw.opts.RowGroupRows {
+		if err := fw.writeRows(); err != nil {
+			return err
+		}
+	}
+	if fw.rgRows >= fw.opts.RowGroupRows || (fw.rgRows%64 == 0 && fw.w.Size()-fw.rgStart >= fw.opts.RowGroupBytes) {
+		return fw.flushRowGroup()
+	}
+	return nil
+}
+
+// addRow is add through parquet.Row (rowPath).
+func (fw *fileWriter) addRow(r *Record) error {
 	// The rows of a batch are reused once WriteRows has copied them into
 	// the column buffers.
 	var dst parquet.Row
@@ -197,32 +242,23 @@ func (fw *fileWriter) add(r *Record) error {
 		return err
 	}
 	fw.rows = append(fw.rows, row)
-	n := int64(0)
-	if !r.Kind.IsAdd() {
-		n = 1
-	}
-	fw.account(r.Key, r.Key, r.Seq-fw.base, r.Seq-fw.base, 1, n)
-	fw.rgRows++
-	if len(fw.rows) == writeBatch || fw.rgRows >= fw.opts.RowGroupRows {
-		if err := fw.writeRows(); err != nil {
-			return err
-		}
-	}
-	if fw.rgRows >= fw.opts.RowGroupRows || (fw.rgRows%64 == 0 && fw.w.Size()-fw.rgStart >= fw.opts.RowGroupBytes) {
-		return fw.flushRowGroup()
-	}
-	return nil
+	fw.pending++
+	return fw.added(r.Key, r.Seq, r.Kind)
 }
 
 func (fw *fileWriter) writeRows() error {
-	if len(fw.rows) == 0 {
+	if fw.pending == 0 {
 		return nil
 	}
-	if _, err := fw.w.WriteRows(fw.rows); err != nil {
-		return fmt.Errorf("encoding rows: %w", err)
+	if fw.rowPath {
+		if _, err := fw.w.WriteRows(fw.rows); err != nil {
+			return fmt.Errorf("encoding rows: %w", err)
+		}
+		fw.rows = fw.rows[:0]
+		fw.pending = 0
+		return nil
 	}
-	fw.rows = fw.rows[:0]
-	return nil
+	return fw.writeColumns()
 }
 
 func (fw *fileWriter) flushRowGroup() error {

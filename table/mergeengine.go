@@ -173,6 +173,10 @@ func (e *deduplicate) Merge(recs []lsm.Record) lsm.Record {
 	return r
 }
 
+// LastWriteWins tells write buffers that a merge is the last record (see
+// lsm.LastWriteWins), unless a sequence field orders the records.
+func (e *deduplicate) LastWriteWins() bool { return e.seqField < 0 }
+
 // firstRow keeps the first +I/+U; retractions never remove it.
 type firstRow struct{ seqField int }
 

@@ -99,6 +99,13 @@ func (w *Writer) Write(ctx context.Context, kind types.RowKind, row types.Row) e
 		return fmt.Errorf("table %s: %w", w.t.name, err)
 	}
 	bk := bucketKey{partition: w.t.partitionPath(row), bucket: b}
+	return w.buffer(ctx, bk, key, kind, append(types.Row(nil), row...))
+}
+
+// buffer adds a checked row to the write buffer of its bucket (after the
+// bucket's write stall) and flushes when write-buffer-size is reached.
+// The buffer takes ownership of key and row.
+func (w *Writer) buffer(ctx context.Context, bk bucketKey, key []byte, kind types.RowKind, row types.Row) error {
 	if err := w.compactions().stall(ctx, compaction.BucketID{Partition: bk.partition, Bucket: bk.bucket}); err != nil {
 		return fmt.Errorf("table %s: %w", w.t.name, err)
 	}
@@ -108,7 +115,7 @@ func (w *Writer) Write(ctx context.Context, kind types.RowKind, row types.Row) e
 		w.buffers[bk] = buf
 	}
 	before := buf.ApproxBytes()
-	rec := lsm.Record{Key: key, Seq: w.seq, Kind: kind, Row: append(types.Row(nil), row...)}
+	rec := lsm.Record{Key: key, Seq: w.seq, Kind: kind, Row: row}
 	buf.Add(rec)
 	w.seq++
 	w.bytes += buf.ApproxBytes() - before + w.keepInput(bk, rec)
@@ -172,9 +179,9 @@ func (w *Writer) Flush(ctx context.Context) error {
 		sem <- struct{}{} // in bucket order, so the first buckets are ready first
 		go func(buf *lsm.WriteBuffer) {
 			defer func() { <-sem; close(r.done) }()
-			r.recs = buf.Flush(w.t.merger)
-			if len(r.recs) > 0 {
-				r.files, r.err = lsm.WriteFiles(r.recs, w.t.schema, lsm.WriterOptions{
+			r.run = buf.FlushRun(w.t.merger)
+			if r.run.Len() > 0 {
+				r.files, r.err = lsm.WriteRun(r.run, w.t.schema, lsm.WriterOptions{
 					TargetFileSize: w.t.opts.TargetFileSize,
 					RowGroupRows:   w.t.opts.RowGroupRows,
 				})
@@ -187,13 +194,13 @@ func (w *Writer) Flush(ctx context.Context) error {
 		<-r.done
 		switch {
 		case err != nil: // an earlier bucket failed: keep this one buffered
-			for _, rec := range r.recs {
-				w.buffers[k].Add(rec)
-			}
+			w.buffers[k].Restore(r.run)
 		case r.err != nil:
 			err = fmt.Errorf("table %s: write sorted run: %w", w.t.name, r.err)
+			r.run.Release()
 		default:
 			err = w.uploadRun(ctx, k, r.files)
+			r.run.Release()
 		}
 	}
 	if err != nil {
@@ -203,10 +210,10 @@ func (w *Writer) Flush(ctx context.Context) error {
 	return nil
 }
 
-// encodedRun is one bucket's flushed records and their encoded files.
+// encodedRun is one bucket's flushed run and its encoded files.
 type encodedRun struct {
 	done  chan struct{}
-	recs  []lsm.Record
+	run   *lsm.Run
 	files []lsm.EncodedFile
 	err   error
 }
@@ -372,7 +379,8 @@ func (w *Writer) resolveUnsure(ctx context.Context, identifier string) error {
 // files already uploaded for it, unless a failed commit may have published
 // them (then they are left for orphan cleanup).
 func (w *Writer) Abort(ctx context.Context) error {
-	for k := range w.buffers {
+	for k, b := range w.buffers {
+		b.Release()
 		delete(w.buffers, k)
 	}
 	w.bytes, w.seq = 0, 0

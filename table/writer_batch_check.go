@@ -1,0 +1,249 @@
+package table
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/siltdb/silt/types"
+)
+
+// checkBatch applies Write's checks to a change batch column by column.
+// It returns how many leading rows are good and, if a row is bad, the
+// error of the first bad one: "batch row N: ..." naming the column.
+func (w *Writer) checkBatch(cols []arrow.Array, kinds *array.Int8, rows int) (int, error) {
+	s := w.t.schema
+	bad := rows // first bad row so far
+	if kinds.NullN() > 0 {
+		for r := 0; r < bad; r++ {
+			if kinds.IsNull(r) {
+				bad = r
+				break
+			}
+		}
+	}
+	kv := kinds.Int8Values()
+	for r := 0; r < bad; r++ {
+		if !types.RowKind(kv[r]).Valid() {
+			bad = r
+			break
+		}
+	}
+	isKey := make([]bool, len(s.Fields))
+	for _, k := range w.t.keyIdx {
+		isKey[k] = true
+	}
+	for c, f := range s.Fields {
+		a := cols[c]
+		if a.NullN() > 0 && (f.NotNull || isKey[c]) {
+			for r := 0; r < bad; r++ {
+				// NOT NULL binds +I/+U rows; a key column every row.
+				if a.IsNull(r) && (isKey[c] || types.RowKind(kv[r]).IsAdd()) {
+					bad = r
+					break
+				}
+			}
+		}
+		if d, ok := a.(*array.Decimal128); ok {
+			limit := pow10(f.Type.Precision)
+			for r := 0; r < bad; r++ {
+				if d.IsValid(r) && !decimalFits(d, r, limit) {
+					bad = r
+					break
+				}
+			}
+		}
+	}
+	if bad == rows {
+		return rows, nil
+	}
+	return bad, fmt.Errorf("batch row %d: %w", bad, w.batchRowError(cols, kinds, bad))
+}
+
+// batchRowError is the error of a bad batch row: Write's message.
+func (w *Writer) batchRowError(cols []arrow.Array, kinds *array.Int8, r int) error {
+	if kinds.IsNull(r) {
+		return fmt.Errorf("%w: NULL in %s", types.ErrInvalid, types.RowKindColumn)
+	}
+	kind := types.RowKind(kinds.Value(r))
+	if !kind.Valid() {
+		return fmt.Errorf("%w: bad row kind %d in %s (want 0..3: +I, -U, +U, -D)", types.ErrInvalid, kinds.Value(r), types.RowKindColumn)
+	}
+	for c, f := range w.t.schema.Fields {
+		if d, ok := cols[c].(*array.Decimal128); ok && d.IsValid(r) && !decimalFits(d, r, pow10(f.Type.Precision)) {
+			return fmt.Errorf("%w: column %q: value %s does not fit %s", types.ErrInvalid, f.Name, d.ValueStr(r), f.Type)
+		}
+	}
+	row := make(types.Row, len(cols))
+	for c, a := range cols {
+		row[c] = types.ValueAt(a, r)
+	}
+	if err := w.checkRow(kind, row); err != nil {
+		return err
+	}
+	return fmt.Errorf("%w: rejected", types.ErrInvalid) // not reached: the checks agree
+}
+
+// pow10 is 10^p for the precisions of DECIMAL (at most 18).
+func pow10(p int) int64 {
+	n := int64(1)
+	for range p {
+		n *= 10
+	}
+	return n
+}
+
+// decimalFits reports whether value r of d is a 64-bit unscaled value of
+// at most the precision whose limit is given (types.CheckValue's rule).
+func decimalFits(d *array.Decimal128, r int, limit int64) bool {
+	v := d.Value(r)
+	lo := int64(v.LowBits())
+	if hi := v.HighBits(); (lo < 0 && hi != -1) || (lo >= 0 && hi != 0) {
+		return false
+	}
+	return lo > -limit && lo < limit
+}
+
+// batchKeys computes the key (types.EncodeRowKey of the primary-key
+// columns), the bucket and partition, and the write-buffer size
+// (lsm.Record.ApproxBytes) of rows [0, n) of a checked batch, column by
+// column.
+func (w *Writer) batchKeys(cols []arrow.Array, n int) (*batchKeys, error) {
+	t := w.t
+	bk := &batchKeys{keys: make([][]byte, n), buckets: make([]bucketKey, n), bytes: make([]int64, n)}
+	keys, err := encodeKeys(cols, t.keyIdx, n)
+	if err != nil {
+		return nil, err
+	}
+	bk.keys = keys
+	if t.opts.Buckets > 1 {
+		bkeys := keys
+		if !sameInts(t.bucketIdx, t.keyIdx) {
+			if bkeys, err = encodeKeys(cols, t.bucketIdx, n); err != nil {
+				return nil, err
+			}
+		}
+		for r, k := range bkeys {
+			bk.buckets[r].bucket = types.Bucket(k, t.opts.Buckets)
+		}
+	}
+	if len(t.partIdx) > 0 {
+		row := make(types.Row, len(cols))
+		for r := range n {
+			for _, c := range t.partIdx {
+				row[c] = types.ValueAt(cols[c], r)
+			}
+			bk.buckets[r].partition = t.partitionPath(row)
+		}
+	}
+	base := int64(96 + 16*len(cols))
+	for r := range n {
+		bk.bytes[r] = base + int64(len(keys[r]))
+	}
+	for _, a := range cols {
+		switch x := a.(type) {
+		case *array.String:
+			for r := range n {
+				if x.IsValid(r) {
+					bk.bytes[r] += int64(x.ValueLen(r)) + 16
+				}
+			}
+		case *array.Binary:
+			for r := range n {
+				if x.IsValid(r) {
+					bk.bytes[r] += int64(x.ValueLen(r)) + 24
+				}
+			}
+		default:
+			for r := range n {
+				if a.IsValid(r) {
+					bk.bytes[r] += 8
+				}
+			}
+		}
+	}
+	return bk, nil
+}
+
+func sameInts(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// encodeKeys encodes columns idx of rows [0, n) as types.EncodeRowKey
+// does, into one shared slab.
+func encodeKeys(cols []arrow.Array, idx []int, n int) ([][]byte, error) {
+	ends := make([]int, n)
+	var slab []byte
+	for r := range n {
+		for _, c := range idx {
+			var err error
+			if slab, err = appendKeyValue(slab, cols[c], r); err != nil {
+				return nil, err
+			}
+		}
+		ends[r] = len(slab)
+	}
+	keys := make([][]byte, n)
+	start := 0
+	for r, end := range ends {
+		keys[r] = slab[start:end:end]
+		start = end
+	}
+	return keys, nil
+}
+
+// appendKeyValue appends the key encoding of value r of a (see
+// types.EncodeRowKey: a kind tag, then an order-preserving encoding).
+func appendKeyValue(dst []byte, a arrow.Array, r int) ([]byte, error) {
+	if a.IsNull(r) {
+		return nil, fmt.Errorf("%w: NULL in primary key", types.ErrInvalid)
+	}
+	switch x := a.(type) {
+	case *array.Boolean:
+		b := byte(0)
+		if x.Value(r) {
+			b = 1
+		}
+		return append(dst, byte(types.Boolean), b), nil
+	case *array.Int32:
+		return binary.BigEndian.AppendUint32(append(dst, byte(types.Int)), uint32(x.Value(r))^(1<<31)), nil
+	case *array.Date32:
+		return binary.BigEndian.AppendUint32(append(dst, byte(types.DateKind)), uint32(x.Value(r))^(1<<31)), nil
+	case *array.Int64:
+		return binary.BigEndian.AppendUint64(append(dst, byte(types.BigInt)), uint64(x.Value(r))^(1<<63)), nil
+	case *array.Decimal128:
+		return binary.BigEndian.AppendUint64(append(dst, byte(types.DecimalKind)), x.Value(r).LowBits()^(1<<63)), nil
+	case *array.Timestamp:
+		return binary.BigEndian.AppendUint64(append(dst, byte(types.TimestampKind)), uint64(x.Value(r))^(1<<63)), nil
+	case *array.String:
+		return appendEscaped(append(dst, byte(types.String)), x.Value(r)), nil
+	case *array.Binary:
+		return appendEscaped(append(dst, byte(types.Bytes)), x.Value(r)), nil
+	case *array.Float32, *array.Float64:
+		return nil, fmt.Errorf("%w: floating-point values cannot be key values", types.ErrInvalid)
+	}
+	return nil, fmt.Errorf("%w: unsupported key column of Arrow type %s", types.ErrInvalid, a.DataType())
+}
+
+// appendEscaped is types' escaping of a variable-length key value: 0x00
+// becomes 0x00 0xFF, and 0x00 0x01 ends the value.
+func appendEscaped[T string | []byte](dst []byte, b T) []byte {
+	for i := 0; i < len(b); i++ {
+		if c := b[i]; c == 0 {
+			dst = append(dst, 0, 0xFF)
+		} else {
+			dst = append(dst, c)
+		}
+	}
+	return append(dst, 0, 1)
+}
