@@ -3,6 +3,7 @@ package query
 import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
@@ -32,17 +33,7 @@ func takeArray(a arrow.Array, idx []int32) arrow.Array {
 	}
 	switch x := a.(type) {
 	case *array.Boolean:
-		b := array.NewBooleanBuilder(mem)
-		defer b.Release()
-		b.Reserve(len(idx))
-		for _, i := range idx {
-			if x.IsNull(int(i)) {
-				b.AppendNull()
-			} else {
-				b.UnsafeAppend(x.Value(int(i)))
-			}
-		}
-		return b.NewArray()
+		return takeEach[bool](array.NewBooleanBuilder(mem), x, idx)
 	case *array.Int32:
 		return takeFixed(array.NewInt32Builder(mem), x, x.Int32Values(), idx)
 	case *array.Int64:
@@ -56,41 +47,11 @@ func takeArray(a arrow.Array, idx []int32) arrow.Array {
 	case *array.Timestamp:
 		return takeFixed(array.NewTimestampBuilder(mem, x.DataType().(*arrow.TimestampType)), x, x.TimestampValues(), idx)
 	case *array.Decimal128:
-		b := array.NewDecimal128Builder(mem, x.DataType().(*arrow.Decimal128Type))
-		defer b.Release()
-		b.Reserve(len(idx))
-		for _, i := range idx {
-			if x.IsNull(int(i)) {
-				b.AppendNull()
-			} else {
-				b.UnsafeAppend(x.Value(int(i)))
-			}
-		}
-		return b.NewArray()
+		return takeEach[decimal128.Num](array.NewDecimal128Builder(mem, x.DataType().(*arrow.Decimal128Type)), x, idx)
 	case *array.String:
-		b := array.NewStringBuilder(mem)
-		defer b.Release()
-		b.Reserve(len(idx))
-		for _, i := range idx {
-			if x.IsNull(int(i)) {
-				b.AppendNull()
-			} else {
-				b.Append(x.Value(int(i)))
-			}
-		}
-		return b.NewArray()
+		return takeEach[string](array.NewStringBuilder(mem), x, idx)
 	case *array.Binary:
-		b := array.NewBinaryBuilder(mem, arrow.BinaryTypes.Binary)
-		defer b.Release()
-		b.Reserve(len(idx))
-		for _, i := range idx {
-			if x.IsNull(int(i)) {
-				b.AppendNull()
-			} else {
-				b.Append(x.Value(int(i)))
-			}
-		}
-		return b.NewArray()
+		return takeEach[[]byte](array.NewBinaryBuilder(mem, arrow.BinaryTypes.Binary), x, idx)
 	}
 	// Not a type of silt's schemas: the generic (slow) path.
 	b := array.NewBuilder(mem, a.DataType())
@@ -98,6 +59,33 @@ func takeArray(a arrow.Array, idx []int32) arrow.Array {
 	for _, i := range idx {
 		if err := b.AppendValueFromString(a.ValueStr(int(i))); err != nil {
 			b.AppendNull()
+		}
+	}
+	return b.NewArray()
+}
+
+// valueArray and appendBuilder are the parts of an Arrow array and its
+// builder that takeEach uses.
+type valueArray[T any] interface {
+	IsNull(i int) bool
+	Value(i int) T
+}
+
+type appendBuilder[T any] interface {
+	array.Builder
+	Append(T)
+}
+
+// takeEach is takeFixed for arrays without a flat values slice (booleans,
+// decimals, strings, bytes): one Value call per taken row.
+func takeEach[T any](b appendBuilder[T], x valueArray[T], idx []int32) arrow.Array {
+	defer b.Release()
+	b.Reserve(len(idx))
+	for _, i := range idx {
+		if x.IsNull(int(i)) {
+			b.AppendNull()
+		} else {
+			b.Append(x.Value(int(i)))
 		}
 	}
 	return b.NewArray()
