@@ -70,6 +70,11 @@ func (overlay) Merge(recs []Record) Record {
 // writeRun writes recs (sorted) as one sorted run split into up to parts
 // files at key boundaries, opened with seqBase.
 func writeRun(t testing.TB, s *types.Schema, recs []Record, parts, rowGroupRows int, seqBase int64) []*FileReader {
+	return writeRunAs(t, s, s, recs, parts, rowGroupRows, seqBase)
+}
+
+// writeRunAs is writeRun with the files opened with read schema rs.
+func writeRunAs(t testing.TB, s, rs *types.Schema, recs []Record, parts, rowGroupRows int, seqBase int64) []*FileReader {
 	t.Helper()
 	var frs []*FileReader
 	for len(recs) > 0 {
@@ -86,7 +91,7 @@ func writeRun(t testing.TB, s *types.Schema, recs []Record, parts, rowGroupRows 
 			t.Fatal(err)
 		}
 		for _, f := range files {
-			fr, err := OpenFile(context.Background(), bytes.NewReader(f.Data), int64(len(f.Data)), s, seqBase)
+			fr, err := OpenFile(context.Background(), bytes.NewReader(f.Data), int64(len(f.Data)), rs, seqBase)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -129,13 +134,17 @@ func TestMergeBatchesMatchesMergeFiles(t *testing.T) {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			testkit.LogSeed(t, seed)
 			rng := rand.New(rand.NewPCG(seed, 21))
-			s := allTypesSchema()
+			ws := allTypesSchema()
 			for iter := 0; iter < 12; iter++ {
+				s := ws
+				if rng.IntN(3) == 0 {
+					s = evolvedSchema(ws)
+				}
 				nruns := 1 + rng.IntN(4)
 				allAdds := rng.IntN(4) == 0
 				var frs []*FileReader
 				for r := 0; r < nruns; r++ {
-					recs := randRecords(rng, s, 20+rng.IntN(300))
+					recs := randRecords(rng, ws, 20+rng.IntN(300))
 					for i := range recs {
 						if allAdds {
 							recs[i].Kind = types.Insert
@@ -145,7 +154,7 @@ func TestMergeBatchesMatchesMergeFiles(t *testing.T) {
 						}
 					}
 					sortRecords(recs)
-					frs = append(frs, writeRun(t, s, recs, 1+rng.IntN(3), 1+rng.IntN(64), rng.Int64N(3))...)
+					frs = append(frs, writeRunAs(t, ws, s, recs, 1+rng.IntN(3), 1+rng.IntN(64), rng.Int64N(3))...)
 				}
 				read := ReadOptions{}
 				if rng.IntN(2) == 0 {
@@ -174,6 +183,25 @@ func TestMergeBatchesMatchesMergeFiles(t *testing.T) {
 			}
 		})
 	}
+}
+
+// evolvedSchema is s after an ALTER: INT→BIGINT, FLOAT→DOUBLE widened and
+// columns added with and without defaults (the files lack them).
+func evolvedSchema(s *types.Schema) *types.Schema {
+	e := *s
+	e.ID++
+	e.Fields = append([]types.Field(nil), s.Fields...)
+	e.Fields[3].Type = types.TBigInt
+	e.Fields[4].Type = types.TDouble
+	five, word, yes := "5", "d\x00v", "true"
+	e.Fields = append(e.Fields,
+		types.Field{ID: 20, Name: "added_big", Type: types.TBigInt, Default: &five},
+		types.Field{ID: 21, Name: "added_str", Type: types.TString, Default: &word},
+		types.Field{ID: 22, Name: "added_bool", Type: types.TBoolean, Default: &yes},
+		types.Field{ID: 23, Name: "added_blob", Type: types.TBytes},
+	)
+	e.HighestFieldID = 23
+	return &e
 }
 
 func sortRecords(recs []Record) {
