@@ -1,6 +1,7 @@
 package lsm
 
 import (
+	"encoding/binary"
 	"fmt"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -178,19 +179,29 @@ func (o *colOut) take(src *column, r int) {
 	case layoutBits:
 		o.appendBit(bitSet(src.vals, r))
 	case layoutFixed:
-		w := o.width
-		switch w {
-		case 4:
-			o.vals = append(o.vals, src.vals[r*4], src.vals[r*4+1], src.vals[r*4+2], src.vals[r*4+3])
-		default:
-			o.vals = append(o.vals, src.vals[r*w:(r+1)*w]...)
-		}
+		o.appendFixed(src.vals, r)
 	case layoutVar:
 		o.data = append(o.data, src.data[src.offs[r]:src.offs[r+1]]...)
 		o.offs = append(o.offs, int32(len(o.data)))
 	}
 	o.setValid()
 	o.n++
+}
+
+// appendFixed appends fixed-width value r of vals: a word copy, not a
+// memmove, for the widths silt uses.
+func (o *colOut) appendFixed(vals []byte, r int) {
+	le := binary.LittleEndian
+	switch o.width {
+	case 4:
+		o.vals = le.AppendUint32(o.vals, le.Uint32(vals[r*4:]))
+	case 8:
+		o.vals = le.AppendUint64(o.vals, le.Uint64(vals[r*8:]))
+	case 16:
+		o.vals = le.AppendUint64(le.AppendUint64(o.vals, le.Uint64(vals[r*16:])), le.Uint64(vals[r*16+8:]))
+	default:
+		o.vals = append(o.vals, vals[r*o.width:(r+1)*o.width]...)
+	}
 }
 
 // takeRange appends rows [from, to) of src.
@@ -203,6 +214,10 @@ func (o *colOut) takeRange(src *column, from, to int) {
 	}
 	switch o.layout {
 	case layoutFixed:
+		if to-from == 1 {
+			o.appendFixed(src.vals, from)
+			break
+		}
 		o.vals = append(o.vals, src.vals[from*o.width:to*o.width]...)
 	case layoutVar:
 		base := int32(len(o.data)) - src.offs[from]

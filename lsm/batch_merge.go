@@ -252,6 +252,13 @@ func (m *BatchMerge) merge(o *batchOut) error {
 				return err
 			}
 		}
+		if len(h) == 1 {
+			// One run left: its keys with a single record, up to the row
+			// group's last row, need no heap and no grouping.
+			if err := m.bulk(h[0], o); err != nil {
+				return err
+			}
+		}
 		top := h[0]
 		key := top.cur.Key(top.r)
 		group = append(group[:0], entry{top.cur, top.r, top.srcOf()})
@@ -277,6 +284,35 @@ func (m *BatchMerge) merge(o *batchOut) error {
 			return err
 		}
 	}
+	return nil
+}
+
+// bulk picks the rows of c's row group from c.r on while each key has one
+// record (the next row's key differs), stopping at the row group's last
+// row, which the caller merges with whatever follows in the next one.
+func (m *BatchMerge) bulk(c *batchCursor, o *batchOut) error {
+	b, r := c.cur, c.r
+	start := -1 // first row of the pending range of adds
+	for ; r < b.rows-1 && !bytes.Equal(b.Key(r), b.Key(r+1)); r++ {
+		if b.Kind(r).IsAdd() {
+			if start < 0 {
+				start = r
+			}
+			continue
+		}
+		if start >= 0 {
+			if err := o.addRange(b, start, r); err != nil {
+				return err
+			}
+			start = -1
+		}
+	}
+	if start >= 0 {
+		if err := o.addRange(b, start, r); err != nil {
+			return err
+		}
+	}
+	c.r = r
 	return nil
 }
 
@@ -338,36 +374,50 @@ func (m *BatchMerge) mergeKey(group []entry, o *batchOut) error {
 	return o.addRow(r.Row)
 }
 
-// batchOut collects picks and emits batches.
+// batchOut collects picks, as runs of consecutive rows of one batch
+// (segments), and emits batches.
 type batchOut struct {
 	m     *BatchMerge
 	yield func(arrow.Record, error) bool
-	picks []pick
+	segs  []segment
+	n     int // rows in segs
 	boxed []types.Row
-	// contig: every pick so far is the next row of one batch.
-	contig bool
 }
 
-func (o *batchOut) add(p pick) error {
-	switch {
-	case len(o.picks) == 0:
-		o.contig = true
-	case o.contig:
-		last := o.picks[len(o.picks)-1]
-		o.contig = last.b == p.b && last.r+1 == p.r
-	}
-	o.picks = append(o.picks, p)
-	if len(o.picks) >= o.m.opts.MaxRows || (o.contig && p.r == p.b.rows-1) {
-		return o.flush()
+func (o *batchOut) add(p pick) error { return o.addRange(p.b, p.r, p.r+1) }
+
+// addRange picks rows [from, to) of b.
+func (o *batchOut) addRange(b *Batch, from, to int) error {
+	for from < to {
+		end := min(to, from+o.m.opts.MaxRows-o.n)
+		if k := len(o.segs); k > 0 && o.segs[k-1].b == b && o.segs[k-1].to == from {
+			o.segs[k-1].to = end
+		} else {
+			o.segs = append(o.segs, segment{b, from, end})
+		}
+		o.n += end - from
+		from = end
+		// A row group's last row closing the only segment: the batch goes
+		// out as the row group's arrays.
+		if o.n >= o.m.opts.MaxRows || (len(o.segs) == 1 && end == b.rows) {
+			if err := o.flush(); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
 
 func (o *batchOut) addRow(row types.Row) error {
 	o.boxed = append(o.boxed, row)
-	o.contig = false
-	o.picks = append(o.picks, pick{nil, len(o.boxed) - 1})
-	if len(o.picks) >= o.m.opts.MaxRows {
+	r := len(o.boxed) - 1
+	if k := len(o.segs); k > 0 && o.segs[k-1].b == nil && o.segs[k-1].to == r {
+		o.segs[k-1].to++
+	} else {
+		o.segs = append(o.segs, segment{nil, r, r + 1})
+	}
+	o.n++
+	if o.n >= o.m.opts.MaxRows {
 		return o.flush()
 	}
 	return nil
@@ -376,7 +426,7 @@ func (o *batchOut) addRow(row types.Row) error {
 // flush emits the collected picks as one batch; errStop when the consumer
 // stopped.
 func (o *batchOut) flush() error {
-	n := len(o.picks)
+	n := o.n
 	if n == 0 {
 		return nil
 	}
@@ -388,8 +438,9 @@ func (o *batchOut) flush() error {
 			a.Release()
 		}
 	}()
-	if o.contig {
-		b, from := o.picks[0].b, o.picks[0].r
+	if len(o.segs) == 1 && o.segs[0].b != nil {
+		// A contiguous range of one batch: its arrays, or slices of them.
+		b, from := o.segs[0].b, o.segs[0].from
 		for c := range cols {
 			a := b.cols[c].arr
 			switch {
@@ -403,7 +454,6 @@ func (o *batchOut) flush() error {
 			}
 		}
 	} else {
-		segs := segments(o.picks)
 		for c := range cols {
 			if !o.m.want[c] {
 				cols[c] = o.m.nulls.get(schema.Field(c).Type, n)
@@ -413,7 +463,7 @@ func (o *batchOut) flush() error {
 			if err != nil {
 				return err
 			}
-			for _, s := range segs {
+			for _, s := range o.segs {
 				if s.b == nil {
 					for r := s.from; r < s.to; r++ {
 						if err := out.appendValue(o.boxed[r][c]); err != nil {
@@ -437,7 +487,7 @@ func (o *batchOut) flush() error {
 		}
 	}
 	rec := array.NewRecordBatch(schema, cols, int64(n))
-	o.picks, o.boxed, o.contig = o.picks[:0], o.boxed[:0], false
+	o.segs, o.boxed, o.n = o.segs[:0], o.boxed[:0], 0
 	ok := o.yield(rec, nil)
 	rec.Release()
 	if !ok {
@@ -456,16 +506,4 @@ func (m *BatchMerge) fieldType(c int) types.DataType {
 type segment struct {
 	b        *Batch
 	from, to int
-}
-
-func segments(picks []pick) []segment {
-	var segs []segment
-	for _, p := range picks {
-		if n := len(segs); n > 0 && segs[n-1].b == p.b && segs[n-1].to == p.r {
-			segs[n-1].to++
-			continue
-		}
-		segs = append(segs, segment{p.b, p.r, p.r + 1})
-	}
-	return segs
 }
