@@ -402,3 +402,13 @@ func FuzzDecodeBatch(f *testing.F) {
 		}
 	})
 }
+
+// TestFoldPagesEnabled: the columnar decoder decodes pages from the
+// bodies the page check decompressed. If a parquet-go upgrade changed the
+// page header type, the probe turns that off (correct, but every page is
+// decompressed twice again): this test says so.
+func TestFoldPagesEnabled(t *testing.T) {
+	if !foldPages {
+		t.Fatal("decoding from the checked page bodies is off: parquet.DataPageHeaderV2 changed layout (see batch_pageheader.go)")
+	}
+}
