@@ -33,9 +33,37 @@ const BatchRows = 64 << 10
 // A point lookup goes through Rows.
 func (s *Scan) Batches(ctx context.Context) iter.Seq2[arrow.Record, error] {
 	if s.point != nil {
-		return s.rowBatches(ctx)
+		return s.pointBatches(ctx)
 	}
 	return s.columnBatches(ctx)
+}
+
+// pointBatches is Batches of a point lookup: rowBatches with the columns
+// outside the projection NULL (Rows may carry those the merge engine or
+// the TTL read).
+func (s *Scan) pointBatches(ctx context.Context) iter.Seq2[arrow.Record, error] {
+	return func(yield func(arrow.Record, error) bool) {
+		schema, err := types.ArrowSchema(s.Schema(), false)
+		if err != nil {
+			yield(nil, err)
+			return
+		}
+		post := s.batchPost(schema, false)
+		for rec, err := range s.rowBatches(ctx) {
+			if err == nil {
+				rec, err = post(rec)
+			}
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			ok := yield(rec, nil)
+			rec.Release()
+			if !ok {
+				return
+			}
+		}
+	}
 }
 
 // rowBatches is Batches built from Rows: the row-at-a-time reference the
@@ -96,7 +124,7 @@ func (s *Scan) columnBatches(ctx context.Context) iter.Seq2[arrow.Record, error]
 		if len(groups) == 0 {
 			return
 		}
-		post := s.batchPost(schema)
+		post := s.batchPost(schema, true)
 		ctx, cancel := context.WithCancel(ctx)
 		outs := make([]chan batchResult, len(groups))
 		for i := range outs {
@@ -196,12 +224,16 @@ func (s *Scan) produceBucket(ctx context.Context, files []manifest.DataFile, sch
 }
 
 // batchPost returns what happens to a merged batch before it is handed
-// over: rows hidden by the record TTL are dropped and columns outside the
-// projection (read only for the merge engine or the TTL) become NULL. It
+// over: with ttl, rows hidden by the record TTL are dropped; columns
+// outside the projection (read only for the merge engine or the TTL)
+// become NULL. It
 // returns a batch the caller owns (or nil when no row is left); rec itself
 // is borrowed.
-func (s *Scan) batchPost(schema *arrow.Schema) func(arrow.Record) (arrow.Record, error) {
-	expired := s.t.expiredBatch()
+func (s *Scan) batchPost(schema *arrow.Schema, ttl bool) func(arrow.Record) (arrow.Record, error) {
+	var expired func(arrow.Record) []bool
+	if ttl {
+		expired = s.t.expiredBatch()
+	}
 	var keepCol []bool
 	if s.columns != nil {
 		keepCol = make([]bool, schema.NumFields())

@@ -277,6 +277,10 @@ func runBatchModel(t *testing.T, rng *rand.Rand, engine string) {
 					}
 				}
 			}
+			if try == 5 { // a point lookup (through Rows)
+				r := randBatchRow(rng, schema, keys)
+				opts.Equals = map[int]types.Value{0: r[0], 1: r[1]}
+			}
 			if try > 0 && len(snaps) > 0 && rng.IntN(3) == 0 {
 				opts.SnapshotID = snaps[rng.IntN(len(snaps))]
 			}
