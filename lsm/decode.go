@@ -20,7 +20,9 @@ import (
 // column chunk is decoded page by page into a typed array (page.Data(),
 // no per-value interface), and records are assembled from the arrays. The
 // column projection (ReadOptions.Columns) decides which table columns are
-// decoded at all; the hidden _key, _seq and _kind columns always are.
+// decoded at all; the hidden _key, _seq and _kind columns always are. Each
+// page is decoded from the body the page check (pagecheck.go) already
+// decompressed (decodeChecked), so a page is decompressed once.
 
 // ReadOptions narrow what a scan decodes.
 type ReadOptions struct {
