@@ -28,8 +28,9 @@ const BatchRows = 64 << 10
 //
 // A full scan decodes row groups straight into Arrow arrays and merges
 // each bucket's sorted runs by selection and take (lsm.MergeBatches);
-// buckets are read in parallel (up to GOMAXPROCS, at least two so the
-// next bucket's I/O overlaps the current one) and handed over in order.
+// buckets are read in parallel (up to GOMAXPROCS, at most
+// maxParallelBuckets, at least two so the next bucket's I/O overlaps the
+// current one) and handed over in order.
 // A point lookup goes through Rows.
 func (s *Scan) Batches(ctx context.Context) iter.Seq2[arrow.Record, error] {
 	if s.point != nil {
@@ -108,6 +109,11 @@ type batchResult struct {
 	err error
 }
 
+// maxParallelBuckets caps the buckets a scan reads at once: each holds up
+// to two decoded row groups per sorted run and bucketQueue batches, so
+// memory grows with it, and a few buckets already keep the cores busy.
+const maxParallelBuckets = 8
+
 // bucketQueue is how many finished batches one bucket's producer may hold
 // before the consumer takes them.
 const bucketQueue = 2
@@ -130,7 +136,7 @@ func (s *Scan) columnBatches(ctx context.Context) iter.Seq2[arrow.Record, error]
 		for i := range outs {
 			outs[i] = make(chan batchResult, bucketQueue)
 		}
-		workers := max(2, runtime.GOMAXPROCS(0))
+		workers := max(2, min(runtime.GOMAXPROCS(0), maxParallelBuckets))
 		sem := make(chan struct{}, workers)
 		var wg sync.WaitGroup
 		dispatched := make(chan struct{})
