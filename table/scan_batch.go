@@ -130,7 +130,6 @@ func (s *Scan) columnBatches(ctx context.Context) iter.Seq2[arrow.Record, error]
 		if len(groups) == 0 {
 			return
 		}
-		post := s.batchPost(schema, true)
 		ctx, cancel := context.WithCancel(ctx)
 		outs := make([]chan batchResult, len(groups))
 		for i := range outs {
@@ -153,7 +152,7 @@ func (s *Scan) columnBatches(ctx context.Context) iter.Seq2[arrow.Record, error]
 					defer wg.Done()
 					defer func() { <-sem }()
 					defer close(outs[i])
-					s.produceBucket(ctx, files, schema, post, outs[i])
+					s.produceBucket(ctx, files, schema, outs[i])
 				}()
 			}
 		}()
@@ -192,7 +191,8 @@ func (s *Scan) columnBatches(ctx context.Context) iter.Seq2[arrow.Record, error]
 
 // produceBucket opens and merges one bucket's files and sends its batches,
 // post-processed, to out.
-func (s *Scan) produceBucket(ctx context.Context, files []manifest.DataFile, schema *arrow.Schema, post func(arrow.Record) (arrow.Record, error), out chan<- batchResult) {
+func (s *Scan) produceBucket(ctx context.Context, files []manifest.DataFile, schema *arrow.Schema, out chan<- batchResult) {
+	post := s.batchPost(schema, true)
 	send := func(r batchResult) bool {
 		select {
 		case out <- r:
@@ -234,7 +234,8 @@ func (s *Scan) produceBucket(ctx context.Context, files []manifest.DataFile, sch
 // outside the projection (read only for the merge engine or the TTL)
 // become NULL. It
 // returns a batch the caller owns (or nil when no row is left); rec itself
-// is borrowed.
+// is borrowed. The function keeps a cache of NULL arrays: one goroutine
+// uses it.
 func (s *Scan) batchPost(schema *arrow.Schema, ttl bool) func(arrow.Record) (arrow.Record, error) {
 	var expired func(arrow.Record) []bool
 	if ttl {
@@ -248,6 +249,22 @@ func (s *Scan) batchPost(schema *arrow.Schema, ttl bool) func(arrow.Record) (arr
 				keepCol[c] = true
 			}
 		}
+	}
+	type nullKey struct {
+		col, n int
+	}
+	nulls := map[nullKey]arrow.Array{}
+	nullArray := func(c, n int) arrow.Array {
+		k := nullKey{c, n}
+		if a, ok := nulls[k]; ok {
+			return a
+		}
+		if len(nulls) > 64 {
+			clear(nulls)
+		}
+		a := array.MakeArrayOfNull(memory.DefaultAllocator, schema.Field(c).Type, n)
+		nulls[k] = a
+		return a
 	}
 	return func(rec arrow.Record) (arrow.Record, error) {
 		rec.Retain()
@@ -269,22 +286,19 @@ func (s *Scan) batchPost(schema *arrow.Schema, ttl bool) func(arrow.Record) (arr
 		}
 		n := int(rec.NumRows())
 		cols := make([]arrow.Array, len(keepCol))
-		var nulls []arrow.Array
+		replaced := false
 		for c := range cols {
 			if keepCol[c] || rec.Column(c).NullN() == n {
 				cols[c] = rec.Column(c)
 				continue
 			}
-			cols[c] = array.MakeArrayOfNull(memory.DefaultAllocator, schema.Field(c).Type, n)
-			nulls = append(nulls, cols[c])
+			cols[c] = nullArray(c, n)
+			replaced = true
 		}
-		if len(nulls) == 0 {
+		if !replaced {
 			return rec, nil
 		}
 		out := array.NewRecordBatch(schema, cols, int64(n))
-		for _, a := range nulls {
-			a.Release()
-		}
 		rec.Release()
 		return out, nil
 	}
