@@ -3,6 +3,7 @@ package lsm
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -268,4 +269,79 @@ func (m nullArrays) get(at arrow.DataType, n int) arrow.Array {
 	a := array.MakeArrayOfNull(memory.DefaultAllocator, at, n)
 	m[k] = a
 	return a
+}
+
+// takeSegments builds column c from segments of decoded batches when none
+// of them holds a NULL in c (and none is a boxed row): one allocation per
+// buffer and a word copy per value, instead of colOut's appends. ok is
+// false when the column does not qualify.
+func takeSegments(at arrow.DataType, segs []segment, c, n int) (col column, ok bool) {
+	var l layout
+	width := 0
+	for _, s := range segs {
+		if s.b == nil || s.b.cols[c].arr == nil || s.b.cols[c].valid != nil {
+			return column{}, false
+		}
+	}
+	switch at.ID() {
+	case arrow.BOOL:
+		return column{}, false
+	case arrow.STRING, arrow.BINARY:
+		l = layoutVar
+	default:
+		fw, isFixed := at.(arrow.FixedWidthDataType)
+		if !isFixed {
+			return column{}, false
+		}
+		l, width = layoutFixed, fw.BitWidth()/8
+	}
+	if l == layoutVar {
+		total := 0
+		for _, s := range segs {
+			src := &s.b.cols[c]
+			total += int(src.offs[s.to] - src.offs[s.from])
+		}
+		if total > math.MaxInt32 {
+			return column{}, false
+		}
+		col.data = make([]byte, 0, total)
+		col.offs = make([]int32, 1, n+1)
+		for _, s := range segs {
+			src := &s.b.cols[c]
+			base := int32(len(col.data)) - src.offs[s.from]
+			col.data = append(col.data, src.data[src.offs[s.from]:src.offs[s.to]]...)
+			for _, off := range src.offs[s.from+1 : s.to+1] {
+				col.offs = append(col.offs, off+base)
+			}
+		}
+	} else {
+		col.vals = make([]byte, n*width)
+		le := binary.LittleEndian
+		pos := 0
+		for _, s := range segs {
+			src := s.b.cols[c].vals
+			if s.to-s.from == 1 {
+				r := s.from
+				switch width {
+				case 4:
+					le.PutUint32(col.vals[pos:], le.Uint32(src[r*4:]))
+				case 8:
+					le.PutUint64(col.vals[pos:], le.Uint64(src[r*8:]))
+				case 16:
+					le.PutUint64(col.vals[pos:], le.Uint64(src[r*16:]))
+					le.PutUint64(col.vals[pos+8:], le.Uint64(src[r*16+8:]))
+				default:
+					copy(col.vals[pos:pos+width], src[r*width:])
+				}
+				pos += width
+				continue
+			}
+			pos += copy(col.vals[pos:], src[s.from*width:s.to*width])
+		}
+		if pos != n*width {
+			return column{}, false
+		}
+	}
+	col.arr = col.makeArray(at, n, 0)
+	return col, true
 }

@@ -459,6 +459,11 @@ func (o *batchOut) flush() error {
 				cols[c] = o.m.nulls.get(schema.Field(c).Type, n)
 				continue
 			}
+			if col, ok := takeSegments(schema.Field(c).Type, o.segs, c, n); ok {
+				cols[c] = col.arr
+				release = append(release, col.arr)
+				continue
+			}
 			out, err := newColOut(o.m.fieldType(c), n)
 			if err != nil {
 				return err
