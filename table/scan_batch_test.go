@@ -360,3 +360,61 @@ func TestBatchesStopAndCancel(t *testing.T) {
 		t.Fatalf("cancelled scan ended with %v, want context.Canceled", last)
 	}
 }
+
+// TestBatchesCorruptFile damages one data file of a 4-bucket table (a
+// byte flipped in each row group's range): Batches, reading buckets in
+// parallel, ends with an error wrapping types.ErrCorruption, as Rows
+// does, never a panic or a hang.
+func TestBatchesCorruptFile(t *testing.T) {
+	ctx := context.Background()
+	mem := objstore.NewMem()
+	s := batchSchemaV1("deduplicate", rand.New(rand.NewPCG(3, 3)))
+	s.Options[OptBucket] = "4"
+	tb, err := Open("db.t", mem, "t/", s, Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(4, 4))
+	w := tb.NewWriter("w")
+	for range 400 {
+		if err := w.Write(ctx, types.Insert, randBatchRow(rng, s, 1000)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := w.Commit(ctx, "1"); err != nil {
+		t.Fatal(err)
+	}
+	latest, err := tb.Latest(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := tb.Meta().Files(ctx, latest)
+	if err != nil || len(files) < 2 {
+		t.Fatalf("want several data files: %d, %v", len(files), err)
+	}
+	victim := files[len(files)/2]
+	data, _, err := mem.Get(ctx, tb.Root()+victim.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data = bytes.Clone(data)
+	for i := 100; i < len(data)/2; i += 97 {
+		data[i] ^= 0x20
+	}
+	if _, err := mem.Put(ctx, tb.Root()+victim.Path, data); err != nil {
+		t.Fatal(err)
+	}
+	scan, err := tb.NewScan(ctx, ScanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last error
+	for _, err := range scan.Batches(ctx) {
+		if err != nil {
+			last = err
+		}
+	}
+	if !errors.Is(last, types.ErrCorruption) {
+		t.Fatalf("Batches over a damaged file ended with %v, want ErrCorruption", last)
+	}
+}
