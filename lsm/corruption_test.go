@@ -28,7 +28,8 @@ func smallFile(t testing.TB, seed uint64) ([]byte, []Record, *types.Schema) {
 	return files[0].Data, recs, s
 }
 
-// readOutcome opens data, reads every record and looks up every key of want.
+// readOutcome opens data, reads every record (with the row and the batch
+// decoder) and looks up every key of want.
 // It returns nil if everything read equals want, the error if one occurred,
 // and fails the test on a panic or on silently wrong rows.
 func readOutcome(t *testing.T, r io.ReaderAt, size int64, s *types.Schema, want []Record, what string) (err error) {
@@ -43,6 +44,14 @@ func readOutcome(t *testing.T, r io.ReaderAt, size int64, s *types.Schema, want 
 	if err != nil {
 		return err
 	}
+	// The batch decoder must hold the same line on the same damage; the
+	// row decoder's outcome is checked in full either way.
+	batchErr := batchOutcome(t, fr, want, what)
+	defer func() {
+		if err == nil {
+			err = batchErr
+		}
+	}()
 	i := 0
 	for rec, err := range fr.All(ctx) {
 		if err != nil {

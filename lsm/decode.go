@@ -9,6 +9,8 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/encoding"
+	"github.com/parquet-go/parquet-go/encoding/thrift"
+	"github.com/parquet-go/parquet-go/format"
 	"github.com/siltdb/silt/types"
 )
 
@@ -18,7 +20,9 @@ import (
 // column chunk is decoded page by page into a typed array (page.Data(),
 // no per-value interface), and records are assembled from the arrays. The
 // column projection (ReadOptions.Columns) decides which table columns are
-// decoded at all; the hidden _key, _seq and _kind columns always are.
+// decoded at all; the hidden _key, _seq and _kind columns always are. Each
+// page is decoded from the body the page check (pagecheck.go) already
+// decompressed (decodeChecked), so a page is decompressed once.
 
 // ReadOptions narrow what a scan decodes.
 type ReadOptions struct {
@@ -69,9 +73,6 @@ func (f *FileReader) decodeChunk(ra sliceReaderAt, i, col int, dst *colVals) (er
 	if !ok {
 		return fmt.Errorf("%w: unexpected column chunk type", types.ErrCorruption)
 	}
-	if err := f.checkChunk(ra, i, col, true); err != nil {
-		return err
-	}
 	node := fcc.Node()
 	rows := int(f.groups[i].rows)
 	dst.init(node.Type().Kind(), rows)
@@ -80,6 +81,16 @@ func (f *FileReader) decodeChunk(ra sliceReaderAt, i, col int, dst *colVals) (er
 			return err
 		}
 		return fmt.Errorf("%w: row group %d column %s: %v", types.ErrCorruption, i, node.String(), err)
+	}
+	if pc, ok := node.(*parquet.Column); ok && foldPages {
+		err := f.decodeChecked(ra, i, col, pc, dst, rows, corrupt)
+		if err != errNoFold {
+			return err
+		}
+		dst.init(node.Type().Kind(), rows)
+	}
+	if err := f.checkChunk(ra, i, col, true); err != nil {
+		return err
 	}
 	pages := fcc.PagesFrom(ra)
 	defer pages.Close()
@@ -101,6 +112,88 @@ func (f *FileReader) decodeChunk(ra sliceReaderAt, i, col int, dst *colVals) (er
 		return corrupt(fmt.Errorf("fewer values than rows (%d of %d)", dst.rows, rows))
 	}
 	return nil
+}
+
+// errNoFold: the chunk has a page decodeChecked does not decode (a v1
+// data page); decodeChunk decodes it through parquet-go's page reader.
+var errNoFold = errors.New("page not decoded from the check's bodies")
+
+// decodeChecked decodes column col of row group i in the same pass as its
+// deep page check: each page is decoded from the body the check
+// decompressed, so no page is decompressed twice.
+func (f *FileReader) decodeChecked(ra sliceReaderAt, i, col int, pc *parquet.Column, dst *colVals, rows int, corrupt func(error) error) error {
+	var dict parquet.Dictionary
+	var buf []byte
+	err := f.checkChunkVisit(ra, i, col, true, func(h *format.PageHeader, levels, values []byte) error {
+		switch {
+		case h.Type == format.DictionaryPage && h.DictionaryPageHeader.Valid:
+			d, err := decodeDictionary(pc, &h.DictionaryPageHeader.V, values)
+			if err != nil {
+				return corrupt(err)
+			}
+			dict = d
+			return nil
+		case h.Type == format.DataPageV2 && h.DataPageHeaderV2.Valid && values != nil:
+			v := h.DataPageHeaderV2.V
+			v.IsCompressed = thrift.Null[bool]{V: false, Valid: true} // the check decompressed it
+			buf = append(append(buf[:0], levels...), values...)
+			p, err := pc.DecodeDataPageV2(dataPageHeaderV2(&v), buf, dict)
+			if err != nil {
+				return corrupt(err)
+			}
+			err = dst.appendPage(p, pc.Optional(), rows)
+			parquet.Release(p)
+			if err != nil {
+				return corrupt(err)
+			}
+			return nil
+		}
+		return errNoFold
+	})
+	if err != nil {
+		return err
+	}
+	if dst.rows != rows {
+		return corrupt(fmt.Errorf("fewer values than rows (%d of %d)", dst.rows, rows))
+	}
+	return nil
+}
+
+// decodeDictionary decodes a dictionary page's decompressed PLAIN body
+// (as parquet.Column.DecodeDictionary does after decompressing).
+func decodeDictionary(pc *parquet.Column, h *format.DictionaryPageHeader, plain []byte) (parquet.Dictionary, error) {
+	enc := h.Encoding
+	if enc == format.PlainDictionary {
+		enc = format.Plain
+	}
+	if enc != format.Plain {
+		return nil, fmt.Errorf("dictionary encoded as %s", enc)
+	}
+	t := pc.Type()
+	n := int(h.NumValues)
+	values := t.NewValues(make([]byte, 0, len(plain)), make([]uint32, 0, n+1))
+	values, err := t.Decode(values, plain, parquet.LookupEncoding(enc))
+	if err != nil {
+		return nil, err
+	}
+	got := -1
+	switch t.Kind() {
+	case parquet.ByteArray:
+		_, offs := values.ByteArray()
+		got = len(offs) - 1
+	case parquet.Int32:
+		got = len(values.Int32())
+	case parquet.Int64:
+		got = len(values.Int64())
+	case parquet.Float:
+		got = len(values.Float())
+	case parquet.Double:
+		got = len(values.Double())
+	}
+	if got < n {
+		return nil, fmt.Errorf("dictionary of %d values decodes to %d", n, got)
+	}
+	return t.NewDictionary(int(pc.Index()), n, values), nil
 }
 
 // appendPage appends the rows of one page.

@@ -5,13 +5,16 @@ import (
 	"context"
 	"iter"
 	"testing"
+
+	"github.com/siltdb/silt/types"
 )
 
 // BenchmarkFileReaderScan reads every record of a benchRows file (one
 // sorted run, several row groups) through Records: all columns, two
 // columns (amount, qty: what `SUM(amount), COUNT(qty)` needs) and only the
 // hidden columns, and for comparison through the value-at-a-time decoder
-// that point lookups use.
+// that point lookups use; the batch-* cases decode the same row groups
+// into Arrow arrays (DecodeBatch) instead of Records.
 func BenchmarkFileReaderScan(b *testing.B) {
 	recs := benchRecords(benchRows)
 	s := benchSchema()
@@ -33,6 +36,7 @@ func BenchmarkFileReaderScan(b *testing.B) {
 		cols []int
 	}{{"all", nil}, {"2cols", []int{2, 3}}, {"keyonly", []int{}}} {
 		b.Run(c.name, func(b *testing.B) {
+			cpu := processCPU()
 			for b.Loop() {
 				n := 0
 				for _, err := range open(b).Records(ctx, ReadOptions{Columns: c.cols}) {
@@ -46,9 +50,35 @@ func BenchmarkFileReaderScan(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(benchRows)/(b.Elapsed().Seconds()/float64(b.N)), "rows/s")
+			b.ReportMetric(float64(processCPU()-cpu)/float64(b.N*benchRows), "cpu-ns/row")
+		})
+	}
+	for _, c := range []struct {
+		name string
+		cols []int
+	}{{"batch-all", nil}, {"batch-2cols", []int{2, 3}}, {"batch-keyonly", []int{}}} {
+		b.Run(c.name, func(b *testing.B) {
+			cpu := processCPU()
+			for b.Loop() {
+				fr := open(b)
+				n := 0
+				for i := range fr.NumRowGroups() {
+					batch, err := fr.DecodeBatch(ctx, i, ReadOptions{Columns: c.cols})
+					if err != nil {
+						b.Fatal(err)
+					}
+					n += batch.Len()
+				}
+				if n != benchRows {
+					b.Fatalf("read %d", n)
+				}
+			}
+			b.ReportMetric(float64(benchRows)/(b.Elapsed().Seconds()/float64(b.N)), "rows/s")
+			b.ReportMetric(float64(processCPU()-cpu)/float64(b.N*benchRows), "cpu-ns/row")
 		})
 	}
 	b.Run("all-valuedecoder", func(b *testing.B) {
+		cpu := processCPU()
 		for b.Loop() {
 			fr := open(b)
 			n := 0
@@ -68,6 +98,7 @@ func BenchmarkFileReaderScan(b *testing.B) {
 			}
 		}
 		b.ReportMetric(float64(benchRows)/(b.Elapsed().Seconds()/float64(b.N)), "rows/s")
+		b.ReportMetric(float64(processCPU()-cpu)/float64(b.N*benchRows), "cpu-ns/row")
 	})
 }
 
@@ -109,6 +140,7 @@ func BenchmarkMergeFiles(b *testing.B) {
 		datas [][]byte
 	}{{"1run", [][]byte{whole[0].Data}}, {"5runs", runs}} {
 		b.Run(c.name+"/MergeFiles-2cols", func(b *testing.B) {
+			cpu := processCPU()
 			for b.Loop() {
 				for _, err := range MergeFiles(ctx, open(b, c.datas), ReadOptions{Columns: []int{2, 3}}, lastWins{}, false) {
 					if err != nil {
@@ -117,8 +149,10 @@ func BenchmarkMergeFiles(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(benchRows)/(b.Elapsed().Seconds()/float64(b.N)), "rows/s")
+			b.ReportMetric(float64(processCPU()-cpu)/float64(b.N*benchRows), "cpu-ns/row")
 		})
 		b.Run(c.name+"/MergeFiles", func(b *testing.B) {
+			cpu := processCPU()
 			for b.Loop() {
 				for _, err := range MergeFiles(ctx, open(b, c.datas), ReadOptions{}, lastWins{}, false) {
 					if err != nil {
@@ -127,8 +161,37 @@ func BenchmarkMergeFiles(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(benchRows)/(b.Elapsed().Seconds()/float64(b.N)), "rows/s")
+			b.ReportMetric(float64(processCPU()-cpu)/float64(b.N*benchRows), "cpu-ns/row")
 		})
+		for _, bc := range []struct {
+			name string
+			cols []int
+			m    Merger
+		}{{"MergeBatches-2cols", []int{2, 3}, pickLast{}}, {"MergeBatches", nil, pickLast{}}, {"MergeBatches-merger", nil, lastWins{}}} {
+			b.Run(c.name+"/"+bc.name, func(b *testing.B) {
+				schema, err := types.ArrowSchema(s, false)
+				if err != nil {
+					b.Fatal(err)
+				}
+				cpu := processCPU()
+				for b.Loop() {
+					n := 0
+					for rec, err := range MergeBatches(ctx, open(b, c.datas), bc.m, BatchOptions{Read: ReadOptions{Columns: bc.cols}, Schema: schema}) {
+						if err != nil {
+							b.Fatal(err)
+						}
+						n += int(rec.NumRows())
+					}
+					if n == 0 {
+						b.Fatal("no rows")
+					}
+				}
+				b.ReportMetric(float64(benchRows)/(b.Elapsed().Seconds()/float64(b.N)), "rows/s")
+				b.ReportMetric(float64(processCPU()-cpu)/float64(b.N*benchRows), "cpu-ns/row")
+			})
+		}
 		b.Run(c.name+"/MergeRuns", func(b *testing.B) {
+			cpu := processCPU()
 			for b.Loop() {
 				frs := open(b, c.datas)
 				srcs := make([]iter.Seq2[Record, error], len(frs))
@@ -142,6 +205,7 @@ func BenchmarkMergeFiles(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(benchRows)/(b.Elapsed().Seconds()/float64(b.N)), "rows/s")
+			b.ReportMetric(float64(processCPU()-cpu)/float64(b.N*benchRows), "cpu-ns/row")
 		})
 	}
 }

@@ -22,6 +22,12 @@
 //	cursor.go       Records, MergeFiles, FileMerge: pull cursors over data
 //	                files that decode the next row group in the background
 //	merge.go        MergeRuns: heap merge of sorted runs (one run: no heap)
+//	batch.go        Batch, DecodeBatch: row groups decoded into Arrow arrays
+//	batch_cursor.go one sorted run's row groups, the next decoded ahead
+//	batch_merge.go  MergeBatches: sorted runs merged into Arrow batches by
+//	                selection and take; Picker
+//	batch_build.go  output columns built from picked rows and merged rows
+//	batch_pageheader.go  page headers for decoding checked page bodies
 //	lookup.go       Lookup: point lookup with key-range and bloom pruning
 //
 // # Data file layout (format version 1)

@@ -62,6 +62,19 @@ type chunkShape struct {
 // deep also decompresses the pages and scans their levels and values;
 // without it only the page headers are checked.
 func (f *FileReader) checkChunk(ra sliceReaderAt, i, col int, deep bool) error {
+	return f.checkChunkVisit(ra, i, col, deep, nil)
+}
+
+// pageVisit receives each page of a deep check once it passed: its header,
+// and for a dictionary its decompressed body (levels nil), for a v2 data
+// page its definition levels and decompressed values. A v1 data page is
+// visited with both nil. An error stops the check and is returned as is.
+type pageVisit func(h *format.PageHeader, levels, values []byte) error
+
+// checkChunkVisit is checkChunk calling visit (when not nil, with deep)
+// on every page, so that a decoder can use the bodies the check
+// decompressed instead of decompressing them again.
+func (f *FileReader) checkChunkVisit(ra sliceReaderAt, i, col int, deep bool, visit pageVisit) error {
 	md := &f.file.Metadata().RowGroups[i].Columns[col].MetaData
 	start := md.DataPageOffset
 	if md.DictionaryPageOffset > 0 && md.DictionaryPageOffset < start {
@@ -74,14 +87,17 @@ func (f *FileReader) checkChunk(ra sliceReaderAt, i, col int, deep bool) error {
 	}
 	shape := chunkShape{rows: int(f.groups[i].rows), optional: leaf.Optional(), kind: leaf.Type().Kind(),
 		codec: md.Codec, uncompressed: md.TotalUncompressedSize}
-	if err := checkPages(ra.data[start-ra.off:end-ra.off], shape, deep); err != nil {
+	if err := checkPages(ra.data[start-ra.off:end-ra.off], shape, deep, visit); err != nil {
+		if _, ok := err.(visitError); ok {
+			return err.(visitError).err
+		}
 		return fmt.Errorf("%w: row group %d column %s: %v", types.ErrCorruption, i, leaf.Name(), err)
 	}
 	return nil
 }
 
 // checkPages checks the pages of one column chunk (see checkChunk).
-func checkPages(data []byte, s chunkShape, deep bool) error {
+func checkPages(data []byte, s chunkShape, deep bool, visit pageVisit) error {
 	if s.rows <= 0 || s.uncompressed < 0 {
 		return fmt.Errorf("chunk declares %d rows and %d uncompressed bytes", s.rows, s.uncompressed)
 	}
@@ -115,7 +131,12 @@ func checkPages(data []byte, s chunkShape, deep bool) error {
 			}
 			dict, dictLen = true, n
 			if deep {
-				err = checkDictionary(body, usize, n, s)
+				var plain []byte
+				if plain, err = checkDictionary(body, usize, n, s); err == nil && visit != nil {
+					if err := visit(&h, nil, plain); err != nil {
+						return visitError{err}
+					}
+				}
 			}
 		case h.Type == format.DataPageV2 && h.DataPageHeaderV2.Valid:
 			v := &h.DataPageHeaderV2.V
@@ -125,7 +146,12 @@ func checkPages(data []byte, s chunkShape, deep bool) error {
 			}
 			values += n
 			if deep {
-				err = checkDataV2(body, usize, v, dict, dictLen, s)
+				var levels, vals []byte
+				if levels, vals, err = checkDataV2(body, usize, v, dict, dictLen, s); err == nil && visit != nil {
+					if err := visit(&h, levels, vals); err != nil {
+						return visitError{err}
+					}
+				}
 			}
 		case h.Type == format.DataPage && h.DataPageHeader.Valid:
 			n := int(h.DataPageHeader.V.NumValues)
@@ -134,7 +160,11 @@ func checkPages(data []byte, s chunkShape, deep bool) error {
 			}
 			values += n
 			if deep {
-				err = checkDataV1(body, usize, &h.DataPageHeader.V, dict, dictLen, s)
+				if err = checkDataV1(body, usize, &h.DataPageHeader.V, dict, dictLen, s); err == nil && visit != nil {
+					if err := visit(&h, nil, nil); err != nil {
+						return visitError{err}
+					}
+				}
 			}
 		default:
 			return fmt.Errorf("page %d: unsupported page type %s", page, h.Type)
@@ -170,41 +200,43 @@ func decompress(body []byte, size int64, codec format.CompressionCodec) ([]byte,
 	return nil, fmt.Errorf("unsupported compression codec %s", codec)
 }
 
-func checkDictionary(body []byte, usize int64, n int, s chunkShape) error {
+func checkDictionary(body []byte, usize int64, n int, s chunkShape) ([]byte, error) {
 	plain, err := decompress(body, usize, s.codec)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if w := fixedWidth(s.kind); w > 0 && len(plain) < n*w || w == 0 && len(plain) < 4*n {
-		return fmt.Errorf("dictionary of %d values in %d bytes", n, len(plain))
+		return nil, fmt.Errorf("dictionary of %d values in %d bytes", n, len(plain))
 	}
-	return nil
+	return plain, nil
 }
 
-func checkDataV2(body []byte, usize int64, v *format.DataPageHeaderV2, dict bool, dictLen int, s chunkShape) error {
+func checkDataV2(body []byte, usize int64, v *format.DataPageHeaderV2, dict bool, dictLen int, s chunkShape) (levels, values []byte, err error) {
 	n := int(v.NumValues)
 	rl, dl := int(v.RepetitionLevelsByteLength), int(v.DefinitionLevelsByteLength)
 	switch {
 	case rl != 0:
-		return fmt.Errorf("repetition levels in a flat column")
+		return nil, nil, fmt.Errorf("repetition levels in a flat column")
 	case dl < 0 || dl > len(body) || int64(dl) > usize:
-		return fmt.Errorf("definition levels of %d bytes in a page of %d", dl, len(body))
+		return nil, nil, fmt.Errorf("definition levels of %d bytes in a page of %d", dl, len(body))
 	case !s.optional && (dl != 0 || v.NumNulls != 0):
-		return fmt.Errorf("definition levels or nulls in a required column")
+		return nil, nil, fmt.Errorf("definition levels or nulls in a required column")
 	}
 	if err := checkHybrid(body[:dl], 1, n); err != nil {
-		return fmt.Errorf("definition levels: %v", err)
+		return nil, nil, fmt.Errorf("definition levels: %v", err)
 	}
 	vals := body[dl:]
 	if !v.IsCompressed.Valid || v.IsCompressed.V {
-		var err error
 		if vals, err = decompress(vals, usize-int64(dl), s.codec); err != nil {
-			return err
+			return nil, nil, err
 		}
 	} else if int64(len(vals)) != usize-int64(dl) {
-		return fmt.Errorf("uncompressed values of %d bytes, header says %d", len(vals), usize-int64(dl))
+		return nil, nil, fmt.Errorf("uncompressed values of %d bytes, header says %d", len(vals), usize-int64(dl))
 	}
-	return checkValues(vals, v.Encoding, n-int(v.NumNulls), dict, dictLen, s)
+	if err := checkValues(vals, v.Encoding, n-int(v.NumNulls), dict, dictLen, s); err != nil {
+		return nil, nil, err
+	}
+	return body[:dl], vals, nil
 }
 
 func checkDataV1(body []byte, usize int64, v *format.DataPageHeader, dict bool, dictLen int, s chunkShape) error {
@@ -228,6 +260,11 @@ func checkDataV1(body []byte, usize int64, v *format.DataPageHeader, dict bool, 
 	}
 	return checkValues(plain, v.Encoding, n, dict, dictLen, s)
 }
+
+// visitError carries a visitor's error out of checkPages unwrapped.
+type visitError struct{ err error }
+
+func (e visitError) Error() string { return e.err.Error() }
 
 // checkValues checks the encoded values of a page holding at most n
 // non-NULL values.

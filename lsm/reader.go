@@ -319,7 +319,7 @@ func (f *FileReader) mapColumns(rs *types.Schema) error {
 			if err != nil {
 				return err
 			}
-			f.cols[i] = readColumn{file: -1, def: def}
+			f.cols[i] = readColumn{file: -1, def: def, to: fld.Type}
 			continue
 		}
 		st, err := siltType(all[idx].Type())

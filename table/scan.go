@@ -46,6 +46,8 @@ type Scan struct {
 	stats  ScanStats
 	lease  *manifest.Lease // held while reading an older snapshot (lease.go)
 	read   lsm.ReadOptions // the column projection (scan_read.go)
+	// columns is ScanOptions.Columns: Batches yields the others NULL.
+	columns []int
 	// indexed: a point lookup planned for the lookup index, latest: of the
 	// latest snapshot (lookup.go).
 	indexed, latest bool
@@ -95,6 +97,7 @@ func (t *Table) NewScan(ctx context.Context, o ScanOptions) (*Scan, error) {
 		s.t = t
 	}
 	s.read = t.readOptions(o.Columns)
+	s.columns = o.Columns
 
 	equals := map[int]types.Value{}
 	for i, v := range o.Equals {

@@ -1,6 +1,9 @@
 package table
 
 import (
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+
 	"github.com/siltdb/silt/types"
 )
 
@@ -31,5 +34,48 @@ func (t *Table) expiredRow() func(types.Row) bool {
 			return v < ms
 		}
 		return false
+	}
+}
+
+// expiredBatch is expiredRow for a merged batch of the table's schema: it
+// returns, per row, whether the row is hidden, or nil when none is. nil
+// when the table has no TTL.
+func (t *Table) expiredBatch() func(arrow.Record) []bool {
+	c := t.opts.Compaction
+	if c.TimeField == "" || c.ExpireTime <= 0 {
+		return nil
+	}
+	i := t.schema.FieldIndex(c.TimeField)
+	if i < 0 {
+		return nil
+	}
+	cutoff := t.env.Now().Add(-c.ExpireTime)
+	ms, us := cutoff.UnixMilli(), cutoff.UnixMicro()
+	return func(rec arrow.Record) []bool {
+		if i >= int(rec.NumCols()) {
+			return nil
+		}
+		var drop []bool
+		mark := func(r int) {
+			if drop == nil {
+				drop = make([]bool, rec.NumRows())
+			}
+			drop[r] = true
+		}
+		switch a := rec.Column(i).(type) {
+		case *array.Timestamp:
+			for r, v := range a.Values() {
+				if int64(v) < us && a.IsValid(r) {
+					mark(r)
+				}
+			}
+		case *array.Int64:
+			for r, v := range a.Values() {
+				if v < ms && a.IsValid(r) {
+					mark(r)
+				}
+			}
+		}
+		return drop
 	}
 }
