@@ -31,6 +31,8 @@
 //
 //	writer.go              Writer: buffering, flushes, Commit, Abort; the
 //	                       in-flight rule (manifest.Commit.HeldSince)
+//	writer_batch.go        WriteBatch: change batches, column by column
+//	writer_batch_check.go  WriteBatch's checks, key encoding and buckets over a batch
 //	changelog_writer.go    changelog files at write time (input and lookup producers)
 //	compact_writer.go      inline compaction and the write stall of a Writer
 //	compact.go             Compact, NewCompactor, bucket statistics
@@ -39,7 +41,8 @@
 // Reading
 //
 //	scan.go                ScanOptions, NewScan: scan planning and pruning
-//	scan_read.go           the read path: projection, parallel fetches, merging
+//	scan_read.go           the row read path: projection, parallel fetches, merging
+//	scan_batch.go          Scan.Batches: the columnar read path, buckets in parallel
 //	lease.go               leases that pin the snapshot of a scan of an older snapshot
 //	ttl.go                 record-level TTL: rows hidden at read time
 //	tier_store.go          the cold tier's store and reads that fall back to it
