@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -88,7 +89,8 @@ func TestLookupBoundedOracle(t *testing.T) {
 	var mu sync.Mutex
 	hist := []stateSpan{{state: map[modelKey]types.Row{}}} // the empty table
 	done := make(chan struct{})
-	var readerErr error
+	var readerErr atomic.Pointer[error]
+	fail := func(err error) { readerErr.CompareAndSwap(nil, &err) }
 	var wg sync.WaitGroup
 	readers := 2
 	for r := range readers {
@@ -107,7 +109,7 @@ func TestLookupBoundedOracle(t *testing.T) {
 				row, ok, err := tb.Get(ctx, 0, k.region, k.id)
 				g1 := clock.Now()
 				if err != nil {
-					readerErr = err
+					fail(err)
 					return
 				}
 				mu.Lock()
@@ -124,7 +126,7 @@ func TestLookupBoundedOracle(t *testing.T) {
 					break
 				}
 				if !matched {
-					readerErr = fmt.Errorf("key %v: answer %v (found %v) between clock %v and %v matches no snapshot latest within the bound", k, row, ok, g0, g1)
+					fail(fmt.Errorf("key %v: answer %v (found %v) between clock %v and %v matches no snapshot latest within the bound", k, row, ok, g0, g1))
 					mu.Unlock()
 					return
 				}
@@ -136,7 +138,7 @@ func TestLookupBoundedOracle(t *testing.T) {
 	w := tb.NewWriter("oracle")
 	commits := 25
 	for c := range commits {
-		if readerErr != nil {
+		if readerErr.Load() != nil {
 			break
 		}
 		step := time.Duration(rng.Int64N(int64(bound) * 3 / 4))
@@ -169,8 +171,8 @@ func TestLookupBoundedOracle(t *testing.T) {
 	}
 	close(done)
 	wg.Wait()
-	if readerErr != nil {
-		t.Fatalf("seed %d bound %v: %v", seed, bound, readerErr)
+	if err := readerErr.Load(); err != nil {
+		t.Fatalf("seed %d bound %v: %v", seed, bound, *err)
 	}
 	// Past the bound: the final state, whatever the refresher did.
 	clock.Advance(bound + time.Nanosecond)
