@@ -80,7 +80,15 @@ func TestLookupBoundedOracle(t *testing.T) {
 	schema.Options[OptLookupMaxStaleness] = bound.String()
 	reg := NewLookupIndexes()
 	defer reg.Close()
-	tb := boundedTable(t, objstore.NewMem(), schema, clock.Now, reg)
+	// Half the seeds run on a slow store (every HEAD delayed), so that
+	// refreshes and strict checks overlap commits and clock moves.
+	store := objstore.NewFault(objstore.NewMem())
+	var slow time.Duration
+	if rng.IntN(2) == 0 {
+		slow = time.Duration(1+rng.IntN(3)) * time.Millisecond
+		store.Add(objstore.Rule{Op: objstore.OpStat, Latency: slow})
+	}
+	tb := boundedTable(t, store, schema, clock.Now, reg)
 	if tb.maxStaleness() != bound {
 		t.Fatalf("option %s: bound %v, want %v", bound, tb.maxStaleness(), bound)
 	}
@@ -183,7 +191,7 @@ func TestLookupBoundedOracle(t *testing.T) {
 		}
 	}
 	st := tb.LookupIndexStats()
-	t.Logf("seed %d bound %v: %d bounded answers, %d strict fallbacks, %d refreshes", seed, bound, st.BoundedLookups, st.BoundedFallbacks, st.Refreshes)
+	t.Logf("seed %d bound %v HEAD latency %v: %d bounded answers, %d strict fallbacks, %d refreshes", seed, bound, slow, st.BoundedLookups, st.BoundedFallbacks, st.Refreshes)
 }
 
 // TestLookupBoundedExpiry: within the bound Get answers as of the
