@@ -405,3 +405,42 @@ func FuzzLookupOptions(f *testing.F) {
 		}
 	})
 }
+
+// TestLookupRefresherIdles: a refresher nobody asks stops by itself after
+// refreshIdleRounds rounds, and the next bounded Get starts one again.
+func TestLookupRefresherIdles(t *testing.T) {
+	ctx := context.Background()
+	reg := NewLookupIndexes()
+	defer reg.Close()
+	schema := modelSchema(EngineDeduplicate, 1, false)
+	tb := boundedTable(t, objstore.NewMem(), schema, nil, reg).WithMaxStaleness(MinLookupStaleness)
+	w := tb.NewWriter("w")
+	if err := w.Write(ctx, types.Insert, types.Row{"eu", int32(1), int64(1), nil, nil}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Commit(ctx, "c"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := tb.Get(ctx, 0, "eu", int32(1)); err != nil {
+		t.Fatal(err)
+	}
+	x := tb.lookupIndex()
+	first := x.fresh.ref.Load()
+	if first == nil {
+		t.Fatal("no refresher after a bounded Get")
+	}
+	select { // 64 rounds of 10ms/3
+	case <-first.done:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the refresher did not stop while idle: %+v", tb.LookupIndexStats())
+	}
+	if x.fresh.ref.Load() != nil {
+		t.Fatal("a stopped refresher is still registered")
+	}
+	if _, _, err := tb.Get(ctx, 0, "eu", int32(1)); err != nil {
+		t.Fatal(err)
+	}
+	if r := x.fresh.ref.Load(); r == nil || r == first {
+		t.Fatal("the next bounded Get did not start a new refresher")
+	}
+}
