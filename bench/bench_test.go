@@ -139,6 +139,9 @@ func TestScenariosLocal(t *testing.T) {
 				if v := value(t, res, "silt", "uniform cold, latest", "gets_per_lookup"); v < 1 {
 					t.Errorf("a cold lookup made %v GETs", v)
 				}
+				if v := value(t, res, "silt", "uniform hot (local index), latest, max-staleness 1s", "requests_per_lookup"); v >= 0.1 {
+					t.Errorf("a hot lookup with max-staleness 1s made %v store requests", v)
+				}
 			case "scan":
 				doc := checkJSON(t, res, "silt", "duckdb")
 				if !strings.Contains(string(mustJSON(t, doc["targets"])), "DuckDB peer skipped") {

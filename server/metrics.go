@@ -120,6 +120,9 @@ func metricDefs() []metricDef {
 		{"silt_lookup_index_records_applied_total", c, "records merged or loaded into lookup indexes", nil},
 		{"silt_lookup_index_files_read_total", c, "data files read by catch-ups and rebuilds", nil},
 		{"silt_lookup_index_failures_total", c, "lookup index errors that reset an index or failed a catch-up (lookups then read the data files)", nil},
+		{"silt_lookup_index_bounded_lookups_total", c, "Gets at the latest snapshot with lookup.max-staleness, by what answered them: index (within the bound, no store request) or strict (confirmation too old: checked in the store)", []string{"answered_by"}},
+		{"silt_lookup_index_bounded_staleness_seconds", g, "age of the latest-snapshot confirmation behind the last bounded Get's answer (the largest over the indexes)", nil},
+		{"silt_lookup_index_refreshes_total", c, "background checks of the latest snapshot for bounded Gets, by result (ok, failed)", []string{"result"}},
 	}
 }
 
@@ -226,6 +229,11 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 			emit("silt_lookup_index_records_applied_total", float64(ls.RecordsApplied))
 			emit("silt_lookup_index_files_read_total", float64(ls.FilesRead))
 			emit("silt_lookup_index_failures_total", float64(ls.Failures))
+			emit("silt_lookup_index_bounded_lookups_total", float64(ls.BoundedLookups), "index")
+			emit("silt_lookup_index_bounded_lookups_total", float64(ls.BoundedFallbacks), "strict")
+			emit("silt_lookup_index_bounded_staleness_seconds", ls.BoundedAge.Seconds())
+			emit("silt_lookup_index_refreshes_total", float64(ls.Refreshes-ls.RefreshFailures), "ok")
+			emit("silt_lookup_index_refreshes_total", float64(ls.RefreshFailures), "failed")
 		}
 	}
 }

@@ -446,3 +446,31 @@ func TestLookupIndexCounters(t *testing.T) {
 		}
 	}
 }
+
+// The bounded-staleness counters of the lookup indexes (lookup.max-staleness)
+// are exported from the right fields.
+func TestLookupBoundedMetrics(t *testing.T) {
+	st := table.LookupIndexStats{BoundedLookups: 11, BoundedFallbacks: 3, BoundedAge: 1500 * time.Millisecond, Refreshes: 9, RefreshFailures: 2}
+	cat := catalog.New(objstore.NewMem(), "", table.Env{})
+	srv, err := New(Options{Config: testConfig(t, nil), Catalog: cat, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		LookupIndexStats: func() (table.LookupIndexStats, bool) { return st, true }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name   string
+		labels []string
+		want   float64
+	}{
+		{"silt_lookup_index_bounded_lookups_total", []string{"answered_by", "index"}, 11},
+		{"silt_lookup_index_bounded_lookups_total", []string{"answered_by", "strict"}, 3},
+		{"silt_lookup_index_bounded_staleness_seconds", nil, 1.5},
+		{"silt_lookup_index_refreshes_total", []string{"result", "ok"}, 7},
+		{"silt_lookup_index_refreshes_total", []string{"result", "failed"}, 2},
+	} {
+		got, ok := gathered(t, srv.Registry(), c.name, c.labels...)
+		if !ok || got != c.want {
+			t.Errorf("%s%v = %v (present %v), want %v", c.name, c.labels, got, ok, c.want)
+		}
+	}
+}

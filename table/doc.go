@@ -48,6 +48,8 @@
 //	tier_store.go          the cold tier's store and reads that fall back to it
 //	metacache.go           MetaCache: decoded immutable metadata shared by a process
 //	lookup.go              LookupRecord: point lookups of one key
+//	lookup_fresh.go        Get at latest within lookup.max-staleness: the refresher
+//	lookup_options.go      the lookup.max-staleness option
 //	lookupindex.go         LookupIndexes: the local Pebble lookup index
 //	lookupindex_catchup.go moving a lookup index to a later snapshot
 //	lookupindex_codec.go   the lookup index's key and value encoding

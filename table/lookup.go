@@ -34,12 +34,18 @@ func (t *Table) LookupRecord(ctx context.Context, snap *manifest.Snapshot, parti
 // the latest snapshot (so the index may catch up to it without checking).
 func (t *Table) lookupRecord(ctx context.Context, snap *manifest.Snapshot, latest bool, partition string, bucket int, key []byte) (lsm.Record, bool, error) {
 	rec, exists, err := t.lookupRecordAnyKind(ctx, snap, latest, partition, bucket, key)
+	return t.canonicalKind(rec, exists), exists, err
+}
+
+// canonicalKind reports a tombstone the merge engine may drop as a -D
+// (see LookupRecord).
+func (t *Table) canonicalKind(rec lsm.Record, exists bool) lsm.Record {
 	if exists && !rec.Kind.IsAdd() && rec.Kind != types.Delete {
 		if d, ok := t.merger.(interface{ CanDrop(*lsm.Record) bool }); ok && d.CanDrop(&rec) {
 			rec.Kind = types.Delete
 		}
 	}
-	return rec, exists, err
+	return rec
 }
 
 // lookupRecordAnyKind is lookupRecord without the canonical tombstone kind.
@@ -210,20 +216,8 @@ func (t *Table) getIndexed(ctx context.Context, snapshotID int64, equals map[int
 			return nil, false, false, nil
 		}
 		x.stats.indexLookups.Add(1)
-	} else {
-		// The index's snapshot, if in this schema, saves reading the
-		// LATEST hint and the snapshot: one Stat when nothing is newer.
-		var known *manifest.Snapshot
-		if st := x.state(); st.snap != nil && st.fp == t.lk.fingerprint(t.schema) {
-			known = st.snap
-		}
-		snap, err := t.meta.LatestFrom(ctx, known)
-		if err != nil {
-			return nil, false, true, fmt.Errorf("table %s: %w", t.name, err)
-		}
-		if rec, exists, err = t.lookupRecord(ctx, snap, true, partition, bucket, key); err != nil {
-			return nil, false, true, err
-		}
+	} else if rec, exists, err = t.getLatest(ctx, x, partition, bucket, key); err != nil {
+		return nil, false, true, err
 	}
 	if !exists || !rec.Kind.IsAdd() {
 		return nil, false, true, nil
@@ -232,6 +226,39 @@ func (t *Table) getIndexed(ctx context.Context, snapshotID int64, equals map[int
 		return nil, false, true, nil
 	}
 	return rec.Row, true, true, nil
+}
+
+// getLatest is getIndexed at the latest snapshot: within the table's
+// max-staleness from the index's confirmed snapshot (lookup_fresh.go),
+// else strictly: it resolves the latest snapshot in the store first.
+func (t *Table) getLatest(ctx context.Context, x *lookupIndex, partition string, bucket int, key []byte) (lsm.Record, bool, error) {
+	fp := t.lk.fingerprint(t.schema)
+	bound := t.maxStaleness()
+	if bound > 0 {
+		rec, exists, served, age := x.getBounded(t.env.Now(), bound, fp, len(t.schema.Fields), partition, bucket, key)
+		x.stats.noteBounded(served, age)
+		x.useRefresher(t, bound, age > bound/2)
+		if served {
+			x.stats.indexLookups.Add(1)
+			return t.canonicalKind(rec, exists), exists, nil
+		}
+	}
+	// The index's snapshot, if in this schema, saves reading the LATEST
+	// hint and the snapshot: one Stat when nothing is newer.
+	var known *manifest.Snapshot
+	if st := x.state(); st.snap != nil && st.fp == fp {
+		known = st.snap
+	}
+	at := t.env.Now()
+	snap, err := t.meta.LatestFrom(ctx, known)
+	if err != nil {
+		return lsm.Record{}, false, fmt.Errorf("table %s: %w", t.name, err)
+	}
+	rec, exists, err := t.lookupRecord(ctx, snap, true, partition, bucket, key)
+	if err == nil && bound > 0 {
+		x.confirm(snap, at)
+	}
+	return rec, exists, err
 }
 
 // planIndexedPoint plans a point lookup of s for the lookup index: no

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
@@ -74,6 +75,20 @@ type LookupIndexStats struct {
 	// and catch-ups that failed reading the store; lookups then fell back
 	// to the data files.
 	Failures int64
+	// BoundedLookups were Gets at the latest snapshot answered by the index
+	// within their max-staleness, without a store request (also counted in
+	// IndexLookups); BoundedFallbacks were such Gets that took the strict
+	// path (the index's snapshot confirmed too long ago, or not current).
+	BoundedLookups   int64
+	BoundedFallbacks int64
+	// BoundedAge is how long before the last bounded answer its snapshot
+	// was confirmed as the latest (Stats of a registry: the largest over
+	// its indexes).
+	BoundedAge time.Duration
+	// Refreshes counts the background refresher's checks of the latest
+	// snapshot; RefreshFailures those that failed reading the store.
+	Refreshes       int64
+	RefreshFailures int64
 }
 
 func (s *LookupIndexStats) add(o LookupIndexStats) {
@@ -85,6 +100,11 @@ func (s *LookupIndexStats) add(o LookupIndexStats) {
 	s.RecordsApplied += o.RecordsApplied
 	s.FilesRead += o.FilesRead
 	s.Failures += o.Failures
+	s.BoundedLookups += o.BoundedLookups
+	s.BoundedFallbacks += o.BoundedFallbacks
+	s.BoundedAge = max(s.BoundedAge, o.BoundedAge)
+	s.Refreshes += o.Refreshes
+	s.RefreshFailures += o.RefreshFailures
 }
 
 // Stats sums the counters of every index the registry has opened.
@@ -173,6 +193,10 @@ type lookupIndex struct {
 	newest atomic.Int64
 
 	stats indexCounters
+
+	// fresh: the confirmation and refresher of bounded lookups
+	// (lookup_fresh.go).
+	fresh freshState
 }
 
 // indexState is what the index's content is.
@@ -187,6 +211,8 @@ type indexState struct {
 
 type indexCounters struct {
 	indexLookups, fileLookups, catchUps, snapshots, rebuilds, records, files, failures atomic.Int64
+
+	boundedLookups, boundedFallbacks, boundedAge, refreshes, refreshFailures atomic.Int64
 }
 
 func (c *indexCounters) snapshot() LookupIndexStats {
@@ -194,6 +220,9 @@ func (c *indexCounters) snapshot() LookupIndexStats {
 		IndexLookups: c.indexLookups.Load(), FileLookups: c.fileLookups.Load(),
 		CatchUps: c.catchUps.Load(), SnapshotsApplied: c.snapshots.Load(), Rebuilds: c.rebuilds.Load(),
 		RecordsApplied: c.records.Load(), FilesRead: c.files.Load(), Failures: c.failures.Load(),
+		BoundedLookups: c.boundedLookups.Load(), BoundedFallbacks: c.boundedFallbacks.Load(),
+		BoundedAge: time.Duration(c.boundedAge.Load()),
+		Refreshes:  c.refreshes.Load(), RefreshFailures: c.refreshFailures.Load(),
 	}
 }
 
@@ -297,6 +326,7 @@ func (quietPebbleLogger) Fatalf(format string, args ...any) {
 
 // close closes the database and releases the lock.
 func (x *lookupIndex) close() error {
+	x.stopRefresher()
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if x.closed {
@@ -346,21 +376,28 @@ func (x *lookupIndex) get(snap *manifest.Snapshot, fp string, cols int, partitio
 		x.mu.RUnlock()
 		return lsm.Record{}, false, false
 	}
-	v, closer, err := x.db.Get(k)
-	if errors.Is(err, pebble.ErrNotFound) {
-		x.mu.RUnlock()
-		return lsm.Record{}, false, true
-	}
-	if err == nil {
-		rec, err = decodeRecord(key, v, cols)
-		closer.Close()
-	}
+	rec, exists, err := x.readLocked(k, key, cols)
 	x.mu.RUnlock()
 	if err != nil {
 		x.fail(indexErr(err))
 		return lsm.Record{}, false, false
 	}
-	return rec, true, true
+	return rec, exists, true
+}
+
+// readLocked reads the record of Pebble key k (primary key key); x.mu
+// must be held and x.db set.
+func (x *lookupIndex) readLocked(k, key []byte, cols int) (lsm.Record, bool, error) {
+	v, closer, err := x.db.Get(k)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return lsm.Record{}, false, nil
+	}
+	if err != nil {
+		return lsm.Record{}, false, err
+	}
+	rec, err := decodeRecord(key, v, cols)
+	closer.Close()
+	return rec, err == nil, err
 }
 
 // fail handles an error of a lookup or catch-up: an index failure wipes

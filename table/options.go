@@ -48,7 +48,7 @@ func OptionDocs() []OptionDoc {
 		{OptRowGroupRows, "65536", "maximum rows in a Parquet row group"},
 		{OptWriteBufferSize, "64mb", "memory a writer buffers before flushing sorted runs"},
 		{OptSchemaCompatibility, "backward", "schema changes ALTER TABLE allows: backward | forward | full | none, or backward_transitive | forward_transitive | full_transitive"},
-	}, append(append(compactionOptionDocs(), lifecycleOptionDocs()...), historyOptionDocs()...)...)
+	}, append(append(append(compactionOptionDocs(), lifecycleOptionDocs()...), historyOptionDocs()...), lookupOptionDocs()...)...)
 }
 
 // Options are a table's parsed options.
@@ -69,6 +69,8 @@ type Options struct {
 	// History holds the changelog producer and automatic tag options
 	// (history_options.go).
 	History HistoryOptions
+	// Lookup holds the point lookup options (lookup_options.go).
+	Lookup LookupOptions
 }
 
 // ParseOptions validates the raw options of a schema and fills defaults.
@@ -113,6 +115,8 @@ func ParseOptions(raw map[string]string) (Options, error) {
 			err = o.Lifecycle.set(k, v)
 		case isHistoryOption(k):
 			err = o.History.set(k, v)
+		case isLookupOption(k):
+			err = o.Lookup.set(k, v)
 		default:
 			err = fmt.Errorf("%w: unknown table option %q", types.ErrInvalid, k)
 		}
@@ -204,5 +208,5 @@ func IsOption(k string) bool {
 			return true
 		}
 	}
-	return isCompactionOption(k) || isLifecycleOption(k) || isHistoryOption(k)
+	return isCompactionOption(k) || isLifecycleOption(k) || isHistoryOption(k) || isLookupOption(k)
 }

@@ -84,6 +84,10 @@ type Table struct {
 	cold   *coldTier    // the lazily opened cold store (tier_store.go)
 	lk     *tableLookup // the lookup index handle, nil when disabled (lookup.go)
 	metaNS *metaNS      // the store's namespace in Env.Meta, nil when disabled (metacache.go)
+	// staleness overrides lookup.max-staleness when stalenessSet
+	// (WithMaxStaleness, lookup_fresh.go).
+	staleness    time.Duration
+	stalenessSet bool
 
 	keyIdx, partIdx, bucketIdx []int
 }
