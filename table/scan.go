@@ -265,7 +265,11 @@ func (t *Table) readGroup(ctx context.Context, files []manifest.DataFile, keepDe
 }
 
 // Get returns the live row with the given primary-key values (in key column
-// order) at a snapshot (0 = latest).
+// order) at a snapshot (0 = latest). At the latest snapshot it checks the
+// store for a newer snapshot first, unless the table has a staleness bound
+// (option lookup.max-staleness, or WithMaxStaleness): then it may answer
+// from the local lookup index as of a snapshot that was the latest within
+// the bound, with no store request.
 func (t *Table) Get(ctx context.Context, snapshotID int64, key ...types.Value) (types.Row, bool, error) {
 	if len(key) != len(t.keyIdx) {
 		return nil, false, fmt.Errorf("%w: table %s: key has %d values, primary key has %d columns", types.ErrInvalid, t.name, len(key), len(t.keyIdx))
