@@ -85,12 +85,14 @@ func copyOf(r *lsm.Record) *lsm.GroupCopy {
 }
 
 // copyMerger passes placeholders through and merges everything else with
-// the table's merge engine. A placeholder merged with another record (a
+// the table's merge engine, boxing the values of RowRef records (see
+// lsm.RowRef) when a key has several records. A placeholder merged with another record (a
 // copied row group overlapping another input, which copyable rules out) is
 // recorded as an error.
 type copyMerger struct {
 	lsm.Merger
-	err error
+	err   error
+	boxed []lsm.Record // scratch: a key's records with RowRef rows boxed
 }
 
 func (m *copyMerger) Merge(recs []lsm.Record) lsm.Record {
@@ -100,6 +102,23 @@ func (m *copyMerger) Merge(recs []lsm.Record) lsm.Record {
 				m.err = fmt.Errorf("%w: copied row group at key %x overlaps another input", types.ErrInvalid, recs[i].Key)
 			}
 			return recs[i]
+		}
+	}
+	if len(recs) == 1 && lsm.RefOf(&recs[0]) != nil {
+		// One merged record alone merges to itself (lsm.Merger): its
+		// values need not be read.
+		return recs[0]
+	}
+	for i := range recs {
+		if lsm.RefOf(&recs[i]) != nil {
+			if m.boxed == nil {
+				m.boxed = make([]lsm.Record, 0, len(recs))
+			}
+			m.boxed = m.boxed[:0]
+			for _, r := range recs {
+				m.boxed = append(m.boxed, lsm.Box(r))
+			}
+			return m.Merger.Merge(m.boxed)
 		}
 	}
 	return m.Merger.Merge(recs)

@@ -250,3 +250,24 @@ func arrowParquet(a arrow.Array, i int, t types.DataType) (parquet.Value, error)
 	}
 	return parquet.Value{}, fmt.Errorf("%w: unsupported Arrow array %T for %s", types.ErrInvalid, a, t)
 }
+
+// appendRef appends a RowRef record, its values read from its batch's
+// arrays (decoded from a data file: only NULLs need checking); on an
+// error nothing is appended.
+func (fw *fileWriter) appendRef(r *Record, ref *RowRef) error {
+	cols := ref.B.arrays()
+	if len(cols) != len(fw.schema.Fields) {
+		return fmt.Errorf("%w: batch has %d columns, schema has %d", types.ErrInvalid, len(cols), len(fw.schema.Fields))
+	}
+	for c, f := range fw.schema.Fields {
+		if cols[c] == nil {
+			return fmt.Errorf("%w: column %q was not decoded", types.ErrInvalid, f.Name)
+		}
+		if !fw.optional[c] && cols[c].IsNull(ref.R) {
+			return fmt.Errorf("%w: NULL in NOT NULL column %q", types.ErrInvalid, f.Name)
+		}
+	}
+	fw.pend = append(fw.pend, pendingRow{cols: cols, row: ref.R, key: r.Key, seq: r.Seq - fw.base, kind: storedKind(r.Kind, r.Reset)})
+	fw.pending++
+	return nil
+}
