@@ -34,10 +34,13 @@ func TestBatchPathMatchesBoxed(t *testing.T) {
 		{table.OptMergeEngine: table.EngineAggregation, "fields.n.aggregate-function": "sum",
 			"fields.ts.aggregate-function": "max", "fields.v.aggregate-function": "last_non_null_value"},
 	}
-	for _, seed := range testkit.Seeds(t, 4) {
+	var total compaction.Stats
+	seeds := testkit.Seeds(t, 4)
+	for _, seed := range seeds {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			testkit.LogSeed(t, seed)
 			rng := rand.New(rand.NewPCG(seed, 25))
+			var all compaction.Stats
 			for _, opts := range engines {
 				schema := engineSchema(opts)
 				schema.ID = 2
@@ -45,11 +48,23 @@ func TestBatchPathMatchesBoxed(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				for round := range 3 {
-					diffBatchBoxed(t, rng, schema, merger, fmt.Sprintf("%v round %d", opts, round))
+				gen := func(ws *types.Schema, keys, base int64, now time.Time, tag string) []lsm.Record {
+					recs := randomRecords(t, rng, schema, merger, keys, base, now, tag)
+					for j := range recs {
+						recs[j].Row = recs[j].Row[:len(ws.Fields)]
+					}
+					return recs
+				}
+				for round := range 5 {
+					all.Add(diffBatchBoxed(t, rng, schema, oldSchema(schema), merger, gen, 3, fmt.Sprintf("%v round %d", opts, round)))
 				}
 			}
+			checkCoverage(t, all)
+			total.Add(all)
 		})
+	}
+	if len(seeds) > 1 && total.RowGroupsCopied == 0 {
+		t.Fatalf("no seed copied a row group: %+v", total)
 	}
 }
 
@@ -62,7 +77,13 @@ func oldSchema(s *types.Schema) *types.Schema {
 	return &o
 }
 
-func diffBatchBoxed(t *testing.T, rng *rand.Rand, schema *types.Schema, merger lsm.Merger, name string) {
+// recordGen returns merged records of schema ws, one per key of some
+// random key ranges below keys, with sequence numbers from base.
+type recordGen func(ws *types.Schema, keys, base int64, now time.Time, tag string) []lsm.Record
+
+// diffBatchBoxed compacts random runs (files of schema or of old) with
+// both paths and compares their results; ttl is the TTL column.
+func diffBatchBoxed(t *testing.T, rng *rand.Rand, schema, old *types.Schema, merger lsm.Merger, gen recordGen, ttl int, name string) compaction.Stats {
 	t.Helper()
 	ctx := context.Background()
 	store := objstore.NewMem()
@@ -79,19 +100,16 @@ func diffBatchBoxed(t *testing.T, rng *rand.Rand, schema *types.Schema, merger l
 			level = 3
 		}
 		base := int64(nRuns-i) * 10000
-		recs := randomRecords(t, rng, schema, merger, keys, base, now, fmt.Sprintf("r%d.", i))
+		ws := schema
+		if rng.IntN(4) == 0 {
+			ws = old
+		}
+		recs := gen(ws, keys, base, now, fmt.Sprintf("r%d.", i))
 		for j := range recs {
 			// Merged state after a deletion, as partial-update and
 			// aggregation write it.
 			if resets && rng.IntN(8) == 0 {
 				recs[j].Reset = true
-			}
-		}
-		ws := schema
-		if rng.IntN(4) == 0 {
-			ws = oldSchema(schema)
-			for j := range recs {
-				recs[j].Row = recs[j].Row[:len(ws.Fields)]
 			}
 		}
 		local := rng.IntN(2) == 0
@@ -141,7 +159,7 @@ func diffBatchBoxed(t *testing.T, rng *rand.Rand, schema *types.Schema, merger l
 		o.UpgradeMinSize = int64(rng.IntN(16 << 10))
 	}
 	if rng.IntN(2) == 0 {
-		o.Expire = &compaction.Expire{Field: 3, After: time.Hour}
+		o.Expire = &compaction.Expire{Field: ttl, After: time.Hour}
 	}
 	if rng.IntN(2) == 0 { // small buffers: flushes cut where the record sizes say
 		o.MaxBufferBytes = int64(8<<10 + rng.IntN(128<<10))
@@ -188,5 +206,17 @@ func diffBatchBoxed(t *testing.T, rng *rand.Rand, schema *types.Schema, merger l
 			wr := readOutput(t, store, schema, want.Added[i:i+1])
 			t.Fatalf("%s: file %d: %d bytes differ from the boxed path's %d (records equal %t)", what, i, len(gd), len(wd), fmt.Sprint(gr) == fmt.Sprint(wr))
 		}
+	}
+	return got.Stats
+}
+
+// checkCoverage fails unless the compactions st adds up exercised what
+// the differential tests are for (copying, rarer, is checked over all
+// seeds).
+func checkCoverage(t *testing.T, st compaction.Stats) {
+	t.Helper()
+	t.Logf("%+v", st)
+	if st.RecordsWritten == 0 || st.RowGroupsMerged == 0 || st.DeletesDropped == 0 || st.Expired == 0 || st.FilesWritten <= st.FilesRead/4 {
+		t.Fatalf("the compactions did not write, merge, drop deletes, expire and cut files: %+v", st)
 	}
 }

@@ -275,7 +275,7 @@ func (j *job) rewrite(ctx context.Context, out *outputWriter, files []inputFile)
 	}
 	dropper, _ := j.merger.(Dropper)
 	expired := j.expiry()
-	merger := &copyMerger{Merger: j.merger}
+	merger := newCopyMerger(j.merger)
 	for rec, err := range lsm.MergeSources(ctx, sources, merger, true) {
 		if err != nil {
 			return err
