@@ -37,6 +37,9 @@ type Batch struct {
 	kind  []int32       // stored _kind: the RowKind, plus kindResetBit
 	cols  []column      // per read-schema field; arr nil when not decoded
 	arrs  []arrow.Array // the cols' arrays, built on demand (arrays)
+	// refs and refRows back RefRecord's records.
+	refs    []RowRef
+	refRows types.Row
 }
 
 // column is one decoded column in Arrow layout, with raw views of its

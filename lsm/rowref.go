@@ -23,9 +23,17 @@ type RowRef struct {
 
 // RefRecord returns row r as a RowRef record (Merged, SeqBase added).
 func (b *Batch) RefRecord(r int) Record {
+	if b.refRows == nil { // one allocation per batch, not two per row
+		b.refs = make([]RowRef, b.rows)
+		b.refRows = make(types.Row, b.rows)
+		for i := range b.refs {
+			b.refs[i] = RowRef{b, i}
+			b.refRows[i] = &b.refs[i]
+		}
+	}
 	k := b.kind[r]
 	return Record{Key: b.Key(r), Seq: b.seq[r], Kind: types.RowKind(k & 3), Reset: k&kindResetBit != 0,
-		Merged: true, Row: types.Row{&RowRef{b, r}}}
+		Merged: true, Row: b.refRows[r : r+1 : r+1]}
 }
 
 // Record returns row r with its values boxed. Columns the batch did not
