@@ -81,18 +81,82 @@ func (fw *fileWriter) fill(vals []parquet.Value, rows []pendingRow, c int) []par
 	f := c - numHidden
 	t := fw.schema.Fields[f].Type
 	opt := fw.optional[f]
-	for i := range rows {
+	for i := 0; i < len(rows); {
 		p := &rows[i]
-		var v parquet.Value
-		if p.rec != nil {
-			v = recordValue(p.rec.Row[f], t)
-		} else if a := p.cols[f]; !a.IsNull(p.row) {
-			v, _ = arrowParquet(a, p.row, t)
+		if p.cols != nil {
+			// The following rows of the same array convert in one loop.
+			a := p.cols[f]
+			j := i + 1
+			for j < len(rows) && rows[j].cols != nil && rows[j].cols[f] == a {
+				j++
+			}
+			vals = appendArrow(vals, a, rows[i:j], t, opt, c)
+			i = j
+			continue
 		}
+		v := recordValue(p.rec.Row[f], t)
 		if opt && !v.IsNull() {
 			v = v.Level(0, 1, c)
 		}
 		vals = append(vals, v)
+		i++
+	}
+	return vals
+}
+
+// appendArrow appends the values of rows of array a (checked when they
+// were appended), as fill does, with one type switch for all of them.
+func appendArrow(vals []parquet.Value, a arrow.Array, rows []pendingRow, t types.DataType, opt bool, c int) []parquet.Value {
+	put := func(v parquet.Value) {
+		if opt {
+			v = v.Level(0, 1, c)
+		}
+		vals = append(vals, v)
+	}
+	switch x := a.(type) {
+	case *array.Int32:
+		for i := range rows {
+			if r := rows[i].row; x.IsNull(r) {
+				vals = append(vals, parquet.Value{})
+			} else {
+				put(parquet.Int32Value(x.Value(r)))
+			}
+		}
+	case *array.Int64:
+		for i := range rows {
+			if r := rows[i].row; x.IsNull(r) {
+				vals = append(vals, parquet.Value{})
+			} else {
+				put(parquet.Int64Value(x.Value(r)))
+			}
+		}
+	case *array.String:
+		for i := range rows {
+			if r := rows[i].row; x.IsNull(r) {
+				vals = append(vals, parquet.Value{})
+			} else {
+				s := x.Value(r)
+				put(parquet.ByteArrayValue(unsafe.Slice(unsafe.StringData(s), len(s))))
+			}
+		}
+	case *array.Timestamp:
+		for i := range rows {
+			if r := rows[i].row; x.IsNull(r) {
+				vals = append(vals, parquet.Value{})
+			} else {
+				put(parquet.Int64Value(int64(x.Value(r))))
+			}
+		}
+	default:
+		for i := range rows {
+			r := rows[i].row
+			if a.IsNull(r) {
+				vals = append(vals, parquet.Value{})
+				continue
+			}
+			v, _ := arrowParquet(a, r, t)
+			put(v)
+		}
 	}
 	return vals
 }
