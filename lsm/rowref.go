@@ -123,3 +123,21 @@ func (ref *RowRef) isNull(c int) bool {
 	a := ref.B.cols[c].arr
 	return a == nil || a.IsNull(ref.R)
 }
+
+// Batch returns the batch a RowRef record's row is in, or nil.
+func BatchOf(r *Record) *Batch {
+	if ref := RefOf(r); ref != nil {
+		return ref.B
+	}
+	return nil
+}
+
+// MemBytes estimates the memory the batch's decoded data holds.
+func (b *Batch) MemBytes() int64 {
+	n := int64(len(b.key) + 4*len(b.koffs) + 8*len(b.seq) + 4*len(b.kind))
+	for c := range b.cols {
+		col := &b.cols[c]
+		n += int64(len(col.valid) + len(col.vals) + 4*len(col.offs) + len(col.data))
+	}
+	return n
+}
