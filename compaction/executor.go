@@ -333,9 +333,11 @@ func (j *job) expiry() func(*lsm.Record) bool {
 }
 
 // runSource pulls the records of files (one run, key order) one file and
-// one row group at a time, decoded column by column (lsm.DecodeGroup); a
-// row group that can be copied (see copy.go) comes as one placeholder
-// record. all are the files of the whole merge. Being pulled by the merge
+// one row group at a time, decoded into an Arrow batch (lsm.DecodeBatch)
+// whose +I/+U rows come as RowRef records (lsm.RowRef: encoded from the
+// arrays unless a merge engine must read them) and whose -U/-D rows come
+// boxed, for Dropper; a row group that can be copied (see copy.go) comes
+// as one placeholder record. all are the files of the whole merge. Being pulled by the merge
 // directly, it costs no coroutine switch per record.
 type runSource struct {
 	j     *job
