@@ -85,12 +85,21 @@ func copyOf(r *lsm.Record) *lsm.GroupCopy {
 }
 
 // copyMerger passes placeholders through and merges everything else with
-// the table's merge engine. A placeholder merged with another record (a
+// the table's merge engine, boxing the values of RowRef records (see
+// lsm.RowRef) when a key has several records, unless the engine picks one
+// without reading rows (lsm.Picker). A placeholder merged with another record (a
 // copied row group overlapping another input, which copyable rules out) is
 // recorded as an error.
 type copyMerger struct {
 	lsm.Merger
-	err error
+	err   error
+	pick  bool         // the merger picks without reading rows (lsm.Picker)
+	boxed []lsm.Record // scratch: a key's records with RowRef rows boxed
+}
+
+func newCopyMerger(m lsm.Merger) *copyMerger {
+	p, ok := m.(lsm.Picker)
+	return &copyMerger{Merger: m, pick: ok && p.PickRule() != lsm.PickNone}
 }
 
 func (m *copyMerger) Merge(recs []lsm.Record) lsm.Record {
@@ -100,6 +109,26 @@ func (m *copyMerger) Merge(recs []lsm.Record) lsm.Record {
 				m.err = fmt.Errorf("%w: copied row group at key %x overlaps another input", types.ErrInvalid, recs[i].Key)
 			}
 			return recs[i]
+		}
+	}
+	if m.pick {
+		return m.Merger.Merge(recs)
+	}
+	if len(recs) == 1 && lsm.RefOf(&recs[0]) != nil {
+		// One merged record alone merges to itself (lsm.Merger): its
+		// values need not be read.
+		return recs[0]
+	}
+	for i := range recs {
+		if lsm.RefOf(&recs[i]) != nil {
+			if m.boxed == nil {
+				m.boxed = make([]lsm.Record, 0, len(recs))
+			}
+			m.boxed = m.boxed[:0]
+			for _, r := range recs {
+				m.boxed = append(m.boxed, lsm.Box(r))
+			}
+			return m.Merger.Merge(m.boxed)
 		}
 	}
 	return m.Merger.Merge(recs)

@@ -51,6 +51,11 @@ type Executor struct {
 	// column is lost; without ForSchema such a plan fails.
 	ForSchema func(ctx context.Context, id int64) (*types.Schema, lsm.Merger, error)
 
+	// boxed reads row groups as boxed records (lsm.DecodeGroup) instead of
+	// Arrow batches whose rows are written from their arrays: the former
+	// path, kept as the tests' reference.
+	boxed bool
+
 	once sync.Once
 }
 
@@ -270,7 +275,7 @@ func (j *job) rewrite(ctx context.Context, out *outputWriter, files []inputFile)
 	}
 	dropper, _ := j.merger.(Dropper)
 	expired := j.expiry()
-	merger := &copyMerger{Merger: j.merger}
+	merger := newCopyMerger(j.merger)
 	for rec, err := range lsm.MergeSources(ctx, sources, merger, true) {
 		if err != nil {
 			return err
@@ -289,7 +294,7 @@ func (j *job) rewrite(ctx context.Context, out *outputWriter, files []inputFile)
 				st.DeletesDropped++
 				continue
 			}
-			if expired != nil && rec.Kind.IsAdd() && expired(rec.Row) {
+			if expired != nil && rec.Kind.IsAdd() && expired(&rec) {
 				st.Expired++
 				continue
 			}
@@ -302,7 +307,7 @@ func (j *job) rewrite(ctx context.Context, out *outputWriter, files []inputFile)
 }
 
 // expiry returns the TTL predicate, or nil without a TTL.
-func (j *job) expiry() func(types.Row) bool {
+func (j *job) expiry() func(*lsm.Record) bool {
 	x := j.Options.Expire
 	if x == nil {
 		return nil
@@ -316,11 +321,8 @@ func (j *job) expiry() func(types.Row) bool {
 	}
 	cutoff := j.Now().Add(-x.After)
 	ms, us := cutoff.UnixMilli(), cutoff.UnixMicro()
-	return func(r types.Row) bool {
-		if x.Field >= len(r) {
-			return false
-		}
-		switch v := r[x.Field].(type) {
+	return func(r *lsm.Record) bool {
+		switch v := lsm.Value(r, x.Field).(type) {
 		case types.Timestamp:
 			return int64(v) < us
 		case int64:
@@ -331,9 +333,11 @@ func (j *job) expiry() func(types.Row) bool {
 }
 
 // runSource pulls the records of files (one run, key order) one file and
-// one row group at a time, decoded column by column (lsm.DecodeGroup); a
-// row group that can be copied (see copy.go) comes as one placeholder
-// record. all are the files of the whole merge. Being pulled by the merge
+// one row group at a time, decoded into an Arrow batch (lsm.DecodeBatch)
+// whose +I/+U rows come as RowRef records (lsm.RowRef: encoded from the
+// arrays unless a merge engine must read them) and whose -U/-D rows come
+// boxed, for Dropper; a row group that can be copied (see copy.go) comes
+// as one placeholder record. all are the files of the whole merge. Being pulled by the merge
 // directly, it costs no coroutine switch per record.
 type runSource struct {
 	j     *job
@@ -348,10 +352,23 @@ type runSource struct {
 	copies []bool
 	gi     int // next row group of fr
 	rows   *lsm.GroupRows
+	batch  *lsm.Batch // the row group being read (unless boxed)
+	br     int        // next row of batch
 }
 
 func (s *runSource) next() (lsm.Record, bool, error) {
 	for {
+		if b := s.batch; b != nil {
+			if r := s.br; r < b.Len() {
+				s.br++
+				if b.Kind(r).IsAdd() {
+					return b.RefRecord(r), true, nil
+				}
+				// Rows without a row are few; Dropper reads their values.
+				return b.Record(r), true, nil
+			}
+			s.batch = nil
+		}
 		if s.rows != nil {
 			rec, ok, err := s.rows.Next()
 			if err != nil {
@@ -389,6 +406,14 @@ func (s *runSource) next() (lsm.Record, bool, error) {
 			return placeholder(g), true, nil
 		}
 		s.st.RowGroupsMerged++
+		if !s.j.boxed {
+			b, err := s.fr.DecodeBatch(s.ctx, i, lsm.ReadOptions{})
+			if err != nil {
+				return lsm.Record{}, false, fmt.Errorf("data file %s: %w", s.f.Path, err)
+			}
+			s.batch, s.br = b, 0
+			continue
+		}
 		rows, err := s.fr.DecodeGroup(s.ctx, i)
 		if err != nil {
 			return lsm.Record{}, false, fmt.Errorf("data file %s: %w", s.f.Path, err)

@@ -23,6 +23,13 @@ type outputWriter struct {
 	pieces []lsm.Piece
 	bytes  int64
 	budget int64
+	// pinned are the decoded batches buffered RowRef records keep alive
+	// (lsm.RowRef), pinnedBytes their size. When few rows of each survive
+	// the merge (dropped tombstones) they could hold far more than the
+	// budget: past it the buffered records are boxed, which releases the
+	// batches and writes the same bytes.
+	pinned      map[*lsm.Batch]bool
+	pinnedBytes int64
 }
 
 // minBuffer is the initial buffer limit for small target file sizes.
@@ -34,7 +41,27 @@ func (w *outputWriter) add(ctx context.Context, r lsm.Record) error {
 	}
 	last := &w.pieces[len(w.pieces)-1]
 	last.Records = append(last.Records, r)
+	if b := lsm.BatchOf(&r); b != nil && !w.pinned[b] {
+		if w.pinned == nil {
+			w.pinned = map[*lsm.Batch]bool{}
+		}
+		w.pinned[b] = true
+		if w.pinnedBytes += b.MemBytes(); w.pinnedBytes > w.j.Options.MaxBufferBytes {
+			w.unpin()
+		}
+	}
 	return w.grew(ctx, r.ApproxBytes())
+}
+
+// unpin boxes the buffered RowRef records.
+func (w *outputWriter) unpin() {
+	for _, p := range w.pieces {
+		for i := range p.Records {
+			p.Records[i] = lsm.Box(p.Records[i])
+		}
+	}
+	clear(w.pinned)
+	w.pinnedBytes = 0
 }
 
 // addCopy adds a row group to copy.
@@ -86,6 +113,8 @@ func (w *outputWriter) flush(ctx context.Context, final bool) error {
 	}
 	w.pieces = tailPieces(w.pieces, keep)
 	w.bytes = 0
+	clear(w.pinned) // the kept tail, less than a file, is not counted again
+	w.pinnedBytes = 0
 	for _, p := range w.pieces {
 		if p.Copy != nil {
 			w.bytes += p.Copy.Size()

@@ -31,11 +31,15 @@ import (
 type Batch struct {
 	group int
 	rows  int
-	key   []byte   // row r's key is key[koffs[r]:koffs[r+1]]
-	koffs []uint32 // rows+1 entries
-	seq   []int64  // with the file's SeqBase added
-	kind  []int32  // stored _kind: the RowKind, plus kindResetBit
-	cols  []column // per read-schema field; arr nil when not decoded
+	key   []byte        // row r's key is key[koffs[r]:koffs[r+1]]
+	koffs []uint32      // rows+1 entries
+	seq   []int64       // with the file's SeqBase added
+	kind  []int32       // stored _kind: the RowKind, plus kindResetBit
+	cols  []column      // per read-schema field; arr nil when not decoded
+	arrs  []arrow.Array // the cols' arrays, built on demand (arrays)
+	// refs and refRows back RefRecord's records.
+	refs    []RowRef
+	refRows types.Row
 }
 
 // column is one decoded column in Arrow layout, with raw views of its

@@ -50,7 +50,8 @@ const (
 
 // Picker is implemented by a Merger whose result for a key is always one
 // of the key's records (with its Kind kept when +I/+U) chosen by a fixed
-// rule: the batch merge then never boxes the rows.
+// rule: the batch merge then never boxes the rows. Its Merge must not read
+// the rows either: a compaction hands it RowRef records unboxed.
 type Picker interface {
 	PickRule() PickRule
 }

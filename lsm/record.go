@@ -76,6 +76,9 @@ func mergeKey(m Merger, recs []Record) Record {
 // ApproxBytes estimates the memory a decoded record holds (write buffers
 // and compaction outputs budget with it).
 func (r *Record) ApproxBytes() int64 {
+	if ref := RefOf(r); ref != nil {
+		return ref.approxBytes(r.Key)
+	}
 	n := int64(96 + len(r.Key) + 16*len(r.Row))
 	for _, v := range r.Row {
 		switch x := v.(type) {

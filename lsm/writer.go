@@ -123,7 +123,7 @@ func checkRecords(recs []Record, s *types.Schema) error {
 			return fmt.Errorf("%w: record %d was not produced by a merge (Merged unset)", types.ErrInvalid, i)
 		case !r.Kind.Valid():
 			return fmt.Errorf("%w: record %d has bad row kind %d", types.ErrInvalid, i, r.Kind)
-		case len(r.Row) != len(s.Fields):
+		case len(r.Row) != len(s.Fields) && RefOf(r) == nil:
 			return fmt.Errorf("%w: record %d has %d values, schema has %d columns", types.ErrInvalid, i, len(r.Row), len(s.Fields))
 		case i > 0 && compareRecords(&recs[i-1], r) > 0:
 			return fmt.Errorf("%w: records not sorted by (key, seq) at record %d", types.ErrInvalid, i)
@@ -134,6 +134,12 @@ func checkRecords(recs []Record, s *types.Schema) error {
 
 func hasNull(recs []Record, col int) bool {
 	for i := range recs {
+		if ref := RefOf(&recs[i]); ref != nil {
+			if ref.isNull(col) {
+				return true
+			}
+			continue
+		}
 		if recs[i].Row[col] == nil {
 			return true
 		}
@@ -201,6 +207,16 @@ func (fw *fileWriter) start() {
 }
 
 func (fw *fileWriter) add(r *Record) error {
+	if ref := RefOf(r); ref != nil {
+		if fw.rowPath {
+			boxed := Box(*r)
+			return fw.addRow(&boxed)
+		}
+		if err := fw.appendRef(r, ref); err != nil {
+			return err
+		}
+		return fw.added(r.Key, r.Seq, r.Kind)
+	}
 	if fw.rowPath {
 		return fw.addRow(r)
 	}

@@ -81,18 +81,82 @@ func (fw *fileWriter) fill(vals []parquet.Value, rows []pendingRow, c int) []par
 	f := c - numHidden
 	t := fw.schema.Fields[f].Type
 	opt := fw.optional[f]
-	for i := range rows {
+	for i := 0; i < len(rows); {
 		p := &rows[i]
-		var v parquet.Value
-		if p.rec != nil {
-			v = recordValue(p.rec.Row[f], t)
-		} else if a := p.cols[f]; !a.IsNull(p.row) {
-			v, _ = arrowParquet(a, p.row, t)
+		if p.cols != nil {
+			// The following rows of the same array convert in one loop.
+			a := p.cols[f]
+			j := i + 1
+			for j < len(rows) && rows[j].cols != nil && rows[j].cols[f] == a {
+				j++
+			}
+			vals = appendArrow(vals, a, rows[i:j], t, opt, c)
+			i = j
+			continue
 		}
+		v := recordValue(p.rec.Row[f], t)
 		if opt && !v.IsNull() {
 			v = v.Level(0, 1, c)
 		}
 		vals = append(vals, v)
+		i++
+	}
+	return vals
+}
+
+// appendArrow appends the values of rows of array a (checked when they
+// were appended), as fill does, with one type switch for all of them.
+func appendArrow(vals []parquet.Value, a arrow.Array, rows []pendingRow, t types.DataType, opt bool, c int) []parquet.Value {
+	put := func(v parquet.Value) {
+		if opt {
+			v = v.Level(0, 1, c)
+		}
+		vals = append(vals, v)
+	}
+	switch x := a.(type) {
+	case *array.Int32:
+		for i := range rows {
+			if r := rows[i].row; x.IsNull(r) {
+				vals = append(vals, parquet.Value{})
+			} else {
+				put(parquet.Int32Value(x.Value(r)))
+			}
+		}
+	case *array.Int64:
+		for i := range rows {
+			if r := rows[i].row; x.IsNull(r) {
+				vals = append(vals, parquet.Value{})
+			} else {
+				put(parquet.Int64Value(x.Value(r)))
+			}
+		}
+	case *array.String:
+		for i := range rows {
+			if r := rows[i].row; x.IsNull(r) {
+				vals = append(vals, parquet.Value{})
+			} else {
+				s := x.Value(r)
+				put(parquet.ByteArrayValue(unsafe.Slice(unsafe.StringData(s), len(s))))
+			}
+		}
+	case *array.Timestamp:
+		for i := range rows {
+			if r := rows[i].row; x.IsNull(r) {
+				vals = append(vals, parquet.Value{})
+			} else {
+				put(parquet.Int64Value(int64(x.Value(r))))
+			}
+		}
+	default:
+		for i := range rows {
+			r := rows[i].row
+			if a.IsNull(r) {
+				vals = append(vals, parquet.Value{})
+				continue
+			}
+			v, _ := arrowParquet(a, r, t)
+			put(v)
+		}
 	}
 	return vals
 }
@@ -249,4 +313,25 @@ func arrowParquet(a arrow.Array, i int, t types.DataType) (parquet.Value, error)
 		return parquet.Int64Value(int64(x.Value(i))), nil
 	}
 	return parquet.Value{}, fmt.Errorf("%w: unsupported Arrow array %T for %s", types.ErrInvalid, a, t)
+}
+
+// appendRef appends a RowRef record, its values read from its batch's
+// arrays (decoded from a data file: only NULLs need checking); on an
+// error nothing is appended.
+func (fw *fileWriter) appendRef(r *Record, ref *RowRef) error {
+	cols := ref.B.arrays()
+	if len(cols) != len(fw.schema.Fields) {
+		return fmt.Errorf("%w: batch has %d columns, schema has %d", types.ErrInvalid, len(cols), len(fw.schema.Fields))
+	}
+	for c, f := range fw.schema.Fields {
+		if cols[c] == nil {
+			return fmt.Errorf("%w: column %q was not decoded", types.ErrInvalid, f.Name)
+		}
+		if !fw.optional[c] && cols[c].IsNull(ref.R) {
+			return fmt.Errorf("%w: NULL in NOT NULL column %q", types.ErrInvalid, f.Name)
+		}
+	}
+	fw.pend = append(fw.pend, pendingRow{cols: cols, row: ref.R, key: r.Key, seq: r.Seq - fw.base, kind: storedKind(r.Kind, r.Reset)})
+	fw.pending++
+	return nil
 }
