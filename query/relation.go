@@ -337,10 +337,22 @@ func (r *relation) checkRow(row types.Row) error {
 	}
 	for i, c := range r.cols {
 		if err := types.CheckValue(row[i], c.Type); err != nil {
-			return errf(types.ErrCorruption, "table %s returned a bad value for column %q: %s", r, c.Name, errText(err))
+			return r.badValueErr(c, err)
 		}
 	}
 	return nil
+}
+
+// badValueErr is the error for a stored value that does not fit its column.
+// A DECIMAL that outgrew its precision is what a sum of the aggregation
+// merge engine produces when the total needs more digits than the column
+// has: the stored value is intact, and widening the column reads it.
+func (r *relation) badValueErr(c Column, err error) error {
+	if c.Type.Kind == types.DecimalKind && c.Type.Precision < types.MaxDecimalPrecision {
+		return errf(types.ErrCorruption, "table %s returned a bad value for column %q: %s (an aggregate such as sum can outgrow the column's precision; widen it to read the value: ALTER TABLE %s ALTER COLUMN %s TYPE DECIMAL(%d,%d))",
+			r, c.Name, errText(err), r.base(), quoteIdent(c.Name), types.MaxDecimalPrecision, c.Type.Scale)
+	}
+	return errf(types.ErrCorruption, "table %s returned a bad value for column %q: %s", r, c.Name, errText(err))
 }
 
 // pushdown collects the conjunctive "column = constant" predicates of a

@@ -221,7 +221,7 @@ func (r *relation) badValue(b arrow.Record, pos []int) (int, error) {
 	if err == nil { // cannot happen: the loop above found it bad
 		return bad, errf(types.ErrCorruption, "table %s returned a bad value for column %q", r, c.Name)
 	}
-	return bad, errf(types.ErrCorruption, "table %s returned a bad value for column %q: %s", r, c.Name, errText(err))
+	return bad, r.badValueErr(c, err)
 }
 
 // checkBatch guards the executor against batches that do not match the
