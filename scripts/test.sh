@@ -136,6 +136,21 @@ if ! command -v chromium >/dev/null 2>&1 && [[ -z "${SILT_CHROMIUM:-}" ]]; then
 	fi
 fi
 
+# (d3) DuckDB through npm, pinned, for the outside-reader test (bench
+# TestScanDuckDBPeer reads silt's data files with DuckDB; it skips without
+# it, or fails under CI=true).
+duckdb_version="1.5.6-r.1"
+if [[ -z "${SILT_BENCH_DUCKDB_DIR:-}" ]] && command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
+	duckdb_dir="${XDG_CACHE_HOME:-$HOME/.cache}/silt-test/duckdb-$duckdb_version"
+	if [[ ! -d "$duckdb_dir/node_modules/@duckdb/node-api" ]]; then
+		log "installing @duckdb/node-api@$duckdb_version into $duckdb_dir (npm)"
+		mkdir -p "$duckdb_dir"
+		npm install --prefix "$duckdb_dir" --no-audit --no-fund --silent "@duckdb/node-api@$duckdb_version" >"$workdir/npm.log" 2>&1 ||
+			{ log "could not install DuckDB (log below); the DuckDB test will skip, or fail under CI=true"; tail -n 5 "$workdir/npm.log" >&2; }
+	fi
+	[[ -d "$duckdb_dir/node_modules/@duckdb/node-api" ]] && export SILT_BENCH_DUCKDB_DIR="$duckdb_dir"
+fi
+
 # (e) Run the tests: ./... unless the first argument names packages.
 pkgs=(./...)
 if [[ $# -gt 0 && "$1" != -* ]]; then
