@@ -38,7 +38,7 @@ var (
 	runs       = with(metadata, "lsm")
 	compacts   = with(runs, "compaction")
 	tables     = with(compacts, "table")
-	storage    = with(tables, "lifecycle", "catalog")
+	storage    = with(tables, "lifecycle", "catalog", "icebergview")
 	queries    = with(storage, "query")
 )
 
@@ -62,6 +62,7 @@ var rules = []rule{
 	{"table", compacts, "table never imports lifecycle, catalog or query: policies, the warehouse and SQL sit above it"},
 	{"lifecycle", tables, "lifecycle sits on table; it does not import catalog (a sibling) or query"},
 	{"catalog", tables, "catalog sits on table; it does not import lifecycle (a sibling) or query"},
+	{"icebergview", tables, "icebergview publishes Iceberg metadata of a table: it sits on table, beside lifecycle and catalog"},
 
 	// SQL: storage packages (everything below query) never import query.
 	{"query", storage, "query sits on the storage packages; it never imports stream, server, bench or cmd"},
