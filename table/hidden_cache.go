@@ -26,19 +26,49 @@ type hiddenCache struct {
 	used    int64
 	entries map[[32]byte]*list.Element
 	lru     list.List // of *hiddenEntry, most recently used first
+	// newest maps a bucket (hiddenCacheKey's bid) to the key of its most
+	// recently computed answer.
+	newest map[[32]byte][32]byte
+	// stats count how buckets were answered (tests read them).
+	stats hiddenStats
+}
+
+// hiddenStats count the buckets answered from the cache (hits), from
+// their new files and cached key states (extended) and by a merge of all
+// their files (full).
+type hiddenStats struct {
+	hits, extended, full int
+}
+
+// count records how a bucket was answered.
+func (c *hiddenCache) count(f func(*hiddenStats)) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f(&c.stats)
+}
+
+// snapshotStats returns the counts so far.
+func (c *hiddenCache) snapshotStats() hiddenStats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.stats
 }
 
 type hiddenEntry struct {
-	key [32]byte
-	res *bucketResult
+	key, bid [32]byte
+	res      *bucketResult
 }
 
 func newHiddenCache(budget int64) *hiddenCache {
-	return &hiddenCache{budget: budget, entries: map[[32]byte]*list.Element{}}
+	return &hiddenCache{budget: budget, entries: map[[32]byte]*list.Element{}, newest: map[[32]byte][32]byte{}}
 }
 
-// hiddenCacheKey is the cache key of a bucket's files under cfg.
-func hiddenCacheKey(cfg hiddenConfig, g fileGroup) [32]byte {
+// hiddenCacheKey returns the cache key of a bucket's files under cfg, and
+// bid, the key of the bucket itself under cfg.
+func hiddenCacheKey(cfg hiddenConfig, g fileGroup) (key, bid [32]byte) {
 	paths := make([]string, len(g.files))
 	for i, f := range g.files {
 		paths[i] = f.Path
@@ -50,13 +80,39 @@ func hiddenCacheKey(cfg hiddenConfig, g fileGroup) [32]byte {
 	h.Write([]byte(g.partition))
 	h.Write([]byte{0})
 	h.Write([]byte(strconv.Itoa(g.bucket)))
+	h.Sum(bid[:0])
 	for _, p := range paths {
 		h.Write([]byte{0})
 		h.Write([]byte(p))
 	}
-	var k [32]byte
-	h.Sum(k[:0])
-	return k
+	h.Sum(key[:0])
+	return key, bid
+}
+
+// budgetBytes is the cache's budget (0 for a nil cache).
+func (c *hiddenCache) budgetBytes() int64 {
+	if c == nil {
+		return 0
+	}
+	return c.budget
+}
+
+// latest returns the most recently computed answer for the bucket bid
+// still cached, or nil.
+func (c *hiddenCache) latest(bid [32]byte) *bucketResult {
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	key, ok := c.newest[bid]
+	if !ok {
+		return nil
+	}
+	if e, ok := c.entries[key]; ok {
+		return e.Value.(*hiddenEntry).res
+	}
+	return nil
 }
 
 // get returns the cached answer for key, or nil. An answer that depends on
@@ -88,7 +144,7 @@ func (c *hiddenCache) get(key [32]byte, files []manifest.DataFile) *bucketResult
 
 // put caches res under key, evicting the least recently used answers to
 // stay within the budget; an answer larger than the budget is not cached.
-func (c *hiddenCache) put(key [32]byte, res *bucketResult) {
+func (c *hiddenCache) put(key, bid [32]byte, res *bucketResult) {
 	if c == nil || res.bytes > c.budget {
 		return
 	}
@@ -104,8 +160,12 @@ func (c *hiddenCache) put(key [32]byte, res *bucketResult) {
 		old := last.Value.(*hiddenEntry)
 		c.lru.Remove(last)
 		delete(c.entries, old.key)
+		if c.newest[old.bid] == old.key {
+			delete(c.newest, old.bid)
+		}
 		c.used -= old.res.bytes
 	}
-	c.entries[key] = c.lru.PushFront(&hiddenEntry{key: key, res: res})
+	c.entries[key] = c.lru.PushFront(&hiddenEntry{key: key, bid: bid, res: res})
+	c.newest[bid] = key
 	c.used += res.bytes
 }

@@ -53,7 +53,8 @@ func (t *Table) hiddenConfig(ttlField int) hiddenConfig {
 	}
 }
 
-// bucketResult is the answer for one bucket's files.
+// bucketResult is the answer for one bucket's files. It is immutable once
+// cached.
 type bucketResult struct {
 	// hidden maps a file's path to the positions the merge drops,
 	// ascending; files with none are absent.
@@ -65,6 +66,14 @@ type bucketResult struct {
 	// was computed for: two files hold a record of the same key with the
 	// same sequence number, and the file order breaks the tie.
 	order []string
+	// paths are the files, in the order computed; maxSeq is the largest
+	// sequence number they hold.
+	paths  []string
+	maxSeq int64
+	// state is each key's merged record, which lets a bucket that only
+	// gained newer files be answered from the new files alone
+	// (hidden_state.go); nil when it would not fit the cache.
+	state *keyState
 	// bytes estimates the memory the result holds.
 	bytes int64
 }
@@ -75,34 +84,56 @@ type timedPos struct {
 	at  types.Value
 }
 
-// bucketHidden returns the answer for one bucket, from the cache when its
-// files were seen before.
+// bucketHidden returns the answer for one bucket: from the cache when its
+// files were seen before, from the new files and the cached key states
+// when the bucket only gained newer files since, else by merging all its
+// files.
 func (t *Table) bucketHidden(ctx context.Context, g fileGroup, cfg hiddenConfig) (*bucketResult, error) {
-	key := hiddenCacheKey(cfg, g)
+	key, bid := hiddenCacheKey(cfg, g)
 	if r := t.hidden.get(key, g.files); r != nil {
+		t.hidden.count(func(s *hiddenStats) { s.hits++ })
 		return r, nil
 	}
-	r, err := t.computeHidden(ctx, g.files, cfg)
+	prev, read := t.hidden.latest(bid), []int(nil)
+	if read = appendedFiles(prev, g.files); read == nil {
+		prev = nil
+		read = make([]int, len(g.files))
+		for i := range read {
+			read[i] = i
+		}
+		t.hidden.count(func(s *hiddenStats) { s.full++ })
+	} else {
+		t.hidden.count(func(s *hiddenStats) { s.extended++ })
+	}
+	r, err := t.mergeHidden(ctx, g.files, read, prev, cfg)
 	if err != nil {
 		return nil, err
 	}
-	t.hidden.put(key, r)
+	t.hidden.put(key, bid, r)
 	return r, nil
 }
 
-// computeHidden merges the hidden columns of one bucket's files (in the
-// order a scan merges them).
-func (t *Table) computeHidden(ctx context.Context, files []manifest.DataFile, cfg hiddenConfig) (*bucketResult, error) {
-	frs, err := t.openFiles(ctx, files)
+// mergeHidden merges the hidden columns of the files of one bucket listed
+// in read (indexes into files, which are in the order a scan merges
+// them). With prev, the answer for a subset of files whose records are all
+// older than those of the files read, each key's cached merged record
+// takes part in the key's merge as its oldest record, and prev's hidden
+// rows stay hidden.
+func (t *Table) mergeHidden(ctx context.Context, files []manifest.DataFile, read []int, prev *bucketResult, cfg hiddenConfig) (*bucketResult, error) {
+	readFiles := make([]manifest.DataFile, len(read))
+	for i, j := range read {
+		readFiles[i] = files[j]
+	}
+	frs, err := t.openFiles(ctx, readFiles)
 	if err != nil {
 		return nil, err
 	}
 	h := make(cursorHeap, 0, len(frs))
 	for i, fr := range frs {
-		c := &hiddenCursor{fr: fr, src: i, read: cfg.read}
+		c := &hiddenCursor{fr: fr, src: read[i], read: cfg.read}
 		ok, err := c.advance(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("data file %s: %w", files[i].Path, err)
+			return nil, fmt.Errorf("data file %s: %w", readFiles[i].Path, err)
 		}
 		if ok {
 			h = append(h, c)
@@ -114,6 +145,9 @@ func (t *Table) computeHidden(ctx context.Context, files []manifest.DataFile, cf
 	if cfg.ttlField >= 0 {
 		winners = make([][]timedPos, len(files))
 	}
+	superseded := make([][]int64, len(files)) // prev's visible rows now hidden
+	old := newStateReader(prev, files)
+	next := newStateBuilder(t.hidden.budgetBytes())
 	tie := false
 	var key []byte
 	var group []member
@@ -126,10 +160,18 @@ func (t *Table) computeHidden(ctx context.Context, files []manifest.DataFile, cf
 		}
 		key = append(key[:0], h[0].b.Key(h[0].r)...)
 		group = group[:0]
+		for old.before(key) {
+			next.add(old.key(), old.rec())
+			old.skip()
+		}
+		if old.at(key) {
+			group = append(group, old.member())
+			old.skip()
+		}
 		for len(h) > 0 && bytes.Equal(h[0].b.Key(h[0].r), key) {
 			c := h[0]
 			m := member{src: c.src, pos: c.pos, seq: c.b.Seq(c.r), kind: c.b.Kind(c.r), b: c.b, r: c.r}
-			if k := len(group); k > 0 && group[k-1].seq == m.seq && group[k-1].src != m.src {
+			if k := len(group); k > 0 && !group[k-1].cached && group[k-1].seq == m.seq && group[k-1].src != m.src {
 				tie = true
 			}
 			group = append(group, m)
@@ -144,48 +186,125 @@ func (t *Table) computeHidden(ctx context.Context, files []manifest.DataFile, cf
 			}
 		}
 		var w int
-		w, recs, err = t.pickWinner(group, key, cfg.seqField, recs)
+		var kind types.RowKind
+		w, kind, recs, err = t.pickResult(group, key, cfg.seqField, recs)
 		if err != nil {
 			return nil, err
 		}
 		for i, m := range group {
-			if i != w {
+			switch {
+			case i == w && kind.IsAdd():
+				if winners != nil && !m.cached {
+					if at := m.atValue(cfg.ttlField); at != nil {
+						winners[m.src] = append(winners[m.src], timedPos{m.pos, at})
+					}
+				}
+			case m.cached:
+				if m.kind.IsAdd() { // it was visible
+					superseded[m.src] = append(superseded[m.src], m.pos)
+				}
+			default:
 				hidden[m.src] = append(hidden[m.src], m.pos)
 			}
 		}
-		if w >= 0 && winners != nil {
-			m := group[w]
-			if at := types.ValueAt(m.b.Column(cfg.ttlField), m.r); at != nil {
-				winners[m.src] = append(winners[m.src], timedPos{m.pos, at})
-			}
-		}
+		wm := group[w]
+		next.add(key, stateRec{src: int32(wm.src), kind: kind, pos: wm.pos, seqVal: wm.seqValue(cfg.seqField), at: wm.atValue(cfg.ttlField)})
 	}
-	r := &bucketResult{hidden: map[string][]int64{}, bytes: 256}
-	for i, pos := range hidden {
+	for old.more() {
+		next.add(old.key(), old.rec())
+		old.skip()
+	}
+	r := &bucketResult{hidden: map[string][]int64{}, bytes: 256, paths: make([]string, len(files))}
+	for i, f := range files {
+		r.paths[i] = f.Path
+		r.maxSeq = max(r.maxSeq, f.MaxSeq)
+		pos := hidden[i]
+		if prev != nil {
+			pos = mergeSorted(mergeSorted(prev.hidden[f.Path], superseded[i]), pos)
+		}
 		if len(pos) > 0 {
-			r.hidden[files[i].Path] = pos
-			r.bytes += int64(64 + len(files[i].Path) + 8*cap(pos))
+			r.hidden[f.Path] = pos
+			r.bytes += int64(64 + len(f.Path) + 8*cap(pos))
 		}
 	}
 	if winners != nil {
 		r.winners = map[string][]timedPos{}
-		for i, ws := range winners {
+		for i, f := range files {
+			ws := winners[i]
+			if prev != nil {
+				ws = append(dropPositions(prev.winners[f.Path], superseded[i]), ws...)
+			}
 			if len(ws) > 0 {
-				r.winners[files[i].Path] = ws
-				r.bytes += int64(64 + len(files[i].Path) + 40*cap(ws))
+				r.winners[f.Path] = ws
+				r.bytes += int64(64 + len(f.Path) + 40*cap(ws))
 			}
 		}
 	}
 	if tie {
-		for _, f := range files {
-			r.order = append(r.order, f.Path)
-			r.bytes += int64(16 + len(f.Path))
-		}
+		r.order = r.paths
+	}
+	if r.state = next.done(); r.state != nil {
+		r.bytes += r.state.bytes()
+	}
+	for _, p := range r.paths {
+		r.bytes += int64(16 + len(p))
+	}
+	if r.state != nil && r.bytes > t.hidden.budgetBytes() { // cache the answer without them
+		r.bytes -= r.state.bytes()
+		r.state = nil
 	}
 	return r, nil
 }
 
-// member is one record of the key being merged.
+// appendedFiles returns the indexes in files of the files prev lacks when
+// files are prev's files plus newer ones (every record of the new files
+// newer than prev's) and prev kept its key states; else nil.
+func appendedFiles(prev *bucketResult, files []manifest.DataFile) []int {
+	if prev == nil || prev.state == nil || prev.order != nil || len(files) <= len(prev.paths) {
+		return nil
+	}
+	had := make(map[string]bool, len(prev.paths))
+	for _, p := range prev.paths {
+		had[p] = true
+	}
+	var added []int
+	for i, f := range files {
+		switch {
+		case had[f.Path]:
+			delete(had, f.Path)
+		case f.MinSeq > prev.maxSeq:
+			added = append(added, i)
+		default:
+			return nil
+		}
+	}
+	if len(had) > 0 {
+		return nil
+	}
+	return added
+}
+
+// dropPositions returns ws without the rows at the positions in drop
+// (both ascending).
+func dropPositions(ws []timedPos, drop []int64) []timedPos {
+	if len(drop) == 0 {
+		return ws
+	}
+	out := make([]timedPos, 0, len(ws))
+	for _, w := range ws {
+		for len(drop) > 0 && drop[0] < w.pos {
+			drop = drop[1:]
+		}
+		if len(drop) > 0 && drop[0] == w.pos {
+			continue
+		}
+		out = append(out, w)
+	}
+	return out
+}
+
+// member is one record of the key being merged: read from a file, or the
+// key's cached merged record (cached).
 type member struct {
 	src  int   // the file's index in the bucket
 	pos  int64 // the record's position in the file
@@ -193,35 +312,53 @@ type member struct {
 	kind types.RowKind
 	b    *lsm.Batch // the decoded row group holding the record, row r
 	r    int
+	// cached: the key's merged record from an earlier answer, with its
+	// sequence-field and TTL values.
+	cached         bool
+	cSeqVal, cTime types.Value
 }
 
-// pickWinner returns the index in group of the record the scan returns
-// for the key, or -1 when it returns none. recs is scratch space, returned
-// for reuse.
-func (t *Table) pickWinner(group []member, key []byte, seqField int, recs []lsm.Record) (int, []lsm.Record, error) {
+func (m *member) seqValue(field int) types.Value {
+	switch {
+	case field < 0:
+		return nil
+	case m.cached:
+		return m.cSeqVal
+	}
+	return types.ValueAt(m.b.Column(field), m.r)
+}
+
+func (m *member) atValue(field int) types.Value {
+	switch {
+	case field < 0:
+		return nil
+	case m.cached:
+		return m.cTime
+	}
+	return types.ValueAt(m.b.Column(field), m.r)
+}
+
+// pickResult returns the index in group of the record the key's records
+// merge into and the merged kind (+I/+U: that record is the scan's row).
+// recs is scratch space, returned for reuse.
+func (t *Table) pickResult(group []member, key []byte, seqField int, recs []lsm.Record) (int, types.RowKind, []lsm.Record, error) {
 	if len(group) == 1 { // as the merge: one record is kept iff +I/+U
-		if group[0].kind.IsAdd() {
-			return 0, recs, nil
-		}
-		return -1, recs, nil
+		return 0, group[0].kind, recs, nil
 	}
 	recs = recs[:0]
-	for i, m := range group {
-		rec := lsm.Record{Key: key, Seq: int64(i), Kind: m.kind, Merged: true}
+	for i := range group {
+		rec := lsm.Record{Key: key, Seq: int64(i), Kind: group[i].kind, Merged: true}
 		if seqField >= 0 {
 			rec.Row = make(types.Row, seqField+1)
-			rec.Row[seqField] = types.ValueAt(m.b.Column(seqField), m.r)
+			rec.Row[seqField] = group[i].seqValue(seqField)
 		}
 		recs = append(recs, rec)
 	}
 	res := t.merger.Merge(recs)
-	if !res.Kind.IsAdd() {
-		return -1, recs, nil
-	}
 	if res.Seq < 0 || res.Seq >= int64(len(group)) {
-		return -1, recs, fmt.Errorf("%w: merge engine %T returned sequence %d for %d records: it must return one of them", types.ErrInvalid, t.merger, res.Seq, len(group))
+		return 0, 0, recs, fmt.Errorf("%w: merge engine %T returned sequence %d for %d records: it must return one of them", types.ErrInvalid, t.merger, res.Seq, len(group))
 	}
-	return int(res.Seq), recs, nil
+	return int(res.Seq), res.Kind, recs, nil
 }
 
 // hiddenCursor walks one data file's records in file order, one decoded

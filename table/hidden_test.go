@@ -129,6 +129,7 @@ func runHiddenModel(t *testing.T, rng *rand.Rand, engine string) {
 	if checked == 0 {
 		t.Log("no rows compared")
 	}
+	t.Logf("buckets answered: %+v", tb.hidden.snapshotStats())
 }
 
 func pickSnapshots(rng *rand.Rand, snaps []*manifest.Snapshot) []*manifest.Snapshot {
@@ -340,13 +341,15 @@ func TestHiddenRowsCache(t *testing.T) {
 	if len(changed) != 1 {
 		t.Fatalf("the delete changed buckets %v, want one", changed)
 	}
-	for b := range buckets {
-		if !changed[b] {
-			fault.Add(objstore.Rule{KeyContains: fmt.Sprintf("/data/bucket-%d/", b), Err: objstore.ErrInjected})
-		}
+	for _, f := range before { // none of the earlier files is read again
+		fault.Add(objstore.Rule{KeyContains: f.Path, Err: objstore.ErrInjected})
 	}
+	stats := tb.hidden.snapshotStats()
 	if _, err := tb.HiddenRows(ctx, next); err != nil {
-		t.Fatalf("unchanged buckets were read again: %v", err)
+		t.Fatalf("earlier files were read again: %v", err)
+	}
+	if d := tb.hidden.snapshotStats(); d.extended != stats.extended+1 || d.hits != stats.hits+buckets-1 {
+		t.Fatalf("after a commit to one bucket: %+v, then %+v; want one bucket extended, the others hits", stats, d)
 	}
 	fault.Clear()
 	checkHiddenRows(t, tb, next, "after the delete")
@@ -358,21 +361,21 @@ func TestHiddenCacheBound(t *testing.T) {
 	c := newHiddenCache(1000)
 	res := func(n int64) *bucketResult { return &bucketResult{bytes: n} }
 	a, b, d := [32]byte{1}, [32]byte{2}, [32]byte{3}
-	c.put(a, res(400))
-	c.put(b, res(400))
+	c.put(a, a, res(400))
+	c.put(b, b, res(400))
 	if c.get(a, nil) == nil { // a is now the most recently used
 		t.Fatal("a evicted early")
 	}
-	c.put(d, res(400))
+	c.put(d, d, res(400))
 	if c.get(b, nil) != nil || c.get(a, nil) == nil || c.get(d, nil) == nil {
 		t.Fatal("want b (least recently used) evicted, a and d kept")
 	}
-	c.put([32]byte{4}, res(2000))
+	c.put([32]byte{4}, [32]byte{4}, res(2000))
 	if c.get([32]byte{4}, nil) != nil || c.used > c.budget {
 		t.Fatalf("an answer over the budget was cached (used %d)", c.used)
 	}
 	ordered := &bucketResult{bytes: 10, order: []string{"x", "y"}}
-	c.put(a, ordered)
+	c.put(a, a, ordered)
 	if c.get(a, []manifest.DataFile{{Path: "y"}, {Path: "x"}}) != nil {
 		t.Fatal("an order-dependent answer was returned for another file order")
 	}
