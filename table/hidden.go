@@ -128,8 +128,11 @@ func groupByBucket(files []manifest.DataFile) []fileGroup {
 
 // mergeSorted merges two ascending position lists (disjoint) into one.
 func mergeSorted(a, b []int64) []int64 {
-	if len(a) == 0 {
+	switch {
+	case len(a) == 0:
 		return b
+	case len(b) == 0:
+		return a
 	}
 	out := make([]int64, 0, len(a)+len(b))
 	i, j := 0, 0
