@@ -2,8 +2,10 @@ package table
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"sync"
 
 	"github.com/siltdb/silt/manifest"
 	"github.com/siltdb/silt/types"
@@ -69,12 +71,13 @@ func (t *Table) HiddenRows(ctx context.Context, snap *manifest.Snapshot) (map[st
 		ttlField = t.schema.FieldIndex(t.opts.Compaction.TimeField)
 	}
 	cfg := t.hiddenConfig(ttlField)
+	groups := groupByBucket(files)
+	results, err := t.bucketsHidden(ctx, groups, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("table %s: hidden rows of snapshot %d: %w", t.name, snap.ID, err)
+	}
 	var row types.Row // the probe row handed to expired
-	for _, g := range groupByBucket(files) {
-		b, err := t.bucketHidden(ctx, g, cfg)
-		if err != nil {
-			return nil, fmt.Errorf("table %s: hidden rows of snapshot %d, bucket %d of partition %q: %w", t.name, snap.ID, g.bucket, g.partition, err)
-		}
+	for _, b := range results {
 		for path, pos := range b.hidden {
 			out[path] = slices.Clone(pos)
 		}
@@ -98,6 +101,55 @@ func (t *Table) HiddenRows(ctx context.Context, snap *manifest.Snapshot) (map[st
 		}
 	}
 	return out, nil
+}
+
+// maxHiddenBuckets caps the buckets HiddenRows reads at once (each holds
+// its files' decoded hidden columns, one row group per file).
+const maxHiddenBuckets = 4
+
+// bucketsHidden answers the buckets, up to maxHiddenBuckets at once; the
+// first error cancels the others.
+func (t *Table) bucketsHidden(ctx context.Context, groups []fileGroup, cfg hiddenConfig) ([]*bucketResult, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	results := make([]*bucketResult, len(groups))
+	errs := make([]error, len(groups))
+	sem := make(chan struct{}, maxHiddenBuckets)
+	var wg sync.WaitGroup
+	for i, g := range groups {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			results[i], errs[i] = t.bucketHidden(ctx, g, cfg)
+			if errs[i] != nil {
+				errs[i] = fmt.Errorf("bucket %d of partition %q: %w", g.bucket, g.partition, errs[i])
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil && !errors.Is(err, context.Canceled) {
+			return nil, err
+		}
+	}
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return results, nil
 }
 
 // engineName is the merge engine option's value, for messages.

@@ -403,3 +403,32 @@ func hiddenEqual(a, b map[string][]int64) bool {
 	}
 	return true
 }
+
+// TestHiddenRowsCanceled: a cancelled context ends HiddenRows with the
+// context's error, and a failing bucket's error names it.
+func TestHiddenRowsCanceled(t *testing.T) {
+	ctx := context.Background()
+	fault := objstore.NewFault(objstore.NewMem())
+	tb, err := Open("db.t", fault, "t/", simpleSchema(8), Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := tb.NewWriter("w")
+	for i := int64(0); i < 300; i++ {
+		mustWrite(t, w, types.Insert, types.Row{i, "x"})
+	}
+	snap, err := w.Commit(ctx, "1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := tb.HiddenRows(cctx, snap); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled: %v, want context.Canceled", err)
+	}
+	fault.Add(objstore.Rule{KeyContains: "/data/bucket-5/", Err: objstore.ErrInjected})
+	_, err = tb.HiddenRows(ctx, snap)
+	if !errors.Is(err, objstore.ErrInjected) || !strings.Contains(err.Error(), "bucket 5") {
+		t.Fatalf("failing bucket: %v, want the injected error naming bucket 5", err)
+	}
+}
