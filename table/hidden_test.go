@@ -152,6 +152,13 @@ func checkHiddenRows(t *testing.T, tb *Table, snap *manifest.Snapshot, what stri
 	if err != nil {
 		t.Fatalf("%s: HiddenRows: %v", what, err)
 	}
+	// The same answer from scratch (tb's may come from its cache, or be
+	// extended from cached key states).
+	fresh := *tb
+	fresh.hidden = newHiddenCache(hiddenCacheBytes)
+	if full, err := fresh.HiddenRows(ctx, snap); err != nil || !hiddenEqual(full, hidden) {
+		t.Fatalf("%s: HiddenRows from scratch differs (%v):\n%v\nfrom the table's cache:\n%v", what, err, full, hidden)
+	}
 	files, err := tb.Meta().Files(ctx, snap)
 	if err != nil {
 		t.Fatal(err)
