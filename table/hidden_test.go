@@ -439,3 +439,61 @@ func TestHiddenRowsCanceled(t *testing.T) {
 		t.Fatalf("failing bucket: %v, want the injected error naming bucket 5", err)
 	}
 }
+
+// TestHiddenRowsExamples spells the rules out on two sorted runs of one
+// bucket: commit 1 writes +I for keys 1, 2, 3 (file A, rows 0..2),
+// commit 2 writes +U 1, -D 2, -U 3 (file B, rows 0..2).
+func TestHiddenRowsExamples(t *testing.T) {
+	ctx := context.Background()
+	for engine, want := range map[string][2][]int64{
+		// the newest record wins; a -U/-D hides the key entirely
+		"deduplicate": {{0, 1, 2}, {1, 2}},
+		// the first +I/+U wins; -U/-D never remove it and are hidden
+		"first-row": {nil, {0, 1, 2}},
+	} {
+		s := simpleSchema(1)
+		s.Options[OptMergeEngine] = engine
+		s.Options[OptWriteOnly] = "true"
+		tb, err := Open("db.t", objstore.NewMem(), "t/", s, Env{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var files []string
+		for c, kinds := range [][]types.RowKind{{types.Insert, types.Insert, types.Insert}, {types.UpdateAfter, types.Delete, types.UpdateBefore}} {
+			w := tb.NewWriter("w")
+			for i, k := range kinds {
+				mustWrite(t, w, k, types.Row{int64(i + 1), fmt.Sprint("v", c)})
+			}
+			snap, err := w.Commit(ctx, fmt.Sprint(c))
+			if err != nil {
+				t.Fatal(err)
+			}
+			all, err := tb.Meta().Files(ctx, snap)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range all {
+				if !slices.Contains(files, f.Path) {
+					files = append(files, f.Path)
+				}
+			}
+		}
+		if len(files) != 2 {
+			t.Fatalf("%s: %d data files, want 2", engine, len(files))
+		}
+		snap, err := tb.Latest(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := tb.HiddenRows(ctx, snap)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, path := range files {
+			if !slices.Equal(got[path], want[i]) {
+				t.Fatalf("%s: file %c hides %v, want %v", engine, 'A'+i, got[path], want[i])
+			}
+		}
+		checkHiddenRows(t, tb, snap, engine)
+	}
+}
