@@ -54,6 +54,14 @@
 //	lookupindex_catchup.go moving a lookup index to a later snapshot
 //	lookupindex_codec.go   the lookup index's key and value encoding
 //
+// The Iceberg view's deletes
+//
+//	hidden.go              HiddenRows: the rows a scan drops, by data-file position
+//	hidden_merge.go        HiddenRows' merge of one bucket over the hidden columns
+//	hidden_state.go        per-key merged records: buckets extended from new files
+//	hidden_cache.go        HiddenRows' bounded per-bucket cache
+//	posdelete.go           WritePositionDeletes: Iceberg position delete files
+//
 // History
 //
 //	changes.go             Changes: row-level changes between two snapshots
