@@ -147,7 +147,16 @@ func (t *Table) mergeHidden(ctx context.Context, files []manifest.DataFile, read
 	}
 	superseded := make([][]int64, len(files)) // prev's visible rows now hidden
 	old := newStateReader(prev, files)
-	next := newStateBuilder(t.hidden.budgetBytes())
+	var rows int64 // records read: at most this many new keys
+	for _, fr := range frs {
+		rows += fr.RowCount()
+	}
+	keys, keyBytes := int(rows), 0
+	if prev != nil && prev.state != nil {
+		keys += prev.state.len()
+		keyBytes = len(prev.state.keys) + len(prev.state.keys)/max(1, prev.state.len())*int(rows)
+	}
+	next := newStateBuilder(t.hidden.budgetBytes(), keys, keyBytes)
 	tie := false
 	var key []byte
 	var group []member

@@ -99,11 +99,16 @@ type stateBuilder struct {
 	budget int64
 }
 
-func newStateBuilder(budget int64) *stateBuilder {
+// newStateBuilder starts a builder expecting about keys keys of keyBytes
+// bytes in all (capacity hints, capped by the budget).
+func newStateBuilder(budget int64, keys, keyBytes int) *stateBuilder {
 	if budget <= 0 {
 		return &stateBuilder{}
 	}
-	return &stateBuilder{s: &keyState{offs: []uint32{0}}, budget: budget}
+	keys = int(min(int64(keys), budget/4/(48+4)))
+	keyBytes = int(min(int64(keyBytes), budget/4))
+	s := &keyState{keys: make([]byte, 0, keyBytes), offs: make([]uint32, 1, keys+1), recs: make([]stateRec, 0, keys)}
+	return &stateBuilder{s: s, budget: budget}
 }
 
 func (b *stateBuilder) add(key []byte, rec stateRec) {
@@ -120,7 +125,7 @@ func (b *stateBuilder) add(key []byte, rec stateRec) {
 	b.s.keys = append(b.s.keys, key...)
 	b.s.offs = append(b.s.offs, uint32(len(b.s.keys)))
 	b.s.recs = append(b.s.recs, rec)
-	if b.s.bytes() > b.budget {
+	if int64(len(b.s.keys)+52*len(b.s.recs)) > b.budget {
 		b.s = nil
 	}
 }

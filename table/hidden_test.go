@@ -497,3 +497,24 @@ func TestHiddenRowsExamples(t *testing.T) {
 		checkHiddenRows(t, tb, snap, engine)
 	}
 }
+
+// TestHiddenStateBudget: key states are kept while they fit the budget,
+// whatever the capacity hints, and given up beyond it.
+func TestHiddenStateBudget(t *testing.T) {
+	for _, hint := range []int{0, 10, 1 << 20} {
+		b := newStateBuilder(10_000, hint, hint*8)
+		for i := range 100 { // 100 keys: about 100*(8+52) bytes
+			b.add(fmt.Appendf(nil, "key%05d", i), stateRec{kind: types.Insert, pos: int64(i)})
+		}
+		s := b.done()
+		if s == nil || s.len() != 100 || string(s.key(42)) != "key00042" || s.rec(42).pos != 42 {
+			t.Fatalf("hint %d: states that fit were given up or are wrong", hint)
+		}
+		for i := 100; i < 1000; i++ {
+			b.add(fmt.Appendf(nil, "key%05d", i), stateRec{kind: types.Insert, pos: int64(i)})
+		}
+		if b.done() != nil {
+			t.Fatalf("hint %d: states over the budget were kept", hint)
+		}
+	}
+}
