@@ -243,6 +243,9 @@ func (t *Table) Commit(ctx context.Context, c Commit) (*Snapshot, error) {
 		s, oc, err := t.attempt(ctx, &c, st)
 		if err == nil {
 			t.writeHint(ctx, s.ID)
+			if t.opts.AfterCommit != nil {
+				t.opts.AfterCommit(ctx, t.branch, s)
+			}
 			return s, nil
 		}
 		if oc == fatal {

@@ -47,6 +47,12 @@ type Options struct {
 	// attempt) and the snapshot put, because cleanup may already have
 	// deleted the files it references. 0 disables the check.
 	OrphanGracePeriod time.Duration
+	// AfterCommit, when set, is called after every successful Commit of
+	// any branch of the table (branch "" is main), with the published
+	// snapshot. It runs on the committer's goroutine and cannot fail the
+	// commit: it is for post-commit work such as publishing the Iceberg
+	// view. nil: nothing.
+	AfterCommit func(ctx context.Context, branch string, s *Snapshot)
 }
 
 // Default values of Options.

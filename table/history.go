@@ -100,6 +100,7 @@ func (t *Table) Branch(ctx context.Context, name string) (*Table, error) {
 	if err != nil {
 		return nil, fmt.Errorf("table %s: %w", t.name, err)
 	}
+	t.afterChange(ctx)
 	v := *t
 	v.meta = b
 	return &v, nil
@@ -154,6 +155,7 @@ func (t *Table) CreateTag(ctx context.Context, name string, from Ref) (*manifest
 	if err != nil {
 		return nil, fmt.Errorf("table %s: %w", t.name, err)
 	}
+	t.afterChange(ctx)
 	return tag, nil
 }
 
@@ -182,6 +184,7 @@ func (t *Table) DeleteTag(ctx context.Context, name string) error {
 	if err := t.meta.DeleteTag(ctx, name); err != nil {
 		return fmt.Errorf("table %s: %w", t.name, err)
 	}
+	t.afterChange(ctx)
 	return nil
 }
 
@@ -299,5 +302,6 @@ func (t *Table) DropBranch(ctx context.Context, name string) error {
 	if err := t.meta.DropBranch(ctx, name); err != nil {
 		return fmt.Errorf("table %s: %w", t.name, err)
 	}
+	t.afterChange(ctx)
 	return nil
 }

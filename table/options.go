@@ -23,6 +23,9 @@ const (
 	// OptSchemaCompatibility is the rule ALTER TABLE enforces (package
 	// catalog, CheckCompatibility); see SchemaCompatibilityModes.
 	OptSchemaCompatibility = "schema.compatibility"
+	// OptIcebergEnabled publishes Iceberg metadata of the table at every
+	// snapshot (package icebergview); unset follows the warehouse default.
+	OptIcebergEnabled = "metadata.iceberg.enabled"
 )
 
 // SchemaCompatibilityModes returns the values of schema.compatibility.
@@ -48,6 +51,7 @@ func OptionDocs() []OptionDoc {
 		{OptRowGroupRows, "65536", "maximum rows in a Parquet row group"},
 		{OptWriteBufferSize, "64mb", "memory a writer buffers before flushing sorted runs"},
 		{OptSchemaCompatibility, "backward", "schema changes ALTER TABLE allows: backward | forward | full | none, or backward_transitive | forward_transitive | full_transitive"},
+		{OptIcebergEnabled, "", "true | false: publish Iceberg table metadata pointing at the table's Parquet files at every snapshot (unset: the warehouse default, off unless configured)"},
 	}, append(append(append(compactionOptionDocs(), lifecycleOptionDocs()...), historyOptionDocs()...), lookupOptionDocs()...)...)
 }
 
@@ -71,6 +75,9 @@ type Options struct {
 	History HistoryOptions
 	// Lookup holds the point lookup options (lookup_options.go).
 	Lookup LookupOptions
+	// Iceberg is metadata.iceberg.enabled: Set says the table sets it
+	// (otherwise the warehouse default applies), Enabled its value.
+	Iceberg struct{ Set, Enabled bool }
 }
 
 // ParseOptions validates the raw options of a schema and fills defaults.
@@ -107,6 +114,15 @@ func ParseOptions(raw map[string]string) (Options, error) {
 				err = fmt.Errorf("%w: option %s: unknown mode %q (want %s)", types.ErrInvalid, k, v, strings.Join(SchemaCompatibilityModes(), ", "))
 			}
 			o.SchemaCompatibility = v
+		case k == OptIcebergEnabled:
+			switch strings.ToLower(strings.TrimSpace(v)) {
+			case "true":
+				o.Iceberg.Set, o.Iceberg.Enabled = true, true
+			case "false":
+				o.Iceberg.Set, o.Iceberg.Enabled = true, false
+			default:
+				err = fmt.Errorf("%w: option %s: %q is not true or false", types.ErrInvalid, k, v)
+			}
 		case strings.HasPrefix(k, "fields.") && strings.HasSuffix(k, ".aggregate-function"):
 			// validated by NewMergeEngine against the columns
 		case isCompactionOption(k):
@@ -200,7 +216,7 @@ func CheckOptions(s *types.Schema) error {
 // the per-column pattern fields.<col>.aggregate-function).
 func IsOption(k string) bool {
 	switch k {
-	case OptBucket, OptMergeEngine, OptSequenceField, OptTargetFileSize, OptRowGroupRows, OptWriteBufferSize, OptSchemaCompatibility:
+	case OptBucket, OptMergeEngine, OptSequenceField, OptTargetFileSize, OptRowGroupRows, OptWriteBufferSize, OptSchemaCompatibility, OptIcebergEnabled:
 		return true
 	}
 	if rest, ok := strings.CutPrefix(k, "fields."); ok {

@@ -58,6 +58,12 @@ type Env struct {
 	// error: a read of an older snapshot without a lease (the credentials
 	// cannot write one). It must not block. nil: silent.
 	OnNotice func(msg string)
+	// AfterChange, when set, is called after every commit of the table
+	// (writers, compaction, SQL DML, the sink, lifecycle commits, rollback;
+	// any branch) and after tags and branches are created or dropped. It
+	// runs on the caller's goroutine and cannot fail the change: the
+	// Iceberg view (package icebergview) publishes through it. nil: nothing.
+	AfterChange func(ctx context.Context, t *Table)
 }
 
 func (e Env) withDefaults() Env {
@@ -112,8 +118,12 @@ func Open(name string, store objstore.Store, root string, schema *types.Schema, 
 	if ns != nil {
 		mopts.Cache = ns
 	}
+	var t *Table
+	if env.AfterChange != nil {
+		mopts.AfterCommit = func(ctx context.Context, _ string, _ *manifest.Snapshot) { env.AfterChange(ctx, t) }
+	}
 	meta := manifest.Open(store, root, mopts)
-	return &Table{
+	t = &Table{
 		name:      name,
 		store:     store,
 		root:      root,
@@ -128,7 +138,15 @@ func Open(name string, store objstore.Store, root string, schema *types.Schema, 
 		keyIdx:    schema.KeyIndexes(),
 		partIdx:   schema.PartitionIndexes(),
 		bucketIdx: schema.BucketKeyIndexes(),
-	}, nil
+	}
+	return t, nil
+}
+
+// afterChange runs Env.AfterChange after a change of tags or branches.
+func (t *Table) afterChange(ctx context.Context) {
+	if t.env.AfterChange != nil {
+		t.env.AfterChange(ctx, t)
+	}
 }
 
 // Name is the table's qualified name (db.table).

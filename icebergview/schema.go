@@ -1,0 +1,176 @@
+package icebergview
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
+	"github.com/apache/iceberg-go"
+	"github.com/siltdb/silt/types"
+)
+
+// icebergType maps a silt column type to the Iceberg type its Parquet
+// column is read as. Every silt type has an exact Iceberg counterpart:
+// DECIMAL(p,s) (p <= 18, stored as INT32/INT64, which the Iceberg Parquet
+// spec allows) is decimal(p,s); TIMESTAMP (microseconds, UTC-adjusted in
+// the file) is timestamptz; DATE is date.
+func icebergType(t types.DataType) (iceberg.Type, error) {
+	switch t.Kind {
+	case types.Boolean:
+		return iceberg.PrimitiveTypes.Bool, nil
+	case types.Int:
+		return iceberg.PrimitiveTypes.Int32, nil
+	case types.BigInt:
+		return iceberg.PrimitiveTypes.Int64, nil
+	case types.Float:
+		return iceberg.PrimitiveTypes.Float32, nil
+	case types.Double:
+		return iceberg.PrimitiveTypes.Float64, nil
+	case types.DecimalKind:
+		return iceberg.DecimalTypeOf(t.Precision, t.Scale), nil
+	case types.String:
+		return iceberg.PrimitiveTypes.String, nil
+	case types.Bytes:
+		return iceberg.PrimitiveTypes.Binary, nil
+	case types.DateKind:
+		return iceberg.PrimitiveTypes.Date, nil
+	case types.TimestampKind:
+		return iceberg.PrimitiveTypes.TimestampTz, nil
+	}
+	return nil, fmt.Errorf("%w: column type %s has no Iceberg type", types.ErrInvalid, t)
+}
+
+// icebergSchema converts one silt schema version: the same field ids,
+// names, types and nullability, the primary key as identifier fields. The
+// hidden columns (_key, _seq, _kind) are not part of it. Iceberg schema
+// ids are assigned by the metadata builder.
+func icebergSchema(s *types.Schema) (*iceberg.Schema, error) {
+	fields := make([]iceberg.NestedField, 0, len(s.Fields))
+	for _, f := range s.Fields {
+		typ, err := icebergType(f.Type)
+		if err != nil {
+			return nil, fmt.Errorf("column %q: %w", f.Name, err)
+		}
+		fields = append(fields, iceberg.NestedField{ID: f.ID, Name: f.Name, Type: typ, Required: f.NotNull, Doc: f.Comment})
+	}
+	var ids []int
+	for _, i := range s.KeyIndexes() {
+		ids = append(ids, s.Fields[i].ID)
+	}
+	return iceberg.NewSchemaWithIdentifiers(int(s.ID), ids, fields...), nil
+}
+
+// nameMapping is schema.name-mapping.default: for each field of the
+// current schema, its name in every schema version in which it existed
+// (so files written before a rename map by their old column name). silt's
+// data files carry Parquet field ids, but not for field id 0 (the Parquet
+// writer cannot store it) nor the hidden columns, so readers that need a
+// field id on every column fall back to this mapping.
+func nameMapping(current *types.Schema, history []*types.Schema) iceberg.NameMapping {
+	var out iceberg.NameMapping
+	for _, f := range current.Fields {
+		names := []string{f.Name}
+		for _, s := range history {
+			if i := s.FieldByID(f.ID); i >= 0 {
+				if n := s.Fields[i].Name; !containsFold(names, n) {
+					names = append(names, n)
+				}
+			}
+		}
+		id := f.ID
+		out = append(out, iceberg.MappedField{FieldID: &id, Names: names})
+	}
+	// The hidden columns get ids no schema field has: readers that resolve
+	// every file column (iceberg-go) then know them and leave them out.
+	for i, n := range []string{"_key", "_seq", "_kind"} {
+		id := hiddenFieldID + i
+		out = append(out, iceberg.MappedField{FieldID: &id, Names: []string{n}})
+	}
+	return out
+}
+
+// hiddenFieldID is the first of the three field ids the name mapping gives
+// the hidden columns: below the range Iceberg reserves for metadata
+// columns (from 2147483447), far above any silt field id.
+const hiddenFieldID = 2147483000
+
+func containsFold(names []string, n string) bool {
+	for _, m := range names {
+		if m == n {
+			return true
+		}
+	}
+	return false
+}
+
+// partitionSpec is the identity partition spec on the partition columns of
+// s, named as the columns.
+func partitionSpec(s *types.Schema) (iceberg.PartitionSpec, error) {
+	var fields []iceberg.PartitionField
+	for i, idx := range s.PartitionIndexes() {
+		f := s.Fields[idx]
+		fields = append(fields, iceberg.PartitionField{SourceIDs: []int{f.ID}, FieldID: iceberg.PartitionDataIDStart + i, Name: f.Name, Transform: iceberg.IdentityTransform{}})
+	}
+	return iceberg.NewPartitionSpec(fields...), nil
+}
+
+// partitionValues parses a data file's canonical partition path
+// ("col=value/col2=value", values path-escaped, NULL as "NULL") into the
+// partition data of spec: partition field id → Iceberg value. Segments are
+// matched by position, so a renamed partition column still parses.
+func partitionValues(s *types.Schema, path string) (map[int]any, error) {
+	idx := s.PartitionIndexes()
+	out := make(map[int]any, len(idx))
+	if len(idx) == 0 {
+		return out, nil
+	}
+	segs := strings.Split(path, "/")
+	if len(segs) != len(idx) {
+		return nil, fmt.Errorf("%w: partition path %q has %d segments for %d partition columns", types.ErrCorruption, path, len(segs), len(idx))
+	}
+	for i, fi := range idx {
+		f := s.Fields[fi]
+		_, raw, ok := strings.Cut(segs[i], "=")
+		if !ok {
+			return nil, fmt.Errorf("%w: partition path %q: segment %q has no '='", types.ErrCorruption, path, segs[i])
+		}
+		txt, err := url.PathUnescape(raw)
+		if err != nil {
+			return nil, fmt.Errorf("%w: partition path %q: %v", types.ErrCorruption, path, err)
+		}
+		pid := iceberg.PartitionDataIDStart + i
+		if txt == "NULL" {
+			out[pid] = nil
+			continue
+		}
+		v, err := types.ParseText(txt, f.Type)
+		if err != nil {
+			return nil, fmt.Errorf("%w: partition path %q: column %q: %v", types.ErrCorruption, path, f.Name, err)
+		}
+		iv, err := icebergValue(v, f.Type)
+		if err != nil {
+			return nil, err
+		}
+		out[pid] = iv
+	}
+	return out, nil
+}
+
+// icebergValue converts a silt value to the Go value iceberg-go expects in
+// partition data.
+func icebergValue(v types.Value, t types.DataType) (any, error) {
+	switch x := v.(type) {
+	case nil:
+		return nil, nil
+	case bool, int32, int64, float32, float64, string, []byte:
+		return x, nil
+	case types.Date:
+		return iceberg.Date(x), nil
+	case types.Timestamp:
+		return iceberg.Timestamp(x), nil
+	case types.Decimal:
+		return iceberg.Decimal{Val: decimal128.FromI64(int64(x)), Scale: t.Scale}, nil
+	}
+	return nil, fmt.Errorf("%w: value %v of type %T has no Iceberg partition value", types.ErrInvalid, v, v)
+}
