@@ -15,6 +15,7 @@ import (
 
 	"github.com/siltdb/silt/icebergview"
 	"github.com/siltdb/silt/objstore"
+	"github.com/siltdb/silt/table"
 	"github.com/siltdb/silt/types"
 )
 
@@ -41,7 +42,7 @@ const PathIceberg = "/iceberg"
 
 // IcebergPublishOption is the table option that turns publication of
 // Iceberg metadata on.
-const IcebergPublishOption = "metadata.iceberg.enabled"
+const IcebergPublishOption = table.OptIcebergEnabled
 
 // icebergCurrentFunc reads a table's newest published Iceberg metadata
 // (icebergview.Current).
@@ -367,10 +368,14 @@ func (s *Server) loadIcebergTable(ctx context.Context, w http.ResponseWriter, r 
 	if err != nil {
 		if errors.Is(err, icebergview.ErrNotPublished) {
 			q := db + "." + name
-			if t.Schema().Options[IcebergPublishOption] == "true" {
-				return notFound("NoSuchTableException", "table %s has no Iceberg metadata yet: publication is enabled (%s) and writes it with the table's next commit", q, IcebergPublishOption)
+			if o := t.Options().Iceberg; o.Set && o.Enabled {
+				return notFound("NoSuchTableException", "table %s has no Iceberg metadata yet: %s is on and the metadata is written after the table's next commit", q, IcebergPublishOption)
 			}
 			return notFound("NoSuchTableException", "table %s has no Iceberg metadata: enable it with ALTER TABLE %s SET ('%s' = 'true')", q, q, IcebergPublishOption)
+		}
+		if errors.Is(err, types.ErrCorruption) {
+			return &icebergErr{code: http.StatusInternalServerError, typ: "ServiceFailureException",
+				message: fmt.Sprintf("the Iceberg metadata of %s.%s is damaged: %v", db, name, err)}
 		}
 		return storeFailure("read the Iceberg metadata of "+db+"."+name, err)
 	}

@@ -182,6 +182,13 @@ func TestIcebergCatalogRoutes(t *testing.T) {
 	if a := icebergDo(t, "HEAD", base+"/namespaces/shop/tables/plain", nil); a.code != 404 {
 		t.Fatalf("HEAD unpublished table: %d", a.code)
 	}
+	// enabled, not yet published: says so
+	pending := *tb.Schema()
+	pending.Options = map[string]string{"metadata.iceberg.enabled": "true"}
+	if _, err := cat.CreateTable(ctx, "analytics", "pending", &pending, false); err != nil {
+		t.Fatal(err)
+	}
+	icebergDo(t, "GET", base+"/namespaces/analytics/tables/pending", nil).wantError(t, 404, "NoSuchTableException", "is on and the metadata is written after the table's next commit")
 	icebergDo(t, "GET", base+"/namespaces/shop/tables/missing", nil).wantError(t, 404, "NoSuchTableException", "does not exist")
 	icebergDo(t, "GET", base+"/namespaces/nope/tables/orders", nil).wantError(t, 404, "NoSuchNamespaceException", "nope")
 
