@@ -121,6 +121,7 @@ func TestIcebergRESTEndToEnd(t *testing.T) {
 	for i := 0; i < steps; i++ {
 		tb := tables[h.rng.IntN(len(tables))]
 		op := h.step(tb)
+		h.t.Logf("step %d: %s: %s", i, tb.name, op)
 		h.checkPublished()
 		if !tb.merged || tb.fullSnaps[h.latest(tb)] {
 			h.compareLatest(tb, fmt.Sprintf("step %d (%s)", i, op))
@@ -355,11 +356,14 @@ func (h *e2eHarness) compareAll(tb *e2eTable) {
 		refs[name] = ref
 	}
 	for _, tag := range tb.tags {
+		want := h.exec(fmt.Sprintf("SELECT * FROM shop.%s VERSION AS OF '%s' LIMIT 0", tb.name, tag)).SnapshotID
+		if tb.merged && !tb.fullSnaps[want] {
+			continue // the view leaves out snapshots of merged tables that are not fully compacted
+		}
 		ref, ok := refs[tag]
 		if !ok {
 			h.t.Fatalf("%s: tag %s is not a ref of the Iceberg view (refs %v)", tb.name, tag, refs)
 		}
-		want := h.exec(fmt.Sprintf("SELECT * FROM shop.%s VERSION AS OF '%s' LIMIT 0", tb.name, tag)).SnapshotID
 		s := lt.Metadata().SnapshotByID(ref.SnapshotID)
 		if s == nil || s.Summary == nil || s.Summary.Properties["silt.snapshot-id"] != strconv.FormatInt(want, 10) {
 			h.t.Fatalf("%s: tag %s is Iceberg snapshot %d, silt's tag is snapshot %d", tb.name, tag, ref.SnapshotID, want)
