@@ -3,6 +3,7 @@ package icebergview
 import (
 	"context"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -71,6 +72,7 @@ type fixture struct {
 	pub     *Publisher
 	schemas *schemaStore
 	tbl     *table.Table
+	mu      sync.Mutex
 	errs    []error
 }
 
@@ -86,8 +88,12 @@ func newFixture(t *testing.T, store objstore.Store, dir string, s *types.Schema)
 		s.HighestFieldID = len(s.Fields) - 1
 	}
 	f.schemas.add(s)
-	f.pub = &Publisher{Base: LocalBase(dir), Default: true, Now: f.clock.Now,
-		OnError: func(name string, err error) { f.errs = append(f.errs, err) }}
+	f.pub = &Publisher{Base: LocalBase(dir), Default: os.Getenv("NOPUB") == "", Now: f.clock.Now,
+		OnError: func(name string, err error) {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			f.errs = append(f.errs, err)
+		}}
 	f.open(t, s)
 	return f
 }
@@ -104,6 +110,8 @@ func (f *fixture) open(t *testing.T, s *types.Schema) {
 // checkNoErrors fails on any publication error seen by the hook.
 func (f *fixture) checkNoErrors(t *testing.T) {
 	t.Helper()
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	for _, err := range f.errs {
 		t.Errorf("publication failed: %v", err)
 	}

@@ -471,6 +471,13 @@ func (p *Publisher) publishOnce(ctx context.Context, t *table.Table) (*Result, e
 			headSilt[k], headOf[k] = d.siltID, d.iceID
 		}
 	}
+	logFloor := int64(0)
+	if base != nil {
+		logFloor = base.LastUpdatedMillis()
+		for e := range base.SnapshotLogs() {
+			logFloor = max(logFloor, e.TimestampMs)
+		}
+	}
 	added := map[int64]published{}
 	for _, c := range cands {
 		seq := lastSeq + 1
@@ -482,10 +489,7 @@ func (p *Publisher) publishOnce(ctx context.Context, t *table.Table) (*Result, e
 		// iceberg-go refuses a snapshot more than a minute older than the
 		// metadata's last update (which it stamps with the wall clock when
 		// only refs change): older silt times are clamped.
-		floor := b.LastUpdatedMS()
-		if base != nil {
-			floor = max(floor, base.LastUpdatedMillis())
-		}
+		floor := max(b.LastUpdatedMS(), logFloor)
 		ts := max(c.snap.TimeMillis, floor-30_000)
 		sid, ok := iceSchemaID[c.snap.SchemaID]
 		if !ok {

@@ -121,10 +121,15 @@ func (w *snapWriter) write(ctx context.Context, c candidate, seq int64, parent *
 		if len(pos) == 0 {
 			continue
 		}
-		body, err := writePositionDeletes(uri, pos)
-		if err != nil {
-			return nil, err
+		dels := make([]table.PositionDelete, len(pos))
+		for i, p := range pos {
+			dels[i] = table.PositionDelete{FilePath: uri, Pos: p}
 		}
+		var dbuf bytes.Buffer
+		if _, err := table.WritePositionDeletes(&dbuf, dels); err != nil {
+			return nil, fmt.Errorf("position deletes of %s: %w", f.Path, err)
+		}
+		body := dbuf.Bytes()
 		rel := folder + "del-" + strconv.Itoa(delFiles) + ".parquet"
 		delFiles++
 		if _, err := w.store.PutIfAbsent(ctx, w.root+rel, body); err != nil {

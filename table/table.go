@@ -89,6 +89,7 @@ type Table struct {
 	env    Env
 	cold   *coldTier    // the lazily opened cold store (tier_store.go)
 	lk     *tableLookup // the lookup index handle, nil when disabled (lookup.go)
+	hidden *hiddenCache // HiddenRows' answers per bucket (hidden_cache.go)
 	metaNS *metaNS      // the store's namespace in Env.Meta, nil when disabled (metacache.go)
 	// staleness overrides lookup.max-staleness when stalenessSet
 	// (WithMaxStaleness, lookup_fresh.go).
@@ -135,6 +136,7 @@ func Open(name string, store objstore.Store, root string, schema *types.Schema, 
 		lk:        newTableLookup(env, store, meta.Root()),
 		metaNS:    ns,
 		cold:      &coldTier{},
+		hidden:    newHiddenCache(hiddenCacheBytes),
 		keyIdx:    schema.KeyIndexes(),
 		partIdx:   schema.PartitionIndexes(),
 		bucketIdx: schema.BucketKeyIndexes(),
