@@ -31,7 +31,7 @@ import (
 //	GET  /v1/namespaces/{namespace}           HEAD: exists
 //	GET  /v1/namespaces/{namespace}/tables    (?pageToken, ?pageSize)
 //	GET  /v1/namespaces/{namespace}/tables/{table}   HEAD: exists
-//	GET  /v1/namespaces/{namespace}/views     (always empty)
+//	GET  /v1/namespaces/{namespace}/views     (always empty; a view: 404)
 //
 // Every other method answers 405 (UnsupportedOperationException): tables
 // are written with silt, never through the catalog. Errors are the
@@ -74,6 +74,8 @@ var icebergEndpoints = []string{
 	"GET /v1/{prefix}/namespaces/{namespace}/tables/{table}",
 	"HEAD /v1/{prefix}/namespaces/{namespace}/tables/{table}",
 	"GET /v1/{prefix}/namespaces/{namespace}/views",
+	"GET /v1/{prefix}/namespaces/{namespace}/views/{view}",
+	"HEAD /v1/{prefix}/namespaces/{namespace}/views/{view}",
 }
 
 // icebergErr is an error answer of the catalog.

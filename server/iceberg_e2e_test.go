@@ -46,6 +46,7 @@ type e2eTable struct {
 	// column ever dropped.
 	devCommits int
 	dropped    []string
+	formerly   map[string][]string // an added column's earlier names
 	tags       []string
 	// fullSnaps are the snapshots full compactions of a merged table
 	// committed: the ones comparable through the Iceberg view.
@@ -225,6 +226,10 @@ func (h *e2eHarness) step(tb *e2eTable) string {
 		tb.added++
 		c := "r" + strconv.Itoa(tb.added)
 		h.exec(fmt.Sprintf("ALTER TABLE shop.%s RENAME COLUMN %s TO %s", tb.name, tb.extra[i], c))
+		if tb.formerly == nil {
+			tb.formerly = map[string][]string{}
+		}
+		tb.formerly[c] = append(tb.formerly[tb.extra[i]], tb.extra[i])
 		tb.extra[i] = c
 		return "rename column to " + c
 	case k < 72 && len(tb.extra) > 0:
@@ -232,7 +237,7 @@ func (h *e2eHarness) step(tb *e2eTable) string {
 		c := tb.extra[i]
 		h.exec(fmt.Sprintf("ALTER TABLE shop.%s DROP COLUMN %s", tb.name, c))
 		tb.extra = slices.Delete(tb.extra, i, i+1)
-		tb.dropped = append(tb.dropped, c)
+		tb.dropped = append(append(tb.dropped, c), tb.formerly[c]...)
 		return "drop column " + c
 	case k < 82:
 		full := tb.merged || r.IntN(2) == 0
