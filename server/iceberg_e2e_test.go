@@ -63,6 +63,8 @@ type e2eHarness struct {
 	eng *query.Engine
 	rc  *rest.Catalog
 
+	bucketURI string // s3://bucket/
+
 	mu      sync.Mutex
 	pubErrs []string
 	gaps    map[string]int
@@ -95,7 +97,7 @@ func TestIcebergRESTEndToEnd(t *testing.T) {
 	seed := testkit.Seed(t)
 	ctx := context.Background()
 	s3cfg := store.Config()
-	h := &e2eHarness{t: t, ctx: ctx, rng: rand.New(rand.NewPCG(seed, 0x1ce))}
+	h := &e2eHarness{t: t, ctx: ctx, rng: rand.New(rand.NewPCG(seed, 0x1ce)), bucketURI: "s3://" + s3cfg.Bucket + "/"}
 	pub := &icebergview.Publisher{Base: icebergview.S3Base(s3cfg.Bucket, s3cfg.Prefix),
 		OnError: func(name string, err error) {
 			h.mu.Lock()
@@ -381,6 +383,18 @@ func (h *e2eHarness) compareAll(tb *e2eTable) {
 	}
 	if n == 0 {
 		h.t.Fatalf("%s: no snapshot compared", tb.name)
+	}
+	// Data and delete files are s3:// URIs in the warehouse's bucket.
+	tasks, err := lt.Scan().PlanFiles(h.ctx)
+	if err != nil {
+		h.t.Fatalf("%s: plan files: %v", tb.name, err)
+	}
+	for _, task := range tasks {
+		for _, f := range append([]iceberg.DataFile{task.File}, task.DeleteFiles...) {
+			if !strings.HasPrefix(f.FilePath(), h.bucketURI) {
+				h.t.Fatalf("%s: file %q is not under %s", tb.name, f.FilePath(), h.bucketURI)
+			}
+		}
 	}
 	refs := map[string]icetable.SnapshotRef{}
 	for name, ref := range lt.Metadata().Refs() {
