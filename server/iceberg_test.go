@@ -309,3 +309,27 @@ func FuzzIcebergRequest(f *testing.F) {
 		}
 	})
 }
+
+func TestIcebergS3Hints(t *testing.T) {
+	for _, tc := range []struct {
+		cfg  objstore.S3Config
+		want string
+	}{
+		{objstore.S3Config{Endpoint: "minio:9000", PathStyle: true, Region: "us-east-1", Bucket: "b"},
+			"map[client.region:us-east-1 s3.endpoint:http://minio:9000 s3.force-virtual-addressing:false s3.path-style-access:true s3.region:us-east-1]"},
+		{objstore.S3Config{Endpoint: "s3.example.com", Secure: true, Bucket: "b"},
+			"map[s3.endpoint:https://s3.example.com s3.force-virtual-addressing:true s3.path-style-access:false]"},
+		{objstore.S3Config{Region: "eu-west-1", Bucket: "b", Profile: "prod", CredentialsFile: "/secret/creds"}, // AWS
+			"map[client.region:eu-west-1 s3.force-virtual-addressing:true s3.path-style-access:false s3.region:eu-west-1]"},
+	} {
+		h := IcebergS3Hints(tc.cfg)
+		if got := fmt.Sprint(h); got != tc.want {
+			t.Errorf("%+v: %s, want %s", tc.cfg, got, tc.want)
+		}
+		for k := range h {
+			if !icebergHintKeys[k] {
+				t.Errorf("hint %s is not in the allow-list the config answer filters by", k)
+			}
+		}
+	}
+}
