@@ -94,6 +94,9 @@ func (t *tableGC) autoTag(ctx context.Context, dryRun bool) (created, deleted []
 		}
 		deleted = append(deleted, tg.Name)
 	}
+	if !dryRun && len(created)+len(deleted) > 0 {
+		t.tbl.NotifyChange(ctx) // the Iceberg view's tag refs follow
+	}
 	return created, deleted, nil
 }
 

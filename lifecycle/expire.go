@@ -191,6 +191,9 @@ func (t *tableGC) runJournal(ctx context.Context, j *expireJournal, rep *ExpireR
 			return fmt.Errorf("table %s: expire snapshot %d: %w", t.name, id, err)
 		}
 	}
+	// Views beside the table (the Iceberg view) drop the expired snapshots
+	// before their files go.
+	t.tbl.NotifyChange(ctx)
 	refs, err := t.gcReferences(ctx, newReacher(t))
 	if err != nil {
 		return fmt.Errorf("table %s: expire: list references: %w", t.name, err)

@@ -2,18 +2,21 @@ package query
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"iter"
 	"slices"
 	"strings"
 
+	"github.com/siltdb/silt/icebergview"
 	"github.com/siltdb/silt/manifest"
 	"github.com/siltdb/silt/types"
 )
 
 // System tables of history: t$tags, t$branches (main first, then the
 // created branches by name), t$manifests, t$options,
-// t$audit_log, and the relation behind table_changes(…). Like the others
+// t$audit_log, t$iceberg (the published Iceberg view, one row per Iceberg
+// snapshot), and the relation behind table_changes(…). Like the others
 // they are ordinary relations: WHERE, ORDER BY, aggregates all work.
 
 const (
@@ -22,13 +25,14 @@ const (
 	sysManifests = "manifests"
 	sysOptions   = "options"
 	sysAuditLog  = "audit_log"
+	sysIceberg   = "iceberg"
 	// sysChanges is the relation of table_changes(…); it has no $ name.
 	sysChanges = "table_changes()"
 )
 
 // systemTables lists the $ names in the order error messages show them.
 func systemTables() []string {
-	return []string{sysSnapshots, sysSchemas, sysFiles, sysManifests, sysOptions, sysTags, sysBranches, sysAuditLog}
+	return []string{sysSnapshots, sysSchemas, sysFiles, sysManifests, sysOptions, sysTags, sysBranches, sysAuditLog, sysIceberg}
 }
 
 func isSystemTable(name string) bool { return slices.Contains(systemTables(), name) }
@@ -81,6 +85,19 @@ func systemColumns(sys string, s *types.Schema) []Column {
 		}
 	case sysAuditLog, sysChanges:
 		return changeColumns(s)
+	case sysIceberg:
+		return []Column{
+			{"snapshot_id", types.TBigInt},
+			{"branch", types.TString},
+			{"iceberg_snapshot_id", types.TBigInt},
+			{"sequence_number", types.TBigInt},
+			{"commit_time", types.TTimestamp},
+			{"refs", types.TString},
+			{"metadata_location", types.TString},
+			{"manifest_list", types.TString},
+			{"delete_files", types.TBigInt},
+			{"delete_file_paths", types.TString},
+		}
 	}
 	return snapshotsColumns()
 }
@@ -223,6 +240,8 @@ func (e *Engine) systemRows(ctx context.Context, r *relation, spec ScanSpec) (in
 		// The state at the earliest retained snapshot (as inserts when
 		// history before it has expired), then every commit since.
 		return last.ID, r.changeRows(ctx, h, []*manifest.Snapshot{nil, first, last}), nil
+	case sysIceberg:
+		return r.icebergRows(ctx)
 	case sysChanges:
 		var id int64
 		if r.changesTo != nil {
@@ -285,4 +304,38 @@ func nullIfEmpty(s string) types.Value {
 		return nil
 	}
 	return s
+}
+
+// icebergRows are the rows of t$iceberg: one per Iceberg snapshot of the
+// table's current Iceberg metadata (none when the view is not published),
+// in sequence order.
+func (r *relation) icebergRows(ctx context.Context) (int64, iter.Seq2[types.Row, error], error) {
+	st, ok := r.t.(*siltTable)
+	if !ok {
+		return 0, rowsSeq(nil), nil
+	}
+	loc, snaps, err := icebergview.Published(ctx, st.t.Store(), st.t.Root())
+	if errors.Is(err, icebergview.ErrNotPublished) {
+		return 0, rowsSeq(nil), nil
+	}
+	if err != nil {
+		return 0, nil, fmt.Errorf("reading the iceberg view of %s: %w", r.base(), err)
+	}
+	rows := make([]types.Row, 0, len(snaps))
+	for _, s := range snaps {
+		branch := s.Branch
+		if branch == "" {
+			branch = manifest.MainBranch
+		}
+		var refs, dels types.Value
+		if len(s.Refs) > 0 {
+			refs = strings.Join(s.Refs, ",")
+		}
+		if len(s.DeleteFiles) > 0 {
+			dels = strings.Join(s.DeleteFiles, ",")
+		}
+		rows = append(rows, types.Row{s.SnapshotID, branch, s.IcebergID, s.Sequence, millisTS(s.TimeMillis), refs, loc,
+			s.ManifestList, int64(len(s.DeleteFiles)), dels})
+	}
+	return 0, rowsSeq(rows), nil
 }

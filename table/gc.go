@@ -33,3 +33,8 @@ func (t *Table) ColdStore(ctx context.Context) (objstore.Store, error) { return 
 // JavaLayout converts a Java-style time pattern (the option
 // partition.timestamp-formatter, e.g. yyyy-MM-dd) into a Go time layout.
 func JavaLayout(pattern string) (string, error) { return javaLayout(pattern) }
+
+// NotifyChange runs Env.AfterChange: lifecycle calls it once expiry has
+// removed snapshots and before it deletes their files, so that views kept
+// beside the table (the Iceberg view) stop naming those files first.
+func (t *Table) NotifyChange(ctx context.Context) { t.afterChange(ctx) }

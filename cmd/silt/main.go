@@ -48,6 +48,8 @@ Global flags (also accepted after the command):
   --cache-size SIZE    the disk cache's byte budget, e.g. 10gb (env SILT_CACHE_SIZE; default 1gb)
   --cold-uri URI       the warehouse's cold tier for tables without tier.cold.uri: a local directory
                        or s3://bucket/prefix (env SILT_COLD_URI); every reader of a tiered table needs it
+  --iceberg            publish Iceberg metadata at every commit of tables that do not set
+                       metadata.iceberg.enabled (env SILT_ICEBERG=true)
 
 S3 settings come from the environment (never from flags):
   SILT_S3_ENDPOINT     host:port or http(s)://host:port of the S3 endpoint (default:
@@ -89,6 +91,9 @@ type globals struct {
 	cacheSize string
 	// coldURI is the warehouse's default cold tier (env SILT_COLD_URI).
 	coldURI string
+	// iceberg publishes the Iceberg view of tables that do not set
+	// metadata.iceberg.enabled (env SILT_ICEBERG=true).
+	iceberg bool
 }
 
 func (g *globals) register(fs *flag.FlagSet) {
@@ -97,6 +102,7 @@ func (g *globals) register(fs *flag.FlagSet) {
 	fs.StringVar(&g.cacheDir, "cache-dir", g.cacheDir, "local disk cache and lookup index directory; empty disables (env SILT_CACHE_DIR)")
 	fs.StringVar(&g.cacheSize, "cache-size", g.cacheSize, "disk cache byte budget, e.g. 10gb (env SILT_CACHE_SIZE)")
 	fs.StringVar(&g.coldURI, "cold-uri", g.coldURI, "default cold tier: local directory or s3://bucket/prefix (env SILT_COLD_URI)")
+	fs.BoolVar(&g.iceberg, "iceberg", g.iceberg, "publish Iceberg metadata at every commit of tables that do not set metadata.iceberg.enabled (env SILT_ICEBERG)")
 }
 
 // app is one invocation's wiring.
@@ -118,7 +124,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	a := &app{stdin: stdin, stdout: stdout, stderr: &syncWriter{w: stderr}, getenv: getenv}
 	defer a.closeAll()
 	a.g = globals{warehouse: getenv("SILT_WAREHOUSE"), format: "table",
-		cacheDir: getenv("SILT_CACHE_DIR"), cacheSize: firstNonEmpty(getenv("SILT_CACHE_SIZE"), "1gb"), coldURI: getenv("SILT_COLD_URI")}
+		cacheDir: getenv("SILT_CACHE_DIR"), cacheSize: firstNonEmpty(getenv("SILT_CACHE_SIZE"), "1gb"), coldURI: getenv("SILT_COLD_URI"),
+		iceberg: strings.EqualFold(strings.TrimSpace(getenv("SILT_ICEBERG")), "true")}
 	fs := flag.NewFlagSet("silt", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, usage) }

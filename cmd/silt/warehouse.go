@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/siltdb/silt/catalog"
+	"github.com/siltdb/silt/icebergview"
 	"github.com/siltdb/silt/objstore"
 	"github.com/siltdb/silt/server"
 	"github.com/siltdb/silt/table"
@@ -41,7 +42,26 @@ func (a *app) openWarehouse(ctx context.Context) (*catalog.Catalog, error) {
 	env := a.withTiers(a.withMetaCache(a.withLookupIndex(table.Env{}, uri), uri))
 	env.OnStall = a.onStall
 	env.OnNotice = a.onceNotices()
+	env.AfterChange = a.icebergPublisher(uri).Hook()
 	return catalog.New(hot, root, env), nil
+}
+
+// icebergPublisher publishes the Iceberg view of the warehouse's tables
+// (metadata.iceberg.enabled, default --iceberg) after every commit. A
+// failed publication never fails the commit: it is reported as a notice
+// and the next commit catches up.
+func (a *app) icebergPublisher(uri string) *icebergview.Publisher {
+	base := ""
+	if strings.HasPrefix(uri, "s3://") {
+		if cfg, err := objstore.ParseS3URI(uri); err == nil {
+			base = icebergview.S3Base(cfg.Bucket, cfg.Prefix)
+		}
+	} else if dir, err := filepath.Abs(uri); err == nil {
+		base = icebergview.LocalBase(dir)
+	}
+	return &icebergview.Publisher{Base: base, Default: a.g.iceberg, OnError: func(name string, err error) {
+		a.notice(fmt.Sprintf("iceberg view of %s not published: %s (the next commit catches up)", name, oneLine(err)))
+	}}
 }
 
 // onceNotices returns a notice printer that prints each distinct notice
