@@ -43,6 +43,12 @@ func TestServeIcebergCatalog(t *testing.T) {
 		!strings.Contains(body, "ALTER TABLE app.orders SET ('metadata.iceberg.enabled' = 'true')") {
 		t.Fatalf("load of an unpublished table: %d %s", code, body)
 	}
+	// Enabled and committed by another silt process: served at once.
+	mustSilt(t, env, "", "sql", "ALTER TABLE app.orders SET ('metadata.iceberg.enabled' = 'true'); INSERT INTO app.orders VALUES (2, 'b')")
+	loc := `"metadata-location":"s3://` + store.Config().Bucket + `/wh/app.db/orders/`
+	if code, body := p.get("/iceberg/v1/namespaces/app/tables/orders"); code != http.StatusOK || !strings.Contains(body, loc) {
+		t.Fatalf("load of the published table: %d %.400s", code, body)
+	}
 	resp, err := http.Post(p.base+"/iceberg/v1/namespaces", "application/json", strings.NewReader(`{"namespace":["x"]}`))
 	if err != nil {
 		t.Fatal(err)
