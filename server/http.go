@@ -28,11 +28,13 @@ const (
 
 // Routes returns every path the server answers (the console is "/").
 func Routes() []string {
-	return []string{PathHealth, PathReady, PathMetrics, PathTables, PathTable, "/"}
+	return []string{PathHealth, PathReady, PathMetrics, PathTables, PathTable, PathIceberg + "/", "/"}
 }
 
-// Handler serves the health endpoints, the metrics, the console's API and
-// the console itself. Every route is read-only (GET or HEAD).
+// Handler serves the health endpoints, the metrics, the console's API,
+// the Iceberg REST catalog and the console itself. Every route is
+// read-only (GET or HEAD); the Iceberg catalog answers other methods
+// with its own error.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+PathHealth, func(w http.ResponseWriter, r *http.Request) {
@@ -61,6 +63,10 @@ func (s *Server) Handler() http.Handler {
 		}
 		writeJSON(w, d)
 	})
+	ice := s.icebergHandler()
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch} {
+		mux.Handle(m+" "+PathIceberg+"/", ice) // GET also answers HEAD
+	}
 	static, _ := fs.Sub(consoleFiles, "console")
 	mux.Handle("GET /", http.FileServerFS(static))
 	return securityHeaders(mux)

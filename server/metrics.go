@@ -123,6 +123,8 @@ func metricDefs() []metricDef {
 		{"silt_lookup_index_bounded_lookups_total", c, "Gets at the latest snapshot with lookup.max-staleness, by what answered them: index (within the bound, no store request) or strict (confirmation too old: checked in the store)", []string{"answered_by"}},
 		{"silt_lookup_index_bounded_staleness_seconds", g, "age of the latest-snapshot confirmation behind the last bounded Get's answer (the largest over the indexes)", nil},
 		{"silt_lookup_index_refreshes_total", c, "background checks of the latest snapshot for bounded Gets, by result (ok, failed)", []string{"result"}},
+
+		{"silt_iceberg_requests_total", c, "requests to the Iceberg REST catalog (/iceberg), by operation (config, list_namespaces, load_namespace, namespace_exists, list_tables, load_table, table_exists, list_views, load_view, write, unknown) and HTTP status code", []string{"operation", "code"}},
 	}
 }
 
@@ -218,6 +220,9 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 			emit("silt_cache_bytes", float64(cs.Bytes))
 			emit("silt_cache_budget_bytes", float64(cs.Budget))
 		}
+	}
+	for k, v := range s.icebergRequests {
+		emit("silt_iceberg_requests_total", float64(v), k[0], k[1])
 	}
 	if s.o.LookupIndexStats != nil {
 		if ls, ok := s.o.LookupIndexStats(); ok {

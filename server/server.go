@@ -12,6 +12,8 @@
 //	compact.go   CompactRound, shared with `silt compact --watch`
 //	metrics.go   the metric list and the Prometheus collector
 //	http.go      /healthz, /readyz, /metrics, /api/…, the console
+//	iceberg.go   the read-only Iceberg REST catalog under /iceberg
+//	iceberg_config.go  its client hints (S3 endpoint, addressing, region)
 //	console/     the console's HTML, JS and CSS (embedded)
 //
 // cmd/silt builds the components (catalog, sinks, logger) and passes them
@@ -36,6 +38,7 @@ import (
 	"github.com/siltdb/silt/cache"
 	"github.com/siltdb/silt/catalog"
 	"github.com/siltdb/silt/compaction"
+	"github.com/siltdb/silt/icebergview"
 	"github.com/siltdb/silt/lifecycle"
 	"github.com/siltdb/silt/stream"
 	"github.com/siltdb/silt/table"
@@ -81,6 +84,10 @@ type Options struct {
 	LookupIndexStats func() (table.LookupIndexStats, bool)
 	// Listener serves HTTP; nil: listen on Config.Listen.
 	Listener net.Listener
+	// IcebergClientConfig are the client hints the Iceberg REST catalog's
+	// /v1/config returns as defaults (IcebergS3Hints); keys other than
+	// those hints are never sent.
+	IcebergClientConfig map[string]string
 }
 
 // abortGrace is how long aborted work may take to return before Run gives
@@ -105,6 +112,12 @@ type Server struct {
 	startup     time.Duration
 	sinkRunning []bool
 	sinkErrs    []error
+	// icebergRequests counts the Iceberg catalog's answers by operation
+	// and status code.
+	icebergRequests map[[2]string]int64
+
+	// icebergCurrent reads a table's published Iceberg metadata.
+	icebergCurrent icebergCurrentFunc
 }
 
 // New validates the options and builds a server; it does no I/O.
@@ -122,7 +135,7 @@ func New(o Options) (*Server, error) {
 		o.User = "silt-serve-" + uuid.NewString()
 	}
 	s := &Server{o: o, log: o.Logger, tables: map[string]*tableState{}, notReady: "starting",
-		sinkRunning: make([]bool, len(o.Sinks)), sinkErrs: make([]error, len(o.Sinks))}
+		sinkRunning: make([]bool, len(o.Sinks)), sinkErrs: make([]error, len(o.Sinks)), icebergCurrent: icebergview.Current}
 	s.compactTables = o.Config.CompactTables
 	if s.compactTables == nil {
 		for _, sk := range o.Sinks {

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/siltdb/silt/objstore"
@@ -16,7 +17,8 @@ const serveHelp = `[--config silt.yaml] [flags]
 
 Runs the configured sinks, compaction of the tables it owns and their
 lifecycle policies on a schedule, in one process, with /healthz, /readyz,
-Prometheus /metrics and a read-only web console on --listen. Every flag
+Prometheus /metrics, a read-only web console and a read-only Iceberg
+REST catalog (URI http://HOST:PORT/iceberg) on --listen. Every flag
 has a config file key of the same name and an environment variable
 SILT_<KEY> (e.g. --shutdown-timeout, shutdown-timeout:,
 SILT_SHUTDOWN_TIMEOUT); flags win over the environment, which wins over
@@ -133,12 +135,33 @@ func (a *app) cmdServe(ctx context.Context, args []string) error {
 	for i, r := range runners {
 		sinks[i] = server.Sink{Name: names[i], Table: qualifiedSinkTable(cfg.Sinks[i]), Topics: cfg.Sinks[i].Topics, Runner: r}
 	}
+	hints, err := a.icebergHints(cfg.Warehouse)
+	if err != nil {
+		return err
+	}
 	srv, err := server.New(server.Options{Config: cfg, Catalog: cat, Sinks: sinks, Logger: log, Started: started,
-		Version: version, CacheStats: a.diskCacheStats, LookupIndexStats: a.lookupIndexStats})
+		Version: version, CacheStats: a.diskCacheStats, LookupIndexStats: a.lookupIndexStats, IcebergClientConfig: hints})
 	if err != nil {
 		return err
 	}
 	return srv.Run(ctx)
+}
+
+// icebergHints are the Iceberg catalog's client hints for a warehouse on
+// S3 (none for a local one): its endpoint, addressing and region, never
+// its credentials.
+func (a *app) icebergHints(warehouse string) (map[string]string, error) {
+	if !strings.HasPrefix(warehouse, "s3://") {
+		return nil, nil
+	}
+	cfg, err := objstore.ParseS3URI(warehouse)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.s3Settings(&cfg); err != nil {
+		return nil, err
+	}
+	return server.IcebergS3Hints(cfg), nil
 }
 
 func qualifiedSinkTable(sc stream.SinkConfig) string {
