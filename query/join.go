@@ -59,7 +59,6 @@ func (e *Engine) planJoin(ctx context.Context, j *joinRef, now time.Time) (*from
 	}
 	lstar, rstar := l.sc.starList(), r.sc.starList()
 	var cond bexpr
-	var usingStar []int
 	for _, u := range j.using {
 		li, err := l.sc.find("", u.name)
 		if err != nil {
@@ -89,18 +88,21 @@ func (e *Engine) planJoin(ctx context.Context, j *joinRef, now time.Time) (*from
 		jp.merged = append(jp.merged, mergedCol{l: li, r: jp.nl + ri, lt: lt, rt: rt, t: t})
 		jp.addKey(&colB{idx: li, t: lt, name: u.name}, &colB{idx: jp.nl + ri, t: rt, name: u.name})
 		sc.ext[li].hidden, sc.ext[jp.nl+ri].hidden = true, true
-		usingStar = append(usingStar, len(jp.merged)-1)
-		lstar = slices.DeleteFunc(lstar, func(i int) bool { return i == li })
 		rstar = slices.DeleteFunc(rstar, func(i int) bool { return i == ri })
 	}
+	// * lists the merged columns where the left side has them (as
+	// DuckDB does), then the right side's other columns.
 	width := jp.nl + jp.nr
 	for k, m := range jp.merged {
 		sc.cols = append(sc.cols, scopeCol{name: l.sc.cols[m.l].name, t: m.t})
 		sc.ext = append(sc.ext, colExt{quals: []string{}, bareOnly: true})
-		usingStar[k] = width + k
+		if at := slices.Index(lstar, m.l); at >= 0 {
+			lstar[at] = width + k
+		} else {
+			lstar = append(lstar, width+k)
+		}
 	}
-	sc.star = usingStar
-	sc.star = append(sc.star, lstar...)
+	sc.star = lstar
 	for _, i := range rstar {
 		sc.star = append(sc.star, jp.nl+i)
 	}
