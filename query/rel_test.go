@@ -82,8 +82,8 @@ func TestRelErrors(t *testing.T) {
 			"invalid: subquery z has 1 columns but 2 column names are given"},
 		{"WITH w AS (SELECT 1) SELECT * FROM w VERSION AS OF 1",
 			"invalid: time travel applies to tables, not to the common table expression w"},
-		{"UPDATE orders SET qty = 1 WHERE id IN (SELECT 1)",
-			"invalid: subqueries are not supported in WHERE of this statement; only in queries"},
+		{"UPDATE orders SET qty = (SELECT qty FROM orders) WHERE id = 1",
+			"invalid: the scalar subquery at 1:25 returned 5 rows; it must return at most one (add LIMIT 1 or an aggregate)"},
 		{"VALUES (1), ('x')",
 			"invalid: VALUES column 1 has incompatible types INT (1) and STRING ('x')"},
 	} {
@@ -132,6 +132,14 @@ func TestRelQueries(t *testing.T) {
 		if got := rowsText(res); got != tt.rows {
 			t.Errorf("%s:\n got  %q\n want %q", tt.sql, got, tt.rows)
 		}
+	}
+	// Subqueries in UPDATE, DELETE and INSERT … VALUES run before the
+	// statement changes anything.
+	mustExec(t, e, `UPDATE orders SET qty = (SELECT count(*) FROM c) WHERE customer IN (SELECT name FROM c);
+		DELETE FROM orders WHERE id NOT IN (SELECT id FROM orders WHERE qty = 2);
+		INSERT INTO orders (id, customer) VALUES ((SELECT max(id) + 1 FROM orders), 'new')`)
+	if got := query(t, e, "SELECT id, customer, qty FROM orders ORDER BY id"); got != "1|alice|2\n2|bob|2\n3|alice|2\n4|new|NULL\n" {
+		t.Errorf("after subqueries in DML: %q", got)
 	}
 	// A join streams through ExecStream like a single-table SELECT.
 	var rows int
