@@ -122,7 +122,7 @@ func (e *Engine) planJoin(ctx context.Context, j *joinRef, now time.Time) (*from
 		}
 		jp.splitOn(cond)
 	}
-	return &fromSource{sc: sc, open: jp.open}, nil
+	return &fromSource{sc: sc, open: jp.open, push: jp.push}, nil
 }
 
 // starList is the scope's * expansion as positions.

@@ -118,6 +118,52 @@ var joinConds = []joinCond{
 	}},
 }
 
+// whereCond is a WHERE condition over the joined row (nil = the side
+// is NULL-padded).
+type whereCond struct {
+	sql  string
+	eval func(l, r *jrow) tri
+}
+
+func fieldX(p *jrow) *int64 {
+	if p == nil {
+		return nil
+	}
+	return p.x
+}
+
+func fieldV(p *jrow) *string {
+	if p == nil {
+		return nil
+	}
+	return p.v
+}
+
+func isNull(b bool) tri {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+var whereConds = []whereCond{
+	{"l.x > 3", func(l, r *jrow) tri {
+		three := int64(3)
+		return cmpInt(fieldX(l), &three, func(x, y int64) bool { return x > y })
+	}},
+	{"r.x IS NULL", func(l, r *jrow) tri { return isNull(fieldX(r) == nil) }},
+	{"l.v = 'a'", func(l, r *jrow) tri { a := "a"; return eqStr(fieldV(l), &a) }},
+	{"r.x = 2 AND l.x < 5", func(l, r *jrow) tri {
+		two, five := int64(2), int64(5)
+		return and3(cmpInt(fieldX(r), &two, eq), cmpInt(fieldX(l), &five, lt))
+	}},
+	{"l.x IS NOT NULL OR r.x IS NULL", func(l, r *jrow) tri { return or3(isNull(fieldX(l) != nil), isNull(fieldX(r) == nil)) }},
+	{"l.x = 1 AND r.v = 'b' AND l.v = r.v", func(l, r *jrow) tri {
+		one, b := int64(1), "b"
+		return and3(and3(cmpInt(fieldX(l), &one, eq), eqStr(fieldV(r), &b)), eqStr(fieldV(l), fieldV(r)))
+	}},
+}
+
 func randRows(rng *rand.Rand, n int) []jrow {
 	opt := func(max int) *int64 {
 		if rng.IntN(5) == 0 {
@@ -186,7 +232,12 @@ func runJoinRandom(t *testing.T, seed uint64) {
 			cond = joinConds[rng.IntN(len(joinConds))]
 			sql += " ON " + cond.sql
 		}
-		want := joinOracle(lrows, rrows, kind, cond, using)
+		where := whereCond{eval: func(*jrow, *jrow) tri { return 1 }}
+		if rng.IntN(2) == 0 {
+			where = whereConds[rng.IntN(len(whereConds))]
+			sql += " WHERE " + where.sql
+		}
+		want := joinOracle(lrows, rrows, kind, cond, using, where)
 		res, err := e.ExecStatement(context.Background(), sql)
 		if err != nil {
 			t.Fatalf("%s: %v", sql, err)
@@ -200,9 +251,12 @@ func runJoinRandom(t *testing.T, seed uint64) {
 }
 
 // joinOracle joins by a nested loop over every pair.
-func joinOracle(ls, rs []jrow, kind joinKind, cond joinCond, using bool) []string {
+func joinOracle(ls, rs []jrow, kind joinKind, cond joinCond, using bool, where whereCond) []string {
 	var out []string
 	emit := func(l, r *jrow) {
+		if where.eval(l, r) != 1 {
+			return
+		}
 		id := func(x *jrow) string {
 			if x == nil {
 				return "NULL"

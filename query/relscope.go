@@ -21,6 +21,9 @@ import (
 type fromSource struct {
 	sc   *scope
 	open func(ctx context.Context) (int64, iter.Seq2[types.Row, error], error)
+	// push, when set, takes conditions and the columns the query reads
+	// (join_push.go), over a row holding this source's at offset off.
+	push func(conds []bexpr, used []int, off int)
 }
 
 // colExt says how a column of a scope of several relations is referred
@@ -148,8 +151,29 @@ func (e *Engine) planFrom(ctx context.Context, r *tableRef, now time.Time) (*fro
 		sc.ext[i] = colExt{quals: sc.quals}
 		sc.star[i] = i
 	}
-	return &fromSource{sc: sc, open: func(ctx context.Context) (int64, iter.Seq2[types.Row, error], error) {
-		return e.scan(ctx, rel, spec)
+	ts := &tableSource{rel: rel, spec: spec}
+	return &fromSource{sc: sc, push: ts.push, open: func(ctx context.Context) (int64, iter.Seq2[types.Row, error], error) {
+		snap, rows, err := e.scan(ctx, ts.rel, ts.spec)
+		if err != nil || ts.filter == nil {
+			return snap, rows, err
+		}
+		pad := make(types.Row, ts.off+len(ts.rel.cols))
+		return snap, func(yield func(types.Row, error) bool) {
+			for row, err := range rows {
+				ok := false
+				if err == nil {
+					copy(pad[ts.off:], row)
+					ok, err = passes(ts.filter, pad)
+				}
+				if err != nil {
+					yield(nil, err)
+					return
+				}
+				if ok && !yield(row, nil) {
+					return
+				}
+			}
+		}, nil
 	}}, nil
 }
 

@@ -178,6 +178,7 @@ func (e *Engine) planSelect(ctx context.Context, s *selectStmt) (*selectPlan, er
 	if p.rel != nil && p.rel.system == "" && !p.spec.SnapshotSchema {
 		p.spec.Columns = p.inputColumns()
 	}
+	p.pushdownSources()
 	return p, nil
 }
 
