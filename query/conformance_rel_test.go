@@ -94,6 +94,11 @@ var relCases = []relCase{
 	{sql: "SELECT g, count(*) FROM a GROUP BY g HAVING count(*) >= (SELECT count(*) FROM c WHERE g < 3)"},
 	{sql: "SELECT id FROM a WHERE g IN (SELECT g FROM c WHERE g > 100)"},
 	{sql: "SELECT id FROM a WHERE g NOT IN (SELECT g FROM c WHERE g > 100)"},
+	{sql: "SELECT a.id, b.k FROM a JOIN b ON a.g = b.g WHERE b.k IN (SELECT k FROM b UNION SELECT id FROM a)"},
+	{sql: "SELECT a.id, b.k FROM a LEFT JOIN b ON a.g = b.g WHERE b.k NOT IN (SELECT k FROM b WHERE k > 12 UNION ALL SELECT id FROM a UNION ALL SELECT 0)"},
+	{sql: "SELECT a.id, b.k FROM a, b WHERE a.g NOT IN (SELECT g FROM b UNION ALL SELECT n FROM b UNION ALL SELECT 7)"},
+	{sql: "SELECT x.id, x.g IN (SELECT g FROM b UNION ALL SELECT n FROM b) FROM (SELECT * FROM a) x"},
+	{sql: "SELECT x.s FROM (SELECT s FROM a) x WHERE x.s IN (VALUES ('x'), ('q'), ('r'), ('t'), ('u'), ('v'), ('w'), ('y'), (NULL))"},
 	// Set operations and VALUES.
 	{sql: "SELECT g FROM a UNION SELECT g FROM b"},
 	{sql: "SELECT g FROM a UNION ALL SELECT g FROM b"},

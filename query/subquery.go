@@ -238,9 +238,56 @@ func (b *binder) bindSubquery(x *subqueryExpr) (bexpr, error) {
 			vals = cast
 		}
 	}
+	if b.sc.ext != nil && len(vals) >= minInSet && to == v.Type() && hashableIn(to) {
+		// Over several relations the row engine runs: a hash set keeps a
+		// long list from costing its length per row.
+		set := &inSetB{x: v, not: x.not, set: make(map[string]struct{}, len(vals))}
+		for _, item := range vals {
+			if item == nil {
+				set.hasNull = true
+				continue
+			}
+			set.set[string(appendValueKey(nil, item))] = struct{}{}
+		}
+		return set, nil
+	}
 	out := &inB{x: v, not: x.not, list: make([]bexpr, len(vals))}
 	for i, item := range vals {
 		out.list[i] = &constB{v: item, t: to}
 	}
 	return out, nil
+}
+
+// hashableIn reports whether equal values of type t have equal keys
+// (appendValueKey) and different values different keys.
+func hashableIn(t types.DataType) bool {
+	switch t.Kind {
+	case types.Boolean, types.Int, types.BigInt, types.String, types.Bytes, types.DateKind, types.TimestampKind, types.DecimalKind:
+		return true
+	}
+	return false
+}
+
+// inSetB is x [NOT] IN (constants of x's type) by a hash set, with the
+// NULL rules of inB.
+type inSetB struct {
+	x       bexpr
+	not     bool
+	set     map[string]struct{}
+	hasNull bool
+}
+
+func (e *inSetB) Type() types.DataType { return types.TBoolean }
+func (e *inSetB) Eval(r types.Row) (types.Value, error) {
+	v, err := e.x.Eval(r)
+	if err != nil || v == nil {
+		return nil, err
+	}
+	if _, ok := e.set[string(appendValueKey(nil, v))]; ok {
+		return !e.not, nil
+	}
+	if e.hasNull {
+		return nil, nil
+	}
+	return e.not, nil
 }
