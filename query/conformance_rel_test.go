@@ -86,6 +86,7 @@ var relCases = []relCase{
 	{sql: "SELECT id, (SELECT max(n) FROM b) FROM a"},
 	{sql: "SELECT id FROM a WHERE m > (SELECT min(m) FROM a)"},
 	{sql: "SELECT (SELECT label FROM c WHERE g = 9)"},
+	{sql: "SELECT id + (SELECT NULL), id FROM a WHERE g IN (SELECT NULL UNION ALL SELECT 1)"},
 	{sql: "SELECT id FROM a WHERE g IN (SELECT n FROM b)"},
 	{sql: "SELECT id FROM a WHERE id IN (SELECT g FROM b)"},
 	{sql: "SELECT count(*) FROM a WHERE s IN (SELECT s FROM b WHERE s IS NOT NULL)"},

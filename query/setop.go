@@ -85,6 +85,18 @@ func (e *Engine) execQuery(ctx context.Context, s statement, stream bool) (*Resu
 			return e.execSelect(ctx, setOpSelect(x), stream)
 		}
 	}
+	res, err := e.collectQuery(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	res.Columns = outputColumns(res.Columns)
+	return res, nil
+}
+
+// collectQuery plans and runs a query, collecting its rows; a column of
+// untyped NULLs keeps the invalid type (so that a subquery's NULL adapts
+// to where it is used).
+func (e *Engine) collectQuery(ctx context.Context, s statement) (*Result, error) {
 	qp, err := e.planQuery(ctx, s)
 	if err != nil {
 		return nil, err
@@ -93,7 +105,7 @@ func (e *Engine) execQuery(ctx context.Context, s statement, stream bool) (*Resu
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{Columns: outputColumns(qp.cols), SnapshotID: snap, Rows: []types.Row{}}
+	res := &Result{Columns: qp.cols, SnapshotID: snap, Rows: []types.Row{}}
 	n := 0
 	for row, err := range rows {
 		if err != nil {

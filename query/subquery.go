@@ -109,7 +109,7 @@ func (e *Engine) resolveSubqueries(ctx context.Context, outer *scope, es ...expr
 		})
 	}
 	for _, s := range subs {
-		res, err := e.execQuery(ctx, s.query, false)
+		res, err := e.collectQuery(ctx, s.query)
 		if err != nil {
 			if ref := outerRef(s.query, outer, err); ref != "" {
 				return errf(types.ErrInvalid, "correlated subqueries are not supported: the subquery at %s refers to %s of the outer query; rewrite it as a join", s.pos, ref)
