@@ -42,6 +42,11 @@ func (e *Engine) planJoin(ctx context.Context, j *joinRef, now time.Time) (*from
 	}
 	r, err := e.planFrom(ctx, j.right, now)
 	if err != nil {
+		if j.right.query != nil {
+			if ref := outerRef(j.right.query, l.sc, err); ref != "" {
+				return nil, errf(types.ErrInvalid, "a subquery in FROM cannot refer to %s of another FROM item (LATERAL is not supported); join on it instead", ref)
+			}
+		}
 		return nil, err
 	}
 	for _, q := range r.sc.quals {

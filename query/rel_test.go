@@ -53,6 +53,8 @@ func TestRelErrors(t *testing.T) {
 			"invalid: correlated subqueries are not supported: the subquery at 1:31 refers to o.customer of the outer query; rewrite it as a join"},
 		{"SELECT id FROM orders WHERE qty > (SELECT count(*) FROM c WHERE city = customer)",
 			"invalid: correlated subqueries are not supported: the subquery at 1:35 refers to customer of the outer query; rewrite it as a join"},
+		{"SELECT * FROM orders o, (SELECT * FROM c WHERE c.name = o.customer) x",
+			"invalid: a subquery in FROM cannot refer to o.customer of another FROM item (LATERAL is not supported); join on it instead"},
 		{"SELECT (SELECT id FROM orders)",
 			"invalid: the scalar subquery at 1:8 returned 5 rows; it must return at most one (add LIMIT 1 or an aggregate)"},
 		{"SELECT 1 WHERE 1 IN (SELECT id, qty FROM orders)",
