@@ -1,12 +1,64 @@
 package query
 
-import "github.com/siltdb/silt/types"
+import (
+	"context"
+	"iter"
+
+	"github.com/siltdb/silt/types"
+)
 
 // Common table expressions (WITH, non-recursive) are inlined: each table
-// reference that names a CTE in scope becomes a derived table over its
-// query, so a CTE referenced twice runs twice. A CTE sees the ones defined
-// before it in its WITH and those of the enclosing queries; an inner WITH
+// reference that names a CTE in scope becomes a derived table over a
+// cteRef. A CTE referenced once streams like a derived table; one
+// referenced several times is planned and run once, its rows held for
+// every reference (so nested CTEs that each use the previous one twice
+// cost linear, not exponential, work). A CTE sees the ones defined before
+// it in its WITH and those of the enclosing queries; an inner WITH
 // shadows an outer one of the same name.
+
+// cteRef is a reference to a CTE, in place of a derived table's query.
+type cteRef struct{ def *cteDef }
+
+func (s *cteRef) stmtPos() position { return s.def.pos }
+func (s *cteRef) String() string    { return s.def.query.String() }
+
+// planCTE plans a reference to a CTE.
+func (e *Engine) planCTE(ctx context.Context, d *cteDef) (*queryPlan, error) {
+	if d.refs <= 1 {
+		return e.planQuery(ctx, d.query)
+	}
+	if d.plan != nil {
+		return d.plan, nil
+	}
+	qp, err := e.planQuery(ctx, d.query)
+	if err != nil {
+		return nil, err
+	}
+	d.plan = &queryPlan{cols: qp.cols, open: func(ctx context.Context) (int64, iter.Seq2[types.Row, error], error) {
+		if !d.read {
+			snap, rows, err := qp.open(ctx)
+			if err != nil {
+				return 0, nil, err
+			}
+			var all []types.Row
+			n := 0
+			for row, err := range rows {
+				if err != nil {
+					return 0, nil, err
+				}
+				if n++; n%checkEvery == 0 {
+					if err := ctx.Err(); err != nil {
+						return 0, nil, err
+					}
+				}
+				all = append(all, row)
+			}
+			d.rows, d.snap, d.read = all, snap, true
+		}
+		return d.snap, rowsOf(d.rows), nil
+	}}
+	return d.plan, nil
+}
 
 type cteEnv struct {
 	parent *cteEnv
@@ -99,7 +151,8 @@ func (c *cteEnv) from(r *tableRef) error {
 	if r.asOf != nil {
 		return errf(types.ErrInvalid, "time travel applies to tables, not to the common table expression %s", quoteIdent(d.name))
 	}
-	r.query, r.colAliases = d.query, d.cols
+	d.refs++
+	r.query, r.colAliases = &cteRef{def: d}, d.cols
 	if r.alias == "" {
 		r.alias = d.name
 	}

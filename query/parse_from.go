@@ -3,6 +3,8 @@ package query
 import (
 	"strconv"
 	"strings"
+
+	"github.com/siltdb/silt/types"
 )
 
 // Queries beyond one SELECT over one table: WITH, set operations
@@ -68,6 +70,13 @@ type cteDef struct {
 	name  string
 	cols  []string
 	query statement
+	// refs counts the references inlined (cte.go); plan is the plan
+	// they share when there are several, and rows its result once read.
+	refs int
+	plan *queryPlan
+	rows []types.Row
+	snap int64
+	read bool
 }
 
 // withStmt is WITH name AS (query), … body (non-recursive).

@@ -199,3 +199,20 @@ func TestJoinPushdown(t *testing.T) {
 		}
 	}
 }
+
+// TestCTESharedOnce: a CTE referenced several times is planned and run
+// once, so CTEs that each join the previous one with itself cost linear
+// work (inlined copies would double at every level).
+func TestCTESharedOnce(t *testing.T) {
+	e, _ := newTestEngine(t)
+	var b strings.Builder
+	b.WriteString("WITH c0 AS (SELECT CAST(1 AS BIGINT) AS v)")
+	const levels = 40
+	for i := 1; i <= levels; i++ {
+		fmt.Fprintf(&b, ", c%d AS (SELECT x.v + y.v AS v FROM c%d x JOIN c%d y ON x.v = y.v)", i, i-1, i-1)
+	}
+	fmt.Fprintf(&b, " SELECT v FROM c%d", levels)
+	if got := query(t, e, b.String()); got != "1099511627776\n" {
+		t.Fatalf("got %q, want 2^40", got)
+	}
+}

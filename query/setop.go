@@ -58,6 +58,8 @@ func (e *Engine) planQuery(ctx context.Context, s statement) (*queryPlan, error)
 		return e.planSetOp(ctx, x)
 	case *valuesStmt:
 		return e.planValues(ctx, x)
+	case *cteRef:
+		return e.planCTE(ctx, x.def)
 	case *withStmt:
 		body, err := inlineCTEs(x)
 		if err != nil {
