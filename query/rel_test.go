@@ -118,6 +118,8 @@ func TestRelQueries(t *testing.T) {
 		{"SELECT * FROM orders o WHERE o.id IN (SELECT 2) AND EXISTS (VALUES (1))", "", ""},
 		{"(SELECT 2 AS x) UNION (SELECT 1) ORDER BY x", "x INT", "1\n2\n"},
 		{"SELECT count(*) FROM orders a, orders b, orders c", "COUNT(*) BIGINT", "125\n"},
+		{"SELECT * FROM (SELECT id FROM orders WHERE id < 3 UNION ALL SELECT id FROM orders) u LIMIT 3", "id BIGINT", "1\n2\n1\n"},
+		{"SELECT * FROM (SELECT id FROM orders UNION SELECT qty FROM orders) u LIMIT 2", "id BIGINT", "1\n2\n"},
 	} {
 		res, err := e.ExecStatement(context.Background(), tt.sql)
 		if err != nil {

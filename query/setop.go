@@ -216,13 +216,13 @@ func (e *Engine) planSetOp(ctx context.Context, s *setOpStmt) (*queryPlan, error
 						}
 					}
 					if !f(row, string(key)) {
-						return errStop
+						return stopRead{}
 					}
 				}
 				return nil
 			}
 			fail := func(err error) {
-				if err != nil && err != errStop {
+				if _, stopped := err.(stopRead); err != nil && !stopped {
 					yield(nil, err)
 				}
 			}
@@ -277,8 +277,10 @@ func (e *Engine) planSetOp(ctx context.Context, s *setOpStmt) (*queryPlan, error
 	return &queryPlan{cols: cols, open: open}, nil
 }
 
-// errStop ends a read early because the consumer stopped.
-var errStop = errf(types.ErrInvalid, "stopped")
+// stopRead ends a read early because the consumer stopped.
+type stopRead struct{}
+
+func (stopRead) Error() string { return "stopped reading" }
 
 // planValues plans VALUES (…), …: each column in the common type of its
 // values, named col0, col1, … as in DuckDB.
