@@ -53,6 +53,8 @@ var relCases = []relCase{
 	{sql: "SELECT * FROM a FULL JOIN b USING (g, s)", names: true},
 	{sql: "SELECT * FROM a RIGHT JOIN c USING (g)", names: true},
 	{sql: "SELECT g, count(*) FROM a LEFT JOIN b USING (g) GROUP BY g"},
+	{sql: "SELECT * FROM a RIGHT JOIN b USING (g) FULL JOIN c USING (g)", names: true},
+	{sql: "SELECT g, a.id, b.k, c.label FROM c LEFT JOIN a USING (g) JOIN b USING (g, s) WHERE b.n >= 100"},
 	{sql: "SELECT g, a.g, c.g FROM a FULL JOIN c USING (g)"},
 	{sql: "SELECT a.*, c.label FROM a LEFT JOIN c USING (g)", names: true},
 	{sql: "SELECT * FROM a LEFT JOIN c ON a.g = c.g", names: true},
