@@ -158,6 +158,12 @@ type tableRef struct {
 	alias string
 	asOf  *timeTravel
 	fn    *tableFunc // a table function (table_changes); name is its name
+	// A FROM item that is not a named table (parse_from.go): a join of two
+	// items, or a derived table (a parenthesised query, VALUES, WITH) whose
+	// columns colAliases may rename.
+	join       *joinRef
+	query      statement
+	colAliases []string
 }
 
 type selectItem struct {
@@ -178,7 +184,7 @@ type selectStmt struct {
 	pos      position
 	distinct bool
 	items    []selectItem
-	from     *tableRef // nil: SELECT without FROM
+	from     *tableRef // nil: SELECT without FROM; a join tree or derived table otherwise
 	where    expr
 	groupBy  []expr
 	having   expr

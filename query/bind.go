@@ -25,15 +25,16 @@ type scope struct {
 	quals []string // names columns may be qualified with (table, alias)
 	// where names the column source in messages: "in table db.t".
 	where string
+	// ext, in a scope of several relations (relscope.go), qualifies each
+	// column; nil for one table.
+	ext []colExt
+	// star lists the columns * expands to, in order; nil means all.
+	star []int
 }
 
 func (s *scope) lookup(name string) int {
-	for i, c := range s.cols {
-		if strings.EqualFold(c.name, name) {
-			return i
-		}
-	}
-	return -1
+	i, _ := s.find("", name)
+	return i
 }
 
 // binder binds expressions in one clause of a statement. Binding is linear
@@ -73,7 +74,10 @@ func (b *binder) resolve(c *columnRef) (int, error) {
 			return -1, errf(types.ErrInvalid, "unknown table or alias %q in %s", c.qual, c)
 		}
 	}
-	i := b.sc.lookup(c.name)
+	i, err := b.sc.find(c.qual, c.name)
+	if err != nil {
+		return -1, err
+	}
 	if i < 0 {
 		return -1, errf(types.ErrInvalid, "unknown column %q %s", c.name, b.sc.where)
 	}
@@ -188,6 +192,10 @@ func (b *binder) bind(e expr) (bexpr, error) {
 		return b.bindFunc(x)
 	case *caseExpr:
 		return b.bindCase(x)
+	case *subqueryExpr:
+		return b.bindSubquery(x)
+	case *scopeColRef:
+		return &colB{idx: x.idx, t: b.sc.cols[x.idx].t, name: b.sc.cols[x.idx].name}, nil
 	}
 	return nil, errf(types.ErrInvalid, "internal: cannot bind %T", e)
 }
@@ -466,6 +474,10 @@ func children(e expr) []expr {
 		return []expr{x.x}
 	case *funcCall:
 		return x.args
+	case *subqueryExpr:
+		if x.kind == subIn {
+			return []expr{x.x}
+		}
 	case *caseExpr:
 		var out []expr
 		if x.operand != nil {
@@ -510,10 +522,12 @@ func newExprKeys(sc *scope) *exprKeys { return &exprKeys{sc: sc, hashes: map[exp
 func (k *exprKeys) leafKey(e expr) string {
 	switch x := e.(type) {
 	case *columnRef:
-		if i := k.sc.lookup(x.name); i >= 0 {
+		if i, _ := k.sc.find(x.qual, x.name); i >= 0 {
 			return "#" + strconv.Itoa(i)
 		}
 		return "?" + strings.ToLower(x.String())
+	case *scopeColRef:
+		return "#" + strconv.Itoa(x.idx)
 	case *literal:
 		return "=" + x.String()
 	}
@@ -541,6 +555,8 @@ func head(e expr) string {
 		return "f " + x.name + ifStr(x.star, "*") + ifStr(x.distinct, " distinct")
 	case *caseExpr:
 		return "case" + ifStr(x.operand != nil, "op") + ifStr(x.els != nil, "else")
+	case *subqueryExpr:
+		return "sub" + x.String()
 	}
 	return ""
 }

@@ -144,6 +144,9 @@ func (e *Engine) execInsert(ctx context.Context, s *insertStmt) (*Result, error)
 		}
 		row := cloneRow(defaults)
 		for j, x := range vals {
+			if err := e.resolveSubqueries(ctx, nil, x); err != nil {
+				return nil, rowErr(n+1, len(s.rows), err)
+			}
 			v, err := b.bind(x)
 			if err != nil {
 				return nil, rowErr(n+1, len(s.rows), err)
@@ -199,7 +202,11 @@ func (e *Engine) bindWhere(ctx context.Context, r *relation, where expr) (bexpr,
 	if where == nil {
 		return nil, 0, nil
 	}
-	b := &binder{ctx: ctx, sc: r.scope(""), now: e.now(), clause: "WHERE"}
+	sc := r.scope("")
+	if err := e.resolveSubqueries(ctx, sc, where); err != nil {
+		return nil, 0, err
+	}
+	b := &binder{ctx: ctx, sc: sc, now: e.now(), clause: "WHERE"}
 	w, err := b.bind(where)
 	if err != nil {
 		return nil, 0, err
@@ -251,6 +258,9 @@ func (e *Engine) execUpdate(ctx context.Context, s *updateStmt) (*Result, error)
 			if o.idx == i {
 				return nil, errf(types.ErrInvalid, "column %q is SET twice", f.Name)
 			}
+		}
+		if err := e.resolveSubqueries(ctx, b.sc, a.value); err != nil {
+			return nil, err
 		}
 		v, err := b.bind(a.value)
 		if err != nil {

@@ -139,6 +139,8 @@ func (e *Engine) run(ctx context.Context, s statement, stream bool) (*Result, er
 	switch x := s.(type) {
 	case *selectStmt:
 		return e.execSelect(ctx, x, stream)
+	case *setOpStmt, *valuesStmt, *withStmt:
+		return e.execQuery(ctx, x, stream)
 	case *insertStmt:
 		return e.execInsert(ctx, x)
 	case *updateStmt:

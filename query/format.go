@@ -241,17 +241,7 @@ func (s *selectStmt) String() string {
 		}
 	}
 	if s.from != nil {
-		if s.from.fn != nil {
-			b.WriteString(" FROM " + s.from.fn.String())
-		} else {
-			b.WriteString(" FROM " + s.from.name.String())
-		}
-		if s.from.alias != "" {
-			b.WriteString(" AS " + quoteIdent(s.from.alias))
-		}
-		if s.from.asOf != nil {
-			b.WriteString(" " + s.from.asOf.String())
-		}
+		b.WriteString(" FROM " + s.from.String())
 	}
 	if s.where != nil {
 		b.WriteString(" WHERE " + s.where.String())
@@ -326,6 +316,8 @@ func writeSub(b *strings.Builder, e expr) {
 		paren = true
 	case *unaryExpr:
 		paren = x.op == "NOT"
+	case *subqueryExpr:
+		paren = x.kind == subIn
 	}
 	if paren {
 		b.WriteString("(")

@@ -36,6 +36,16 @@ var fuzzSeeds = []string{
 	"CALL sys.create_tag('default.orders', 'v2', 1); CALL rollback_to('orders', 'v2'); CALL sys.fast_forward('orders', 'b')",
 	"SELECT rowkind, COUNT(*) FROM table_changes('orders', 0, NULL) c WHERE c.snapshot_id > 0 GROUP BY rowkind ORDER BY 1",
 	"SELECT * FROM orders$tags; SELECT * FROM orders$branches; SELECT * FROM orders$manifests VERSION AS OF 'x'; SELECT key FROM orders$options; SELECT * FROM orders$audit_log",
+	"SELECT a.id, b.qty FROM orders a JOIN orders VERSION AS OF 1 b ON a.id = b.id AND a.qty < b.qty LEFT OUTER JOIN orders$snapshots s ON s.snapshot_id = a.id",
+	"SELECT * FROM orders a FULL JOIN orders b USING (id, customer) RIGHT JOIN orders c ON c.qty = a.qty CROSS JOIN orders d, orders e WHERE a.id > 1",
+	"SELECT x.n, y.* FROM (SELECT id AS n FROM orders) AS x (n) INNER JOIN (VALUES (1, 'a'), (2, NULL)) y ON x.n = y.col0",
+	"SELECT id FROM orders WHERE customer IN (SELECT customer FROM orders WHERE qty > 1) AND NOT EXISTS (SELECT 1) AND id = (SELECT MAX(id) FROM orders)",
+	"SELECT (SELECT 1 UNION SELECT 2 ORDER BY 1 LIMIT 1) + 1, ((SELECT 1) + 1), 2 IN ((SELECT 1), 2), 3 NOT IN ((SELECT 1) UNION (SELECT 3))",
+	"SELECT 1 UNION ALL SELECT 2 INTERSECT SELECT 2 EXCEPT ALL (SELECT 3 ORDER BY 1) ORDER BY 1 DESC LIMIT 5 OFFSET 1",
+	"(SELECT id FROM orders LIMIT 2) UNION (SELECT qty FROM orders) ORDER BY id; VALUES (1, 'x'), (2, 'y'); (VALUES (1)) LIMIT 1",
+	"WITH a AS (SELECT id FROM orders), b (x, y) AS (SELECT id, qty FROM orders JOIN a USING (id)) SELECT * FROM b WHERE x IN (SELECT id FROM a) UNION SELECT 1, 2",
+	"INSERT INTO orders (id) SELECT 100 UNION ALL SELECT 101; INSERT INTO orders (id) WITH w AS (SELECT 102) SELECT * FROM w",
+	"SELECT * FROM (WITH q AS (SELECT 1 AS v) SELECT v FROM q) z JOIN orders ON z.v = orders.id WHERE EXISTS (SELECT * FROM orders WHERE id IN (SELECT v FROM (VALUES (1)) t (v)))",
 }
 
 // maxFuzzInput caps the statements the fuzz targets try: parsing and

@@ -154,11 +154,17 @@ func (p *parser) parseComparison() (expr, error) {
 			k := p.next()
 			switch {
 			case isKwTok(k, "IN"):
+				if p.parenQueryAt(0, 0) {
+					sq, err := p.subquery(subIn, t.pos)
+					if err != nil {
+						return nil, err
+					}
+					sq.x, sq.not = l, not
+					l = sq
+					continue
+				}
 				if err := p.expectOp("("); err != nil {
 					return nil, err
-				}
-				if p.isKw("SELECT") {
-					return nil, syntaxErr(p.peek(), "subqueries are not supported")
 				}
 				list, err := p.exprList()
 				if err != nil {
@@ -353,10 +359,10 @@ func (p *parser) parsePrimary() (expr, error) {
 		return p.columnRef()
 	case tOp:
 		if t.text == "(" {
-			p.next()
-			if p.isKw("SELECT") {
-				return nil, syntaxErr(p.peek(), "subqueries are not supported")
+			if p.parenQueryAt(0, 0) {
+				return p.subquery(subScalar, t.pos)
 			}
+			p.next()
 			e, err := p.parseExpr()
 			if err != nil {
 				return nil, err
@@ -392,6 +398,9 @@ func (p *parser) parsePrimary() (expr, error) {
 			return nil, syntaxErr(next, "%s", errText(err))
 		}
 		return &literal{pos: t.pos, kind: litTS, val: ts, typ: types.TTimestamp, text: next.text}, nil
+	case kw == "EXISTS" && next.kind == tOp && next.text == "(" && p.parenQueryAt(1, 0):
+		p.next()
+		return p.subquery(subExists, t.pos)
 	case kw == "CAST":
 		return p.parseCast()
 	case kw == "CASE":

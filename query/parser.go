@@ -233,8 +233,8 @@ func names(ids []identAt) []string {
 func (p *parser) parseStatement() (statement, error) {
 	t := p.peek()
 	switch {
-	case isKwTok(t, "SELECT"):
-		return p.parseSelect()
+	case isKwTok(t, "SELECT") || isKwTok(t, "VALUES") || isKwTok(t, "WITH") || (t.kind == tOp && t.text == "("):
+		return p.parseQuery()
 	case isKwTok(t, "INSERT"):
 		return p.parseInsert()
 	case isKwTok(t, "UPDATE"):
@@ -310,8 +310,6 @@ func (p *parser) parseStatement() (statement, error) {
 		p.acceptKw("TABLE")
 		n, err := p.tableName()
 		return &describeStmt{pos: t.pos, table: n}, err
-	case t.kind == tOp && t.text == "(":
-		return nil, syntaxErr(t, "expected a statement (parenthesised queries are not supported)")
 	}
 	return nil, syntaxErr(t, "expected a statement (SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, ALTER, SHOW, USE, DESCRIBE)")
 }
@@ -341,17 +339,9 @@ func (p *parser) parseInsert() (statement, error) {
 			return nil, err
 		}
 	}
-	if p.isKw("SELECT") || (p.isOp("(") && isKwTok(p.peekN(1), "SELECT")) {
-		paren := p.acceptOp("(")
-		if s.query, err = p.parseSelect(); err != nil {
-			return nil, err
-		}
-		if paren {
-			if err := p.expectOp(")"); err != nil {
-				return nil, err
-			}
-		}
-		return s, nil
+	if p.isKw("SELECT") || p.isKw("WITH") || (p.isOp("(") && p.isQueryStart(1)) {
+		s.query, err = p.insertQuery()
+		return s, err
 	}
 	if err := p.expectKw("VALUES"); err != nil {
 		return nil, syntaxErr(p.peek(), "expected VALUES or SELECT")
@@ -460,12 +450,8 @@ func (p *parser) parseSelect() (*selectStmt, error) {
 	}
 	var err error
 	if p.acceptKw("FROM") {
-		if s.from, err = p.tableRef(); err != nil {
+		if s.from, err = p.fromClause(); err != nil {
 			return nil, err
-		}
-		if n := p.peek(); p.isOp(",") || p.isKw("JOIN") || p.isKw("INNER") || p.isKw("LEFT") ||
-			p.isKw("RIGHT") || p.isKw("FULL") || p.isKw("CROSS") {
-			return nil, syntaxErr(n, "joins are not supported")
 		}
 	}
 	if s.where, err = p.optWhere(); err != nil {
@@ -516,9 +502,6 @@ func (p *parser) parseSelect() (*selectStmt, error) {
 		if !p.acceptKw("ROWS") {
 			p.acceptKw("ROW")
 		}
-	}
-	if n := p.peek(); p.isKw("UNION") || p.isKw("INTERSECT") || p.isKw("EXCEPT") {
-		return nil, syntaxErr(n, "set operations are not supported")
 	}
 	return s, nil
 }
@@ -581,7 +564,7 @@ func (p *parser) tableRef() (*tableRef, error) {
 				return nil, err
 			}
 			r.alias = strings.ToLower(a)
-		} else if isIdentTok(p.peek()) && !p.isTimeTravel() {
+		} else if p.isAliasStart() {
 			a, _, _ := p.ident("table alias")
 			r.alias = strings.ToLower(a)
 		}
@@ -606,7 +589,7 @@ func (p *parser) tableRef() (*tableRef, error) {
 			return nil, err
 		}
 		r.alias = strings.ToLower(a)
-	} else if isIdentTok(p.peek()) && !p.isTimeTravel() {
+	} else if p.isAliasStart() {
 		a, _, _ := p.ident("table alias")
 		r.alias = strings.ToLower(a)
 	}

@@ -74,6 +74,8 @@ func collectColumns(e bexpr, cols *[]int) bool {
 		return all(x.x)
 	case *inB:
 		return all(x.x) && all(x.list...)
+	case *inSetB:
+		return all(x.x)
 	case *likeB:
 		return all(x.x, x.pattern)
 	case *coalesceB:

@@ -25,7 +25,8 @@ type sortKey struct {
 }
 
 type selectPlan struct {
-	rel   *relation // nil: no FROM clause
+	rel   *relation   // nil: no FROM clause, or src
+	src   *fromSource // a join or derived table (relscope.go)
 	spec  ScanSpec
 	where bexpr
 
@@ -55,7 +56,13 @@ func (e *Engine) planSelect(ctx context.Context, s *selectStmt) (*selectPlan, er
 	now := e.now()
 	p := &selectPlan{distinct: s.distinct, limit: s.limit, offset: s.offset}
 	sc := &scope{where: "(the query has no FROM clause)"}
-	if s.from != nil {
+	if s.from != nil && s.from.composite() {
+		src, err := e.planFrom(ctx, s.from, now)
+		if err != nil {
+			return nil, err
+		}
+		p.src, sc = src, src.sc
+	} else if s.from != nil {
 		var rel *relation
 		var err error
 		if s.from.fn != nil {
@@ -72,6 +79,9 @@ func (e *Engine) planSelect(ctx context.Context, s *selectStmt) (*selectPlan, er
 			}
 		}
 		p.rel, sc = rel, rel.scope(s.from.alias)
+	}
+	if err := e.resolveSubqueries(ctx, sc, selectExprs(s)...); err != nil {
+		return nil, err
 	}
 	rowB := &binder{ctx: ctx, sc: sc, now: now, clause: "WHERE"}
 	if s.where != nil {
@@ -97,9 +107,7 @@ func (e *Engine) planSelect(ctx context.Context, s *selectStmt) (*selectPlan, er
 			if it.qual != "" && !slices.Contains(sc.quals, it.qual) {
 				return nil, errf(types.ErrInvalid, "unknown table or alias %q in %s.*", it.qual, it.qual)
 			}
-			for _, c := range sc.cols {
-				items = append(items, outItem{e: &columnRef{pos: it.pos, name: c.name}, name: c.name})
-			}
+			items = append(items, sc.starItems(it.pos, it.qual)...)
 			continue
 		}
 		name := it.alias
@@ -170,6 +178,7 @@ func (e *Engine) planSelect(ctx context.Context, s *selectStmt) (*selectPlan, er
 	if p.rel != nil && p.rel.system == "" && !p.spec.SnapshotSchema {
 		p.spec.Columns = p.inputColumns()
 	}
+	p.pushdownSources()
 	return p, nil
 }
 
@@ -363,6 +372,9 @@ type sortedRow struct {
 }
 
 func (e *Engine) open(ctx context.Context, p *selectPlan) (int64, iter.Seq2[types.Row, error], error) {
+	if p.src != nil {
+		return p.src.open(ctx)
+	}
 	if p.rel == nil {
 		return 0, func(yield func(types.Row, error) bool) { yield(types.Row{}, nil) }, nil
 	}
