@@ -182,12 +182,17 @@ func (b *binder) bind(e expr) (bexpr, error) {
 		}
 		return out, nil
 	case *funcCall:
+		if x.over != nil {
+			return nil, errWindowPlace(x, b.clause)
+		}
 		if isAggregate(x.name) {
 			return nil, errf(types.ErrInvalid, "aggregate function %s is not allowed in %s", x.name, b.clause)
 		}
 		return b.bindFunc(x)
 	case *caseExpr:
 		return b.bindCase(x)
+	case *intervalLit:
+		return nil, errIntervalPlace(x)
 	}
 	return nil, errf(types.ErrInvalid, "internal: cannot bind %T", e)
 }
@@ -200,6 +205,9 @@ func needBool(v bexpr, what string, e expr) error {
 }
 
 func (b *binder) bindBinary(x *binaryExpr) (bexpr, error) {
+	if out, ok, err := b.bindIntervalArith(x); ok {
+		return out, err
+	}
 	l, err := b.bind(x.l)
 	if err != nil {
 		return nil, err
@@ -226,6 +234,9 @@ func (b *binder) bindBinary(x *binaryExpr) (bexpr, error) {
 		return &orB{l: l, r: r}, nil
 	case "||":
 		return &concatB{l: toString(l), r: toString(r)}, nil
+	}
+	if out, ok, err := bindDateArith(x, l, r); ok {
+		return out, err
 	}
 	t, ok := arithType(x.op, l.Type(), r.Type())
 	if !ok {
@@ -465,7 +476,10 @@ func children(e expr) []expr {
 	case *castExpr:
 		return []expr{x.x}
 	case *funcCall:
-		return x.args
+		if x.filter == nil && x.order == nil && x.over == nil {
+			return x.args
+		}
+		return append(append([]expr(nil), x.args...), callKids(x)...)
 	case *caseExpr:
 		var out []expr
 		if x.operand != nil {
@@ -485,7 +499,7 @@ func children(e expr) []expr {
 func containsAggregate(e expr) bool {
 	found := false
 	walk(e, func(x expr) bool {
-		if f, ok := x.(*funcCall); ok && isAggregate(f.name) {
+		if f, ok := x.(*funcCall); ok && isAggregate(f.name) && f.over == nil {
 			found = true
 		}
 		return !found
@@ -516,6 +530,8 @@ func (k *exprKeys) leafKey(e expr) string {
 		return "?" + strings.ToLower(x.String())
 	case *literal:
 		return "=" + x.String()
+	case *intervalLit:
+		return "i" + x.String()
 	}
 	return ""
 }
@@ -538,7 +554,7 @@ func head(e expr) string {
 	case *castExpr:
 		return "cast " + x.typ.String()
 	case *funcCall:
-		return "f " + x.name + ifStr(x.star, "*") + ifStr(x.distinct, " distinct")
+		return "f " + x.name + ifStr(x.star, "*") + ifStr(x.distinct, " distinct") + " " + strconv.Itoa(len(x.args)) + callHead(x)
 	case *caseExpr:
 		return "case" + ifStr(x.operand != nil, "op") + ifStr(x.els != nil, "else")
 	}

@@ -1,0 +1,93 @@
+package query
+
+import (
+	"github.com/siltdb/silt/types"
+)
+
+// NULL handling: NULLIF(a, b) is NULL when a = b, else a; IFNULL(a, b) is
+// COALESCE(a, b); GREATEST and LEAST ignore NULLs (NULL only when every
+// argument is), as in DuckDB and PostgreSQL.
+
+func bindNullFunc(f *funcCall, args []bexpr) (bexpr, bool, error) {
+	switch f.name {
+	case "NULLIF":
+		if err := argCount(f, args, 2, 2); err != nil {
+			return nil, true, err
+		}
+		t, err := unify(args, f.args, "NULLIF")
+		if err != nil {
+			return nil, true, err
+		}
+		return &nullifB{a: args[0], b: args[1], t: t}, true, nil
+	case "IFNULL":
+		if err := argCount(f, args, 2, 2); err != nil {
+			return nil, true, err
+		}
+		t, err := unify(args, f.args, "IFNULL")
+		if err != nil {
+			return nil, true, err
+		}
+		return &coalesceB{args: args, t: t}, true, nil
+	case "GREATEST", "LEAST":
+		if err := argCount(f, args, 1, 1<<30); err != nil {
+			return nil, true, err
+		}
+		t, err := unify(args, f.args, f.name)
+		if err != nil {
+			return nil, true, err
+		}
+		return &extremeB{args: args, t: t, greatest: f.name == "GREATEST"}, true, nil
+	}
+	return nil, false, nil
+}
+
+type nullifB struct {
+	a, b bexpr
+	t    types.DataType
+}
+
+func (e *nullifB) Type() types.DataType { return e.t }
+func (e *nullifB) Eval(r types.Row) (types.Value, error) {
+	x, err := e.a.Eval(r)
+	if err != nil || x == nil {
+		return nil, err
+	}
+	y, err := e.b.Eval(r)
+	if err != nil {
+		return nil, err
+	}
+	if y != nil && compareTyped(x, e.t, y, e.t) == 0 {
+		return nil, nil
+	}
+	return x, nil
+}
+
+// extremeB is GREATEST or LEAST over arguments unified to t.
+type extremeB struct {
+	args     []bexpr
+	t        types.DataType
+	greatest bool
+}
+
+func (e *extremeB) Type() types.DataType { return e.t }
+func (e *extremeB) Eval(r types.Row) (types.Value, error) {
+	var best types.Value
+	for _, a := range e.args {
+		v, err := a.Eval(r)
+		if err != nil {
+			return nil, err
+		}
+		if v == nil {
+			continue
+		}
+		if best == nil {
+			best = v
+			continue
+		}
+		c := compareTyped(v, e.t, best, e.t)
+		if (e.greatest && c > 0) || (!e.greatest && c < 0) {
+			best = v
+		}
+	}
+	return best, nil
+}

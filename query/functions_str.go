@@ -1,0 +1,304 @@
+package query
+
+import (
+	"regexp"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/siltdb/silt/types"
+)
+
+// String functions. Positions and lengths count characters (Unicode code
+// points), 1-based, as in DuckDB.
+
+func bindStrFunc(f *funcCall, args []bexpr) (bexpr, bool, error) {
+	var out bexpr
+	var err error
+	switch f.name {
+	case "SUBSTRING", "SUBSTR":
+		out, err = bindSubstring(f, args)
+	case "TRIM", "LTRIM", "RTRIM":
+		out, err = bindTrim(f, args)
+	case "REPLACE":
+		if err = checkArgs(f, args, 3, 3, strArg, strArg, strArg); err == nil {
+			out = strict(args, types.TString, func(v []types.Value) (types.Value, error) {
+				s, from, to := v[0].(string), v[1].(string), v[2].(string)
+				if from == "" {
+					return s, nil
+				}
+				return strings.ReplaceAll(s, from, to), nil
+			})
+		}
+	case "CONCAT":
+		if err = argCount(f, args, 1, 1<<30); err == nil {
+			for i := range args {
+				args[i] = toString(args[i])
+			}
+			out = &concatFnB{args: args}
+		}
+	case "LEFT", "RIGHT":
+		if err = checkArgs(f, args, 2, 2, strArg, intArg); err == nil {
+			left := f.name == "LEFT"
+			out = strict(args, types.TString, func(v []types.Value) (types.Value, error) {
+				n, _ := asInt64(v[1])
+				return leftRight(v[0].(string), n, left), nil
+			})
+		}
+	case "STRPOS", "INSTR":
+		if err = checkArgs(f, args, 2, 2, strArg, strArg); err == nil {
+			out = strict(args, types.TBigInt, func(v []types.Value) (types.Value, error) {
+				s, sub := v[0].(string), v[1].(string)
+				i := strings.Index(s, sub)
+				if i < 0 {
+					return int64(0), nil
+				}
+				return int64(utf8.RuneCountInString(s[:i]) + 1), nil
+			})
+		}
+	case "STARTS_WITH":
+		if err = checkArgs(f, args, 2, 2, strArg, strArg); err == nil {
+			out = strict(args, types.TBoolean, func(v []types.Value) (types.Value, error) {
+				return strings.HasPrefix(v[0].(string), v[1].(string)), nil
+			})
+		}
+	case "SPLIT_PART":
+		if err = checkArgs(f, args, 3, 3, strArg, strArg, intArg); err == nil {
+			out = strict(args, types.TString, func(v []types.Value) (types.Value, error) {
+				n, _ := asInt64(v[2])
+				return splitPart(v[0].(string), v[1].(string), n), nil
+			})
+		}
+	case "REGEXP_MATCHES":
+		out, err = bindRegexp(f, args)
+	case "LPAD", "RPAD":
+		if err = checkArgs(f, args, 3, 3, strArg, intArg, strArg); err == nil {
+			left := f.name == "LPAD"
+			out = strict(args, types.TString, func(v []types.Value) (types.Value, error) {
+				n, _ := asInt64(v[1])
+				return pad(f.name, v[0].(string), n, v[2].(string), left)
+			})
+		}
+	default:
+		return nil, false, nil
+	}
+	return out, true, err
+}
+
+// checkArgs checks the number of arguments and each one's type.
+func checkArgs(f *funcCall, args []bexpr, lo, hi int, checks ...func(*funcCall, []bexpr, int) error) error {
+	if err := argCount(f, args, lo, hi); err != nil {
+		return err
+	}
+	for i := range args {
+		if i < len(checks) {
+			if err := checks[i](f, args, i); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func bindSubstring(f *funcCall, args []bexpr) (bexpr, error) {
+	if err := checkArgs(f, args, 2, 3, strArg, intArg, intArg); err != nil {
+		return nil, err
+	}
+	return strict(args, types.TString, func(v []types.Value) (types.Value, error) {
+		start, _ := asInt64(v[1])
+		n := int64(1) << 62
+		if len(v) == 3 {
+			n, _ = asInt64(v[2])
+		}
+		return substring(v[0].(string), start, n), nil
+	}), nil
+}
+
+// substring is DuckDB's SUBSTRING: start < 0 counts from the end, start
+// 0 is one before the first character, a negative length goes backwards.
+func substring(s string, start, length int64) string {
+	rs := []rune(s)
+	size := int64(len(rs))
+	var lo, hi int64
+	switch {
+	case length == 0:
+		return ""
+	case start > 0:
+		lo = min(size, start-1)
+	case start < 0:
+		lo = max(size+start, 0)
+	default:
+		lo = 0
+		length--
+		if length <= 0 {
+			return ""
+		}
+	}
+	if length > 0 {
+		hi = min(size, lo+min(length, size))
+	} else {
+		hi = lo
+		lo = max(0, lo+max(length, -size))
+	}
+	if lo >= hi {
+		return ""
+	}
+	return string(rs[lo:hi])
+}
+
+func leftRight(s string, n int64, left bool) string {
+	rs := []rune(s)
+	size := int64(len(rs))
+	if n < 0 {
+		n = max(0, size+n)
+	}
+	n = min(n, size)
+	if left {
+		return string(rs[:n])
+	}
+	return string(rs[size-n:])
+}
+
+func splitPart(s, sep string, n int64) string {
+	var parts []string
+	if sep == "" {
+		for _, r := range s {
+			parts = append(parts, string(r))
+		}
+	} else {
+		parts = strings.Split(s, sep)
+	}
+	switch {
+	case n > 0 && n <= int64(len(parts)):
+		return parts[n-1]
+	case n < 0 && -n <= int64(len(parts)):
+		return parts[int64(len(parts))+n]
+	}
+	return ""
+}
+
+// maxPad bounds the length LPAD and RPAD produce.
+const maxPad = 1 << 24
+
+func pad(name, s string, n int64, fill string, left bool) (types.Value, error) {
+	if n <= 0 {
+		return "", nil
+	}
+	if n > maxPad {
+		return nil, errf(types.ErrInvalid, "%s: length %d is too large (limit %d)", name, n, maxPad)
+	}
+	rs := []rune(s)
+	if int64(len(rs)) >= n {
+		return string(rs[:n]), nil
+	}
+	fr := []rune(fill)
+	if len(fr) == 0 {
+		return nil, errf(types.ErrInvalid, "%s: the fill string is empty, so %q cannot be padded to %d characters", name, s, n)
+	}
+	padding := make([]rune, 0, n-int64(len(rs)))
+	for i := 0; int64(len(padding)) < n-int64(len(rs)); i++ {
+		padding = append(padding, fr[i%len(fr)])
+	}
+	if left {
+		return string(padding) + s, nil
+	}
+	return s + string(padding), nil
+}
+
+func bindTrim(f *funcCall, args []bexpr) (bexpr, error) {
+	if err := checkArgs(f, args, 1, 2, strArg, strArg); err != nil {
+		return nil, err
+	}
+	l, r := f.name != "RTRIM", f.name != "LTRIM"
+	return strict(args, types.TString, func(v []types.Value) (types.Value, error) {
+		cut := " "
+		if len(v) == 2 {
+			cut = v[1].(string)
+		}
+		s := v[0].(string)
+		if l {
+			s = strings.TrimLeft(s, cut)
+		}
+		if r {
+			s = strings.TrimRight(s, cut)
+		}
+		return s, nil
+	}), nil
+}
+
+// concatFnB is CONCAT: its arguments as strings, NULLs skipped.
+type concatFnB struct{ args []bexpr }
+
+func (e *concatFnB) Type() types.DataType { return types.TString }
+func (e *concatFnB) Eval(r types.Row) (types.Value, error) {
+	var b strings.Builder
+	for _, a := range e.args {
+		v, err := a.Eval(r)
+		if err != nil {
+			return nil, err
+		}
+		if s, ok := v.(string); ok {
+			b.WriteString(s)
+		}
+	}
+	return b.String(), nil
+}
+
+// bindRegexp binds REGEXP_MATCHES(s, pattern [, options]): whether the
+// pattern matches anywhere in s. Patterns are Go regular expressions
+// (RE2 syntax); options: i (ignore case), c (case-sensitive, the
+// default), s (. matches a newline), m (^ and $ match at line breaks).
+func bindRegexp(f *funcCall, args []bexpr) (bexpr, error) {
+	if err := checkArgs(f, args, 2, 3, strArg, strArg, strArg); err != nil {
+		return nil, err
+	}
+	flags := ""
+	if len(args) == 3 {
+		opts, err := constStr(f, args, 2, "the options")
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range opts {
+			switch o {
+			case 'i':
+				flags = strings.ReplaceAll(flags, "i", "") + "i"
+			case 'c':
+				flags = strings.ReplaceAll(flags, "i", "")
+			case 's', 'm':
+				flags += string(o)
+			default:
+				return nil, errf(types.ErrInvalid, "%s: unknown option %q (use i, c, s or m)", f.name, o)
+			}
+		}
+		args = args[:2]
+	}
+	compile := func(p string) (*regexp.Regexp, error) {
+		if flags != "" {
+			p = "(?" + flags + ")" + p
+		}
+		re, err := regexp.Compile(p)
+		if err != nil {
+			return nil, errf(types.ErrInvalid, "%s: invalid regular expression %q: %v", f.name, p, err)
+		}
+		return re, nil
+	}
+	if c, ok := args[1].(*constB); ok {
+		p, _ := c.v.(string)
+		if c.v == nil {
+			return &constB{t: types.TBoolean}, nil
+		}
+		re, err := compile(p)
+		if err != nil {
+			return nil, err
+		}
+		return strict(args[:1], types.TBoolean, func(v []types.Value) (types.Value, error) {
+			return re.MatchString(v[0].(string)), nil
+		}), nil
+	}
+	return strict(args, types.TBoolean, func(v []types.Value) (types.Value, error) {
+		re, err := compile(v[1].(string))
+		if err != nil {
+			return nil, err
+		}
+		return re.MatchString(v[0].(string)), nil
+	}), nil
+}
