@@ -225,7 +225,9 @@ func (p *selectPlan) planGroups(ctx context.Context, s *selectStmt, items []outI
 	aggKeys := newExprIndex(keys)
 	argB := &binder{ctx: ctx, sc: sc, now: now, clause: "an aggregate argument (aggregates cannot be nested)"}
 	rowB := &binder{sc: sc, now: now}
-	hook := func(x expr) (bexpr, bool, error) {
+	aliases := &aliasBinder{items: items, sc: sc, b: &binder{ctx: ctx, sc: sc, now: now, clause: "HAVING"}}
+	var hook func(x expr) (bexpr, bool, error)
+	hook = func(x expr) (bexpr, bool, error) {
 		if i, ok := groupKeys.find(x); ok {
 			return &colB{idx: i, t: p.groupBy[i].Type(), name: x.String()}, true, nil
 		}
@@ -237,15 +239,7 @@ func (p *selectPlan) planGroups(ctx context.Context, s *selectStmt, items []outI
 			if j, ok := aggKeys.find(x); ok {
 				return &colB{idx: ng + j, t: p.aggs[j].t, name: y.String()}, true, nil
 			}
-			args := make([]bexpr, len(y.args))
-			for i, a := range y.args {
-				v, err := argB.bind(a)
-				if err != nil {
-					return nil, true, err
-				}
-				args[i] = v
-			}
-			a, err := newAggCall(y, args)
+			a, err := bindAggCall(y, argB)
 			if err != nil {
 				return nil, true, err
 			}
@@ -253,6 +247,9 @@ func (p *selectPlan) planGroups(ctx context.Context, s *selectStmt, items []outI
 			p.aggs = append(p.aggs, a)
 			return &colB{idx: ng + len(p.aggs) - 1, t: a.t, name: y.String()}, true, nil
 		case *columnRef:
+			if v, ok, err := aliases.bind(y); ok {
+				return v, true, err
+			}
 			if _, err := rowB.resolve(y); err != nil {
 				return nil, true, err
 			}
@@ -260,6 +257,7 @@ func (p *selectPlan) planGroups(ctx context.Context, s *selectStmt, items []outI
 		}
 		return nil, false, nil
 	}
+	aliases.b.hook = hook
 	return hook, nil
 }
 
