@@ -43,6 +43,7 @@ type selectPlan struct {
 	distinct bool
 	limit    int64 // -1 = none
 	offset   int64
+	win      *windowStage // window functions (window.go); nil if none
 }
 
 // outItem is one select-list entry after * expansion.
@@ -144,6 +145,7 @@ func (e *Engine) planSelect(ctx context.Context, s *selectStmt) (*selectPlan, er
 			outB.clause = "SELECT"
 		}
 	}
+	p.planWindows(ctx, outB, now)
 	for _, it := range items {
 		v, err := outB.bind(it.e)
 		if err != nil {
@@ -164,6 +166,7 @@ func (e *Engine) planSelect(ctx context.Context, s *selectStmt) (*selectPlan, er
 		}
 		p.order = append(p.order, k)
 	}
+	p.finishWindows()
 	p.every = rowsPerCheck(selectSize(s))
 	// Projection pushdown (projection.go); a snapshot-schema read maps
 	// columns by field id afterwards (relation.remap), so it reads all.
@@ -233,7 +236,7 @@ func (p *selectPlan) planGroups(ctx context.Context, s *selectStmt, items []outI
 		}
 		switch y := x.(type) {
 		case *funcCall:
-			if !isAggregate(y.name) {
+			if !isAggregate(y.name) || y.over != nil {
 				return nil, false, nil
 			}
 			if j, ok := aggKeys.find(x); ok {
@@ -368,6 +371,9 @@ func (e *Engine) open(ctx context.Context, p *selectPlan) (int64, iter.Seq2[type
 }
 
 func (e *Engine) runSelect(ctx context.Context, p *selectPlan) (*Result, error) {
+	if p.win != nil {
+		return e.runWindowed(ctx, p)
+	}
 	if vp := e.compileSelect(p); vp != nil {
 		return e.runSelectVec(ctx, vp)
 	}
