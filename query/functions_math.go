@@ -105,6 +105,7 @@ func bindRound(f *funcCall, args []bexpr) (bexpr, error) {
 		c, ok := args[1].(*constB)
 		if ok && c.v != nil {
 			digits, _ = asInt64(c.v)
+			digits = max(-40, min(digits, 40))
 		} else {
 			constDigits = false
 		}
@@ -129,6 +130,7 @@ func bindRound(f *funcCall, args []bexpr) (bexpr, error) {
 			if d >= 0 {
 				return v[0], nil
 			}
+			d = max(d, -40)
 			r, ok := roundInt(x, -d)
 			if !ok || (t.Kind == types.Int && (r > math.MaxInt32 || r < math.MinInt32)) {
 				return nil, errf(types.ErrInvalid, "%s overflow in %s", t, f)

@@ -18,7 +18,9 @@ func bindNullFunc(f *funcCall, args []bexpr) (bexpr, bool, error) {
 		if err != nil {
 			return nil, true, err
 		}
-		return &nullifB{a: args[0], b: args[1], t: t}, true, nil
+		// CASE WHEN a = b THEN NULL ELSE a END, its definition in the
+		// SQL standard, which runs on the CASE kernel.
+		return &caseB{whens: []whenB{{cond: &cmpB{op: "=", l: args[0], r: args[1]}, result: &constB{t: t}}}, els: args[0], t: t}, true, nil
 	case "IFNULL":
 		if err := argCount(f, args, 2, 2); err != nil {
 			return nil, true, err
@@ -36,30 +38,24 @@ func bindNullFunc(f *funcCall, args []bexpr) (bexpr, bool, error) {
 		if err != nil {
 			return nil, true, err
 		}
+		if len(args) == 2 {
+			// CASE WHEN b IS NULL THEN a WHEN a IS NULL THEN b WHEN b > a
+			// THEN b ELSE a END (< for LEAST): what extremeB computes, on
+			// the CASE kernel.
+			op := ">"
+			if f.name == "LEAST" {
+				op = "<"
+			}
+			a, b := args[0], args[1]
+			return &caseB{whens: []whenB{
+				{cond: &isNullB{x: b}, result: a},
+				{cond: &isNullB{x: a}, result: b},
+				{cond: &cmpB{op: op, l: b, r: a}, result: b},
+			}, els: a, t: t}, true, nil
+		}
 		return &extremeB{args: args, t: t, greatest: f.name == "GREATEST"}, true, nil
 	}
 	return nil, false, nil
-}
-
-type nullifB struct {
-	a, b bexpr
-	t    types.DataType
-}
-
-func (e *nullifB) Type() types.DataType { return e.t }
-func (e *nullifB) Eval(r types.Row) (types.Value, error) {
-	x, err := e.a.Eval(r)
-	if err != nil || x == nil {
-		return nil, err
-	}
-	y, err := e.b.Eval(r)
-	if err != nil {
-		return nil, err
-	}
-	if y != nil && compareTyped(x, e.t, y, e.t) == 0 {
-		return nil, nil
-	}
-	return x, nil
 }
 
 // extremeB is GREATEST or LEAST over arguments unified to t.

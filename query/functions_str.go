@@ -31,10 +31,16 @@ func bindStrFunc(f *funcCall, args []bexpr) (bexpr, bool, error) {
 		}
 	case "CONCAT":
 		if err = argCount(f, args, 1, 1<<30); err == nil {
+			// COALESCE(CAST(a AS STRING), '') || …: NULLs are skipped, and
+			// the row engine and the kernels share the one definition.
 			for i := range args {
-				args[i] = toString(args[i])
+				part := &coalesceB{args: []bexpr{toString(args[i]), &constB{v: "", t: types.TString}}, t: types.TString}
+				if out == nil {
+					out = part
+				} else {
+					out = &concatB{l: out, r: part}
+				}
 			}
-			out = &concatFnB{args: args}
 		}
 	case "LEFT", "RIGHT":
 		if err = checkArgs(f, args, 2, 2, strArg, intArg); err == nil {
@@ -126,12 +132,12 @@ func substring(s string, start, length int64) string {
 		lo = min(size, start-1)
 	case start < 0:
 		lo = max(size+start, 0)
-	default:
-		lo = 0
-		length--
-		if length <= 0 {
+	default: // one before the first character
+		if length <= 1 {
 			return ""
 		}
+		lo = 0
+		length--
 	}
 	if length > 0 {
 		hi = min(size, lo+min(length, size))
@@ -170,7 +176,7 @@ func splitPart(s, sep string, n int64) string {
 	switch {
 	case n > 0 && n <= int64(len(parts)):
 		return parts[n-1]
-	case n < 0 && -n <= int64(len(parts)):
+	case n < 0 && n >= -int64(len(parts)):
 		return parts[int64(len(parts))+n]
 	}
 	return ""
@@ -223,24 +229,6 @@ func bindTrim(f *funcCall, args []bexpr) (bexpr, error) {
 		}
 		return s, nil
 	}), nil
-}
-
-// concatFnB is CONCAT: its arguments as strings, NULLs skipped.
-type concatFnB struct{ args []bexpr }
-
-func (e *concatFnB) Type() types.DataType { return types.TString }
-func (e *concatFnB) Eval(r types.Row) (types.Value, error) {
-	var b strings.Builder
-	for _, a := range e.args {
-		v, err := a.Eval(r)
-		if err != nil {
-			return nil, err
-		}
-		if s, ok := v.(string); ok {
-			b.WriteString(s)
-		}
-	}
-	return b.String(), nil
 }
 
 // bindRegexp binds REGEXP_MATCHES(s, pattern [, options]): whether the
