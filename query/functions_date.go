@@ -65,13 +65,14 @@ func bindDateFunc(f *funcCall, args []bexpr) (bexpr, bool, error) {
 		if err := dateArg(f, args, i); err != nil {
 			return nil, true, err
 		}
-		t := types.TBigInt
-		if p == "epoch" {
-			t = types.TDouble
+		x := args[i]
+		if x.Type().Kind == types.KindInvalid {
+			return &constB{t: types.TBigInt}, true, nil
 		}
-		return strict(args[i:], t, func(v []types.Value) (types.Value, error) {
-			return extract(p, tsOf(v[0])), nil
-		}), true, nil
+		if p == "epoch" {
+			return &unaryFnB{x: x, t: types.TDouble, u2f: func(us int64) float64 { return float64(us) / 1e6 }}, true, nil
+		}
+		return &unaryFnB{x: x, t: types.TBigInt, u2i: func(us int64) int64 { return extract(p, us).(int64) }}, true, nil
 	case "DATE_TRUNC":
 		if err := argCount(f, args, 2, 2); err != nil {
 			return nil, true, err
@@ -93,9 +94,10 @@ func bindDateFunc(f *funcCall, args []bexpr) (bexpr, bool, error) {
 		if err := dateArg(f, args, 1); err != nil {
 			return nil, true, err
 		}
-		return strict(args[1:], types.TTimestamp, func(v []types.Value) (types.Value, error) {
-			return types.Timestamp(truncTS(p, tsOf(v[0]))), nil
-		}), true, nil
+		if args[1].Type().Kind == types.KindInvalid {
+			return &constB{t: types.TTimestamp}, true, nil
+		}
+		return &unaryFnB{x: args[1], t: types.TTimestamp, u2u: func(us int64) int64 { return truncTS(p, us) }}, true, nil
 	case "DATE_DIFF", "DATEDIFF":
 		if err := argCount(f, args, 3, 3); err != nil {
 			return nil, true, err

@@ -113,12 +113,18 @@ func bindRound(f *funcCall, args []bexpr) (bexpr, error) {
 	switch t.Kind {
 	case types.Float, types.Double, types.KindInvalid:
 		dargs := append(toDoubles(args[:1]), args[1:]...)
-		return strict(dargs, types.TDouble, func(v []types.Value) (types.Value, error) {
+		return typedOr(dargs, strict(dargs, types.TDouble, func(v []types.Value) (types.Value, error) {
 			d := int64(0)
 			if len(v) == 2 {
 				d, _ = asInt64(v[1])
 			}
 			return roundFloat(v[0].(float64), d), nil
+		}), types.Double, func(c []types.Value) *unaryFnB {
+			d := int64(0)
+			if len(c) == 1 {
+				d = constInt(c[0])
+			}
+			return &unaryFnB{t: types.TDouble, f2f: func(x float64) float64 { return roundFloat(x, d) }}
 		}), nil
 	case types.Int, types.BigInt:
 		return strict(args, t, func(v []types.Value) (types.Value, error) {
@@ -198,10 +204,9 @@ func bindFloorCeil(f *funcCall, args []bexpr, floor bool) bexpr {
 			return types.Decimal(floorCeilInt(x, t.Scale, floor) / pow10i[t.Scale]), nil
 		})
 	}
-	return strict(toDoubles(args), types.TDouble, func(v []types.Value) (types.Value, error) {
-		if floor {
-			return math.Floor(v[0].(float64)), nil
-		}
-		return math.Ceil(v[0].(float64)), nil
-	})
+	fn := math.Ceil
+	if floor {
+		fn = math.Floor
+	}
+	return &unaryFnB{x: toDoubles(args)[0], t: types.TDouble, f2f: fn}
 }

@@ -21,12 +21,11 @@ func bindStrFunc(f *funcCall, args []bexpr) (bexpr, bool, error) {
 		out, err = bindTrim(f, args)
 	case "REPLACE":
 		if err = checkArgs(f, args, 3, 3, strArg, strArg, strArg); err == nil {
-			out = strict(args, types.TString, func(v []types.Value) (types.Value, error) {
-				s, from, to := v[0].(string), v[1].(string), v[2].(string)
-				if from == "" {
-					return s, nil
-				}
-				return strings.ReplaceAll(s, from, to), nil
+			out = typedOr(args, strict(args, types.TString, func(v []types.Value) (types.Value, error) {
+				return replace(v[0].(string), v[1].(string), v[2].(string)), nil
+			}), types.String, func(c []types.Value) *unaryFnB {
+				from, to := c[0].(string), c[1].(string)
+				return &unaryFnB{t: types.TString, s2s: func(s string) string { return replace(s, from, to) }}
 			})
 		}
 	case "CONCAT":
@@ -45,33 +44,38 @@ func bindStrFunc(f *funcCall, args []bexpr) (bexpr, bool, error) {
 	case "LEFT", "RIGHT":
 		if err = checkArgs(f, args, 2, 2, strArg, intArg); err == nil {
 			left := f.name == "LEFT"
-			out = strict(args, types.TString, func(v []types.Value) (types.Value, error) {
-				n, _ := asInt64(v[1])
-				return leftRight(v[0].(string), n, left), nil
+			out = typedOr(args, strict(args, types.TString, func(v []types.Value) (types.Value, error) {
+				return leftRight(v[0].(string), constInt(v[1]), left), nil
+			}), types.String, func(c []types.Value) *unaryFnB {
+				n := constInt(c[0])
+				return &unaryFnB{t: types.TString, s2s: func(s string) string { return leftRight(s, n, left) }}
 			})
 		}
 	case "STRPOS", "INSTR":
 		if err = checkArgs(f, args, 2, 2, strArg, strArg); err == nil {
-			out = strict(args, types.TBigInt, func(v []types.Value) (types.Value, error) {
-				s, sub := v[0].(string), v[1].(string)
-				i := strings.Index(s, sub)
-				if i < 0 {
-					return int64(0), nil
-				}
-				return int64(utf8.RuneCountInString(s[:i]) + 1), nil
+			out = typedOr(args, strict(args, types.TBigInt, func(v []types.Value) (types.Value, error) {
+				return strpos(v[0].(string), v[1].(string)), nil
+			}), types.String, func(c []types.Value) *unaryFnB {
+				sub := c[0].(string)
+				return &unaryFnB{t: types.TBigInt, s2i: func(s string) int64 { return strpos(s, sub) }}
 			})
 		}
 	case "STARTS_WITH":
 		if err = checkArgs(f, args, 2, 2, strArg, strArg); err == nil {
-			out = strict(args, types.TBoolean, func(v []types.Value) (types.Value, error) {
+			out = typedOr(args, strict(args, types.TBoolean, func(v []types.Value) (types.Value, error) {
 				return strings.HasPrefix(v[0].(string), v[1].(string)), nil
+			}), types.String, func(c []types.Value) *unaryFnB {
+				prefix := c[0].(string)
+				return &unaryFnB{t: types.TBoolean, s2b: func(s string) bool { return strings.HasPrefix(s, prefix) }}
 			})
 		}
 	case "SPLIT_PART":
 		if err = checkArgs(f, args, 3, 3, strArg, strArg, intArg); err == nil {
-			out = strict(args, types.TString, func(v []types.Value) (types.Value, error) {
-				n, _ := asInt64(v[2])
-				return splitPart(v[0].(string), v[1].(string), n), nil
+			out = typedOr(args, strict(args, types.TString, func(v []types.Value) (types.Value, error) {
+				return splitPart(v[0].(string), v[1].(string), constInt(v[2])), nil
+			}), types.String, func(c []types.Value) *unaryFnB {
+				sep, n := c[0].(string), constInt(c[1])
+				return &unaryFnB{t: types.TString, s2s: func(s string) string { return splitPart(s, sep, n) }}
 			})
 		}
 	case "REGEXP_MATCHES":
@@ -109,14 +113,33 @@ func bindSubstring(f *funcCall, args []bexpr) (bexpr, error) {
 	if err := checkArgs(f, args, 2, 3, strArg, intArg, intArg); err != nil {
 		return nil, err
 	}
-	return strict(args, types.TString, func(v []types.Value) (types.Value, error) {
-		start, _ := asInt64(v[1])
-		n := int64(1) << 62
-		if len(v) == 3 {
-			n, _ = asInt64(v[2])
+	length := func(v []types.Value) int64 {
+		if len(v) == 2 {
+			return int64(1) << 62
 		}
-		return substring(v[0].(string), start, n), nil
+		return constInt(v[2])
+	}
+	return typedOr(args, strict(args, types.TString, func(v []types.Value) (types.Value, error) {
+		return substring(v[0].(string), constInt(v[1]), length(v)), nil
+	}), types.String, func(c []types.Value) *unaryFnB {
+		start, n := constInt(c[0]), length(append([]types.Value{nil}, c...))
+		return &unaryFnB{t: types.TString, s2s: func(s string) string { return substring(s, start, n) }}
 	}), nil
+}
+
+func replace(s, from, to string) string {
+	if from == "" {
+		return s
+	}
+	return strings.ReplaceAll(s, from, to)
+}
+
+func strpos(s, sub string) int64 {
+	i := strings.Index(s, sub)
+	if i < 0 {
+		return 0
+	}
+	return int64(utf8.RuneCountInString(s[:i]) + 1)
 }
 
 // substring is DuckDB's SUBSTRING: start < 0 counts from the end, start
@@ -215,19 +238,26 @@ func bindTrim(f *funcCall, args []bexpr) (bexpr, error) {
 		return nil, err
 	}
 	l, r := f.name != "RTRIM", f.name != "LTRIM"
-	return strict(args, types.TString, func(v []types.Value) (types.Value, error) {
-		cut := " "
-		if len(v) == 2 {
-			cut = v[1].(string)
-		}
-		s := v[0].(string)
+	trim := func(s, cut string) string {
 		if l {
 			s = strings.TrimLeft(s, cut)
 		}
 		if r {
 			s = strings.TrimRight(s, cut)
 		}
-		return s, nil
+		return s
+	}
+	cutOf := func(v []types.Value) string {
+		if len(v) == 0 {
+			return " "
+		}
+		return v[0].(string)
+	}
+	return typedOr(args, strict(args, types.TString, func(v []types.Value) (types.Value, error) {
+		return trim(v[0].(string), cutOf(v[1:])), nil
+	}), types.String, func(c []types.Value) *unaryFnB {
+		cut := cutOf(c)
+		return &unaryFnB{t: types.TString, s2s: func(s string) string { return trim(s, cut) }}
 	}), nil
 }
 
@@ -278,8 +308,10 @@ func bindRegexp(f *funcCall, args []bexpr) (bexpr, error) {
 		if err != nil {
 			return nil, err
 		}
-		return strict(args[:1], types.TBoolean, func(v []types.Value) (types.Value, error) {
+		return typedOr(args[:1], strict(args[:1], types.TBoolean, func(v []types.Value) (types.Value, error) {
 			return re.MatchString(v[0].(string)), nil
+		}), types.String, func([]types.Value) *unaryFnB {
+			return &unaryFnB{t: types.TBoolean, s2b: re.MatchString}
 		}), nil
 	}
 	return strict(args, types.TBoolean, func(v []types.Value) (types.Value, error) {

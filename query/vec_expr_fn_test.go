@@ -1,6 +1,13 @@
 package query
 
-import "fmt"
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"testing"
+
+	"github.com/siltdb/silt/types"
+)
 
 // fnExpr is a random call of a function of functions_*.go returning kind
 // k, for the differential test of the kernels (TestVecKernelsMatchRowEngine).
@@ -79,4 +86,57 @@ func (g vecGen) fnExpr(k byte, sub func(byte) string) string {
 		return g.pick("GREATEST(", "LEAST(") + sub('d') + ", " + sub('d') + ")"
 	}
 	return "NULLIF(" + sub('y') + ", " + sub('y') + ")"
+}
+
+// BenchmarkVecFnKernels compares the typed kernels of functions_*.go with
+// funcK (arguments as kernels, the function called on boxed values) and
+// rowVec, in rows per CPU-second:
+//
+//	go test ./query -run '^$' -bench VecFnKernels -benchtime 2000x
+func BenchmarkVecFnKernels(b *testing.B) {
+	sc, as := vecSchema(b)
+	const n = 4096
+	rec := benchBatch(b, as, n)
+	defer rec.Release()
+	for _, src := range []string{
+		"TRIM(s, 'a')", "SUBSTRING(s, 2, 3)", "STARTS_WITH(s, 'ca')", "STRPOS(s, 'o')", "EXTRACT(YEAR FROM t)",
+		"DATE_TRUNC('month', d)", "ROUND(g, 1)", "FLOOR(g)", "NULLIF(i, 5)", "CONCAT(s, '-', s2)",
+	} {
+		e, err := bindVecExpr(sc, src)
+		if err != nil {
+			b.Fatal(err)
+		}
+		impls := []struct {
+			name string
+			v    vecExpr
+		}{{"kernel", compileVec(e)}, {"rowVec", &rowVec{e: e}}}
+		if u, ok := e.(*unaryFnB); ok { // the same function as a funcB: what funcK makes of it
+			fb := &funcB{args: []bexpr{u.x}, t: u.t}
+			fb.fn = func(v []types.Value) (types.Value, error) {
+				return (&unaryFnB{x: &constB{v: v[0], t: u.x.Type()}, t: u.t, s2s: u.s2s, s2b: u.s2b, s2i: u.s2i, f2f: u.f2f, u2i: u.u2i, u2f: u.u2f, u2u: u.u2u}).Eval(nil)
+			}
+			impls = append(impls, struct {
+				name string
+				v    vecExpr
+			}{"funcK", compileVec(fb)})
+		}
+		for _, impl := range impls {
+			b.Run(src+"/"+impl.name, func(b *testing.B) {
+				ctx := context.Background()
+				runtime.LockOSThread()
+				defer runtime.UnlockOSThread()
+				cpu0 := threadCPU()
+				for i := 0; i < b.N; i++ {
+					a, err := impl.v.eval(ctx, rec)
+					if err != nil {
+						b.Fatal(err)
+					}
+					a.Release()
+				}
+				if cpu := threadCPU() - cpu0; cpu > 0 {
+					b.ReportMetric(float64(n)*float64(b.N)/cpu.Seconds(), "rows/cpu-s")
+				}
+			})
+		}
+	}
 }
