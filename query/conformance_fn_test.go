@@ -96,6 +96,12 @@ var confQueries = []string{
 	`SELECT g, SUM(n) AS total, RANK() OVER (ORDER BY SUM(n) DESC NULLS LAST), SUM(SUM(n)) OVER (ORDER BY g NULLS FIRST), COUNT(*) OVER () FROM t GROUP BY g ORDER BY g NULLS FIRST`,
 	`SELECT id, n, ROW_NUMBER() OVER (ORDER BY n DESC NULLS LAST, id) AS rn FROM t WHERE id % 3 = 0 ORDER BY rn LIMIT 5`,
 	`SELECT id, SUM(n) FILTER (WHERE n > 0) OVER (PARTITION BY g ORDER BY id) FROM t ORDER BY id`,
+	`SELECT DISTINCT g, COUNT(*) OVER (PARTITION BY g) AS c FROM t ORDER BY c DESC, g NULLS FIRST`,
+	`SELECT id FROM t ORDER BY SUM(b) OVER (PARTITION BY g ORDER BY id ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING) DESC NULLS LAST, id LIMIT 7 OFFSET 2`,
+	`SELECT id, n, LAG(n) OVER (ORDER BY id) - n AS delta, n - FIRST_VALUE(n) OVER (PARTITION BY g ORDER BY id) AS since_first FROM t WHERE n IS NOT NULL ORDER BY id`,
+	`SELECT id, AVG(m) OVER (PARTITION BY g), MAX(ts) OVER (ORDER BY d NULLS FIRST, id ROWS BETWEEN 2 FOLLOWING AND 4 FOLLOWING), MIN(d) OVER (ORDER BY id ROWS BETWEEN 3 PRECEDING AND UNBOUNDED FOLLOWING), STRING_AGG(s, '/' ORDER BY id) OVER (PARTITION BY g ORDER BY id ROWS 1 PRECEDING) FROM t ORDER BY id`,
+	`SELECT g, APPROX_COUNT_DISTINCT(n), APPROX_COUNT_DISTINCT(s), COUNT(DISTINCT s), STRING_AGG(DISTINCT g, ',') FROM t GROUP BY g ORDER BY g NULLS FIRST`,
+	`SELECT COUNT(*) FILTER (WHERE d > DATE '2024-06-01'), SUM(m) FILTER (WHERE g = 'x'), MIN(ts) FILTER (WHERE n IS NULL), APPROX_COUNT_DISTINCT(d) FROM t`,
 }
 
 func TestConformanceFunctionsDuckDB(t *testing.T) {
@@ -104,7 +110,15 @@ func TestConformanceFunctionsDuckDB(t *testing.T) {
 	ins := confRows()
 	mustExec(t, e, confDDL)
 	mustExec(t, e, ins)
-	want := db.Run(t, []string{confDDL, ins}, confQueries)
+	// APPROX_COUNT_DISTINCT differs on purpose: silt's is exact up to 4096
+	// distinct values per group, DuckDB's HyperLogLog is off by one or two
+	// already on this table. Silt's documented behaviour is checked
+	// against DuckDB's exact COUNT(DISTINCT …).
+	duck := make([]string, len(confQueries))
+	for i, q := range confQueries {
+		duck[i] = strings.ReplaceAll(q, "APPROX_COUNT_DISTINCT(", "COUNT(DISTINCT ")
+	}
+	want := db.Run(t, []string{confDDL, ins}, duck)
 	for i, q := range confQueries {
 		res, err := e.Exec(context.Background(), q)
 		if err != nil {
