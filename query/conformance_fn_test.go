@@ -119,11 +119,19 @@ func TestConformanceFunctionsDuckDB(t *testing.T) {
 		duck[i] = strings.ReplaceAll(q, "APPROX_COUNT_DISTINCT(", "COUNT(DISTINCT ")
 	}
 	want := db.Run(t, []string{confDDL, ins}, duck)
+	rowE, _ := newTestEngine(t) // the row path, the kernels' reference
+	rowE.rowEngine = true
+	mustExec(t, rowE, confDDL)
+	mustExec(t, rowE, ins)
 	for i, q := range confQueries {
 		res, err := e.Exec(context.Background(), q)
 		if err != nil {
 			t.Errorf("silt: %s: %v", q, err)
 			continue
+		}
+		rowRes, err := rowE.Exec(context.Background(), q)
+		if g, w := resultText(res[len(res)-1], nil), resultText(rowRes[len(rowRes)-1], err); g != w {
+			t.Errorf("%s: the pipeline gives\n%s\nthe row path\n%s", q, g, w)
 		}
 		if want[i].Err != "" {
 			t.Errorf("duckdb: %s: %s", q, want[i].Err)

@@ -102,3 +102,30 @@ func TestFunctionErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestWindowStreamAndLimit: a window query read through ExecStream gives
+// the collected result (window functions need every row first), and
+// LIMIT applies after the window stage.
+func TestWindowStreamAndLimit(t *testing.T) {
+	e, _ := ordersEngine(t)
+	const q = "SELECT id, ROW_NUMBER() OVER (ORDER BY id DESC), COUNT(*) OVER () FROM orders LIMIT 2"
+	want := "1|5|5\n2|4|5\n"
+	if got := rowsText(mustExec(t, e, q)[0]); got != want {
+		t.Fatalf("Exec: %q, want %q", got, want)
+	}
+	var got string
+	err := e.ExecStream(context.Background(), q, func(r *Result) error {
+		var rows []types.Row
+		for row, err := range r.All() {
+			if err != nil {
+				return err
+			}
+			rows = append(rows, row)
+		}
+		got = rowsText(&Result{Columns: r.Columns, Rows: rows})
+		return nil
+	})
+	if err != nil || got != want {
+		t.Fatalf("ExecStream: %q, %v; want %q", got, err, want)
+	}
+}
