@@ -86,6 +86,8 @@ func TestFunctionErrors(t *testing.T) {
 		{"SELECT SUM(qty) OVER w FROM orders", "named windows are not supported"},
 		{"SELECT COUNT(*) AS c FROM orders GROUP BY customer HAVING c2 > 1", `unknown column "c2"`},
 		{"SELECT c + 1 AS c FROM orders GROUP BY customer HAVING c > 1", `alias "c" refers to itself`},
+		{"SELECT ROW_NUMBER() OVER () FROM orders WHERE 10 / (id - 3) > 0", "division by zero"},
+		{"SELECT SUM(qty) OVER (ORDER BY 10 / (id - 3)) FROM orders", "division by zero"},
 	}
 	for _, tc := range tests {
 		_, err := e.Exec(context.Background(), tc.sql)

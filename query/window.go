@@ -2,8 +2,11 @@ package query
 
 import (
 	"context"
+	"iter"
 	"slices"
 	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
 
 	"github.com/siltdb/silt/types"
 )
@@ -219,9 +222,9 @@ func (c *windowCall) resolveFrame(w *windowSpec) error {
 }
 
 // runWindowed runs a SELECT with window functions: the rows before the
-// window stage (filtered input rows, or aggregate rows; aggregates on
-// batches when the plan compiles), then the window columns, then the
-// select list, DISTINCT, ORDER BY and LIMIT as usual.
+// window stage (filtered input rows, or aggregate rows; WHERE and
+// aggregates on batches when the plan compiles), then the window columns,
+// then the select list, DISTINCT, ORDER BY and LIMIT as usual.
 func (e *Engine) runWindowed(ctx context.Context, p *selectPlan) (*Result, error) {
 	var pre []types.Row
 	collect := func(r types.Row) (bool, error) {
@@ -229,13 +232,18 @@ func (e *Engine) runWindowed(ctx context.Context, p *selectPlan) (*Result, error
 		return false, nil
 	}
 	var snap int64
-	if vp := e.compileSelect(p); vp != nil && p.agg {
+	if vp := e.compileSelect(p); vp != nil {
 		s, batches, err := e.openBatches(ctx, vp)
 		if err != nil {
 			return nil, err
 		}
 		snap = s
-		if err := p.aggregateVec(ctx, vp, batches, collect); err != nil {
+		if p.agg {
+			err = p.aggregateVec(ctx, vp, batches, collect)
+		} else {
+			err = vp.filterRows(ctx, batches, collect)
+		}
+		if err != nil {
 			return nil, err
 		}
 	} else {
@@ -285,4 +293,40 @@ func (e *Engine) runWindowed(ctx context.Context, p *selectPlan) (*Result, error
 		}
 	}
 	return c.result(snap), nil
+}
+
+// filterRows hands the rows of the batches that pass WHERE to collect,
+// WHERE evaluated on batches; a batch whose evaluation fails is filtered
+// row by row, which reports the row path's error (or, should the rows
+// show none, collects them).
+func (vp *vecPlan) filterRows(ctx context.Context, in iter.Seq2[arrow.Record, error], collect func(types.Row) (bool, error)) error {
+	for b, err := range in {
+		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		sel, err := vp.selectRows(ctx, b)
+		if err != nil {
+			if isCtxErr(ctx, err) {
+				return err
+			}
+			for _, row := range types.RecordRows(b) {
+				ok, err := passes(vp.p.where, row)
+				if err != nil {
+					return err
+				}
+				if ok {
+					collect(row)
+				}
+			}
+			continue
+		}
+		for _, row := range types.RecordRows(sel) {
+			collect(row)
+		}
+		sel.Release()
+	}
+	return nil
 }
