@@ -161,12 +161,8 @@ func (s *stringAggState) result() (types.Value, error) {
 	}
 	rows := s.rows
 	if len(s.ext.order) > 0 {
-		rows = slices.Clone(rows)
-		order := make([]sortKey, len(s.ext.order))
-		for i, k := range s.ext.order {
-			order[i] = k
-		}
-		slices.SortStableFunc(rows, func(a, b sortedRow) int { return compareRows(a, b, order) })
+		rows = slices.Clone(rows) // result may be asked for again (window frames)
+		slices.SortStableFunc(rows, func(a, b sortedRow) int { return compareRows(a, b, s.ext.order) })
 	}
 	var b strings.Builder
 	for i, r := range rows {

@@ -145,7 +145,7 @@ func (e *Engine) planSelect(ctx context.Context, s *selectStmt) (*selectPlan, er
 			outB.clause = "SELECT"
 		}
 	}
-	p.planWindows(ctx, outB, now)
+	p.planWindows(ctx, outB, now, items)
 	for _, it := range items {
 		v, err := outB.bind(it.e)
 		if err != nil {

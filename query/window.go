@@ -60,10 +60,16 @@ func (e *winRefB) Eval(r types.Row) (types.Value, error) {
 	return r[i], nil
 }
 
-// planWindows makes outB bind window calls (select list and ORDER BY).
-func (p *selectPlan) planWindows(ctx context.Context, outB *binder, now time.Time) {
+// planWindows makes outB bind window calls (select list and ORDER BY),
+// and, in a query without aggregates, select-list aliases inside ORDER BY
+// expressions (aggregate queries bind those in planGroups).
+func (p *selectPlan) planWindows(ctx context.Context, outB *binder, now time.Time, items []outItem) {
 	ws := &windowStage{index: newExprIndex(newExprKeys(outB.sc))}
 	prev := outB.hook
+	var aliases *aliasBinder
+	if prev == nil {
+		aliases = &aliasBinder{items: items, sc: outB.sc, b: &binder{ctx: ctx, sc: outB.sc, now: now, clause: "ORDER BY"}}
+	}
 	argB := &binder{ctx: ctx, sc: outB.sc, now: now, clause: "a window function's arguments (window functions cannot be nested)", hook: prev}
 	outB.hook = func(x expr) (bexpr, bool, error) {
 		if f, ok := x.(*funcCall); ok && f.over != nil {
@@ -84,7 +90,13 @@ func (p *selectPlan) planWindows(ctx context.Context, outB *binder, now time.Tim
 		if prev != nil {
 			return prev(x)
 		}
+		if c, ok := x.(*columnRef); ok && outB.clause == "ORDER BY" {
+			return aliases.bind(c)
+		}
 		return nil, false, nil
+	}
+	if aliases != nil {
+		aliases.b.hook = outB.hook
 	}
 	p.win = ws
 }

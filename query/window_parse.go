@@ -142,7 +142,7 @@ func (p *parser) frame() (*windowFrame, error) {
 		return nil, syntaxErr(p.peek(), "a window frame cannot start at UNBOUNDED FOLLOWING")
 	case fr.end.kind == boundUnboundedPreceding:
 		return nil, syntaxErr(p.peek(), "a window frame cannot end at UNBOUNDED PRECEDING")
-	case fr.start.kind > fr.end.kind && !(fr.start.kind == fr.end.kind):
+	case fr.start.kind > fr.end.kind:
 		return nil, syntaxErr(p.peek(), "a window frame cannot start after its end (%s AND %s)", fr.start, fr.end)
 	}
 	return fr, nil
