@@ -1,6 +1,7 @@
 package query
 
 import (
+	"cmp"
 	"context"
 	"slices"
 
@@ -68,7 +69,14 @@ func (c *windowCall) compute(ctx context.Context, rows []types.Row) ([]types.Val
 	out := make([]types.Value, len(rows))
 	for _, k := range order {
 		part := parts[k]
-		slices.SortStableFunc(part, func(a, b winRow) int { return c.cmpKeys(a, b) })
+		if len(c.order) > 0 { // ties keep arrival order: pdqsort with the position as the last key
+			slices.SortFunc(part, func(a, b winRow) int {
+				if x := c.cmpKeys(a, b); x != 0 {
+					return x
+				}
+				return cmp.Compare(a.i, b.i)
+			})
+		}
 		if err := c.computePartition(ctx, rows, part, out); err != nil {
 			return nil, err
 		}
