@@ -15,7 +15,7 @@ import (
 
 func isAggregate(name string) bool {
 	switch name {
-	case "COUNT", "SUM", "MIN", "MAX", "AVG":
+	case "COUNT", "SUM", "MIN", "MAX", "AVG", "STRING_AGG", "APPROX_COUNT_DISTINCT":
 		return true
 	}
 	return false
@@ -30,6 +30,7 @@ type aggCall struct {
 	arg      bexpr // nil for COUNT(*)
 	t        types.DataType
 	text     string
+	ext      *aggExt // STRING_AGG's separator and ORDER BY
 }
 
 func newAggCall(f *funcCall, args []bexpr) (*aggCall, error) {
@@ -100,6 +101,8 @@ func (a *aggCall) newState() aggState {
 		st = &minMaxState{t: at, max: a.name == "MAX"}
 	case "SUM", "AVG":
 		st = &sumState{in: at, out: a.t, avg: a.name == "AVG", text: a.text}
+	default:
+		st = a.moreState()
 	}
 	if a.distinct {
 		st = &distinctState{inner: st, seen: map[string]struct{}{}}

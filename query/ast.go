@@ -295,6 +295,9 @@ type funcCall struct {
 	args     []expr
 	star     bool // COUNT(*)
 	distinct bool
+	filter   expr        // agg(…) FILTER (WHERE filter); nil if none
+	order    []orderItem // STRING_AGG(x, sep ORDER BY …)
+	over     *windowSpec // f(…) OVER (…): a window function; nil if none
 }
 
 type whenClause struct{ cond, result expr }

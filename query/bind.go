@@ -186,6 +186,9 @@ func (b *binder) bind(e expr) (bexpr, error) {
 		}
 		return out, nil
 	case *funcCall:
+		if x.over != nil {
+			return nil, errWindowPlace(x, b.clause)
+		}
 		if isAggregate(x.name) {
 			return nil, errf(types.ErrInvalid, "aggregate function %s is not allowed in %s", x.name, b.clause)
 		}
@@ -196,6 +199,8 @@ func (b *binder) bind(e expr) (bexpr, error) {
 		return b.bindSubquery(x)
 	case *scopeColRef:
 		return &colB{idx: x.idx, t: b.sc.cols[x.idx].t, name: b.sc.cols[x.idx].name}, nil
+	case *intervalLit:
+		return nil, errIntervalPlace(x)
 	}
 	return nil, errf(types.ErrInvalid, "internal: cannot bind %T", e)
 }
@@ -208,6 +213,9 @@ func needBool(v bexpr, what string, e expr) error {
 }
 
 func (b *binder) bindBinary(x *binaryExpr) (bexpr, error) {
+	if out, ok, err := b.bindIntervalArith(x); ok {
+		return out, err
+	}
 	l, err := b.bind(x.l)
 	if err != nil {
 		return nil, err
@@ -234,6 +242,9 @@ func (b *binder) bindBinary(x *binaryExpr) (bexpr, error) {
 		return &orB{l: l, r: r}, nil
 	case "||":
 		return &concatB{l: toString(l), r: toString(r)}, nil
+	}
+	if out, ok, err := bindDateArith(x, l, r); ok {
+		return out, err
 	}
 	t, ok := arithType(x.op, l.Type(), r.Type())
 	if !ok {
@@ -473,7 +484,10 @@ func children(e expr) []expr {
 	case *castExpr:
 		return []expr{x.x}
 	case *funcCall:
-		return x.args
+		if x.filter == nil && x.order == nil && x.over == nil {
+			return x.args
+		}
+		return append(append([]expr(nil), x.args...), callKids(x)...)
 	case *subqueryExpr:
 		if x.kind == subIn {
 			return []expr{x.x}
@@ -497,7 +511,7 @@ func children(e expr) []expr {
 func containsAggregate(e expr) bool {
 	found := false
 	walk(e, func(x expr) bool {
-		if f, ok := x.(*funcCall); ok && isAggregate(f.name) {
+		if f, ok := x.(*funcCall); ok && isAggregate(f.name) && f.over == nil {
 			found = true
 		}
 		return !found
@@ -530,6 +544,8 @@ func (k *exprKeys) leafKey(e expr) string {
 		return "#" + strconv.Itoa(x.idx)
 	case *literal:
 		return "=" + x.String()
+	case *intervalLit:
+		return "i" + x.String()
 	}
 	return ""
 }
@@ -552,7 +568,7 @@ func head(e expr) string {
 	case *castExpr:
 		return "cast " + x.typ.String()
 	case *funcCall:
-		return "f " + x.name + ifStr(x.star, "*") + ifStr(x.distinct, " distinct")
+		return "f " + x.name + ifStr(x.star, "*") + ifStr(x.distinct, " distinct") + " " + strconv.Itoa(len(x.args)) + callHead(x)
 	case *caseExpr:
 		return "case" + ifStr(x.operand != nil, "op") + ifStr(x.els != nil, "else")
 	case *subqueryExpr:

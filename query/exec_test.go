@@ -238,7 +238,7 @@ func TestExecErrors(t *testing.T) {
 		{"SELECT ABS(-2147483648)", `invalid: INT overflow in ABS(-2147483648)`, types.ErrInvalid},
 		{"SELECT -2147483648 / -1", `invalid: INT overflow in -2147483648 / -1`, types.ErrInvalid},
 		{"SELECT 123456789012345678 / 0.000000000000000001", `invalid: DECIMAL(18,18) overflow in 123456789012345678 / 0.000000000000000001`, types.ErrInvalid},
-		{"SELECT MAX(d) - 1 FROM orders", `invalid: operator - needs numeric operands, got DATE and INT in MAX(d) - 1`, types.ErrInvalid},
+		{"SELECT MAX(d) * 2 FROM orders", `invalid: operator * needs numeric operands, got DATE and INT in MAX(d) * 2`, types.ErrInvalid},
 		{"SELECT 5 BETWEEN 1 AND 'x'", `invalid: type mismatch: cannot compare 5 (INT) with 'x': not a valid INT`, types.ErrInvalid},
 		{"SELECT CAST(3000000000 AS INT)", `invalid: cannot CAST 3000000000 AS INT: out of range`, types.ErrInvalid},
 		{"SELECT CAST(d AS BOOLEAN) FROM orders", `invalid: cannot CAST DATE AS BOOLEAN in CAST(d AS BOOLEAN)`, types.ErrInvalid},

@@ -418,8 +418,13 @@ func writeExpr(b *strings.Builder, e expr) {
 		default:
 			b.WriteString(x.name + "(" + ifStr(x.distinct, "DISTINCT "))
 			writeExprList(b, x.args)
+			if len(x.order) > 0 {
+				b.WriteString(" ")
+				writeOrderList(b, x.order)
+			}
 			b.WriteString(")")
 		}
+		writeCallSuffix(b, x)
 	case *caseExpr:
 		b.WriteString("CASE")
 		if x.operand != nil {

@@ -18,6 +18,12 @@ func (b *binder) bindFunc(f *funcCall) (bexpr, error) {
 	if f.distinct {
 		return nil, errf(types.ErrInvalid, "DISTINCT is only valid in aggregate functions, not in %s", f.name)
 	}
+	if f.filter != nil || len(f.order) > 0 {
+		return nil, errf(types.ErrInvalid, "%s is not an aggregate function: FILTER and ORDER BY inside the call are only valid for aggregates", f.name)
+	}
+	if out, ok, err := b.bindPreFunc(f); ok {
+		return out, err
+	}
 	args := make([]bexpr, len(f.args))
 	for i, a := range f.args {
 		v, err := b.bind(a)
@@ -100,7 +106,7 @@ func (b *binder) bindFunc(f *funcCall) (bexpr, error) {
 		}
 		return &constB{v: types.TimestampOf(b.now), t: types.TTimestamp}, nil
 	}
-	return nil, errf(types.ErrInvalid, "unknown function %s", f.name)
+	return b.bindMoreFunc(f, args)
 }
 
 func needType(f *funcCall, v bexpr, k types.Kind) error {

@@ -46,6 +46,15 @@ var fuzzSeeds = []string{
 	"WITH a AS (SELECT id FROM orders), b (x, y) AS (SELECT id, qty FROM orders JOIN a USING (id)) SELECT * FROM b WHERE x IN (SELECT id FROM a) UNION SELECT 1, 2",
 	"INSERT INTO orders (id) SELECT 100 UNION ALL SELECT 101; INSERT INTO orders (id) WITH w AS (SELECT 102) SELECT * FROM w",
 	"SELECT * FROM (WITH q AS (SELECT 1 AS v) SELECT v FROM q) z JOIN orders ON z.v = orders.id WHERE EXISTS (SELECT * FROM orders WHERE id IN (SELECT v FROM (VALUES (1)) t (v)))",
+	"SELECT EXTRACT(YEAR FROM d), DATE_PART('epoch', ts), DATE_TRUNC('week', ts), DATE_DIFF('month', d, ts), STRFTIME(ts, '%Y-%m-%d %-H'), TO_CHAR(d, 'YYYY Mon DD') FROM orders",
+	"SELECT d + INTERVAL 1 DAY, ts - INTERVAL '2 hours 3 minutes', INTERVAL (3) MONTH + d, DATE_ADD(d, INTERVAL '1 year'), d - 1, d - d FROM orders",
+	"SELECT SUBSTRING(customer FROM 2 FOR 3), SUBSTR(customer, -2), TRIM(LEADING 'a' FROM customer), TRIM(BOTH FROM customer), TRIM(customer, 'x'), POSITION('a' IN customer) FROM orders",
+	"SELECT REPLACE(customer, 'a', 'b'), CONCAT(id, customer, NULL), LEFT(customer, 2), RIGHT(customer, -1), STRPOS(customer, 'l'), STARTS_WITH(customer, 'a'), SPLIT_PART(customer, 'i', -1), REGEXP_MATCHES(customer, '^a.*e$', 'i'), LPAD(customer, 8, '*'), RPAD(customer, 3, 'xy') FROM orders",
+	"SELECT ROUND(amount, 1), ROUND(score), FLOOR(amount), CEIL(score), POWER(qty, 2), SQRT(qty), MOD(id, 3), NULLIF(qty, 2), IFNULL(qty, 0), GREATEST(qty, id), LEAST(d, ts) FROM orders",
+	"SELECT customer, COUNT(DISTINCT qty), COUNT(*) FILTER (WHERE qty > 1), STRING_AGG(customer, ', ' ORDER BY id DESC NULLS LAST), APPROX_COUNT_DISTINCT(d) AS n FROM orders GROUP BY customer HAVING n > 0 ORDER BY n",
+	"SELECT id, ROW_NUMBER() OVER (PARTITION BY customer ORDER BY id), RANK() OVER (ORDER BY qty DESC), DENSE_RANK() OVER (ORDER BY d), LAG(qty, 2, 0) OVER (ORDER BY id), LEAD(id) OVER (ORDER BY id) FROM orders ORDER BY 2",
+	"SELECT FIRST_VALUE(id) OVER (ORDER BY id ROWS BETWEEN 1 PRECEDING AND 2 FOLLOWING), LAST_VALUE(id) OVER (ORDER BY id RANGE BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING), SUM(qty) FILTER (WHERE id > 1) OVER (ROWS 3 PRECEDING), AVG(score) OVER () FROM orders",
+	"SELECT customer, SUM(SUM(qty)) OVER (ORDER BY customer), RANK() OVER (ORDER BY COUNT(*)) FROM orders GROUP BY customer",
 }
 
 // maxFuzzInput caps the statements the fuzz targets try: parsing and

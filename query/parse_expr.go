@@ -405,6 +405,10 @@ func (p *parser) parsePrimary() (expr, error) {
 		return p.parseCast()
 	case kw == "CASE":
 		return p.parseCase()
+	case kw == "INTERVAL" && (next.kind == tString || next.kind == tInt || (next.kind == tOp && next.text == "(")):
+		return p.parseInterval()
+	case next.kind == tOp && next.text == "(" && isSpecialCall(kw):
+		return p.parseSpecialCall()
 	case isNiladic(kw) && !(next.kind == tOp && next.text == "("):
 		p.next()
 		return &funcCall{pos: t.pos, name: kw}, nil
@@ -493,10 +497,13 @@ func (p *parser) parseCall() (expr, error) {
 	f := &funcCall{pos: t.pos, name: strings.ToUpper(t.text)}
 	if p.acceptOp("*") {
 		f.star = true
-		return f, p.expectOp(")")
+		if err := p.expectOp(")"); err != nil {
+			return nil, err
+		}
+		return f, p.callSuffix(f)
 	}
 	if p.acceptOp(")") {
-		return f, nil
+		return f, p.callSuffix(f)
 	}
 	if p.acceptKw("DISTINCT") {
 		f.distinct = true
@@ -508,5 +515,13 @@ func (p *parser) parseCall() (expr, error) {
 		return nil, err
 	}
 	f.args = args
-	return f, p.expectOp(")")
+	if p.isKw("ORDER") {
+		if f.order, err = p.orderList(); err != nil {
+			return nil, err
+		}
+	}
+	if err := p.expectOp(")"); err != nil {
+		return nil, err
+	}
+	return f, p.callSuffix(f)
 }

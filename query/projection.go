@@ -93,5 +93,8 @@ func collectColumns(e bexpr, cols *[]int) bool {
 	case *funcB:
 		return all(x.args...)
 	}
+	if kids, ok := fnKids(e); ok {
+		return all(kids...)
+	}
 	return false
 }

@@ -44,6 +44,7 @@ type selectPlan struct {
 	distinct bool
 	limit    int64 // -1 = none
 	offset   int64
+	win      *windowStage // window functions (window.go); nil if none
 }
 
 // outItem is one select-list entry after * expansion.
@@ -152,6 +153,7 @@ func (e *Engine) planSelect(ctx context.Context, s *selectStmt) (*selectPlan, er
 			outB.clause = "SELECT"
 		}
 	}
+	p.planWindows(ctx, outB, now, items)
 	for _, it := range items {
 		v, err := outB.bind(it.e)
 		if err != nil {
@@ -172,6 +174,7 @@ func (e *Engine) planSelect(ctx context.Context, s *selectStmt) (*selectPlan, er
 		}
 		p.order = append(p.order, k)
 	}
+	p.finishWindows()
 	p.every = rowsPerCheck(selectSize(s))
 	// Projection pushdown (projection.go); a snapshot-schema read maps
 	// columns by field id afterwards (relation.remap), so it reads all.
@@ -234,27 +237,21 @@ func (p *selectPlan) planGroups(ctx context.Context, s *selectStmt, items []outI
 	aggKeys := newExprIndex(keys)
 	argB := &binder{ctx: ctx, sc: sc, now: now, clause: "an aggregate argument (aggregates cannot be nested)"}
 	rowB := &binder{sc: sc, now: now}
-	hook := func(x expr) (bexpr, bool, error) {
+	aliases := &aliasBinder{items: items, sc: sc, b: &binder{ctx: ctx, sc: sc, now: now, clause: "HAVING"}}
+	var hook func(x expr) (bexpr, bool, error)
+	hook = func(x expr) (bexpr, bool, error) {
 		if i, ok := groupKeys.find(x); ok {
 			return &colB{idx: i, t: p.groupBy[i].Type(), name: x.String()}, true, nil
 		}
 		switch y := x.(type) {
 		case *funcCall:
-			if !isAggregate(y.name) {
+			if !isAggregate(y.name) || y.over != nil {
 				return nil, false, nil
 			}
 			if j, ok := aggKeys.find(x); ok {
 				return &colB{idx: ng + j, t: p.aggs[j].t, name: y.String()}, true, nil
 			}
-			args := make([]bexpr, len(y.args))
-			for i, a := range y.args {
-				v, err := argB.bind(a)
-				if err != nil {
-					return nil, true, err
-				}
-				args[i] = v
-			}
-			a, err := newAggCall(y, args)
+			a, err := bindAggCall(y, argB)
 			if err != nil {
 				return nil, true, err
 			}
@@ -262,6 +259,9 @@ func (p *selectPlan) planGroups(ctx context.Context, s *selectStmt, items []outI
 			p.aggs = append(p.aggs, a)
 			return &colB{idx: ng + len(p.aggs) - 1, t: a.t, name: y.String()}, true, nil
 		case *columnRef:
+			if v, ok, err := aliases.bind(y); ok {
+				return v, true, err
+			}
 			if _, err := rowB.resolve(y); err != nil {
 				return nil, true, err
 			}
@@ -269,6 +269,7 @@ func (p *selectPlan) planGroups(ctx context.Context, s *selectStmt, items []outI
 		}
 		return nil, false, nil
 	}
+	aliases.b.hook = hook
 	return hook, nil
 }
 
@@ -382,6 +383,9 @@ func (e *Engine) open(ctx context.Context, p *selectPlan) (int64, iter.Seq2[type
 }
 
 func (e *Engine) runSelect(ctx context.Context, p *selectPlan) (*Result, error) {
+	if p.win != nil {
+		return e.runWindowed(ctx, p)
+	}
 	if vp := e.compileSelect(p); vp != nil {
 		return e.runSelectVec(ctx, vp)
 	}

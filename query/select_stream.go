@@ -61,7 +61,7 @@ func (r *Result) All() iter.Seq2[types.Row, error] {
 
 // streamable reports whether p can produce its rows one at a time.
 func (p *selectPlan) streamable() bool {
-	return !p.agg && len(p.order) == 0 && !p.distinct
+	return !p.agg && len(p.order) == 0 && !p.distinct && p.win == nil
 }
 
 // streamSelect opens the scan and returns a result whose rows are filtered,

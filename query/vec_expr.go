@@ -226,7 +226,7 @@ func bexprKids(e bexpr) ([]bexpr, bool) {
 	case *funcB:
 		kids = x.args
 	default:
-		return nil, false
+		return fnKids(e)
 	}
 	return kids, true
 }

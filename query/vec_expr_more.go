@@ -60,6 +60,8 @@ func compileMore(e bexpr) kern {
 		if x.l.Type().Kind == types.String && x.r.Type().Kind == types.String {
 			return &concatK{l: compileKern(x.l), r: compileKern(x.r)}
 		}
+	default:
+		return compileFn(e)
 	}
 	return nil
 }

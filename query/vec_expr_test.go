@@ -171,6 +171,9 @@ func (g vecGen) expr(k byte, depth int) string {
 	}
 	sub := func(k byte) string { return g.expr(k, depth-1) }
 	any := func() byte { return "nsbdy"[g.r.IntN(5)] }
+	if g.r.IntN(4) == 0 { // the functions of functions_*.go
+		return g.fnExpr(k, sub)
+	}
 	switch k {
 	case 'n':
 		switch g.r.IntN(8) {
