@@ -269,6 +269,10 @@ func (j *job) rewrite(ctx context.Context, out *outputWriter, files []inputFile)
 		st.RecordsRead += f.RowCount
 	}
 	slices.Sort(runs)
+	out.expect = 0
+	for _, f := range files {
+		out.expect += f.RowCount
+	}
 	sources := make([]lsm.RecordSource, len(runs))
 	for i, r := range runs {
 		sources[i] = (&runSource{j: j, ctx: ctx, st: st, files: byRun[r], all: files}).next
