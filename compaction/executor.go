@@ -269,10 +269,22 @@ func (j *job) rewrite(ctx context.Context, out *outputWriter, files []inputFile)
 		st.RecordsRead += f.RowCount
 	}
 	slices.Sort(runs)
+	out.expect = 0
+	for _, f := range files {
+		out.expect += f.RowCount
+	}
+	srcs := make([]*runSource, len(runs))
 	sources := make([]lsm.RecordSource, len(runs))
 	for i, r := range runs {
-		sources[i] = (&runSource{j: j, ctx: ctx, st: st, files: byRun[r], all: files}).next
+		srcs[i] = &runSource{j: j, ctx: ctx, files: byRun[r], all: files}
+		sources[i] = srcs[i].next
 	}
+	defer func() {
+		for _, s := range srcs {
+			st.RowGroupsMerged += s.merged
+		}
+	}()
+	prefetch(srcs)
 	dropper, _ := j.merger.(Dropper)
 	expired := j.expiry()
 	merger := newCopyMerger(j.merger)
@@ -342,9 +354,14 @@ func (j *job) expiry() func(*lsm.Record) bool {
 type runSource struct {
 	j     *job
 	ctx   context.Context
-	st    *Stats
 	files []manifest.DataFile
 	all   []inputFile
+	// merged counts the row groups decoded for the merge
+	// (Stats.RowGroupsMerged).
+	merged int
+	// first, when set, is the result of the first next, run ahead by
+	// prefetch.
+	first *fetched
 
 	fi     int // next file to open
 	f      manifest.DataFile
@@ -356,7 +373,37 @@ type runSource struct {
 	br     int        // next row of batch
 }
 
+// fetched is one result of runSource.next.
+type fetched struct {
+	rec lsm.Record
+	ok  bool
+	err error
+}
+
+// prefetch runs the first next of every source at once, one goroutine
+// each: the merge needs the first record of every input before it yields
+// anything, so fetching, checking and decoding the inputs' first row
+// groups one after another only leaves the other cores idle. The sources
+// yield the same records as without it.
+func prefetch(srcs []*runSource) {
+	if len(srcs) < 2 {
+		return
+	}
+	var wg sync.WaitGroup
+	for _, s := range srcs {
+		wg.Go(func() {
+			rec, ok, err := s.next()
+			s.first = &fetched{rec, ok, err}
+		})
+	}
+	wg.Wait()
+}
+
 func (s *runSource) next() (lsm.Record, bool, error) {
+	if f := s.first; f != nil {
+		s.first = nil
+		return f.rec, f.ok, f.err
+	}
 	for {
 		if b := s.batch; b != nil {
 			if r := s.br; r < b.Len() {
@@ -405,7 +452,7 @@ func (s *runSource) next() (lsm.Record, bool, error) {
 			}
 			return placeholder(g), true, nil
 		}
-		s.st.RowGroupsMerged++
+		s.merged++
 		if !s.j.boxed {
 			b, err := s.fr.DecodeBatch(s.ctx, i, lsm.ReadOptions{})
 			if err != nil {

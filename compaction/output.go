@@ -30,17 +30,25 @@ type outputWriter struct {
 	// batches and writes the same bytes.
 	pinned      map[*lsm.Batch]bool
 	pinnedBytes int64
+	// expect is how many more records the merge may still add (the
+	// inputs' record count less those added): a new piece is allocated
+	// for them at once instead of growing by doubling.
+	expect int64
 }
+
+// maxPieceRecords caps the records a new piece is allocated for.
+const maxPieceRecords = 1 << 20
 
 // minBuffer is the initial buffer limit for small target file sizes.
 const minBuffer = 1 << 20
 
 func (w *outputWriter) add(ctx context.Context, r lsm.Record) error {
 	if n := len(w.pieces); n == 0 || w.pieces[n-1].Copy != nil {
-		w.pieces = append(w.pieces, lsm.Piece{Records: make([]lsm.Record, 0, 1024)})
+		w.pieces = append(w.pieces, lsm.Piece{Records: make([]lsm.Record, 0, min(max(w.expect, 1024), maxPieceRecords))})
 	}
 	last := &w.pieces[len(w.pieces)-1]
 	last.Records = append(last.Records, r)
+	w.expect--
 	if b := lsm.BatchOf(&r); b != nil && !w.pinned[b] {
 		if w.pinned == nil {
 			w.pinned = map[*lsm.Batch]bool{}

@@ -3,6 +3,7 @@ package lsm
 import (
 	"bytes"
 	"cmp"
+	"encoding/binary"
 	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -157,7 +158,20 @@ func (b *WriteBuffer) FlushRun(m Merger) *Run {
 			return -1
 		}
 	}
+	// Most keys differ in their first 16 bytes: compare those as two
+	// integers and the whole keys only when they are equal.
+	pre := make([][2]uint64, len(idx))
+	for i, k := range keys {
+		pre[i] = keyPrefix(k)
+	}
 	slices.SortFunc(idx, func(x, y int32) int {
+		px, py := &pre[x], &pre[y]
+		if px[0] != py[0] {
+			return cmp.Compare(px[0], py[0])
+		}
+		if px[1] != py[1] {
+			return cmp.Compare(px[1], py[1])
+		}
 		if c := bytes.Compare(keys[x], keys[y]); c != 0 {
 			return c
 		}
@@ -193,6 +207,14 @@ func (b *WriteBuffer) FlushRun(m Merger) *Run {
 		i = j
 	}
 	return run
+}
+
+// keyPrefix is the first 16 bytes of k (zero-padded) as two big-endian
+// integers: keys whose prefixes differ compare as their prefixes do.
+func keyPrefix(k []byte) [2]uint64 {
+	var b [16]byte
+	copy(b[:], k)
+	return [2]uint64{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])}
 }
 
 // mergedRecords returns the buffer's records with its batch rows converted

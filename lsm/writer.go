@@ -48,6 +48,10 @@ type WriterOptions struct {
 	// rowPath selects the row encoder (parquet.Row per record) instead of
 	// the columnar one; tests compare the two.
 	rowPath bool
+	// workers, when positive, is the number of goroutines encoding the
+	// columns of a file (default: see encodeWorkers); tests compare 1 with
+	// several.
+	workers int
 }
 
 // EnsureDefaults fills zero fields with their defaults.
@@ -160,10 +164,15 @@ type fileWriter struct {
 	buf bytes.Buffer
 	w   *parquet.Writer
 	// pend holds the rows not yet handed to the column writers (pending
-	// counts them, also for rowPath); scratch is one chunk of values.
-	pend      []pendingRow
-	pending   int
-	scratch   []parquet.Value
+	// counts them, also for rowPath); scratch is one chunk of values per
+	// encoding goroutine (see eachColumn), colErrs their columns' errors.
+	pend    []pendingRow
+	pending int
+	scratch [][]parquet.Value
+	colErrs []error
+	// workers is the number of goroutines that encode columns (see
+	// eachColumn); 1 for rowPath.
+	workers   int
 	rgRows    int   // rows in the current row group
 	rgStart   int64 // w.Size() when the current row group started
 	rowGroups int
@@ -200,6 +209,10 @@ func (fw *fileWriter) start() {
 		parquet.CreatedBy("silt", strconv.Itoa(FormatVersion), ""),
 	)
 	fw.resetColumns()
+	fw.workers = encodeWorkers(fw.opts.workers)
+	if fw.rowPath {
+		fw.workers = 1
+	}
 	fw.rows = fw.rows[:0]
 	fw.rgRows, fw.rgStart, fw.rowGroups = 0, 0, 0
 	fw.file = EncodedFile{}
@@ -283,6 +296,9 @@ func (fw *fileWriter) flushRowGroup() error {
 	}
 	if fw.rgRows == 0 {
 		return nil
+	}
+	if err := fw.flushColumns(); err != nil {
+		return fmt.Errorf("writing row group: %w", err)
 	}
 	if err := fw.w.Flush(); err != nil {
 		return fmt.Errorf("writing row group: %w", err)

@@ -40,18 +40,21 @@ func (fw *fileWriter) resetColumns() {
 // column, converting pageChunkRows values at a time.
 func (fw *fileWriter) writeColumns() error {
 	cws := fw.w.ColumnWriters()
-	if cap(fw.scratch) < pageChunkRows {
-		fw.scratch = make([]parquet.Value, 0, pageChunkRows)
-	}
-	for c := range cws {
+	fw.scratches()
+	err := fw.eachColumn(len(cws), func(w, c int) error {
+		scratch := fw.scratch[w][:0]
 		for lo := 0; lo < len(fw.pend); lo += pageChunkRows {
-			vals := fw.fill(fw.scratch[:0], fw.pend[lo:min(lo+pageChunkRows, len(fw.pend))], c)
+			vals := fw.fill(scratch, fw.pend[lo:min(lo+pageChunkRows, len(fw.pend))], c)
 			if _, err := cws[c].WriteRowValues(vals); err != nil {
 				return fmt.Errorf("encoding column %d: %w", c, err)
 			}
 		}
+		clear(scratch[:pageChunkRows]) // no references into the rows' memory
+		return nil
+	})
+	if err != nil {
+		return err
 	}
-	clear(fw.scratch[:pageChunkRows])
 	fw.resetColumns()
 	return nil
 }

@@ -6,8 +6,9 @@ import (
 	"testing"
 )
 
-// TestColumnarEncoderMatchesRowEncoder: the columnar encoder writes the
-// same bytes as the row encoder (parquet.Row per record) it replaced, for
+// TestColumnarEncoderMatchesRowEncoder: the columnar encoder, with its
+// columns encoded by one goroutine and by several, writes the same bytes
+// as the row encoder (parquet.Row per record) it replaced, for
 // random records of every type with NULLs, long strings (truncated
 // statistics), several pages, row groups and files; and the files decode
 // to the records written.
@@ -28,9 +29,24 @@ func TestColumnarEncoderMatchesRowEncoder(t *testing.T) {
 			opts.TargetFileSize = int64(1 + rng.IntN(64<<10))
 			opts.RowGroupBytes = int64(1 + rng.IntN(16<<10))
 		}
+		workers := 2 + rng.IntN(3)
+		opts.workers = workers
 		newFiles, err := WriteFiles(recs, s, opts)
 		if err != nil {
 			t.Fatal(err)
+		}
+		opts.workers = 1
+		serial, err := WriteFiles(recs, s, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(serial) != len(newFiles) {
+			t.Fatalf("seed %d it %d: %d files, with one encoding goroutine %d", seed, it, len(newFiles), len(serial))
+		}
+		for i := range serial {
+			if !bytes.Equal(newFiles[i].Data, serial[i].Data) {
+				t.Fatalf("seed %d it %d file %d: %d encoding goroutines wrote %d bytes that differ from one goroutine's %d", seed, it, i, workers, len(newFiles[i].Data), len(serial[i].Data))
+			}
 		}
 		opts.rowPath = true
 		oldFiles, err := WriteFiles(recs, s, opts)
