@@ -218,3 +218,25 @@ func TestCTESharedOnce(t *testing.T) {
 		t.Fatalf("got %q, want 2^40", got)
 	}
 }
+
+// TestJoinDerivedBatches: a derived table read through the vectorized
+// scan (several batches of strings) keeps its values when a join holds
+// its rows.
+func TestJoinDerivedBatches(t *testing.T) {
+	e, _ := siltEngine(t)
+	var b strings.Builder
+	b.WriteString("CREATE TABLE t (id BIGINT PRIMARY KEY, s STRING); INSERT INTO t VALUES ")
+	const n = 5000
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "(%d, 'value-%d')", i, i)
+	}
+	mustExec(t, e, b.String())
+	got := query(t, e, `SELECT count(*), count(DISTINCT x.s), min(x.s = 'value-' || CAST(x.id AS STRING)), min(y.s = x.s)
+		FROM (SELECT id, s FROM t) x JOIN (SELECT id, s FROM t WHERE id >= 0) y ON x.id = y.id`)
+	if got != "5000|5000|true|true\n" {
+		t.Fatalf("got %q", got)
+	}
+}
