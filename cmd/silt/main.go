@@ -15,6 +15,7 @@ import (
 	"syscall"
 
 	"github.com/siltdb/silt/objstore"
+	"github.com/siltdb/silt/types"
 )
 
 const usage = `silt — a disaggregated table-state store
@@ -114,6 +115,8 @@ type app struct {
 	waits        *objstore.InFlight
 	waitsWatched bool
 	logNotice    func(msg string)
+	// openedWarehouse is the warehouse opened (redacted), for errors.
+	openedWarehouse string
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
@@ -182,6 +185,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return 0
 		}
 		msg := oneLine(err)
+		if w := a.openedWarehouse; w != "" && errors.Is(err, types.ErrNotFound) && !strings.Contains(msg, w) {
+			msg += fmt.Sprintf(" (in warehouse %s)", w) // the right name in the wrong warehouse is a typo too
+		}
 		if errors.Is(err, errUsage) && !strings.Contains(msg, "help") {
 			msg += fmt.Sprintf(" (run 'silt %s --help')", rest[0])
 		}

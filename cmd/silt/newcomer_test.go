@@ -148,7 +148,8 @@ func TestUnknownCommandAndUsage(t *testing.T) {
 // TestUnknownTableAndColumn: an unknown table or column names the one
 // meant, also when the database prefix was forgotten.
 func TestUnknownTableAndColumn(t *testing.T) {
-	env := []string{"SILT_WAREHOUSE=" + filepath.Join(t.TempDir(), "wh")}
+	wh := filepath.Join(t.TempDir(), "wh")
+	env := []string{"SILT_WAREHOUSE=" + wh}
 	mustSilt(t, env, "", "sql", "CREATE DATABASE shop; "+createAccounts)
 	for _, tc := range []struct{ sql, want string }{
 		{"SELECT * FROM shop.ordrs", `unknown table shop.ordrs (did you mean "shop.orders"?)`},
@@ -159,7 +160,10 @@ func TestUnknownTableAndColumn(t *testing.T) {
 		oneLineError(t, tc.sql, silt(t, env, "", "sql", tc.sql), tc.want)
 	}
 	// load and the other commands that name a table say the same.
-	oneLineError(t, "load", silt(t, env, "", "load", "shop.ordrs", filepath.Join(t.TempDir(), "x.csv")), "shop.ordrs")
+	// and name the warehouse, where the right name may be missing from a
+	// wrong warehouse.
+	oneLineError(t, "load", silt(t, env, "", "load", "shop.ordrs", filepath.Join(t.TempDir(), "x.csv")), "shop.ordrs", "(in warehouse "+wh+")")
+	oneLineError(t, "select", silt(t, env, "", "sql", "SELECT * FROM shop.ordrs"), "(in warehouse "+wh+")")
 }
 
 // TestS3SettingErrors: S3 mistakes with a known cause name the setting to

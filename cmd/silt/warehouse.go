@@ -67,6 +67,7 @@ func (a *app) openWarehouseMode(ctx context.Context, create bool) (*catalog.Cata
 	env := a.withTiers(a.withMetaCache(a.withLookupIndex(table.Env{}, uri), uri))
 	env.OnStall = a.onStall
 	env.OnNotice = a.onceNotices()
+	a.openedWarehouse = objstore.RedactURI(uri)
 	return catalog.New(hot, root, env), nil
 }
 
