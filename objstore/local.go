@@ -55,11 +55,40 @@ func NewLocal(dir string) (*Local, error) {
 	if err := os.MkdirAll(filepath.Join(root, localReserved+"locks"), 0o755); err != nil {
 		return nil, fmt.Errorf("local store %s: %w", dir, err)
 	}
+	return newLocal(root), nil
+}
+
+// OpenLocal opens the local store rooted at dir, which must exist: it
+// writes nothing until the first write (that one creates the lock files),
+// so opening a warehouse only to read leaves no trace in it. A missing
+// dir is types.ErrNotFound.
+func OpenLocal(dir string) (*Local, error) {
+	if dir == "" {
+		return nil, fmt.Errorf("%w: empty local store directory", types.ErrInvalid)
+	}
+	root, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("local store %s: %w", dir, err)
+	}
+	fi, err := os.Stat(root)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w: local store %s: no such directory", types.ErrNotFound, root)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("local store %s: %w", dir, err)
+	}
+	if !fi.IsDir() {
+		return nil, fmt.Errorf("%w: local store %s is a file, not a directory", types.ErrInvalid, root)
+	}
+	return newLocal(root), nil
+}
+
+func newLocal(root string) *Local {
 	l := &Local{root: root}
 	for i := range l.stripes {
 		l.stripes[i] = make(chan struct{}, 1)
 	}
-	return l, nil
+	return l
 }
 
 // String names the store's root.
@@ -84,7 +113,14 @@ func (l *Local) lock(ctx context.Context, key string) (func(), error) {
 		return nil, ctx.Err()
 	}
 	release := func() { <-l.stripes[i] }
-	f, err := os.OpenFile(filepath.Join(l.root, localReserved+"locks", fmt.Sprintf("%02d", i)), os.O_RDWR|os.O_CREATE, 0o644)
+	lockDir := filepath.Join(l.root, localReserved+"locks")
+	lockFile := filepath.Join(lockDir, fmt.Sprintf("%02d", i))
+	f, err := os.OpenFile(lockFile, os.O_RDWR|os.O_CREATE, 0o644)
+	if errors.Is(err, fs.ErrNotExist) { // opened with OpenLocal: the first write makes the lock files
+		if err = os.MkdirAll(lockDir, 0o755); err == nil {
+			f, err = os.OpenFile(lockFile, os.O_RDWR|os.O_CREATE, 0o644)
+		}
+	}
 	if err != nil {
 		release()
 		return nil, fmt.Errorf("local lock: %w", err)

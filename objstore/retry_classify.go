@@ -35,6 +35,10 @@ func IsRetryable(err error) bool {
 		errors.Is(err, io.ErrUnexpectedEOF):
 		return true
 	}
+	var proto *ProtocolError
+	if errors.As(err, &proto) {
+		return false // a setting to change; retrying will not help
+	}
 	var resp minio.ErrorResponse
 	if errors.As(err, &resp) && (resp.StatusCode != 0 || resp.Code != "") {
 		switch resp.Code {

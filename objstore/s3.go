@@ -112,7 +112,7 @@ func (s *S3) BucketExists(ctx context.Context) (bool, error) {
 		if isS3AccessDenied(err) {
 			return false, fmt.Errorf("s3 bucket %s: %w: %w", s.cfg.Bucket, ErrAccessDenied, err)
 		}
-		return false, fmt.Errorf("s3 bucket %s: %w", s.cfg.Bucket, err)
+		return false, fmt.Errorf("s3 bucket %s: %w", s.cfg.Bucket, s.protocolError(ctx, err))
 	}
 	return ok, nil
 }

@@ -279,6 +279,13 @@ func ParseEndpoint(ep string) (host string, secure, hasScheme bool, err error) {
 	}
 	scheme, rest, ok := strings.Cut(ep, "://")
 	if !ok {
+		lower := strings.ToLower(ep)
+		for _, sch := range []string{"https:", "http:"} {
+			if strings.HasPrefix(lower, sch) && !strings.ContainsAny(ep, "@?#") {
+				host := strings.TrimLeft(ep[len(sch):], "/")
+				return "", false, false, fmt.Errorf("%w: s3 endpoint %q: did you mean %s//%s?", types.ErrInvalid, ep, sch, host)
+			}
+		}
 		if strings.ContainsAny(ep, "/@?#") {
 			// Not quoted: without a scheme RedactURI cannot find user info.
 			return "", false, false, fmt.Errorf("%w: s3 endpoint: unexpected '/', '@', '?' or '#' (give host:port or http(s)://host:port)", types.ErrInvalid)
@@ -295,6 +302,9 @@ func ParseEndpoint(ep string) (host string, secure, hasScheme bool, err error) {
 	rest = strings.TrimSuffix(rest, "/")
 	if rest == "" {
 		return "", false, false, bad("no host")
+	}
+	if strings.Contains(rest, "/") && !strings.ContainsAny(rest, "@?#") {
+		return "", false, false, bad("it must not hold a path: the bucket and prefix go in the warehouse URI, s3://bucket/prefix")
 	}
 	if strings.ContainsAny(rest, "/@?#") {
 		return "", false, false, bad("it must not hold a path, user info, a query or a fragment")

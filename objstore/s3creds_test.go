@@ -96,7 +96,16 @@ func TestParseEndpoint(t *testing.T) {
 			t.Errorf("ParseEndpoint(%q) = %q %v %v %v", tc.in, host, secure, hasScheme, err)
 		}
 	}
-	for _, in := range []string{"ftp://h", "http://", "http://h/path", "http://user:hunter2@h", "h/x", "u:hunter2@h"} {
+	for in, want := range map[string]string{
+		"http:/127.0.0.1:9000":        "did you mean http://127.0.0.1:9000?",
+		"HTTPS:minio:9000":            "did you mean https://minio:9000?",
+		"http://minio:9000/warehouse": "the bucket and prefix go in the warehouse URI",
+	} {
+		if _, _, _, err := objstore.ParseEndpoint(in); !errors.Is(err, types.ErrInvalid) || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseEndpoint(%q): %v; want %q", in, err, want)
+		}
+	}
+	for _, in := range []string{"ftp://h", "http://", "http://h/path", "http://user:hunter2@h", "h/x", "u:hunter2@h", "http:/u:hunter2@h"} {
 		_, _, _, err := objstore.ParseEndpoint(in)
 		if !errors.Is(err, types.ErrInvalid) || strings.Contains(err.Error(), "hunter2") {
 			t.Errorf("ParseEndpoint(%q): %v; want types.ErrInvalid without the secret", in, err)

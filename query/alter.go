@@ -37,7 +37,7 @@ func (e *Engine) execAlter(ctx context.Context, s *alterTableStmt, dryRun bool) 
 	before, err := e.cat.LoadTable(ctx, db, name)
 	if err != nil {
 		if errors.Is(err, types.ErrNotFound) {
-			return nil, nil, errf(types.ErrNotFound, "unknown table %s.%s", db, name)
+			return nil, nil, errf(types.ErrNotFound, "unknown table %s.%s%s", db, name, e.tableHint(ctx, db, name))
 		}
 		return nil, nil, err
 	}

@@ -79,7 +79,7 @@ func (b *binder) resolve(c *columnRef) (int, error) {
 		return -1, err
 	}
 	if i < 0 {
-		return -1, errf(types.ErrInvalid, "unknown column %q %s", c.name, b.sc.where)
+		return -1, errf(types.ErrInvalid, "unknown column %q %s%s", c.name, b.sc.where, b.sc.columnHint(c.name))
 	}
 	return i, nil
 }

@@ -206,7 +206,7 @@ func (e *Engine) dropTable(ctx context.Context, s *dropTableStmt) (*Result, erro
 	}
 	if err != nil {
 		if errors.Is(err, types.ErrNotFound) && !s.ifExists {
-			return nil, errf(types.ErrNotFound, "unknown table %s.%s", db, name)
+			return nil, errf(types.ErrNotFound, "unknown table %s.%s%s", db, name, e.tableHint(ctx, db, name))
 		}
 		return nil, err
 	}

@@ -73,7 +73,7 @@ func (e *Engine) execInsert(ctx context.Context, s *insertStmt) (*Result, error)
 		for _, c := range s.columns {
 			i := r.schema.FieldIndex(c.name)
 			if i < 0 {
-				return nil, errf(types.ErrInvalid, "unknown column %q in table %s", c.name, r)
+				return nil, errf(types.ErrInvalid, "unknown column %q in table %s%s", c.name, r, fieldHint(c.name, r.schema))
 			}
 			if slices.Contains(target, i) {
 				return nil, errf(types.ErrInvalid, "column %q is listed twice", c.name)
@@ -248,7 +248,7 @@ func (e *Engine) execUpdate(ctx context.Context, s *updateStmt) (*Result, error)
 	for _, a := range s.sets {
 		i := r.schema.FieldIndex(a.col.name)
 		if i < 0 {
-			return nil, errf(types.ErrInvalid, "unknown column %q in table %s", a.col.name, r)
+			return nil, errf(types.ErrInvalid, "unknown column %q in table %s%s", a.col.name, r, fieldHint(a.col.name, r.schema))
 		}
 		f := r.schema.Fields[i]
 		if containsFold(r.schema.PrimaryKeys, f.Name) {

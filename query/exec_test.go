@@ -210,7 +210,7 @@ func TestExecErrors(t *testing.T) {
 		{"SELECT u.id FROM orders", `invalid: unknown table or alias "u" in u.id`, types.ErrInvalid},
 		{"SELECT x", `invalid: unknown column "x" (the query has no FROM clause)`, types.ErrInvalid},
 		{"SELECT * FROM nope", `not found: unknown table default.nope`, types.ErrNotFound},
-		{"SELECT * FROM nodb.orders", `not found: unknown table nodb.orders`, types.ErrNotFound},
+		{"SELECT * FROM nodb.orders", `not found: unknown table nodb.orders (did you mean "default.orders"?)`, types.ErrNotFound},
 		{"SELECT * FROM orders$nope", `not found: unknown system table default.orders$nope (system tables: $snapshots, $schemas, $files, $manifests, $options, $tags, $branches, $audit_log, $iceberg)`, types.ErrNotFound},
 		{"SELECT * FROM orders WHERE id = 'abc'", `invalid: type mismatch: cannot compare id (BIGINT) with 'abc': not a valid BIGINT`, types.ErrInvalid},
 		{"SELECT * FROM orders WHERE d = '2024-13-45'", `invalid: type mismatch: cannot compare d (DATE) with '2024-13-45': not a valid DATE`, types.ErrInvalid},

@@ -81,7 +81,7 @@ func (e *Engine) resolveTable(ctx context.Context, n tableName) (*relation, erro
 	t, err := e.cat.LoadTable(ctx, db, base)
 	if err != nil {
 		if errors.Is(err, types.ErrNotFound) {
-			return nil, errf(types.ErrNotFound, "unknown table %s.%s", db, base)
+			return nil, errf(types.ErrNotFound, "unknown table %s.%s%s", db, base, e.tableHint(ctx, db, base))
 		}
 		return nil, fmt.Errorf("loading table %s.%s: %w", db, base, err)
 	}

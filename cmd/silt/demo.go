@@ -36,7 +36,7 @@ func (a *app) cmdDemo(ctx context.Context, args []string) error {
 	if cfg.keys < 1 || cfg.commits < 0 || cfg.ops < 0 {
 		return fmt.Errorf("%w: --keys must be >= 1, --commits and --ops >= 0", errUsage)
 	}
-	cat, err := a.openWarehouse(ctx)
+	cat, err := a.createWarehouse(ctx)
 	if err != nil {
 		return err
 	}

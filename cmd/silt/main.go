@@ -15,6 +15,7 @@ import (
 	"syscall"
 
 	"github.com/siltdb/silt/objstore"
+	"github.com/siltdb/silt/types"
 )
 
 const usage = `silt — a disaggregated table-state store
@@ -23,6 +24,8 @@ Usage:
   silt [global flags] <command> [flags] [args]
 
 Commands:
+  init [DIR|s3://…]    create a warehouse (every other command needs an existing one, except
+                       demo, serve and SQL with a CREATE statement)
   sql [STMT; …]        run SQL statements; with -f FILE run a script; with nothing, a REPL
   load TABLE FILE      bulk-load a CSV or JSON-lines file into a table in one commit
   compact TABLE        compact a table's sorted runs (--full, --partition); --watch keeps compacting
@@ -118,6 +121,8 @@ type app struct {
 	waits        *objstore.InFlight
 	waitsWatched bool
 	logNotice    func(msg string)
+	// openedWarehouse is the warehouse opened (redacted), for errors.
+	openedWarehouse string
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
@@ -127,13 +132,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		cacheDir: getenv("SILT_CACHE_DIR"), cacheSize: firstNonEmpty(getenv("SILT_CACHE_SIZE"), "1gb"), coldURI: getenv("SILT_COLD_URI"),
 		iceberg: strings.EqualFold(strings.TrimSpace(getenv("SILT_ICEBERG")), "true")}
 	fs := flag.NewFlagSet("silt", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, usage) }
+	fs.SetOutput(io.Discard) // errors are reported in one line below
 	a.g.register(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, usage)
 			return 0
 		}
+		fmt.Fprintf(stderr, "silt: usage: %s (run 'silt help')\n", flagError(err, fs))
 		return 2
 	}
 	rest := fs.Args()
@@ -155,6 +161,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = a.cmdExport(ctx, rest[1:])
 	case "demo":
 		err = a.cmdDemo(ctx, rest[1:])
+	case "init":
+		err = a.cmdInit(ctx, rest[1:])
 	case "schema":
 		err = a.cmdSchema(ctx, rest[1:])
 	case "bench":
@@ -172,15 +180,25 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "version":
 		fmt.Fprintln(stdout, "silt", version)
 	case "help", "-h", "--help":
+		if len(rest) > 1 {
+			return a.help(ctx, rest[1])
+		}
 		fmt.Fprint(stdout, usage)
 	default:
-		err = fmt.Errorf("%w: unknown command %q (run 'silt help')", errUsage, rest[0])
+		err = fmt.Errorf("%w: unknown command %q%s (run 'silt help' for the list)", errUsage, rest[0], suggestCommand(rest[0]))
 	}
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
-		fmt.Fprintln(stderr, "silt:", oneLine(err))
+		msg := oneLine(err)
+		if w := a.openedWarehouse; w != "" && errors.Is(err, types.ErrNotFound) && !strings.Contains(msg, w) {
+			msg += fmt.Sprintf(" (in warehouse %s)", w) // the right name in the wrong warehouse is a typo too
+		}
+		if errors.Is(err, errUsage) && !strings.Contains(msg, "help") {
+			msg += fmt.Sprintf(" (run 'silt %s --help')", rest[0])
+		}
+		fmt.Fprintln(stderr, "silt:", msg)
 		if errors.Is(err, errUsage) {
 			return 2
 		}
@@ -198,22 +216,19 @@ func oneLine(err error) string {
 // allowing flags after positional arguments.
 func (a *app) parseFlags(name string, args []string, setup func(fs *flag.FlagSet), help string) ([]string, error) {
 	fs := flag.NewFlagSet("silt "+name, flag.ContinueOnError)
-	fs.SetOutput(a.stderr)
+	fs.SetOutput(io.Discard) // a mistake is one line (run reports it); --help prints the help
 	a.g.register(fs)
 	if setup != nil {
 		setup(fs)
-	}
-	fs.Usage = func() {
-		fmt.Fprintf(a.stderr, "Usage: silt %s %s\n\nFlags:\n", name, help)
-		fs.PrintDefaults()
 	}
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
+				a.commandHelp(name, help, fs)
 				return nil, err
 			}
-			return nil, fmt.Errorf("%w: %v", errUsage, err)
+			return nil, fmt.Errorf("%w: %s (run 'silt %s --help')", errUsage, flagError(err, fs), name)
 		}
 		args = fs.Args()
 		if len(args) == 0 {

@@ -13,7 +13,7 @@ func (a *app) cmdSchema(ctx context.Context, args []string) error {
 	const help = `check DB.TABLE "ALTER TABLE DB.TABLE … | ADD COLUMN …"`
 	if len(args) == 0 || args[0] != "check" {
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
-			fmt.Fprintf(a.stderr, "Usage: silt schema %s\n", help)
+			fmt.Fprintf(a.stdout, "Usage: silt schema %s\n", help)
 			return nil
 		}
 		return fmt.Errorf("%w: usage: silt schema %s", errUsage, help)

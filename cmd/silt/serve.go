@@ -120,7 +120,7 @@ func (a *app) cmdServe(ctx context.Context, args []string) error {
 	log := server.NewLogger(a.stderr, cfg)
 	log.Info("starting", "version", version, "config", configPath, "warehouse", objstore.RedactURI(cfg.Warehouse), "sinks", len(cfg.Sinks))
 	a.logNotice = func(msg string) { log.Warn(msg) } // stderr is the log: notices go through it
-	cat, err := a.openWarehouse(ctx)
+	cat, err := a.createWarehouse(ctx)
 	if err != nil {
 		return err
 	}

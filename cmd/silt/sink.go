@@ -114,6 +114,10 @@ func (a *app) cmdSink(ctx context.Context, args []string) error {
 			return fmt.Errorf("%w: %w", errUsage, err)
 		}
 	}
+	// Settings errors first: they are usage errors whatever the warehouse.
+	if err := checkSinkEnv(cfg.Sinks, a.getenv); err != nil {
+		return err
+	}
 	cat, err := a.openWarehouse(ctx)
 	if err != nil {
 		return err
@@ -127,6 +131,20 @@ func (a *app) cmdSink(ctx context.Context, args []string) error {
 		return err
 	}
 	return a.runSinks(ctx, sinks, names, every)
+}
+
+// checkSinkEnv checks the SILT_KAFKA_* settings of the environment that
+// openSinks applies to each sink.
+func checkSinkEnv(cfgs []stream.SinkConfig, getenv func(string) string) error {
+	for _, sc := range cfgs {
+		if _, err := sc.KafkaSecurity.WithEnv(getenv); err != nil {
+			return fmt.Errorf("%w: sink %s: %w", errUsage, sc.DisplayName(), err)
+		}
+		if _, err := sc.KafkaGroup.WithEnv(getenv); err != nil {
+			return fmt.Errorf("%w: sink %s: %w", errUsage, sc.DisplayName(), err)
+		}
+	}
+	return nil
 }
 
 // openSinks builds the sinks of a config (without running them); logf

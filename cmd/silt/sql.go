@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,7 +13,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/siltdb/silt/catalog"
 	"github.com/siltdb/silt/query"
-	"golang.org/x/term"
 )
 
 func (a *app) cmdSQL(ctx context.Context, args []string) error {
@@ -29,11 +26,7 @@ func (a *app) cmdSQL(ctx context.Context, args []string) error {
 	if err := checkFormat(a.g.format); err != nil {
 		return err
 	}
-	cat, err := a.openWarehouse(ctx)
-	if err != nil {
-		return err
-	}
-	eng := a.newEngine(cat)
+	var script string
 	switch {
 	case file != "" && len(pos) > 0:
 		return fmt.Errorf("%w: give statements or -f FILE, not both", errUsage)
@@ -42,11 +35,23 @@ func (a *app) cmdSQL(ctx context.Context, args []string) error {
 		if err != nil {
 			return fmt.Errorf("read %s: %w", file, err)
 		}
-		return canceled(ctx, a.execPrint(ctx, eng, string(data)))
+		script = string(data)
 	case len(pos) > 0:
-		return canceled(ctx, a.execPrint(ctx, eng, strings.Join(pos, " ")))
+		script = strings.Join(pos, " ")
 	}
-	return canceled(ctx, a.repl(ctx, eng))
+	open := a.openWarehouse
+	if scriptCreates(script) {
+		open = a.createWarehouse
+	}
+	cat, err := open(ctx)
+	if err != nil {
+		return err
+	}
+	eng := a.newEngine(cat)
+	if file != "" || len(pos) > 0 {
+		return canceled(ctx, a.execPrint(ctx, eng, script))
+	}
+	return canceled(ctx, a.repl(ctx, eng, cat))
 }
 
 // canceled turns the error of a run that an interrupt (SIGINT, SIGTERM:
@@ -106,118 +111,6 @@ func (a *app) execPrint(ctx context.Context, eng *query.Engine, sql string) erro
 	return eng.ExecStream(ctx, sql, func(r *query.Result) error {
 		return query.WriteResult(a.stdout, r, a.g.format)
 	})
-}
-
-// repl reads statements interactively. With a terminal it offers line
-// editing and history (kept in ~/.silt_history); otherwise it reads lines.
-func (a *app) repl(ctx context.Context, eng *query.Engine) error {
-	in, isFile := a.stdin.(*os.File)
-	if isFile && term.IsTerminal(int(in.Fd())) {
-		return a.replTerminal(ctx, eng, in)
-	}
-	return a.replLines(ctx, eng, bufio.NewScanner(a.stdin), nil)
-}
-
-func (a *app) replLines(ctx context.Context, eng *query.Engine, sc *bufio.Scanner, prompt func(string)) error {
-	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
-	var buf stmtBuffer
-	if prompt != nil {
-		prompt("silt> ")
-	}
-	for sc.Scan() {
-		line := sc.Text()
-		trimmed := strings.TrimSpace(line)
-		if buf.b.Len() == 0 && (trimmed == `\q` || trimmed == "quit" || trimmed == "exit") {
-			return nil
-		}
-		if buf.add(line) {
-			err := a.execPrint(ctx, eng, buf.b.String())
-			if err != nil && ctx.Err() != nil {
-				return err
-			}
-			if err != nil {
-				fmt.Fprintln(a.stderr, "error:", oneLine(err))
-			}
-			buf.b.Reset()
-		}
-		if prompt != nil {
-			if buf.b.Len() == 0 {
-				prompt("silt> ")
-			} else {
-				prompt("   -> ")
-			}
-		}
-		if ctx.Err() != nil {
-			return nil
-		}
-	}
-	return sc.Err()
-}
-
-func (a *app) replTerminal(ctx context.Context, eng *query.Engine, in *os.File) error {
-	old, err := term.MakeRaw(int(in.Fd()))
-	if err != nil {
-		return a.replLines(ctx, eng, bufio.NewScanner(in), func(p string) { fmt.Fprint(a.stdout, p) })
-	}
-	defer term.Restore(int(in.Fd()), old)
-	rw := struct {
-		io.Reader
-		io.Writer
-	}{in, a.stdout}
-	t := term.NewTerminal(rw, "silt> ")
-	hist := loadHistory()
-	for _, h := range hist {
-		t.History.Add(h)
-	}
-	out := &crlfWriter{t}
-	saved := a.stdout
-	a.stdout, a.stderr = out, out
-	defer func() { a.stdout, a.stderr = saved, saved }()
-	var buf stmtBuffer
-	for {
-		line, err := t.ReadLine()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		trimmed := strings.TrimSpace(line)
-		if buf.b.Len() == 0 && (trimmed == `\q` || trimmed == "quit" || trimmed == "exit") {
-			return nil
-		}
-		if buf.add(line) || buf.b.Len() == 0 {
-			stmt := strings.TrimSpace(buf.b.String())
-			buf.b.Reset()
-			if stmt != "" {
-				appendHistory(stmt)
-				// Cooked mode while the statement runs, so that Ctrl-C
-				// sends SIGINT, which cancels it (and ends the session).
-				_ = term.Restore(int(in.Fd()), old)
-				err := a.execPrint(ctx, eng, stmt)
-				if _, rerr := term.MakeRaw(int(in.Fd())); rerr != nil && err == nil {
-					err = rerr
-				}
-				if err != nil && ctx.Err() != nil {
-					return err
-				}
-				if err != nil {
-					fmt.Fprintln(out, "error:", oneLine(err))
-				}
-			}
-			t.SetPrompt("silt> ")
-		} else {
-			t.SetPrompt("   -> ")
-		}
-	}
-}
-
-// crlfWriter turns \n into \r\n for a terminal in raw mode.
-type crlfWriter struct{ w io.Writer }
-
-func (c *crlfWriter) Write(p []byte) (int, error) {
-	_, err := c.w.Write([]byte(strings.ReplaceAll(string(p), "\n", "\r\n")))
-	return len(p), err
 }
 
 func historyPath() string {

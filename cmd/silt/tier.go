@@ -35,7 +35,7 @@ func (a *app) openTierStore(ctx context.Context, uri string) (objstore.Store, er
 	if !strings.HasPrefix(uri, "s3://") {
 		uri = base // a directory has no storage class
 	}
-	st, _, err := a.openStoreWith(ctx, "cold tier", uri, a.coldS3Settings)
+	st, _, err := a.openStoreWith(ctx, "cold tier", uri, a.coldS3Settings, true)
 	if err != nil {
 		return nil, err
 	}

@@ -19,20 +19,46 @@ import (
 	"github.com/siltdb/silt/types"
 )
 
-// openWarehouse opens the catalog named by the --warehouse flag or
-// SILT_WAREHOUSE: "s3://bucket/prefix" or a local directory (created if
-// missing).
+// openWarehouse opens the existing warehouse named by the --warehouse flag
+// or SILT_WAREHOUSE: "s3://bucket/prefix" or a local directory. Opening
+// writes nothing; a location that holds no warehouse is an error that
+// names it and how to create one, so that a mistyped path or prefix never
+// becomes a new, empty warehouse.
 func (a *app) openWarehouse(ctx context.Context) (*catalog.Catalog, error) {
+	return a.openWarehouseMode(ctx, false)
+}
+
+// createWarehouse opens the warehouse, creating its directory (or, with
+// SILT_S3_CREATE_BUCKET=true, its bucket) when missing: for the commands
+// that create what they write (silt init, demo, serve, and SQL scripts
+// with a CREATE statement).
+func (a *app) createWarehouse(ctx context.Context) (*catalog.Catalog, error) {
+	return a.openWarehouseMode(ctx, true)
+}
+
+func (a *app) openWarehouseMode(ctx context.Context, create bool) (*catalog.Catalog, error) {
 	uri := a.g.warehouse
 	if uri == "" {
-		return nil, fmt.Errorf("%w: no warehouse: pass --warehouse DIR|s3://bucket/prefix or set SILT_WAREHOUSE", errUsage)
+		return nil, fmt.Errorf("%w: no warehouse: pass --warehouse DIR|s3://bucket/prefix or set SILT_WAREHOUSE (create one with 'silt init DIR')", errUsage)
 	}
-	store, root, err := a.openStore(ctx, "warehouse", uri)
+	if err := a.openCache(ctx); err != nil { // settings errors before the warehouse's
+		return nil, err
+	}
+	store, root, err := a.openStoreWith(ctx, "warehouse", uri, a.s3Settings, create)
+	if errors.Is(err, types.ErrNotFound) && !create && !strings.HasPrefix(uri, "s3://") {
+		return nil, a.noWarehouse(err)
+	}
 	if err != nil {
 		return nil, err
 	}
-	if err := a.openCache(ctx); err != nil {
-		return nil, err
+	if !create {
+		dbs, err := catalog.New(store, root, table.Env{}).ListDatabases(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("warehouse %q: %w", objstore.RedactURI(uri), err)
+		}
+		if len(dbs) == 0 {
+			return nil, a.noWarehouse(errors.New("it holds no database"))
+		}
 	}
 	ropts, err := a.retryOptions(store)
 	if err != nil {
@@ -43,7 +69,31 @@ func (a *app) openWarehouse(ctx context.Context) (*catalog.Catalog, error) {
 	env.OnStall = a.onStall
 	env.OnNotice = a.onceNotices()
 	env.AfterChange = a.icebergPublisher(uri).Hook()
+	a.openedWarehouse = objstore.RedactURI(uri)
 	return catalog.New(hot, root, env), nil
+}
+
+// noWarehouse is the error of a read on a location that holds no
+// warehouse: which location, where it came from, and how to create one.
+func (a *app) noWarehouse(cause error) error {
+	from := "--warehouse"
+	if a.g.warehouse == a.getenv("SILT_WAREHOUSE") {
+		from = "SILT_WAREHOUSE"
+	}
+	shown := objstore.RedactURI(a.g.warehouse)
+	return fmt.Errorf("%w: no warehouse at %s=%s: %s (check the path, or create one: silt init %s)",
+		types.ErrNotFound, from, shown, noWarehouseCause(cause), shown)
+}
+
+func noWarehouseCause(err error) string {
+	msg := err.Error()
+	if errors.Is(err, types.ErrNotFound) {
+		// "not found: local store /abs: no such directory" -> "/abs: no such directory"
+		if i := strings.Index(msg, "local store "); i >= 0 {
+			msg = msg[i+len("local store "):]
+		}
+	}
+	return msg
 }
 
 // icebergPublisher publishes the Iceberg view of the warehouse's tables
@@ -91,13 +141,17 @@ func (a *app) onceNotices() func(string) {
 // local directory. URIs holding credentials are rejected, and errors
 // quote URIs redacted.
 func (a *app) openStore(ctx context.Context, what, uri string) (objstore.Store, string, error) {
-	return a.openStoreWith(ctx, what, uri, a.s3Settings)
+	return a.openStoreWith(ctx, what, uri, a.s3Settings, true)
 }
 
 // openStoreWith is openStore with the S3 settings of settings (the
-// warehouse's, or the cold tier's).
-func (a *app) openStoreWith(ctx context.Context, what, uri string, settings func(*objstore.S3Config) error) (objstore.Store, string, error) {
+// warehouse's, or the cold tier's). Without create, a missing directory
+// or bucket is types.ErrNotFound and nothing is created.
+func (a *app) openStoreWith(ctx context.Context, what, uri string, settings func(*objstore.S3Config) error, create bool) (objstore.Store, string, error) {
 	if err := objstore.CheckNoCredentials(what, uri); err != nil {
+		return nil, "", err
+	}
+	if err := checkLocation(what, uri); err != nil {
 		return nil, "", err
 	}
 	shown := objstore.RedactURI(uri)
@@ -120,7 +174,7 @@ func (a *app) openStoreWith(ctx context.Context, what, uri string, settings func
 			return nil, "", err
 		}
 		r := objstore.NewRetry(s3, ropts)
-		if err := r.Do(ctx, "check bucket", cfg.Bucket, func(ctx context.Context) error { return a.ensureBucket(ctx, what, s3) }); err != nil {
+		if err := r.Do(ctx, "check bucket", cfg.Bucket, func(ctx context.Context) error { return a.ensureBucket(ctx, what, s3, create) }); err != nil {
 			return nil, "", err
 		}
 		return s3, "", nil
@@ -131,6 +185,13 @@ func (a *app) openStoreWith(ctx context.Context, what, uri string, settings func
 	dir, err := filepath.Abs(uri)
 	if err != nil {
 		return nil, "", fmt.Errorf("%s %q: %w", what, shown, err)
+	}
+	if !create {
+		st, err := objstore.OpenLocal(dir)
+		if err != nil {
+			return nil, "", fmt.Errorf("%s %q: %w", what, shown, err)
+		}
+		return st, "", nil
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, "", fmt.Errorf("%s %q: %w", what, shown, err)
@@ -247,14 +308,18 @@ func splitTableName(name string) (string, string, error) {
 // ensureBucket checks that the warehouse bucket exists. With
 // SILT_S3_CREATE_BUCKET=true a missing bucket is created (handy for a fresh
 // MinIO); otherwise it is a clear error rather than a silent create.
-func (a *app) ensureBucket(ctx context.Context, what string, s3 *objstore.S3) error {
-	if isTrue(a.getenv("SILT_S3_CREATE_BUCKET")) {
+func (a *app) ensureBucket(ctx context.Context, what string, s3 *objstore.S3, create bool) error {
+	if create && isTrue(a.getenv("SILT_S3_CREATE_BUCKET")) {
 		if err := s3.EnsureBucket(ctx); err != nil {
 			return fmt.Errorf("%s bucket %s: %w", what, s3.Config().Bucket, err)
 		}
 		return nil
 	}
 	ok, err := s3.BucketExists(ctx)
+	var proto *objstore.ProtocolError
+	if errors.As(err, &proto) {
+		return fmt.Errorf("%s bucket %s: %w (%s)", what, s3.Config().Bucket, err, a.protocolHint(what, proto))
+	}
 	if err != nil {
 		hint := ""
 		if errors.Is(err, objstore.ErrAccessDenied) {
@@ -267,7 +332,28 @@ func (a *app) ensureBucket(ctx context.Context, what string, s3 *objstore.S3) er
 		return fmt.Errorf("%s bucket %s: %w%s", what, s3.Config().Bucket, err, hint)
 	}
 	if !ok {
-		return fmt.Errorf("%w: %s bucket %s does not exist (create it, or set SILT_S3_CREATE_BUCKET=true)", types.ErrNotFound, what, s3.Config().Bucket)
+		hint := "create it, or set SILT_S3_CREATE_BUCKET=true"
+		if !create {
+			hint = "check the bucket name; create it, or run 'silt init' with SILT_S3_CREATE_BUCKET=true"
+		}
+		return fmt.Errorf("%w: %s bucket %s does not exist (%s)", types.ErrNotFound, what, s3.Config().Bucket, hint)
 	}
 	return nil
+}
+
+// protocolHint names the setting that fixes a protocol mismatch with the
+// S3 endpoint.
+func (a *app) protocolHint(what string, e *objstore.ProtocolError) string {
+	v := "SILT_S3_ENDPOINT"
+	if what == "cold tier" {
+		v = "SILT_COLD_S3_ENDPOINT"
+	}
+	if e.EndpointTLS {
+		hint := fmt.Sprintf("set %s=https://%s", v, e.Endpoint)
+		if isTrue(a.getenv("SILT_S3_INSECURE")) {
+			hint += " and unset SILT_S3_INSECURE"
+		}
+		return hint
+	}
+	return fmt.Sprintf("set %s=http://%s, or SILT_S3_INSECURE=true", v, e.Endpoint)
 }
