@@ -17,7 +17,8 @@ import (
 // runs of a bucket overlap and keep -U/-D records, so the view carries
 // position deletes naming, per data file, the rows the scan's merge does
 // not return (hidden_merge.go finds them, hidden_cache.go remembers them
-// per bucket, posdelete.go writes them as Iceberg position delete files).
+// per bucket, hidden_state.go extends them when a bucket only gained newer
+// files, posdelete.go writes them as Iceberg position delete files).
 //
 // The merge is the scan's: the files of each (partition, bucket) merged by
 // (key, seq, file order), each key's records handed to the table's merge
@@ -46,7 +47,8 @@ import (
 // expired at Env.Now() at the call are hidden too, as a scan started then
 // hides them; a later call may hide more. Buckets whose files did not
 // change since an earlier call are answered from a bounded in-memory cache
-// (only the TTL is re-judged). HiddenRows reads snap's files without a
+// (only the TTL is re-judged), and buckets that only gained newer files
+// (a commit) by reading those files alone. HiddenRows reads snap's files without a
 // lease: a caller working on an older snapshot than the latest should pin
 // it (a scan of it holds a lease) so that expiry does not delete its files
 // meanwhile, which would surface as a read error.
