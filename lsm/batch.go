@@ -98,7 +98,7 @@ func (f *FileReader) DecodeBatch(ctx context.Context, i int, opts ReadOptions) (
 }
 
 func (f *FileReader) decodeBatch(ctx context.Context, i int, want []bool, check bool) (*Batch, error) {
-	ra, err := f.loadGroup(ctx, i)
+	ra, err := f.loadGroupInPlace(ctx, i)
 	if err != nil {
 		return nil, err
 	}

@@ -108,7 +108,7 @@ func NewBatchMerge(ctx context.Context, files []*FileReader, merger Merger, opts
 	if opts.MaxRows <= 0 {
 		opts.MaxRows = DefaultBatchRows
 	}
-	m := &BatchMerge{ctx: ctx, merger: merger, opts: opts, nulls: nullArrays{}}
+	m := &BatchMerge{ctx: ctx, merger: merger, opts: opts}
 	if p, ok := merger.(Picker); ok {
 		m.rule = p.PickRule()
 	}

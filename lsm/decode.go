@@ -68,7 +68,8 @@ func (c *colVals) init(kind parquet.Kind, rows int) {
 
 // decodeChunk decodes column col of row group i (its verified bytes ra)
 // into dst, checking that it holds exactly the row group's row count.
-func (f *FileReader) decodeChunk(ra sliceReaderAt, i, col int, dst *colVals) (err error) {
+// scratch (may be nil) holds buffers reused across pages and chunks.
+func (f *FileReader) decodeChunk(ra sliceReaderAt, i, col int, dst *colVals, scratch *pageScratch) (err error) {
 	fcc, ok := f.file.RowGroups()[i].ColumnChunks()[col].(*parquet.FileColumnChunk)
 	if !ok {
 		return fmt.Errorf("%w: unexpected column chunk type", types.ErrCorruption)
@@ -83,7 +84,7 @@ func (f *FileReader) decodeChunk(ra sliceReaderAt, i, col int, dst *colVals) (er
 		return fmt.Errorf("%w: row group %d column %s: %v", types.ErrCorruption, i, node.String(), err)
 	}
 	if pc, ok := node.(*parquet.Column); ok && foldPages {
-		err := f.decodeChecked(ra, i, col, pc, dst, rows, corrupt)
+		err := f.decodeChecked(ra, i, col, pc, dst, rows, corrupt, scratch)
 		if err != errNoFold {
 			return err
 		}
@@ -121,9 +122,11 @@ var errNoFold = errors.New("page not decoded from the check's bodies")
 // decodeChecked decodes column col of row group i in the same pass as its
 // deep page check: each page is decoded from the body the check
 // decompressed, so no page is decompressed twice.
-func (f *FileReader) decodeChecked(ra sliceReaderAt, i, col int, pc *parquet.Column, dst *colVals, rows int, corrupt func(error) error) error {
+func (f *FileReader) decodeChecked(ra sliceReaderAt, i, col int, pc *parquet.Column, dst *colVals, rows int, corrupt func(error) error, scratch *pageScratch) error {
 	var dict parquet.Dictionary
-	var buf []byte
+	if scratch == nil {
+		scratch = new(pageScratch)
+	}
 	err := f.checkChunkVisit(ra, i, col, true, func(h *format.PageHeader, levels, values []byte) error {
 		switch {
 		case h.Type == format.DictionaryPage && h.DictionaryPageHeader.Valid:
@@ -136,8 +139,10 @@ func (f *FileReader) decodeChecked(ra sliceReaderAt, i, col int, pc *parquet.Col
 		case h.Type == format.DataPageV2 && h.DataPageHeaderV2.Valid && values != nil:
 			v := h.DataPageHeaderV2.V
 			v.IsCompressed = thrift.Null[bool]{V: false, Valid: true} // the check decompressed it
-			buf = append(append(buf[:0], levels...), values...)
-			p, err := pc.DecodeDataPageV2(dataPageHeaderV2(&v), buf, dict)
+			// The page is copied out (appendPage) before the next one
+			// reuses the buffer.
+			scratch.page = append(append(scratch.page[:0], levels...), values...)
+			p, err := pc.DecodeDataPageV2(dataPageHeaderV2(&v), scratch.page, dict)
 			if err != nil {
 				return corrupt(err)
 			}
@@ -149,7 +154,7 @@ func (f *FileReader) decodeChecked(ra sliceReaderAt, i, col int, pc *parquet.Col
 			return nil
 		}
 		return errNoFold
-	})
+	}, scratch)
 	if err != nil {
 		return err
 	}
@@ -497,7 +502,7 @@ func (f *FileReader) projection(opts ReadOptions) (want []bool, check bool, err 
 
 // decodeGroup loads, verifies and decodes row group i.
 func (f *FileReader) decodeGroup(ctx context.Context, i int, want []bool, check bool) (_ *groupBatch, err error) {
-	ra, err := f.loadGroup(ctx, i)
+	ra, err := f.loadGroupInPlace(ctx, i)
 	if err != nil {
 		return nil, err
 	}
@@ -507,8 +512,9 @@ func (f *FileReader) decodeGroup(ctx context.Context, i int, want []bool, check 
 func (f *FileReader) decodeLoaded(ctx context.Context, ra sliceReaderAt, i int, want []bool, check bool) (_ *groupBatch, err error) {
 	defer recoverCorruption(&err, i)
 	b := &groupBatch{group: i, rows: int(f.groups[i].rows), cols: make([]colVals, len(f.cols)), want: want, check: check}
+	scratch := new(pageScratch)
 	for c, dst := range []*colVals{&b.key, &b.seq, &b.kind} {
-		if err := f.decodeChunk(ra, i, c, dst); err != nil {
+		if err := f.decodeChunk(ra, i, c, dst, scratch); err != nil {
 			return nil, err
 		}
 	}
@@ -519,7 +525,7 @@ func (f *FileReader) decodeLoaded(ctx context.Context, ra sliceReaderAt, i int, 
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		if err := f.decodeChunk(ra, i, rc.file, &b.cols[c]); err != nil {
+		if err := f.decodeChunk(ra, i, rc.file, &b.cols[c], scratch); err != nil {
 			return nil, err
 		}
 	}
