@@ -127,6 +127,8 @@ func (f *FileReader) decodeChecked(ra sliceReaderAt, i, col int, pc *parquet.Col
 	if scratch == nil {
 		scratch = new(pageScratch)
 	}
+	uncompressed := f.file.Metadata().RowGroups[i].Columns[col].MetaData.TotalUncompressedSize
+	ownDelta := !pc.Optional() && pc.Type().Kind() == parquet.ByteArray
 	err := f.checkChunkVisit(ra, i, col, true, func(h *format.PageHeader, levels, values []byte) error {
 		switch {
 		case h.Type == format.DictionaryPage && h.DictionaryPageHeader.Valid:
@@ -138,6 +140,12 @@ func (f *FileReader) decodeChecked(ra sliceReaderAt, i, col int, pc *parquet.Col
 			return nil
 		case h.Type == format.DataPageV2 && h.DataPageHeaderV2.Valid && values != nil:
 			v := h.DataPageHeaderV2.V
+			if ownDelta && v.Encoding == format.DeltaByteArray {
+				if err := dst.appendDeltaByteArray(values, int(v.NumValues), rows, uncompressed); err != nil {
+					return corrupt(err)
+				}
+				return nil
+			}
 			v.IsCompressed = thrift.Null[bool]{V: false, Valid: true} // the check decompressed it
 			// The page is copied out (appendPage) before the next one
 			// reuses the buffer.
@@ -154,7 +162,7 @@ func (f *FileReader) decodeChecked(ra sliceReaderAt, i, col int, pc *parquet.Col
 			return nil
 		}
 		return errNoFold
-	}, scratch)
+	}, scratch, ownDelta)
 	if err != nil {
 		return err
 	}

@@ -38,6 +38,12 @@ import (
 // string bytes (see checkDeltaByteArray).
 const maxDecodedPageBytes = 256 << 20
 
+// deltaByteArrayLimit bounds the decoded bytes of one DELTA_BYTE_ARRAY
+// page of a chunk declaring uncompressed bytes.
+func deltaByteArrayLimit(uncompressed int64) int64 {
+	return max(maxDecodedPageBytes, 4*uncompressed)
+}
+
 // pageDecoder decompresses zstd page bodies for checking, never past the
 // capacity of the buffer it is given (the declared uncompressed size).
 // Like zstdCodec it holds no state that changes its output.
@@ -59,6 +65,10 @@ type chunkShape struct {
 	// scratch, when not nil, is reused for decompressed bodies (see
 	// pageScratch); otherwise each body gets its own buffer.
 	scratch *pageScratch
+	// ownDelta: the visitor checks and decodes the DELTA_BYTE_ARRAY pages
+	// of this (required) column itself (appendDeltaByteArray), so the
+	// check does not decode their lengths first.
+	ownDelta bool
 }
 
 // pageScratch holds buffers a decoder reuses from page to page and chunk
@@ -75,7 +85,7 @@ type pageScratch struct {
 // deep also decompresses the pages and scans their levels and values;
 // without it only the page headers are checked.
 func (f *FileReader) checkChunk(ra sliceReaderAt, i, col int, deep bool) error {
-	return f.checkChunkVisit(ra, i, col, deep, nil, nil)
+	return f.checkChunkVisit(ra, i, col, deep, nil, nil, false)
 }
 
 // pageVisit receives each page of a deep check once it passed: its header,
@@ -88,8 +98,10 @@ type pageVisit func(h *format.PageHeader, levels, values []byte) error
 // checkChunkVisit is checkChunk calling visit (when not nil, with deep)
 // on every page, so that a decoder can use the bodies the check
 // decompressed instead of decompressing them again. scratch (may be nil)
-// is reused for the decompressed bodies.
-func (f *FileReader) checkChunkVisit(ra sliceReaderAt, i, col int, deep bool, visit pageVisit, scratch *pageScratch) error {
+// is reused for the decompressed bodies. With ownDelta (and a visitor) the
+// DELTA_BYTE_ARRAY pages of a required column are left for the visitor to
+// check while it decodes them (chunkShape.ownDelta).
+func (f *FileReader) checkChunkVisit(ra sliceReaderAt, i, col int, deep bool, visit pageVisit, scratch *pageScratch, ownDelta bool) error {
 	md := &f.file.Metadata().RowGroups[i].Columns[col].MetaData
 	start := md.DataPageOffset
 	if md.DictionaryPageOffset > 0 && md.DictionaryPageOffset < start {
@@ -101,7 +113,8 @@ func (f *FileReader) checkChunkVisit(ra sliceReaderAt, i, col int, deep bool, vi
 		return fmt.Errorf("%w: row group %d column %s: chunk [%d,%d) outside the row group", types.ErrCorruption, i, leaf.Name(), start, end)
 	}
 	shape := chunkShape{rows: int(f.groups[i].rows), optional: leaf.Optional(), kind: leaf.Type().Kind(),
-		codec: md.Codec, uncompressed: md.TotalUncompressedSize, scratch: scratch}
+		codec: md.Codec, uncompressed: md.TotalUncompressedSize, scratch: scratch,
+		ownDelta: ownDelta && visit != nil && !leaf.Optional() && leaf.Type().Kind() == parquet.ByteArray}
 	if err := checkPages(ra.data[start-ra.off:end-ra.off], shape, deep, visit); err != nil {
 		if _, ok := err.(visitError); ok {
 			return err.(visitError).err
@@ -334,7 +347,10 @@ func checkValues(b []byte, enc format.Encoding, n int, dict bool, dictLen int, s
 		if s.kind != parquet.ByteArray {
 			return fmt.Errorf("delta-encoded %s values", s.kind)
 		}
-		return checkDeltaByteArray(b, n, max(maxDecodedPageBytes, 4*s.uncompressed))
+		if s.ownDelta {
+			return nil // appendDeltaByteArray checks it as it decodes
+		}
+		return checkDeltaByteArray(b, n, deltaByteArrayLimit(s.uncompressed))
 	}
 	return fmt.Errorf("unsupported encoding %s", enc)
 }
