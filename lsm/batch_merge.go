@@ -294,7 +294,7 @@ func (m *BatchMerge) merge(o *batchOut) error {
 func (m *BatchMerge) bulk(c *batchCursor, o *batchOut) error {
 	b, r := c.cur, c.r
 	start := -1 // first row of the pending range of adds
-	for ; r < b.rows-1 && !bytes.Equal(b.Key(r), b.Key(r+1)); r++ {
+	for ; r < b.rows-1 && (b.uniqueKeys || !bytes.Equal(b.Key(r), b.Key(r+1))); r++ {
 		if b.Kind(r).IsAdd() {
 			if start < 0 {
 				start = r

@@ -379,6 +379,13 @@ func (c *colVals) appendIndexed(idx []int32, dict parquet.Dictionary, def []byte
 		}
 	}
 	dv := dict.Page().Data()
+	if def == nil || len(def) == dense {
+		// No NULL in the page: one value per index (the hidden _kind, and
+		// most dictionary pages).
+		if done, err := c.appendIndexedDense(idx, dv, n); done || err != nil {
+			return err
+		}
+	}
 	j := 0
 	nextIdx := func(d byte) (int32, bool) {
 		if def != nil && d == 0 {
@@ -473,6 +480,49 @@ func (c *colVals) appendIndexed(idx []int32, dict parquet.Dictionary, def []byte
 	return nil
 }
 
+// appendIndexedDense is appendIndexed of a page without NULLs (every
+// index checked to be below n); done is false for a kind it leaves to
+// appendIndexed.
+func (c *colVals) appendIndexedDense(idx []int32, dv encoding.Values, n int32) (done bool, err error) {
+	switch c.kind {
+	case parquet.Int32:
+		d := dv.Int32()
+		if len(d) < int(n) {
+			return true, errors.New("dictionary shorter than its length")
+		}
+		for _, x := range idx {
+			c.i32 = append(c.i32, d[x])
+		}
+	case parquet.Int64:
+		d := dv.Int64()
+		if len(d) < int(n) {
+			return true, errors.New("dictionary shorter than its length")
+		}
+		for _, x := range idx {
+			c.i64 = append(c.i64, d[x])
+		}
+	case parquet.Float:
+		d := dv.Float()
+		if len(d) < int(n) {
+			return true, errors.New("dictionary shorter than its length")
+		}
+		for _, x := range idx {
+			c.f32 = append(c.f32, d[x])
+		}
+	case parquet.Double:
+		d := dv.Double()
+		if len(d) < int(n) {
+			return true, errors.New("dictionary shorter than its length")
+		}
+		for _, x := range idx {
+			c.f64 = append(c.f64, d[x])
+		}
+	default:
+		return false, nil
+	}
+	return true, nil
+}
+
 // groupBatch is one row group decoded column by column.
 type groupBatch struct {
 	group int
@@ -484,6 +534,9 @@ type groupBatch struct {
 	want  []bool    // per read-schema field: decoded (or a default)
 	check bool      // check _key against the key columns
 	slab  []types.Value
+	// dupKeys: some row's key equals the previous row's (several records
+	// of a key); otherwise each row is its key's only record here.
+	dupKeys bool
 }
 
 // projection returns, per read-schema field, whether it is read.
@@ -555,6 +608,8 @@ func (f *FileReader) decodeLoaded(ctx context.Context, ra sliceReaderAt, i int, 
 			}
 		} else if c := bytes.Compare(prev, k); c > 0 || (c == 0 && b.seq.i64[r-1] > b.seq.i64[r]) {
 			return nil, fmt.Errorf("%w: records out of (key, seq) order in row group %d", types.ErrCorruption, i)
+		} else if c == 0 {
+			b.dupKeys = true
 		}
 		prev = k
 	}
