@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/encoding"
@@ -46,6 +47,9 @@ type colVals struct {
 	data []byte   // byte arrays: row r is data[offs[r]:offs[r+1]]
 	offs []uint32 // rows+1 entries
 	rows int      // rows decoded so far
+	// dataHint is the chunk's declared uncompressed size, which bounds
+	// the first page's estimate of the chunk's byte array data.
+	dataHint int64
 }
 
 func (c *colVals) init(kind parquet.Kind, rows int) {
@@ -77,6 +81,7 @@ func (f *FileReader) decodeChunk(ra sliceReaderAt, i, col int, dst *colVals, scr
 	node := fcc.Node()
 	rows := int(f.groups[i].rows)
 	dst.init(node.Type().Kind(), rows)
+	dst.dataHint = f.file.Metadata().RowGroups[i].Columns[col].MetaData.TotalUncompressedSize
 	corrupt := func(err error) error {
 		if errors.Is(err, types.ErrCorruption) {
 			return err
@@ -88,7 +93,9 @@ func (f *FileReader) decodeChunk(ra sliceReaderAt, i, col int, dst *colVals, scr
 		if err != errNoFold {
 			return err
 		}
+		hint := dst.dataHint
 		dst.init(node.Type().Kind(), rows)
+		dst.dataHint = hint
 	}
 	if err := f.checkChunk(ra, i, col, true); err != nil {
 		return err
@@ -254,7 +261,7 @@ func (c *colVals) appendPage(p parquet.Page, optional bool, rows int) error {
 	if dict := p.Dictionary(); dict != nil {
 		err = c.appendIndexed(data.Int32(), dict, def, dense)
 	} else {
-		err = c.appendPlain(data, def, dense)
+		err = c.appendPlain(data, def, dense, rows)
 	}
 	if err != nil {
 		return err
@@ -263,8 +270,9 @@ func (c *colVals) appendPage(p parquet.Page, optional bool, rows int) error {
 	return nil
 }
 
-// appendPlain appends the dense values of a non-dictionary page.
-func (c *colVals) appendPlain(data encoding.Values, def []byte, dense int) error {
+// appendPlain appends the dense values of a non-dictionary page of a
+// chunk of rows rows.
+func (c *colVals) appendPlain(data encoding.Values, def []byte, dense, rows int) error {
 	switch c.kind {
 	case parquet.Boolean:
 		bits := data.Boolean()
@@ -299,6 +307,13 @@ func (c *colVals) appendPlain(data encoding.Values, def []byte, dense int) error
 			if offs[j] < offs[j-1] {
 				return errors.New("byte array offsets out of order")
 			}
+		}
+		if b := int64(offs[dense] - offs[0]); cap(c.data) == 0 && dense > 0 {
+			// The first page sizes the chunk's data: its bytes per row
+			// for every row, with an eighth to spare, within the declared
+			// size (a page with NULLs counts them as rows: more to spare).
+			est := b * int64(rows) / int64(dense)
+			c.data = make([]byte, 0, max(b, min(est+est/8, c.dataHint, math.MaxInt32)))
 		}
 		base := uint32(len(c.data)) - offs[0]
 		c.data = append(c.data, vals[offs[0]:offs[dense]]...)
