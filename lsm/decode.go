@@ -136,7 +136,9 @@ func (f *FileReader) decodeChecked(ra sliceReaderAt, i, col int, pc *parquet.Col
 	}
 	uncompressed := f.file.Metadata().RowGroups[i].Columns[col].MetaData.TotalUncompressedSize
 	ownDelta := !pc.Optional() && pc.Type().Kind() == parquet.ByteArray
+	page := -1 // the check visits every page, in order
 	err := f.checkChunkVisit(ra, i, col, true, func(h *format.PageHeader, levels, values []byte) error {
+		page++
 		switch {
 		case h.Type == format.DictionaryPage && h.DictionaryPageHeader.Valid:
 			d, err := decodeDictionary(pc, &h.DictionaryPageHeader.V, values)
@@ -149,7 +151,7 @@ func (f *FileReader) decodeChecked(ra sliceReaderAt, i, col int, pc *parquet.Col
 			v := h.DataPageHeaderV2.V
 			if ownDelta && v.Encoding == format.DeltaByteArray {
 				if err := dst.appendDeltaByteArray(values, int(v.NumValues), rows, uncompressed); err != nil {
-					return corrupt(err)
+					return corrupt(fmt.Errorf("page %d: %w", page, err))
 				}
 				return nil
 			}
