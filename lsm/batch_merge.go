@@ -186,6 +186,18 @@ type pick struct {
 func (m *BatchMerge) All() iter.Seq2[arrow.Record, error] {
 	return func(yield func(arrow.Record, error) bool) {
 		o := &batchOut{m: m, yield: yield}
+		// A merge of several runs picks row by row, mostly one segment
+		// per row: size the segments for a whole batch once instead of
+		// growing them by doubling.
+		if len(m.runs) > 1 {
+			rows := 0
+			for _, c := range m.runs {
+				for _, rf := range c.files {
+					rows += int(rf.f.RowCount())
+				}
+			}
+			o.segs = make([]segment, 0, min(rows, m.opts.MaxRows))
+		}
 		if err := m.merge(o); err != nil {
 			if err != errStop {
 				yield(nil, err)
