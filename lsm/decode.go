@@ -151,7 +151,8 @@ func (f *FileReader) decodeChecked(ra sliceReaderAt, i, col int, pc *parquet.Col
 			v := h.DataPageHeaderV2.V
 			if ownDelta && v.Encoding == format.DeltaByteArray {
 				if err := dst.appendDeltaByteArray(values, int(v.NumValues), rows, uncompressed); err != nil {
-					return corrupt(fmt.Errorf("page %d: %w", page, err))
+					// Worded as the page check's errors, which it replaces.
+					return fmt.Errorf("%w: row group %d column %s: page %d: %v", types.ErrCorruption, i, pc.Name(), page, err)
 				}
 				return nil
 			}
