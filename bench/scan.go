@@ -13,8 +13,10 @@ import (
 	"github.com/siltdb/silt/types"
 )
 
-// scanReps is how often each query runs; the median is reported.
-const scanReps = 3
+// scanReps is how often each query runs; the median is reported. A
+// query takes tens of milliseconds, so on a shared machine a median of 3
+// moved by 2x between runs of one binary; 7 costs a second more.
+const scanReps = 7
 
 // scanQueries are the aggregates; %s is the table.
 var scanQueries = []struct{ name, sql string }{

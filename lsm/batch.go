@@ -31,12 +31,15 @@ import (
 type Batch struct {
 	group int
 	rows  int
-	key   []byte        // row r's key is key[koffs[r]:koffs[r+1]]
-	koffs []uint32      // rows+1 entries
-	seq   []int64       // with the file's SeqBase added
-	kind  []int32       // stored _kind: the RowKind, plus kindResetBit
-	cols  []column      // per read-schema field; arr nil when not decoded
-	arrs  []arrow.Array // the cols' arrays, built on demand (arrays)
+	key   []byte   // row r's key is key[koffs[r]:koffs[r+1]]
+	koffs []uint32 // rows+1 entries
+	seq   []int64  // with the file's SeqBase added
+	kind  []int32  // stored _kind: the RowKind, plus kindResetBit
+	// uniqueKeys: decoding found no row whose key equals the previous
+	// row's, so the merge takes runs of rows without comparing keys.
+	uniqueKeys bool
+	cols       []column      // per read-schema field; arr nil when not decoded
+	arrs       []arrow.Array // the cols' arrays, built on demand (arrays)
 	// refs and refRows back RefRecord's records.
 	refs    []RowRef
 	refRows types.Row
@@ -98,7 +101,7 @@ func (f *FileReader) DecodeBatch(ctx context.Context, i int, opts ReadOptions) (
 }
 
 func (f *FileReader) decodeBatch(ctx context.Context, i int, want []bool, check bool) (*Batch, error) {
-	ra, err := f.loadGroup(ctx, i)
+	ra, err := f.loadGroupInPlace(ctx, i)
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +125,7 @@ func (f *FileReader) toBatch(g *groupBatch) (*Batch, error) {
 		return nil, fmt.Errorf("%w: row group %d: hidden columns of the wrong length", types.ErrCorruption, g.group)
 	}
 	b := &Batch{group: g.group, rows: n, key: g.key.data, koffs: g.key.offs, seq: g.seq.i64, kind: g.kind.i32,
-		cols: make([]column, len(f.cols))}
+		uniqueKeys: !g.dupKeys, cols: make([]column, len(f.cols))}
 	for r := range b.seq {
 		b.seq[r] += f.seqBase
 	}

@@ -250,25 +250,62 @@ func (o *colOut) finish() column {
 }
 
 // nullArrays caches all-NULL arrays by type and length: a projection's
-// unread columns share one per batch length.
-type nullArrays map[nullKey]arrow.Array
+// unread columns share one per batch length. Their buffers are slices of
+// one zeroed slab (Arrow buffers are never written once built), so a batch
+// of 64Ki rows with several unread columns costs one allocation, not one
+// per column and buffer.
+type nullArrays struct {
+	m    map[nullKey]arrow.Array
+	zero []byte // all zero; shared by the arrays' buffers
+}
 
 type nullKey struct {
 	t string
 	n int
 }
 
-func (m nullArrays) get(at arrow.DataType, n int) arrow.Array {
+func (m *nullArrays) get(at arrow.DataType, n int) arrow.Array {
 	k := nullKey{at.Fingerprint(), n}
-	if a, ok := m[k]; ok {
+	if a, ok := m.m[k]; ok {
 		return a
 	}
-	if len(m) > 64 {
-		clear(m)
+	if m.m == nil || len(m.m) > 64 {
+		m.m = map[nullKey]arrow.Array{}
 	}
-	a := array.MakeArrayOfNull(memory.DefaultAllocator, at, n)
-	m[k] = a
+	a := m.build(at, n)
+	m.m[k] = a
 	return a
+}
+
+// build makes an all-NULL array of n rows over the zero slab: a validity
+// bitmap of zeros, zero values (or all-zero offsets and no data).
+func (m *nullArrays) build(at arrow.DataType, n int) arrow.Array {
+	var values int
+	switch t := at.(type) {
+	case *arrow.BooleanType:
+		values = bitmapBytes(n)
+	case *arrow.StringType, *arrow.BinaryType:
+		values = 4 * (n + 1)
+	case arrow.FixedWidthDataType:
+		if t.BitWidth()%8 != 0 {
+			return array.MakeArrayOfNull(memory.DefaultAllocator, at, n)
+		}
+		values = t.BitWidth() / 8 * n
+	default:
+		return array.MakeArrayOfNull(memory.DefaultAllocator, at, n)
+	}
+	if need := max(values, bitmapBytes(n)); len(m.zero) < need {
+		m.zero = make([]byte, need)
+	}
+	buf := func(size int) *memory.Buffer { return memory.NewBufferBytes(m.zero[:size:size]) }
+	bufs := []*memory.Buffer{buf(bitmapBytes(n)), buf(values)}
+	switch at.(type) {
+	case *arrow.StringType, *arrow.BinaryType:
+		bufs = append(bufs, memory.NewBufferBytes([]byte{}))
+	}
+	data := array.NewData(at, n, bufs, nil, n, 0)
+	defer data.Release()
+	return array.MakeFromData(data)
 }
 
 // takeSegments builds column c from segments of decoded batches when none

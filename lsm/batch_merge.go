@@ -108,7 +108,7 @@ func NewBatchMerge(ctx context.Context, files []*FileReader, merger Merger, opts
 	if opts.MaxRows <= 0 {
 		opts.MaxRows = DefaultBatchRows
 	}
-	m := &BatchMerge{ctx: ctx, merger: merger, opts: opts, nulls: nullArrays{}}
+	m := &BatchMerge{ctx: ctx, merger: merger, opts: opts}
 	if p, ok := merger.(Picker); ok {
 		m.rule = p.PickRule()
 	}
@@ -186,6 +186,18 @@ type pick struct {
 func (m *BatchMerge) All() iter.Seq2[arrow.Record, error] {
 	return func(yield func(arrow.Record, error) bool) {
 		o := &batchOut{m: m, yield: yield}
+		// A merge of several runs picks row by row, mostly one segment
+		// per row: size the segments for a whole batch once instead of
+		// growing them by doubling.
+		if len(m.runs) > 1 {
+			rows := 0
+			for _, c := range m.runs {
+				for _, rf := range c.files {
+					rows += int(rf.f.RowCount())
+				}
+			}
+			o.segs = make([]segment, 0, min(rows, m.opts.MaxRows))
+		}
 		if err := m.merge(o); err != nil {
 			if err != errStop {
 				yield(nil, err)
@@ -294,7 +306,7 @@ func (m *BatchMerge) merge(o *batchOut) error {
 func (m *BatchMerge) bulk(c *batchCursor, o *batchOut) error {
 	b, r := c.cur, c.r
 	start := -1 // first row of the pending range of adds
-	for ; r < b.rows-1 && !bytes.Equal(b.Key(r), b.Key(r+1)); r++ {
+	for ; r < b.rows-1 && (b.uniqueKeys || !bytes.Equal(b.Key(r), b.Key(r+1))); r++ {
 		if b.Kind(r).IsAdd() {
 			if start < 0 {
 				start = r

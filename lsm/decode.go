@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/encoding"
@@ -46,6 +47,9 @@ type colVals struct {
 	data []byte   // byte arrays: row r is data[offs[r]:offs[r+1]]
 	offs []uint32 // rows+1 entries
 	rows int      // rows decoded so far
+	// dataHint is the chunk's declared uncompressed size, which bounds
+	// the first page's estimate of the chunk's byte array data.
+	dataHint int64
 }
 
 func (c *colVals) init(kind parquet.Kind, rows int) {
@@ -68,7 +72,8 @@ func (c *colVals) init(kind parquet.Kind, rows int) {
 
 // decodeChunk decodes column col of row group i (its verified bytes ra)
 // into dst, checking that it holds exactly the row group's row count.
-func (f *FileReader) decodeChunk(ra sliceReaderAt, i, col int, dst *colVals) (err error) {
+// scratch (may be nil) holds buffers reused across pages and chunks.
+func (f *FileReader) decodeChunk(ra sliceReaderAt, i, col int, dst *colVals, scratch *pageScratch) (err error) {
 	fcc, ok := f.file.RowGroups()[i].ColumnChunks()[col].(*parquet.FileColumnChunk)
 	if !ok {
 		return fmt.Errorf("%w: unexpected column chunk type", types.ErrCorruption)
@@ -76,6 +81,7 @@ func (f *FileReader) decodeChunk(ra sliceReaderAt, i, col int, dst *colVals) (er
 	node := fcc.Node()
 	rows := int(f.groups[i].rows)
 	dst.init(node.Type().Kind(), rows)
+	dst.dataHint = f.file.Metadata().RowGroups[i].Columns[col].MetaData.TotalUncompressedSize
 	corrupt := func(err error) error {
 		if errors.Is(err, types.ErrCorruption) {
 			return err
@@ -83,11 +89,13 @@ func (f *FileReader) decodeChunk(ra sliceReaderAt, i, col int, dst *colVals) (er
 		return fmt.Errorf("%w: row group %d column %s: %v", types.ErrCorruption, i, node.String(), err)
 	}
 	if pc, ok := node.(*parquet.Column); ok && foldPages {
-		err := f.decodeChecked(ra, i, col, pc, dst, rows, corrupt)
+		err := f.decodeChecked(ra, i, col, pc, dst, rows, corrupt, scratch)
 		if err != errNoFold {
 			return err
 		}
+		hint := dst.dataHint
 		dst.init(node.Type().Kind(), rows)
+		dst.dataHint = hint
 	}
 	if err := f.checkChunk(ra, i, col, true); err != nil {
 		return err
@@ -121,10 +129,16 @@ var errNoFold = errors.New("page not decoded from the check's bodies")
 // decodeChecked decodes column col of row group i in the same pass as its
 // deep page check: each page is decoded from the body the check
 // decompressed, so no page is decompressed twice.
-func (f *FileReader) decodeChecked(ra sliceReaderAt, i, col int, pc *parquet.Column, dst *colVals, rows int, corrupt func(error) error) error {
+func (f *FileReader) decodeChecked(ra sliceReaderAt, i, col int, pc *parquet.Column, dst *colVals, rows int, corrupt func(error) error, scratch *pageScratch) error {
 	var dict parquet.Dictionary
-	var buf []byte
+	if scratch == nil {
+		scratch = new(pageScratch)
+	}
+	uncompressed := f.file.Metadata().RowGroups[i].Columns[col].MetaData.TotalUncompressedSize
+	ownDelta := !pc.Optional() && pc.Type().Kind() == parquet.ByteArray
+	page := -1 // the check visits every page, in order
 	err := f.checkChunkVisit(ra, i, col, true, func(h *format.PageHeader, levels, values []byte) error {
+		page++
 		switch {
 		case h.Type == format.DictionaryPage && h.DictionaryPageHeader.Valid:
 			d, err := decodeDictionary(pc, &h.DictionaryPageHeader.V, values)
@@ -135,9 +149,18 @@ func (f *FileReader) decodeChecked(ra sliceReaderAt, i, col int, pc *parquet.Col
 			return nil
 		case h.Type == format.DataPageV2 && h.DataPageHeaderV2.Valid && values != nil:
 			v := h.DataPageHeaderV2.V
+			if ownDelta && v.Encoding == format.DeltaByteArray {
+				if err := dst.appendDeltaByteArray(values, int(v.NumValues), rows, uncompressed); err != nil {
+					// Worded as the page check's errors, which it replaces.
+					return fmt.Errorf("%w: row group %d column %s: page %d: %v", types.ErrCorruption, i, pc.Name(), page, err)
+				}
+				return nil
+			}
 			v.IsCompressed = thrift.Null[bool]{V: false, Valid: true} // the check decompressed it
-			buf = append(append(buf[:0], levels...), values...)
-			p, err := pc.DecodeDataPageV2(dataPageHeaderV2(&v), buf, dict)
+			// The page is copied out (appendPage) before the next one
+			// reuses the buffer.
+			scratch.page = append(append(scratch.page[:0], levels...), values...)
+			p, err := pc.DecodeDataPageV2(dataPageHeaderV2(&v), scratch.page, dict)
 			if err != nil {
 				return corrupt(err)
 			}
@@ -149,7 +172,7 @@ func (f *FileReader) decodeChecked(ra sliceReaderAt, i, col int, pc *parquet.Col
 			return nil
 		}
 		return errNoFold
-	})
+	}, scratch, ownDelta)
 	if err != nil {
 		return err
 	}
@@ -241,7 +264,7 @@ func (c *colVals) appendPage(p parquet.Page, optional bool, rows int) error {
 	if dict := p.Dictionary(); dict != nil {
 		err = c.appendIndexed(data.Int32(), dict, def, dense)
 	} else {
-		err = c.appendPlain(data, def, dense)
+		err = c.appendPlain(data, def, dense, rows)
 	}
 	if err != nil {
 		return err
@@ -250,8 +273,9 @@ func (c *colVals) appendPage(p parquet.Page, optional bool, rows int) error {
 	return nil
 }
 
-// appendPlain appends the dense values of a non-dictionary page.
-func (c *colVals) appendPlain(data encoding.Values, def []byte, dense int) error {
+// appendPlain appends the dense values of a non-dictionary page of a
+// chunk of rows rows.
+func (c *colVals) appendPlain(data encoding.Values, def []byte, dense, rows int) error {
 	switch c.kind {
 	case parquet.Boolean:
 		bits := data.Boolean()
@@ -286,6 +310,13 @@ func (c *colVals) appendPlain(data encoding.Values, def []byte, dense int) error
 			if offs[j] < offs[j-1] {
 				return errors.New("byte array offsets out of order")
 			}
+		}
+		if b := int64(offs[dense] - offs[0]); cap(c.data) == 0 && dense > 0 {
+			// The first page sizes the chunk's data: its bytes per row
+			// for every row, with an eighth to spare, within the declared
+			// size (a page with NULLs counts them as rows: more to spare).
+			est := b * int64(rows) / int64(dense)
+			c.data = make([]byte, 0, max(b, min(est+est/8, c.dataHint, math.MaxInt32)))
 		}
 		base := uint32(len(c.data)) - offs[0]
 		c.data = append(c.data, vals[offs[0]:offs[dense]]...)
@@ -366,6 +397,13 @@ func (c *colVals) appendIndexed(idx []int32, dict parquet.Dictionary, def []byte
 		}
 	}
 	dv := dict.Page().Data()
+	if def == nil || len(def) == dense {
+		// No NULL in the page: one value per index (the hidden _kind, and
+		// most dictionary pages).
+		if done, err := c.appendIndexedDense(idx, dv, n); done || err != nil {
+			return err
+		}
+	}
 	j := 0
 	nextIdx := func(d byte) (int32, bool) {
 		if def != nil && d == 0 {
@@ -460,6 +498,49 @@ func (c *colVals) appendIndexed(idx []int32, dict parquet.Dictionary, def []byte
 	return nil
 }
 
+// appendIndexedDense is appendIndexed of a page without NULLs (every
+// index checked to be below n); done is false for a kind it leaves to
+// appendIndexed.
+func (c *colVals) appendIndexedDense(idx []int32, dv encoding.Values, n int32) (done bool, err error) {
+	switch c.kind {
+	case parquet.Int32:
+		d := dv.Int32()
+		if len(d) < int(n) {
+			return true, errors.New("dictionary shorter than its length")
+		}
+		for _, x := range idx {
+			c.i32 = append(c.i32, d[x])
+		}
+	case parquet.Int64:
+		d := dv.Int64()
+		if len(d) < int(n) {
+			return true, errors.New("dictionary shorter than its length")
+		}
+		for _, x := range idx {
+			c.i64 = append(c.i64, d[x])
+		}
+	case parquet.Float:
+		d := dv.Float()
+		if len(d) < int(n) {
+			return true, errors.New("dictionary shorter than its length")
+		}
+		for _, x := range idx {
+			c.f32 = append(c.f32, d[x])
+		}
+	case parquet.Double:
+		d := dv.Double()
+		if len(d) < int(n) {
+			return true, errors.New("dictionary shorter than its length")
+		}
+		for _, x := range idx {
+			c.f64 = append(c.f64, d[x])
+		}
+	default:
+		return false, nil
+	}
+	return true, nil
+}
+
 // groupBatch is one row group decoded column by column.
 type groupBatch struct {
 	group int
@@ -471,6 +552,9 @@ type groupBatch struct {
 	want  []bool    // per read-schema field: decoded (or a default)
 	check bool      // check _key against the key columns
 	slab  []types.Value
+	// dupKeys: some row's key equals the previous row's (several records
+	// of a key); otherwise each row is its key's only record here.
+	dupKeys bool
 }
 
 // projection returns, per read-schema field, whether it is read.
@@ -497,7 +581,7 @@ func (f *FileReader) projection(opts ReadOptions) (want []bool, check bool, err 
 
 // decodeGroup loads, verifies and decodes row group i.
 func (f *FileReader) decodeGroup(ctx context.Context, i int, want []bool, check bool) (_ *groupBatch, err error) {
-	ra, err := f.loadGroup(ctx, i)
+	ra, err := f.loadGroupInPlace(ctx, i)
 	if err != nil {
 		return nil, err
 	}
@@ -507,8 +591,9 @@ func (f *FileReader) decodeGroup(ctx context.Context, i int, want []bool, check 
 func (f *FileReader) decodeLoaded(ctx context.Context, ra sliceReaderAt, i int, want []bool, check bool) (_ *groupBatch, err error) {
 	defer recoverCorruption(&err, i)
 	b := &groupBatch{group: i, rows: int(f.groups[i].rows), cols: make([]colVals, len(f.cols)), want: want, check: check}
+	scratch := new(pageScratch)
 	for c, dst := range []*colVals{&b.key, &b.seq, &b.kind} {
-		if err := f.decodeChunk(ra, i, c, dst); err != nil {
+		if err := f.decodeChunk(ra, i, c, dst, scratch); err != nil {
 			return nil, err
 		}
 	}
@@ -519,7 +604,7 @@ func (f *FileReader) decodeLoaded(ctx context.Context, ra sliceReaderAt, i int, 
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		if err := f.decodeChunk(ra, i, rc.file, &b.cols[c]); err != nil {
+		if err := f.decodeChunk(ra, i, rc.file, &b.cols[c], scratch); err != nil {
 			return nil, err
 		}
 	}
@@ -541,6 +626,8 @@ func (f *FileReader) decodeLoaded(ctx context.Context, ra sliceReaderAt, i int, 
 			}
 		} else if c := bytes.Compare(prev, k); c > 0 || (c == 0 && b.seq.i64[r-1] > b.seq.i64[r]) {
 			return nil, fmt.Errorf("%w: records out of (key, seq) order in row group %d", types.ErrCorruption, i)
+		} else if c == 0 {
+			b.dupKeys = true
 		}
 		prev = k
 	}

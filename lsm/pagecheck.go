@@ -38,6 +38,12 @@ import (
 // string bytes (see checkDeltaByteArray).
 const maxDecodedPageBytes = 256 << 20
 
+// deltaByteArrayLimit bounds the decoded bytes of one DELTA_BYTE_ARRAY
+// page of a chunk declaring uncompressed bytes.
+func deltaByteArrayLimit(uncompressed int64) int64 {
+	return max(maxDecodedPageBytes, 4*uncompressed)
+}
+
 // pageDecoder decompresses zstd page bodies for checking, never past the
 // capacity of the buffer it is given (the declared uncompressed size).
 // Like zstdCodec it holds no state that changes its output.
@@ -56,25 +62,46 @@ type chunkShape struct {
 	kind         parquet.Kind
 	codec        format.CompressionCodec
 	uncompressed int64 // declared total_uncompressed_size
+	// scratch, when not nil, is reused for decompressed bodies (see
+	// pageScratch); otherwise each body gets its own buffer.
+	scratch *pageScratch
+	// ownDelta: the visitor checks and decodes the DELTA_BYTE_ARRAY pages
+	// of this (required) column itself (appendDeltaByteArray), so the
+	// check does not decode their lengths first.
+	ownDelta bool
+}
+
+// pageScratch holds buffers a decoder reuses from page to page and chunk
+// to chunk of a row group, instead of allocating (and clearing) a fresh
+// one per page: a decompressed body, and the concatenated page the
+// decoder hands parquet-go. A body in it is valid only until the next
+// page is checked, so a pageVisit must not keep it.
+type pageScratch struct {
+	body []byte
+	page []byte
 }
 
 // checkChunk checks column col of row group i in its verified bytes ra.
 // deep also decompresses the pages and scans their levels and values;
 // without it only the page headers are checked.
 func (f *FileReader) checkChunk(ra sliceReaderAt, i, col int, deep bool) error {
-	return f.checkChunkVisit(ra, i, col, deep, nil)
+	return f.checkChunkVisit(ra, i, col, deep, nil, nil, false)
 }
 
 // pageVisit receives each page of a deep check once it passed: its header,
 // and for a dictionary its decompressed body (levels nil), for a v2 data
 // page its definition levels and decompressed values. A v1 data page is
 // visited with both nil. An error stops the check and is returned as is.
+// The bodies may live in a reused buffer: they are valid during the call.
 type pageVisit func(h *format.PageHeader, levels, values []byte) error
 
 // checkChunkVisit is checkChunk calling visit (when not nil, with deep)
 // on every page, so that a decoder can use the bodies the check
-// decompressed instead of decompressing them again.
-func (f *FileReader) checkChunkVisit(ra sliceReaderAt, i, col int, deep bool, visit pageVisit) error {
+// decompressed instead of decompressing them again. scratch (may be nil)
+// is reused for the decompressed bodies. With ownDelta (and a visitor) the
+// DELTA_BYTE_ARRAY pages of a required column are left for the visitor to
+// check while it decodes them (chunkShape.ownDelta).
+func (f *FileReader) checkChunkVisit(ra sliceReaderAt, i, col int, deep bool, visit pageVisit, scratch *pageScratch, ownDelta bool) error {
 	md := &f.file.Metadata().RowGroups[i].Columns[col].MetaData
 	start := md.DataPageOffset
 	if md.DictionaryPageOffset > 0 && md.DictionaryPageOffset < start {
@@ -86,7 +113,8 @@ func (f *FileReader) checkChunkVisit(ra sliceReaderAt, i, col int, deep bool, vi
 		return fmt.Errorf("%w: row group %d column %s: chunk [%d,%d) outside the row group", types.ErrCorruption, i, leaf.Name(), start, end)
 	}
 	shape := chunkShape{rows: int(f.groups[i].rows), optional: leaf.Optional(), kind: leaf.Type().Kind(),
-		codec: md.Codec, uncompressed: md.TotalUncompressedSize}
+		codec: md.Codec, uncompressed: md.TotalUncompressedSize, scratch: scratch,
+		ownDelta: ownDelta && visit != nil && !leaf.Optional() && leaf.Type().Kind() == parquet.ByteArray}
 	if err := checkPages(ra.data[start-ra.off:end-ra.off], shape, deep, visit); err != nil {
 		if _, ok := err.(visitError); ok {
 			return err.(visitError).err
@@ -179,8 +207,9 @@ func checkPages(data []byte, s chunkShape, deep bool, visit pageVisit) error {
 	return nil
 }
 
-// decompress returns body decompressed to exactly size bytes.
-func decompress(body []byte, size int64, codec format.CompressionCodec) ([]byte, error) {
+// decompress returns body decompressed to exactly size bytes, into
+// scratch's buffer when scratch is not nil.
+func decompress(body []byte, size int64, codec format.CompressionCodec, scratch *pageScratch) ([]byte, error) {
 	switch codec {
 	case format.Uncompressed:
 		if int64(len(body)) != size {
@@ -188,7 +217,16 @@ func decompress(body []byte, size int64, codec format.CompressionCodec) ([]byte,
 		}
 		return body, nil
 	case format.Zstd:
-		out, err := pageDecoder.DecodeAll(body, make([]byte, 0, size))
+		var dst []byte
+		if scratch != nil && int64(cap(scratch.body)) >= size {
+			dst = scratch.body[:0:size] // the capacity bounds the output
+		} else {
+			dst = make([]byte, 0, size)
+			if scratch != nil {
+				scratch.body = dst
+			}
+		}
+		out, err := pageDecoder.DecodeAll(body, dst)
 		if err != nil {
 			return nil, fmt.Errorf("decompressing to at most the declared %d bytes: %v", size, err)
 		}
@@ -201,7 +239,7 @@ func decompress(body []byte, size int64, codec format.CompressionCodec) ([]byte,
 }
 
 func checkDictionary(body []byte, usize int64, n int, s chunkShape) ([]byte, error) {
-	plain, err := decompress(body, usize, s.codec)
+	plain, err := decompress(body, usize, s.codec, s.scratch)
 	if err != nil {
 		return nil, err
 	}
@@ -227,7 +265,7 @@ func checkDataV2(body []byte, usize int64, v *format.DataPageHeaderV2, dict bool
 	}
 	vals := body[dl:]
 	if !v.IsCompressed.Valid || v.IsCompressed.V {
-		if vals, err = decompress(vals, usize-int64(dl), s.codec); err != nil {
+		if vals, err = decompress(vals, usize-int64(dl), s.codec, s.scratch); err != nil {
 			return nil, nil, err
 		}
 	} else if int64(len(vals)) != usize-int64(dl) {
@@ -240,7 +278,7 @@ func checkDataV2(body []byte, usize int64, v *format.DataPageHeaderV2, dict bool
 }
 
 func checkDataV1(body []byte, usize int64, v *format.DataPageHeader, dict bool, dictLen int, s chunkShape) error {
-	plain, err := decompress(body, usize, s.codec)
+	plain, err := decompress(body, usize, s.codec, s.scratch)
 	if err != nil {
 		return err
 	}
@@ -309,7 +347,10 @@ func checkValues(b []byte, enc format.Encoding, n int, dict bool, dictLen int, s
 		if s.kind != parquet.ByteArray {
 			return fmt.Errorf("delta-encoded %s values", s.kind)
 		}
-		return checkDeltaByteArray(b, n, max(maxDecodedPageBytes, 4*s.uncompressed))
+		if s.ownDelta {
+			return nil // appendDeltaByteArray checks it as it decodes
+		}
+		return checkDeltaByteArray(b, n, deltaByteArrayLimit(s.uncompressed))
 	}
 	return fmt.Errorf("unsupported encoding %s", enc)
 }

@@ -102,11 +102,24 @@ func deltaInts(src []byte, max int) ([]int32, []byte, error) {
 			}
 			k := min(per, int(total)-len(out))
 			size := per * int(bw) / 8
-			data := src[:min(size, len(src))]
-			src = src[len(data):]
-			for j := range k {
-				last += int32(minDelta) + int32(unpackBits(data, j, int(bw)))
-				out = append(out, last)
+			if len(src) >= size+8 {
+				// Whole mini-block, and 8 bytes to load at each value's
+				// first byte (what lies past the block is masked off).
+				mask := uint64(1)<<bw - 1
+				for j := range k {
+					bit := j * int(bw)
+					v := binary.LittleEndian.Uint64(src[bit>>3:]) >> (bit & 7) & mask
+					last += int32(minDelta) + int32(v)
+					out = append(out, last)
+				}
+				src = src[size:]
+			} else {
+				data := src[:min(size, len(src))]
+				src = src[len(data):]
+				for j := range k {
+					last += int32(minDelta) + int32(unpackBits(data, j, int(bw)))
+					out = append(out, last)
+				}
 			}
 			if len(out) == int(total) {
 				break
@@ -119,11 +132,15 @@ func deltaInts(src []byte, max int) ([]int32, []byte, error) {
 	return out, src, nil
 }
 
-// unpackBits returns value j of width bw bits packed LSB first in data;
-// bits past the end of data read as zero.
+// unpackBits returns value j of width bw (at most 32) bits packed LSB
+// first in data; bits past the end of data read as zero.
 func unpackBits(data []byte, j, bw int) uint32 {
-	var v uint64
 	bit := j * bw
+	if i := bit >> 3; i+8 <= len(data) {
+		// One load covers the value: bit&7 + bw <= 39 bits.
+		return uint32(binary.LittleEndian.Uint64(data[i:]) >> (bit & 7) & (1<<bw - 1))
+	}
+	var v uint64
 	for k := 0; k < bw; {
 		b := bit + k
 		if b/8 >= len(data) {

@@ -226,19 +226,28 @@ func (s *S3) GetRange(ctx context.Context, key string, off, length int64) ([]byt
 }
 
 // readAllSized reads r to the end, preallocating size bytes when known,
-// and reports a body shorter than announced as io.ErrUnexpectedEOF.
+// and reports a body shorter than announced as io.ErrUnexpectedEOF. A body
+// of the announced size costs exactly one buffer of that size (reading to
+// the end through a full bytes.Buffer would double it to look for EOF).
 func readAllSized(r io.Reader, size int64) ([]byte, error) {
 	if size < 0 {
 		return io.ReadAll(r)
 	}
-	buf := bytes.NewBuffer(make([]byte, 0, size))
-	if _, err := buf.ReadFrom(r); err != nil {
+	buf := make([]byte, size)
+	if n, err := io.ReadFull(r, buf); err == io.EOF || err == io.ErrUnexpectedEOF {
+		return nil, fmt.Errorf("read %d of %d bytes: %w", n, size, io.ErrUnexpectedEOF)
+	} else if err != nil {
 		return nil, err
 	}
-	if int64(buf.Len()) < size {
-		return nil, fmt.Errorf("read %d of %d bytes: %w", buf.Len(), size, io.ErrUnexpectedEOF)
+	// A body longer than announced is read to its end, as before.
+	rest, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
 	}
-	return buf.Bytes(), nil
+	if len(rest) > 0 {
+		buf = append(buf, rest...)
+	}
+	return buf, nil
 }
 
 func (s *S3) Put(ctx context.Context, key string, data []byte) (ObjectInfo, error) {

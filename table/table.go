@@ -1,7 +1,6 @@
 package table
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -223,7 +222,7 @@ func (t *Table) openFileFor(ctx context.Context, f manifest.DataFile, lookup boo
 		if int64(len(data)) != f.Size {
 			return nil, fmt.Errorf("table %s: data file %s has %d bytes, manifest says %d: %w", t.name, f.Path, len(data), f.Size, types.ErrCorruption)
 		}
-		r = bytes.NewReader(data)
+		r = lsm.NewBytesReader(data) // row groups decode in place
 	} else {
 		r = objstore.NewReaderAt(ctx, store, key, f.Size)
 	}
