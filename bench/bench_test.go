@@ -157,6 +157,12 @@ func TestScenariosLocal(t *testing.T) {
 				if v := value(t, res, "silt", "4 writer(s), compaction inline", "commits"); v != 8 {
 					t.Errorf("commits = %v, want 8", v)
 				}
+				if v := value(t, res, "silt", "1 writer(s), compaction inline, Iceberg view", "commits"); v != 8 {
+					t.Errorf("commits with the Iceberg view = %v, want 8", v)
+				}
+				if v := res.Ratios["commit p50 latency, with the Iceberg view / without (target <= 2)"]; v <= 0 {
+					t.Errorf("no cost ratio of the Iceberg view: %v", res.Ratios)
+				}
 			case "sink":
 				// Without an injected engine (bench may not import stream)
 				// the peer is measured and silt says why it is absent;

@@ -203,3 +203,41 @@ func TestPublishTornMetadataNeverVisible(t *testing.T) {
 		t.Fatal(d)
 	}
 }
+
+// TestPublishAsyncCoalesces: with Async the hook returns at once, one
+// publication runs at a time per table, and after Wait the view shows
+// every commit, each read back right by iceberg-go.
+func TestPublishAsyncCoalesces(t *testing.T) {
+	seed := testkit.Seed(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	store, err := objstore.NewLocal(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := randomSchema("deduplicate")
+	f := newFixture(t, store, dir, s)
+	f.pub.Async = true
+	h := &history{t: t, ctx: ctx, rng: rand.New(rand.NewPCG(seed, 5)), f: f, engine: "deduplicate", schema: s}
+	for range 12 {
+		h.write(f.tbl)
+	}
+	if err := f.pub.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st := f.pub.Stats()
+	if st.Published == 0 || st.Published > 12+int64(12) {
+		t.Fatalf("stats %+v", st)
+	}
+	h.check(true)
+	latest, err := f.tbl.Latest(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	it := f.iceTable(t, ctx)
+	for id := int64(1); id <= latest.ID; id++ {
+		if it.SnapshotByID(id) == nil {
+			t.Fatalf("snapshot %d is not in the view after Wait (stats %+v)", id, st)
+		}
+	}
+}

@@ -44,21 +44,28 @@ type Publisher struct {
 	// commit that triggered it; the next publication catches up). It must
 	// not block. nil: silent.
 	OnError func(tableName string, err error)
+	// Async makes Hook return at once and publish in the background, one
+	// publication at a time per table, changes made meanwhile published
+	// together by the next one (Wait waits for them). Otherwise Hook
+	// publishes before the commit call returns.
+	Async bool
 	// MaxCatchUp bounds how many silt snapshots of one branch a single
 	// publication adds (the newest ones); older unpublished ones are
 	// skipped. Default 64.
 	MaxCatchUp int
 
-	published, failed atomic.Int64
+	published, failed, retries atomic.Int64
+	bg                         background
 }
 
-// Stats counts publications that wrote a new metadata file and failed
-// publications, since the Publisher was made.
-type Stats struct{ Published, Failed int64 }
+// Stats counts publications that wrote a new metadata file, failed
+// publications, and attempts redone because a concurrent publication of
+// the same table switched the pointer first, since the Publisher was made.
+type Stats struct{ Published, Failed, Retries int64 }
 
 // Stats returns the publisher's counters.
 func (p *Publisher) Stats() Stats {
-	return Stats{Published: p.published.Load(), Failed: p.failed.Load()}
+	return Stats{Published: p.published.Load(), Failed: p.failed.Load(), Retries: p.retries.Load()}
 }
 
 // Enabled reports whether t publishes its Iceberg view: its option
@@ -75,6 +82,10 @@ func (p *Publisher) Enabled(t *table.Table) bool {
 func (p *Publisher) Hook() func(ctx context.Context, t *table.Table) {
 	return func(ctx context.Context, t *table.Table) {
 		if !p.Enabled(t) {
+			return
+		}
+		if p.Async {
+			p.schedule(ctx, t)
 			return
 		}
 		if _, err := p.Publish(ctx, t); err != nil && p.OnError != nil {
@@ -120,6 +131,7 @@ func (p *Publisher) Publish(ctx context.Context, t *table.Table) (*Result, error
 		if !errors.Is(err, errLostRace) {
 			break
 		}
+		p.retries.Add(1)
 	}
 	p.failed.Add(1)
 	return nil, fmt.Errorf("table %s: publish iceberg view: %w", t.Name(), err)
@@ -670,9 +682,15 @@ func (p *Publisher) publishOnce(ctx context.Context, t *table.Table) (*Result, e
 		return nil, err
 	}
 	res.Location, res.Wrote = np.Location, true
-	p.clean(ctx, t, md, rel)
+	if res.Removed > 0 || (version+1)%cleanEvery == 0 {
+		p.clean(ctx, t, md, rel)
+	}
 	return res, nil
 }
+
+// cleanEvery: a publication that drops no snapshot cleans the view's
+// leftovers (clean.go: two listings) only every cleanEvery versions.
+const cleanEvery = 16
 
 // previousVersionsMax is how many earlier metadata files the metadata log
 // keeps (and cleanup spares).

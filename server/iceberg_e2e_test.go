@@ -39,9 +39,12 @@ type e2eTable struct {
 	// merged: partial-update and aggregation tables, whose files hold
 	// what SELECT returns only after a full compaction.
 	merged bool
-	extra  []string // added value columns, in order
-	added  int      // columns added so far (names c1, c2, …)
-	branch bool     // branch dev exists
+	// leadKey: the partition column is the first column (field id 0);
+	// broken: its publication fails with a known gap.
+	leadKey, broken bool
+	extra           []string // added value columns, in order
+	added           int      // columns added so far (names c1, c2, …)
+	branch          bool     // branch dev exists
 	// devCommits counts commits on branch dev; dropped names every
 	// column ever dropped.
 	devCommits int
@@ -64,6 +67,8 @@ type e2eHarness struct {
 	rc  *rest.Catalog
 
 	bucketURI string // s3://bucket/
+
+	tables []*e2eTable
 
 	mu      sync.Mutex
 	pubErrs []string
@@ -131,13 +136,17 @@ func TestIcebergRESTEndToEnd(t *testing.T) {
 		{name: "firstrow", options: common + ", 'merge-engine' = 'first-row'"},
 		{name: "partial", options: common + ", 'merge-engine' = 'partial-update'", merged: true},
 		{name: "agg", options: common + ", 'merge-engine' = 'aggregation', 'fields.n.aggregate-function' = 'sum'", merged: true},
+		{name: "lead", options: common, leadKey: true},
 	}
+	h.tables = tables
 	for _, tb := range tables {
 		tb.fullSnaps = map[int64]bool{}
-		// id first: a partition column with field id 0 is not published
-		// (iceberg-go wants positive partition source ids).
-		h.exec(fmt.Sprintf("CREATE TABLE shop.%s (id BIGINT, dt STRING, v STRING, n BIGINT, PRIMARY KEY (dt, id)) PARTITIONED BY (dt) WITH (%s)",
-			tb.name, tb.options))
+		cols := "id BIGINT, dt STRING"
+		if tb.leadKey {
+			cols = "dt STRING, id BIGINT"
+		}
+		h.exec(fmt.Sprintf("CREATE TABLE shop.%s (%s, v STRING, n BIGINT, PRIMARY KEY (dt, id)) PARTITIONED BY (dt) WITH (%s)",
+			tb.name, cols, tb.options))
 	}
 	steps := 30 + h.rng.IntN(20)
 	for i := 0; i < steps; i++ {
@@ -145,6 +154,9 @@ func TestIcebergRESTEndToEnd(t *testing.T) {
 		op := h.step(tb)
 		h.t.Logf("step %d: %s: %s", i, tb.name, op)
 		h.checkPublished()
+		if tb.broken {
+			continue
+		}
 		if !tb.merged || tb.fullSnaps[h.latest(tb)] {
 			h.compareLatest(tb, fmt.Sprintf("step %d (%s)", i, op))
 		}
@@ -184,14 +196,30 @@ func (h *e2eHarness) checkPublished() {
 	h.t.Helper()
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if len(h.pubErrs) == 0 {
+	var rest []string
+	for _, e := range h.pubErrs {
+		// A first column that is a partition key has field id 0, which
+		// iceberg-go refuses as a partition source.
+		if strings.HasPrefix(e, "shop.lead: ") && strings.Contains(e, "partition source ID must be positive: 0") {
+			h.knownGap("partition-source-id-0", "%s", e)
+			for _, tb := range h.tables {
+				if tb.leadKey {
+					tb.broken = true
+				}
+			}
+			continue
+		}
+		rest = append(rest, e)
+	}
+	h.pubErrs = nil
+	if len(rest) == 0 {
 		return
 	}
-	msg := strings.Join(h.pubErrs, "; ")
+	msg := strings.Join(rest, "; ")
 	// A part of the view that is not built yet (table.HiddenRows) leaves
 	// nothing published: skip, saying why; any other failure fails.
 	if strings.Contains(msg, "not implemented yet") {
-		t, err := h.cat.LoadTable(h.ctx, "shop", strings.TrimPrefix(strings.SplitN(h.pubErrs[0], ":", 2)[0], "shop."))
+		t, err := h.cat.LoadTable(h.ctx, "shop", strings.TrimPrefix(strings.SplitN(rest[0], ":", 2)[0], "shop."))
 		if err == nil {
 			if _, _, err := icebergview.Current(h.ctx, t.Store(), t.Root()); errors.Is(err, icebergview.ErrNotPublished) {
 				h.t.Skipf("the Iceberg view is not published (Current: %v): publication failed: %s", err, msg)
@@ -337,9 +365,15 @@ func (h *e2eHarness) latest(tb *e2eTable) int64 {
 	return h.exec("SELECT * FROM shop." + tb.name + " LIMIT 0").SnapshotID
 }
 
+// load loads tb through the catalog (nil: a known gap, logged).
 func (h *e2eHarness) load(tb *e2eTable) *icetable.Table {
 	h.t.Helper()
 	lt, err := h.rc.LoadTable(h.ctx, icetable.Identifier{"shop", tb.name})
+	if err != nil && tb.leadKey && strings.Contains(err.Error(), "partition source ID must be positive: 0") {
+		h.knownGap("partition-source-id-0", "load %s: %v", tb.name, err)
+		tb.broken = true
+		return nil
+	}
 	if err != nil {
 		h.t.Fatalf("load %s through /iceberg: %v", tb.name, err)
 	}
@@ -358,6 +392,9 @@ func (h *e2eHarness) compareLatest(tb *e2eTable, what string) {
 		return
 	}
 	lt := h.load(tb)
+	if lt == nil {
+		return
+	}
 	cur := lt.Metadata().CurrentSnapshot()
 	if cur == nil || cur.SnapshotID != id {
 		h.t.Fatalf("%s: %s: the Iceberg view's current snapshot is %v, silt's latest is %d", what, tb.name, cur, id)
@@ -370,6 +407,9 @@ func (h *e2eHarness) compareLatest(tb *e2eTable, what string) {
 func (h *e2eHarness) compareAll(tb *e2eTable, final bool) {
 	h.t.Helper()
 	lt := h.load(tb)
+	if lt == nil {
+		return
+	}
 	n := 0
 	for _, s := range lt.Metadata().Snapshots() {
 		if s.Summary == nil {
@@ -418,7 +458,9 @@ func (h *e2eHarness) compareAll(tb *e2eTable, final bool) {
 			h.t.Fatalf("%s: tag %s is Iceberg snapshot %d, silt's tag is snapshot %d", tb.name, tag, ref.SnapshotID, want)
 		}
 	}
-	if tb.branch {
+	// A branch reads with the table's current schema; the view takes a
+	// schema change at the next commit, so refs compare after one.
+	if tb.branch && final {
 		ref, ok := refs["dev"]
 		switch {
 		case !ok && tb.devCommits == 0:

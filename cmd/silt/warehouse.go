@@ -109,9 +109,17 @@ func (a *app) icebergPublisher(uri string) *icebergview.Publisher {
 	} else if dir, err := filepath.Abs(uri); err == nil {
 		base = icebergview.LocalBase(dir)
 	}
-	return &icebergview.Publisher{Base: base, Default: a.g.iceberg, OnError: func(name string, err error) {
+	pub := &icebergview.Publisher{Base: base, Default: a.g.iceberg, Async: true, OnError: func(name string, err error) {
 		a.notice(fmt.Sprintf("iceberg view of %s not published: %s (the next commit catches up)", name, oneLine(err)))
 	}}
+	// Publications run beside the commits; the process waits for them
+	// before it exits.
+	a.onClose(func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		return pub.Wait(ctx)
+	})
+	return pub
 }
 
 // onceNotices returns a notice printer that prints each distinct notice
