@@ -219,6 +219,9 @@ func (e *Engine) execDelete(ctx context.Context, s *deleteStmt) (*Result, error)
 	if err != nil {
 		return nil, err
 	}
+	if err := checkDeleteEngine(r); err != nil {
+		return nil, err
+	}
 	w, size, err := e.bindWhere(ctx, r, s.where)
 	if err != nil {
 		return nil, err
@@ -275,6 +278,14 @@ func (e *Engine) execUpdate(ctx context.Context, s *updateStmt) (*Result, error)
 		}
 		sets = append(sets, set{idx: i, v: v})
 	}
+	setIdx := make([]int, len(sets))
+	for i, st := range sets {
+		setIdx[i] = st.idx
+	}
+	plan, err := planUpdate(r, setIdx)
+	if err != nil {
+		return nil, err
+	}
 	w, size, err := e.bindWhere(ctx, r, s.where)
 	if err != nil {
 		return nil, err
@@ -304,9 +315,17 @@ func (e *Engine) execUpdate(ctx context.Context, s *updateStmt) (*Result, error)
 		if err := r.schema.CheckRow(next); err != nil {
 			return nil, fmt.Errorf("%w (row with key %s)", err, keyText(r.schema, row))
 		}
-		changes = append(changes, Change{Kind: types.UpdateAfter, Row: next})
+		ch, err := plan.changes(row, next)
+		if err != nil {
+			return nil, err
+		}
+		changes = append(changes, ch...)
 	}
-	return e.apply(ctx, r, changes, "UPDATE")
+	res, err := e.apply(ctx, r, changes, "UPDATE")
+	if err == nil {
+		res.Message = "UPDATE " + strconv.Itoa(len(rows))
+	}
+	return res, err
 }
 
 // keyText renders the primary key of row for messages: (id=1, k='a').
