@@ -170,7 +170,7 @@ func (e *Engine) execInsert(ctx context.Context, s *insertStmt) (*Result, error)
 // matching scans the latest snapshot of r for rows passing where, which
 // has size nodes (see rowsPerCheck).
 func (e *Engine) matching(ctx context.Context, r *relation, where bexpr, size int) ([]types.Row, error) {
-	_, rows, err := e.scan(ctx, r, ScanSpec{Equals: pushdown(where)})
+	_, rows, err := e.scan(ctx, r, ScanSpec{Equals: pushdown(where), Ranges: pushdownRanges(where)})
 	if err != nil {
 		return nil, err
 	}
