@@ -87,3 +87,31 @@ func TestFirstRowRefusesUpdateDelete(t *testing.T) {
 		t.Fatalf("got %q", got)
 	}
 }
+
+// VARCHAR(n) and CHAR(n) columns are refused: silt would accept longer
+// values, so the declared length would be a lie.
+func TestVarcharLengthRefused(t *testing.T) {
+	e, _ := siltEngine(t)
+	for _, sql := range []string{
+		`CREATE TABLE t (id INT PRIMARY KEY, name VARCHAR(3))`,
+		`CREATE TABLE t (id INT PRIMARY KEY, name char(1))`,
+	} {
+		err := execErr(t, e, sql)
+		if !errors.Is(err, types.ErrInvalid) || !strings.Contains(err.Error(), `column "name"`) || !strings.Contains(err.Error(), "does not enforce string lengths") {
+			t.Errorf("%s: %v", sql, err)
+		}
+	}
+	mustExec(t, e, `CREATE TABLE t (id INT PRIMARY KEY, name VARCHAR, c CHAR)`)
+	for _, sql := range []string{
+		`ALTER TABLE t ADD COLUMN x VARCHAR(10)`,
+		`ALTER TABLE t ALTER COLUMN name TYPE VARCHAR(10)`,
+	} {
+		if err := execErr(t, e, sql); !strings.Contains(err.Error(), "does not enforce string lengths") {
+			t.Errorf("%s: %v", sql, err)
+		}
+	}
+	// A cast keeps accepting a length (a cast to STRING, as in DuckDB).
+	if got := query(t, e, `SELECT CAST('abcdef' AS VARCHAR(2))`); got != "abcdef\n" {
+		t.Errorf("cast: %q", got)
+	}
+}
