@@ -26,6 +26,11 @@ type Range struct {
 
 // overlaps reports whether some value v with lo <= v <= hi is in r.
 func (r Range) overlaps(lo, hi types.Value) bool {
+	if r.Lo != nil && r.Hi != nil {
+		if c := types.Compare(r.Lo, r.Hi); c > 0 || c == 0 && !(r.LoIncl && r.HiIncl) {
+			return false // empty
+		}
+	}
 	if r.Lo != nil {
 		if c := types.Compare(hi, r.Lo); c < 0 || c == 0 && !r.LoIncl {
 			return false
