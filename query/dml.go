@@ -170,7 +170,7 @@ func (e *Engine) execInsert(ctx context.Context, s *insertStmt) (*Result, error)
 // matching scans the latest snapshot of r for rows passing where, which
 // has size nodes (see rowsPerCheck).
 func (e *Engine) matching(ctx context.Context, r *relation, where bexpr, size int) ([]types.Row, error) {
-	_, rows, err := e.scan(ctx, r, ScanSpec{Equals: pushdown(where)})
+	_, rows, err := e.scan(ctx, r, ScanSpec{Equals: pushdown(where), Ranges: pushdownRanges(where)})
 	if err != nil {
 		return nil, err
 	}
@@ -217,6 +217,9 @@ func (e *Engine) bindWhere(ctx context.Context, r *relation, where expr) (bexpr,
 func (e *Engine) execDelete(ctx context.Context, s *deleteStmt) (*Result, error) {
 	r, err := e.writableTable(ctx, s.table)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkDeleteEngine(r); err != nil {
 		return nil, err
 	}
 	w, size, err := e.bindWhere(ctx, r, s.where)
@@ -275,6 +278,14 @@ func (e *Engine) execUpdate(ctx context.Context, s *updateStmt) (*Result, error)
 		}
 		sets = append(sets, set{idx: i, v: v})
 	}
+	setIdx := make([]int, len(sets))
+	for i, st := range sets {
+		setIdx[i] = st.idx
+	}
+	plan, err := planUpdate(r, setIdx)
+	if err != nil {
+		return nil, err
+	}
 	w, size, err := e.bindWhere(ctx, r, s.where)
 	if err != nil {
 		return nil, err
@@ -304,9 +315,17 @@ func (e *Engine) execUpdate(ctx context.Context, s *updateStmt) (*Result, error)
 		if err := r.schema.CheckRow(next); err != nil {
 			return nil, fmt.Errorf("%w (row with key %s)", err, keyText(r.schema, row))
 		}
-		changes = append(changes, Change{Kind: types.UpdateAfter, Row: next})
+		ch, err := plan.changes(row, next)
+		if err != nil {
+			return nil, err
+		}
+		changes = append(changes, ch...)
 	}
-	return e.apply(ctx, r, changes, "UPDATE")
+	res, err := e.apply(ctx, r, changes, "UPDATE")
+	if err == nil {
+		res.Message = "UPDATE " + strconv.Itoa(len(rows))
+	}
+	return res, err
 }
 
 // keyText renders the primary key of row for messages: (id=1, k='a').

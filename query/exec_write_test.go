@@ -30,7 +30,7 @@ func TestDDL(t *testing.T) {
 		CREATE TABLE items (
 		  dt DATE COMMENT 'day',
 		  id INT,
-		  name VARCHAR(20) NOT NULL,
+		  name VARCHAR NOT NULL,
 		  price DECIMAL(8,2),
 		  PRIMARY KEY (dt, id)
 		) PARTITIONED BY (dt) COMMENT 'items' WITH ('bucket' = '4', 'merge-engine' = 'deduplicate');

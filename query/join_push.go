@@ -128,6 +128,14 @@ func (ts *tableSource) push(conds []bexpr, used []int, off int) {
 			ts.spec.Equals[idx-off] = v
 		}
 	}
+	for idx, r := range pushdownRanges(ts.filter) {
+		if idx >= off && idx < off+n {
+			if ts.spec.Ranges == nil {
+				ts.spec.Ranges = map[int]ColumnRange{}
+			}
+			ts.spec.Ranges[idx-off] = r
+		}
+	}
 	if used != nil {
 		cols := []int{}
 		for _, c := range used {

@@ -10,7 +10,7 @@ import (
 // Parsing of CREATE TABLE and ALTER TABLE: column definitions, types,
 // constraints, WITH options and ALTER actions.
 
-// dataType reads a type name such as BIGINT, DECIMAL(10, 2), VARCHAR(20)
+// dataType reads a type name such as BIGINT, DECIMAL(10, 2), VARCHAR
 // or DOUBLE PRECISION.
 func (p *parser) dataType() (types.DataType, error) {
 	t := p.peek()
@@ -128,7 +128,7 @@ func (p *parser) columnDef() (columnDef, error) {
 		return columnDef{}, err
 	}
 	c := columnDef{name: name, pos: pos}
-	if c.typ, err = p.dataType(); err != nil {
+	if c.typ, err = p.columnType(name); err != nil {
 		return columnDef{}, err
 	}
 	for {
@@ -292,7 +292,7 @@ func (p *parser) alterAction() (alterAction, error) {
 		switch {
 		case p.acceptKw("TYPE") || p.acceptKw("SET", "DATA", "TYPE"):
 			a.kind = catalog.UpdateColumnType
-			if a.typ, err = p.dataType(); err != nil {
+			if a.typ, err = p.columnType(a.column); err != nil {
 				return a, err
 			}
 		case p.acceptKw("SET", "NOT", "NULL"):

@@ -36,7 +36,7 @@ func TestParseGood(t *testing.T) {
 		{"DESC TABLE t$snapshots", "DESCRIBE t$snapshots"},
 		{"drop table if exists s.t", "DROP TABLE IF EXISTS s.t"},
 		{
-			"CREATE TABLE IF NOT EXISTS s.Orders (id BIGINT PRIMARY KEY, price DECIMAL(10, 2) NOT NULL COMMENT 'in EUR', name VARCHAR(20) NULL)",
+			"CREATE TABLE IF NOT EXISTS s.Orders (id BIGINT PRIMARY KEY, price DECIMAL(10, 2) NOT NULL COMMENT 'in EUR', name VARCHAR NULL)",
 			"CREATE TABLE IF NOT EXISTS s.orders (id BIGINT PRIMARY KEY, price DECIMAL(10,2) NOT NULL COMMENT 'in EUR', name STRING)",
 		},
 		{

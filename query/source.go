@@ -87,6 +87,9 @@ type ScanSpec struct {
 	// a table may then leave the other columns of its rows NULL (and
 	// skip decoding them). Nil means every column.
 	Columns []int
+	// Ranges are column position → value ranges every returned row is
+	// in (prune_range.go); like Equals they only prune.
+	Ranges map[int]ColumnRange
 }
 
 // SchemaEvolver is an optional Catalog capability (discovered by type

@@ -70,7 +70,10 @@ func runVecDiff(t *testing.T, seed uint64) {
 		}
 		mustExec(t, e, "INSERT INTO orders ("+cols+") VALUES "+strings.Join(vals, ", "))
 		if rng.IntN(2) == 0 {
-			mustExec(t, e, fmt.Sprintf("DELETE FROM orders WHERE id %% 7 = %d", rng.IntN(7)))
+			del := fmt.Sprintf("DELETE FROM orders WHERE id %% 7 = %d", rng.IntN(7))
+			if !strings.Contains(eng, "first-row") { // first-row refuses DELETE
+				mustExec(t, e, del)
+			}
 		}
 	}
 	if rng.IntN(3) > 0 {

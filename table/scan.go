@@ -35,6 +35,9 @@ type ScanOptions struct {
 	// other columns of the rows it yields are NULL. Nil reads every
 	// column.
 	Columns []int
+	// Ranges maps column positions to ranges every wanted row's value is
+	// in: they prune partitions and files (scan_range.go).
+	Ranges map[int]Range
 }
 
 // Scan is a planned read of one snapshot.
@@ -121,8 +124,12 @@ func (t *Table) NewScan(ctx context.Context, o ScanOptions) (*Scan, error) {
 		}
 	}
 
+	ranges := t.validRanges(o, equals)
 	byGroup := map[bucketKey]*fileGroup{}
 	for _, f := range files {
+		if !t.partitionInRanges(f.Partition, ranges) || !t.fileInKeyRange(&f, ranges) {
+			continue
+		}
 		if wantBucket >= 0 && f.Bucket != wantBucket {
 			continue
 		}
