@@ -43,7 +43,8 @@ type Request struct {
 	// Filter selects buckets; nil selects all.
 	Filter func(BucketID) bool
 	// Force, when set, marks buckets whose writer is stalled: they are
-	// compacted whenever they have two runs or more.
+	// compacted whenever they have two runs or more and still have
+	// Options.StopTrigger runs or more (see Universal).
 	Force func(BucketID) bool
 }
 

@@ -14,6 +14,13 @@ type Options struct {
 	// SortedRunTrigger starts a compaction once a bucket has this many
 	// sorted runs (num-sorted-run.compaction-trigger). Default 5.
 	SortedRunTrigger int
+	// StopTrigger is the sorted-run count at which writers stall
+	// (num-sorted-run.stop-trigger). A forced request (Request.Force, a
+	// stalled writer's) is honoured only while the bucket still has this
+	// many runs: once other compactions have brought it below, forcing
+	// would merge a few small fresh runs that are soon merged again.
+	// 0 (unset) honours a forced request at any count of two or more.
+	StopTrigger int
 	// NumLevels is the number of levels, 0 .. NumLevels-1 (num-levels).
 	// Default SortedRunTrigger+1.
 	NumLevels int

@@ -11,7 +11,8 @@ import (
 // to the compaction to run now, if any. It does no I/O.
 type Picker interface {
 	// Pick returns the plan for b. With force (a writer is stalled on b) it
-	// returns a plan whenever b has at least two sorted runs.
+	// returns a plan whenever b has at least two sorted runs (Universal:
+	// and still as many as its StopTrigger option, when set).
 	Pick(b *Bucket, force bool) (Plan, bool)
 }
 
@@ -68,6 +69,12 @@ func (p Plan) String() string {
 //  3. run count: when there are more than SortedRunTrigger runs, enough of
 //     the newest to bring the count to the trigger, extended by size ratio.
 //
+// A forced request (a stalled writer) merges at least the two newest runs
+// (extended by size ratio) when none of these applies, but only while the
+// bucket still has StopTrigger runs or more: a writer's forced request may
+// be served by a later round, after other compactions already brought the
+// bucket below the stall.
+//
 // The output goes one level above the next older run that is not merged
 // (never to level 0: a plan ending inside level 0 takes runs up to and
 // including the first leveled run and writes that run's level), or to the
@@ -97,7 +104,7 @@ func (u *Universal) Pick(b *Bucket, force bool) (Plan, bool) {
 			return u.sizeRatio(b, runs, n-trigger+1, true, "run-count")
 		}
 	}
-	if force && n >= 2 {
+	if force && n >= 2 && n >= u.opts.StopTrigger {
 		return u.sizeRatio(b, runs, 2, true, "forced")
 	}
 	return Plan{}, false

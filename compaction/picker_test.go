@@ -139,3 +139,31 @@ func TestRunsAndCounts(t *testing.T) {
 		t.Error("CheckLevels accepted overlapping files in level 3")
 	}
 }
+
+// TestUniversalForcedNeedsStall: a forced request (a writer stalled at
+// StopTrigger runs) is served only while the bucket still has that many
+// runs; once other compactions brought it below, the picker plans what it
+// would without force instead of merging the newest two or three runs.
+func TestUniversalForcedNeedsStall(t *testing.T) {
+	u := NewUniversal(Options{StopTrigger: 3}) // trigger 5
+	tests := []struct {
+		runs string
+		want string
+	}{
+		{"L0:1 L5:1000", ""},
+		{"L0:1 L0:1 L5:1000", "bucket-0: L0,L0 -> L4 (forced)"},
+		{"L0:1 L0:1 L3:100 L5:1000", "bucket-0: L0,L0 -> L2 (forced)"},
+		// At the trigger the ordinary picks still apply.
+		{"L0:1 L0:1 L0:1 L0:1 L5:100", "bucket-0: L0,L0,L0,L0 -> L4 (size-ratio)"},
+	}
+	for _, tc := range tests {
+		p, ok := u.Pick(bucketOf(t, tc.runs), true)
+		got := ""
+		if ok {
+			got = p.String()
+		}
+		if got != tc.want {
+			t.Errorf("Pick(%q, force=true) with stop trigger 3\n got  %q\n want %q", tc.runs, got, tc.want)
+		}
+	}
+}

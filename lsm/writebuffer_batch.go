@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"encoding/binary"
 	"slices"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/siltdb/silt/types"
@@ -43,6 +44,12 @@ type batchRow struct {
 	key        []byte
 	seq        int64
 }
+
+// BatchRowBytes is what a write buffer holds for one change-batch row
+// besides the row's key and its share of the batch's arrays: a caller's
+// approxBytes for AddBatch is this, plus the key, plus the row's values
+// as the arrays hold them.
+const BatchRowBytes = int64(unsafe.Sizeof(batchRow{}))
 
 // AddBatch appends change-batch rows; approxBytes is what they count
 // towards ApproxBytes. The buffer retains the arrays until it is flushed

@@ -214,6 +214,7 @@ func (t *Table) compactionOptions() compaction.Options {
 	c := t.opts.Compaction
 	o := compaction.Options{
 		SortedRunTrigger:            c.Trigger,
+		StopTrigger:                 c.StopTrigger,
 		NumLevels:                   c.NumLevels,
 		SizeRatio:                   c.SizeRatio,
 		MaxSizeAmplificationPercent: c.MaxSizeAmplificationPercent,

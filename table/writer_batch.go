@@ -51,7 +51,7 @@ func (w *Writer) WriteBatch(ctx context.Context, rec arrow.Record) error {
 type batchKeys struct {
 	keys    [][]byte
 	buckets []bucketKey
-	bytes   []int64 // Record.ApproxBytes of each row
+	bytes   []int64 // what each row holds in a write buffer as a change-batch row
 }
 
 // writeBatchRows buffers rows [0, n) of a checked batch.
@@ -75,8 +75,9 @@ func (w *Writer) writeBatchRows(ctx context.Context, cols []arrow.Array, kinds *
 		}
 		return nil
 	}
-	// Segments end where Write would flush: after the row that fills
-	// write-buffer-size.
+	// Segments end after the row that fills write-buffer-size. The rows
+	// count what they hold here (see batchKeys), less than Write's boxed
+	// rows, so this flushes later than a Write per row would.
 	for lo := 0; lo < n; {
 		hi, total := lo, w.bytes
 		for hi < n {

@@ -7,6 +7,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 
+	"github.com/siltdb/silt/lsm"
 	"github.com/siltdb/silt/types"
 )
 
@@ -107,9 +108,8 @@ func decimalFits(d *array.Decimal128, r int, limit int64) bool {
 }
 
 // batchKeys computes the key (types.EncodeRowKey of the primary-key
-// columns), the bucket and partition, and the write-buffer size
-// (lsm.Record.ApproxBytes) of rows [0, n) of a checked batch, column by
-// column.
+// columns), the bucket and partition, and the write-buffer size of a
+// change-batch row of rows [0, n) of a checked batch, column by column.
 func (w *Writer) batchKeys(cols []arrow.Array, n int) (*batchKeys, error) {
 	t := w.t
 	bk := &batchKeys{keys: make([][]byte, n), buckets: make([]bucketKey, n), bytes: make([]int64, n)}
@@ -138,7 +138,19 @@ func (w *Writer) batchKeys(cols []arrow.Array, n int) (*batchKeys, error) {
 			bk.buckets[r].partition = t.partitionPath(row)
 		}
 	}
-	base := int64(96 + 16*len(cols))
+	// A buffered change-batch row holds its bookkeeping (lsm.BatchRowBytes),
+	// its key, and its share of the batch's arrays: the fixed-width values
+	// and validity bits, and a string's or blob's bytes plus its offset.
+	// (Write's rows count as boxed values, lsm.Record.ApproxBytes, which
+	// is what they hold; these rows hold about half as much.)
+	fixedBits := int64(0)
+	for _, a := range cols {
+		fixedBits++ // validity
+		if fw, ok := a.DataType().(arrow.FixedWidthDataType); ok {
+			fixedBits += int64(fw.BitWidth())
+		}
+	}
+	base := lsm.BatchRowBytes + (fixedBits+7)/8
 	for r := range n {
 		bk.bytes[r] = base + int64(len(keys[r]))
 	}
@@ -146,21 +158,11 @@ func (w *Writer) batchKeys(cols []arrow.Array, n int) (*batchKeys, error) {
 		switch x := a.(type) {
 		case *array.String:
 			for r := range n {
-				if x.IsValid(r) {
-					bk.bytes[r] += int64(x.ValueLen(r)) + 16
-				}
+				bk.bytes[r] += int64(x.ValueLen(r)) + 4
 			}
 		case *array.Binary:
 			for r := range n {
-				if x.IsValid(r) {
-					bk.bytes[r] += int64(x.ValueLen(r)) + 24
-				}
-			}
-		default:
-			for r := range n {
-				if a.IsValid(r) {
-					bk.bytes[r] += 8
-				}
+				bk.bytes[r] += int64(x.ValueLen(r)) + 4
 			}
 		}
 	}
