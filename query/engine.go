@@ -167,6 +167,12 @@ func (e *Engine) run(ctx context.Context, s statement, stream bool) (*Result, er
 		return e.alterTable(ctx, x)
 	case *historyStmt:
 		return e.execHistory(ctx, x)
+	case *showCreateTableStmt:
+		return e.showCreateTable(ctx, x)
+	case *showPartitionsStmt:
+		return e.showPartitions(ctx, x)
+	case *truncateStmt:
+		return e.truncate(ctx, x)
 	}
 	return nil, errf(types.ErrInvalid, "internal: unhandled statement %T", s)
 }

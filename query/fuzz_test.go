@@ -55,6 +55,8 @@ var fuzzSeeds = []string{
 	"SELECT id, ROW_NUMBER() OVER (PARTITION BY customer ORDER BY id), RANK() OVER (ORDER BY qty DESC), DENSE_RANK() OVER (ORDER BY d), LAG(qty, 2, 0) OVER (ORDER BY id), LEAD(id) OVER (ORDER BY id) FROM orders ORDER BY 2",
 	"SELECT FIRST_VALUE(id) OVER (ORDER BY id ROWS BETWEEN 1 PRECEDING AND 2 FOLLOWING), LAST_VALUE(id) OVER (ORDER BY id RANGE BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING), SUM(qty) FILTER (WHERE id > 1) OVER (ROWS 3 PRECEDING), AVG(score) OVER () FROM orders",
 	"SELECT customer, SUM(SUM(qty)) OVER (ORDER BY customer), RANK() OVER (ORDER BY COUNT(*)) FROM orders GROUP BY customer",
+	"SHOW CREATE TABLE orders; SHOW CREATE TABLE default.`orders$branch_b`; SHOW PARTITIONS orders; SHOW PARTITIONS FROM default.orders",
+	"TRUNCATE TABLE orders; TRUNCATE orders; SELECT COUNT(*) FROM orders; SELECT COUNT(*) FROM orders VERSION AS OF 1",
 }
 
 // maxFuzzInput caps the statements the fuzz targets try: parsing and
