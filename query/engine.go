@@ -173,6 +173,8 @@ func (e *Engine) run(ctx context.Context, s statement, stream bool) (*Result, er
 		return e.showPartitions(ctx, x)
 	case *truncateStmt:
 		return e.truncate(ctx, x)
+	case *explainStmt:
+		return e.explain(ctx, x)
 	}
 	return nil, errf(types.ErrInvalid, "internal: unhandled statement %T", s)
 }

@@ -57,6 +57,8 @@ var fuzzSeeds = []string{
 	"SELECT customer, SUM(SUM(qty)) OVER (ORDER BY customer), RANK() OVER (ORDER BY COUNT(*)) FROM orders GROUP BY customer",
 	"SHOW CREATE TABLE orders; SHOW CREATE TABLE default.`orders$branch_b`; SHOW PARTITIONS orders; SHOW PARTITIONS FROM default.orders",
 	"TRUNCATE TABLE orders; TRUNCATE orders; SELECT COUNT(*) FROM orders; SELECT COUNT(*) FROM orders VERSION AS OF 1",
+	"EXPLAIN SELECT customer, SUM(qty) FROM orders WHERE id = 1 AND qty > 2 GROUP BY customer HAVING COUNT(*) > 0 ORDER BY 2 DESC NULLS FIRST LIMIT 3 OFFSET 1",
+	"EXPLAIN ANALYZE SELECT DISTINCT d FROM orders FOR SYSTEM_TIME AS OF TIMESTAMP '2024-01-01 00:00:00'; EXPLAIN (SELECT 1); EXPLAIN ANALYZE SELECT 1",
 }
 
 // maxFuzzInput caps the statements the fuzz targets try: parsing and

@@ -306,6 +306,8 @@ func (p *parser) parseStatement() (statement, error) {
 		return p.parseCallStmt()
 	case isKwTok(t, "TRUNCATE"):
 		return p.parseTruncate()
+	case isKwTok(t, "EXPLAIN"):
+		return p.parseExplain()
 	case isKwTok(t, "USE"):
 		p.next()
 		name, _, err := p.ident("database name")
