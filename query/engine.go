@@ -175,6 +175,8 @@ func (e *Engine) run(ctx context.Context, s statement, stream bool) (*Result, er
 		return e.truncate(ctx, x)
 	case *explainStmt:
 		return e.explain(ctx, x)
+	case *ctasStmt:
+		return e.createTableAs(ctx, x)
 	}
 	return nil, errf(types.ErrInvalid, "internal: unhandled statement %T", s)
 }
