@@ -308,6 +308,8 @@ func (p *parser) parseStatement() (statement, error) {
 		return p.parseTruncate()
 	case isKwTok(t, "EXPLAIN"):
 		return p.parseExplain()
+	case isKwTok(t, "COPY"):
+		return p.parseCopy()
 	case isKwTok(t, "USE"):
 		p.next()
 		name, _, err := p.ident("database name")
