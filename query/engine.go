@@ -20,14 +20,18 @@ type EngineOptions struct {
 	// Now is the clock for CURRENT_DATE, CURRENT_TIMESTAMP and NOW().
 	// Default time.Now.
 	Now func() time.Time
+	// WriteFile writes the file of COPY … TO (the whole content at once);
+	// nil refuses COPY … TO, e.g. where SQL comes from remote clients.
+	WriteFile func(ctx context.Context, path string, data []byte) error
 }
 
 // Engine runs SQL statements against a Catalog. It is one session: USE
 // changes its current database. Methods are safe for concurrent use, but
 // statements of concurrent callers interleave.
 type Engine struct {
-	cat Catalog
-	now func() time.Time
+	cat       Catalog
+	now       func() time.Time
+	writeFile func(ctx context.Context, path string, data []byte) error
 	// rowEngine runs every SELECT on the row path instead of the
 	// vectorized pipeline (vec_exec.go): the reference the differential
 	// test compares the pipeline with.
@@ -45,7 +49,7 @@ func NewEngine(cat Catalog, opts EngineOptions) *Engine {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Engine{cat: cat, now: opts.Now, db: opts.CurrentDB}
+	return &Engine{cat: cat, now: opts.Now, writeFile: opts.WriteFile, db: opts.CurrentDB}
 }
 
 // CurrentDB returns the database unqualified table names refer to.
@@ -167,6 +171,18 @@ func (e *Engine) run(ctx context.Context, s statement, stream bool) (*Result, er
 		return e.alterTable(ctx, x)
 	case *historyStmt:
 		return e.execHistory(ctx, x)
+	case *showCreateTableStmt:
+		return e.showCreateTable(ctx, x)
+	case *showPartitionsStmt:
+		return e.showPartitions(ctx, x)
+	case *truncateStmt:
+		return e.truncate(ctx, x)
+	case *explainStmt:
+		return e.explain(ctx, x)
+	case *ctasStmt:
+		return e.createTableAs(ctx, x)
+	case *copyStmt:
+		return e.execCopy(ctx, x)
 	}
 	return nil, errf(types.ErrInvalid, "internal: unhandled statement %T", s)
 }

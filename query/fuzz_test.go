@@ -55,6 +55,13 @@ var fuzzSeeds = []string{
 	"SELECT id, ROW_NUMBER() OVER (PARTITION BY customer ORDER BY id), RANK() OVER (ORDER BY qty DESC), DENSE_RANK() OVER (ORDER BY d), LAG(qty, 2, 0) OVER (ORDER BY id), LEAD(id) OVER (ORDER BY id) FROM orders ORDER BY 2",
 	"SELECT FIRST_VALUE(id) OVER (ORDER BY id ROWS BETWEEN 1 PRECEDING AND 2 FOLLOWING), LAST_VALUE(id) OVER (ORDER BY id RANGE BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING), SUM(qty) FILTER (WHERE id > 1) OVER (ROWS 3 PRECEDING), AVG(score) OVER () FROM orders",
 	"SELECT customer, SUM(SUM(qty)) OVER (ORDER BY customer), RANK() OVER (ORDER BY COUNT(*)) FROM orders GROUP BY customer",
+	"SHOW CREATE TABLE orders; SHOW CREATE TABLE default.`orders$branch_b`; SHOW PARTITIONS orders; SHOW PARTITIONS FROM default.orders",
+	"TRUNCATE TABLE orders; TRUNCATE orders; SELECT COUNT(*) FROM orders; SELECT COUNT(*) FROM orders VERSION AS OF 1",
+	"CREATE TABLE IF NOT EXISTS c2 PARTITIONED BY (d) COMMENT 'x' WITH ('primary-key' = 'id,d', 'bucket' = '2') AS SELECT id, d, qty * 2 AS q FROM orders WHERE id > 1; SELECT * FROM c2",
+	"CREATE TABLE c3 WITH ('primary-key' = 'id') AS (SELECT id FROM orders UNION SELECT 7); CREATE TABLE c4 AS VALUES (1)",
+	"COPY (SELECT id, customer FROM orders WHERE id > 1 ORDER BY id) TO 'out.parquet' (FORMAT parquet); COPY orders TO 'o.csv'; COPY default.orders TO 'o' (FORMAT 'json')",
+	"EXPLAIN SELECT customer, SUM(qty) FROM orders WHERE id = 1 AND qty > 2 GROUP BY customer HAVING COUNT(*) > 0 ORDER BY 2 DESC NULLS FIRST LIMIT 3 OFFSET 1",
+	"EXPLAIN ANALYZE SELECT DISTINCT d FROM orders FOR SYSTEM_TIME AS OF TIMESTAMP '2024-01-01 00:00:00'; EXPLAIN (SELECT 1); EXPLAIN ANALYZE SELECT 1",
 }
 
 // maxFuzzInput caps the statements the fuzz targets try: parsing and

@@ -62,6 +62,9 @@ func (p *parser) parseCreateTable(pos position) (statement, error) {
 	if s.table, err = p.tableName(); err != nil {
 		return nil, err
 	}
+	if !p.isOp("(") { // CREATE TABLE … AS query (ctas.go)
+		return p.parseCTAS(s)
+	}
 	if err := p.expectOp("("); err != nil {
 		return nil, err
 	}

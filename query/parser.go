@@ -298,9 +298,18 @@ func (p *parser) parseStatement() (statement, error) {
 			}
 			return s, nil
 		}
-		return nil, syntaxErr(p.peek(), "expected DATABASES or TABLES")
+		if st, ok, err := p.parseShowTable(t.pos); ok || err != nil {
+			return st, err
+		}
+		return nil, syntaxErr(p.peek(), "expected DATABASES, TABLES, CREATE TABLE or PARTITIONS")
 	case isKwTok(t, "CALL"):
 		return p.parseCallStmt()
+	case isKwTok(t, "TRUNCATE"):
+		return p.parseTruncate()
+	case isKwTok(t, "EXPLAIN"):
+		return p.parseExplain()
+	case isKwTok(t, "COPY"):
+		return p.parseCopy()
 	case isKwTok(t, "USE"):
 		p.next()
 		name, _, err := p.ident("database name")

@@ -92,7 +92,31 @@ func (s *stmtBuffer) add(line string) (run bool) {
 
 func (a *app) newEngine(cat *catalog.Catalog) *query.Engine {
 	user := "sql-" + uuid.NewString()
-	return query.NewEngine(query.NewSiltCatalog(cat, user), query.EngineOptions{CurrentDB: catalog.DefaultDatabase, Now: time.Now})
+	return query.NewEngine(query.NewSiltCatalog(cat, user), query.EngineOptions{CurrentDB: catalog.DefaultDatabase, Now: time.Now,
+		WriteFile: writeCopyFile})
+}
+
+// writeCopyFile writes the file of COPY … TO: to a temporary file beside
+// it, renamed over it once complete, so a failed COPY leaves no partial file.
+func writeCopyFile(_ context.Context, path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	err = f.Chmod(0o644) // as os.Create would (less the umask)
+	if err == nil {
+		_, err = f.Write(data)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		_ = os.Remove(f.Name())
+	}
+	return err
 }
 
 func checkFormat(f string) error {

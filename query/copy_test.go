@@ -1,0 +1,122 @@
+package query
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/siltdb/silt/catalog"
+	"github.com/siltdb/silt/internal/duckdbtest"
+	"github.com/siltdb/silt/objstore"
+	"github.com/siltdb/silt/table"
+)
+
+// copyEngine is siltEngine with COPY writing local files.
+func copyEngine(t *testing.T) *Engine {
+	t.Helper()
+	cat := catalog.New(objstore.NewMem(), "", table.Env{Now: time.Now})
+	e := NewEngine(NewSiltCatalog(cat, "test"), EngineOptions{Now: func() time.Time { return testNow },
+		WriteFile: func(_ context.Context, path string, data []byte) error { return os.WriteFile(path, data, 0o644) }})
+	mustExec(t, e, `CREATE DATABASE IF NOT EXISTS default;
+		CREATE TABLE t (id INT PRIMARY KEY, big BIGINT, d DOUBLE, amount DECIMAL(10,2), small DECIMAL(5,1), name STRING, day DATE, at TIMESTAMP, ok BOOLEAN);
+		INSERT INTO t VALUES
+		  (1, -9223372036854775808, 1.5e0, -12345678.90, 1.5, 'plain', DATE '2024-02-29', TIMESTAMP '2024-01-31 12:00:00.123456', TRUE),
+		  (2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+		  (3, 42, -0.25e0, 0.01, -9999.9, 'a, "quoted"
+		line', DATE '1970-01-01', TIMESTAMP '1999-12-31 23:59:59', FALSE),
+		  (4, 7, 1e300, 99999999.99, 0.0, '', DATE '2100-12-31', TIMESTAMP '2024-06-01 00:00:00', TRUE)`)
+	return e
+}
+
+// TestCopyToDuckDB: DuckDB reads the Parquet, CSV and JSON files COPY
+// writes and gets the rows silt returns.
+func TestCopyToDuckDB(t *testing.T) {
+	db := duckdbtest.Open(t)
+	e := copyEngine(t)
+	dir := t.TempDir()
+	for _, f := range []string{"out.parquet", "out.csv", "out.json", "sub.parquet"} {
+		p := filepath.Join(dir, f)
+		sql := "COPY t TO " + quoteString(p)
+		if f == "sub.parquet" {
+			sql = "COPY (SELECT id, name AS n, amount * 2 AS twice FROM t WHERE id <> 2 ORDER BY id DESC) TO " + quoteString(p) + " (FORMAT parquet)"
+		}
+		if res := mustExec(t, e, sql)[0]; !strings.HasPrefix(res.Message, "COPY ") {
+			t.Fatalf("%s: %+v", sql, res)
+		}
+	}
+	cols := "id, big, d, amount, small, name, day, strftime(\"at\", '%Y-%m-%d %H:%M:%S.%f'), ok"
+	var queries []string
+	for _, src := range []string{
+		"read_parquet('" + filepath.Join(dir, "out.parquet") + "')",
+		"read_csv('" + filepath.Join(dir, "out.csv") + "', header = true, allow_quoted_nulls = false, columns = {'id': 'INT', 'big': 'BIGINT', 'd': 'DOUBLE', 'amount': 'DECIMAL(10,2)', 'small': 'DECIMAL(5,1)', 'name': 'VARCHAR', 'day': 'DATE', 'at': 'TIMESTAMP', 'ok': 'BOOLEAN'})",
+		"read_json('" + filepath.Join(dir, "out.json") + "', format = 'newline_delimited', columns = {'id': 'INT', 'big': 'BIGINT', 'd': 'DOUBLE', 'amount': 'DECIMAL(10,2)', 'small': 'DECIMAL(5,1)', 'name': 'VARCHAR', 'day': 'DATE', 'at': 'TIMESTAMP', 'ok': 'BOOLEAN'})",
+	} {
+		queries = append(queries, "SELECT "+cols+" FROM "+src+" ORDER BY id")
+	}
+	queries = append(queries, "SELECT id, n, twice, typeof(twice) FROM read_parquet('"+filepath.Join(dir, "sub.parquet")+"')",
+		"SELECT string_agg(column_name || ':' || column_type, ',') FROM (DESCRIBE SELECT * FROM read_parquet('"+filepath.Join(dir, "out.parquet")+"'))")
+	res := db.Run(t, []string{"SET TimeZone = 'UTC'"}, queries)
+	want := "1|-9223372036854775808|1.5|-12345678.90|1.5|plain|2024-02-29|2024-01-31 12:00:00.123456|true\n" +
+		"2|NULL|NULL|NULL|NULL|NULL|NULL|NULL|NULL\n" +
+		"3|42|-0.25|0.01|-9999.9|a, \"quoted\"\n\t\tline|1970-01-01|1999-12-31 23:59:59.000000|false\n" +
+		"4|7|1e+300|99999999.99|0.0||2100-12-31|2024-06-01 00:00:00.000000|true\n"
+	for i, name := range []string{"parquet", "csv", "json"} {
+		if got := duckRowsText(res[i]); got != want {
+			t.Errorf("DuckDB reading the %s file:\n%s\nwant\n%s", name, got, want)
+		}
+	}
+	if got := duckRowsText(res[3]); got != "4||199999999.98|DECIMAL(18,2)\n3|a, \"quoted\"\n\t\tline|0.02|DECIMAL(18,2)\n1|plain|-24691357.80|DECIMAL(18,2)\n" {
+		t.Errorf("query COPY read back:\n%s", got)
+	}
+	if got := duckRowsText(res[4]); got != "id:INTEGER,big:BIGINT,d:DOUBLE,amount:DECIMAL(10,2),small:DECIMAL(5,1),name:VARCHAR,day:DATE,at:TIMESTAMP WITH TIME ZONE,ok:BOOLEAN\n" {
+		t.Errorf("Parquet column types as DuckDB reads them: %s", got)
+	}
+}
+
+func duckRowsText(r duckdbtest.Result) string {
+	if r.Err != "" {
+		return "error: " + r.Err
+	}
+	var b strings.Builder
+	for _, row := range r.Rows {
+		for j, v := range row {
+			if j > 0 {
+				b.WriteString("|")
+			}
+			if v == nil {
+				b.WriteString("NULL")
+			} else {
+				b.WriteString(*v)
+			}
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+func TestCopyErrors(t *testing.T) {
+	e, _ := siltEngine(t)
+	mustExec(t, e, "CREATE DATABASE IF NOT EXISTS default; CREATE TABLE t (id INT PRIMARY KEY)")
+	for sql, want := range map[string]string{
+		"COPY t TO '/tmp/x.csv'":                     "cannot write files here",
+		"COPY t TO 'x' (FORMAT xml)":                 "unknown COPY format",
+		"COPY t FROM 'x.csv'":                        "not supported",
+		"COPY (INSERT INTO t VALUES (1)) TO 'x.csv'": "takes a query",
+		"COPY t TO x":                                "expected a file name",
+	} {
+		if err := execErr(t, e, sql); !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", sql, err, want)
+		}
+	}
+	e = copyEngine(t)
+	p := filepath.Join(t.TempDir(), "x.data")
+	if res := mustExec(t, e, "COPY (SELECT id FROM t WHERE id > 2) TO "+quoteString(p))[0]; res.Message != "COPY 2" {
+		t.Errorf("COPY: %+v", res)
+	}
+	if b, err := os.ReadFile(p); err != nil || string(b) != "id\n3\n4\n" {
+		t.Errorf("CSV by default: %q %v", b, err)
+	}
+}
