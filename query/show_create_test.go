@@ -23,7 +23,7 @@ func TestShowCreateTableRoundTrip(t *testing.T) {
 			day DATE DEFAULT DATE '2024-02-29',
 			at TIMESTAMP DEFAULT TIMESTAMP '2024-01-31 12:00:00.123456+02:00',
 			raw BYTES DEFAULT X'00ff27',
-			name VARCHAR(20),
+			name VARCHAR,
 			PRIMARY KEY (id, dt)
 		) PARTITIONED BY (dt) COMMENT 'all ''orders''' WITH ('bucket' = '4', 'merge-engine' = 'aggregation', 'fields.qty.aggregate-function' = 'sum')`,
 		"single": "CREATE TABLE single (k STRING PRIMARY KEY, v FLOAT)",
