@@ -175,10 +175,16 @@ func runGetManyModel(t *testing.T, rng *rand.Rand, engine string, buckets, commi
 // (one GET per distinct row group, plus the footers), far fewer than one
 // Get per key.
 func TestGetManyReadsRowGroupsOnce(t *testing.T) {
+	for _, n := range []int{2000, 40000} { // small files are read whole; large ones by row group
+		t.Run(fmt.Sprint(n), func(t *testing.T) { testGetManyReads(t, n) })
+	}
+}
+
+func testGetManyReads(t *testing.T, n int) {
 	ctx := context.Background()
-	schema := modelSchema(EngineDeduplicate, 2, false)
-	schema.Options[OptWriteBufferSize] = "64mb"
-	schema.Options[OptRowGroupRows] = "50"
+	schema := modelSchema(EngineDeduplicate, 1, false)
+	schema.Options[OptWriteBufferSize] = "256mb"
+	schema.Options[OptRowGroupRows] = fmt.Sprint(n / 40)
 	base := objstore.NewMem()
 	cs := &getCountingStore{Store: base}
 	tb, err := Open("db.t", cs, "wh/db.db/t/", schema, Env{})
@@ -186,14 +192,18 @@ func TestGetManyReadsRowGroupsOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := tb.NewWriter("w")
-	const n = 2000
 	var ks [][]types.Value
+	rng := rand.New(rand.NewPCG(1, 2))
+	pad := make([]byte, 256)
 	for i := range n {
-		r := types.Row{"eu", int32(i), int64(i), fmt.Sprintf("note %d with some padding to make the file large enough", i), nil}
+		for j := range pad {
+			pad[j] = byte('a' + rng.IntN(26)) // incompressible enough
+		}
+		r := types.Row{"eu", int32(i), int64(i), string(pad), nil}
 		if err := w.Write(ctx, types.Insert, r); err != nil {
 			t.Fatal(err)
 		}
-		if i%3 == 0 {
+		if i%37 == 0 {
 			ks = append(ks, []types.Value{"eu", int32(i)})
 		}
 	}
@@ -204,6 +214,13 @@ func TestGetManyReadsRowGroupsOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	ks = append(ks, []types.Value{"eu", int32(n + 5)}, ks[0]) // absent, duplicate
+	_, files, err := tb.DataFiles(ctx, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		t.Logf("data file of %d bytes", f.Size)
+	}
 	cs.dataGets.Store(0)
 	rows, found, st, err := tb.GetManyStats(ctx, 0, ks)
 	if err != nil {
@@ -211,7 +228,7 @@ func TestGetManyReadsRowGroupsOnce(t *testing.T) {
 	}
 	for i, k := range ks {
 		id := k[1].(int32)
-		if found[i] != (id < n) || (found[i] && rows[i][2] != int64(id)) {
+		if found[i] != (int(id) < n) || (found[i] && rows[i][2] != int64(id)) {
 			t.Fatalf("key %v: %v,%v", k, rows[i], found[i])
 		}
 	}
@@ -220,8 +237,11 @@ func TestGetManyReadsRowGroupsOnce(t *testing.T) {
 	if st.RowGroups == 0 || gets > st.RowGroups+2*st.FilesOpened || gets != st.Reads {
 		t.Fatalf("%d data GETs for %d distinct row groups in %d files (stats say %d reads)", gets, st.RowGroups, st.FilesOpened, st.Reads)
 	}
-	if st.RowGroups > n/50+2*st.FilesOpened {
-		t.Fatalf("%d row groups read, the table has about %d", st.RowGroups, n/50)
+	if st.RowGroups > 40+2*st.FilesOpened {
+		t.Fatalf("%d row groups read, the table has about 40", st.RowGroups)
+	}
+	if n > 10000 && gets < 10 {
+		t.Fatalf("%d GETs: the large file was read whole", gets)
 	}
 }
 
