@@ -96,6 +96,7 @@ func (e *Engine) planSelect(ctx context.Context, s *selectStmt) (*selectPlan, er
 		p.where = w
 		if p.rel != nil && p.rel.system == "" {
 			p.spec.Equals = pushdown(w)
+			p.spec.Keys = pushdownKeys(w, p.rel.t.Schema().KeyIndexes())
 		}
 	}
 

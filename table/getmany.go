@@ -218,7 +218,7 @@ func (t *Table) openRef(ctx context.Context, ref Ref) (*keyRead, error) {
 // for the keys the index could not answer.
 func (s *keyRead) records(ctx context.Context, probes []keyProbe, st *GetManyStats) error {
 	t := s.t
-	if s.snap == nil {
+	if s.snap == nil || len(probes) == 0 {
 		for i := range probes {
 			probes[i].done = true
 		}
