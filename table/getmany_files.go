@@ -1,9 +1,11 @@
 package table
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"iter"
 	"sync"
 
 	"github.com/siltdb/silt/lsm"
@@ -13,10 +15,11 @@ import (
 )
 
 // readProbes answers the probes not yet done from the data files of r's
-// snapshot. Probes are sorted by (partition, bucket), so each LSM tree's
-// files are picked once; a file is opened (once) only when a probe's key
-// lies in its key range, and its row groups are read through a memo, so a
-// row group holding several probed keys is read once.
+// snapshot. Probes are sorted by (partition, bucket, key), so each LSM
+// tree is read once for all its keys: a file is opened (once) only when a
+// key lies in its key range and passes its bloom filters, each of its row
+// groups whose key range holds a key is decoded once and walked with the
+// sorted keys, and the records found are merged per key.
 func (t *Table) readProbes(ctx context.Context, r *keyRead, probes []keyProbe, st *GetManyStats) error {
 	files, err := t.meta.Files(ctx, r.snap)
 	if err != nil {
@@ -27,46 +30,132 @@ func (t *Table) readProbes(ctx context.Context, r *keyRead, probes []keyProbe, s
 		k := bucketKey{f.Partition, f.Bucket}
 		groups[k] = append(groups[k], f)
 	}
-	open := map[string]*memoFile{}
+	var opened []*memoFile
 	defer func() {
-		for _, m := range open {
+		for _, m := range opened {
 			st.RowGroups += m.rowGroups()
 			st.Reads += m.reads()
 		}
 	}()
+	for lo := 0; lo < len(probes); {
+		hi := lo + 1
+		for hi < len(probes) && probes[hi].partition == probes[lo].partition && probes[hi].bucket == probes[lo].bucket {
+			hi++
+		}
+		fs := groups[bucketKey{probes[lo].partition, probes[lo].bucket}]
+		if err := t.readBucketProbes(ctx, r, fs, probes[lo:hi], &opened, st); err != nil {
+			return err
+		}
+		lo = hi
+	}
+	return nil
+}
+
+// readBucketProbes is readProbes for the probes of one (partition,
+// bucket), in key order, and its files.
+func (t *Table) readBucketProbes(ctx context.Context, r *keyRead, files []manifest.DataFile, probes []keyProbe, opened *[]*memoFile, st *GetManyStats) error {
+	var want []int // positions of the probes to answer, in key order
 	for i := range probes {
-		p := &probes[i]
-		if p.done {
+		if !probes[i].done {
+			want = append(want, i)
+		}
+	}
+	if len(want) == 0 {
+		return nil
+	}
+	var sources []iter.Seq2[lsm.Record, error]
+	for _, f := range files {
+		var cand []int
+		for _, i := range want {
+			if keyInRange(probes[i].key, f.MinKey, f.MaxKey) {
+				cand = append(cand, i)
+			}
+		}
+		if len(cand) == 0 {
 			continue
 		}
-		if i%256 == 0 {
-			r.keepAlive(ctx) // renew the lease of a long read (lease.go)
+		r.keepAlive(ctx) // renew the lease of a long read (lease.go)
+		fr, m, err := t.openMemoFile(ctx, f)
+		if err != nil {
+			return err
 		}
-		fs := groups[bucketKey{p.partition, p.bucket}]
-		srcs := make([]lsm.FileSource, len(fs))
-		for j, f := range fs {
-			srcs[j] = lsm.FileSource{Meta: f, Open: func(ctx context.Context) (*lsm.FileReader, error) {
-				m := open[f.Path]
-				if m == nil {
-					fr, mf, err := t.openMemoFile(ctx, f)
-					if err != nil {
-						return nil, err
-					}
-					mf.fr = fr
-					open[f.Path] = mf
-					st.FilesOpened++
-					m = mf
+		*opened = append(*opened, m)
+		st.FilesOpened++
+		kept := cand[:0]
+		for _, i := range cand {
+			if fr.MayContain(probes[i].key) {
+				kept = append(kept, i)
+			}
+		}
+		var recs []lsm.Record
+		for g := 0; g < fr.NumRowGroups() && len(kept) > 0; g++ {
+			info := fr.Group(g)
+			var in []int
+			for _, i := range kept {
+				if keyInRange(probes[i].key, info.MinKey, info.MaxKey) {
+					in = append(in, i)
 				}
-				return m.fr, nil
-			}}
+			}
+			if len(in) == 0 {
+				continue
+			}
+			j := 0
+			for rec, err := range fr.GroupRecords(ctx, g) {
+				if err != nil {
+					return fmt.Errorf("table %s: data file %s: %w", t.name, f.Path, err)
+				}
+				for j < len(in) && bytes.Compare(probes[in[j]].key, rec.Key) < 0 {
+					j++
+				}
+				if j == len(in) {
+					break
+				}
+				if bytes.Equal(probes[in[j]].key, rec.Key) {
+					recs = append(recs, rec)
+				}
+			}
 		}
-		rec, _, _, err := lsm.Lookup(ctx, srcs, p.key, t.merger)
+		if len(recs) > 0 {
+			sources = append(sources, recordSeq(recs))
+		}
+	}
+	k := 0
+	for rec, err := range lsm.MergeRuns(ctx, sources, t.merger, true) {
 		if err != nil {
 			return fmt.Errorf("table %s: lookup: %w", t.name, err)
 		}
-		p.rec, p.exists, p.done = rec, rec.Key != nil, true
+		for k < len(want) && bytes.Compare(probes[want[k]].key, rec.Key) < 0 {
+			k++
+		}
+		if k < len(want) && bytes.Equal(probes[want[k]].key, rec.Key) {
+			p := &probes[want[k]]
+			p.rec, p.exists = rec, true
+		}
+	}
+	for _, i := range want {
+		probes[i].done = true
 	}
 	return nil
+}
+
+// recordSeq yields recs.
+func recordSeq(recs []lsm.Record) iter.Seq2[lsm.Record, error] {
+	return func(yield func(lsm.Record, error) bool) {
+		for _, r := range recs {
+			if !yield(r, nil) {
+				return
+			}
+		}
+	}
+}
+
+// keyInRange reports whether key may lie in [minKey, maxKey]; an empty
+// bound is unknown and admits everything.
+func keyInRange(key, minKey, maxKey []byte) bool {
+	if len(minKey) > 0 && bytes.Compare(key, minKey) < 0 {
+		return false
+	}
+	return len(maxKey) == 0 || bytes.Compare(key, maxKey) <= 0
 }
 
 // memoFile is a data file opened for one GetMany: its reads are kept, so

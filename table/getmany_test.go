@@ -23,7 +23,7 @@ import (
 // its files corrupted.
 func TestGetManyOracle(t *testing.T) {
 	seed := testSeed(t)
-	for _, engine := range []string{EngineDeduplicate, EnginePartialUpdate, EngineFirstRow} {
+	for _, engine := range []string{EngineDeduplicate, EnginePartialUpdate, EngineAggregation, EngineFirstRow} {
 		for _, buckets := range []int{1, 3} {
 			name := fmt.Sprintf("%s/buckets=%d", engine, buckets)
 			t.Run(name, func(t *testing.T) {
