@@ -67,7 +67,9 @@ func testKeyIn(t *testing.T, rng *rand.Rand, indexed bool) {
 				}
 			}
 		}
-		snaps = append(snaps, latestSnapshot(t, e, "k1"))
+		if id := latestSnapshot(t, e, "k1"); id > 0 { // deletes alone on an empty table commit nothing
+			snaps = append(snaps, id)
+		}
 		list := func(n int, f func() string) string {
 			var xs []string
 			for range n {
@@ -79,7 +81,7 @@ func testKeyIn(t *testing.T, rng *rand.Rand, indexed bool) {
 		region := func() string { return "'" + []string{"eu", "us", "ap", "xx"}[rng.IntN(4)] + "'" }
 		for range 6 {
 			at := ""
-			if rng.IntN(2) == 0 {
+			if len(snaps) > 0 && rng.IntN(2) == 0 {
 				at = fmt.Sprintf(" VERSION AS OF %d", snaps[rng.IntN(len(snaps))])
 			}
 			qs := []string{
