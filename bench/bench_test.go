@@ -142,6 +142,9 @@ func TestScenariosLocal(t *testing.T) {
 				if v := value(t, res, "silt", "uniform hot (local index), latest, max-staleness 1s", "requests_per_lookup"); v >= 0.1 {
 					t.Errorf("a hot lookup with max-staleness 1s made %v store requests", v)
 				}
+				if v := value(t, res, "silt", "GetMany cold + metadata cache, pinned", "gets_per_row_group"); v > 1 {
+					t.Errorf("GetMany made %v GETs per row group", v)
+				}
 			case "scan":
 				doc := checkJSON(t, res, "silt", "duckdb")
 				if !strings.Contains(string(mustJSON(t, doc["targets"])), "DuckDB peer skipped") {

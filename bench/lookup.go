@@ -12,6 +12,7 @@ import (
 	"github.com/siltdb/silt/catalog"
 	"github.com/siltdb/silt/objstore"
 	"github.com/siltdb/silt/table"
+	"github.com/siltdb/silt/types"
 )
 
 // runLookup measures point lookups (table.Get) of one fully compacted
@@ -33,7 +34,7 @@ import (
 // Pebble's Get on the same keys is the baseline: with default options, and
 // with the lookup index's options (the fair baseline of hot).
 func runLookup(ctx context.Context, b *runner, r *Result) error {
-	r.Columns = []string{"lookups", "lookups_per_s", "p50_ms", "p99_ms", "gets_per_lookup", "stats_per_lookup", "requests_per_lookup", "KB_read_per_lookup"}
+	r.Columns = []string{"lookups", "lookups_per_s", "p50_ms", "p99_ms", "gets_per_lookup", "stats_per_lookup", "requests_per_lookup", "KB_read_per_lookup", "row_groups", "gets_per_row_group"}
 	n := b.rows
 	lookups := max(n/200, 20)
 	cs := newCountingStore(b.cfg.Store)
@@ -239,6 +240,23 @@ func runLookup(ctx context.Context, b *runner, r *Result) error {
 	ws := dc.Stats().Tiers["hot"]
 	r.note("warm: disk cache hits %d, misses %d over the run (warm-up passes included)", ws.Hits, ws.Misses)
 
+	many := []manyCase{
+		{"cold, pinned snapshot", t, snap.ID},
+		{"cold + metadata cache, latest snapshot", metaT, 0},
+		{"cold + metadata cache, pinned snapshot", metaT, snap.ID},
+		{"hot (local index), pinned snapshot", hot, snap.ID},
+	}
+	for _, mc := range many {
+		if err := b.lookupMany(ctx, r, cs, g, mc, got); err != nil {
+			return err
+		}
+	}
+	mv := func(c, k string) float64 { return got["GetMany "+c].Values[k] }
+	r.ratio("silt_getmany_cold_meta_pinned / single_gets lookups_per_s", mv("cold + metadata cache, pinned snapshot", "lookups_per_s"), got["single Gets "+"cold + metadata cache, pinned snapshot"].Values["lookups_per_s"])
+	r.ratio("silt_getmany_hot_pinned / single_gets lookups_per_s", mv("hot (local index), pinned snapshot", "lookups_per_s"), got["single Gets "+"hot (local index), pinned snapshot"].Values["lookups_per_s"])
+	r.target("GetMany of 1000 keys: GETs per distinct row group touched (pinned snapshot, metadata cache)", "≤ 1", mv("cold + metadata cache, pinned snapshot", "gets_per_row_group"), 1, true)
+	r.note("GetMany: one table.GetMany of %d uniform random keys (repeats allowed) against the same %d keys as single Gets, right after; row_groups = distinct row groups GetMany read (table.GetManyStats), gets_per_row_group = all its GETs ÷ row_groups (a file up to 8 MiB is one whole GET); single Gets reread a row group for every key in it", getManyKeys, getManyKeys)
+
 	b.progress("lookup: Pebble with default options")
 	var peb []Measurement
 	for _, dist := range []string{"uniform", "zipfian"} {
@@ -276,6 +294,87 @@ func runLookup(ctx context.Context, b *runner, r *Result) error {
 	r.note("gets = GET and ranged GET requests, stats = HEAD requests, requests = all (a pinned read of an older snapshot also PUTs and DELETEs a lease); a file up to 8 MiB is fetched whole by one GET (table.smallFileLimit); cold: nothing is cached between lookups; cold + metadata cache: snapshots (re-checked with a HEAD), manifests and data-file footers with bloom filters stay in memory, and a file whose footer is cached is read by ranged GETs of the row groups the key needs")
 	r.note("hot, latest, max-staleness 1s: Get answers from the index while its snapshot was confirmed as the latest within 1s (table.Table.WithMaxStaleness, table option lookup.max-staleness); a background refresher confirms it every 1/3 s (two HEADs), so requests_per_lookup counts only those")
 	r.note("hot, latest: each Get first asks the store whether a newer snapshot exists (HEAD of the next snapshot id and of the indexed one, manifest.Table.LatestFrom), then reads the index; hot, pinned: the index is current at that snapshot and answers without any request")
+	return nil
+}
+
+// getManyKeys is the key count of the GetMany cases.
+const getManyKeys = 1000
+
+// manyCase is a GetMany case of the lookup benchmark.
+type manyCase struct {
+	name string
+	t    *table.Table
+	snap int64
+}
+
+// lookupMany times one GetMany of getManyKeys random keys and then the
+// same keys as single Gets, and records both (as "GetMany <case>" and
+// "single Gets <case>" in got).
+func (b *runner) lookupMany(ctx context.Context, r *Result, cs *countingStore, g *rowGen, mc manyCase, got map[string]Measurement) error {
+	b.progress("lookup: GetMany of %d keys, %s", getManyKeys, mc.name)
+	want := make([]int64, getManyKeys)
+	keys := make([][]types.Value, getManyKeys)
+	for i := range want {
+		want[i] = g.randomKey()
+		keys[i] = []types.Value{want[i]}
+	}
+	check := func(i int, row types.Row, ok bool) error {
+		if !ok || row[0].(int64) != want[i] {
+			return fmt.Errorf("lookup of key %d (%s): found=%v row=%v", want[i], mc.name, ok, row)
+		}
+		return nil
+	}
+	before := cs.counts()
+	start := b.cfg.Now()
+	rows, found, st, err := mc.t.GetManyStats(ctx, mc.snap, keys)
+	if err != nil {
+		return err
+	}
+	secs := b.since(start)
+	c := cs.counts().sub(before)
+	for i := range rows {
+		if err := check(i, rows[i], found[i]); err != nil {
+			return err
+		}
+	}
+	cnt := float64(getManyKeys)
+	vals := func(secs float64, c opCounts) map[string]float64 {
+		return map[string]float64{
+			"lookups": cnt, "lookups_per_s": round3(cnt / secs),
+			"gets_per_lookup":     round3(float64(c.Gets) / cnt),
+			"stats_per_lookup":    round3(float64(c.Stats) / cnt),
+			"requests_per_lookup": round3(float64(c.requests()) / cnt),
+			"KB_read_per_lookup":  round3(float64(c.BytesGot) / 1e3 / cnt),
+		}
+	}
+	m := Measurement{System: "silt", Case: "GetMany " + mc.name, Values: vals(secs, c)}
+	m.Values["row_groups"] = float64(st.RowGroups)
+	if st.RowGroups > 0 {
+		m.Values["gets_per_row_group"] = round3(float64(c.Gets) / float64(st.RowGroups))
+	}
+	m.Note = fmt.Sprintf("%d distinct keys, %d answered by the lookup index, %d files opened", st.Distinct, st.FromIndex, st.FilesOpened)
+	r.add(m)
+	got[m.Case] = m
+
+	lat := &latencies{}
+	before = cs.counts()
+	start = b.cfg.Now()
+	for i, k := range keys {
+		t0 := b.cfg.Now()
+		row, ok, err := mc.t.Get(ctx, mc.snap, k...)
+		if err != nil {
+			return err
+		}
+		if err := check(i, row, ok); err != nil {
+			return err
+		}
+		lat.add(b.cfg.Now().Sub(t0))
+	}
+	secs = b.since(start)
+	s := Measurement{System: "silt", Case: "single Gets " + mc.name, Values: vals(secs, cs.counts().sub(before))}
+	s.Values["p50_ms"], s.Values["p99_ms"] = round3(lat.quantileMs(0.5)), round3(lat.quantileMs(0.99))
+	r.add(s)
+	got[s.Case] = s
 	return nil
 }
 

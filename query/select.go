@@ -97,6 +97,7 @@ func (e *Engine) planSelect(ctx context.Context, s *selectStmt) (*selectPlan, er
 		if p.rel != nil && p.rel.system == "" {
 			p.spec.Equals = pushdown(w)
 			p.spec.Ranges = pushdownRanges(w)
+			p.spec.Keys = pushdownKeys(w, p.rel.t.Schema().KeyIndexes())
 		}
 	}
 

@@ -86,6 +86,9 @@ type siltTable struct {
 func (s *siltTable) Schema() *types.Schema { return s.t.Schema() }
 
 func (s *siltTable) Scan(ctx context.Context, spec ScanSpec) (Scan, error) {
+	if spec.Keys != nil && !spec.SnapshotSchema {
+		return s.scanKeys(ctx, spec)
+	}
 	sc, err := s.t.NewScan(ctx, table.ScanOptions{SnapshotID: spec.SnapshotID, AsOfMillis: spec.AsOfMillis, Tag: spec.Tag, Equals: spec.Equals, SnapshotSchema: spec.SnapshotSchema, Columns: spec.Columns, Ranges: spec.Ranges})
 	if err != nil {
 		return nil, err

@@ -78,6 +78,11 @@ type ScanSpec struct {
 	// and files (and does a point lookup when they cover the key). The
 	// engine still evaluates the full WHERE clause itself.
 	Equals map[int]types.Value
+	// Keys, when not nil, are full primary keys (values in key column
+	// order) one of which every returned row has: a table may read just
+	// those keys (WHERE pk IN (…)). The engine still evaluates the full
+	// WHERE clause itself.
+	Keys [][]types.Value
 	// SnapshotSchema asks for the rows in the schema the snapshot was
 	// written with (the Scan reports it through Schema()); Equals then
 	// refers to positions in that schema. Tables without schema versions
