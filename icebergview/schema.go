@@ -41,8 +41,9 @@ func icebergType(t types.DataType) (iceberg.Type, error) {
 	return nil, fmt.Errorf("%w: column type %s has no Iceberg type", types.ErrInvalid, t)
 }
 
-// icebergSchema converts one silt schema version: the same field ids,
-// names, types and nullability, the primary key as identifier fields. The
+// icebergSchema converts one silt schema version: the same field ids
+// (but field id 0, see iceFieldID), names, types and nullability, the
+// primary key as identifier fields. The
 // hidden columns (_key, _seq, _kind) are not part of it. Iceberg schema
 // ids are assigned by the metadata builder.
 func icebergSchema(s *types.Schema) (*iceberg.Schema, error) {
@@ -52,11 +53,11 @@ func icebergSchema(s *types.Schema) (*iceberg.Schema, error) {
 		if err != nil {
 			return nil, fmt.Errorf("column %q: %w", f.Name, err)
 		}
-		fields = append(fields, iceberg.NestedField{ID: f.ID, Name: f.Name, Type: typ, Required: f.NotNull, Doc: f.Comment})
+		fields = append(fields, iceberg.NestedField{ID: iceFieldID(f.ID), Name: f.Name, Type: typ, Required: f.NotNull, Doc: f.Comment})
 	}
 	var ids []int
 	for _, i := range s.KeyIndexes() {
-		ids = append(ids, s.Fields[i].ID)
+		ids = append(ids, iceFieldID(s.Fields[i].ID))
 	}
 	return iceberg.NewSchemaWithIdentifiers(int(s.ID), ids, fields...), nil
 }
@@ -78,7 +79,7 @@ func nameMapping(current *types.Schema, history []*types.Schema) iceberg.NameMap
 				}
 			}
 		}
-		id := f.ID
+		id := iceFieldID(f.ID)
 		out = append(out, iceberg.MappedField{FieldID: &id, Names: names})
 	}
 	// The hidden columns get ids no schema field has: readers that resolve
@@ -89,6 +90,24 @@ func nameMapping(current *types.Schema, history []*types.Schema) iceberg.NameMap
 	}
 	return out
 }
+
+// iceFieldID is the Iceberg field id of silt field id: the same id, but
+// for field id 0, which Iceberg does not accept as a partition source
+// (ids must be positive) and silt's files do not store: it becomes
+// field0ID in every schema version, partition spec and the name mapping,
+// and readers resolve its column by name. Every other id stays, so
+// readers that resolve columns by Parquet field id read them right.
+func iceFieldID(id int) int {
+	if id == 0 {
+		return field0ID
+	}
+	return id
+}
+
+// field0ID is the Iceberg id of silt field id 0: just below the hidden
+// columns' ids, far above any id silt assigns (one more than the highest
+// ever assigned, per column added).
+const field0ID = hiddenFieldID - 1
 
 // hiddenFieldID is the first of the three field ids the name mapping gives
 // the hidden columns: below the range Iceberg reserves for metadata
@@ -110,7 +129,7 @@ func partitionSpec(s *types.Schema) (iceberg.PartitionSpec, error) {
 	var fields []iceberg.PartitionField
 	for i, idx := range s.PartitionIndexes() {
 		f := s.Fields[idx]
-		fields = append(fields, iceberg.PartitionField{SourceIDs: []int{f.ID}, FieldID: iceberg.PartitionDataIDStart + i, Name: f.Name, Transform: iceberg.IdentityTransform{}})
+		fields = append(fields, iceberg.PartitionField{SourceIDs: []int{iceFieldID(f.ID)}, FieldID: iceberg.PartitionDataIDStart + i, Name: f.Name, Transform: iceberg.IdentityTransform{}})
 	}
 	return iceberg.NewPartitionSpec(fields...), nil
 }

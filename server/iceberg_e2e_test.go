@@ -39,12 +39,11 @@ type e2eTable struct {
 	// merged: partial-update and aggregation tables, whose files hold
 	// what SELECT returns only after a full compaction.
 	merged bool
-	// leadKey: the partition column is the first column (field id 0);
-	// broken: its publication fails with a known gap.
-	leadKey, broken bool
-	extra           []string // added value columns, in order
-	added           int      // columns added so far (names c1, c2, …)
-	branch          bool     // branch dev exists
+	// leadKey: the partition column is the first column (field id 0).
+	leadKey bool
+	extra   []string // added value columns, in order
+	added   int      // columns added so far (names c1, c2, …)
+	branch  bool     // branch dev exists
 	// devCommits counts commits on branch dev; dropped names every
 	// column ever dropped.
 	devCommits int
@@ -154,9 +153,6 @@ func TestIcebergRESTEndToEnd(t *testing.T) {
 		op := h.step(tb)
 		h.t.Logf("step %d: %s: %s", i, tb.name, op)
 		h.checkPublished()
-		if tb.broken {
-			continue
-		}
 		if !tb.merged || tb.fullSnaps[h.latest(tb)] {
 			h.compareLatest(tb, fmt.Sprintf("step %d (%s)", i, op))
 		}
@@ -196,21 +192,7 @@ func (h *e2eHarness) checkPublished() {
 	h.t.Helper()
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	var rest []string
-	for _, e := range h.pubErrs {
-		// A first column that is a partition key has field id 0, which
-		// iceberg-go refuses as a partition source.
-		if strings.HasPrefix(e, "shop.lead: ") && strings.Contains(e, "partition source ID must be positive: 0") {
-			h.knownGap("partition-source-id-0", "%s", e)
-			for _, tb := range h.tables {
-				if tb.leadKey {
-					tb.broken = true
-				}
-			}
-			continue
-		}
-		rest = append(rest, e)
-	}
+	rest := h.pubErrs
 	h.pubErrs = nil
 	if len(rest) == 0 {
 		return
@@ -365,15 +347,10 @@ func (h *e2eHarness) latest(tb *e2eTable) int64 {
 	return h.exec("SELECT * FROM shop." + tb.name + " LIMIT 0").SnapshotID
 }
 
-// load loads tb through the catalog (nil: a known gap, logged).
+// load loads tb through the catalog.
 func (h *e2eHarness) load(tb *e2eTable) *icetable.Table {
 	h.t.Helper()
 	lt, err := h.rc.LoadTable(h.ctx, icetable.Identifier{"shop", tb.name})
-	if err != nil && tb.leadKey && strings.Contains(err.Error(), "partition source ID must be positive: 0") {
-		h.knownGap("partition-source-id-0", "load %s: %v", tb.name, err)
-		tb.broken = true
-		return nil
-	}
 	if err != nil {
 		h.t.Fatalf("load %s through /iceberg: %v", tb.name, err)
 	}
@@ -392,9 +369,6 @@ func (h *e2eHarness) compareLatest(tb *e2eTable, what string) {
 		return
 	}
 	lt := h.load(tb)
-	if lt == nil {
-		return
-	}
 	cur := lt.Metadata().CurrentSnapshot()
 	if cur == nil || cur.SnapshotID != id {
 		h.t.Fatalf("%s: %s: the Iceberg view's current snapshot is %v, silt's latest is %d", what, tb.name, cur, id)
@@ -407,9 +381,6 @@ func (h *e2eHarness) compareLatest(tb *e2eTable, what string) {
 func (h *e2eHarness) compareAll(tb *e2eTable, final bool) {
 	h.t.Helper()
 	lt := h.load(tb)
-	if lt == nil {
-		return
-	}
 	n := 0
 	for _, s := range lt.Metadata().Snapshots() {
 		if s.Summary == nil {
