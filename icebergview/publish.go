@@ -641,7 +641,7 @@ func (p *Publisher) publishOnce(ctx context.Context, t *table.Table) (*Result, e
 	}
 
 	// Properties: the name mapping follows renames.
-	nm, err := json.Marshal(nameMapping(current, schemas))
+	nm, err := json.Marshal(nameMapping(schemas))
 	if err != nil {
 		return nil, err
 	}

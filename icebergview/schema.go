@@ -3,6 +3,7 @@ package icebergview
 import (
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
@@ -62,25 +63,32 @@ func icebergSchema(s *types.Schema) (*iceberg.Schema, error) {
 	return iceberg.NewSchemaWithIdentifiers(int(s.ID), ids, fields...), nil
 }
 
-// nameMapping is schema.name-mapping.default: for each field of the
-// current schema, its name in every schema version in which it existed
-// (so files written before a rename map by their old column name). silt's
-// data files carry Parquet field ids, but not for field id 0 (the Parquet
-// writer cannot store it) nor the hidden columns, so readers that need a
-// field id on every column fall back to this mapping.
-func nameMapping(current *types.Schema, history []*types.Schema) iceberg.NameMapping {
-	var out iceberg.NameMapping
-	for _, f := range current.Fields {
-		names := []string{f.Name}
-		for _, s := range history {
-			if i := s.FieldByID(f.ID); i >= 0 {
-				if n := s.Fields[i].Name; !containsFold(names, n) {
-					names = append(names, n)
-				}
+// nameMapping is schema.name-mapping.default: every field id of every
+// schema version (columns dropped since too, so files of older snapshots
+// still resolve), with every name it had (so files written before a
+// rename map by their old column name). silt's data files carry Parquet
+// field ids, but not for field id 0 (the Parquet writer cannot store it)
+// nor the hidden columns, so readers that need a field id on every column
+// fall back to this mapping. history is in id order, the current version
+// last; the current names come first.
+func nameMapping(history []*types.Schema) iceberg.NameMapping {
+	names := map[int][]string{}
+	var ids []int
+	for i := len(history) - 1; i >= 0; i-- {
+		for _, f := range history[i].Fields {
+			if _, ok := names[f.ID]; !ok {
+				ids = append(ids, f.ID)
+			}
+			if !containsFold(names[f.ID], f.Name) {
+				names[f.ID] = append(names[f.ID], f.Name)
 			}
 		}
-		id := iceFieldID(f.ID)
-		out = append(out, iceberg.MappedField{FieldID: &id, Names: names})
+	}
+	slices.Sort(ids)
+	var out iceberg.NameMapping
+	for _, sid := range ids {
+		id := iceFieldID(sid)
+		out = append(out, iceberg.MappedField{FieldID: &id, Names: names[sid]})
 	}
 	// The hidden columns get ids no schema field has: readers that resolve
 	// every file column (iceberg-go) then know them and leave them out.
