@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	icetable "github.com/apache/iceberg-go/table"
+	"github.com/siltdb/silt/manifest"
 	"github.com/siltdb/silt/objstore"
 	"github.com/siltdb/silt/table"
 	"github.com/siltdb/silt/types"
@@ -15,9 +16,10 @@ import (
 
 // TestPublishFirstColumnPartitionDropAndIdleBranch: a table partitioned
 // by its first column (silt field id 0) publishes metadata iceberg-go
-// accepts (a partition source id must be positive), and a column renamed
-// and then dropped still resolves in the snapshots written before the
-// drop (the name mapping covers every id of every schema version).
+// accepts (a partition source id must be positive), a column renamed and
+// then dropped still resolves in the snapshots written before the drop,
+// and a branch without commits of its own is a branch ref at the
+// snapshot it was created from.
 func TestPublishFirstColumnPartitionDropAndIdleBranch(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -71,6 +73,10 @@ func TestPublishFirstColumnPartitionDropAndIdleBranch(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.checkNoErrors(t)
+	devFrom, err := f.tbl.Latest(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	drop := ren
 	drop.ID = 3
 	drop.Fields = slices.Clone(ren.Fields[:3])
@@ -111,5 +117,43 @@ func TestPublishFirstColumnPartitionDropAndIdleBranch(t *testing.T) {
 		if diff := diffRows(want, got); diff != "" {
 			t.Fatalf("iceberg snapshot %d (silt %d): %s", snap.SnapshotID, d.siltID, diff)
 		}
+	}
+	refs := map[string]icetable.SnapshotRef{}
+	for n, r := range it.Metadata().Refs() {
+		refs[n] = r
+	}
+	ref, ok := refs["dev"]
+	if !ok || ref.SnapshotRefType != icetable.BranchRef {
+		t.Fatalf("branch dev (no commits of its own) has no branch ref: %v", refs)
+	}
+	if d, _ := describe(*it.Metadata().SnapshotByID(ref.SnapshotID)); d.siltID != devFrom.ID {
+		t.Fatalf("branch ref dev at silt snapshot %d, want %d (created from)", d.siltID, devFrom.ID)
+	}
+
+	// Main expires the snapshot dev was created from: dev keeps it, and
+	// so does the view.
+	if err := f.store.Delete(ctx, testRoot+manifest.SnapshotPath(devFrom.ID)); err != nil {
+		t.Fatal(err)
+	}
+	write(f.tbl, types.Row{"d3", int64(6), "f"})
+	it = f.iceTable(t, ctx)
+	refs = map[string]icetable.SnapshotRef{}
+	for n, r := range it.Metadata().Refs() {
+		refs[n] = r
+	}
+	ref, ok = refs["dev"]
+	if !ok {
+		t.Fatalf("branch dev lost its ref when main expired its source snapshot: %v", refs)
+	}
+	snap := it.Metadata().SnapshotByID(ref.SnapshotID)
+	if snap == nil {
+		t.Fatalf("branch ref dev names snapshot %d the view dropped", ref.SnapshotID)
+	}
+	dev, err := f.tbl.Branch(ctx, "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := diffRows(siltRows(t, ctx, dev, devFrom.ID, ""), iceRows(t, ctx, it, ref.SnapshotID, dev.Schema())); diff != "" {
+		t.Fatalf("branch ref dev: %s", diff)
 	}
 }
