@@ -29,7 +29,8 @@ const maxAlterAttempts = 16
 // concurrent ALTER publishes first, the changes are re-validated against
 // the new latest schema and retried; a change that no longer applies fails
 // with its reason. It returns the new schema, or the latest one unchanged
-// when every change is a no-op.
+// when every change is a no-op. A new schema runs Env.AfterChange (as a
+// commit does) on the table opened with it.
 //
 // This is the Go API for schema evolution by other components (the Kafka
 // sink's --schema-evolution calls it with AddColumn changes and
@@ -79,6 +80,7 @@ func (c *Catalog) alter(ctx context.Context, db, name string, changes []SchemaCh
 		key := c.schemaKey(db, name, next.ID)
 		_, err = c.store.PutIfAbsent(ctx, key, data)
 		if err == nil || c.isOurs(ctx, key, data) {
+			c.afterAlter(ctx, db, name)
 			return next, nil
 		}
 		if !errors.Is(err, objstore.ErrPreconditionFailed) {
@@ -87,6 +89,21 @@ func (c *Catalog) alter(ctx context.Context, db, name string, changes []SchemaCh
 		// Another ALTER published schema next.ID first: re-validate against it.
 	}
 	return nil, fmt.Errorf("%w: alter table %s: gave up after %d attempts lost to concurrent schema changes", types.ErrConflict, qualified, maxAlterAttempts)
+}
+
+// afterAlter runs Env.AfterChange on the table with its new schema, as a
+// commit does: a schema change is not a commit, and what follows the
+// table's current schema (the Iceberg view, whose branches read with it)
+// would otherwise lag until the next one. The schema is published
+// already: a table that fails to open here is not an error of the ALTER,
+// and the next commit catches up.
+func (c *Catalog) afterAlter(ctx context.Context, db, name string) {
+	if c.env.AfterChange == nil {
+		return
+	}
+	if t, err := c.LoadTable(ctx, db, name); err == nil {
+		t.NotifyChange(ctx)
+	}
 }
 
 // isOurs reports whether the object at key holds exactly data: a put whose

@@ -352,3 +352,41 @@ func TestWidensMatchesReader(t *testing.T) {
 		}
 	}
 }
+
+// TestAlterTableRunsAfterChange: a new schema version runs Env.AfterChange
+// with the table opened on it (the Iceberg view takes the new current
+// schema without waiting for a commit); a no-op ALTER and a dry run do
+// not.
+func TestAlterTableRunsAfterChange(t *testing.T) {
+	ctx := context.Background()
+	st := objstore.NewMem()
+	var seen []string
+	c := New(st, "wh", table.Env{AfterChange: func(_ context.Context, tb *table.Table) {
+		seen = append(seen, fmt.Sprintf("%s@%d:%d", tb.Name(), tb.Schema().ID, len(tb.Schema().Fields)))
+	}})
+	if err := c.CreateDatabase(ctx, "shop", true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateTable(ctx, "shop", "t", &types.Schema{
+		Fields:      []types.Field{{Name: "id", Type: types.TBigInt}, {Name: "v", Type: types.TString}},
+		PrimaryKeys: []string{"id"},
+	}, false); err != nil {
+		t.Fatal(err)
+	}
+	seen = nil
+	add := []SchemaChange{{Kind: AddColumn, Column: "n", Type: types.TInt, IfNotExists: true}}
+	if _, err := c.CheckAlter(ctx, "shop", "t", add); err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != 0 {
+		t.Fatalf("a dry run ran AfterChange: %v", seen)
+	}
+	s := mustAlter(t, c, add...)
+	if want := fmt.Sprintf("shop.t@%d:3", s.ID); len(seen) != 1 || seen[0] != want {
+		t.Fatalf("AfterChange calls %v, want [%s]", seen, want)
+	}
+	mustAlter(t, c, add...) // no-op: the column exists
+	if len(seen) != 1 {
+		t.Fatalf("a no-op ALTER ran AfterChange: %v", seen)
+	}
+}

@@ -561,7 +561,17 @@ func (p *Publisher) publishOnce(ctx context.Context, t *table.Table) (*Result, e
 		}{h, icetable.BranchRef}
 	}
 	for _, br := range silt.branches {
-		if h, ok := headOf[br.Name]; ok && pubs[h].born == br.CreatedMillis {
+		h, ok := headOf[br.Name]
+		if ok && pubs[h].born != br.CreatedMillis {
+			ok = false
+		}
+		if !ok {
+			// No published snapshot of its own (no commits yet: its first
+			// snapshot is a copy of its source): the snapshot it was
+			// created from, as published on its source branch.
+			h, ok = fromOf(br, pubs, bornOf)
+		}
+		if ok {
 			want[br.Name] = struct {
 				id  int64
 				typ icetable.RefType
@@ -624,11 +634,17 @@ func (p *Publisher) publishOnce(ctx context.Context, t *table.Table) (*Result, e
 
 	// Drop snapshots silt no longer has (expired, dropped branches).
 	var drop []int64
+	refd := map[int64]bool{}
+	for _, r := range want {
+		refd[r.id] = true
+	}
 	for _, d := range pubList {
 		if _, isNew := added[d.iceID]; isNew {
 			continue
 		}
-		if !alive(d) {
+		// A snapshot a ref names stays (a branch created from a main
+		// snapshot that main expired since keeps it).
+		if !alive(d) && !refd[d.iceID] {
 			drop = append(drop, d.iceID)
 		}
 	}
@@ -641,7 +657,7 @@ func (p *Publisher) publishOnce(ctx context.Context, t *table.Table) (*Result, e
 	}
 
 	// Properties: the name mapping follows renames.
-	nm, err := json.Marshal(nameMapping(current, schemas))
+	nm, err := json.Marshal(nameMapping(schemas))
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package icebergview
 import (
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
@@ -41,8 +42,9 @@ func icebergType(t types.DataType) (iceberg.Type, error) {
 	return nil, fmt.Errorf("%w: column type %s has no Iceberg type", types.ErrInvalid, t)
 }
 
-// icebergSchema converts one silt schema version: the same field ids,
-// names, types and nullability, the primary key as identifier fields. The
+// icebergSchema converts one silt schema version: the same field ids
+// (but field id 0, see iceFieldID), names, types and nullability, the
+// primary key as identifier fields. The
 // hidden columns (_key, _seq, _kind) are not part of it. Iceberg schema
 // ids are assigned by the metadata builder.
 func icebergSchema(s *types.Schema) (*iceberg.Schema, error) {
@@ -52,34 +54,41 @@ func icebergSchema(s *types.Schema) (*iceberg.Schema, error) {
 		if err != nil {
 			return nil, fmt.Errorf("column %q: %w", f.Name, err)
 		}
-		fields = append(fields, iceberg.NestedField{ID: f.ID, Name: f.Name, Type: typ, Required: f.NotNull, Doc: f.Comment})
+		fields = append(fields, iceberg.NestedField{ID: iceFieldID(f.ID), Name: f.Name, Type: typ, Required: f.NotNull, Doc: f.Comment})
 	}
 	var ids []int
 	for _, i := range s.KeyIndexes() {
-		ids = append(ids, s.Fields[i].ID)
+		ids = append(ids, iceFieldID(s.Fields[i].ID))
 	}
 	return iceberg.NewSchemaWithIdentifiers(int(s.ID), ids, fields...), nil
 }
 
-// nameMapping is schema.name-mapping.default: for each field of the
-// current schema, its name in every schema version in which it existed
-// (so files written before a rename map by their old column name). silt's
-// data files carry Parquet field ids, but not for field id 0 (the Parquet
-// writer cannot store it) nor the hidden columns, so readers that need a
-// field id on every column fall back to this mapping.
-func nameMapping(current *types.Schema, history []*types.Schema) iceberg.NameMapping {
-	var out iceberg.NameMapping
-	for _, f := range current.Fields {
-		names := []string{f.Name}
-		for _, s := range history {
-			if i := s.FieldByID(f.ID); i >= 0 {
-				if n := s.Fields[i].Name; !containsFold(names, n) {
-					names = append(names, n)
-				}
+// nameMapping is schema.name-mapping.default: every field id of every
+// schema version (columns dropped since too, so files of older snapshots
+// still resolve), with every name it had (so files written before a
+// rename map by their old column name). silt's data files carry Parquet
+// field ids, but not for field id 0 (the Parquet writer cannot store it)
+// nor the hidden columns, so readers that need a field id on every column
+// fall back to this mapping. history is in id order, the current version
+// last; the current names come first.
+func nameMapping(history []*types.Schema) iceberg.NameMapping {
+	names := map[int][]string{}
+	var ids []int
+	for i := len(history) - 1; i >= 0; i-- {
+		for _, f := range history[i].Fields {
+			if _, ok := names[f.ID]; !ok {
+				ids = append(ids, f.ID)
+			}
+			if !containsFold(names[f.ID], f.Name) {
+				names[f.ID] = append(names[f.ID], f.Name)
 			}
 		}
-		id := f.ID
-		out = append(out, iceberg.MappedField{FieldID: &id, Names: names})
+	}
+	slices.Sort(ids)
+	var out iceberg.NameMapping
+	for _, sid := range ids {
+		id := iceFieldID(sid)
+		out = append(out, iceberg.MappedField{FieldID: &id, Names: names[sid]})
 	}
 	// The hidden columns get ids no schema field has: readers that resolve
 	// every file column (iceberg-go) then know them and leave them out.
@@ -89,6 +98,24 @@ func nameMapping(current *types.Schema, history []*types.Schema) iceberg.NameMap
 	}
 	return out
 }
+
+// iceFieldID is the Iceberg field id of silt field id: the same id, but
+// for field id 0, which Iceberg does not accept as a partition source
+// (ids must be positive) and silt's files do not store: it becomes
+// field0ID in every schema version, partition spec and the name mapping,
+// and readers resolve its column by name. Every other id stays, so
+// readers that resolve columns by Parquet field id read them right.
+func iceFieldID(id int) int {
+	if id == 0 {
+		return field0ID
+	}
+	return id
+}
+
+// field0ID is the Iceberg id of silt field id 0: just below the hidden
+// columns' ids, far above any id silt assigns (one more than the highest
+// ever assigned, per column added).
+const field0ID = hiddenFieldID - 1
 
 // hiddenFieldID is the first of the three field ids the name mapping gives
 // the hidden columns: below the range Iceberg reserves for metadata
@@ -110,7 +137,7 @@ func partitionSpec(s *types.Schema) (iceberg.PartitionSpec, error) {
 	var fields []iceberg.PartitionField
 	for i, idx := range s.PartitionIndexes() {
 		f := s.Fields[idx]
-		fields = append(fields, iceberg.PartitionField{SourceIDs: []int{f.ID}, FieldID: iceberg.PartitionDataIDStart + i, Name: f.Name, Transform: iceberg.IdentityTransform{}})
+		fields = append(fields, iceberg.PartitionField{SourceIDs: []int{iceFieldID(f.ID)}, FieldID: iceberg.PartitionDataIDStart + i, Name: f.Name, Transform: iceberg.IdentityTransform{}})
 	}
 	return iceberg.NewPartitionSpec(fields...), nil
 }

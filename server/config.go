@@ -33,9 +33,12 @@ import (
 //	    ...
 type Config struct {
 	Warehouse, CacheDir, CacheSize, ColdURI string
-	Listen                                  string
-	LogFormat, LogLevel                     string
-	ShutdownTimeout, RefreshInterval        time.Duration
+	// Iceberg publishes the Iceberg view of tables that do not set
+	// metadata.iceberg.enabled.
+	Iceberg                          bool
+	Listen                           string
+	LogFormat, LogLevel              string
+	ShutdownTimeout, RefreshInterval time.Duration
 	// CompactInterval and MaintainInterval are 0 when disabled.
 	CompactInterval, MaintainInterval time.Duration
 	// CompactTables and MaintainTables are "db.table" names; nil means the
@@ -123,6 +126,11 @@ func (c *Config) set(vals map[string]value) error {
 			return bad("cache-size", "%v", err)
 		}
 	}
+	ice, ok := parseBool(str("iceberg"))
+	if !ok {
+		return bad("iceberg", "%q: want true or false", str("iceberg"))
+	}
+	c.Iceberg = ice
 	c.Listen = str("listen")
 	if _, port, err := net.SplitHostPort(c.Listen); err != nil {
 		return bad("listen", "%q is not host:port (e.g. :9090 or 127.0.0.1:9090)", c.Listen)

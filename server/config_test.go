@@ -96,6 +96,8 @@ func TestSettingForms(t *testing.T) {
 			v = "error"
 		case s.Key == "s3-sse":
 			v = "kms"
+		case s.Key == "iceberg":
+			v = "true"
 		case strings.HasPrefix(s.Key, "s3-") && s.Key != "s3-endpoint" && s.Key != "s3-region":
 			v = "true"
 		case v == "" || s.Key == "cache-size":
@@ -120,6 +122,9 @@ func TestSettingForms(t *testing.T) {
 func configStrings(c *Config) []string {
 	out := []string{c.Warehouse, c.CacheDir, c.CacheSize, c.ColdURI, c.Listen, c.LogFormat, c.LogLevel,
 		c.ShutdownTimeout.String(), c.RefreshInterval.String(), c.CompactInterval.String(), c.MaintainInterval.String()}
+	if c.Iceberg {
+		out = append(out, "iceberg=true")
+	}
 	out = append(out, c.CompactTables...)
 	out = append(out, c.MaintainTables...)
 	for _, v := range c.S3 {
@@ -141,6 +146,7 @@ func TestLoadErrorsNameLineAndKey(t *testing.T) {
 		{"maintain-tables: ['*', a.b]\n", "maintain-tables"},
 		{"s3-path-style: sometimes\n", `line 1: key "s3-path-style"`},
 		{"cache-size: lots\n", `line 1: key "cache-size"`},
+		{"iceberg: maybe\n", `line 1: key "iceberg"`},
 	} {
 		_, err := Load(Sources{File: "x.yaml", Data: []byte(tc.text)})
 		if err == nil || !strings.Contains(err.Error(), tc.want) || !errors.Is(err, types.ErrInvalid) {

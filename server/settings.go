@@ -38,6 +38,7 @@ func Settings() []Setting {
 		{Key: "cache-dir", Global: true, Help: "local disk cache and lookup index directory; empty disables"},
 		{Key: "cache-size", Global: true, Default: "1gb", Help: "disk cache byte budget, e.g. 10gb"},
 		{Key: "cold-uri", Global: true, Help: "default cold tier: a local directory or s3://bucket/prefix"},
+		{Key: "iceberg", Global: true, Default: "false", Help: "true: publish Iceberg metadata at every commit of tables that do not set metadata.iceberg.enabled"},
 		{Key: "listen", Default: ":9090", Help: "HTTP address of /healthz, /readyz, /metrics, the console and the Iceberg REST catalog (/iceberg)"},
 		{Key: "log-format", Default: "json", Help: "log format on stderr: json or text"},
 		{Key: "log-level", Default: "info", Help: "lowest level logged: debug, info, warn or error"},

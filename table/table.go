@@ -59,7 +59,9 @@ type Env struct {
 	OnNotice func(msg string)
 	// AfterChange, when set, is called after every commit of the table
 	// (writers, compaction, SQL DML, the sink, lifecycle commits, rollback;
-	// any branch) and after tags and branches are created or dropped. It
+	// any branch), after tags and branches are created or dropped, and
+	// after a schema change (the catalog calls it with the table opened
+	// on the new schema). It
 	// runs on the caller's goroutine and cannot fail the change: the
 	// Iceberg view (package icebergview) publishes through it. nil: nothing.
 	AfterChange func(ctx context.Context, t *Table)

@@ -130,7 +130,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	defer a.closeAll()
 	a.g = globals{warehouse: getenv("SILT_WAREHOUSE"), format: "table",
 		cacheDir: getenv("SILT_CACHE_DIR"), cacheSize: firstNonEmpty(getenv("SILT_CACHE_SIZE"), "1gb"), coldURI: getenv("SILT_COLD_URI"),
-		iceberg: strings.EqualFold(strings.TrimSpace(getenv("SILT_ICEBERG")), "true")}
+		iceberg: envTrue(getenv("SILT_ICEBERG"))}
 	fs := flag.NewFlagSet("silt", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are reported in one line below
 	a.g.register(fs)
@@ -239,3 +239,7 @@ func (a *app) parseFlags(name string, args []string, setup func(fs *flag.FlagSet
 	}
 	return pos, nil
 }
+
+// envTrue reads a boolean environment variable of the global flags: only
+// "true" (any case) is true.
+func envTrue(v string) bool { return strings.EqualFold(strings.TrimSpace(v), "true") }

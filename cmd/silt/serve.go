@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -91,6 +92,7 @@ func (a *app) cmdServe(ctx context.Context, args []string) error {
 		{"cache-dir", a.g.cacheDir, a.getenv("SILT_CACHE_DIR")},
 		{"cache-size", a.g.cacheSize, firstNonEmpty(a.getenv("SILT_CACHE_SIZE"), "1gb")},
 		{"cold-uri", a.g.coldURI, a.getenv("SILT_COLD_URI")},
+		{"iceberg", strconv.FormatBool(a.g.iceberg), strconv.FormatBool(envTrue(a.getenv("SILT_ICEBERG")))},
 	} {
 		if g.v != g.base {
 			src.Flags[g.key] = g.v
@@ -110,6 +112,7 @@ func (a *app) cmdServe(ctx context.Context, args []string) error {
 		return fmt.Errorf("%w: no warehouse: set warehouse: in the config, --warehouse or SILT_WAREHOUSE", errUsage)
 	}
 	a.g.warehouse, a.g.cacheDir, a.g.cacheSize, a.g.coldURI = cfg.Warehouse, cfg.CacheDir, cfg.CacheSize, cfg.ColdURI
+	a.g.iceberg = cfg.Iceberg
 	env := a.getenv
 	a.getenv = func(k string) string { // S3 settings from the file fill in the environment's gaps
 		if v := env(k); v != "" {
