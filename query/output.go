@@ -104,13 +104,25 @@ func writeTable(w io.Writer, r *Result) error {
 			width[j] = max(width[j], utf8.RuneCountInString(cells[i][j]))
 		}
 	}
+	return WriteAligned(bw, r.Columns, cells, width)
+}
+
+// WriteAligned writes cells as the aligned table format: a header of the
+// column names, a separator line, one line per row with numbers aligned
+// right, and the row count; width[j] is column j's width in runes (at
+// least every cell's), and w is flushed when it is a *bufio.Writer.
+func WriteAligned(w io.Writer, cols []Column, cells [][]string, width []int) error {
+	bw, ok := w.(*bufio.Writer)
+	if !ok {
+		bw = bufio.NewWriter(w)
+	}
 	line := func(vals []string, right func(j int) bool) {
 		var sb strings.Builder
 		for j, v := range vals {
 			if j > 0 {
 				sb.WriteString(" |")
 			}
-			pad := strings.Repeat(" ", width[j]-utf8.RuneCountInString(v))
+			pad := strings.Repeat(" ", max(width[j]-utf8.RuneCountInString(v), 0))
 			if right(j) {
 				sb.WriteString(" " + pad + v)
 			} else {
@@ -119,12 +131,12 @@ func writeTable(w io.Writer, r *Result) error {
 		}
 		bw.WriteString(strings.TrimRight(sb.String(), " ") + "\n")
 	}
-	header := make([]string, len(r.Columns))
-	for j, c := range r.Columns {
+	header := make([]string, len(cols))
+	for j, c := range cols {
 		header[j] = c.Name
 	}
 	line(header, func(int) bool { return false })
-	for j := range r.Columns {
+	for j := range cols {
 		if j > 0 {
 			bw.WriteString("+")
 		}
@@ -132,12 +144,12 @@ func writeTable(w io.Writer, r *Result) error {
 	}
 	bw.WriteString("\n")
 	for _, row := range cells {
-		line(row, func(j int) bool { return isNumeric(r.Columns[j].Type.Kind) })
+		line(row, func(j int) bool { return isNumeric(cols[j].Type.Kind) })
 	}
-	if len(rows) == 1 {
+	if len(cells) == 1 {
 		bw.WriteString("(1 row)\n")
 	} else {
-		fmt.Fprintf(bw, "(%d rows)\n", len(rows))
+		fmt.Fprintf(bw, "(%d rows)\n", len(cells))
 	}
 	return bw.Flush()
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -46,14 +47,6 @@ func cellText(v types.Value, t types.DataType) string {
 		return q[1 : len(q)-1]
 	}
 	return s
-}
-
-func numeric(k types.Kind) bool {
-	switch k {
-	case types.Int, types.BigInt, types.Float, types.Double, types.DecimalKind:
-		return true
-	}
-	return false
 }
 
 // truncate cuts s to at most w runes, marking a cut with "…".
@@ -107,40 +100,16 @@ func writeFitted(w io.Writer, r *query.Result, width int) error {
 		}
 	}
 	widths = fitWidths(widths, width)
-	bw := bufio.NewWriter(w)
-	line := func(vals []string, right func(j int) bool) {
-		var sb strings.Builder
-		for j, v := range vals {
-			if j > 0 {
-				sb.WriteString(" |")
-			}
-			v = truncate(v, widths[j])
-			pad := strings.Repeat(" ", widths[j]-utf8.RuneCountInString(v))
-			if right(j) {
-				sb.WriteString(" " + pad + v)
-			} else {
-				sb.WriteString(" " + v + pad)
-			}
-		}
-		bw.WriteString(strings.TrimRight(sb.String(), " ") + "\n")
+	cols := slices.Clone(r.Columns)
+	for j := range cols {
+		cols[j].Name = truncate(cols[j].Name, widths[j])
 	}
-	header := make([]string, len(r.Columns))
-	for j, c := range r.Columns {
-		header[j] = c.Name
-	}
-	line(header, func(int) bool { return false })
-	for j := range r.Columns {
-		if j > 0 {
-			bw.WriteString("+")
-		}
-		bw.WriteString(strings.Repeat("-", widths[j]+2))
-	}
-	bw.WriteString("\n")
 	for _, row := range rows {
-		line(row, func(j int) bool { return numeric(r.Columns[j].Type.Kind) })
+		for j := range row {
+			row[j] = truncate(row[j], widths[j])
+		}
 	}
-	writeRowCount(bw, len(rows))
-	return bw.Flush()
+	return query.WriteAligned(w, cols, rows, widths)
 }
 
 func writeRowCount(bw *bufio.Writer, n int) {
