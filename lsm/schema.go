@@ -195,6 +195,17 @@ func parseFieldIDs(v string, n int) ([]int, error) {
 	return ids, nil
 }
 
+// OrderedSchema is a Parquet schema whose columns are nodes, named by
+// names, in the given order (a parquet.Group sorts its fields by name).
+// names and nodes have the same length.
+func OrderedSchema(name string, names []string, nodes []parquet.Node) *parquet.Schema {
+	fields := make(orderedGroup, len(nodes))
+	for i, n := range nodes {
+		fields[i] = namedField{Node: n, name: names[i]}
+	}
+	return parquet.NewSchema(name, fields)
+}
+
 // orderedGroup is a Parquet group whose columns keep the given order
 // (parquet.Group sorts its fields by name).
 type orderedGroup []parquet.Field

@@ -3,12 +3,10 @@ package query
 import (
 	"fmt"
 	"io"
-	"reflect"
 
 	"github.com/parquet-go/parquet-go"
-	"github.com/parquet-go/parquet-go/compress"
-	"github.com/parquet-go/parquet-go/encoding"
 
+	"github.com/siltdb/silt/lsm"
 	"github.com/siltdb/silt/types"
 )
 
@@ -16,19 +14,19 @@ import (
 // result column, in order, with the logical types other engines (DuckDB,
 // Spark) read back as the same SQL types.
 func writeParquet(w io.Writer, r *Result) error {
-	fields := make([]parquet.Field, len(r.Columns))
+	nodes := make([]parquet.Node, len(r.Columns))
 	for i, c := range r.Columns {
 		n, err := copyParquetNode(c.Type)
 		if err != nil {
 			return fmt.Errorf("column %q: %w", c.Name, err)
 		}
-		fields[i] = copyField{Node: parquet.Optional(n), name: c.Name}
+		nodes[i] = parquet.Optional(n)
 	}
-	keys := jsonKeys(r.Columns) // unique names: Parquet needs them
-	for i := range fields {
-		fields[i] = copyField{Node: fields[i].(copyField).Node, name: unquoteKey(keys[i])}
+	names := jsonKeys(r.Columns) // unique names: Parquet needs them
+	for i := range names {
+		names[i] = unquoteKey(names[i])
 	}
-	pw := parquet.NewWriter(w, parquet.NewSchema("silt", copyGroup(fields)), parquet.Compression(&parquet.Zstd))
+	pw := parquet.NewWriter(w, lsm.OrderedSchema("silt", names, nodes), parquet.Compression(&parquet.Zstd))
 	row := make(parquet.Row, len(r.Columns))
 	for vals, err := range r.All() {
 		if err != nil {
@@ -124,28 +122,3 @@ func copyParquetValue(v types.Value, t types.DataType) (parquet.Value, error) {
 	}
 	return parquet.Value{}, fmt.Errorf("%w: value %v (%T) of type %s", types.ErrInvalid, v, v, t)
 }
-
-// copyGroup is a Parquet group whose columns keep their order (a
-// parquet.Group sorts them by name).
-type copyGroup []parquet.Field
-
-func (g copyGroup) ID() int                     { return 0 }
-func (g copyGroup) String() string              { return "group" }
-func (g copyGroup) Type() parquet.Type          { return parquet.Group{}.Type() }
-func (g copyGroup) Optional() bool              { return false }
-func (g copyGroup) Repeated() bool              { return false }
-func (g copyGroup) Required() bool              { return true }
-func (g copyGroup) Leaf() bool                  { return false }
-func (g copyGroup) Fields() []parquet.Field     { return g }
-func (g copyGroup) Encoding() encoding.Encoding { return nil }
-func (g copyGroup) Compression() compress.Codec { return nil }
-func (g copyGroup) GoType() reflect.Type        { return reflect.TypeOf(struct{}{}) }
-
-// copyField is a named column of a copyGroup.
-type copyField struct {
-	parquet.Node
-	name string
-}
-
-func (f copyField) Name() string                      { return f.name }
-func (f copyField) Value(reflect.Value) reflect.Value { return reflect.Value{} }
