@@ -105,3 +105,34 @@ func Current(ctx context.Context, store objstore.Store, root string) (location s
 	}
 	return p.Location, data, nil
 }
+
+// switchPointer makes np the current pointer: put-if-match on the ETag
+// read at the start (put-if-absent for the first publication). Losing is
+// errLostRace; an ambiguous outcome is resolved by reading back.
+func switchPointer(ctx context.Context, store objstore.Store, root string, np *pointer, etag string, exists bool) error {
+	data, err := encodePointer(np)
+	if err != nil {
+		return err
+	}
+	if exists {
+		_, err = store.PutIfMatch(ctx, root+PointerPath, data, etag)
+	} else {
+		_, err = store.PutIfAbsent(ctx, root+PointerPath, data)
+	}
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, objstore.ErrPreconditionFailed):
+		return errLostRace
+	case errors.Is(err, objstore.ErrAmbiguous):
+		got, _, rerr := readPointer(ctx, store, root)
+		if rerr == nil && got != nil && got.Metadata == np.Metadata {
+			return nil
+		}
+		if rerr == nil {
+			return errLostRace
+		}
+		return fmt.Errorf("switch iceberg pointer: %w (read-back: %v)", err, rerr)
+	}
+	return fmt.Errorf("switch iceberg pointer: %w", err)
+}

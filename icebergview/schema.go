@@ -1,6 +1,7 @@
 package icebergview
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"slices"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/iceberg-go"
+	"github.com/siltdb/silt/table"
 	"github.com/siltdb/silt/types"
 )
 
@@ -200,4 +202,23 @@ func icebergValue(v types.Value, t types.DataType) (any, error) {
 		return iceberg.Decimal{Val: decimal128.FromI64(int64(x)), Scale: t.Scale}, nil
 	}
 	return nil, fmt.Errorf("%w: value %v of type %T has no Iceberg partition value", types.ErrInvalid, v, v)
+}
+
+// schemaHistory returns the table's schema versions in id order, the
+// current one last. Without a schema loader (Env.Schemas) it is the
+// table's schema alone.
+func schemaHistory(ctx context.Context, t *table.Table) ([]*types.Schema, error) {
+	cur := t.Schema()
+	if lt, err := t.AtLatestSchema(ctx); err == nil && lt != nil {
+		cur = lt.Schema()
+	}
+	var out []*types.Schema
+	for id := int64(0); id < cur.ID; id++ {
+		v, err := t.AtSchema(ctx, id)
+		if err != nil {
+			continue // no loader, or a version that was never stored
+		}
+		out = append(out, v.Schema())
+	}
+	return append(out, cur), nil
 }
