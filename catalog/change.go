@@ -405,7 +405,7 @@ func updateType(s *types.Schema, c SchemaChange) (bool, error) {
 	if err := c.Type.Validate(); err != nil {
 		return false, fmt.Errorf("column %q: %w", f.Name, err)
 	}
-	if f.Type == c.Type {
+	if f.Type.Equal(c.Type) {
 		return false, nil
 	}
 	if isKey(s, f.Name) {
@@ -422,7 +422,7 @@ func updateType(s *types.Schema, c SchemaChange) (bool, error) {
 // (to ≠ from) by silt's data-file readers without rewriting: INT→BIGINT,
 // FLOAT→DOUBLE, DECIMAL(p,s)→DECIMAL(p',s) with p' > p. It matches
 // lsm's read conversions (a test checks it against them).
-func Widens(from, to types.DataType) bool { return from != to && types.ReadableAs(from, to) }
+func Widens(from, to types.DataType) bool { return !from.Equal(to) && types.ReadableAs(from, to) }
 
 // readableAs: same type or a widening.
 func readableAs(from, to types.DataType) bool { return types.ReadableAs(from, to) }

@@ -341,7 +341,7 @@ func (f *FileReader) mapColumns(rs *types.Schema) error {
 		if c.file < 0 {
 			return fmt.Errorf("%w: primary key column %q is missing from the data file", types.ErrInvalid, rs.Fields[k].Name)
 		}
-		if st, _ := siltType(all[c.file].Type()); st != rs.Fields[k].Type {
+		if st, _ := siltType(all[c.file].Type()); !st.Equal(rs.Fields[k].Type) {
 			return fmt.Errorf("%w: primary key column %q is stored as %s, not %s", types.ErrInvalid, rs.Fields[k].Name, st, rs.Fields[k].Type)
 		}
 	}

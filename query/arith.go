@@ -231,7 +231,7 @@ func canCompare(a, b types.DataType) bool {
 
 // compareTyped orders two non-NULL values of comparable types.
 func compareTyped(a types.Value, ta types.DataType, b types.Value, tb types.DataType) int {
-	if isNumeric(ta.Kind) && isNumeric(tb.Kind) && ta != tb {
+	if isNumeric(ta.Kind) && isNumeric(tb.Kind) && !ta.Equal(tb) {
 		if x, ok := asInt64(a); ok {
 			if y, ok := asInt64(b); ok {
 				return cmp.Compare(x, y)

@@ -181,7 +181,7 @@ func (b *binder) bind(e expr) (bexpr, error) {
 			}
 			return &constB{v: cv, t: x.typ}, nil
 		}
-		if v.Type() == x.typ {
+		if v.Type().Equal(x.typ) {
 			return v, nil
 		}
 		return out, nil
@@ -294,7 +294,7 @@ func isLit(v bexpr) (*constB, bool) {
 func coerceOperand(v bexpr, ve expr, w bexpr, we expr) (bexpr, error) {
 	t := v.Type()
 	c, ok := isLit(w)
-	if !ok || t.Kind == types.KindInvalid || c.t == t {
+	if !ok || t.Kind == types.KindInvalid || c.t.Equal(t) {
 		return w, nil
 	}
 	if _, vLit := isLit(v); vLit && c.lit.kind != litString {
@@ -439,7 +439,7 @@ func unify(vs []bexpr, es []expr, what string) (types.DataType, error) {
 		}
 	}
 	for i, v := range vs {
-		if v.Type() != t {
+		if !v.Type().Equal(t) {
 			if c, ok := v.(*constB); ok && c.v == nil {
 				vs[i] = &constB{t: t}
 				continue

@@ -146,10 +146,10 @@ func (s *scope) starList() []int {
 // so that equal values hash alike.
 func (jp *joinPlan) addKey(l, r bexpr) {
 	t, _ := commonType(l.Type(), r.Type())
-	if l.Type() != t {
+	if !l.Type().Equal(t) {
 		l = &castB{x: l, to: t}
 	}
-	if r.Type() != t {
+	if !r.Type().Equal(t) {
 		r = &castB{x: r, to: t}
 	}
 	jp.lkeys, jp.rkeys = append(jp.lkeys, l), append(jp.rkeys, r)
@@ -289,7 +289,7 @@ func (jp *joinPlan) open(ctx context.Context) (int64, iter.Seq2[types.Row, error
 				if v == nil {
 					v, t = out[m.r], m.rt
 				}
-				if v != nil && t != m.t {
+				if v != nil && !t.Equal(m.t) {
 					c, err := castValue(v, t, m.t, false)
 					if err != nil {
 						return nil, err

@@ -47,7 +47,7 @@ func pushdownKeys(where bexpr, keyIdx []int) [][]types.Value {
 				if ok && c.v == nil {
 					continue // NULL matches nothing
 				}
-				if !ok || c.t != col.t {
+				if !ok || !c.t.Equal(col.t) {
 					return
 				}
 				vals = append(vals, c.v)

@@ -88,7 +88,7 @@ func TestOutputArrowRoundTrip(t *testing.T) {
 	for _, f := range rd.Schema().Fields() {
 		typeNames = append(typeNames, f.Name+":"+f.Type.String())
 	}
-	wantSchema := "id:int64 customer:utf8 amount:decimal(10, 2) qty:int32 d:date32 ts:timestamp[us, tz=UTC] score:float64 flag:bool data:binary f:float32 n:utf8"
+	wantSchema := "id:int64 customer:utf8 amount:decimal(10, 2) qty:int32 d:date32 ts:timestamp[us] score:float64 flag:bool data:binary f:float32 n:utf8"
 	if got := strings.Join(typeNames, " "); got != wantSchema {
 		t.Errorf("schema\n got  %s\n want %s", got, wantSchema)
 	}

@@ -40,7 +40,7 @@ func pushdownRanges(where bexpr) map[int]ColumnRange {
 			r := ColumnRange{In: []types.Value{}}
 			for _, it := range x.list {
 				c, ok := it.(*constB)
-				if !ok || c.t != col.t {
+				if !ok || !c.t.Equal(col.t) {
 					return
 				}
 				if c.v != nil { // a NULL item never matches
@@ -72,7 +72,7 @@ func cmpRange(x *cmpB) (int, ColumnRange, bool) {
 		c, ok2 = x.l.(*constB)
 		op = map[string]string{"<": ">", "<=": ">=", ">": "<", ">=": "<="}[op]
 	}
-	if !ok1 || !ok2 || c.v == nil || c.t != col.t {
+	if !ok1 || !ok2 || c.v == nil || !c.t.Equal(col.t) {
 		return 0, ColumnRange{}, false
 	}
 	switch op {

@@ -379,7 +379,7 @@ func pushdown(where bexpr) map[int]types.Value {
 				col, ok1 = x.r.(*colB)
 				c, ok2 = x.l.(*constB)
 			}
-			if ok1 && ok2 && c.v != nil && c.t == col.t {
+			if ok1 && ok2 && c.v != nil && c.t.Equal(col.t) {
 				if _, dup := eq[col.idx]; !dup {
 					eq[col.idx] = c.v
 				}

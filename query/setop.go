@@ -173,7 +173,7 @@ func (e *Engine) planSetOp(ctx context.Context, s *setOpStmt) (*queryPlan, error
 	conv := func(row types.Row, from []Column) (types.Row, error) {
 		out := make(types.Row, len(row))
 		for i, v := range row {
-			if v != nil && from[i].Type != cols[i].Type {
+			if v != nil && !from[i].Type.Equal(cols[i].Type) {
 				c, err := castValue(v, from[i].Type, cols[i].Type, false)
 				if err != nil {
 					return nil, err

@@ -217,14 +217,14 @@ func (b *binder) bindSubquery(x *subqueryExpr) (bexpr, error) {
 	}
 	// Items of x's own type let the executor use a hash set.
 	to := t
-	if vt := v.Type(); vt != t && implicitOK(t, vt) && vt.Kind != types.KindInvalid {
+	if vt := v.Type(); !vt.Equal(t) && implicitOK(t, vt) && vt.Kind != types.KindInvalid {
 		to = vt
 	}
 	vals := make([]types.Value, len(res.Rows))
 	for i, row := range res.Rows {
 		vals[i] = row[0]
 	}
-	if to != t {
+	if !to.Equal(t) {
 		cast := make([]types.Value, len(vals))
 		for i, item := range vals {
 			c, err := castValue(item, t, to, false)
@@ -238,7 +238,7 @@ func (b *binder) bindSubquery(x *subqueryExpr) (bexpr, error) {
 			vals = cast
 		}
 	}
-	if b.sc.ext != nil && len(vals) >= minInSet && to == v.Type() && hashableIn(to) {
+	if b.sc.ext != nil && len(vals) >= minInSet && to.Equal(v.Type()) && hashableIn(to) {
 		// Over several relations the row engine runs: a hash set keeps a
 		// long list from costing its length per row.
 		set := &inSetB{x: v, not: x.not, set: make(map[string]struct{}, len(vals))}

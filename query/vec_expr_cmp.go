@@ -67,7 +67,7 @@ func cmpDomain(tl, tr types.DataType) (dom cmpDom, scale int, ok bool) {
 		return domNull, 0, true
 	}
 	if isNumeric(tl.Kind) && isNumeric(tr.Kind) {
-		if tl == tr {
+		if tl.Equal(tr) {
 			switch tl.Kind {
 			case types.Int:
 				return domI32, 0, true

@@ -63,7 +63,7 @@ func newInSet(k *inK) (*inSet, bool) {
 			hasNull = true
 			continue
 		}
-		if it.t != k.xt {
+		if !it.t.Equal(k.xt) {
 			return nil, false
 		}
 		switch it.dom {

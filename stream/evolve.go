@@ -252,7 +252,7 @@ func connectType(fld connectSchema) (types.DataType, error) {
 // into DECIMAL). Anything else — a narrower type, a larger decimal scale,
 // text into a number column, a number into a STRING — is a type change.
 func holds(col, src types.DataType) bool {
-	if col == src {
+	if col.Equal(src) {
 		return true
 	}
 	switch col.Kind {

@@ -199,7 +199,7 @@ func sameSchema(f, s *types.Schema) bool {
 	}
 	for i := range f.Fields {
 		a, b := f.Fields[i], s.Fields[i]
-		if a.Type != b.Type || a.NotNull != b.NotNull {
+		if !a.Type.Equal(b.Type) || a.NotNull != b.NotNull {
 			return false
 		}
 	}

@@ -295,7 +295,7 @@ func SameColumns(a, b *types.Schema) error {
 	}
 	for i := range a.Fields {
 		fa, fb := a.Fields[i], b.Fields[i]
-		if fa.Name != fb.Name || fa.Type != fb.Type || fa.NotNull != fb.NotNull {
+		if fa.Name != fb.Name || !fa.Type.Equal(fb.Type) || fa.NotNull != fb.NotNull {
 			return bad("column %d is %s %s, source has %s %s", i+1, fb.Name, fb.Type, fa.Name, fa.Type)
 		}
 	}

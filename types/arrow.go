@@ -23,7 +23,10 @@ const RowKindColumn = "_row_kind"
 
 // ArrowType maps a column type to its Arrow type: BOOLEAN→bool, INT→int32,
 // BIGINT→int64, FLOAT→float32, DOUBLE→float64, DECIMAL(p,s)→decimal128(p,s),
-// STRING→utf8, BYTES→binary, DATE→date32, TIMESTAMP→timestamp[us, UTC].
+// STRING→utf8, BYTES→binary, DATE→date32, TIMESTAMP→timestamp[us] (no
+// zone: a wall-clock time), TIMESTAMP_LTZ→timestamp[us, UTC] (an instant),
+// TIME→time64[us], UUID→fixed_size_binary(16), ARRAY→list, MAP→map,
+// ROW→struct (children nullable unless NOT NULL).
 func ArrowType(t DataType) (arrow.DataType, error) {
 	switch t.Kind {
 	case Boolean:
@@ -45,7 +48,47 @@ func ArrowType(t DataType) (arrow.DataType, error) {
 	case DateKind:
 		return arrow.FixedWidthTypes.Date32, nil
 	case TimestampKind:
+		return &arrow.TimestampType{Unit: arrow.Microsecond}, nil
+	case TimestampLTZKind:
 		return &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}, nil
+	case TimeKind:
+		return arrow.FixedWidthTypes.Time64us, nil
+	case UUIDKind:
+		return &arrow.FixedSizeBinaryType{ByteWidth: 16}, nil
+	case ArrayKind:
+		if len(t.Fields) != 1 {
+			break
+		}
+		et, err := ArrowType(t.Fields[0].Type)
+		if err != nil {
+			return nil, err
+		}
+		return arrow.ListOfField(arrow.Field{Name: ElementFieldName, Type: et, Nullable: !t.Fields[0].NotNull}), nil
+	case MapKind:
+		if len(t.Fields) != 2 {
+			break
+		}
+		kt, err := ArrowType(t.Fields[0].Type)
+		if err != nil {
+			return nil, err
+		}
+		vt, err := ArrowType(t.Fields[1].Type)
+		if err != nil {
+			return nil, err
+		}
+		m := arrow.MapOf(kt, vt)
+		m.SetItemNullable(!t.Fields[1].NotNull)
+		return m, nil
+	case StructKind:
+		fs := make([]arrow.Field, len(t.Fields))
+		for i, f := range t.Fields {
+			ft, err := ArrowType(f.Type)
+			if err != nil {
+				return nil, err
+			}
+			fs[i] = arrow.Field{Name: f.Name, Type: ft, Nullable: !f.NotNull}
+		}
+		return arrow.StructOf(fs...), nil
 	}
 	return nil, fmt.Errorf("%w: no Arrow type for %s", ErrInvalid, t)
 }
@@ -108,9 +151,13 @@ func AppendValue(b array.Builder, v Value) error {
 			bb.Append(x)
 		}
 	case *array.Decimal128Builder:
-		var x Decimal
-		if x, ok = v.(Decimal); ok {
+		switch x := v.(type) {
+		case Decimal:
 			bb.Append(decimal128.FromI64(int64(x)))
+			ok = true
+		case Decimal128:
+			bb.Append(x.Num())
+			ok = true
 		}
 	case *array.StringBuilder:
 		var x string
@@ -128,10 +175,26 @@ func AppendValue(b array.Builder, v Value) error {
 			bb.Append(arrow.Date32(x))
 		}
 	case *array.TimestampBuilder:
-		var x Timestamp
-		if x, ok = v.(Timestamp); ok {
+		switch x := v.(type) {
+		case Timestamp:
 			bb.Append(arrow.Timestamp(x))
+			ok = true
+		case TimestampLTZ:
+			bb.Append(arrow.Timestamp(x))
+			ok = true
 		}
+	case *array.Time64Builder:
+		var x TimeOfDay
+		if x, ok = v.(TimeOfDay); ok {
+			bb.Append(arrow.Time64(x))
+		}
+	case *array.FixedSizeBinaryBuilder:
+		var x UUID
+		if x, ok = v.(UUID); ok {
+			bb.Append(x[:])
+		}
+	default:
+		return appendNested(b, v)
 	}
 	if !ok {
 		return fmt.Errorf("%w: value of Go type %T does not match the column type", ErrInvalid, v)
@@ -160,6 +223,9 @@ func ValueAt(a arrow.Array, i int) Value {
 	case *array.Float64:
 		return x.Value(i)
 	case *array.Decimal128:
+		if x.DataType().(*arrow.Decimal128Type).Precision > MaxDecimal64Precision {
+			return Decimal128(x.Value(i))
+		}
 		return Decimal(int64(x.Value(i).LowBits()))
 	case *array.String:
 		// Value aliases the array's buffer, which a batch's producer may
@@ -170,7 +236,18 @@ func ValueAt(a arrow.Array, i int) Value {
 	case *array.Date32:
 		return Date(x.Value(i))
 	case *array.Timestamp:
+		if x.DataType().(*arrow.TimestampType).TimeZone != "" {
+			return TimestampLTZ(x.Value(i))
+		}
 		return Timestamp(x.Value(i))
+	case *array.Time64:
+		return TimeOfDay(x.Value(i))
+	case *array.FixedSizeBinary:
+		var u UUID
+		copy(u[:], x.Value(i))
+		return u
+	case *array.List, *array.Map, *array.Struct:
+		return nestedValueAt(a, i)
 	}
 	panic(fmt.Sprintf("types.ValueAt: unsupported Arrow array %T", a))
 }
@@ -213,4 +290,16 @@ func BuildRecord(mem memory.Allocator, schema *arrow.Schema, rows []Row) (arrow.
 		}
 	}
 	return rb.NewRecord(), nil
+}
+
+// appendNested appends a List, Map or Struct to a list, map or struct
+// builder. Implemented with the nested column types.
+func appendNested(b array.Builder, v Value) error {
+	return fmt.Errorf("%w: value of Go type %T: nested Arrow builders are not supported yet", ErrInvalid, v)
+}
+
+// nestedValueAt returns row i of a list, map or struct array as a List,
+// Map or Struct. Implemented with the nested column types.
+func nestedValueAt(a arrow.Array, i int) Value {
+	panic(fmt.Sprintf("types.ValueAt: nested Arrow array %T not supported yet", a))
 }

@@ -66,7 +66,9 @@ func FuzzDecodeKey(f *testing.F) {
 
 func FuzzParseType(f *testing.F) {
 	for _, s := range []string{"BIGINT", "decimal(10, 2)", "NUMERIC(18,18)", "VARCHAR(10)", "double precision",
-		"TIMESTAMP(6)", "DECIMAL(", "INT()", "DECIMAL(1,2,3)", " bool ", "DECIMAL(+5,-0)"} {
+		"TIMESTAMP(6)", "DECIMAL(", "INT()", "DECIMAL(1,2,3)", " bool ", "DECIMAL(+5,-0)",
+		"ARRAY<INT>", "int[][]", "MAP(STRING, ROW<a INT NOT NULL, b DECIMAL(38,2)>)", "STRUCT<\"x\": DATE>",
+		"TIMESTAMP WITH LOCAL TIME ZONE", "TIME(3)", "UUID", "ROW<a INT COMMENT 'c''d'>", "ARRAY<"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -78,7 +80,7 @@ func FuzzParseType(f *testing.F) {
 			if !errors.Is(err, ErrInvalid) {
 				t.Fatalf("ParseType(%q): error %v is not ErrInvalid", s, err)
 			}
-			if typ != (DataType{}) {
+			if !typ.Equal(DataType{}) {
 				t.Fatalf("ParseType(%q) = %v with error %v", s, typ, err)
 			}
 			return
@@ -87,7 +89,7 @@ func FuzzParseType(f *testing.F) {
 			t.Fatalf("ParseType(%q) = %v, which does not validate: %v", s, typ, err)
 		}
 		again, err := ParseType(typ.String())
-		if err != nil || again != typ {
+		if err != nil || !again.Equal(typ) {
 			t.Fatalf("ParseType(%q) = %v, but ParseType(%q) = %v, %v", s, typ, typ.String(), again, err)
 		}
 	})
@@ -97,12 +99,15 @@ func FuzzParseType(f *testing.F) {
 var parseTextTypes = []DataType{
 	TBoolean, TInt, TBigInt, TFloat, TDouble, TDecimal(1, 0), TDecimal(10, 2), TDecimal(18, 0), TDecimal(18, 18),
 	TString, TBytes, TDate, TTimestamp,
+	TDecimal(19, 0), TDecimal(38, 10), TDecimal(38, 38), TTime, TTimestampLTZ, TUUID,
 }
 
 func FuzzParseText(f *testing.F) {
 	for _, s := range []string{"", "0", "-1", "+7", "2147483648", "true", "T", "1.5", "-0.05", "NaN", "-Inf",
 		"1e39", "0x", "0xdead", "0Xzz", "2024-02-29", "1969-12-31 23:59:59.999999", "2024-01-02T03:04:05+05:30",
-		"0000-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", " 12.340 ", "héllo\x00"} {
+		"0000-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", " 12.340 ", "héllo\x00",
+		"99999999999999999999999999999999999999", "-0.00000000000000000000000000000000000001", "23:59:59.999999",
+		"12:00", "0fa85f64-5717-4562-b3fc-2c963f66afa6", "2024-01-01 00:00:00+00"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

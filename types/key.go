@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/cespare/xxhash/v2"
 )
 
@@ -20,6 +21,19 @@ import (
 //	BIGINT, DECIMAL,
 //	TIMESTAMP        8 bytes big-endian, sign bit flipped
 //	STRING, BYTES    bytes with 0x00 escaped as 0x00 0xFF, terminated by 0x00 0x01
+//	TIME,
+//	TIMESTAMP_LTZ    8 bytes big-endian, sign bit flipped
+//	UUID             the 16 bytes
+//	DECIMAL, p > 18  tag keyTagDecimal128, then 16 bytes big-endian (high
+//	                 64 bits with the sign bit flipped, then the low 64)
+//
+// ARRAY, MAP and ROW values cannot be key values. The encodings of the
+// types of format version 1 never change.
+
+// keyTagDecimal128 is the tag of a 128-bit DECIMAL key value. It is not a
+// Kind: DECIMAL keys of precision <= 18 keep the tag DecimalKind and their
+// 8 bytes, so the keys of existing tables encode as they always did.
+const keyTagDecimal128 = 0x80 | byte(DecimalKind)
 
 // EncodeKey appends the encoding of vals to dst.
 func EncodeKey(dst []byte, vals ...Value) ([]byte, error) {
@@ -67,8 +81,20 @@ func encodeKeyValue(dst []byte, v Value) ([]byte, error) {
 		return appendEscaped(append(dst, byte(String)), []byte(x)), nil
 	case []byte:
 		return appendEscaped(append(dst, byte(Bytes)), x), nil
+	case TimeOfDay:
+		return binary.BigEndian.AppendUint64(append(dst, byte(TimeKind)), uint64(x)^(1<<63)), nil
+	case TimestampLTZ:
+		return binary.BigEndian.AppendUint64(append(dst, byte(TimestampLTZKind)), uint64(x)^(1<<63)), nil
+	case UUID:
+		return append(append(dst, byte(UUIDKind)), x[:]...), nil
+	case Decimal128:
+		n := x.Num()
+		dst = binary.BigEndian.AppendUint64(append(dst, keyTagDecimal128), uint64(n.HighBits())^(1<<63))
+		return binary.BigEndian.AppendUint64(dst, n.LowBits()), nil
 	case float32, float64:
 		return nil, fmt.Errorf("%w: floating-point values cannot be key values", ErrInvalid)
+	case List, Map, Struct:
+		return nil, fmt.Errorf("%w: ARRAY, MAP and ROW values cannot be key values", ErrInvalid)
 	}
 	return nil, fmt.Errorf("%w: unsupported key value of Go type %T", ErrInvalid, v)
 }
@@ -88,7 +114,8 @@ func appendEscaped(dst, b []byte) []byte {
 func DecodeKey(enc []byte) ([]Value, error) {
 	var out []Value
 	for len(enc) > 0 {
-		tag := Kind(enc[0])
+		rawTag := enc[0]
+		tag := Kind(rawTag)
 		enc = enc[1:]
 		need := func(n int) error {
 			if len(enc) < n {
@@ -166,8 +193,35 @@ func DecodeKey(enc []byte) ([]Value, error) {
 				}
 				out = append(out, b)
 			}
+		case TimeKind, TimestampLTZKind:
+			if err := need(8); err != nil {
+				return nil, err
+			}
+			u := int64(binary.BigEndian.Uint64(enc) ^ (1 << 63))
+			if tag == TimeKind {
+				out = append(out, TimeOfDay(u))
+			} else {
+				out = append(out, TimestampLTZ(u))
+			}
+			enc = enc[8:]
+		case UUIDKind:
+			if err := need(16); err != nil {
+				return nil, err
+			}
+			var u UUID
+			copy(u[:], enc)
+			out = append(out, u)
+			enc = enc[16:]
 		default:
-			return nil, fmt.Errorf("%w: bad key tag %d", ErrCorruption, tag)
+			if rawTag != keyTagDecimal128 {
+				return nil, fmt.Errorf("%w: bad key tag %d", ErrCorruption, rawTag)
+			}
+			if err := need(16); err != nil {
+				return nil, err
+			}
+			hi := int64(binary.BigEndian.Uint64(enc) ^ (1 << 63))
+			out = append(out, Decimal128(decimal128.New(hi, binary.BigEndian.Uint64(enc[8:]))))
+			enc = enc[16:]
 		}
 	}
 	return out, nil

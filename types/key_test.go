@@ -298,7 +298,10 @@ func TestDecodeKeyCorrupt(t *testing.T) {
 		{"00", "bad key tag 0"},
 		{"04", "bad key tag 4"}, // FLOAT is never a key
 		{"05", "bad key tag 5"},
-		{"0b", "bad key tag 11"},
+		{"0b", "truncated key encoding"}, // TIME needs 8 bytes
+		{"11", "bad key tag 17"},
+		{"86", "truncated key encoding"}, // DECIMAL(p > 18) needs 16 bytes
+		{"87", "bad key tag 135"},
 		{"ff", "bad key tag 255"},
 		{"01", "truncated key encoding"},
 		{"0102", "bad BOOLEAN byte"},
@@ -314,7 +317,7 @@ func TestDecodeKeyCorrupt(t *testing.T) {
 		{"076100ff", "unterminated key string"},
 		{"08610002", "bad escape in key string"},
 		{"080000", "bad escape in key string"},
-		{"0300000000000000010b", "bad key tag 11"}, // garbage after a valid column
+		{"03000000000000000111", "bad key tag 17"}, // garbage after a valid column
 	} {
 		b, err := hex.DecodeString(tc.hex)
 		if err != nil {

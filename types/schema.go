@@ -135,6 +135,9 @@ func (s *Schema) Validate() error {
 		if err := f.Type.Validate(); err != nil {
 			return fmt.Errorf("column %q: %w", f.Name, err)
 		}
+		if err := nestedIDs(f.Type, ids, s.HighestFieldID); err != nil {
+			return fmt.Errorf("column %q: %w", f.Name, err)
+		}
 		if _, err := f.DefaultValue(); err != nil {
 			return err
 		}
@@ -155,6 +158,9 @@ func (s *Schema) Validate() error {
 		if s.Fields[i].Type.Kind == Float || s.Fields[i].Type.Kind == Double {
 			return fmt.Errorf("%w: primary key column %q cannot be %s", ErrInvalid, k, s.Fields[i].Type)
 		}
+		if s.Fields[i].Type.IsNested() {
+			return fmt.Errorf("%w: primary key column %q cannot be %s (ARRAY, MAP and ROW columns cannot be keys)", ErrInvalid, k, s.Fields[i].Type)
+		}
 	}
 	parts := map[string]bool{}
 	for _, p := range s.PartitionKeys {
@@ -165,6 +171,24 @@ func (s *Schema) Validate() error {
 			return fmt.Errorf("%w: partition column %q listed twice", ErrInvalid, p)
 		}
 		parts[strings.ToLower(p)] = true
+	}
+	return nil
+}
+
+// nestedIDs checks that the nested field ids of t are unique in the table
+// (ids holds those seen so far) and at most highest.
+func nestedIDs(t DataType, ids map[int]bool, highest int) error {
+	for _, f := range t.Fields {
+		if ids[f.ID] || f.ID < 0 {
+			return fmt.Errorf("%w: duplicate or negative field id %d of nested field %q", ErrInvalid, f.ID, f.Name)
+		}
+		ids[f.ID] = true
+		if f.ID > highest {
+			return fmt.Errorf("%w: nested field id %d above highest field id %d", ErrInvalid, f.ID, highest)
+		}
+		if err := nestedIDs(f.Type, ids, highest); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package types
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -61,22 +62,48 @@ func TestParseType(t *testing.T) {
 		{in: "DATE(3)", err: "type DATE takes no parameters"},
 		{in: "double precision(5)", err: "type DOUBLE PRECISION takes no parameters"},
 		{in: "", err: `unknown type ""`},
-		{in: "UUID", err: `unknown type "UUID"`},
+		{in: "UUIDS", err: `unknown type "UUIDS"`},
+		{in: "UUID", want: TUUID},
+		{in: "time", want: TTime},
+		{in: "TIME(6)", want: TTime},
+		{in: "TIMESTAMP_LTZ", want: TTimestampLTZ},
+		{in: "timestamp with time zone", want: TTimestampLTZ},
+		{in: "TIMESTAMP(3) WITH LOCAL TIME ZONE", want: TTimestampLTZ},
+		{in: "timestamptz", want: TTimestampLTZ},
+		{in: "TIMESTAMP WITHOUT TIME ZONE", want: TTimestamp},
+		{in: "ARRAY<INT>", want: TArray(TInt)},
+		{in: "int[]", want: TArray(TInt)},
+		{in: "BIGINT[][]", want: TArray(TArray(TBigInt))},
+		{in: "list<string>", want: TArray(TString)},
+		{in: "MAP<STRING, DECIMAL(10,2)>", want: TMap(TString, TDecimal(10, 2))},
+		{in: "MAP(VARCHAR, INT[])", want: TMap(TString, TArray(TInt))},
+		{in: "ROW<a INT NOT NULL, b ARRAY<ROW<c STRING>>>", want: TStruct(Field{Name: "a", Type: TInt, NotNull: true},
+			Field{Name: "b", Type: TArray(TStruct(Field{Name: "c", Type: TString}))})},
+		{in: "STRUCT<a: INT, b: STRING>", want: TStruct(Field{Name: "a", Type: TInt}, Field{Name: "b", Type: TString})},
+		{in: `STRUCT("x" DOUBLE)`, want: TStruct(Field{Name: "x", Type: TDouble})},
+		{in: "ARRAY<INT", err: `missing ">"`},
+		{in: "MAP<ARRAY<INT>, INT>", err: "MAP key type ARRAY<INT> is nested"},
+		{in: "ROW<a INT, A STRING>", err: `duplicate ROW field "A"`},
+		{in: "ROW<>", err: "ROW field"},
+		{in: "ROW<a-b INT>", err: "unknown type"},
+		{in: "ROW<_x INT>", want: TStruct(Field{Name: "_x", Type: TInt})},
+		{in: "UUID(3)", err: "type UUID takes no parameters"},
+		{in: strings.Repeat("ARRAY<", 40) + "INT" + strings.Repeat(">", 40), err: "nested deeper than"},
 		{in: "big int", err: `unknown type "big int"`},
 		{in: "(10)", err: `unknown type "(10)"`},
 	} {
 		got, err := ParseType(tc.in)
 		if tc.err != "" {
 			t.Run(tc.in, func(t *testing.T) { checkErr(t, err, ErrInvalid, tc.err) })
-			if got != (DataType{}) {
+			if !got.Equal((DataType{})) {
 				t.Errorf("ParseType(%q) = %v with an error, want the zero DataType", tc.in, got)
 			}
 			continue
 		}
-		if err != nil || got != tc.want {
+		if err != nil || !got.Equal(tc.want) {
 			t.Errorf("ParseType(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
 		}
-		if again, err := ParseType(got.String()); err != nil || again != got {
+		if again, err := ParseType(got.String()); err != nil || !again.Equal(got) {
 			t.Errorf("ParseType(%q) = %v, %v; want %v", got.String(), again, err, got)
 		}
 	}

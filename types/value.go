@@ -105,6 +105,26 @@ func Compare(a, b Value) int {
 		if y, ok := b.(Timestamp); ok {
 			return cmp.Compare(x, y)
 		}
+	case Decimal128:
+		if y, ok := b.(Decimal128); ok {
+			return x.Num().Cmp(y.Num())
+		}
+	case TimeOfDay:
+		if y, ok := b.(TimeOfDay); ok {
+			return cmp.Compare(x, y)
+		}
+	case TimestampLTZ:
+		if y, ok := b.(TimestampLTZ); ok {
+			return cmp.Compare(x, y)
+		}
+	case UUID:
+		if y, ok := b.(UUID); ok {
+			return bytes.Compare(x[:], y[:])
+		}
+	default:
+		if c, ok := compareNested(a, b); ok {
+			return c
+		}
 	}
 	return cmp.Compare(typeRank(a), typeRank(b))
 }
@@ -131,8 +151,22 @@ func typeRank(v Value) int {
 		return 9
 	case Timestamp:
 		return 10
+	case Decimal128:
+		return 11
+	case TimeOfDay:
+		return 12
+	case TimestampLTZ:
+		return 13
+	case UUID:
+		return 14
+	case List:
+		return 15
+	case Map:
+		return 16
+	case Struct:
+		return 17
 	}
-	return 11
+	return 18
 }
 
 // Equal reports whether two values are equal (NULL equals NULL here; SQL
@@ -157,6 +191,14 @@ func CheckValue(v Value, t DataType) error {
 	case Double:
 		_, ok = v.(float64)
 	case DecimalKind:
+		if t.Is128() {
+			var d Decimal128
+			d, ok = v.(Decimal128)
+			if ok && !d.Num().FitsInPrecision(int32(t.Precision)) {
+				return fmt.Errorf("%w: value %s does not fit %s", ErrInvalid, FormatValue(v, t), t)
+			}
+			break
+		}
 		var d Decimal
 		d, ok = v.(Decimal)
 		if ok && !decimalFits(int64(d), t.Precision) {
@@ -170,6 +212,21 @@ func CheckValue(v Value, t DataType) error {
 		_, ok = v.(Date)
 	case TimestampKind:
 		_, ok = v.(Timestamp)
+	case TimeKind:
+		var x TimeOfDay
+		x, ok = v.(TimeOfDay)
+		if ok && (x < 0 || x >= MicrosPerDay) {
+			return fmt.Errorf("%w: TIME value %d µs is outside a day", ErrInvalid, int64(x))
+		}
+	case TimestampLTZKind:
+		_, ok = v.(TimestampLTZ)
+	case UUIDKind:
+		_, ok = v.(UUID)
+	case ArrayKind, MapKind, StructKind:
+		var err error
+		if ok, err = checkNested(v, t); err != nil {
+			return err
+		}
 	}
 	if !ok {
 		return fmt.Errorf("%w: value of Go type %T is not a %s", ErrInvalid, v, t)
@@ -211,6 +268,17 @@ func FormatValue(v Value, t DataType) string {
 		return x.Time().Format("2006-01-02")
 	case Timestamp:
 		return x.Time().Format("2006-01-02 15:04:05.999999")
+	case Decimal128:
+		return FormatDecimal128(x, t.Scale)
+	case TimeOfDay:
+		return FormatTimeOfDay(x)
+	case TimestampLTZ:
+		return x.Time().Format("2006-01-02 15:04:05.999999") + "+00"
+	case UUID:
+		return x.String()
+	}
+	if s, ok := formatNested(v, t); ok {
+		return s
 	}
 	return fmt.Sprint(v)
 }
@@ -290,6 +358,7 @@ func ParseDate(s string) (Date, error) {
 var timestampLayouts = []string{
 	time.RFC3339Nano,
 	"2006-01-02 15:04:05.999999999Z07:00",
+	"2006-01-02 15:04:05.999999999Z07",
 	"2006-01-02 15:04:05.999999999",
 	"2006-01-02T15:04:05.999999999",
 	"2006-01-02 15:04",
@@ -355,6 +424,13 @@ func ParseText(s string, t DataType) (Value, error) {
 		}
 		return f, nil
 	case DecimalKind:
+		if t.Is128() {
+			d, err := ParseDecimal128(s, t)
+			if err != nil {
+				return nil, err
+			}
+			return d, nil
+		}
 		d, err := ParseDecimal(s, t)
 		if err != nil {
 			return nil, err
@@ -383,6 +459,26 @@ func ParseText(s string, t DataType) (Value, error) {
 			return nil, err
 		}
 		return ts, nil
+	case TimeKind:
+		tm, err := ParseTimeOfDay(s)
+		if err != nil {
+			return nil, err
+		}
+		return tm, nil
+	case TimestampLTZKind:
+		ts, err := ParseTimestampLTZ(s)
+		if err != nil {
+			return nil, err
+		}
+		return ts, nil
+	case UUIDKind:
+		u, err := ParseUUID(s)
+		if err != nil {
+			return nil, err
+		}
+		return u, nil
+	case ArrayKind, MapKind, StructKind:
+		return nil, fmt.Errorf("%w: no text form for %s values yet", ErrInvalid, t)
 	}
 	return nil, fmt.Errorf("%w: unknown type %s", ErrInvalid, t)
 }
@@ -407,6 +503,12 @@ func Coerce(v Value, t DataType) (Value, error) {
 			return DateOf(x), nil
 		case TimestampKind:
 			return TimestampOf(x), nil
+		case TimestampLTZKind:
+			return TimestampLTZ(x.UnixMicro()), nil
+		}
+	case Decimal:
+		if t.Is128() { // an unscaled Decimal at the target's scale (widening)
+			return ParseText(FormatDecimal(int64(x), t.Scale), t)
 		}
 	case bool:
 		// only exact
