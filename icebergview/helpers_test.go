@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -74,6 +75,9 @@ type fixture struct {
 	tbl     *table.Table
 	mu      sync.Mutex
 	errs    []error
+	// off turns the view off for the table (as its option
+	// metadata.iceberg.enabled = false would) until it is cleared.
+	off atomic.Bool
 }
 
 const testRoot = "db/t/"
@@ -100,7 +104,13 @@ func newFixture(t *testing.T, store objstore.Store, dir string, s *types.Schema)
 
 func (f *fixture) open(t *testing.T, s *types.Schema) {
 	t.Helper()
-	tbl, err := table.Open("db.t", f.store, testRoot, s, table.Env{Now: f.clock.Now, Schemas: f.schemas, AfterChange: f.pub.Hook()})
+	hook := f.pub.Hook()
+	after := func(ctx context.Context, t *table.Table) {
+		if !f.off.Load() {
+			hook(ctx, t)
+		}
+	}
+	tbl, err := table.Open("db.t", f.store, testRoot, s, table.Env{Now: f.clock.Now, Schemas: f.schemas, AfterChange: after})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -51,7 +51,8 @@ type Publisher struct {
 	Async bool
 	// MaxCatchUp bounds how many silt snapshots of one branch a single
 	// publication adds (the newest ones); older unpublished ones are
-	// skipped. Default 64.
+	// skipped. The first publication of a table with history adds its
+	// retained snapshots within the same bound. Default 64.
 	MaxCatchUp int
 
 	published, failed, retries atomic.Int64
@@ -404,14 +405,21 @@ func (p *Publisher) publishOnce(ctx context.Context, t *table.Table) (*Result, e
 	res := &Result{}
 	var cands []candidate
 	seen := map[int64]bool{}
+	mainCand := map[int64]string{} // silt id → manifest list of main candidates
 	addCand := func(branch string, born int64, s *manifest.Snapshot) {
 		id := iceIDFor(branch, born, s)
 		if branch != "" {
 			// A branch's first snapshot is a copy of its source: when that
-			// is a published main snapshot, the branch shares it.
+			// is a main snapshot, published or about to be, the branch
+			// shares it.
 			if d, ok := pubs[s.ID]; ok && d.branch == "" && d.list == s.ManifestList {
 				return
 			}
+			if l, ok := mainCand[s.ID]; ok && l == s.ManifestList {
+				return
+			}
+		} else {
+			mainCand[s.ID] = s.ManifestList
 		}
 		if _, ok := pubs[id]; ok || seen[id] {
 			return
@@ -426,9 +434,6 @@ func (p *Publisher) publishOnce(ctx context.Context, t *table.Table) (*Result, e
 			if id > last {
 				todo = append(todo, id)
 			}
-		}
-		if last == 0 && len(todo) > 1 {
-			todo = todo[len(todo)-1:] // first publication: the newest only
 		}
 		if n := p.maxCatchUp(); len(todo) > n {
 			res.Skipped = append(res.Skipped, fmt.Sprintf("%d older snapshots of %s (catch-up limit %d)", len(todo)-n, branchLabel(branch), n))

@@ -266,6 +266,9 @@ func (h *history) checkView(all, fresh bool) {
 		}
 		h.compare(it, s, d, tagged)
 	}
+	if all && fresh && freshEngine(h.engine) {
+		h.checkComplete(bySilt, mainIDs)
+	}
 	refs := map[string]icetable.SnapshotRef{}
 	for n, r := range md.Refs() {
 		refs[n] = r
@@ -300,6 +303,34 @@ func (h *history) checkView(all, fresh bool) {
 		}
 		if ok && (r.SnapshotRefType != icetable.TagRef || bySilt[r.SnapshotID].siltID != tg.Snapshot.ID) {
 			t.Fatalf("tag ref %s = %+v, want silt snapshot %d", tg.Name, r, tg.Snapshot.ID)
+		}
+	}
+}
+
+// checkComplete checks that every retained silt snapshot is in the view:
+// each snapshot of main, and each of every branch but its first (the copy
+// of the snapshot it was created from, which it shares with its source
+// while that is published).
+func (h *history) checkComplete(bySilt map[int64]published, mainIDs []int64) {
+	t := h.t
+	for _, id := range mainIDs {
+		if d, ok := bySilt[id]; !ok || d.branch != "" || d.siltID != id {
+			t.Fatalf("silt snapshot %d of main is not in the view", id)
+		}
+	}
+	for _, b := range h.branches() {
+		ids, err := listIDs(h.ctx, h.f.store, testRoot, b.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range ids[min(1, len(ids)):] {
+			found := false
+			for _, d := range bySilt {
+				found = found || (d.branch == b.Name && d.born == b.CreatedMillis && d.siltID == id)
+			}
+			if !found {
+				t.Fatalf("silt snapshot %d of branch %s is not in the view", id, b.Name)
+			}
 		}
 	}
 }
@@ -351,7 +382,17 @@ func runHistory(t *testing.T, engine string, seed uint64, steps int) {
 	s := randomSchema(engine)
 	h := &history{t: t, ctx: ctx, rng: rand.New(rand.NewPCG(seed, 7)), engine: engine}
 	h.f = newFixture(t, store, dir, s)
+	h.f.pub.MaxCatchUp = 1 << 20 // checkComplete wants every snapshot
 	h.schema = s
+	// Half the histories turn the view on late: its first publication
+	// then publishes every retained snapshot, as ALTER TABLE … SET
+	// ('metadata.iceberg.enabled' = 'true') does on a table with history.
+	late := rand.New(rand.NewPCG(seed, 11))
+	enableAt := -1
+	if late.IntN(2) == 0 {
+		enableAt = 1 + late.IntN(steps-1)
+		h.f.off.Store(true)
+	}
 	h.write(h.f.tbl)
 	var log []string
 	t.Cleanup(func() {
@@ -360,6 +401,16 @@ func runHistory(t *testing.T, engine string, seed uint64, steps int) {
 		}
 	})
 	for i := 0; i < steps; i++ {
+		if i == enableAt {
+			h.f.off.Store(false)
+			if _, err := h.f.pub.Publish(ctx, h.f.tbl); err != nil {
+				t.Fatal(err)
+			}
+			log = append(log, "enable view")
+			if _, _, err := Current(ctx, store, testRoot); err == nil {
+				h.check(true)
+			}
+		}
 		log = append(log, h.step())
 		if !freshEngine(engine) {
 			// The view shows fully compacted snapshots only.
