@@ -68,6 +68,7 @@ func (s *schemaStore) add(v *types.Schema) {
 // Env.AfterChange.
 type fixture struct {
 	dir     string
+	coldDir string // the cold tier: a local directory
 	store   objstore.Store
 	clock   *fakeClock
 	pub     *Publisher
@@ -84,7 +85,7 @@ const testRoot = "db/t/"
 
 func newFixture(t *testing.T, store objstore.Store, dir string, s *types.Schema) *fixture {
 	t.Helper()
-	f := &fixture{dir: dir, store: store, clock: &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}, schemas: &schemaStore{}}
+	f := &fixture{dir: dir, coldDir: t.TempDir(), store: store, clock: &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}, schemas: &schemaStore{}}
 	if s.HighestFieldID == 0 {
 		for i := range s.Fields {
 			s.Fields[i].ID = i
@@ -110,7 +111,8 @@ func (f *fixture) open(t *testing.T, s *types.Schema) {
 			hook(ctx, t)
 		}
 	}
-	tbl, err := table.Open("db.t", f.store, testRoot, s, table.Env{Now: f.clock.Now, Schemas: f.schemas, AfterChange: after})
+	tbl, err := table.Open("db.t", f.store, testRoot, s, table.Env{Now: f.clock.Now, Schemas: f.schemas, AfterChange: after,
+		ColdURI: f.coldDir, OpenStore: func(_ context.Context, uri string) (objstore.Store, error) { return objstore.NewLocal(uri) }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -471,7 +471,7 @@ func (p *Publisher) publishOnce(ctx context.Context, t *table.Table) (*Result, e
 	sortCandidates(cands)
 
 	// Write the new snapshots.
-	w := &snapWriter{store: store, root: root, location: loc, escape: p.escape, t: t, schema: current, spec: *boundSpec, specSch: specSchema}
+	w := &snapWriter{store: store, root: root, location: loc, escape: p.escape, coldLocation: func() (string, error) { return p.coldLocation(t) }, t: t, schema: current, spec: *boundSpec, specSch: specSchema}
 	attempt := p.newID()
 	lastSeq := int64(0)
 	if base != nil {

@@ -162,6 +162,8 @@ func (h *history) step() string {
 		}
 	case op == 11:
 		return h.evolve()
+	case op == 13:
+		return h.tier()
 	case op == 12 && os.Getenv("NOEXPIRE") == "":
 		// Expiry of an old main snapshot (its files stay: later snapshots
 		// may use them): the view must drop it on the next publication.
@@ -180,6 +182,49 @@ func (h *history) step() string {
 	}
 	h.write(tbl)
 	return "write"
+}
+
+// tier moves up to three hot files of main's latest snapshot to the cold
+// tier, as lifecycle's tiering does: a verified copy under the same key
+// in the cold store, then a COMPACT commit that retiers them.
+func (h *history) tier() string {
+	ctx, tbl := h.ctx, h.f.tbl
+	s, err := tbl.Latest(ctx)
+	if err != nil || s == nil {
+		h.write(tbl)
+		return "write"
+	}
+	files, err := tbl.Meta().Files(ctx, s)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	cold, err := objstore.NewLocal(h.f.coldDir)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	var moves []manifest.Retier
+	for _, f := range files {
+		if f.Tier != "" || len(moves) == 3 {
+			continue
+		}
+		data, _, err := h.f.store.Get(ctx, testRoot+f.Path)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		if _, err := cold.Put(ctx, testRoot+f.Path, data); err != nil {
+			h.t.Fatal(err)
+		}
+		moves = append(moves, manifest.Retier{Path: f.Path, Tier: table.TierCold})
+	}
+	if len(moves) == 0 {
+		h.write(tbl)
+		return "write"
+	}
+	if _, err := tbl.Meta().Commit(ctx, manifest.Commit{User: "tier", Identifier: "1", Fresh: true,
+		Kind: manifest.CommitCompact, SchemaID: s.SchemaID, Retiers: moves}); err != nil {
+		h.t.Fatal(err)
+	}
+	return fmt.Sprintf("tier %d files", len(moves))
 }
 
 // evolve adds a column or renames one (the first column too, whose files
@@ -358,8 +403,44 @@ func (h *history) compare(it *icetable.Table, s icetable.Snapshot, d published, 
 	}
 	want := siltRows(t, ctx, sv, d.siltID, "")
 	got := iceRows(t, ctx, it, s.SnapshotID, sv.Schema())
+	h.checkTiers(it, s.SnapshotID, view, d.siltID)
 	if diff := diffRows(want, got); diff != "" {
 		t.Fatalf("iceberg snapshot %d (silt snapshot %d of %s): %s", s.SnapshotID, d.siltID, branchLabel(d.branch), diff)
+	}
+}
+
+// checkTiers checks that the Iceberg snapshot names each file where silt
+// has it: in the cold tier's directory for cold files, else in the
+// warehouse.
+func (h *history) checkTiers(it *icetable.Table, iceID int64, view *table.Table, siltID int64) {
+	t, ctx := h.t, h.ctx
+	files, err := view.Meta().Files(ctx, mustSnapshot(t, ctx, view, siltID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{}
+	for _, f := range files {
+		base := LocalBase(h.f.dir)
+		if f.Tier == table.TierCold {
+			base = LocalBase(h.f.coldDir)
+		}
+		want[f.Path] = base + h.f.pub.escape(testRoot+f.Path)
+	}
+	tasks, err := it.Scan(icetable.WithSnapshotID(iceID)).PlanFiles(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, task := range tasks {
+		found := false
+		for _, w := range want {
+			found = found || task.File.FilePath() == w
+		}
+		if !found {
+			t.Fatalf("iceberg snapshot %d names data file %s, which silt snapshot %d does not have there (silt: %v)", iceID, task.File.FilePath(), siltID, want)
+		}
+	}
+	if len(tasks) != len(want) {
+		t.Fatalf("iceberg snapshot %d has %d data files, silt snapshot %d %d", iceID, len(tasks), siltID, len(want))
 	}
 }
 
