@@ -33,6 +33,13 @@ func (c *fakeClock) Now() time.Time {
 	return c.t
 }
 
+// advance moves the clock forward by d.
+func (c *fakeClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
 // schemaStore is a SchemaLoader over a list of schema versions.
 type schemaStore struct {
 	mu       sync.Mutex

@@ -427,11 +427,20 @@ func (pb *publication) setRefs() error {
 			pb.changed = true
 		}
 	}
+	// main last: iceberg-go stamps the metadata's last update with the
+	// time of the snapshot each ref names and main's with the snapshot
+	// log, and wants the last update within a minute of the log's last
+	// entry; a tag of an older snapshot set after main would break that.
 	names := make([]string, 0, len(want))
 	for n := range want {
 		names = append(names, n)
 	}
-	sort.Strings(names)
+	sort.Slice(names, func(i, j int) bool {
+		if (names[i] == icetable.MainBranch) != (names[j] == icetable.MainBranch) {
+			return names[j] == icetable.MainBranch
+		}
+		return names[i] < names[j]
+	})
 	for _, n := range names {
 		r := want[n]
 		if old, ok := baseRefs[n]; ok && old.SnapshotID == r.id && old.SnapshotRefType == r.typ {
