@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -30,6 +31,13 @@ func (c *fakeClock) Now() time.Time {
 	defer c.mu.Unlock()
 	c.t = c.t.Add(time.Second)
 	return c.t
+}
+
+// advance moves the clock forward by d.
+func (c *fakeClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
 }
 
 // schemaStore is a SchemaLoader over a list of schema versions.
@@ -67,6 +75,7 @@ func (s *schemaStore) add(v *types.Schema) {
 // Env.AfterChange.
 type fixture struct {
 	dir     string
+	coldDir string // the cold tier: a local directory
 	store   objstore.Store
 	clock   *fakeClock
 	pub     *Publisher
@@ -74,13 +83,16 @@ type fixture struct {
 	tbl     *table.Table
 	mu      sync.Mutex
 	errs    []error
+	// off turns the view off for the table (as its option
+	// metadata.iceberg.enabled = false would) until it is cleared.
+	off atomic.Bool
 }
 
 const testRoot = "db/t/"
 
 func newFixture(t *testing.T, store objstore.Store, dir string, s *types.Schema) *fixture {
 	t.Helper()
-	f := &fixture{dir: dir, store: store, clock: &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}, schemas: &schemaStore{}}
+	f := &fixture{dir: dir, coldDir: t.TempDir(), store: store, clock: &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}, schemas: &schemaStore{}}
 	if s.HighestFieldID == 0 {
 		for i := range s.Fields {
 			s.Fields[i].ID = i
@@ -100,7 +112,14 @@ func newFixture(t *testing.T, store objstore.Store, dir string, s *types.Schema)
 
 func (f *fixture) open(t *testing.T, s *types.Schema) {
 	t.Helper()
-	tbl, err := table.Open("db.t", f.store, testRoot, s, table.Env{Now: f.clock.Now, Schemas: f.schemas, AfterChange: f.pub.Hook()})
+	hook := f.pub.Hook()
+	after := func(ctx context.Context, t *table.Table) {
+		if !f.off.Load() {
+			hook(ctx, t)
+		}
+	}
+	tbl, err := table.Open("db.t", f.store, testRoot, s, table.Env{Now: f.clock.Now, Schemas: f.schemas, AfterChange: after,
+		ColdURI: f.coldDir, OpenStore: func(_ context.Context, uri string) (objstore.Store, error) { return objstore.NewLocal(uri) }})
 	if err != nil {
 		t.Fatal(err)
 	}

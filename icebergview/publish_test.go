@@ -2,7 +2,9 @@ package icebergview
 
 import (
 	"context"
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/siltdb/silt/objstore"
 	"github.com/siltdb/silt/table"
@@ -86,5 +88,61 @@ func TestPublishAggregationAfterFullCompaction(t *testing.T) {
 	}
 	if len(want) == 0 {
 		t.Fatal("no rows")
+	}
+}
+
+// TestPublishLateHistoryTagOfOldSnapshot: a table that turns the view on
+// after its history publishes every retained snapshot with its own
+// commit time, and a tag (named after "main") of a snapshot minutes older
+// than main's head still builds valid metadata (iceberg-go wants the
+// metadata's last update within a minute of its last snapshot log entry,
+// which main's ref sets).
+func TestPublishLateHistoryTagOfOldSnapshot(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	store, err := objstore.NewLocal(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t, store, dir, allTypesSchema("deduplicate"))
+	f.off.Store(true)
+	write := func(i int) {
+		t.Helper()
+		w := f.tbl.NewWriter("test")
+		if err := w.Write(ctx, types.Insert, allTypesRow(int64(i), "eu", i)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Commit(ctx, "c"+strconv.Itoa(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(1)
+	if _, err := f.tbl.CreateTag(ctx, "t1", table.Ref{}); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.advance(5 * time.Minute)
+	write(2)
+	write(3)
+	f.off.Store(false)
+	res, err := f.pub.Publish(ctx, f.tbl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	it := f.iceTable(t, ctx)
+	snaps := it.Metadata().Snapshots()
+	if res.Added != 3 || len(snaps) != 3 {
+		t.Fatalf("added %d, view has %d snapshots, want the 3 of silt", res.Added, len(snaps))
+	}
+	for _, s := range snaps {
+		silt := mustSnapshot(t, ctx, f.tbl, s.SnapshotID)
+		if s.TimestampMs != silt.TimeMillis {
+			t.Fatalf("snapshot %d has timestamp %d, silt's commit time is %d", s.SnapshotID, s.TimestampMs, silt.TimeMillis)
+		}
+		if d := diffRows(siltRows(t, ctx, f.tbl, s.SnapshotID, ""), iceRows(t, ctx, it, s.SnapshotID, f.tbl.Schema())); d != "" {
+			t.Fatalf("snapshot %d: %s", s.SnapshotID, d)
+		}
+	}
+	if r := it.Metadata().SnapshotByName("t1"); r == nil || r.SnapshotID != 1 {
+		t.Fatalf("tag t1 = %+v, want snapshot 1", r)
 	}
 }

@@ -162,6 +162,8 @@ func (h *history) step() string {
 		}
 	case op == 11:
 		return h.evolve()
+	case op == 13:
+		return h.tier()
 	case op == 12 && os.Getenv("NOEXPIRE") == "":
 		// Expiry of an old main snapshot (its files stay: later snapshots
 		// may use them): the view must drop it on the next publication.
@@ -180,6 +182,49 @@ func (h *history) step() string {
 	}
 	h.write(tbl)
 	return "write"
+}
+
+// tier moves up to three hot files of main's latest snapshot to the cold
+// tier, as lifecycle's tiering does: a verified copy under the same key
+// in the cold store, then a COMPACT commit that retiers them.
+func (h *history) tier() string {
+	ctx, tbl := h.ctx, h.f.tbl
+	s, err := tbl.Latest(ctx)
+	if err != nil || s == nil {
+		h.write(tbl)
+		return "write"
+	}
+	files, err := tbl.Meta().Files(ctx, s)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	cold, err := objstore.NewLocal(h.f.coldDir)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	var moves []manifest.Retier
+	for _, f := range files {
+		if f.Tier != "" || len(moves) == 3 {
+			continue
+		}
+		data, _, err := h.f.store.Get(ctx, testRoot+f.Path)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		if _, err := cold.Put(ctx, testRoot+f.Path, data); err != nil {
+			h.t.Fatal(err)
+		}
+		moves = append(moves, manifest.Retier{Path: f.Path, Tier: table.TierCold})
+	}
+	if len(moves) == 0 {
+		h.write(tbl)
+		return "write"
+	}
+	if _, err := tbl.Meta().Commit(ctx, manifest.Commit{User: "tier", Identifier: "1", Fresh: true,
+		Kind: manifest.CommitCompact, SchemaID: s.SchemaID, Retiers: moves}); err != nil {
+		h.t.Fatal(err)
+	}
+	return fmt.Sprintf("tier %d files", len(moves))
 }
 
 // evolve adds a column or renames one (the first column too, whose files
@@ -266,6 +311,9 @@ func (h *history) checkView(all, fresh bool) {
 		}
 		h.compare(it, s, d, tagged)
 	}
+	if all && fresh && freshEngine(h.engine) {
+		h.checkComplete(bySilt, mainIDs)
+	}
 	refs := map[string]icetable.SnapshotRef{}
 	for n, r := range md.Refs() {
 		refs[n] = r
@@ -304,6 +352,34 @@ func (h *history) checkView(all, fresh bool) {
 	}
 }
 
+// checkComplete checks that every retained silt snapshot is in the view:
+// each snapshot of main, and each of every branch but its first (the copy
+// of the snapshot it was created from, which it shares with its source
+// while that is published).
+func (h *history) checkComplete(bySilt map[int64]published, mainIDs []int64) {
+	t := h.t
+	for _, id := range mainIDs {
+		if d, ok := bySilt[id]; !ok || d.branch != "" || d.siltID != id {
+			t.Fatalf("silt snapshot %d of main is not in the view", id)
+		}
+	}
+	for _, b := range h.branches() {
+		ids, err := listIDs(h.ctx, h.f.store, testRoot, b.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range ids[min(1, len(ids)):] {
+			found := false
+			for _, d := range bySilt {
+				found = found || (d.branch == b.Name && d.born == b.CreatedMillis && d.siltID == id)
+			}
+			if !found {
+				t.Fatalf("silt snapshot %d of branch %s is not in the view", id, b.Name)
+			}
+		}
+	}
+}
+
 // compare reads one Iceberg snapshot with iceberg-go and silt's scan of
 // the same snapshot (with the schema it was written with).
 func (h *history) compare(it *icetable.Table, s icetable.Snapshot, d published, tagged bool) {
@@ -327,8 +403,44 @@ func (h *history) compare(it *icetable.Table, s icetable.Snapshot, d published, 
 	}
 	want := siltRows(t, ctx, sv, d.siltID, "")
 	got := iceRows(t, ctx, it, s.SnapshotID, sv.Schema())
+	h.checkTiers(it, s.SnapshotID, view, d.siltID)
 	if diff := diffRows(want, got); diff != "" {
 		t.Fatalf("iceberg snapshot %d (silt snapshot %d of %s): %s", s.SnapshotID, d.siltID, branchLabel(d.branch), diff)
+	}
+}
+
+// checkTiers checks that the Iceberg snapshot names each file where silt
+// has it: in the cold tier's directory for cold files, else in the
+// warehouse.
+func (h *history) checkTiers(it *icetable.Table, iceID int64, view *table.Table, siltID int64) {
+	t, ctx := h.t, h.ctx
+	files, err := view.Meta().Files(ctx, mustSnapshot(t, ctx, view, siltID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{}
+	for _, f := range files {
+		base := LocalBase(h.f.dir)
+		if f.Tier == table.TierCold {
+			base = LocalBase(h.f.coldDir)
+		}
+		want[f.Path] = base + h.f.pub.escape(testRoot+f.Path)
+	}
+	tasks, err := it.Scan(icetable.WithSnapshotID(iceID)).PlanFiles(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, task := range tasks {
+		found := false
+		for _, w := range want {
+			found = found || task.File.FilePath() == w
+		}
+		if !found {
+			t.Fatalf("iceberg snapshot %d names data file %s, which silt snapshot %d does not have there (silt: %v)", iceID, task.File.FilePath(), siltID, want)
+		}
+	}
+	if len(tasks) != len(want) {
+		t.Fatalf("iceberg snapshot %d has %d data files, silt snapshot %d %d", iceID, len(tasks), siltID, len(want))
 	}
 }
 
@@ -351,7 +463,17 @@ func runHistory(t *testing.T, engine string, seed uint64, steps int) {
 	s := randomSchema(engine)
 	h := &history{t: t, ctx: ctx, rng: rand.New(rand.NewPCG(seed, 7)), engine: engine}
 	h.f = newFixture(t, store, dir, s)
+	h.f.pub.MaxCatchUp = 1 << 20 // checkComplete wants every snapshot
 	h.schema = s
+	// Half the histories turn the view on late: its first publication
+	// then publishes every retained snapshot, as ALTER TABLE … SET
+	// ('metadata.iceberg.enabled' = 'true') does on a table with history.
+	late := rand.New(rand.NewPCG(seed, 11))
+	enableAt := -1
+	if late.IntN(2) == 0 {
+		enableAt = 1 + late.IntN(steps-1)
+		h.f.off.Store(true)
+	}
 	h.write(h.f.tbl)
 	var log []string
 	t.Cleanup(func() {
@@ -360,6 +482,16 @@ func runHistory(t *testing.T, engine string, seed uint64, steps int) {
 		}
 	})
 	for i := 0; i < steps; i++ {
+		if i == enableAt {
+			h.f.off.Store(false)
+			if _, err := h.f.pub.Publish(ctx, h.f.tbl); err != nil {
+				t.Fatal(err)
+			}
+			log = append(log, "enable view")
+			if _, _, err := Current(ctx, store, testRoot); err == nil {
+				h.check(true)
+			}
+		}
 		log = append(log, h.step())
 		if !freshEngine(engine) {
 			// The view shows fully compacted snapshots only.

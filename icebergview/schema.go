@@ -9,6 +9,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/iceberg-go"
+	"github.com/siltdb/silt/lsm"
 	"github.com/siltdb/silt/table"
 	"github.com/siltdb/silt/types"
 )
@@ -68,10 +69,10 @@ func icebergSchema(s *types.Schema) (*iceberg.Schema, error) {
 // nameMapping is schema.name-mapping.default: every field id of every
 // schema version (columns dropped since too, so files of older snapshots
 // still resolve), with every name it had (so files written before a
-// rename map by their old column name). silt's data files carry Parquet
-// field ids, but not for field id 0 (the Parquet writer cannot store it)
-// nor the hidden columns, so readers that need a field id on every column
-// fall back to this mapping. history is in id order, the current version
+// rename map by their old column name). Data files of format version 2
+// carry a Parquet field id on every column; version 1 files have none for
+// field id 0 nor the hidden columns, and readers that need a field id on
+// every column fall back to this mapping for them. history is in id order, the current version
 // last; the current names come first.
 func nameMapping(history []*types.Schema) iceberg.NameMapping {
 	names := map[int][]string{}
@@ -103,10 +104,10 @@ func nameMapping(history []*types.Schema) iceberg.NameMapping {
 
 // iceFieldID is the Iceberg field id of silt field id: the same id, but
 // for field id 0, which Iceberg does not accept as a partition source
-// (ids must be positive) and silt's files do not store: it becomes
-// field0ID in every schema version, partition spec and the name mapping,
-// and readers resolve its column by name. Every other id stays, so
-// readers that resolve columns by Parquet field id read them right.
+// (ids must be positive): it becomes field0ID in every schema version,
+// partition spec and the name mapping, the Parquet field_id silt's data
+// files (format version 2) store for that column. Every other id stays,
+// so readers that resolve columns by Parquet field id read them right.
 func iceFieldID(id int) int {
 	if id == 0 {
 		return field0ID
@@ -114,15 +115,16 @@ func iceFieldID(id int) int {
 	return id
 }
 
-// field0ID is the Iceberg id of silt field id 0: just below the hidden
-// columns' ids, far above any id silt assigns (one more than the highest
-// ever assigned, per column added).
-const field0ID = hiddenFieldID - 1
+// field0ID is the Iceberg id of silt field id 0 (lsm.ParquetFieldID0): just
+// below the hidden columns' ids, far above any id silt assigns (one more
+// than the highest ever assigned, per column added).
+const field0ID = lsm.ParquetFieldID0
 
-// hiddenFieldID is the first of the three field ids the name mapping gives
-// the hidden columns: below the range Iceberg reserves for metadata
-// columns (from 2147483447), far above any silt field id.
-const hiddenFieldID = 2147483000
+// hiddenFieldID is the first of the three field ids of the hidden columns
+// (lsm.ParquetFieldIDHidden, also in the name mapping): below the range
+// Iceberg reserves for metadata columns (from 2147483447), far above any
+// silt field id.
+const hiddenFieldID = lsm.ParquetFieldIDHidden
 
 func containsFold(names []string, n string) bool {
 	for _, m := range names {

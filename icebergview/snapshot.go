@@ -31,8 +31,8 @@ const (
 // whose files do not hold one merged row per key, so it is not published.
 var errNotCompacted = errors.New("not fully compacted")
 
-// errColdTier: a snapshot with files in the cold tier, which the view
-// cannot point at.
+// errColdTier: a snapshot with files in a tier the view cannot point at
+// (see Publisher.coldLocation).
 var errColdTier = errors.New("files in the cold tier")
 
 // candidate is one silt snapshot to publish as an Iceberg snapshot.
@@ -76,11 +76,14 @@ type snapWriter struct {
 	root     string // table root
 	location string // table location URI, ending in '/'
 	escape   func(rel string) string
-	t        *table.Table
-	schema   *types.Schema // the table's current schema
-	iceSch   *iceberg.Schema
-	spec     iceberg.PartitionSpec
-	specSch  *iceberg.Schema // schema the spec is bound to
+	// coldLocation is the location URI of the table's files in the cold
+	// tier, ending in '/' (Publisher.coldLocation).
+	coldLocation func() (string, error)
+	t            *table.Table
+	schema       *types.Schema // the table's current schema
+	iceSch       *iceberg.Schema
+	spec         iceberg.PartitionSpec
+	specSch      *iceberg.Schema // schema the spec is bound to
 }
 
 // write publishes c as an Iceberg snapshot with sequence number seq and
@@ -90,9 +93,16 @@ func (w *snapWriter) write(ctx context.Context, c candidate, seq int64, parent *
 	if err != nil {
 		return nil, err
 	}
+	cold := ""
 	for _, f := range files {
-		if f.Tier != "" {
+		switch {
+		case f.Tier == "":
+		case f.Tier != table.TierCold:
 			return nil, fmt.Errorf("%w: %s is in tier %q", errColdTier, f.Path, f.Tier)
+		case cold == "":
+			if cold, err = w.coldLocation(); err != nil {
+				return nil, fmt.Errorf("%s: %w", f.Path, err)
+			}
 		}
 	}
 	var hidden map[string][]int64
@@ -111,6 +121,9 @@ func (w *snapWriter) write(ctx context.Context, c candidate, seq int64, parent *
 			return nil, fmt.Errorf("data file %s: %w", f.Path, err)
 		}
 		uri := w.location + w.escape(f.Path)
+		if f.Tier != "" {
+			uri = cold + w.escape(f.Path)
+		}
 		b, err := iceberg.NewDataFileBuilder(w.spec, iceberg.EntryContentData, uri, iceberg.ParquetFile, part, nil, nil, f.RowCount, f.Size)
 		if err != nil {
 			return nil, fmt.Errorf("data file %s: %w", f.Path, err)

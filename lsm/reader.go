@@ -297,7 +297,7 @@ func (f *FileReader) mapColumns(rs *types.Schema) error {
 	for i, c := range cols {
 		switch {
 		case ids != nil:
-			if c.ID() != 0 && c.ID() != ids[i] {
+			if c.ID() != 0 && c.ID() != parquetFieldID(ids[i]) {
 				return fmt.Errorf("%w: column %q has field id %d, metadata says %d", types.ErrCorruption, c.Name(), c.ID(), ids[i])
 			}
 			byID[ids[i]] = numHidden + i

@@ -23,6 +23,29 @@ const (
 	numHidden = 3
 )
 
+// Parquet field ids that are not silt field ids (data-file format version
+// 2; version 1 files store neither). ParquetFieldID0 is the field_id of the
+// column of silt field id 0 (a Parquet field_id of 0 reads as unset); it is
+// also that column's Iceberg field id. The hidden columns _key, _seq and
+// _kind have ParquetFieldIDHidden, +1 and +2, the ids the Iceberg name
+// mapping gives them. Readers that resolve columns by field id (Iceberg
+// engines; DuckDB when the first column has one) then find every column;
+// silt itself maps columns through the silt.field.ids metadata. Both lie
+// far above any field id silt assigns and below the range Iceberg reserves
+// for metadata columns (from 2147483447).
+const (
+	ParquetFieldID0      = ParquetFieldIDHidden - 1
+	ParquetFieldIDHidden = 2147483000
+)
+
+// parquetFieldID is the Parquet field_id written for silt field id id.
+func parquetFieldID(id int) int {
+	if id == 0 {
+		return ParquetFieldID0
+	}
+	return id
+}
+
 // kindResetBit is or-ed into the stored _kind value of a Record with Reset.
 const kindResetBit = 4
 
@@ -31,9 +54,9 @@ const kindResetBit = 4
 // optional[i] says whether field i is written as an optional column.
 func parquetSchema(s *types.Schema, optional []bool) (*parquet.Schema, error) {
 	fields := []parquet.Field{
-		namedField{Node: parquet.Encoded(parquet.Leaf(parquet.ByteArrayType), &parquet.DeltaByteArray), name: colKey},
-		namedField{Node: parquet.Encoded(parquet.Leaf(parquet.Int64Type), &parquet.DeltaBinaryPacked), name: colSeq},
-		namedField{Node: parquet.Encoded(parquet.Leaf(parquet.Int32Type), &parquet.RLEDictionary), name: colKind},
+		namedField{Node: parquet.FieldID(parquet.Encoded(parquet.Leaf(parquet.ByteArrayType), &parquet.DeltaByteArray), ParquetFieldIDHidden), name: colKey},
+		namedField{Node: parquet.FieldID(parquet.Encoded(parquet.Leaf(parquet.Int64Type), &parquet.DeltaBinaryPacked), ParquetFieldIDHidden+1), name: colSeq},
+		namedField{Node: parquet.FieldID(parquet.Encoded(parquet.Leaf(parquet.Int32Type), &parquet.RLEDictionary), ParquetFieldIDHidden+2), name: colKind},
 	}
 	for i, f := range s.Fields {
 		if strings.HasPrefix(f.Name, "_") {
@@ -48,7 +71,7 @@ func parquetSchema(s *types.Schema, optional []bool) (*parquet.Schema, error) {
 		} else {
 			n = parquet.Required(n)
 		}
-		fields = append(fields, namedField{Node: parquet.FieldID(n, f.ID), name: f.Name})
+		fields = append(fields, namedField{Node: parquet.FieldID(n, parquetFieldID(f.ID)), name: f.Name})
 	}
 	return parquet.NewSchema("silt", orderedGroup(fields)), nil
 }

@@ -13,7 +13,11 @@ import (
 
 // FormatVersion is the data-file format version written into every file's
 // key-value metadata (silt.format.version). Readers accept versions up to it.
-const FormatVersion = 1
+// Version 2 gives the column of field id 0 and the hidden columns Parquet
+// field_ids (ParquetFieldID0, ParquetFieldIDHidden; version 1 stores none);
+// builds that read only version 1 would reject such a file as corrupt,
+// hence the new version.
+const FormatVersion = 2
 
 // MaxRowGroupRows is the most rows a row group may hold: readers size
 // their buffers by a row group's declared row count, so a file declaring

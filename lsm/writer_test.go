@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -163,7 +164,7 @@ func TestParquetLayout(t *testing.T) {
 	if md.RowGroups[0].Columns[0].MetaData.BloomFilterOffset <= 0 {
 		t.Fatal("no bloom filter on _key")
 	}
-	for k, v := range map[string]string{metaFormatVersion: "1", metaSchemaID: "7", metaFieldIDs: "0,1,2,3,4,5,6,7,8,9,10,11"} {
+	for k, v := range map[string]string{metaFormatVersion: strconv.Itoa(FormatVersion), metaSchemaID: "7", metaFieldIDs: "0,1,2,3,4,5,6,7,8,9,10,11"} {
 		if got, ok := pf.Lookup(k); !ok || got != v {
 			t.Fatalf("metadata %s = %q, want %q", k, got, v)
 		}

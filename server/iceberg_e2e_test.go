@@ -46,6 +46,10 @@ type e2eTable struct {
 	branch     bool     // branch dev exists
 	devCommits int      // commits on branch dev
 	tags       []string
+	// off: the view is not enabled yet (the table turns it on with ALTER
+	// TABLE … SET at step enableAt, publishing its retained history).
+	off      bool
+	enableAt int
 	// fullSnaps are the snapshots full compactions of a merged table
 	// committed: the ones comparable through the Iceberg view.
 	fullSnaps map[int64]bool
@@ -117,6 +121,7 @@ func TestIcebergRESTEndToEnd(t *testing.T) {
 		{name: "partial", options: common + ", 'merge-engine' = 'partial-update'", merged: true},
 		{name: "agg", options: common + ", 'merge-engine' = 'aggregation', 'fields.n.aggregate-function' = 'sum'", merged: true},
 		{name: "lead", options: common, leadKey: true},
+		{name: "late", options: strings.Replace(common, "'metadata.iceberg.enabled' = 'true'", "'metadata.iceberg.enabled' = 'false'", 1), off: true},
 	}
 	h.tables = tables
 	for _, tb := range tables {
@@ -129,11 +134,19 @@ func TestIcebergRESTEndToEnd(t *testing.T) {
 			tb.name, cols, tb.options))
 	}
 	steps := 30 + h.rng.IntN(20)
+	late := tables[len(tables)-1]
+	late.enableAt = steps/3 + rand.New(rand.NewPCG(seed, 0x1a7e)).IntN(steps/3)
 	for i := 0; i < steps; i++ {
+		if i == late.enableAt {
+			h.enable(late)
+		}
 		tb := tables[h.rng.IntN(len(tables))]
 		op := h.step(tb)
 		h.t.Logf("step %d: %s: %s", i, tb.name, op)
 		h.checkPublished()
+		if tb.off {
+			continue
+		}
 		if !tb.merged || tb.fullSnaps[h.latest(tb)] {
 			h.compareLatest(tb, fmt.Sprintf("step %d (%s)", i, op))
 		}
@@ -161,6 +174,58 @@ func TestIcebergRESTEndToEnd(t *testing.T) {
 	if v := counterOf(t, srv, opLoadTable, "200"); v == 0 {
 		t.Fatal("no load_table request counted")
 	}
+}
+
+// enable turns the view of tb on after its history: the ALTER TABLE
+// publishes every retained snapshot (main and branch), tags and the
+// branch, which must all read as silt does.
+func (h *e2eHarness) enable(tb *e2eTable) {
+	h.t.Helper()
+	// Some history of its own first: commits, a tag, the branch.
+	for range 2 + h.rng.IntN(3) {
+		h.insert(tb, "")
+	}
+	tag := "t" + strconv.Itoa(len(tb.tags)+1)
+	h.exec(fmt.Sprintf("ALTER TABLE shop.%s CREATE TAG %s", tb.name, tag))
+	tb.tags = append(tb.tags, tag)
+	if !tb.branch {
+		h.exec(fmt.Sprintf("ALTER TABLE shop.%s CREATE BRANCH dev", tb.name))
+		tb.branch = true
+	}
+	h.insert(tb, "dev")
+	tb.devCommits++
+	h.insert(tb, "")
+	h.exec(fmt.Sprintf("ALTER TABLE shop.%s SET ('metadata.iceberg.enabled' = 'true')", tb.name))
+	tb.off = false
+	h.checkPublished()
+	h.t.Logf("%s: view enabled", tb.name)
+	if h.latest(tb) == 0 {
+		return
+	}
+	lt := h.load(tb)
+	published := map[string]bool{}
+	for _, s := range lt.Metadata().Snapshots() {
+		if s.Summary != nil {
+			published[s.Summary.Properties["silt.branch"]+"@"+s.Summary.Properties["silt.snapshot-id"]] = true
+		}
+	}
+	check := func(branch, rel string, skipFirst bool) {
+		res := h.exec("SELECT snapshot_id FROM " + rel + " ORDER BY snapshot_id")
+		for i, row := range res.Rows {
+			if i == 0 && skipFirst {
+				continue // the branch's copy of its source snapshot: shared with main
+			}
+			id := fmt.Sprint(row[0])
+			if !published[branch+"@"+id] {
+				h.t.Fatalf("%s: view enabled late: silt snapshot %s of branch %q is not published", tb.name, id, branch)
+			}
+		}
+	}
+	check("", "shop."+tb.name+"$snapshots", false)
+	if tb.branch {
+		check("dev", "shop."+tb.name+"$branch_dev$snapshots", true)
+	}
+	h.compareAll(tb, true)
 }
 
 func (h *e2eHarness) exec(sql string) *query.Result {
