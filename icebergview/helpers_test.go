@@ -217,7 +217,18 @@ func arrowValue(t *testing.T, c arrow.Array, r int) types.Value {
 		if u := a.DataType().(*arrow.TimestampType).Unit; u != arrow.Microsecond {
 			t.Fatalf("timestamp unit %v, want microseconds", u)
 		}
+		if a.DataType().(*arrow.TimestampType).TimeZone != "" {
+			return types.TimestampLTZ(a.Value(r))
+		}
 		return types.Timestamp(a.Value(r))
+	case *array.Time64:
+		return types.TimeOfDay(a.Value(r))
+	case *array.FixedSizeBinary:
+		return types.UUID(a.Value(r))
+	case array.ExtensionArray: // iceberg-go reads a uuid column as Arrow's UUID extension
+		if s, ok := a.Storage().(*array.FixedSizeBinary); ok {
+			return types.UUID(s.Value(r))
+		}
 	case *array.Decimal128:
 		return types.Decimal(a.Value(r).LowBits())
 	}

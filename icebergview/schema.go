@@ -17,8 +17,11 @@ import (
 // icebergType maps a silt column type to the Iceberg type its Parquet
 // column is read as. Every silt type has an exact Iceberg counterpart:
 // DECIMAL(p,s) (p <= 18, stored as INT32/INT64, which the Iceberg Parquet
-// spec allows) is decimal(p,s); TIMESTAMP (microseconds, UTC-adjusted in
-// the file) is timestamptz; DATE is date.
+// spec allows) is decimal(p,s); TIMESTAMP (microseconds, a wall-clock
+// time) is timestamp and TIMESTAMP_LTZ (an instant) timestamptz, as their
+// Parquet annotations say (isAdjustedToUTC false and true; data files
+// written before TIMESTAMP_LTZ existed store TIMESTAMP UTC-adjusted, with
+// the same microseconds); TIME is time, UUID uuid, DATE date.
 func icebergType(t types.DataType) (iceberg.Type, error) {
 	switch t.Kind {
 	case types.Boolean:
@@ -40,7 +43,13 @@ func icebergType(t types.DataType) (iceberg.Type, error) {
 	case types.DateKind:
 		return iceberg.PrimitiveTypes.Date, nil
 	case types.TimestampKind:
+		return iceberg.PrimitiveTypes.Timestamp, nil
+	case types.TimestampLTZKind:
 		return iceberg.PrimitiveTypes.TimestampTz, nil
+	case types.TimeKind:
+		return iceberg.PrimitiveTypes.Time, nil
+	case types.UUIDKind:
+		return iceberg.PrimitiveTypes.UUID, nil
 	}
 	return nil, fmt.Errorf("%w: column type %s has no Iceberg type", types.ErrInvalid, t)
 }
@@ -200,6 +209,12 @@ func icebergValue(v types.Value, t types.DataType) (any, error) {
 		return iceberg.Date(x), nil
 	case types.Timestamp:
 		return iceberg.Timestamp(x), nil
+	case types.TimestampLTZ:
+		return iceberg.Timestamp(x), nil
+	case types.TimeOfDay:
+		return iceberg.Time(x), nil
+	case types.UUID:
+		return [16]byte(x), nil
 	case types.Decimal:
 		return iceberg.Decimal{Val: decimal128.FromI64(int64(x)), Scale: t.Scale}, nil
 	}

@@ -194,7 +194,7 @@ func arrowColumn(to types.DataType, cv *colVals, n int) (column, error) {
 			return wrongKind()
 		}
 		col.vals = arrow.Int32Traits.CastToBytes(cv.i32[:n])
-	case types.BigInt, types.TimestampKind:
+	case types.BigInt, types.TimestampKind, types.TimeKind, types.TimestampLTZKind:
 		switch cv.kind {
 		case parquet.Int64:
 			col.vals = arrow.Int64Traits.CastToBytes(cv.i64[:n])
@@ -249,6 +249,12 @@ func arrowColumn(to types.DataType, cv *colVals, n int) (column, error) {
 		}
 		col.offs = unsafe.Slice((*int32)(unsafe.Pointer(unsafe.SliceData(cv.offs))), n+1)
 		col.data = cv.data
+	case types.UUIDKind:
+		vals, ok := arrowColumnFixed(cv, n)
+		if !ok {
+			return wrongKind()
+		}
+		col.vals = vals
 	default:
 		return wrongKind()
 	}
@@ -330,7 +336,7 @@ func appendKeyValue(dst []byte, t types.DataType, cv *colVals, r int) ([]byte, b
 			return dst, false
 		}
 		return binary.BigEndian.AppendUint32(append(dst, byte(t.Kind)), uint32(cv.i32[r])^(1<<31)), true
-	case types.BigInt, types.TimestampKind, types.DecimalKind:
+	case types.BigInt, types.TimestampKind, types.DecimalKind, types.TimeKind, types.TimestampLTZKind:
 		var v int64
 		switch cv.kind {
 		case parquet.Int64:
@@ -354,6 +360,11 @@ func appendKeyValue(dst []byte, t types.DataType, cv *colVals, r int) ([]byte, b
 			}
 		}
 		return append(dst, 0, 1), true
+	case types.UUIDKind:
+		if cv.kind != parquet.FixedLenByteArray || len(cv.data) < (r+1)*uuidWidth {
+			return dst, false
+		}
+		return append(append(dst, byte(types.UUIDKind)), cv.data[r*uuidWidth:(r+1)*uuidWidth]...), true
 	}
 	return dst, false
 }

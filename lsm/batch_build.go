@@ -133,6 +133,15 @@ func (o *colOut) appendValue(v types.Value) error {
 	case types.Timestamp:
 		ok = o.width == 8
 		o.vals = append(o.vals, arrow.Int64Traits.CastToBytes([]int64{int64(x)})...)
+	case types.TimeOfDay:
+		ok = o.width == 8
+		o.vals = append(o.vals, arrow.Int64Traits.CastToBytes([]int64{int64(x)})...)
+	case types.TimestampLTZ:
+		ok = o.width == 8
+		o.vals = append(o.vals, arrow.Int64Traits.CastToBytes([]int64{int64(x)})...)
+	case types.UUID:
+		ok = o.width == 16
+		o.vals = append(o.vals, x[:]...)
 	case float32:
 		ok = o.width == 4
 		o.vals = append(o.vals, arrow.Float32Traits.CastToBytes([]float32{x})...)

@@ -333,6 +333,11 @@ func (c *colVals) appendPlain(data encoding.Values, def []byte, dense, rows int)
 			}
 			c.offs = append(c.offs, offs[j]+base)
 		}
+	case parquet.FixedLenByteArray:
+		vals, size := data.FixedLenByteArray()
+		if err := c.appendPlainFixed(vals, size, def, dense); err != nil {
+			return err
+		}
 	default:
 		return fmt.Errorf("unsupported physical type %s", c.kind)
 	}
@@ -357,6 +362,8 @@ func (c *colVals) lenOf() int {
 		return len(c.f32)
 	case parquet.Double:
 		return len(c.f64)
+	case parquet.FixedLenByteArray:
+		return len(c.data) / uuidWidth
 	}
 	return 0
 }
@@ -711,6 +718,9 @@ func (rc *readColumn) value(cv *colVals, r int) types.Value {
 		return types.Date(cv.i32[r])
 	case types.TimestampKind:
 		return types.Timestamp(cv.i64[r])
+	}
+	if v, ok := valueTemporal(rc.to, cv, r); ok {
+		return v
 	}
 	panic("lsm: value of unknown type " + rc.to.String())
 }

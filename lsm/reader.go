@@ -322,7 +322,7 @@ func (f *FileReader) mapColumns(rs *types.Schema) error {
 			f.cols[i] = readColumn{file: -1, def: def, to: fld.Type}
 			continue
 		}
-		st, err := siltType(all[idx].Type())
+		st, err := storedType(all[idx].Type(), fld.Type)
 		if err != nil {
 			return fmt.Errorf("column %q: %w", fld.Name, err)
 		}
@@ -341,7 +341,7 @@ func (f *FileReader) mapColumns(rs *types.Schema) error {
 		if c.file < 0 {
 			return fmt.Errorf("%w: primary key column %q is missing from the data file", types.ErrInvalid, rs.Fields[k].Name)
 		}
-		if st, _ := siltType(all[c.file].Type()); !st.Equal(rs.Fields[k].Type) {
+		if st, _ := storedType(all[c.file].Type(), rs.Fields[k].Type); !st.Equal(rs.Fields[k].Type) {
 			return fmt.Errorf("%w: primary key column %q is stored as %s, not %s", types.ErrInvalid, rs.Fields[k].Name, st, rs.Fields[k].Type)
 		}
 	}
@@ -381,6 +381,9 @@ func converter(from, to types.DataType) func(parquet.Value) types.Value {
 		return func(v parquet.Value) types.Value { return types.Date(v.Int32()) }
 	case types.TimestampKind:
 		return func(v parquet.Value) types.Value { return types.Timestamp(v.Int64()) }
+	}
+	if conv := converterTemporal(to); conv != nil {
+		return conv
 	}
 	panic("lsm: converter for unknown type " + to.String())
 }

@@ -106,8 +106,9 @@ func parquetNode(t types.DataType) (parquet.Node, error) {
 		return parquet.Leaf(parquet.ByteArrayType), nil
 	case types.DateKind:
 		return parquet.Date(), nil
-	case types.TimestampKind:
-		return parquet.Timestamp(parquet.Microsecond), nil
+	}
+	if n, ok := parquetNodeTemporal(t); ok {
+		return n, nil
 	}
 	return nil, fmt.Errorf("%w: unsupported column type %s", types.ErrInvalid, t)
 }
@@ -158,11 +159,12 @@ func siltType(t parquet.Type) (types.DataType, error) {
 				return bad()
 			}
 			return d, nil
-		case *format.TimestampType:
-			if _, micros := x.Unit.Value.(*format.MicroSeconds); micros && x.IsAdjustedToUTC {
-				return types.TTimestamp, nil
-			}
 		}
+	}
+	if st, ok := siltTypeTemporal(t, lv); ok {
+		return st, nil
+	}
+	switch t.Kind() {
 	case parquet.Float:
 		if lv == nil {
 			return types.TFloat, nil

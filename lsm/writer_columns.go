@@ -196,7 +196,8 @@ func recordValue(v types.Value, t types.DataType) parquet.Value {
 	case types.TimestampKind:
 		return parquet.Int64Value(int64(v.(types.Timestamp)))
 	}
-	return parquet.Value{}
+	pv, _ := recordValueTemporal(v, t)
+	return pv
 }
 
 // storedKind is the _kind value of a record.
@@ -252,6 +253,8 @@ func valueFits(v types.Value, t types.DataType) bool {
 		_, ok = v.(types.Date)
 	case types.TimestampKind:
 		_, ok = v.(types.Timestamp)
+	default:
+		ok = valueFitsTemporal(v, t)
 	}
 	return ok
 }
@@ -273,6 +276,9 @@ func (fw *fileWriter) appendBatchRow(cols []arrow.Array, i int, key []byte, seq 
 			if _, err := arrowParquet(a, i, f.Type); err != nil {
 				return fmt.Errorf("column %q: %w", f.Name, err)
 			}
+		}
+		if err := checkArrowTemporal(a, i, f.Type); err != nil {
+			return fmt.Errorf("column %q: %w", f.Name, err)
 		}
 	}
 	fw.pend = append(fw.pend, pendingRow{cols: cols, row: i, key: key, seq: seq - fw.base, kind: storedKind(kind, false)})
@@ -314,6 +320,9 @@ func arrowParquet(a arrow.Array, i int, t types.DataType) (parquet.Value, error)
 		return parquet.Int32Value(int32(x.Value(i))), nil
 	case *array.Timestamp:
 		return parquet.Int64Value(int64(x.Value(i))), nil
+	}
+	if v, ok := arrowParquetTemporal(a, i); ok {
+		return v, nil
 	}
 	return parquet.Value{}, fmt.Errorf("%w: unsupported Arrow array %T for %s", types.ErrInvalid, a, t)
 }

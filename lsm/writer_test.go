@@ -139,7 +139,7 @@ func TestParquetLayout(t *testing.T) {
 		"optional binary note (STRING) = 7",
 		"optional binary blob = 8",
 		"optional int32 day (DATE) = 9",
-		"optional int64 at (TIMESTAMP(isAdjustedToUTC=true,unit=MICROS)) = 10",
+		"optional int64 at (TIMESTAMP(isAdjustedToUTC=false,unit=MICROS)) = 10",
 		"required int32 qty (INT(32,true)) = 11",
 	}
 	text := pf.Schema().String()

@@ -270,5 +270,8 @@ func appendValueKey(dst []byte, v types.Value) []byte {
 	case types.Timestamp:
 		return binary.BigEndian.AppendUint64(append(dst, 10), uint64(x))
 	}
+	if out, ok := appendTemporalKey(dst, v); ok {
+		return out
+	}
 	return append(dst, 11)
 }

@@ -251,6 +251,7 @@ func compareTyped(a types.Value, ta types.DataType, b types.Value, tb types.Data
 			return x.Cmp(y)
 		}
 	}
+	a, b = comparableTemporal(a, ta, b, tb)
 	if ta.Kind != tb.Kind {
 		if d, ok := a.(types.Date); ok {
 			a = types.Timestamp(int64(d) * 86400 * 1_000_000)

@@ -225,6 +225,7 @@ const (
 	litDate   // DATE '…'
 	litTS     // TIMESTAMP '…'
 	litBytes  // X'…'
+	litTyped  // TIME '…', TIMESTAMPTZ '…', UUID '…': typ's keyword, then text
 )
 
 // literal is a constant written in the statement. val is already converted

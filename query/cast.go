@@ -52,6 +52,8 @@ func valueText(v types.Value, t types.DataType) string {
 		return "DATE '" + types.FormatValue(v, t) + "'"
 	case types.Timestamp:
 		return "TIMESTAMP '" + types.FormatValue(v, t) + "'"
+	case types.TimeOfDay, types.TimestampLTZ, types.UUID:
+		return typedLiteralText(t) + " '" + types.FormatValue(v, t) + "'"
 	}
 	return types.FormatValue(v, t)
 }
@@ -178,6 +180,14 @@ func castValue(v types.Value, from, to types.DataType, explicit bool) (types.Val
 			return fail("")
 		}
 		return out, nil
+	}
+	if to.Kind != types.String {
+		if out, handled := castTemporal(v, from, to, explicit); handled {
+			if out == nil {
+				return fail("")
+			}
+			return out, nil
+		}
 	}
 	switch to.Kind {
 	case types.String:
@@ -332,6 +342,9 @@ func castable(from, to types.DataType) bool {
 	if from.Kind == types.KindInvalid || from.Kind == to.Kind || from.Kind == types.String || to.Kind == types.String {
 		return true
 	}
+	if ok, handled := castableTemporal(from, to); handled {
+		return ok
+	}
 	switch to.Kind {
 	case types.Boolean:
 		return isIntegral(from.Kind)
@@ -354,7 +367,7 @@ func implicitOK(from, to types.DataType) bool {
 	if isNumeric(from.Kind) && isNumeric(to.Kind) {
 		return true
 	}
-	return from.Kind == types.DateKind && to.Kind == types.TimestampKind
+	return from.Kind == types.DateKind && to.Kind == types.TimestampKind || implicitTemporal(from, to)
 }
 
 // commonType is the type two values are compared or combined in.
@@ -366,6 +379,8 @@ func commonType(a, b types.DataType) (types.DataType, bool) {
 		return a, true
 	case a.Kind == b.Kind && a.Kind != types.DecimalKind:
 		return a, true
+	case a.Kind == types.TimestampLTZKind || b.Kind == types.TimestampLTZKind:
+		return commonTypeTemporal(a, b)
 	case isNumeric(a.Kind) && isNumeric(b.Kind):
 		if isFloating(a.Kind) || isFloating(b.Kind) {
 			return types.TDouble, true

@@ -193,6 +193,9 @@ func sameAsDuck(v types.Value, typ types.DataType, w *string) (bool, string, str
 	case types.TimestampKind:
 		tw, err := time.Parse("2006-01-02 15:04:05.999999", ws)
 		return err == nil && tw.Equal(v.(types.Timestamp).Time()), g, ws
+	case types.TimestampLTZKind: // DuckDB with TimeZone 'UTC' prints +00
+		tw, err := time.Parse("2006-01-02 15:04:05.999999Z07", ws)
+		return err == nil && tw.Equal(v.(types.TimestampLTZ).Time()), g, ws
 	case types.DateKind:
 		return g == ws, g, ws
 	case types.Boolean:

@@ -86,8 +86,14 @@ func copyParquetNode(t types.DataType) (parquet.Node, error) {
 		return parquet.Leaf(parquet.ByteArrayType), nil
 	case types.DateKind:
 		return parquet.Date(), nil
-	case types.TimestampKind:
-		return parquet.Timestamp(parquet.Microsecond), nil
+	case types.TimestampKind: // a wall-clock time: DuckDB reads TIMESTAMP
+		return parquet.TimestampAdjusted(parquet.Microsecond, false), nil
+	case types.TimestampLTZKind: // an instant: DuckDB reads TIMESTAMP WITH TIME ZONE
+		return parquet.TimestampAdjusted(parquet.Microsecond, true), nil
+	case types.TimeKind:
+		return parquet.TimeAdjusted(parquet.Microsecond, false), nil
+	case types.UUIDKind:
+		return parquet.UUID(), nil
 	}
 	return nil, fmt.Errorf("%w: type %s cannot be written to Parquet", types.ErrInvalid, t)
 }
@@ -119,6 +125,12 @@ func copyParquetValue(v types.Value, t types.DataType) (parquet.Value, error) {
 		return parquet.Int32Value(int32(x)), nil
 	case types.Timestamp:
 		return parquet.Int64Value(int64(x)), nil
+	case types.TimestampLTZ:
+		return parquet.Int64Value(int64(x)), nil
+	case types.TimeOfDay:
+		return parquet.Int64Value(int64(x)), nil
+	case types.UUID:
+		return parquet.FixedLenByteArrayValue(x[:]), nil
 	}
 	return parquet.Value{}, fmt.Errorf("%w: value %v (%T) of type %s", types.ErrInvalid, v, v, t)
 }

@@ -470,6 +470,8 @@ func (e *literal) String() string {
 		return "TIMESTAMP " + quoteString(e.text)
 	case litBytes:
 		return "X" + quoteString(e.text)
+	case litTyped:
+		return typedLiteralText(e.typ) + " " + quoteString(e.text)
 	}
 	return e.text
 }

@@ -62,8 +62,12 @@ func bindDateFunc(f *funcCall, args []bexpr) (bexpr, bool, error) {
 		if err := adaptDateArg(f, args, i); err != nil {
 			return nil, true, err
 		}
-		if err := dateArg(f, args, i); err != nil {
+		if err := timePartArg(f, args[i], p); err != nil {
 			return nil, true, err
+		} else if args[i].Type().Kind != types.TimeKind {
+			if err := dateArg(f, args, i); err != nil {
+				return nil, true, err
+			}
 		}
 		x := args[i]
 		if x.Type().Kind == types.KindInvalid {
@@ -97,7 +101,12 @@ func bindDateFunc(f *funcCall, args []bexpr) (bexpr, bool, error) {
 		if args[1].Type().Kind == types.KindInvalid {
 			return &constB{t: types.TTimestamp}, true, nil
 		}
-		return &unaryFnB{x: args[1], t: types.TTimestamp, u2u: func(us int64) int64 { return truncTS(p, us) }}, true, nil
+		// TIMESTAMP_LTZ truncates in UTC and stays a TIMESTAMP_LTZ.
+		rt := types.TTimestamp
+		if args[1].Type().Kind == types.TimestampLTZKind {
+			rt = types.TTimestampLTZ
+		}
+		return &unaryFnB{x: args[1], t: rt, u2u: func(us int64) int64 { return truncTS(p, us) }}, true, nil
 	case "DATE_DIFF", "DATEDIFF":
 		if err := argCount(f, args, 3, 3); err != nil {
 			return nil, true, err

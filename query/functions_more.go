@@ -94,7 +94,7 @@ func numArg(f *funcCall, args []bexpr, i int) error {
 }
 
 func dateArg(f *funcCall, args []bexpr, i int) error {
-	return argKinds(f, args, i, "a DATE or TIMESTAMP", types.DateKind, types.TimestampKind)
+	return argKinds(f, args, i, "a DATE or TIMESTAMP", types.DateKind, types.TimestampKind, types.TimestampLTZKind)
 }
 
 // constStr returns the value of a constant STRING argument.

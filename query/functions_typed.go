@@ -17,7 +17,7 @@ type unaryFnB struct {
 	f2f func(float64) float64
 	u2i func(int64) int64   // to BIGINT
 	u2f func(int64) float64 // to DOUBLE
-	u2u func(int64) int64   // to TIMESTAMP
+	u2u func(int64) int64   // to TIMESTAMP (TIMESTAMP_LTZ when t is)
 }
 
 func (e *unaryFnB) Type() types.DataType { return e.t }
@@ -40,6 +40,9 @@ func (e *unaryFnB) Eval(r types.Row) (types.Value, error) {
 	case e.u2f != nil:
 		return e.u2f(tsOf(v)), nil
 	case e.u2u != nil:
+		if e.t.Kind == types.TimestampLTZKind {
+			return types.TimestampLTZ(e.u2u(tsOf(v))), nil
+		}
 		return types.Timestamp(e.u2u(tsOf(v))), nil
 	}
 	return nil, errf(types.ErrInvalid, "internal: a function without a form")

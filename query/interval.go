@@ -219,6 +219,10 @@ func tsOf(v types.Value) int64 {
 		return int64(x) * 86_400_000_000
 	case types.Timestamp:
 		return int64(x)
+	case types.TimestampLTZ:
+		return int64(x)
+	case types.TimeOfDay:
+		return int64(x)
 	}
 	return 0
 }

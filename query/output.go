@@ -287,6 +287,10 @@ func jsonValue(v types.Value, t types.DataType) string {
 		return str(types.FormatValue(x, t))
 	case types.Timestamp:
 		return str(x.Time().Format(time.RFC3339Nano))
+	case types.TimestampLTZ:
+		return str(x.Time().Format(time.RFC3339Nano))
+	case types.TimeOfDay, types.UUID:
+		return str(types.FormatValue(x, t))
 	}
 	return str(fmt.Sprint(v))
 }

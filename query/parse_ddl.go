@@ -22,6 +22,7 @@ func (p *parser) dataType() (types.DataType, error) {
 	if strings.EqualFold(text, "DOUBLE") && p.acceptKw("PRECISION") {
 		text += " PRECISION"
 	}
+	text += p.timeZoneSuffix(text)
 	if p.acceptOp("(") {
 		var args []string
 		for {

@@ -398,6 +398,8 @@ func (p *parser) parsePrimary() (expr, error) {
 			return nil, syntaxErr(next, "%s", errText(err))
 		}
 		return &literal{pos: t.pos, kind: litTS, val: ts, typ: types.TTimestamp, text: next.text}, nil
+	case next.kind == tString && isTypedLiteralKw(kw), kw == "TIMESTAMP" && p.timestampWithZone():
+		return p.parseTypedLiteral()
 	case kw == "EXISTS" && next.kind == tOp && next.text == "(" && p.parenQueryAt(1, 0):
 		p.next()
 		return p.subquery(subExists, t.pos)

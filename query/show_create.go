@@ -110,6 +110,8 @@ func defaultLiteralOf(v types.Value, t types.DataType) *literal {
 		return &literal{kind: litDate, text: types.FormatValue(x, t)}
 	case types.Timestamp:
 		return &literal{kind: litTS, text: types.FormatValue(x, t)}
+	case types.TimeOfDay, types.TimestampLTZ, types.UUID:
+		return &literal{kind: litTyped, typ: t, text: types.FormatValue(x, t)}
 	case float32:
 		return &literal{kind: litFloat, text: floatLiteral(float64(x), 32)}
 	case float64:

@@ -46,6 +46,10 @@ func takeArray(a arrow.Array, idx []int32) arrow.Array {
 		return takeFixed(array.NewDate32Builder(mem), x, x.Date32Values(), idx)
 	case *array.Timestamp:
 		return takeFixed(array.NewTimestampBuilder(mem, x.DataType().(*arrow.TimestampType)), x, x.TimestampValues(), idx)
+	case *array.Time64:
+		return takeFixed(array.NewTime64Builder(mem, x.DataType().(*arrow.Time64Type)), x, x.Time64Values(), idx)
+	case *array.FixedSizeBinary:
+		return takeEach[[]byte](array.NewFixedSizeBinaryBuilder(mem, x.DataType().(*arrow.FixedSizeBinaryType)), x, idx)
 	case *array.Decimal128:
 		return takeEach[decimal128.Num](array.NewDecimal128Builder(mem, x.DataType().(*arrow.Decimal128Type)), x, idx)
 	case *array.String:

@@ -34,8 +34,10 @@ func gather(at arrow.DataType, arrs []arrow.Array, pick []int32) arrow.Array {
 	switch at.ID() {
 	case arrow.INT32, arrow.DATE32:
 		return newFixedArray(at, gatherFixed[int32](arrs, pick), valid)
-	case arrow.INT64, arrow.TIMESTAMP:
+	case arrow.INT64, arrow.TIMESTAMP, arrow.TIME64:
 		return newFixedArray(at, gatherFixed[int64](arrs, pick), valid)
+	case arrow.FIXED_SIZE_BINARY: // UUID
+		return newFixedArray(at, gatherFixed[types.UUID](arrs, pick), valid)
 	case arrow.FLOAT32:
 		return newFixedArray(at, gatherFixed[float32](arrs, pick), valid)
 	case arrow.FLOAT64:

@@ -85,6 +85,9 @@ func (k *castK) run(ctx context.Context, b arrow.Record, s vsel) (arrow.Array, *
 	case k.to.Kind == types.Double && isNumeric(k.from.Kind) && k.from.Kind != types.Double:
 		return newFixedArray(k.at, f64s(a, k.from), valid), rn.fail
 	}
+	if out, ok := k.castTemporalK(rn, a, valid, n); ok {
+		return out, rn.fail
+	}
 	exp := k.e.explicit
 	src := castSource(a, k.from)
 	switch k.to.Kind {
@@ -330,7 +333,9 @@ func castSource(a arrow.Array, t types.DataType) castSrc {
 	case *array.Date32:
 		s.date = fixedVals[int32](a)
 	case *array.Timestamp:
-		s.ts = fixedVals[int64](a)
+		if t.Kind == types.TimestampKind { // TIMESTAMP_LTZ renders and converts through castValue
+			s.ts = fixedVals[int64](a)
+		}
 	case *array.String, *array.Binary:
 		s.offs, s.data = varBin(a)
 	}

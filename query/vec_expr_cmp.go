@@ -66,6 +66,9 @@ func cmpDomain(tl, tr types.DataType) (dom cmpDom, scale int, ok bool) {
 	if tl.Kind == types.KindInvalid || tr.Kind == types.KindInvalid {
 		return domNull, 0, true
 	}
+	if dom, ok, handled := cmpDomainTemporal(tl, tr); handled {
+		return dom, 0, ok
+	}
 	if isNumeric(tl.Kind) && isNumeric(tr.Kind) {
 		if tl.Equal(tr) {
 			switch tl.Kind {
@@ -197,6 +200,8 @@ func cmpArrays(op cmpOp, dom cmpDom, scale int, la arrow.Array, lt types.DataTyp
 		lo, ld := varBin(la)
 		ro, rd := varBin(ra)
 		cmpLoopStr(op, lo, ld, ro, rd, am, bm, n, out)
+	case domUUID:
+		cmpLoopUUID(op, fixedVals[[16]byte](la), fixedVals[[16]byte](ra), am, bm, n, out)
 	}
 	return out, true
 }
@@ -206,7 +211,7 @@ func cmpArrays(op cmpOp, dom cmpDom, scale int, la arrow.Array, lt types.DataTyp
 func i64s(a arrow.Array, t types.DataType, scale int) ([]int64, bool) {
 	var out []int64
 	switch x := a.(type) {
-	case *array.Int64, *array.Timestamp:
+	case *array.Int64, *array.Timestamp, *array.Time64:
 		out = fixedVals[int64](a)
 	case *array.Int32:
 		vs := x.Int32Values()

@@ -47,7 +47,7 @@ func compileFn(e bexpr) kern {
 	k := u.x.Type().Kind
 	switch {
 	case u.u2i != nil || u.u2f != nil || u.u2u != nil:
-		if k != types.DateKind && k != types.TimestampKind {
+		if k != types.DateKind && k != types.TimestampKind && k != types.TimestampLTZKind && k != types.TimeKind {
 			return nil
 		}
 	case k != want:
@@ -116,6 +116,8 @@ func (k *unaryFnK) run(ctx context.Context, b arrow.Record, s vsel) (arrow.Array
 	case *array.Date32:
 		us = func(i int) int64 { return int64(x.Value(i)) * 86_400_000_000 }
 	case *array.Timestamp:
+		us = func(i int) int64 { return int64(x.Value(i)) }
+	case *array.Time64:
 		us = func(i int) int64 { return int64(x.Value(i)) }
 	}
 	for i := 0; i < n; i++ {

@@ -199,11 +199,14 @@ const (
 // precision is at most 18), then the base type. Structs, arrays, maps and
 // Debezium's VariableScaleDecimal have no silt type.
 func connectType(fld connectSchema) (types.DataType, error) {
+	if t, ok := connectTypeTemporal(fld); ok {
+		return t, nil
+	}
 	switch fld.Name {
 	case "io.debezium.time.Date", "org.apache.kafka.connect.data.Date":
 		return types.TDate, nil
 	case "io.debezium.time.Timestamp", "io.debezium.time.MicroTimestamp", "io.debezium.time.NanoTimestamp",
-		"org.apache.kafka.connect.data.Timestamp", "io.debezium.time.ZonedTimestamp":
+		"org.apache.kafka.connect.data.Timestamp":
 		return types.TTimestamp, nil
 	case logicalDecimal:
 		scale, err := strconv.Atoi(fld.Parameters["scale"])
@@ -254,6 +257,9 @@ func connectType(fld connectSchema) (types.DataType, error) {
 func holds(col, src types.DataType) bool {
 	if col.Equal(src) {
 		return true
+	}
+	if ok, handled := holdsTemporal(col, src); handled {
+		return ok
 	}
 	switch col.Kind {
 	case types.TimestampKind:

@@ -113,7 +113,7 @@ func TestDebeziumEnvelopeAnalysis(t *testing.T) {
 		{"new columns", usersV2, "add-columns", "new: qty INT, price DECIMAL(10,2), day DATE, at TIMESTAMP, ok BOOLEAN, ratio DOUBLE"},
 		{"more types", append(append([]cf(nil), usersV1...), cf{name: "n", typ: "int64", logical: "io.debezium.time.NanoTimestamp"},
 			cf{name: "z", typ: "string", logical: "io.debezium.time.ZonedTimestamp"}, cf{name: "b", typ: "bytes"}, cf{name: "f", typ: "float"},
-			cf{name: "y", typ: "int32", logical: "io.debezium.time.Year"}), "add-columns", "new: n TIMESTAMP, z TIMESTAMP, b BYTES, f FLOAT, y INT"},
+			cf{name: "y", typ: "int32", logical: "io.debezium.time.Year"}), "add-columns", "new: n TIMESTAMP, z TIMESTAMP_LTZ, b BYTES, f FLOAT, y INT"},
 		{"decimal too wide", append(append([]cf(nil), usersV1...), cf{name: "big", typ: "bytes", logical: "org.apache.kafka.connect.data.Decimal",
 			params: map[string]string{"scale": "2", "connect.decimal.precision": "30"}}), "add-columns", RuleUnsupportedType + " big"},
 		{"decimal without precision", append(append([]cf(nil), usersV1...), cf{name: "big", typ: "bytes", logical: "org.apache.kafka.connect.data.Decimal",

@@ -36,9 +36,9 @@ type batchDecoder interface {
 // cell is one decoded value in the scratch row of a record.
 type cell struct {
 	valid bool    // false: NULL
-	i     int64   // BOOLEAN (0/1), INT, BIGINT, DECIMAL (unscaled), DATE, TIMESTAMP (µs)
+	i     int64   // BOOLEAN (0/1), INT, BIGINT, DECIMAL (unscaled), DATE, TIMESTAMP, TIMESTAMP_LTZ, TIME (µs)
 	f     float64 // FLOAT (a float32, widened), DOUBLE
-	b     []byte  // STRING, BYTES (owned by the record or the builder's scratch)
+	b     []byte  // STRING, BYTES, UUID (owned by the record or the builder's scratch)
 }
 
 // colBuilder is the typed builder of one column.
@@ -53,7 +53,9 @@ type colBuilder struct {
 	dec  *array.Decimal128Builder
 	bin  *array.BinaryBuilder // STRING and BYTES
 	d32  *array.Date32Builder
-	ts   *array.TimestampBuilder
+	ts   *array.TimestampBuilder // TIMESTAMP and TIMESTAMP_LTZ
+	t64  *array.Time64Builder
+	fsb  *array.FixedSizeBinaryBuilder // UUID
 }
 
 // changeBuilder accumulates the rows of many records as one change batch.
@@ -104,6 +106,10 @@ func newChangeBuilder(s *types.Schema) (*changeBuilder, error) {
 			c.d32 = x
 		case *array.TimestampBuilder:
 			c.ts = x
+		case *array.Time64Builder:
+			c.t64 = x
+		case *array.FixedSizeBinaryBuilder:
+			c.fsb = x
 		default:
 			rb.Release()
 			return nil, fmt.Errorf("%w: column %q: no builder for %s", types.ErrInvalid, f.Name, f.Type)
@@ -155,8 +161,12 @@ func (b *changeBuilder) commit(slot int, k types.RowKind) {
 			c.bin.Append(v.b)
 		case types.DateKind:
 			c.d32.Append(arrow.Date32(v.i))
-		case types.TimestampKind:
+		case types.TimestampKind, types.TimestampLTZKind:
 			c.ts.Append(arrow.Timestamp(v.i))
+		case types.TimeKind:
+			c.t64.Append(arrow.Time64(v.i))
+		case types.UUIDKind:
+			c.fsb.Append(v.b)
 		}
 	}
 	b.kinds.Append(int8(k))

@@ -95,7 +95,7 @@ func (c *rowCodec) fastValue(raw []byte, t types.DataType, h fieldHint, out *cel
 		}
 		out.valid, out.i = true, n
 		return true
-	case types.TimestampKind:
+	case types.TimestampKind, types.TimestampLTZKind:
 		n, ok := jsonInt(raw)
 		if !ok {
 			return false
@@ -381,6 +381,12 @@ func valueCell(v types.Value, t types.DataType, out *cell) bool {
 		out.i = int64(x)
 	case types.Timestamp:
 		out.i = int64(x)
+	case types.TimestampLTZ:
+		out.i = int64(x)
+	case types.TimeOfDay:
+		out.i = int64(x)
+	case types.UUID:
+		out.b = append([]byte(nil), x[:]...)
 	default:
 		return false
 	}

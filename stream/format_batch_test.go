@@ -253,6 +253,8 @@ func (g *edgeGen) value(col string) string {
 			"-1", "-1001", "1001", "-1000", `"2026-01-02T03:04:05Z"`, "1.5", "9223372036854775807", "-9223372036854775808")
 	case "ok":
 		return g.pick("true", "false", "1", `"true"`, "null", `"false"`, `"TRUE"`, `"t"`, `"0"`, `"yes"`)
+	case "tm", "tz", "u":
+		return temporalJSON(g.rng, col, true)
 	}
 	return `"x"`
 }

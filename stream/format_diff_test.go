@@ -132,6 +132,8 @@ func (g *recGen) jsonValue(col string) string {
 		return g.pick(fmt.Sprint(r.Int64N(1<<50)), `"2026-01-02T03:04:05Z"`, `"2026-01-02 03:04:05.123456"`, "-1", "9223372036854775807")
 	case "ok":
 		return g.pick("true", "false", `"true"`, "1")
+	case "tm", "tz", "u":
+		return temporalJSON(g.rng, col, true)
 	}
 	return g.pick(`"v"`, "1", "null", `{"a":[1,2,{"b":null}]}`)
 }
@@ -158,6 +160,8 @@ func (g *recGen) cleanValue(col string) string {
 		return g.pick(fmt.Sprint(r.Int64N(1<<50)), `"2026-01-02T03:04:05Z"`)
 	case "ok":
 		return g.pick("true", "false")
+	case "tm", "tz", "u":
+		return temporalJSON(g.rng, col, false)
 	}
 	return g.pick(`"v"`, "1", "null", `{"a":[1,2,{"b":null}]}`)
 }
@@ -173,7 +177,7 @@ func (g *recGen) keyText(name string) string {
 	return name
 }
 
-var genColumns = []string{"id", "name", "i", "f", "d", "amount", "b", "day", "ts", "ok"}
+var genColumns = []string{"id", "name", "i", "f", "d", "amount", "b", "day", "ts", "ok", "tm", "tz", "u"}
 
 // image renders a row object: each column present with some chance, an
 // unknown field or a repeated key now and then.
@@ -249,6 +253,16 @@ func (g *recGen) connectSchemaJSON() string {
 			f["name"] = g.pick("io.debezium.time.MicroTimestamp", "io.debezium.time.NanoTimestamp", "io.debezium.time.Timestamp", "org.apache.kafka.connect.data.Timestamp")
 		case "ok":
 			f["type"] = "boolean"
+		case "tm":
+			f["type"], f["name"] = g.pick("int64", "int32"), g.pick("io.debezium.time.MicroTime", "io.debezium.time.NanoTime", "io.debezium.time.Time", "org.apache.kafka.connect.data.Time")
+		case "tz":
+			if g.chance(0.5) {
+				f["type"], f["name"] = "string", "io.debezium.time.ZonedTimestamp"
+			} else {
+				f["type"], f["name"] = "int64", g.pick("io.debezium.time.MicroTimestamp", "org.apache.kafka.connect.data.Timestamp")
+			}
+		case "u":
+			f["type"], f["name"] = "string", "io.debezium.data.Uuid"
 		default:
 			f["type"] = "string"
 		}

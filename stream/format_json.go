@@ -139,6 +139,8 @@ func (c *rowCodec) fromString(s string, t types.DataType, h fieldHint) (types.Va
 		if h.logical == "org.apache.kafka.connect.data.Decimal" {
 			return connectDecimal(s, h.scale, t)
 		}
+	case types.TimeKind:
+		return parseTimeText(s)
 	}
 	return types.ParseText(s, t)
 }
@@ -213,6 +215,9 @@ func (c *rowCodec) fromNumber(text string, t types.DataType, h fieldHint) (types
 			return nil, fmt.Errorf("%w: a TIMESTAMP number must be an integer, got %q", types.ErrInvalid, text)
 		}
 		return scaleTimestamp(n, c.unitOf(h))
+	}
+	if v, handled, err := c.fromNumberTemporal(text, t, h); handled {
+		return v, err
 	}
 	return nil, fmt.Errorf("%w: a JSON number cannot be a %s", types.ErrInvalid, t)
 }

@@ -24,9 +24,12 @@ func fuzzSchema() *types.Schema {
 			{ID: 7, Name: "day", Type: types.TDate},
 			{ID: 8, Name: "ts", Type: types.TTimestamp},
 			{ID: 9, Name: "ok", Type: types.TBoolean},
+			{ID: 10, Name: "tm", Type: types.TTime},
+			{ID: 11, Name: "tz", Type: types.TTimestampLTZ},
+			{ID: 12, Name: "u", Type: types.TUUID},
 		},
 		PrimaryKeys:    []string{"id"},
-		HighestFieldID: 9,
+		HighestFieldID: 12,
 	}
 }
 

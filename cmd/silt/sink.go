@@ -43,7 +43,7 @@ func (a *app) cmdSink(ctx context.Context, args []string) error {
 	var (
 		configPath, brokers, topics, tableName, group, member string
 		interval, dlq, unknown, budget, start, statsEvery     string
-		evolution, session                                    string
+		evolution, session, tsUnit                            string
 		static                                                bool
 	)
 	pos, err := a.parseFlags("sink", args, func(fs *flag.FlagSet) {
@@ -56,6 +56,7 @@ func (a *app) cmdSink(ctx context.Context, args []string) error {
 		fs.StringVar(&interval, "commit-interval", "10s", "longest time a record waits before its commit")
 		fs.StringVar(&dlq, "dlq-topic", "", "dead-letter topic for bad records (default: stop at the first bad record)")
 		fs.StringVar(&unknown, "unknown-fields", "ignore", "JSON fields that are not columns: ignore or reject")
+		fs.StringVar(&tsUnit, "timestamp-unit", "ms", "unit of a JSON number in a TIMESTAMP, TIMESTAMP_LTZ or TIME column when the record's schema does not name one: ms, us or ns")
 		fs.StringVar(&evolution, "schema-evolution", "none", "add-columns: add the columns of Debezium schema changes (debezium-json with the schema envelope), subject to the table's schema.compatibility; none: never ALTER")
 		fs.StringVar(&budget, "memory-budget", "256mb", "memory for fetched records and the open batch")
 		fs.StringVar(&start, "start-offset", "earliest", "where a partition without a stored offset starts: earliest or latest")
@@ -106,7 +107,7 @@ func (a *app) cmdSink(ctx context.Context, args []string) error {
 		}
 		cfg = &stream.Config{Sinks: []stream.SinkConfig{{
 			Brokers: splitList(brokers), Topics: splitList(topics), Table: tableName, Format: format,
-			Group: group, Member: member, CommitInterval: interval, DLQTopic: dlq, UnknownFields: unknown,
+			Group: group, Member: member, CommitInterval: interval, DLQTopic: dlq, UnknownFields: unknown, TimestampUnit: tsUnit,
 			MemoryBudget: budget, StartOffset: start, SchemaEvolution: evolution,
 			KafkaGroup: stream.KafkaGroup{SessionTimeout: session, StaticMembership: static},
 		}}}
