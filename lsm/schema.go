@@ -85,6 +85,8 @@ func parquetNode(t types.DataType) (parquet.Node, error) {
 		return parquet.Date(), nil
 	case types.TimestampKind:
 		return parquet.Timestamp(parquet.Microsecond), nil
+	case types.ArrayKind, types.MapKind, types.StructKind:
+		return nestedParquetNode(t)
 	}
 	return nil, fmt.Errorf("%w: unsupported column type %s", types.ErrInvalid, t)
 }

@@ -12,8 +12,8 @@ import (
 	"github.com/siltdb/silt/types"
 )
 
-// scalars are the element types the generator draws from.
-var scalars = []types.DataType{
+// Scalars are the element types Type draws from.
+var Scalars = []types.DataType{
 	types.TBoolean, types.TInt, types.TBigInt, types.TFloat, types.TDouble,
 	types.TDecimal(9, 2), types.TDecimal(18, 4), types.TString, types.TBytes,
 	types.TDate, types.TTimestamp,
@@ -21,24 +21,27 @@ var scalars = []types.DataType{
 
 // Type returns a random type of at most depth levels of nesting; at depth
 // 0 a scalar. Nested field ids are not assigned (see types.AssignNestedIDs).
-func Type(r *rand.Rand, depth int) types.DataType {
+func Type(r *rand.Rand, depth int) types.DataType { return TypeFrom(r, depth, Scalars) }
+
+// TypeFrom is Type with the given scalar types.
+func TypeFrom(r *rand.Rand, depth int, scalars []types.DataType) types.DataType {
 	if depth <= 0 || r.IntN(4) == 0 {
 		return scalars[r.IntN(len(scalars))]
 	}
 	switch r.IntN(3) {
 	case 0:
-		t := types.TArray(Type(r, depth-1))
+		t := types.TArray(TypeFrom(r, depth-1, scalars))
 		t.Fields[0].NotNull = r.IntN(4) == 0
 		return t
 	case 1:
-		t := types.TMap(scalars[r.IntN(len(scalars))], Type(r, depth-1))
+		t := types.TMap(scalars[r.IntN(len(scalars))], TypeFrom(r, depth-1, scalars))
 		t.Fields[1].NotNull = r.IntN(4) == 0
 		return t
 	}
 	n := 1 + r.IntN(3)
 	fs := make([]types.Field, n)
 	for i := range fs {
-		fs[i] = types.Field{Name: fmt.Sprintf("f%d", i), Type: Type(r, depth-1), NotNull: r.IntN(4) == 0}
+		fs[i] = types.Field{Name: fmt.Sprintf("f%d", i), Type: TypeFrom(r, depth-1, scalars), NotNull: r.IntN(4) == 0}
 	}
 	return types.TStruct(fs...)
 }
