@@ -229,6 +229,9 @@ func (c *Catalog) CreateTable(ctx context.Context, db, name string, s *types.Sch
 		ns.Fields[i].ID = i
 	}
 	ns.HighestFieldID = len(ns.Fields) - 1
+	for i := range ns.Fields {
+		assignNestedIDs(&ns, &ns.Fields[i])
+	}
 	for _, k := range ns.PrimaryKeys {
 		if i := ns.FieldIndex(k); i >= 0 {
 			ns.Fields[i].NotNull = true

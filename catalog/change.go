@@ -273,6 +273,9 @@ func applyChange(s *types.Schema, c SchemaChange) (bool, error) {
 }
 
 func addColumn(s *types.Schema, c SchemaChange) (bool, error) {
+	if strings.Contains(c.Column, ".") {
+		return addNestedField(s, c)
+	}
 	if s.FieldIndex(c.Column) >= 0 {
 		if c.IfNotExists {
 			return false, nil
@@ -305,12 +308,16 @@ func addColumn(s *types.Schema, c SchemaChange) (bool, error) {
 		}
 		pos = i + 1
 	}
-	s.Fields = slices.Insert(s.Fields, pos, f)
 	s.HighestFieldID = f.ID
+	assignNestedIDs(s, &f)
+	s.Fields = slices.Insert(s.Fields, pos, f)
 	return true, nil
 }
 
 func renameColumn(s *types.Schema, c SchemaChange) (bool, error) {
+	if strings.Contains(c.Column, ".") {
+		return renameNestedField(s, c)
+	}
 	i, err := column(s, c.Column)
 	if err != nil {
 		return false, err
@@ -368,6 +375,9 @@ func fieldOptionColumn(key string) (string, bool) {
 }
 
 func dropColumn(s *types.Schema, c SchemaChange) (bool, error) {
+	if strings.Contains(c.Column, ".") {
+		return dropNestedField(s, c)
+	}
 	i := s.FieldIndex(c.Column)
 	if i < 0 {
 		if c.IfExists {
@@ -407,6 +417,9 @@ func updateType(s *types.Schema, c SchemaChange) (bool, error) {
 	}
 	if f.Type.Equal(c.Type) {
 		return false, nil
+	}
+	if f.Type.IsNested() || c.Type.IsNested() {
+		return false, fmt.Errorf("%w: cannot change column %q from %s to %s: nested types evolve field by field (ADD COLUMN %s.f T, DROP COLUMN %s.f, RENAME COLUMN %s.f TO g)", types.ErrInvalid, f.Name, f.Type, c.Type, f.Name, f.Name, f.Name)
 	}
 	if isKey(s, f.Name) {
 		return false, fmt.Errorf("%w: cannot change the type of primary key column %q from %s to %s: the key encoding and the bucket hash depend on it", types.ErrInvalid, f.Name, f.Type, c.Type)

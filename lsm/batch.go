@@ -158,6 +158,9 @@ func arrowColumn(to types.DataType, cv *colVals, n int) (column, error) {
 	if cv.lenOf() != n {
 		return column{}, fmt.Errorf("%d values for %d rows", cv.lenOf(), n)
 	}
+	if cv.vals != nil {
+		return nestedArrowColumn(to, cv.vals)
+	}
 	at, err := types.ArrowType(to)
 	if err != nil {
 		return column{}, err

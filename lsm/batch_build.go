@@ -36,6 +36,8 @@ type colOut struct {
 	vals   []byte
 	offs   []int32
 	data   []byte
+	// nb builds a nested column value by value (the slow path).
+	nb array.Builder
 }
 
 func newColOut(to types.DataType, capacity int) (*colOut, error) {
@@ -44,6 +46,10 @@ func newColOut(to types.DataType, capacity int) (*colOut, error) {
 		return nil, err
 	}
 	o := &colOut{at: at, to: to}
+	if to.IsNested() {
+		o.nb = array.NewBuilder(memory.DefaultAllocator, at)
+		return o, nil
+	}
 	switch to.Kind {
 	case types.Boolean:
 		o.layout = layoutBits
@@ -103,6 +109,12 @@ func (o *colOut) appendZero() {
 
 // appendNull appends a NULL.
 func (o *colOut) appendNull() {
+	if o.nb != nil {
+		o.nb.AppendNull()
+		o.nulls++
+		o.n++
+		return
+	}
 	o.setNull()
 	o.appendZero()
 	o.n++
@@ -112,6 +124,13 @@ func (o *colOut) appendNull() {
 func (o *colOut) appendValue(v types.Value) error {
 	if v == nil {
 		o.appendNull()
+		return nil
+	}
+	if o.nb != nil {
+		if err := types.AppendValue(o.nb, v); err != nil {
+			return err
+		}
+		o.n++
 		return nil
 	}
 	ok := true
@@ -181,6 +200,10 @@ func (o *colOut) appendBit(v bool) {
 
 // take appends row r of src, a decoded column of the same type.
 func (o *colOut) take(src *column, r int) {
+	if o.nb != nil {
+		_ = o.appendValue(types.ValueAt(src.arr, r)) // of the column's own type
+		return
+	}
 	if src.valid != nil && !bitSet(src.valid, r) {
 		o.appendNull()
 		return
@@ -216,7 +239,7 @@ func (o *colOut) appendFixed(vals []byte, r int) {
 
 // takeRange appends rows [from, to) of src.
 func (o *colOut) takeRange(src *column, from, to int) {
-	if src.valid != nil || o.layout == layoutBits || (o.valid != nil) {
+	if src.valid != nil || o.layout == layoutBits || (o.valid != nil) || o.nb != nil {
 		for r := from; r < to; r++ {
 			o.take(src, r)
 		}
@@ -241,6 +264,11 @@ func (o *colOut) takeRange(src *column, from, to int) {
 
 // finish returns the built column.
 func (o *colOut) finish() column {
+	if o.nb != nil {
+		a := o.nb.NewArray()
+		o.nb.Release()
+		return column{arr: a}
+	}
 	col := column{vals: o.vals, offs: o.offs, data: o.data}
 	if o.nulls > 0 {
 		col.valid = o.valid[:bitmapBytes(o.n)]

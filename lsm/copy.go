@@ -97,7 +97,7 @@ func (f *FileReader) CopyGroup(ctx context.Context, i int, mayHaveDeletes bool) 
 	// Copied pages are spliced in unread; parquet-go decodes them only if
 	// it must re-encode the group, so their headers are checked here and
 	// their contents whenever the output file is read.
-	for c := range f.file.Root().Columns() {
+	for c := range f.leaves {
 		if err := f.checkChunk(ra, i, c, false); err != nil {
 			return nil, err
 		}

@@ -47,6 +47,8 @@ type colVals struct {
 	data []byte   // byte arrays: row r is data[offs[r]:offs[r+1]]
 	offs []uint32 // rows+1 entries
 	rows int      // rows decoded so far
+	// vals holds a nested column's values, one per row (nil for NULL).
+	vals []types.Value
 	// dataHint is the chunk's declared uncompressed size, which bounds
 	// the first page's estimate of the chunk's byte array data.
 	dataHint int64
@@ -349,6 +351,9 @@ func (c *colVals) appendPlain(data encoding.Values, def []byte, dense, rows int)
 
 // lenOf is the number of row slots filled in the typed slice.
 func (c *colVals) lenOf() int {
+	if c.vals != nil {
+		return len(c.vals)
+	}
 	switch c.kind {
 	case parquet.Boolean:
 		return len(c.b)
@@ -611,6 +616,12 @@ func (f *FileReader) decodeLoaded(ctx context.Context, ra sliceReaderAt, i int, 
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
+		if rc.nested != nil {
+			if err := f.decodeNestedVals(ra, i, &rc, &b.cols[c]); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		if err := f.decodeChunk(ra, i, rc.file, &b.cols[c], scratch); err != nil {
 			return nil, err
 		}
@@ -718,6 +729,8 @@ func (rc *readColumn) value(cv *colVals, r int) types.Value {
 		return types.Date(cv.i32[r])
 	case types.TimestampKind:
 		return types.Timestamp(cv.i64[r])
+	case types.ArrayKind, types.MapKind, types.StructKind:
+		return cv.vals[r]
 	}
 	if v, ok := valueTemporal(rc.to, cv, r); ok {
 		return v

@@ -69,6 +69,9 @@ type chunkShape struct {
 	// of this (required) column itself (appendDeltaByteArray), so the
 	// check does not decode their lengths first.
 	ownDelta bool
+	// nested: a leaf of a nested column, whose pages hold values (entries)
+	// rather than rows (see nested_check.go).
+	nested *nestedShape
 }
 
 // pageScratch holds buffers a decoder reuses from page to page and chunk
@@ -108,13 +111,17 @@ func (f *FileReader) checkChunkVisit(ra sliceReaderAt, i, col int, deep bool, vi
 		start = md.DictionaryPageOffset
 	}
 	end := start + md.TotalCompressedSize
-	leaf := f.file.Root().Columns()[col]
+	leaf := f.leaves[col]
 	if start < ra.off || end > ra.off+int64(len(ra.data)) {
 		return fmt.Errorf("%w: row group %d column %s: chunk [%d,%d) outside the row group", types.ErrCorruption, i, leaf.Name(), start, end)
 	}
 	shape := chunkShape{rows: int(f.groups[i].rows), optional: leaf.Optional(), kind: leaf.Type().Kind(),
 		codec: md.Codec, uncompressed: md.TotalUncompressedSize, scratch: scratch,
 		ownDelta: ownDelta && visit != nil && !leaf.Optional() && leaf.Type().Kind() == parquet.ByteArray}
+	if len(leaf.Path()) > 1 { // a leaf of a nested column
+		shape.nested = newNestedShape(leaf, md.NumValues)
+		shape.ownDelta = false
+	}
 	if err := checkPages(ra.data[start-ra.off:end-ra.off], shape, deep, visit); err != nil {
 		if _, ok := err.(visitError); ok {
 			return err.(visitError).err
@@ -128,6 +135,9 @@ func (f *FileReader) checkChunkVisit(ra sliceReaderAt, i, col int, deep bool, vi
 func checkPages(data []byte, s chunkShape, deep bool, visit pageVisit) error {
 	if s.rows <= 0 || s.uncompressed < 0 {
 		return fmt.Errorf("chunk declares %d rows and %d uncompressed bytes", s.rows, s.uncompressed)
+	}
+	if s.nested != nil {
+		return checkNestedPages(data, s, deep)
 	}
 	proto := new(thrift.CompactProtocol)
 	var values, dictLen int

@@ -68,11 +68,10 @@ func WritePieces(ctx context.Context, pieces []Piece, schema *types.Schema, opts
 			return nil, err
 		}
 		srcSchemas[pi] = p.Copy.pf.Schema()
-		cols := srcSchemas[pi].Columns()
+		cols := srcSchemas[pi].Fields() // top-level: a nested column is one field of several leaves
 		for i := range optional {
 			if numHidden+i < len(cols) {
-				leaf, _ := srcSchemas[pi].Lookup(cols[numHidden+i]...)
-				optional[i] = optional[i] || leaf.Node.Optional()
+				optional[i] = optional[i] || cols[numHidden+i].Optional()
 			}
 		}
 	}

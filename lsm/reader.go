@@ -32,9 +32,10 @@ type FileReader struct {
 	minKey   []byte
 	maxKey   []byte
 	groups   []rowGroup
-	tail     sliceReaderAt // verified bytes from the first bloom filter on
-	cols     []readColumn  // one per read-schema field
-	keyIdx   []int         // read-schema positions of the key columns
+	tail     sliceReaderAt     // verified bytes from the first bloom filter on
+	leaves   []*parquet.Column // the file's leaf columns, in column-chunk order
+	cols     []readColumn      // one per read-schema field
+	keyIdx   []int             // read-schema positions of the key columns
 	// checkKeys: the key columns are stored with their read types, so each
 	// row's _key can be checked against its key columns.
 	checkKeys bool
@@ -59,6 +60,9 @@ type readColumn struct {
 	conv func(parquet.Value) types.Value
 	to   types.DataType // the field's type
 	def  types.Value    // value of every row when the file lacks the field: the field's default or NULL
+	// nested, for an ARRAY, MAP or ROW field, is its stored shape; file
+	// is then its first leaf column (nested_read.go).
+	nested *nestedRead
 }
 
 // ReadStats counts what a FileReader read.
@@ -140,13 +144,14 @@ type Footer struct {
 	minKey, maxKey     []byte
 	groups             []rowGroup
 	tail               sliceReaderAt
+	leaves             []*parquet.Column
 }
 
 // Footer returns the file's verified footer, to open the same file again
 // with OpenFooter without reading it.
 func (f *FileReader) Footer() *Footer {
 	return &Footer{size: f.size, file: f.file, schemaID: f.schemaID, rowCount: f.rowCount,
-		minKey: f.minKey, maxKey: f.maxKey, groups: f.groups, tail: f.tail}
+		minKey: f.minKey, maxKey: f.maxKey, groups: f.groups, tail: f.tail, leaves: f.leaves}
 }
 
 // Size is the size of the file the footer belongs to.
@@ -171,7 +176,7 @@ func OpenFooter(r io.ReaderAt, ft *Footer, readSchema *types.Schema, seqBase int
 		return nil, fmt.Errorf("%w: nil read schema or footer", types.ErrInvalid)
 	}
 	f := &FileReader{r: r, size: ft.size, seqBase: seqBase, file: ft.file, schemaID: ft.schemaID,
-		rowCount: ft.rowCount, minKey: ft.minKey, maxKey: ft.maxKey, groups: ft.groups, tail: ft.tail}
+		rowCount: ft.rowCount, minKey: ft.minKey, maxKey: ft.maxKey, groups: ft.groups, tail: ft.tail, leaves: ft.leaves}
 	if err := f.mapColumns(readSchema); err != nil {
 		return nil, err
 	}
@@ -220,9 +225,10 @@ func (f *FileReader) open(tail sliceReaderAt, size int64, sums checksums) (err e
 		}
 	}
 	for _, c := range cols {
-		if !c.Leaf() || c.Repeated() {
-			return fmt.Errorf("%w: column %q is not a flat column", types.ErrCorruption, c.Name())
+		if c.Repeated() {
+			return fmt.Errorf("%w: column %q is repeated at the top level", types.ErrCorruption, c.Name())
 		}
+		f.leaves = appendLeaves(f.leaves, c)
 	}
 	md := pf.Metadata()
 	if len(md.RowGroups) != len(sums.rowGroups) || len(pf.RowGroups()) != len(md.RowGroups) {
@@ -239,15 +245,17 @@ func (f *FileReader) open(tail sliceReaderAt, size int64, sums checksums) (err e
 			return fmt.Errorf("%w: row group %d at [%d,%d) out of place", types.ErrCorruption, i, start, end)
 		}
 		lastEnd = end
-		if len(mrg.Columns) != len(cols) || mrg.NumRows <= 0 {
+		if len(mrg.Columns) != len(f.leaves) || mrg.NumRows <= 0 {
 			return fmt.Errorf("%w: row group %d has %d columns and %d rows", types.ErrCorruption, i, len(mrg.Columns), mrg.NumRows)
 		}
 		if mrg.NumRows > MaxRowGroupRows {
 			return fmt.Errorf("%w: row group %d declares %d rows, more than the limit of %d", types.ErrCorruption, i, mrg.NumRows, MaxRowGroupRows)
 		}
 		for j := range mrg.Columns {
-			if mrg.Columns[j].MetaData.NumValues != mrg.NumRows {
-				return fmt.Errorf("%w: row group %d column %q has %d values for %d rows", types.ErrCorruption, i, cols[j].Name(), mrg.Columns[j].MetaData.NumValues, mrg.NumRows)
+			// A leaf of a nested column holds a value per entry, and at
+			// least one per row.
+			if nv := mrg.Columns[j].MetaData.NumValues; nv != mrg.NumRows && (f.leaves[j].MaxRepetitionLevel() == 0 || nv < mrg.NumRows) {
+				return fmt.Errorf("%w: row group %d column %q has %d values for %d rows", types.ErrCorruption, i, f.leaves[j].Name(), mrg.Columns[j].MetaData.NumValues, mrg.NumRows)
 			}
 		}
 		st := &mrg.Columns[0].MetaData.Statistics
@@ -294,7 +302,10 @@ func (f *FileReader) mapColumns(rs *types.Schema) error {
 	}
 	byID := map[int]int{}
 	byName := map[string]int{}
+	leafStart := make([]int, len(cols)+1) // first leaf of top-level column numHidden+i
+	leafStart[0] = numHidden
 	for i, c := range cols {
+		leafStart[i+1] = leafStart[i] + len(appendLeaves(nil, c))
 		switch {
 		case ids != nil:
 			if c.ID() != 0 && c.ID() != parquetFieldID(ids[i]) {
@@ -322,6 +333,15 @@ func (f *FileReader) mapColumns(rs *types.Schema) error {
 			f.cols[i] = readColumn{file: -1, def: def, to: fld.Type}
 			continue
 		}
+		if !all[idx].Leaf() || fld.Type.IsNested() {
+			rc, err := mapNested(all[idx], fld)
+			if err != nil {
+				return err
+			}
+			rc.file = leafStart[idx-numHidden]
+			f.cols[i] = rc
+			continue
+		}
 		st, err := storedType(all[idx].Type(), fld.Type)
 		if err != nil {
 			return fmt.Errorf("column %q: %w", fld.Name, err)
@@ -329,7 +349,7 @@ func (f *FileReader) mapColumns(rs *types.Schema) error {
 		if !readableAs(st, fld.Type) {
 			return fmt.Errorf("%w: column %q is stored as %s and cannot be read as %s", types.ErrInvalid, fld.Name, st, fld.Type)
 		}
-		f.cols[i] = readColumn{file: idx, conv: converter(st, fld.Type), to: fld.Type}
+		f.cols[i] = readColumn{file: leafStart[idx-numHidden], conv: converter(st, fld.Type), to: fld.Type}
 	}
 	f.keyIdx = rs.KeyIndexes()
 	f.checkKeys = len(f.keyIdx) > 0
@@ -341,7 +361,7 @@ func (f *FileReader) mapColumns(rs *types.Schema) error {
 		if c.file < 0 {
 			return fmt.Errorf("%w: primary key column %q is missing from the data file", types.ErrInvalid, rs.Fields[k].Name)
 		}
-		if st, _ := storedType(all[c.file].Type(), rs.Fields[k].Type); !st.Equal(rs.Fields[k].Type) {
+		if st, _ := storedType(f.leaves[c.file].Type(), rs.Fields[k].Type); c.nested != nil || !st.Equal(rs.Fields[k].Type) {
 			return fmt.Errorf("%w: primary key column %q is stored as %s, not %s", types.ErrInvalid, rs.Fields[k].Name, st, rs.Fields[k].Type)
 		}
 	}

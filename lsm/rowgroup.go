@@ -84,8 +84,15 @@ func (f *FileReader) readRows(ctx context.Context, ra sliceReaderAt, i int, from
 		}
 	}
 	fields := make([]*columnCursor, len(f.cols))
+	nested := make([][]types.Value, len(f.cols)) // nested columns, decoded whole
 	for c, rc := range f.cols {
 		if rc.file < 0 {
+			continue
+		}
+		if rc.nested != nil {
+			if nested[c], err = f.decodeNested(ra, i, rc.nested, rc.to); err != nil {
+				return err
+			}
 			continue
 		}
 		if fields[c], err = f.cursor(ra, i, rc.file); err != nil {
@@ -126,6 +133,10 @@ func (f *FileReader) readRows(ctx context.Context, ra sliceReaderAt, i int, from
 		}
 		rec.Row = make(types.Row, len(f.cols))
 		for c, cur := range fields {
+			if nested[c] != nil {
+				rec.Row[c] = nested[c][row]
+				continue
+			}
 			if cur == nil {
 				rec.Row[c] = cloneDefault(f.cols[c].def)
 				continue

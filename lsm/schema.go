@@ -106,6 +106,8 @@ func parquetNode(t types.DataType) (parquet.Node, error) {
 		return parquet.Leaf(parquet.ByteArrayType), nil
 	case types.DateKind:
 		return parquet.Date(), nil
+	case types.ArrayKind, types.MapKind, types.StructKind:
+		return nestedParquetNode(t)
 	}
 	if n, ok := parquetNodeTemporal(t); ok {
 		return n, nil

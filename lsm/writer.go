@@ -189,6 +189,9 @@ type fileWriter struct {
 	// encoder before the columnar one (tests compare the two).
 	rowPath bool
 	rows    []parquet.Row
+	// leaves maps the file's table columns (file column - numHidden) to
+	// fields when a field is nested; nil otherwise (nested_write.go).
+	leaves []leafCol
 }
 
 const writeBatch = 256
@@ -213,6 +216,7 @@ func (fw *fileWriter) start() {
 		parquet.CreatedBy("silt", strconv.Itoa(FormatVersion), ""),
 	)
 	fw.resetColumns()
+	fw.initLeaves()
 	fw.workers = encodeWorkers(fw.opts.workers)
 	if fw.rowPath {
 		fw.workers = 1

@@ -82,6 +82,13 @@ func (fw *fileWriter) fill(vals []parquet.Value, rows []pendingRow, c int) []par
 		return vals
 	}
 	f := c - numHidden
+	if fw.leaves != nil { // the file has nested columns (nested_write.go)
+		lc := &fw.leaves[c-numHidden]
+		if lc.root != nil {
+			return fw.fillNested(vals, rows, lc, c)
+		}
+		f = lc.field
+	}
 	t := fw.schema.Fields[f].Type
 	opt := fw.optional[f]
 	for i := 0; i < len(rows); {
@@ -253,6 +260,8 @@ func valueFits(v types.Value, t types.DataType) bool {
 		_, ok = v.(types.Date)
 	case types.TimestampKind:
 		_, ok = v.(types.Timestamp)
+	case types.ArrayKind, types.MapKind, types.StructKind:
+		ok = types.CheckValue(v, t) == nil
 	default:
 		ok = valueFitsTemporal(v, t)
 	}
@@ -271,7 +280,13 @@ func (fw *fileWriter) appendBatchRow(cols []arrow.Array, i int, key []byte, seq 
 			}
 			continue
 		}
-		// WriteRun checked the Arrow types: only a DECIMAL can fail.
+		// WriteRun checked the Arrow types: only a DECIMAL, or a NULL in a
+		// NOT NULL nested field, can fail.
+		if f.Type.IsNested() {
+			if err := types.CheckValue(types.ValueAt(a, i), f.Type); err != nil {
+				return fmt.Errorf("column %q: %w", f.Name, err)
+			}
+		}
 		if f.Type.Kind == types.DecimalKind {
 			if _, err := arrowParquet(a, i, f.Type); err != nil {
 				return fmt.Errorf("column %q: %w", f.Name, err)

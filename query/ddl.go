@@ -139,6 +139,11 @@ func (e *Engine) createTable(ctx context.Context, s *createTableStmt) (*Result, 
 		}
 	}
 	sch.HighestFieldID = len(sch.Fields) - 1
+	for i := range sch.Fields { // the catalog assigns the final ids the same way
+		f := &sch.Fields[i]
+		f.Type = types.CloneType(f.Type)
+		types.AssignNestedIDs(&f.Type, func() int { sch.HighestFieldID++; return sch.HighestFieldID })
+	}
 	switch {
 	case len(inlinePK) > 1:
 		return nil, errf(types.ErrInvalid, "PRIMARY KEY is declared on columns %q and %q; use PRIMARY KEY (%s, %s) for a composite key",

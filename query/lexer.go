@@ -240,7 +240,7 @@ func (lx *lexer) next() (token, error) {
 		return mk(tOp, two), nil
 	}
 	switch r {
-	case '+', '-', '*', '/', '%', '=', '<', '>', '(', ')', ',', '.', ';':
+	case '+', '-', '*', '/', '%', '=', '<', '>', '(', ')', ',', '.', ';', '[', ']', '{', '}', ':':
 		return mk(tOp, string(r)), nil
 	}
 	return token{}, lx.errAt(p, start, fmt.Sprintf("unexpected character %q", r))

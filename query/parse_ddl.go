@@ -19,6 +19,12 @@ func (p *parser) dataType() (types.DataType, error) {
 	}
 	p.next()
 	text := t.text
+	if nested, ok, err := p.nestedTypeText(text); ok || err != nil {
+		if err != nil {
+			return types.DataType{}, err
+		}
+		return p.parsedType(t, nested)
+	}
 	if strings.EqualFold(text, "DOUBLE") && p.acceptKw("PRECISION") {
 		text += " PRECISION"
 	}
@@ -41,6 +47,11 @@ func (p *parser) dataType() (types.DataType, error) {
 		}
 		text += "(" + strings.Join(args, ",") + ")"
 	}
+	return p.parsedType(t, text+p.arraySuffix())
+}
+
+// parsedType parses a type's text gathered from the tokens from t on.
+func (p *parser) parsedType(t token, text string) (types.DataType, error) {
 	dt, err := types.ParseType(text)
 	if err != nil {
 		return types.DataType{}, syntaxErr(t, "%s", errText(err))
@@ -126,8 +137,20 @@ func (p *parser) parseCreateTable(pos position) (statement, error) {
 	}
 }
 
+// columnPath reads a column name, or the dotted path of a nested ROW field
+// (r.f, r.s.f; ALTER TABLE evolves nested fields by path).
+func (p *parser) columnPath(what string) (string, position, error) {
+	name, pos, err := p.ident(what)
+	for err == nil && p.acceptOp(".") {
+		var part string
+		part, _, err = p.ident("nested field name")
+		name += "." + part
+	}
+	return name, pos, err
+}
+
 func (p *parser) columnDef() (columnDef, error) {
-	name, pos, err := p.ident("column name")
+	name, pos, err := p.columnPath("column name")
 	if err != nil {
 		return columnDef{}, err
 	}
@@ -269,13 +292,13 @@ func (p *parser) alterAction() (alterAction, error) {
 		}
 		p.acceptKw("COLUMN")
 		a.kind = catalog.RenameColumn
-		if a.column, _, err = p.ident("column name"); err != nil {
+		if a.column, _, err = p.columnPath("column name"); err != nil {
 			return a, err
 		}
 		if err := p.expectKw("TO"); err != nil {
 			return a, err
 		}
-		if a.newName, _, err = p.ident("new column name"); err != nil {
+		if a.newName, _, err = p.columnPath("new column name"); err != nil {
 			return a, err
 		}
 	case p.acceptKw("DROP"):
@@ -285,7 +308,7 @@ func (p *parser) alterAction() (alterAction, error) {
 		p.acceptKw("COLUMN")
 		a.kind = catalog.DropColumn
 		a.ifExists = p.acceptKw("IF", "EXISTS")
-		if a.column, _, err = p.ident("column name"); err != nil {
+		if a.column, _, err = p.columnPath("column name"); err != nil {
 			return a, err
 		}
 	case p.acceptKw("ALTER"):

@@ -291,15 +291,3 @@ func BuildRecord(mem memory.Allocator, schema *arrow.Schema, rows []Row) (arrow.
 	}
 	return rb.NewRecord(), nil
 }
-
-// appendNested appends a List, Map or Struct to a list, map or struct
-// builder. Implemented with the nested column types.
-func appendNested(b array.Builder, v Value) error {
-	return fmt.Errorf("%w: value of Go type %T: nested Arrow builders are not supported yet", ErrInvalid, v)
-}
-
-// nestedValueAt returns row i of a list, map or struct array as a List,
-// Map or Struct. Implemented with the nested column types.
-func nestedValueAt(a arrow.Array, i int) Value {
-	panic(fmt.Sprintf("types.ValueAt: nested Arrow array %T not supported yet", a))
-}

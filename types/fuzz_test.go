@@ -301,3 +301,52 @@ func FuzzParseRowKind(f *testing.F) {
 		}
 	})
 }
+
+// nestedTextTypes are the types FuzzParseNestedText reads every input as.
+var nestedTextTypes = []string{
+	"ARRAY<INT>", "ARRAY<ARRAY<STRING NOT NULL>>", "MAP<STRING, DOUBLE>", "MAP<INT, ROW<a BOOLEAN, b BYTES>>",
+	"ROW<a INT NOT NULL, b ARRAY<DATE>, c MAP<BYTES, DECIMAL(10,2)>>", "ARRAY<ROW<x FLOAT, y TIMESTAMP>>",
+	"MAP<TIMESTAMP, ARRAY<BIGINT>>", "ARRAY<DECIMAL(18,5)>", "ARRAY<UUID>",
+}
+
+func FuzzParseNestedText(f *testing.F) {
+	for _, s := range []string{"[]", "[1, 2, null]", `[["a"], []]`, `{"k": 1.5, "l": null}`, `{"1": {"a": true, "b": "0x00"}}`,
+		`{"a": 1, "b": ["2024-01-01"], "c": {"0x01": 1.25}}`, `[1, ["1970-01-01"], {}]`, `[{"x": 1e3, "y": "2024-01-02 03:04:05"}]`,
+		`[{"key": 3, "value": {"a": false}}]`, `{"2024-01-01": [1, 2]}`, `["1.5", 2]`, `{"a":`, `[[[[[[`, `"x"`, `null`,
+		`["0fa85f64-5717-4562-b3fc-2c963f66afa6"]`, `["NaN", "-Inf"]`} {
+		f.Add(s)
+	}
+	typs := make([]DataType, len(nestedTextTypes))
+	for i, s := range nestedTextTypes {
+		var err error
+		if typs[i], err = ParseType(s); err != nil {
+			f.Fatal(err)
+		}
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if len(s) > maxFuzzInput {
+			return
+		}
+		for _, typ := range typs {
+			v, err := ParseText(s, typ)
+			if err != nil {
+				if !errors.Is(err, ErrInvalid) || v != nil {
+					t.Fatalf("ParseText(%q, %v) = %#v, %v; want nil and an ErrInvalid error", s, typ, v, err)
+				}
+				continue
+			}
+			if err := CheckValue(v, typ); err != nil || v == nil {
+				t.Fatalf("ParseText(%q, %v) = %#v, CheckValue: %v", s, typ, v, err)
+			}
+			// FormatJSON is the text form of nested values: it parses back.
+			text := FormatJSON(v, typ)
+			again, err := ParseText(text, typ)
+			if err != nil {
+				t.Fatalf("ParseText(%q, %v) = %#v, formatted %s, which does not parse: %v", s, typ, v, text, err)
+			}
+			if Compare(again, v) != 0 {
+				t.Fatalf("ParseText(%q, %v) = %s, parsed back as %s", s, typ, text, FormatJSON(again, typ))
+			}
+		}
+	})
+}

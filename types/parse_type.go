@@ -132,10 +132,13 @@ func (p *typeParser) parseBase(depth int) (DataType, error) {
 		if err != nil {
 			return DataType{}, err
 		}
+		notNull := p.nullability()
 		if err := p.expect(closer); err != nil {
 			return DataType{}, err
 		}
-		return TArray(elem), nil
+		t := TArray(elem)
+		t.Fields[0].NotNull = notNull
+		return t, nil
 	case "MAP":
 		_, closer, err := p.openAngleOrParen()
 		if err != nil {
@@ -145,6 +148,7 @@ func (p *typeParser) parseBase(depth int) (DataType, error) {
 		if err != nil {
 			return DataType{}, err
 		}
+		p.nullability() // keys are NOT NULL in any case
 		if err := p.expect(","); err != nil {
 			return DataType{}, err
 		}
@@ -152,14 +156,27 @@ func (p *typeParser) parseBase(depth int) (DataType, error) {
 		if err != nil {
 			return DataType{}, err
 		}
+		notNull := p.nullability()
 		if err := p.expect(closer); err != nil {
 			return DataType{}, err
 		}
-		return TMap(k, v), nil
+		t := TMap(k, v)
+		t.Fields[1].NotNull = notNull
+		return t, nil
 	case "ROW", "STRUCT":
 		return p.parseStruct(depth)
 	}
 	return p.parseScalar(word)
+}
+
+// nullability consumes an optional NOT NULL or NULL after a nested
+// field's type (String writes ARRAY<INT NOT NULL>) and reports NOT NULL.
+func (p *typeParser) nullability() bool {
+	if p.acceptWords("NOT", "NULL") {
+		return true
+	}
+	p.accept("NULL")
+	return false
 }
 
 // openAngleOrParen consumes "<" or "(" and returns it with its closer.

@@ -349,8 +349,10 @@ func ParseRowKind(s string) (RowKind, error) {
 // ReadableAs reports whether values stored as type from are read as type to
 // by silt's data-file readers without rewriting: the same type, or a
 // lossless widening (INT to BIGINT, FLOAT to DOUBLE, DECIMAL to a DECIMAL of
-// the same scale and no smaller precision). Schema evolution allows exactly
-// the type changes this admits.
+// the same scale and no smaller precision; for ARRAY, MAP and ROW the same
+// kind with nested fields matched by id, each readable, a ROW field added
+// later reading as NULL). Schema evolution allows exactly the type changes
+// this admits.
 func ReadableAs(from, to DataType) bool {
 	switch {
 	case from.Equal(to):
@@ -361,6 +363,8 @@ func ReadableAs(from, to DataType) bool {
 		return true
 	case from.Kind == DecimalKind && to.Kind == DecimalKind:
 		return from.Scale == to.Scale && to.Precision >= from.Precision
+	case from.IsNested() && to.IsNested():
+		return nestedReadableAs(from, to)
 	}
 	return false
 }

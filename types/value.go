@@ -478,7 +478,7 @@ func ParseText(s string, t DataType) (Value, error) {
 		}
 		return u, nil
 	case ArrayKind, MapKind, StructKind:
-		return nil, fmt.Errorf("%w: no text form for %s values yet", ErrInvalid, t)
+		return parseNestedText(s, t)
 	}
 	return nil, fmt.Errorf("%w: unknown type %s", ErrInvalid, t)
 }
@@ -493,6 +493,9 @@ func Coerce(v Value, t DataType) (Value, error) {
 	}
 	if err := CheckValue(v, t); err == nil {
 		return v, nil
+	}
+	if _, ok := v.(string); !ok && t.IsNested() {
+		return coerceNested(v, t)
 	}
 	switch x := v.(type) {
 	case string:

@@ -78,6 +78,7 @@ var rules = []rule{
 	// Test support under internal/: imported by test code only.
 	{"internal/s3test", foundation, "test support: a bucket on the test MinIO, built on objstore"},
 	{"internal/testkit", nil, "test support: seeds and model helpers, standard library only so every package's tests may import it"},
+	{"internal/nestedgen", []string{"types"}, "test support: random nested types and values, on types only"},
 	{"internal/duckdbtest", nil, "test support: runs SQL on DuckDB through node for comparisons, standard library only"},
 	{"internal/lint", nil, "the structural checks import no silt package"},
 }
