@@ -3,6 +3,7 @@ package icebergview
 import (
 	"context"
 	"fmt"
+	"io"
 	"strconv"
 	"sync"
 
@@ -63,10 +64,14 @@ func (p *Publisher) lacksFieldIDs(ctx context.Context, store objstore.Store, roo
 }
 
 // fileLacksFieldIDs reads a Parquet footer and reports whether a
-// top-level column has no field id.
-func fileLacksFieldIDs(r interface {
-	ReadAt([]byte, int64) (int, error)
-}, size int64) (bool, error) {
+// top-level column has no field id. A malformed footer (parquet-go may
+// panic on one) is an error wrapping types.ErrCorruption.
+func fileLacksFieldIDs(r io.ReaderAt, size int64) (lacks bool, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			lacks, err = false, fmt.Errorf("%w: malformed Parquet footer: %v", types.ErrCorruption, p)
+		}
+	}()
 	pf, err := parquet.OpenFile(r, size, parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true), parquet.ReadBufferSize(64<<10))
 	if err != nil {
 		return false, fmt.Errorf("%w: %v", types.ErrCorruption, err)
