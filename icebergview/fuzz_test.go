@@ -1,6 +1,14 @@
 package icebergview
 
-import "testing"
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/siltdb/silt/types"
+)
 
 // FuzzDecodePointer: any bytes decode to a checked pointer or an error,
 // never a panic, and a decoded pointer names a metadata file under
@@ -22,6 +30,24 @@ func FuzzDecodePointer(f *testing.F) {
 			t.Fatal(err)
 		} else if q, err := decodePointer(b); err != nil || *q != *p {
 			t.Fatalf("round trip %+v -> %+v, %v", p, q, err)
+		}
+	})
+}
+
+// FuzzFileLacksFieldIDs: any bytes give an answer or an error wrapping
+// types.ErrCorruption, never a panic; the golden data files seed it.
+func FuzzFileLacksFieldIDs(f *testing.F) {
+	for _, name := range []string{"format-v1.parquet", "format-v2.parquet"} {
+		data, err := os.ReadFile(filepath.Join("..", "lsm", "testdata", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Add([]byte("PAR1\x00\x00\x00\x00PAR1"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if _, err := fileLacksFieldIDs(bytes.NewReader(data), int64(len(data))); err != nil && !errors.Is(err, types.ErrCorruption) {
+			t.Fatalf("error %v does not wrap ErrCorruption", err)
 		}
 	})
 }

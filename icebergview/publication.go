@@ -288,7 +288,17 @@ func (pb *publication) writeSnapshots(ctx context.Context, cands []candidate) er
 	current := pb.schemas[len(pb.schemas)-1]
 	w := &snapWriter{store: pb.t.Store(), root: pb.t.Root(), location: pb.loc, escape: pb.p.escape,
 		coldLocation: func() (string, error) { return pb.p.coldLocation(pb.t) },
-		t:            pb.t, schema: current, spec: pb.spec, specSch: pb.specSch}
+		lacksFieldIDs: func(ctx context.Context, f manifest.DataFile) (bool, error) {
+			store := pb.t.Store()
+			if f.Tier != "" {
+				var err error
+				if store, err = pb.t.ColdStore(ctx); err != nil {
+					return false, err
+				}
+			}
+			return pb.p.lacksFieldIDs(ctx, store, pb.t.Root(), f)
+		},
+		t: pb.t, schema: current, spec: pb.spec, specSch: pb.specSch}
 	attempt := pb.p.newID()
 	lastSeq := int64(0)
 	if base != nil {

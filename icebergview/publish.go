@@ -55,6 +55,7 @@ type Publisher struct {
 
 	published, failed, retries atomic.Int64
 	bg                         background
+	fieldIDs                   fieldIDCache
 }
 
 // Stats counts publications that wrote a new metadata file, failed

@@ -145,4 +145,13 @@ func TestPublishLateHistoryTagOfOldSnapshot(t *testing.T) {
 	if r := it.Metadata().SnapshotByName("t1"); r == nil || r.SnapshotID != 1 {
 		t.Fatalf("tag t1 = %+v, want snapshot 1", r)
 	}
+	_, infos, err := Published(ctx, store, testRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range infos {
+		if in.FilesWithoutFieldIDs != 0 {
+			t.Fatalf("snapshot %d: %d files without field ids, want 0", in.SnapshotID, in.FilesWithoutFieldIDs)
+		}
+	}
 }

@@ -27,6 +27,11 @@ type SnapshotInfo struct {
 	ManifestList string
 	// DeleteFiles are the URIs of its position delete files.
 	DeleteFiles []string
+	// FilesWithoutFieldIDs counts its data files without a Parquet field
+	// id on every column (data-file format version 1), whose first column
+	// Java engines read as NULL; -1 when not recorded (published by an
+	// older build).
+	FilesWithoutFieldIDs int
 }
 
 // Published returns the location of the current metadata file and its
@@ -53,6 +58,10 @@ func Published(ctx context.Context, store objstore.Store, root string) (string, 
 		}
 		info := SnapshotInfo{SnapshotID: d.siltID, Branch: d.branch, IcebergID: s.SnapshotID, Sequence: s.SequenceNumber,
 			TimeMillis: s.TimestampMs, ManifestList: s.ManifestList}
+		info.FilesWithoutFieldIDs = -1
+		if v, err := strconv.Atoi(s.Summary.Properties[propNoFieldIDs]); err == nil {
+			info.FilesWithoutFieldIDs = v
+		}
 		info.Refs = refs[s.SnapshotID]
 		sort.Strings(info.Refs)
 		n, _ := strconv.Atoi(s.Summary.Properties[propDeleteFiles])

@@ -288,6 +288,9 @@ func (h *history) checkView(all, fresh bool) {
 			t.Fatalf("iceberg snapshot %d has no silt summary", s.SnapshotID)
 		}
 		bySilt[s.SnapshotID] = d
+		if n := s.Summary.Properties[propNoFieldIDs]; n != "0" {
+			t.Fatalf("iceberg snapshot %d: %s = %q, want 0 (every file is of the current format)", s.SnapshotID, propNoFieldIDs, n)
+		}
 		if d.branch == "" && d.iceID != d.siltID {
 			t.Fatalf("main snapshot %d published as iceberg snapshot %d", d.siltID, d.iceID)
 		}

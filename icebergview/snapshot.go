@@ -79,11 +79,14 @@ type snapWriter struct {
 	// coldLocation is the location URI of the table's files in the cold
 	// tier, ending in '/' (Publisher.coldLocation).
 	coldLocation func() (string, error)
-	t            *table.Table
-	schema       *types.Schema // the table's current schema
-	iceSch       *iceberg.Schema
-	spec         iceberg.PartitionSpec
-	specSch      *iceberg.Schema // schema the spec is bound to
+	// lacksFieldIDs reports whether a data file has a column without a
+	// Parquet field id (Publisher.lacksFieldIDs).
+	lacksFieldIDs func(ctx context.Context, f manifest.DataFile) (bool, error)
+	t             *table.Table
+	schema        *types.Schema // the table's current schema
+	iceSch        *iceberg.Schema
+	spec          iceberg.PartitionSpec
+	specSch       *iceberg.Schema // schema the spec is bound to
 }
 
 // write publishes c as an Iceberg snapshot with sequence number seq and
@@ -114,8 +117,15 @@ func (w *snapWriter) write(ctx context.Context, c candidate, seq int64, parent *
 		return nil, errNotCompacted
 	}
 	var dataEntries, delEntries []iceberg.ManifestEntry
-	var delFiles int
+	var delFiles, noIDs int
 	for _, f := range files {
+		lacks, err := w.lacksFieldIDs(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		if lacks {
+			noIDs++
+		}
 		part, err := partitionValues(w.schema, f.Partition)
 		if err != nil {
 			return nil, fmt.Errorf("data file %s: %w", f.Path, err)
@@ -191,6 +201,7 @@ func (w *snapWriter) write(ctx context.Context, c candidate, seq int64, parent *
 		propManifestList: c.snap.ManifestList,
 		propDeleteFiles:  strconv.Itoa(delFiles),
 		propSchemaID:     strconv.FormatInt(c.snap.SchemaID, 10),
+		propNoFieldIDs:   strconv.Itoa(noIDs),
 	}
 	if c.born != 0 {
 		props[propBranchBorn] = strconv.FormatInt(c.born, 10)

@@ -97,6 +97,7 @@ func systemColumns(sys string, s *types.Schema) []Column {
 			{"manifest_list", types.TString},
 			{"delete_files", types.TBigInt},
 			{"delete_file_paths", types.TString},
+			{"files_without_field_ids", types.TBigInt},
 		}
 	}
 	return snapshotsColumns()
@@ -334,8 +335,12 @@ func (r *relation) icebergRows(ctx context.Context) (int64, iter.Seq2[types.Row,
 		if len(s.DeleteFiles) > 0 {
 			dels = strings.Join(s.DeleteFiles, ",")
 		}
+		var noIDs types.Value
+		if s.FilesWithoutFieldIDs >= 0 {
+			noIDs = int64(s.FilesWithoutFieldIDs)
+		}
 		rows = append(rows, types.Row{s.SnapshotID, branch, s.IcebergID, s.Sequence, millisTS(s.TimeMillis), refs, loc,
-			s.ManifestList, int64(len(s.DeleteFiles)), dels})
+			s.ManifestList, int64(len(s.DeleteFiles)), dels, noIDs})
 	}
 	return 0, rowsSeq(rows), nil
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/siltdb/silt/internal/s3test"
 	"github.com/siltdb/silt/internal/testkit"
 	"github.com/siltdb/silt/lifecycle"
+	"github.com/siltdb/silt/objstore"
 	"github.com/siltdb/silt/query"
 	"github.com/siltdb/silt/table"
 	"github.com/siltdb/silt/types"
@@ -40,12 +41,15 @@ type e2eTable struct {
 	// what SELECT returns only after a full compaction.
 	merged bool
 	// leadKey: the partition column is the first column (field id 0).
-	leadKey    bool
-	extra      []string // added value columns, in order
-	added      int      // columns added so far (names c1, c2, …)
-	branch     bool     // branch dev exists
-	devCommits int      // commits on branch dev
-	tags       []string
+	leadKey bool
+	// tiered: its data files move to the cold tier now and then.
+	tiered      bool
+	tieredFiles int
+	extra       []string // added value columns, in order
+	added       int      // columns added so far (names c1, c2, …)
+	branch      bool     // branch dev exists
+	devCommits  int      // commits on branch dev
+	tags        []string
 	// off: the view is not enabled yet (the table turns it on with ALTER
 	// TABLE … SET at step enableAt, publishing its retained history).
 	off      bool
@@ -66,6 +70,7 @@ type e2eHarness struct {
 	rc  *rest.Catalog
 
 	bucketURI string // s3://bucket/
+	coldURI   string // s3://bucket/prefix of the cold tier
 
 	tables []*e2eTable
 
@@ -93,7 +98,19 @@ func TestIcebergRESTEndToEnd(t *testing.T) {
 			h.pubErrs = append(h.pubErrs, name+": "+err.Error())
 			h.mu.Unlock()
 		}}
-	h.cat = catalog.New(store, "", table.Env{AfterChange: pub.Hook()})
+	// The cold tier: another prefix of the same bucket, which Iceberg
+	// readers reach with the warehouse's S3 settings.
+	coldCfg := s3cfg
+	coldCfg.Prefix = strings.Trim(s3cfg.Prefix+"/cold", "/")
+	coldURI := "s3://" + coldCfg.Bucket + "/" + coldCfg.Prefix
+	h.coldURI = coldURI
+	h.cat = catalog.New(store, "", table.Env{AfterChange: pub.Hook(), ColdURI: coldURI,
+		OpenStore: func(ctx context.Context, uri string) (objstore.Store, error) {
+			if uri != coldURI {
+				return nil, fmt.Errorf("unexpected tier store %s", uri)
+			}
+			return objstore.NewS3(ctx, coldCfg)
+		}})
 	h.eng = query.NewEngine(query.NewSiltCatalog(h.cat, "e2e"), query.EngineOptions{CurrentDB: "shop"})
 	h.exec("CREATE DATABASE shop")
 
@@ -116,7 +133,7 @@ func TestIcebergRESTEndToEnd(t *testing.T) {
 
 	const common = "'bucket' = '2', 'metadata.iceberg.enabled' = 'true', 'snapshot.num-retained.min' = '3', 'snapshot.num-retained.max' = '10'"
 	tables := []*e2eTable{
-		{name: "dedup", options: common},
+		{name: "dedup", options: common + ", 'tier.min-level' = '0'", tiered: true},
 		{name: "firstrow", options: common + ", 'merge-engine' = 'first-row'"},
 		{name: "partial", options: common + ", 'merge-engine' = 'partial-update'", merged: true},
 		{name: "agg", options: common + ", 'merge-engine' = 'aggregation', 'fields.n.aggregate-function' = 'sum'", merged: true},
@@ -167,6 +184,12 @@ func TestIcebergRESTEndToEnd(t *testing.T) {
 		h.insert(tb, "")
 		if tb.merged {
 			h.compact(tb, true)
+		}
+		if tb.tiered {
+			h.tier(tb)
+			if tb.tieredFiles == 0 {
+				h.t.Fatalf("%s: no file moved to the cold tier", tb.name)
+			}
 		}
 		h.checkPublished()
 		h.compareAll(tb, true)
@@ -292,6 +315,8 @@ func (h *e2eHarness) step(tb *e2eTable) string {
 		full := tb.merged || r.IntN(2) == 0
 		h.compact(tb, full)
 		return fmt.Sprintf("compact full=%v", full)
+	case k < 84 && tb.tiered:
+		return h.tier(tb)
 	case k < 88:
 		t, err := h.cat.LoadTable(h.ctx, "shop", tb.name)
 		if err != nil {
@@ -318,6 +343,39 @@ func (h *e2eHarness) step(tb *e2eTable) string {
 		tb.branch = true
 		return "branch dev"
 	}
+}
+
+// tier moves tb's data files to the cold tier (lifecycle tiering) and
+// checks that the view names them there, by s3:// URI.
+func (h *e2eHarness) tier(tb *e2eTable) string {
+	h.t.Helper()
+	t, err := h.cat.LoadTable(h.ctx, "shop", tb.name)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	rep, _, err := lifecycle.TierFiles(h.ctx, t, false)
+	if err != nil {
+		h.t.Fatalf("tier %s: %v", tb.name, err)
+	}
+	tb.tieredFiles += rep.Files
+	if rep.Files > 0 {
+		// The view names the moved files in the cold tier, by s3:// URI.
+		h.checkPublished()
+		tasks, err := h.load(tb).Scan().PlanFiles(h.ctx)
+		if err != nil {
+			h.t.Fatalf("%s: plan files: %v", tb.name, err)
+		}
+		cold := 0
+		for _, task := range tasks {
+			if strings.HasPrefix(task.File.FilePath(), h.coldURI+"/") {
+				cold++
+			}
+		}
+		if cold < rep.Files {
+			h.t.Fatalf("%s: %d files moved to the cold tier, the view names %d there", tb.name, rep.Files, cold)
+		}
+	}
+	return fmt.Sprintf("tier %d files", rep.Files)
 }
 
 // tolerant runs an UPDATE or DELETE, which merge engines other than
@@ -481,7 +539,7 @@ func (h *e2eHarness) compareAll(tb *e2eTable, final bool) {
 	if !final {
 		return
 	}
-	h.t.Logf("%s: %d snapshots and %d tags compared; branch: %v (%d commits)", tb.name, n, len(tb.tags), tb.branch, tb.devCommits)
+	h.t.Logf("%s: %d snapshots and %d tags compared; branch: %v (%d commits); %d files moved to the cold tier", tb.name, n, len(tb.tags), tb.branch, tb.devCommits, tb.tieredFiles)
 }
 
 func (h *e2eHarness) compareSnapshot(tb *e2eTable, lt *icetable.Table, iceID int64, branch string, siltID int64, what string) {
