@@ -3,6 +3,7 @@ package lsm
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/parquet-go/parquet-go/encoding/thrift"
@@ -39,6 +40,8 @@ type chunkIndex struct {
 	// column: truncated, so min is never greater and max never smaller
 	// than the page's keys); nil when not wanted or absent.
 	min, max [][]byte
+	// nulls are the column index's per-page NULL counts (nil: absent).
+	nulls []int64
 }
 
 // pageRows returns the rows [first, end) of page p.
@@ -140,6 +143,9 @@ func parseChunkIndex(tail sliceReaderAt, cc *format.ColumnChunk, rows int64, bou
 		}
 		if len(cx.MinValues) != len(ci.pages) || len(cx.MaxValues) != len(ci.pages) || len(cx.NullPages) != len(ci.pages) {
 			return nil, fmt.Errorf("%w: column index lists %d pages, offset index %d", types.ErrCorruption, len(cx.MinValues), len(ci.pages))
+		}
+		if len(cx.NullCounts) == len(ci.pages) {
+			ci.nulls = slices.Clone([]int64(cx.NullCounts))
 		}
 		ci.min, ci.max = make([][]byte, len(ci.pages)), make([][]byte, len(ci.pages))
 		for p := range ci.pages {

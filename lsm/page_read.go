@@ -3,6 +3,7 @@ package lsm
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -214,6 +215,9 @@ func (f *FileReader) readGroupPaged(ctx context.Context, i int, keys [][]byte, w
 		if err == errPageFallback {
 			return nil, false, nil
 		}
+		if err == nil {
+			err = f.checkRunBounds(run, kci, i, 0, r[0], r[1])
+		}
 		if err != nil {
 			return nil, false, err
 		}
@@ -260,7 +264,7 @@ func (f *FileReader) readGroupPaged(ctx context.Context, i int, keys [][]byte, w
 	plans := make([]colPlan, len(cols))
 	spans = spans[:0]
 	for n, col := range cols {
-		ci, err := f.chunkIndex(i, col, false)
+		ci, err := f.chunkIndex(i, col, true)
 		if err == errNoPageIndex {
 			return nil, false, nil
 		}
@@ -291,11 +295,17 @@ func (f *FileReader) readGroupPaged(ctx context.Context, i int, keys [][]byte, w
 			if err == errPageFallback {
 				return nil, false, nil
 			}
+			if err == nil {
+				err = f.checkRunBounds(run, plans[n].ci, i, col, r[0], r[1])
+			}
 			if err != nil {
 				return nil, false, err
 			}
 			f.pagesRead.Add(int64(r[1] - r[0] + 1))
 			decoded[col] = append(decoded[col], run)
+		}
+		if plans[n].ci.dictLen > 0 {
+			f.pagesRead.Add(1) // decoded with each run, read once
 		}
 	}
 	// value finds row in the decoded runs of col.
@@ -355,4 +365,16 @@ func (f *FileReader) readGroupPaged(ctx context.Context, i int, keys [][]byte, w
 		out = append(out, rec)
 	}
 	return out, true, nil
+}
+
+// checkRunBounds is checkBounds of a run of column col of row group i,
+// its error wrapping types.ErrCorruption.
+func (f *FileReader) checkRunBounds(run *pageRun, ci *chunkIndex, i, col, a, b int) error {
+	if err := checkBounds(run, ci, a, b); err != nil {
+		if errors.Is(err, types.ErrCorruption) {
+			return err
+		}
+		return fmt.Errorf("%w: row group %d column %s: %v", types.ErrCorruption, i, f.file.Root().Columns()[col].Name(), err)
+	}
+	return nil
 }
