@@ -22,7 +22,7 @@ import (
 //   - its body must match the page CRC (CRC-32 of the compressed levels and
 //     values, which parquet-go writes for every page);
 //   - its declared row and value counts must equal the rows the offset
-//     index gives the page;
+//     index gives the page, and its NULL count the column index's;
 //   - its levels and values are then checked by the same bounds as a
 //     whole chunk's (pagecheck.go) before parquet-go decodes them.
 //
@@ -150,6 +150,9 @@ func (f *FileReader) decodeRun(fs fetched, i, col int, ci *chunkIndex, a, b int,
 		usize := int64(h.UncompressedPageSize)
 		if int(v.NumValues) != n || int(v.NumRows) != n || v.NumNulls < 0 || v.NumNulls > v.NumValues {
 			return nil, corrupt(fmt.Errorf("page %d declares %d values, %d rows, %d nulls; the page index gives it %d rows", p, v.NumValues, v.NumRows, v.NumNulls, n))
+		}
+		if ci.nulls != nil && int64(v.NumNulls) != ci.nulls[p] {
+			return nil, corrupt(fmt.Errorf("page %d declares %d nulls, the column index %d", p, v.NumNulls, ci.nulls[p]))
 		}
 		if usize < 0 || usize > md.TotalUncompressedSize {
 			return nil, corrupt(fmt.Errorf("page %d declares %d uncompressed bytes, the chunk %d", p, usize, md.TotalUncompressedSize))
