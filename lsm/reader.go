@@ -42,7 +42,7 @@ type FileReader struct {
 
 	rowGroupsRead atomic.Int64
 	bytesRead     atomic.Int64
-	pagesRead     atomic.Int64 // data pages decoded by page reads
+	pagesRead     atomic.Int64 // pages decoded by page reads
 	pageReads     atomic.Int64 // ranged reads of page reads
 }
 
@@ -67,8 +67,8 @@ type readColumn struct {
 // ReadStats counts what a FileReader read.
 type ReadStats struct {
 	RowGroupsRead, BytesRead int64
-	// PagesRead counts the data pages page reads decoded (LookupKeys),
-	// PageReads their ranged reads.
+	// PagesRead counts the pages page reads decoded (LookupKeys; a
+	// dictionary page once per read), PageReads their ranged reads.
 	PagesRead, PageReads int64
 }
 
