@@ -26,6 +26,11 @@ import (
 // separate them: one larger read is cheaper than two requests.
 const coalesceGap = 16 << 10
 
+// coalesceBudget: while a step reads less than this in all, the ranges
+// with the smallest gaps between them are merged further, trading bytes
+// for requests.
+const coalesceBudget = 48 << 10
+
 // fetchParallel bounds the concurrent reads of one page read.
 const fetchParallel = 8
 
@@ -33,8 +38,9 @@ const fetchParallel = 8
 type span struct{ off, end int64 }
 
 // coalesce sorts spans and merges those that overlap or lie within gap
-// bytes of each other.
-func coalesce(spans []span, gap int64) []span {
+// bytes of each other, then, smallest gap first, those whose gap keeps
+// the total read within budget.
+func coalesce(spans []span, gap, budget int64) []span {
 	slices.SortFunc(spans, func(a, b span) int {
 		if a.off != b.off {
 			if a.off < b.off {
@@ -45,12 +51,30 @@ func coalesce(spans []span, gap int64) []span {
 		return 0
 	})
 	var out []span
+	var total int64
 	for _, s := range spans {
 		if n := len(out); n > 0 && s.off <= out[n-1].end+gap {
+			total += max(out[n-1].end, s.end) - out[n-1].end
 			out[n-1].end = max(out[n-1].end, s.end)
 			continue
 		}
 		out = append(out, s)
+		total += s.end - s.off
+	}
+	for len(out) > 1 {
+		k := 0 // the smallest gap follows out[k]
+		for j := 1; j < len(out)-1; j++ {
+			if out[j+1].off-out[j].end < out[k+1].off-out[k].end {
+				k = j
+			}
+		}
+		g := out[k+1].off - out[k].end
+		if total+g > budget {
+			break
+		}
+		total += g
+		out[k].end = out[k+1].end
+		out = append(out[:k+1], out[k+2:]...)
 	}
 	return out
 }
@@ -69,7 +93,7 @@ func (fs fetched) at(off, n int64) ([]byte, bool) {
 
 // fetch reads the coalesced spans concurrently.
 func (f *FileReader) fetch(ctx context.Context, spans []span) (fetched, error) {
-	spans = coalesce(spans, coalesceGap)
+	spans = coalesce(spans, coalesceGap, coalesceBudget)
 	out := make(fetched, len(spans))
 	errs := make([]error, len(spans))
 	sem := make(chan struct{}, fetchParallel)

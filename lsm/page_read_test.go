@@ -271,3 +271,42 @@ func pageBodyAt(fr *FileReader, pos int64) (group, col, page int, ok bool) {
 	}
 	return 0, 0, 0, false
 }
+
+// TestCoalesce: merged ranges cover every range, are sorted and disjoint,
+// merge every gap of at most gap bytes, and read more than the ranges
+// themselves only within budget (beyond the small gaps).
+func TestCoalesce(t *testing.T) {
+	seed := testSeed(t)
+	rng := rand.New(rand.NewPCG(seed, 0))
+	for it := 0; it < 2000; it++ {
+		var spans []span
+		var own int64
+		for n := 1 + rng.IntN(12); n > 0; n-- {
+			off := rng.Int64N(1 << 20)
+			s := span{off, off + 1 + rng.Int64N(20000)}
+			spans = append(spans, s)
+		}
+		gap, budget := rng.Int64N(20000), rng.Int64N(100000)
+		in := slices.Clone(spans)
+		out := coalesce(spans, gap, budget)
+		for _, s := range in {
+			if !slices.ContainsFunc(out, func(o span) bool { return o.off <= s.off && s.end <= o.end }) {
+				t.Fatalf("seed %d: %v not covered by %v", seed, s, out)
+			}
+		}
+		var total int64
+		for k, o := range out {
+			total += o.end - o.off
+			if k > 0 && o.off <= out[k-1].end+gap {
+				t.Fatalf("seed %d: %v and %v not merged (gap %d)", seed, out[k-1], o, gap)
+			}
+		}
+		small := coalesce(slices.Clone(in), gap, 0)
+		for _, o := range small {
+			own += o.end - o.off
+		}
+		if total > max(own, budget) {
+			t.Fatalf("seed %d: reads %d bytes, %d without the budget of %d", seed, total, own, budget)
+		}
+	}
+}
