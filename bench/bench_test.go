@@ -142,8 +142,8 @@ func TestScenariosLocal(t *testing.T) {
 				if v := value(t, res, "silt", "uniform hot (local index), latest, max-staleness 1s", "requests_per_lookup"); v >= 0.1 {
 					t.Errorf("a hot lookup with max-staleness 1s made %v store requests", v)
 				}
-				if v := value(t, res, "silt", "GetMany cold + metadata cache, pinned", "gets_per_row_group"); v > 1 {
-					t.Errorf("GetMany made %v GETs per row group", v)
+				if v := value(t, res, "silt", "GetMany cold + metadata cache, pinned", "gets_per_page"); v > 1 {
+					t.Errorf("GetMany made %v GETs per page", v)
 				}
 			case "scan":
 				doc := checkJSON(t, res, "silt", "duckdb")

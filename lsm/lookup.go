@@ -27,16 +27,20 @@ type LookupStats struct {
 	// BloomPruned files were opened, but their row-group key ranges and
 	// bloom filters ruled the key out: no row group was read.
 	BloomPruned int
-	// RowGroupsRead counts row groups read and decoded.
+	// RowGroupsRead counts row groups read whole and decoded (those
+	// without a page index).
 	RowGroupsRead int64
+	// PagesRead counts the data pages read and decoded, PageReads the
+	// ranged reads that fetched them (see FileReader.LookupKeys).
+	PagesRead, PageReads int64
 	// Records counts the records of the key found.
 	Records int
 }
 
 // Lookup returns the merged record of key across files (one LSM tree): files
 // whose MinKey/MaxKey exclude the key are not opened, then each opened
-// file's bloom filters and row-group key ranges decide which row groups are
-// read. It reports false when no record exists or the merged record is not
+// file's bloom filters and row-group key ranges decide which row groups
+// are searched, and its page index which pages of them are read. It reports false when no record exists or the merged record is not
 // +I/+U (deleted).
 func Lookup(ctx context.Context, files []FileSource, key []byte, merger Merger) (Record, bool, LookupStats, error) {
 	st := LookupStats{Files: len(files)}
@@ -55,9 +59,12 @@ func Lookup(ctx context.Context, files []FileSource, key []byte, merger Merger) 
 			st.BloomPruned++
 			continue
 		}
-		before := fr.Stats().RowGroupsRead
-		got, err := fr.Get(ctx, key)
-		st.RowGroupsRead += fr.Stats().RowGroupsRead - before
+		before := fr.Stats()
+		got, err := fr.LookupKeys(ctx, [][]byte{key})
+		after := fr.Stats()
+		st.RowGroupsRead += after.RowGroupsRead - before.RowGroupsRead
+		st.PagesRead += after.PagesRead - before.PagesRead
+		st.PageReads += after.PageReads - before.PageReads
 		if err != nil {
 			return Record{}, false, st, fmt.Errorf("data file %s: %w", fs.Meta.Path, err)
 		}

@@ -34,6 +34,7 @@ type FileReader struct {
 	groups   []rowGroup
 	tail     sliceReaderAt     // verified bytes from the first bloom filter on
 	leaves   []*parquet.Column // the file's leaf columns, in column-chunk order
+	pidx     *pageIndexes      // the checked page indexes used so far (page_index.go)
 	cols     []readColumn      // one per read-schema field
 	keyIdx   []int             // read-schema positions of the key columns
 	// checkKeys: the key columns are stored with their read types, so each
@@ -42,6 +43,8 @@ type FileReader struct {
 
 	rowGroupsRead atomic.Int64
 	bytesRead     atomic.Int64
+	pagesRead     atomic.Int64 // pages decoded by page reads
+	pageReads     atomic.Int64 // ranged reads of page reads
 }
 
 // rowGroup is the verified metadata of one row group.
@@ -68,6 +71,9 @@ type readColumn struct {
 // ReadStats counts what a FileReader read.
 type ReadStats struct {
 	RowGroupsRead, BytesRead int64
+	// PagesRead counts the pages page reads decoded (LookupKeys; a
+	// dictionary page once per read), PageReads their ranged reads.
+	PagesRead, PageReads int64
 }
 
 // OpenFile opens the data file of size bytes readable through r, mapping its
@@ -124,6 +130,7 @@ func OpenFile(ctx context.Context, r io.ReaderAt, size int64, readSchema *types.
 	f.bytesRead.Add(size - tailOff)
 	tailReader := sliceReaderAt{off: sums.tailStart, data: verified}
 	f.tail = tailReader
+	f.pidx = new(pageIndexes)
 	if err := f.open(tailReader, size, sums); err != nil {
 		return nil, err
 	}
@@ -145,13 +152,14 @@ type Footer struct {
 	groups             []rowGroup
 	tail               sliceReaderAt
 	leaves             []*parquet.Column
+	pidx               *pageIndexes
 }
 
 // Footer returns the file's verified footer, to open the same file again
 // with OpenFooter without reading it.
 func (f *FileReader) Footer() *Footer {
 	return &Footer{size: f.size, file: f.file, schemaID: f.schemaID, rowCount: f.rowCount,
-		minKey: f.minKey, maxKey: f.maxKey, groups: f.groups, tail: f.tail, leaves: f.leaves}
+		minKey: f.minKey, maxKey: f.maxKey, groups: f.groups, tail: f.tail, leaves: f.leaves, pidx: f.pidx}
 }
 
 // Size is the size of the file the footer belongs to.
@@ -176,7 +184,7 @@ func OpenFooter(r io.ReaderAt, ft *Footer, readSchema *types.Schema, seqBase int
 		return nil, fmt.Errorf("%w: nil read schema or footer", types.ErrInvalid)
 	}
 	f := &FileReader{r: r, size: ft.size, seqBase: seqBase, file: ft.file, schemaID: ft.schemaID,
-		rowCount: ft.rowCount, minKey: ft.minKey, maxKey: ft.maxKey, groups: ft.groups, tail: ft.tail, leaves: ft.leaves}
+		rowCount: ft.rowCount, minKey: ft.minKey, maxKey: ft.maxKey, groups: ft.groups, tail: ft.tail, leaves: ft.leaves, pidx: ft.pidx}
 	if err := f.mapColumns(readSchema); err != nil {
 		return nil, err
 	}
@@ -425,7 +433,8 @@ func (f *FileReader) NumRowGroups() int { return len(f.groups) }
 
 // Stats returns what the reader has read so far.
 func (f *FileReader) Stats() ReadStats {
-	return ReadStats{RowGroupsRead: f.rowGroupsRead.Load(), BytesRead: f.bytesRead.Load()}
+	return ReadStats{RowGroupsRead: f.rowGroupsRead.Load(), BytesRead: f.bytesRead.Load(),
+		PagesRead: f.pagesRead.Load(), PageReads: f.pageReads.Load()}
 }
 
 // MayContain reports whether the file may hold records of key: false only if

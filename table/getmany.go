@@ -20,11 +20,13 @@ type GetManyStats struct {
 	// FromIndex counts distinct keys the local lookup index answered;
 	// the others were read from the data files.
 	FromIndex int
-	// FilesOpened counts data files opened, RowGroups the distinct row
-	// groups read from them, and Reads the object-store reads of data
-	// files (a small file is one whole-object read; a footer read by an
-	// earlier lookup is not read again).
-	FilesOpened, RowGroups, Reads int
+	// FilesOpened counts data files opened, RowGroups the row groups
+	// searched in them (their key range admits a key), Pages the
+	// distinct pages read from those row groups (data and dictionary
+	// pages; see lsm.FileReader.LookupKeys), and Reads the object-store
+	// reads of data files (a small file is one whole-object read; a footer
+	// read by an earlier lookup is not read again).
+	FilesOpened, RowGroups, Pages, Reads int
 }
 
 // keyProbe is one distinct key of a GetMany.

@@ -17,9 +17,10 @@ import (
 // readProbes answers the probes not yet done from the data files of r's
 // snapshot. Probes are sorted by (partition, bucket, key), so each LSM
 // tree is read once for all its keys: a file is opened (once) only when a
-// key lies in its key range and passes its bloom filters, each of its row
-// groups whose key range holds a key is decoded once and walked with the
-// sorted keys, and the records found are merged per key.
+// key lies in its key range and passes its bloom filters, the keys it may
+// hold are read in one lsm.FileReader.LookupKeys (the pages of each row
+// group that hold any of them, each page read once), and the records found
+// are merged per key.
 func (t *Table) readProbes(ctx context.Context, r *keyRead, probes []keyProbe, st *GetManyStats) error {
 	files, err := t.meta.Files(ctx, r.snap)
 	if err != nil {
@@ -33,7 +34,6 @@ func (t *Table) readProbes(ctx context.Context, r *keyRead, probes []keyProbe, s
 	var opened []*memoFile
 	defer func() {
 		for _, m := range opened {
-			st.RowGroups += m.rowGroups()
 			st.Reads += m.reads()
 		}
 	}()
@@ -87,33 +87,26 @@ func (t *Table) readBucketProbes(ctx context.Context, r *keyRead, files []manife
 				kept = append(kept, i)
 			}
 		}
-		var recs []lsm.Record
-		for g := 0; g < fr.NumRowGroups() && len(kept) > 0; g++ {
+		var keys [][]byte
+		for _, i := range kept {
+			keys = append(keys, probes[i].key)
+		}
+		for g := 0; g < fr.NumRowGroups() && len(keys) > 0; g++ {
 			info := fr.Group(g)
-			var in []int
-			for _, i := range kept {
-				if keyInRange(probes[i].key, info.MinKey, info.MaxKey) {
-					in = append(in, i)
-				}
-			}
-			if len(in) == 0 {
-				continue
-			}
-			j := 0
-			for rec, err := range fr.GroupRecords(ctx, g) {
-				if err != nil {
-					return fmt.Errorf("table %s: data file %s: %w", t.name, f.Path, err)
-				}
-				for j < len(in) && bytes.Compare(probes[in[j]].key, rec.Key) < 0 {
-					j++
-				}
-				if j == len(in) {
+			for _, k := range keys {
+				if keyInRange(k, info.MinKey, info.MaxKey) {
+					st.RowGroups++
 					break
 				}
-				if bytes.Equal(probes[in[j]].key, rec.Key) {
-					recs = append(recs, rec)
-				}
 			}
+		}
+		var recs []lsm.Record
+		if len(keys) > 0 {
+			before := fr.Stats().PagesRead
+			if recs, err = fr.LookupKeys(ctx, keys); err != nil {
+				return fmt.Errorf("table %s: data file %s: %w", t.name, f.Path, err)
+			}
+			st.Pages += int(fr.Stats().PagesRead - before)
 		}
 		if len(recs) > 0 {
 			sources = append(sources, recordSeq(recs))
@@ -163,12 +156,6 @@ func keyInRange(key, minKey, maxKey []byte) bool {
 type memoFile struct {
 	fr *lsm.FileReader
 	r  *memoReaderAt
-}
-
-func (m *memoFile) rowGroups() int {
-	m.r.mu.Lock()
-	defer m.r.mu.Unlock()
-	return m.r.afterOpen
 }
 
 func (m *memoFile) reads() int {
@@ -226,17 +213,16 @@ func (t *Table) openMemoFile(ctx context.Context, f manifest.DataFile) (*lsm.Fil
 	return fr, m, nil
 }
 
-// memoReaderAt keeps every range read from r, by (offset, length): the
-// row groups of a file are always read as the same ranges.
+// memoReaderAt keeps every range read from r, by (offset, length), so a
+// range read twice in one GetMany is read once.
 type memoReaderAt struct {
 	r      io.ReaderAt
 	remote bool // reads reach the object store
 
-	mu        sync.Mutex
-	ranges    map[[2]int64][]byte
-	opened    bool // the footer is read: further ranges are row groups
-	afterOpen int  // distinct ranges read once opened
-	gets      int  // object-store reads
+	mu     sync.Mutex
+	ranges map[[2]int64][]byte
+	opened bool // the footer is read: further ranges are pages or row groups
+	gets   int  // object-store reads
 }
 
 func (m *memoReaderAt) ReadAt(p []byte, off int64) (int, error) {
@@ -255,9 +241,6 @@ func (m *memoReaderAt) ReadAt(p []byte, off int64) (int, error) {
 	defer m.mu.Unlock()
 	if _, ok := m.ranges[k]; !ok {
 		m.ranges[k] = append([]byte(nil), p[:n]...)
-		if m.opened {
-			m.afterOpen++
-		}
 		if m.remote {
 			m.gets++
 		}
