@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"iter"
 	"slices"
 
 	"github.com/siltdb/silt/lsm"
@@ -26,7 +25,8 @@ import (
 //	        buffer of their bucket is flushed.
 //	lookup  the complete changelog of the commit, computed at commit time:
 //	        for each key the commit wrote, before = the key's merged record
-//	        in the parent snapshot (LookupRecord) and after = the merge
+//	        in the parent snapshot (as LookupRecord reads it, for all keys
+//	        at once: changelog_before.go) and after = the merge
 //	        engine applied to before and the commit's records of the key.
 //	        No live before and a live after gives +I; both live and
 //	        different -U(before) +U(after); a live before only -D(before);
@@ -49,9 +49,11 @@ import (
 // its before-images after another commit moved the table on.
 const maxChangelogAttempts = 8
 
-// changelogLookupKeys: a bucket whose commit wrote at most this many keys
-// gets its before-images by point lookups (LookupRecord); a bigger one by
-// merging the parent's files of the bucket once.
+// changelogLookupKeys: when the lookup index cannot answer, a bucket whose
+// commit wrote at most this many keys gets its before-images by reading
+// only the row groups that may hold them (GetMany's file path); a bigger
+// one by merging the parent's files of the bucket once (a streaming read
+// whose memory does not grow with the bucket).
 const changelogLookupKeys = 256
 
 // maxCompactWalk bounds the snapshots a Check walks to see that only
@@ -72,6 +74,8 @@ type changelogState struct {
 	lookupKeys int
 	// attempts counts recomputations after a stale before-image (tests).
 	attempts int
+	// lookups sums how the before-images were read (tests).
+	lookups GetManyStats
 }
 
 // keepInput keeps a written record for the input producer and returns the
@@ -345,55 +349,37 @@ func (w *Writer) lookupChangelog(ctx context.Context, base *manifest.Snapshot, a
 	if w.cl.lookupKeys > 0 {
 		limit = w.cl.lookupKeys
 	}
-	var baseGroups map[bucketKey][]manifest.DataFile // loaded on first use
+	// The commit's merged record of each key, deletes included, sequenced
+	// after everything in base; per (partition, bucket) in key order.
 	groups, ids := filesByBucket(added)
+	writes := make([][]lsm.Record, len(ids))
+	var probes []keyProbe
+	for i, g := range ids {
+		for rec, err := range w.t.readGroup(ctx, groups[g], true) {
+			if err != nil {
+				return nil, 0, err
+			}
+			rec.Seq += shift
+			writes[i] = append(writes[i], rec)
+			probes = append(probes, keyProbe{partition: g.partition, bucket: g.bucket, key: rec.Key})
+		}
+	}
+	// Every key's before-image at base, all at once (GetMany's path).
+	if err := w.t.beforeImages(ctx, base, probes, limit, &w.cl.lookups); err != nil {
+		return nil, 0, err
+	}
 	var out []manifest.DataFile
-	for _, g := range ids {
+	next := 0
+	for i, g := range ids {
 		var recs []lsm.Record
 		emit := func(key []byte, kind types.RowKind, row types.Row) {
 			recs = append(recs, lsm.Record{Key: key, Seq: seq, Kind: kind, Row: row, Merged: true})
 			seq++
 		}
-		// The commit's merged record of each key, deletes included,
-		// sequenced after everything in base.
-		var writes []lsm.Record
-		for rec, err := range w.t.readGroup(ctx, groups[g], true) {
-			if err != nil {
-				return out, 0, err
-			}
-			rec.Seq += shift
-			writes = append(writes, rec)
-		}
-		byIndex := w.t.lookupIndex() != nil
-		if (len(writes) > limit || !byIndex) && base != nil && baseGroups == nil {
-			files, err := w.t.meta.Files(ctx, base)
-			if err != nil {
-				return out, 0, fmt.Errorf("table %s: snapshot %d: %w", w.t.name, base.ID, err)
-			}
-			baseGroups, _ = filesByBucket(files)
-		}
-		switch {
-		case base == nil:
-			for _, rec := range writes {
-				w.t.change(lsm.Record{}, false, rec, emit)
-			}
-		case len(writes) > limit:
-			if err := w.t.joinBefore(ctx, baseGroups[g], writes, emit); err != nil {
-				return out, 0, err
-			}
-		case byIndex:
-			// The local lookup index answers without reading data files.
-			for _, rec := range writes {
-				before, ok, err := w.t.LookupRecord(ctx, base, g.partition, g.bucket, rec.Key)
-				if err != nil {
-					return out, 0, err
-				}
-				w.t.change(before, ok, rec, emit)
-			}
-		default:
-			if err := w.t.lookupBefore(ctx, baseGroups[g], writes, emit); err != nil {
-				return out, 0, err
-			}
+		for _, rec := range writes[i] {
+			p := &probes[next]
+			next++
+			w.t.change(p.rec, p.exists, rec, emit)
 		}
 		if len(recs) == 0 {
 			continue
@@ -405,71 +391,6 @@ func (w *Writer) lookupChangelog(ctx context.Context, base *manifest.Snapshot, a
 		}
 	}
 	return out, seq, nil
-}
-
-// lookupBefore finds the before-record of each write by point lookups in
-// the bucket's files of the base snapshot (LookupRecord without a lookup
-// index, with each file opened at most once).
-func (t *Table) lookupBefore(ctx context.Context, files []manifest.DataFile, writes []lsm.Record, emit func([]byte, types.RowKind, types.Row)) error {
-	open := map[string]*lsm.FileReader{}
-	srcs := make([]lsm.FileSource, len(files))
-	for i, f := range files {
-		srcs[i] = lsm.FileSource{Meta: f, Open: func(ctx context.Context) (*lsm.FileReader, error) {
-			if fr := open[f.Path]; fr != nil {
-				return fr, nil
-			}
-			fr, err := t.openFile(ctx, f)
-			if err != nil {
-				return nil, err
-			}
-			open[f.Path] = fr
-			return fr, nil
-		}}
-	}
-	for _, rec := range writes {
-		before, _, _, err := lsm.Lookup(ctx, srcs, rec.Key, t.merger)
-		if err != nil {
-			return fmt.Errorf("table %s: lookup: %w", t.name, err)
-		}
-		t.change(before, before.Key != nil, rec, emit)
-	}
-	return nil
-}
-
-// joinBefore finds the before-record of each write (sorted by key) by
-// merging the bucket's files of the base snapshot.
-func (t *Table) joinBefore(ctx context.Context, files []manifest.DataFile, writes []lsm.Record, emit func([]byte, types.RowKind, types.Row)) error {
-	next, stop := iter.Pull2(t.readGroup(ctx, files, true))
-	defer stop()
-	var cur *lsm.Record
-	advance := func() error {
-		r, err, ok := next()
-		if err != nil {
-			return err
-		}
-		if !ok {
-			cur = nil
-			return nil
-		}
-		cur = &r
-		return nil
-	}
-	if err := advance(); err != nil {
-		return err
-	}
-	for _, rec := range writes {
-		for cur != nil && bytes.Compare(cur.Key, rec.Key) < 0 {
-			if err := advance(); err != nil {
-				return err
-			}
-		}
-		if cur != nil && bytes.Equal(cur.Key, rec.Key) {
-			t.change(*cur, true, rec, emit)
-		} else {
-			t.change(lsm.Record{}, false, rec, emit)
-		}
-	}
-	return nil
 }
 
 // change emits the changelog rows of one key: before is its merged record
