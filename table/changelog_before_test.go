@@ -2,9 +2,12 @@ package table
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/siltdb/silt/manifest"
@@ -278,4 +281,55 @@ func referenceChangelog(t *testing.T, ctx context.Context, tb *Table, parent, sn
 		}
 	}
 	return out
+}
+
+// failChangelogStore fails the uploads of changelog files after the first.
+type failChangelogStore struct {
+	objstore.Store
+	mu   sync.Mutex
+	puts int
+}
+
+func (s *failChangelogStore) Put(ctx context.Context, key string, data []byte) (objstore.ObjectInfo, error) {
+	if strings.Contains(key, "/changelog-") {
+		s.mu.Lock()
+		s.puts++
+		n := s.puts
+		s.mu.Unlock()
+		if n > 1 {
+			return objstore.ObjectInfo{}, errors.New("injected upload failure")
+		}
+	}
+	return s.Store.Put(ctx, key, data)
+}
+
+// TestChangelogLookupUploadFails: when one of a commit's changelog uploads
+// (made together, one per bucket) fails, the commit fails and leaves no
+// changelog file behind.
+func TestChangelogLookupUploadFails(t *testing.T) {
+	ctx := context.Background()
+	store := &failChangelogStore{Store: objstore.NewMem()}
+	s := simpleSchema(4)
+	s.Options[OptChangelogProducer] = ProducerLookup
+	tb, err := Open("db.t", store, "t/", s, Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := tb.NewWriter("w")
+	defer func() { _ = w.Close(ctx) }()
+	for i := int64(0); i < 40; i++ {
+		mustWrite(t, w, types.Insert, types.Row{i, "v"})
+	}
+	if _, err := w.Commit(ctx, "1"); err == nil || !strings.Contains(err.Error(), "injected upload failure") {
+		t.Fatalf("commit: %v, want the upload failure", err)
+	}
+	objs, err := store.List(ctx, "t/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range objs {
+		if strings.Contains(o.Key, "/changelog-") {
+			t.Fatalf("changelog file %s left behind", o.Key)
+		}
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 
 	"github.com/siltdb/silt/lsm"
 	"github.com/siltdb/silt/manifest"
@@ -129,6 +130,22 @@ func (t *Table) changelogFilePath(partition string, bucket int) string {
 // writeChangelog uploads changelog records of one bucket, sorted by (key,
 // seq) with commit-local sequence numbers, as changelog files.
 func (w *Writer) writeChangelog(ctx context.Context, k bucketKey, recs []lsm.Record) ([]manifest.DataFile, error) {
+	files, err := w.encodeChangelog(k, recs)
+	if err != nil {
+		return nil, err
+	}
+	return w.uploadChangelog(ctx, files)
+}
+
+// changelogFile is an encoded changelog file and its manifest entry.
+type changelogFile struct {
+	data []byte
+	meta manifest.DataFile
+}
+
+// encodeChangelog encodes changelog records of one bucket (see
+// writeChangelog) and names their files.
+func (w *Writer) encodeChangelog(k bucketKey, recs []lsm.Record) ([]changelogFile, error) {
 	encoded, err := lsm.WriteFiles(recs, w.t.schema, lsm.WriterOptions{
 		TargetFileSize: w.t.opts.TargetFileSize,
 		RowGroupRows:   w.t.opts.RowGroupRows,
@@ -136,18 +153,14 @@ func (w *Writer) writeChangelog(ctx context.Context, k bucketKey, recs []lsm.Rec
 	if err != nil {
 		return nil, fmt.Errorf("table %s: write changelog: %w", w.t.name, err)
 	}
-	var out []manifest.DataFile
-	w.holdFiles()
+	out := make([]changelogFile, 0, len(encoded))
 	for _, f := range encoded {
 		path := w.t.changelogFilePath(k.partition, k.bucket)
 		sum, err := f.Checksum()
 		if err != nil {
-			return out, fmt.Errorf("table %s: checksum of %s: %w", w.t.name, path, err)
+			return nil, fmt.Errorf("table %s: checksum of %s: %w", w.t.name, path, err)
 		}
-		if _, err := w.t.store.Put(ctx, w.t.root+path, f.Data); err != nil {
-			return out, fmt.Errorf("table %s: upload %s: %w", w.t.name, path, err)
-		}
-		out = append(out, manifest.DataFile{
+		out = append(out, changelogFile{data: f.Data, meta: manifest.DataFile{
 			Path:          path,
 			Partition:     k.partition,
 			Bucket:        k.bucket,
@@ -161,7 +174,41 @@ func (w *Writer) writeChangelog(ctx context.Context, k bucketKey, recs []lsm.Rec
 			SchemaID:      w.t.schema.ID,
 			CreatedMillis: w.t.env.Now().UnixMilli(),
 			Checksum:      sum,
-		})
+		}})
+	}
+	return out, nil
+}
+
+// uploadChangelog uploads encoded changelog files, up to
+// maxParallelFetches at a time (a commit writes one per bucket it
+// changed). On an error it returns the first one and every file it may
+// have uploaded, for the caller to delete.
+func (w *Writer) uploadChangelog(ctx context.Context, files []changelogFile) ([]manifest.DataFile, error) {
+	if len(files) == 0 {
+		return nil, nil
+	}
+	w.holdFiles()
+	out := make([]manifest.DataFile, len(files))
+	errs := make([]error, len(files))
+	sem := make(chan struct{}, maxParallelFetches)
+	var wg sync.WaitGroup
+	for i, f := range files {
+		out[i] = f.meta
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if _, err := w.t.store.Put(ctx, w.t.root+f.meta.Path, f.data); err != nil {
+				errs[i] = fmt.Errorf("table %s: upload %s: %w", w.t.name, f.meta.Path, err)
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return out, err
+		}
 	}
 	return out, nil
 }
@@ -368,7 +415,7 @@ func (w *Writer) lookupChangelog(ctx context.Context, base *manifest.Snapshot, a
 	if err := w.t.beforeImages(ctx, base, probes, limit, &w.cl.lookups); err != nil {
 		return nil, 0, err
 	}
-	var out []manifest.DataFile
+	var encoded []changelogFile
 	next := 0
 	for i, g := range ids {
 		var recs []lsm.Record
@@ -384,11 +431,17 @@ func (w *Writer) lookupChangelog(ctx context.Context, base *manifest.Snapshot, a
 		if len(recs) == 0 {
 			continue
 		}
-		files, err := w.writeChangelog(ctx, g, recs)
-		out = append(out, files...)
+		files, err := w.encodeChangelog(g, recs)
 		if err != nil {
-			return out, 0, err
+			return nil, 0, err
 		}
+		encoded = append(encoded, files...)
+	}
+	// The buckets' files are uploaded together: one round trip, not one
+	// per bucket.
+	out, err := w.uploadChangelog(ctx, encoded)
+	if err != nil {
+		return out, 0, err
 	}
 	return out, seq, nil
 }
