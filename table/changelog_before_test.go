@@ -135,7 +135,8 @@ func TestChangelogLookupIndexCatchesUpToBase(t *testing.T) {
 // LookupRecord of each written key in the parent's data files. The
 // before-images come in turn from the lookup index, from the data files
 // with the index busy, from GetMany's file path and from the bucket merge
-// (small and large thresholds), with compactions in between.
+// (small and large thresholds), for all buckets at once or in batches,
+// with compactions in between.
 // Replay: go test ./table -run TestChangelogLookupPaths -seed N.
 func TestChangelogLookupPaths(t *testing.T) {
 	seed := testSeed(t)
@@ -174,6 +175,7 @@ func runChangelogPaths(t *testing.T, rng *rand.Rand, engine string, indexed bool
 	defer func() { _ = w.Close(ctx) }()
 	for c := 1; c <= commits; c++ {
 		w.cl.lookupKeys = []int{0, 1, 1 + rng.IntN(20)}[rng.IntN(3)]
+		w.cl.batchKeys = []int{0, 1, 1 + rng.IntN(60)}[rng.IntN(3)] // 1: a batch per bucket
 		busy := indexed && rng.IntN(4) == 0
 		if indexed && rng.IntN(3) == 0 {
 			_, _, _ = tb.Get(ctx, 0, "eu", int32(0)) // the index current before the commit

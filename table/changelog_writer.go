@@ -57,6 +57,11 @@ const maxChangelogAttempts = 8
 // whose memory does not grow with the bucket).
 const changelogLookupKeys = 256
 
+// changelogBatchKeys: a lookup changelog is computed for about this many
+// keys at a time (whole buckets), bounding the records and encoded files
+// a big commit holds in memory.
+const changelogBatchKeys = 1 << 16
+
 // maxCompactWalk bounds the snapshots a Check walks to see that only
 // COMPACT commits landed since the before-images were read.
 const maxCompactWalk = 64
@@ -71,8 +76,9 @@ type changelogState struct {
 	// unsureFiles: how many of files belong to a commit whose outcome is
 	// unknown (see Writer.resolveUnsure).
 	unsureFiles int
-	// lookupKeys overrides changelogLookupKeys (tests).
-	lookupKeys int
+	// lookupKeys overrides changelogLookupKeys, batchKeys
+	// changelogBatchKeys (tests).
+	lookupKeys, batchKeys int
 	// attempts counts recomputations after a stale before-image (tests).
 	attempts int
 	// lookups sums how the before-images were read (tests).
@@ -396,52 +402,73 @@ func (w *Writer) lookupChangelog(ctx context.Context, base *manifest.Snapshot, a
 	if w.cl.lookupKeys > 0 {
 		limit = w.cl.lookupKeys
 	}
-	// The commit's merged record of each key, deletes included, sequenced
-	// after everything in base; per (partition, bucket) in key order.
+	// The buckets are taken in batches of about changelogBatchKeys keys:
+	// each batch's before-images are read at once (GetMany's path) and its
+	// changelog files uploaded together, one round trip, not one per
+	// bucket; memory holds one batch.
+	batchKeys := changelogBatchKeys
+	if w.cl.batchKeys > 0 {
+		batchKeys = w.cl.batchKeys
+	}
 	groups, ids := filesByBucket(added)
-	writes := make([][]lsm.Record, len(ids))
+	var out []manifest.DataFile
+	var writes [][]lsm.Record
+	var batch []bucketKey
 	var probes []keyProbe
-	for i, g := range ids {
+	flush := func() error {
+		if err := w.t.beforeImages(ctx, base, probes, limit, &w.cl.lookups); err != nil {
+			return err
+		}
+		var encoded []changelogFile
+		next := 0
+		for i, g := range batch {
+			var recs []lsm.Record
+			emit := func(key []byte, kind types.RowKind, row types.Row) {
+				recs = append(recs, lsm.Record{Key: key, Seq: seq, Kind: kind, Row: row, Merged: true})
+				seq++
+			}
+			for _, rec := range writes[i] {
+				p := &probes[next]
+				next++
+				w.t.change(p.rec, p.exists, rec, emit)
+			}
+			if len(recs) == 0 {
+				continue
+			}
+			files, err := w.encodeChangelog(g, recs)
+			if err != nil {
+				return err
+			}
+			encoded = append(encoded, files...)
+		}
+		files, err := w.uploadChangelog(ctx, encoded)
+		out = append(out, files...)
+		writes, batch, probes = writes[:0], batch[:0], probes[:0]
+		return err
+	}
+	for _, g := range ids {
+		// The commit's merged record of each key, deletes included,
+		// sequenced after everything in base, in key order.
+		var recs []lsm.Record
 		for rec, err := range w.t.readGroup(ctx, groups[g], true) {
 			if err != nil {
-				return nil, 0, err
+				return out, 0, err
 			}
 			rec.Seq += shift
-			writes[i] = append(writes[i], rec)
+			recs = append(recs, rec)
 			probes = append(probes, keyProbe{partition: g.partition, bucket: g.bucket, key: rec.Key})
 		}
+		writes, batch = append(writes, recs), append(batch, g)
+		if len(probes) >= batchKeys {
+			if err := flush(); err != nil {
+				return out, 0, err
+			}
+		}
 	}
-	// Every key's before-image at base, all at once (GetMany's path).
-	if err := w.t.beforeImages(ctx, base, probes, limit, &w.cl.lookups); err != nil {
-		return nil, 0, err
-	}
-	var encoded []changelogFile
-	next := 0
-	for i, g := range ids {
-		var recs []lsm.Record
-		emit := func(key []byte, kind types.RowKind, row types.Row) {
-			recs = append(recs, lsm.Record{Key: key, Seq: seq, Kind: kind, Row: row, Merged: true})
-			seq++
+	if len(batch) > 0 {
+		if err := flush(); err != nil {
+			return out, 0, err
 		}
-		for _, rec := range writes[i] {
-			p := &probes[next]
-			next++
-			w.t.change(p.rec, p.exists, rec, emit)
-		}
-		if len(recs) == 0 {
-			continue
-		}
-		files, err := w.encodeChangelog(g, recs)
-		if err != nil {
-			return nil, 0, err
-		}
-		encoded = append(encoded, files...)
-	}
-	// The buckets' files are uploaded together: one round trip, not one
-	// per bucket.
-	out, err := w.uploadChangelog(ctx, encoded)
-	if err != nil {
-		return out, 0, err
 	}
 	return out, seq, nil
 }
