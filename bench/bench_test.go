@@ -166,6 +166,14 @@ func TestScenariosLocal(t *testing.T) {
 				if v := res.Ratios["commit p50 latency, with the Iceberg view / without (target <= 2)"]; v <= 0 {
 					t.Errorf("no cost ratio of the Iceberg view: %v", res.Ratios)
 				}
+				for _, how := range []string{"data files", "lookup index"} {
+					if v := res.Ratios["commit p50 latency, changelog-producer = lookup ("+how+") / none"]; v <= 0 {
+						t.Errorf("no cost ratio of the lookup changelog producer (%s): %v", how, res.Ratios)
+					}
+				}
+				if v := value(t, res, "silt", "changelog-producer = lookup, local lookup index", "commits"); v != 5 {
+					t.Errorf("commits with the lookup producer = %v, want 5", v)
+				}
 			case "sink":
 				// Without an injected engine (bench may not import stream)
 				// the peer is measured and silt says why it is absent;

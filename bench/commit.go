@@ -141,6 +141,9 @@ func runCommit(ctx context.Context, b *runner, r *Result) error {
 			r.ratio(fmt.Sprintf("commits/s, %d writers / 1 writer, %s", writers, mode), rate, ceiling)
 		}
 	}
+	if err := b.commitChangelog(ctx, r, cs, cat); err != nil {
+		return err
+	}
 	r.note("each writer is a table.Writer with its own commit user on one shared table, committing %d-row batches; with compaction inline each writer compacts after its commits (the COMPACT commits also count as retries when they lose a race, but not as commits); retries = snapshot put-if-absent calls that lost to another committer; latency = Commit call (flush + metadata + snapshot put); compare commits_per_s with the store scenario's put-if-absent rate; `compaction off` is write-only with the stop trigger at 10000, so runs pile up (%d per bucket at the end); `Iceberg view` publishes Iceberg metadata (manifests, position deletes from HiddenRows, metadata file, pointer switch) after every commit, compaction commits included", commitBatchRows, total)
 	return nil
 }

@@ -6,8 +6,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"iter"
 	"slices"
+	"sync"
 
 	"github.com/siltdb/silt/lsm"
 	"github.com/siltdb/silt/manifest"
@@ -26,7 +26,8 @@ import (
 //	        buffer of their bucket is flushed.
 //	lookup  the complete changelog of the commit, computed at commit time:
 //	        for each key the commit wrote, before = the key's merged record
-//	        in the parent snapshot (LookupRecord) and after = the merge
+//	        in the parent snapshot (as LookupRecord reads it, for all keys
+//	        at once: changelog_before.go) and after = the merge
 //	        engine applied to before and the commit's records of the key.
 //	        No live before and a live after gives +I; both live and
 //	        different -U(before) +U(after); a live before only -D(before);
@@ -49,10 +50,17 @@ import (
 // its before-images after another commit moved the table on.
 const maxChangelogAttempts = 8
 
-// changelogLookupKeys: a bucket whose commit wrote at most this many keys
-// gets its before-images by point lookups (LookupRecord); a bigger one by
-// merging the parent's files of the bucket once.
+// changelogLookupKeys: when the lookup index cannot answer, a bucket whose
+// commit wrote at most this many keys gets its before-images by reading
+// only the row groups that may hold them (GetMany's file path); a bigger
+// one by merging the parent's files of the bucket once (a streaming read
+// whose memory does not grow with the bucket).
 const changelogLookupKeys = 256
+
+// changelogBatchKeys: a lookup changelog is computed for about this many
+// keys at a time (whole buckets), bounding the records and encoded files
+// a big commit holds in memory.
+const changelogBatchKeys = 1 << 16
 
 // maxCompactWalk bounds the snapshots a Check walks to see that only
 // COMPACT commits landed since the before-images were read.
@@ -68,10 +76,13 @@ type changelogState struct {
 	// unsureFiles: how many of files belong to a commit whose outcome is
 	// unknown (see Writer.resolveUnsure).
 	unsureFiles int
-	// lookupKeys overrides changelogLookupKeys (tests).
-	lookupKeys int
+	// lookupKeys overrides changelogLookupKeys, batchKeys
+	// changelogBatchKeys (tests).
+	lookupKeys, batchKeys int
 	// attempts counts recomputations after a stale before-image (tests).
 	attempts int
+	// lookups sums how the before-images were read (tests).
+	lookups GetManyStats
 }
 
 // keepInput keeps a written record for the input producer and returns the
@@ -125,6 +136,22 @@ func (t *Table) changelogFilePath(partition string, bucket int) string {
 // writeChangelog uploads changelog records of one bucket, sorted by (key,
 // seq) with commit-local sequence numbers, as changelog files.
 func (w *Writer) writeChangelog(ctx context.Context, k bucketKey, recs []lsm.Record) ([]manifest.DataFile, error) {
+	files, err := w.encodeChangelog(k, recs)
+	if err != nil {
+		return nil, err
+	}
+	return w.uploadChangelog(ctx, files)
+}
+
+// changelogFile is an encoded changelog file and its manifest entry.
+type changelogFile struct {
+	data []byte
+	meta manifest.DataFile
+}
+
+// encodeChangelog encodes changelog records of one bucket (see
+// writeChangelog) and names their files.
+func (w *Writer) encodeChangelog(k bucketKey, recs []lsm.Record) ([]changelogFile, error) {
 	encoded, err := lsm.WriteFiles(recs, w.t.schema, lsm.WriterOptions{
 		TargetFileSize: w.t.opts.TargetFileSize,
 		RowGroupRows:   w.t.opts.RowGroupRows,
@@ -132,18 +159,14 @@ func (w *Writer) writeChangelog(ctx context.Context, k bucketKey, recs []lsm.Rec
 	if err != nil {
 		return nil, fmt.Errorf("table %s: write changelog: %w", w.t.name, err)
 	}
-	var out []manifest.DataFile
-	w.holdFiles()
+	out := make([]changelogFile, 0, len(encoded))
 	for _, f := range encoded {
 		path := w.t.changelogFilePath(k.partition, k.bucket)
 		sum, err := f.Checksum()
 		if err != nil {
-			return out, fmt.Errorf("table %s: checksum of %s: %w", w.t.name, path, err)
+			return nil, fmt.Errorf("table %s: checksum of %s: %w", w.t.name, path, err)
 		}
-		if _, err := w.t.store.Put(ctx, w.t.root+path, f.Data); err != nil {
-			return out, fmt.Errorf("table %s: upload %s: %w", w.t.name, path, err)
-		}
-		out = append(out, manifest.DataFile{
+		out = append(out, changelogFile{data: f.Data, meta: manifest.DataFile{
 			Path:          path,
 			Partition:     k.partition,
 			Bucket:        k.bucket,
@@ -157,7 +180,41 @@ func (w *Writer) writeChangelog(ctx context.Context, k bucketKey, recs []lsm.Rec
 			SchemaID:      w.t.schema.ID,
 			CreatedMillis: w.t.env.Now().UnixMilli(),
 			Checksum:      sum,
-		})
+		}})
+	}
+	return out, nil
+}
+
+// uploadChangelog uploads encoded changelog files, up to
+// maxParallelFetches at a time (a commit writes one per bucket it
+// changed). On an error it returns the first one and every file it may
+// have uploaded, for the caller to delete.
+func (w *Writer) uploadChangelog(ctx context.Context, files []changelogFile) ([]manifest.DataFile, error) {
+	if len(files) == 0 {
+		return nil, nil
+	}
+	w.holdFiles()
+	out := make([]manifest.DataFile, len(files))
+	errs := make([]error, len(files))
+	sem := make(chan struct{}, maxParallelFetches)
+	var wg sync.WaitGroup
+	for i, f := range files {
+		out[i] = f.meta
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if _, err := w.t.store.Put(ctx, w.t.root+f.meta.Path, f.data); err != nil {
+				errs[i] = fmt.Errorf("table %s: upload %s: %w", w.t.name, f.meta.Path, err)
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return out, err
+		}
 	}
 	return out, nil
 }
@@ -345,131 +402,75 @@ func (w *Writer) lookupChangelog(ctx context.Context, base *manifest.Snapshot, a
 	if w.cl.lookupKeys > 0 {
 		limit = w.cl.lookupKeys
 	}
-	var baseGroups map[bucketKey][]manifest.DataFile // loaded on first use
+	// The buckets are taken in batches of about changelogBatchKeys keys:
+	// each batch's before-images are read at once (GetMany's path) and its
+	// changelog files uploaded together, one round trip, not one per
+	// bucket; memory holds one batch.
+	batchKeys := changelogBatchKeys
+	if w.cl.batchKeys > 0 {
+		batchKeys = w.cl.batchKeys
+	}
 	groups, ids := filesByBucket(added)
 	var out []manifest.DataFile
-	for _, g := range ids {
-		var recs []lsm.Record
-		emit := func(key []byte, kind types.RowKind, row types.Row) {
-			recs = append(recs, lsm.Record{Key: key, Seq: seq, Kind: kind, Row: row, Merged: true})
-			seq++
+	var writes [][]lsm.Record
+	var batch []bucketKey
+	var probes []keyProbe
+	flush := func() error {
+		if err := w.t.beforeImages(ctx, base, probes, limit, &w.cl.lookups); err != nil {
+			return err
 		}
+		var encoded []changelogFile
+		next := 0
+		for i, g := range batch {
+			var recs []lsm.Record
+			emit := func(key []byte, kind types.RowKind, row types.Row) {
+				recs = append(recs, lsm.Record{Key: key, Seq: seq, Kind: kind, Row: row, Merged: true})
+				seq++
+			}
+			for _, rec := range writes[i] {
+				p := &probes[next]
+				next++
+				w.t.change(p.rec, p.exists, rec, emit)
+			}
+			if len(recs) == 0 {
+				continue
+			}
+			files, err := w.encodeChangelog(g, recs)
+			if err != nil {
+				return err
+			}
+			encoded = append(encoded, files...)
+		}
+		files, err := w.uploadChangelog(ctx, encoded)
+		out = append(out, files...)
+		writes, batch, probes = writes[:0], batch[:0], probes[:0]
+		return err
+	}
+	for _, g := range ids {
 		// The commit's merged record of each key, deletes included,
-		// sequenced after everything in base.
-		var writes []lsm.Record
+		// sequenced after everything in base, in key order.
+		var recs []lsm.Record
 		for rec, err := range w.t.readGroup(ctx, groups[g], true) {
 			if err != nil {
 				return out, 0, err
 			}
 			rec.Seq += shift
-			writes = append(writes, rec)
+			recs = append(recs, rec)
+			probes = append(probes, keyProbe{partition: g.partition, bucket: g.bucket, key: rec.Key})
 		}
-		byIndex := w.t.lookupIndex() != nil
-		if (len(writes) > limit || !byIndex) && base != nil && baseGroups == nil {
-			files, err := w.t.meta.Files(ctx, base)
-			if err != nil {
-				return out, 0, fmt.Errorf("table %s: snapshot %d: %w", w.t.name, base.ID, err)
-			}
-			baseGroups, _ = filesByBucket(files)
-		}
-		switch {
-		case base == nil:
-			for _, rec := range writes {
-				w.t.change(lsm.Record{}, false, rec, emit)
-			}
-		case len(writes) > limit:
-			if err := w.t.joinBefore(ctx, baseGroups[g], writes, emit); err != nil {
-				return out, 0, err
-			}
-		case byIndex:
-			// The local lookup index answers without reading data files.
-			for _, rec := range writes {
-				before, ok, err := w.t.LookupRecord(ctx, base, g.partition, g.bucket, rec.Key)
-				if err != nil {
-					return out, 0, err
-				}
-				w.t.change(before, ok, rec, emit)
-			}
-		default:
-			if err := w.t.lookupBefore(ctx, baseGroups[g], writes, emit); err != nil {
+		writes, batch = append(writes, recs), append(batch, g)
+		if len(probes) >= batchKeys {
+			if err := flush(); err != nil {
 				return out, 0, err
 			}
 		}
-		if len(recs) == 0 {
-			continue
-		}
-		files, err := w.writeChangelog(ctx, g, recs)
-		out = append(out, files...)
-		if err != nil {
+	}
+	if len(batch) > 0 {
+		if err := flush(); err != nil {
 			return out, 0, err
 		}
 	}
 	return out, seq, nil
-}
-
-// lookupBefore finds the before-record of each write by point lookups in
-// the bucket's files of the base snapshot (LookupRecord without a lookup
-// index, with each file opened at most once).
-func (t *Table) lookupBefore(ctx context.Context, files []manifest.DataFile, writes []lsm.Record, emit func([]byte, types.RowKind, types.Row)) error {
-	open := map[string]*lsm.FileReader{}
-	srcs := make([]lsm.FileSource, len(files))
-	for i, f := range files {
-		srcs[i] = lsm.FileSource{Meta: f, Open: func(ctx context.Context) (*lsm.FileReader, error) {
-			if fr := open[f.Path]; fr != nil {
-				return fr, nil
-			}
-			fr, err := t.openFile(ctx, f)
-			if err != nil {
-				return nil, err
-			}
-			open[f.Path] = fr
-			return fr, nil
-		}}
-	}
-	for _, rec := range writes {
-		before, _, _, err := lsm.Lookup(ctx, srcs, rec.Key, t.merger)
-		if err != nil {
-			return fmt.Errorf("table %s: lookup: %w", t.name, err)
-		}
-		t.change(before, before.Key != nil, rec, emit)
-	}
-	return nil
-}
-
-// joinBefore finds the before-record of each write (sorted by key) by
-// merging the bucket's files of the base snapshot.
-func (t *Table) joinBefore(ctx context.Context, files []manifest.DataFile, writes []lsm.Record, emit func([]byte, types.RowKind, types.Row)) error {
-	next, stop := iter.Pull2(t.readGroup(ctx, files, true))
-	defer stop()
-	var cur *lsm.Record
-	advance := func() error {
-		r, err, ok := next()
-		if err != nil {
-			return err
-		}
-		if !ok {
-			cur = nil
-			return nil
-		}
-		cur = &r
-		return nil
-	}
-	if err := advance(); err != nil {
-		return err
-	}
-	for _, rec := range writes {
-		for cur != nil && bytes.Compare(cur.Key, rec.Key) < 0 {
-			if err := advance(); err != nil {
-				return err
-			}
-		}
-		if cur != nil && bytes.Equal(cur.Key, rec.Key) {
-			t.change(*cur, true, rec, emit)
-		} else {
-			t.change(lsm.Record{}, false, rec, emit)
-		}
-	}
-	return nil
 }
 
 // change emits the changelog rows of one key: before is its merged record
