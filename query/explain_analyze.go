@@ -45,6 +45,7 @@ type opStats struct {
 	nCollected, kept    int64 // rows into the collecting stage; kept after DISTINCT/sort
 	windowRows          int64
 	windowTime          time.Duration
+	aggTime, sortTime   time.Duration // vectorized aggregation; DISTINCT and sorting
 }
 
 func (s *opStats) now() time.Time {
@@ -82,6 +83,28 @@ func (s *opStats) projected(rows int64, start time.Time) {
 	if s != nil {
 		s.projectRows += rows
 		s.projectTime += s.clock().Sub(start)
+	}
+}
+
+// filterSpent is the time spent in FILTER so far.
+func (s *opStats) filterSpent() time.Duration {
+	if s == nil {
+		return 0
+	}
+	return s.filterTime
+}
+
+// aggregated adds the time since start, less what FILTER spent meanwhile,
+// to AGGREGATE.
+func (s *opStats) aggregated(start time.Time, filterBefore time.Duration) {
+	if s != nil {
+		s.aggTime += s.clock().Sub(start) - (s.filterTime - filterBefore)
+	}
+}
+
+func (s *opStats) timeSort(start time.Time) {
+	if s != nil {
+		s.sortTime += s.clock().Sub(start)
 	}
 }
 
@@ -151,7 +174,7 @@ func (e *Engine) explainAnalyze(ctx context.Context, p *selectPlan, lines []stri
 	}
 	collecting := p.agg || len(p.order) > 0 || p.distinct || !vectorized || p.win != nil
 	if p.agg {
-		ops = append(ops, opNode{"AGGREGATE", fmt.Sprintf("%d rows in, %d groups out", below, st.nCollected)})
+		ops = append(ops, opNode{"AGGREGATE", fmt.Sprintf("%d rows in, %d groups out, %s", below, st.nCollected, st.aggTime)})
 		below = st.nCollected
 	}
 	if p.win != nil {
@@ -175,7 +198,7 @@ func (e *Engine) explainAnalyze(ctx context.Context, p *selectPlan, lines []stri
 		case p.limit >= 0:
 			name = "TOP_K"
 		}
-		ops = append(ops, opNode{name, fmt.Sprintf("%d rows in, %d rows out", below, st.kept)})
+		ops = append(ops, opNode{name, fmt.Sprintf("%d rows in, %d rows out, %s", below, st.kept, st.sortTime)})
 		below = st.kept
 	}
 	if p.limit >= 0 || p.offset > 0 {

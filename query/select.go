@@ -497,6 +497,7 @@ func (c *collector) add(vals types.Row, keys []types.Value) (stop bool) {
 // result deduplicates, sorts, offsets and limits the collected rows.
 func (c *collector) result(snap int64) *Result {
 	p, out := c.p, c.out
+	defer p.stats.timeSort(p.stats.now())
 	if c.top != nil {
 		out = c.top.rows
 	}
