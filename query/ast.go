@@ -120,6 +120,10 @@ type insertStmt struct {
 	columns []identAt // nil = all columns in schema order
 	rows    [][]expr  // VALUES rows, or nil when query is set
 	query   *selectStmt
+	// overwrite: INSERT OVERWRITE (overwrite.go); partition is its static
+	// PARTITION clause.
+	overwrite bool
+	partition []partitionValue
 }
 
 type deleteStmt struct {

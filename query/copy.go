@@ -66,7 +66,10 @@ func (p *parser) parseCopy() (statement, error) {
 		s.query = &selectStmt{pos: t.pos, items: []selectItem{{star: true, pos: t.pos}}, from: &tableRef{name: n}, limit: -1}
 	}
 	if p.isKw("FROM") {
-		return nil, syntaxErr(p.peek(), "COPY … FROM (loading a file) is not supported; use COPY … TO 'file'")
+		if s.table == nil {
+			return nil, syntaxErr(p.peek(), "COPY … FROM loads a file into a table: COPY t FROM 'file'")
+		}
+		return p.parseCopyFrom(t.pos, *s.table)
 	}
 	if err := p.expectKw("TO"); err != nil {
 		return nil, err

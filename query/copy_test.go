@@ -103,7 +103,7 @@ func TestCopyErrors(t *testing.T) {
 	for sql, want := range map[string]string{
 		"COPY t TO '/tmp/x.csv'":                     "cannot write files here",
 		"COPY t TO 'x' (FORMAT xml)":                 "unknown COPY format",
-		"COPY t FROM 'x.csv'":                        "not supported",
+		"COPY t FROM 'x.csv'":                        "cannot read files here",
 		"COPY (INSERT INTO t VALUES (1)) TO 'x.csv'": "takes a query",
 		"COPY t TO x":                                "expected a file name",
 	} {

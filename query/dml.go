@@ -62,12 +62,22 @@ func (e *Engine) execInsert(ctx context.Context, s *insertStmt) (*Result, error)
 	if err != nil {
 		return nil, err
 	}
+	defaults, err := r.defaultRow()
+	if err != nil {
+		return nil, err
+	}
+	static, err := e.staticPartition(ctx, r, s, defaults)
+	if err != nil {
+		return nil, err
+	}
 	fields := r.schema.Fields
 	// target[i] is the schema position of the i-th inserted value.
 	var target []int
 	if s.columns == nil {
 		for i := range fields {
-			target = append(target, i)
+			if _, ok := static[i]; !ok {
+				target = append(target, i)
+			}
 		}
 	} else {
 		for _, c := range s.columns {
@@ -78,13 +88,27 @@ func (e *Engine) execInsert(ctx context.Context, s *insertStmt) (*Result, error)
 			if slices.Contains(target, i) {
 				return nil, errf(types.ErrInvalid, "column %q is listed twice", c.name)
 			}
+			if _, ok := static[i]; ok {
+				return nil, errf(types.ErrInvalid, "column %q has its value in the PARTITION clause; leave it out of the column list", c.name)
+			}
 			target = append(target, i)
 		}
 	}
-	defaults, err := r.defaultRow()
+	changes, err := e.insertChanges(ctx, r, s, target, defaults)
 	if err != nil {
 		return nil, err
 	}
+	if s.overwrite {
+		return e.applyOverwrite(ctx, r, changes, static)
+	}
+	return e.apply(ctx, r, changes, "INSERT")
+}
+
+// insertChanges computes the rows of an INSERT: its VALUES or the result
+// of its query, placed at the target positions of the default row and
+// checked against the schema.
+func (e *Engine) insertChanges(ctx context.Context, r *relation, s *insertStmt, target []int, defaults types.Row) ([]Change, error) {
+	fields := r.schema.Fields
 	check := func(row types.Row) error {
 		for _, k := range r.schema.KeyIndexes() {
 			if k >= 0 && row[k] == nil {
@@ -135,7 +159,7 @@ func (e *Engine) execInsert(ctx context.Context, s *insertStmt) (*Result, error)
 			}
 			changes = append(changes, Change{Kind: types.Insert, Row: row})
 		}
-		return e.apply(ctx, r, changes, "INSERT")
+		return changes, nil
 	}
 	b := &binder{ctx: ctx, sc: &scope{where: "(VALUES cannot refer to columns)"}, now: e.now(), clause: "VALUES"}
 	for n, vals := range s.rows {
@@ -164,7 +188,7 @@ func (e *Engine) execInsert(ctx context.Context, s *insertStmt) (*Result, error)
 		}
 		changes = append(changes, Change{Kind: types.Insert, Row: row})
 	}
-	return e.apply(ctx, r, changes, "INSERT")
+	return changes, nil
 }
 
 // matching scans the latest snapshot of r for rows passing where, which

@@ -3,6 +3,7 @@ package query
 import (
 	"context"
 	"fmt"
+	"io"
 	"iter"
 	"sync"
 	"time"
@@ -23,6 +24,10 @@ type EngineOptions struct {
 	// WriteFile writes the file of COPY … TO (the whole content at once);
 	// nil refuses COPY … TO, e.g. where SQL comes from remote clients.
 	WriteFile func(ctx context.Context, path string, data []byte) error
+	// OpenFile opens the file of COPY … FROM for reading (a local file
+	// also implementing io.ReaderAt and io.Seeker is read in place by the
+	// Parquet reader); nil refuses COPY … FROM.
+	OpenFile func(ctx context.Context, path string) (io.ReadCloser, error)
 }
 
 // Engine runs SQL statements against a Catalog. It is one session: USE
@@ -32,6 +37,7 @@ type Engine struct {
 	cat       Catalog
 	now       func() time.Time
 	writeFile func(ctx context.Context, path string, data []byte) error
+	openFile  func(ctx context.Context, path string) (io.ReadCloser, error)
 	// rowEngine runs every SELECT on the row path instead of the
 	// vectorized pipeline (vec_exec.go): the reference the differential
 	// test compares the pipeline with.
@@ -49,7 +55,7 @@ func NewEngine(cat Catalog, opts EngineOptions) *Engine {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Engine{cat: cat, now: opts.Now, writeFile: opts.WriteFile, db: opts.CurrentDB}
+	return &Engine{cat: cat, now: opts.Now, writeFile: opts.WriteFile, openFile: opts.OpenFile, db: opts.CurrentDB}
 }
 
 // CurrentDB returns the database unqualified table names refer to.
@@ -183,6 +189,8 @@ func (e *Engine) run(ctx context.Context, s statement, stream bool) (*Result, er
 		return e.createTableAs(ctx, x)
 	case *copyStmt:
 		return e.execCopy(ctx, x)
+	case *copyFromStmt:
+		return e.execCopyFrom(ctx, x)
 	}
 	return nil, errf(types.ErrInvalid, "internal: unhandled statement %T", s)
 }

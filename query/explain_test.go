@@ -35,12 +35,14 @@ func TestExplain(t *testing.T) {
 		t.Errorf("EXPLAIN of a point lookup in time travel:\n%s", plan)
 	}
 	an := query(t, e, "EXPLAIN ANALYZE SELECT COUNT(*) FROM t WHERE n >= 20")
-	if !strings.Contains(an, "analyze scan: 4 rows in 3 batches") || !strings.Contains(an, "1 rows returned") {
+	if !strings.Contains(an, "└─ TABLE_SCAN default.t: 4 rows out, 3 batches") || !strings.Contains(an, "└─ FILTER: 4 rows in, 3 rows out") ||
+		!strings.Contains(an, "└─ AGGREGATE: 3 rows in, 1 groups out") || !strings.Contains(an, "1 rows returned") {
 		t.Errorf("EXPLAIN ANALYZE:\n%s", an)
 	}
 	e.rowEngine = true
 	an = query(t, e, "EXPLAIN ANALYZE SELECT id FROM t WHERE n >= 20 ORDER BY id")
-	if !strings.Contains(an, "execution: rows") || !strings.Contains(an, "analyze scan: 4 rows in 0 batches") || !strings.Contains(an, "3 rows returned") {
+	if !strings.Contains(an, "execution: rows") || !strings.Contains(an, "└─ TABLE_SCAN default.t: 4 rows out, 0 batches") ||
+		!strings.Contains(an, "  ORDER_BY: 3 rows in, 3 rows out") || !strings.Contains(an, "3 rows returned") {
 		t.Errorf("EXPLAIN ANALYZE on rows:\n%s", an)
 	}
 	for sql, want := range map[string]string{

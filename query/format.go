@@ -160,7 +160,11 @@ func (s *dropTableStmt) String() string {
 
 func (s *insertStmt) String() string {
 	var b strings.Builder
-	b.WriteString("INSERT INTO " + s.table.String())
+	if s.overwrite {
+		b.WriteString(s.overwriteHead())
+	} else {
+		b.WriteString("INSERT INTO " + s.table.String())
+	}
 	if s.columns != nil {
 		names := make([]string, len(s.columns))
 		for i, c := range s.columns {

@@ -60,6 +60,8 @@ var fuzzSeeds = []string{
 	"CREATE TABLE IF NOT EXISTS c2 PARTITIONED BY (d) COMMENT 'x' WITH ('primary-key' = 'id,d', 'bucket' = '2') AS SELECT id, d, qty * 2 AS q FROM orders WHERE id > 1; SELECT * FROM c2",
 	"CREATE TABLE c3 WITH ('primary-key' = 'id') AS (SELECT id FROM orders UNION SELECT 7); CREATE TABLE c4 AS VALUES (1)",
 	"COPY (SELECT id, customer FROM orders WHERE id > 1 ORDER BY id) TO 'out.parquet' (FORMAT parquet); COPY orders TO 'o.csv'; COPY default.orders TO 'o' (FORMAT 'json')",
+	"INSERT OVERWRITE orders SELECT * FROM orders WHERE id > 2; INSERT OVERWRITE TABLE default.orders (id, customer) VALUES (1, 'a'); INSERT OVERWRITE orders PARTITION (d = DATE '2024-01-01', `qty` = 1 + 1) SELECT id FROM orders",
+	"COPY orders FROM 'in.csv'; COPY default.orders FROM 'in.tsv' (FORMAT csv, HEADER false, DELIMITER '\t'); COPY orders FROM 'o.parquet' (format 'PARQUET'); COPY orders FROM 'x' (HEADER, SEP ';', DELIM ',')",
 	"EXPLAIN SELECT customer, SUM(qty) FROM orders WHERE id = 1 AND qty > 2 GROUP BY customer HAVING COUNT(*) > 0 ORDER BY 2 DESC NULLS FIRST LIMIT 3 OFFSET 1",
 	"EXPLAIN ANALYZE SELECT DISTINCT d FROM orders FOR SYSTEM_TIME AS OF TIMESTAMP '2024-01-01 00:00:00'; EXPLAIN (SELECT 1); EXPLAIN ANALYZE SELECT 1",
 }

@@ -335,13 +335,19 @@ func errText(err error) string {
 
 func (p *parser) parseInsert() (statement, error) {
 	t := p.next()
-	if err := p.expectKw("INTO"); err != nil {
-		return nil, err
-	}
 	s := &insertStmt{pos: t.pos}
 	var err error
-	if s.table, err = p.tableName(); err != nil {
-		return nil, err
+	if p.isKw("OVERWRITE") {
+		if err := p.overwriteTarget(s); err != nil {
+			return nil, err
+		}
+	} else {
+		if err := p.expectKw("INTO"); err != nil {
+			return nil, syntaxErr(p.peek(), "expected INTO or OVERWRITE")
+		}
+		if s.table, err = p.tableName(); err != nil {
+			return nil, err
+		}
 	}
 	if p.isOp("(") && !isKwTok(p.peekN(1), "SELECT") {
 		if s.columns, err = p.identList("column name"); err != nil {

@@ -141,7 +141,7 @@ func TestParseBad(t *testing.T) {
 		{"SELECT * FROM t VERSION AS OF x", `invalid: syntax error at 1:31 near "x": VERSION AS OF needs a snapshot id or a tag name`},
 		{"SELECT * FROM t LIMIT -1", `invalid: syntax error at 1:23 near "-": LIMIT needs a non-negative integer`},
 		{"SELECT * FROM t FOR VERSION AS OF 1", `invalid: syntax error at 1:21 near "VERSION": expected SYSTEM_TIME AS OF`},
-		{"INSERT t VALUES (1)", `invalid: syntax error at 1:8 near "t": expected INTO`},
+		{"INSERT t VALUES (1)", `invalid: syntax error at 1:8 near "t": expected INTO or OVERWRITE`},
 		{"INSERT INTO t (a) VALUE (1)", `invalid: syntax error at 1:19 near "VALUE": expected VALUES or SELECT`},
 		{"UPDATE t a = 1", `invalid: syntax error at 1:10 near "a": expected SET`},
 		{"SELECT a NOT 1", `invalid: syntax error at 1:14 near "1": expected IN, BETWEEN or LIKE after NOT`},

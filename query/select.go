@@ -45,6 +45,9 @@ type selectPlan struct {
 	limit    int64 // -1 = none
 	offset   int64
 	win      *windowStage // window functions (window.go); nil if none
+	// stats, when set (EXPLAIN ANALYZE), counts what each operator did
+	// (explain_analyze.go).
+	stats *opStats
 }
 
 // outItem is one select-list entry after * expansion.
@@ -414,6 +417,7 @@ func (e *Engine) runSelect(ctx context.Context, p *selectPlan) (*Result, error) 
 			if err != nil {
 				return nil, err
 			}
+			p.stats.filtered(1, ok)
 			if !ok {
 				continue
 			}
@@ -479,6 +483,7 @@ func (c *collector) emit(r types.Row) (stop bool, err error) {
 
 // add collects one output row with its sort keys.
 func (c *collector) add(vals types.Row, keys []types.Value) (stop bool) {
+	c.p.stats.collected()
 	c.seq++
 	sr := sortedRow{vals: vals, keys: keys, seq: c.seq}
 	if c.top != nil {
@@ -492,6 +497,7 @@ func (c *collector) add(vals types.Row, keys []types.Value) (stop bool) {
 // result deduplicates, sorts, offsets and limits the collected rows.
 func (c *collector) result(snap int64) *Result {
 	p, out := c.p, c.out
+	defer p.stats.timeSort(p.stats.now())
 	if c.top != nil {
 		out = c.top.rows
 	}
@@ -513,6 +519,7 @@ func (c *collector) result(snap int64) *Result {
 	if len(p.order) > 0 {
 		slices.SortFunc(out, func(a, b sortedRow) int { return compareRows(a, b, p.order) })
 	}
+	p.stats.sorted(len(out))
 	lo := min(p.offset, int64(len(out)))
 	hi := int64(len(out))
 	if p.limit >= 0 {
@@ -649,6 +656,7 @@ func (p *selectPlan) aggregate(ctx context.Context, rows iter.Seq2[types.Row, er
 		if err != nil {
 			return err
 		}
+		p.stats.filtered(1, ok)
 		if !ok {
 			continue
 		}

@@ -58,6 +58,7 @@ func (p *selectPlan) aggregateVec(ctx context.Context, vp *vecPlan, in iter.Seq2
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		start, filterBefore := p.stats.now(), p.stats.filterSpent()
 		keys, args, n, err := vp.aggInputs(ctx, b)
 		if err != nil && !isCtxErr(ctx, err) {
 			// Evaluated row by row, the batch either fails with the row
@@ -88,6 +89,7 @@ func (p *selectPlan) aggregateVec(ctx context.Context, vp *vecPlan, in iter.Seq2
 		}
 		releaseAll(keys)
 		releaseAll(args)
+		p.stats.aggregated(start, filterBefore)
 	}
 	for g := 0; g < groups; g++ {
 		var row types.Row

@@ -155,6 +155,9 @@ func (vp *vecPlan) selectRows(ctx context.Context, b arrow.Record) (arrow.Record
 		b.Retain()
 		return b, nil
 	}
+	if st := vp.p.stats; st != nil {
+		defer st.timeFilter(st.now())
+	}
 	a, err := vp.where.eval(ctx, b)
 	if err != nil {
 		return nil, err
@@ -171,6 +174,7 @@ func (vp *vecPlan) selectRows(ctx context.Context, b arrow.Record) (arrow.Record
 			idx = append(idx, int32(i))
 		}
 	}
+	vp.p.stats.filteredBatch(int64(n), int64(len(idx)))
 	if len(idx) == n {
 		b.Retain()
 		return b, nil
@@ -277,12 +281,14 @@ func (vp *vecPlan) project(ctx context.Context, b arrow.Record) (arrow.Record, e
 		return nil, err
 	}
 	defer sel.Release()
+	start := vp.p.stats.now()
 	cols, err := evalAll(ctx, vp.outputs, sel)
 	if err != nil {
 		return nil, err
 	}
 	rec := array.NewRecord(vp.out, cols, sel.NumRows())
 	releaseAll(cols)
+	vp.p.stats.projected(sel.NumRows(), start)
 	return rec, nil
 }
 

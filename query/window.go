@@ -283,6 +283,7 @@ func (e *Engine) runWindowed(ctx context.Context, p *selectPlan) (*Result, error
 				if err != nil {
 					return nil, err
 				}
+				p.stats.filtered(1, ok)
 				if ok {
 					collect(row)
 				}
@@ -295,9 +296,11 @@ func (e *Engine) runWindowed(ctx context.Context, p *selectPlan) (*Result, error
 		}
 		pre[i] = r[:p.win.base:p.win.base]
 	}
+	start := p.stats.now()
 	if err := p.win.compute(ctx, pre); err != nil {
 		return nil, err
 	}
+	p.stats.windowed(len(pre), start)
 	c := newCollector(p)
 	for _, r := range pre {
 		if _, err := c.emit(r); err != nil {

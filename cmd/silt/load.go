@@ -5,11 +5,13 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/google/uuid"
+	"github.com/siltdb/silt/query"
 	"github.com/siltdb/silt/table"
 	"github.com/siltdb/silt/types"
 )
@@ -104,21 +106,17 @@ func (a *app) cmdLoad(ctx context.Context, args []string) error {
 	return nil
 }
 
-func mapColumns(s *types.Schema, header []string) ([]int, error) {
-	cols := make([]int, len(header))
-	seen := map[int]bool{}
-	for i, h := range header {
-		idx := s.FieldIndex(strings.TrimSpace(h))
-		if idx < 0 {
-			return nil, fmt.Errorf("%w: header column %q is not a column of the table", types.ErrInvalid, h)
-		}
-		if seen[idx] {
-			return nil, fmt.Errorf("%w: header column %q appears twice", types.ErrInvalid, h)
-		}
-		seen[idx] = true
-		cols[i] = idx
-	}
-	return cols, nil
+// maxLoadRecord is the longest JSONL line or CSV record silt load accepts.
+const maxLoadRecord = query.MaxLoadRecord
+
+// loadCSV and loadJSONL read silt load's input formats (query.LoadCSV,
+// query.LoadJSONL, shared with COPY … FROM).
+func loadCSV(r io.Reader, s *types.Schema, maxRecord int, write func(types.Row) error) error {
+	return query.LoadCSV(r, s, query.LoadOptions{MaxRecord: maxRecord}, write)
+}
+
+func loadJSONL(r io.Reader, s *types.Schema, maxRecord int, write func(types.Row) error) error {
+	return query.LoadJSONL(r, s, query.LoadOptions{MaxRecord: maxRecord}, write)
 }
 
 func humanBytes(n int64) string {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -93,7 +94,12 @@ func (s *stmtBuffer) add(line string) (run bool) {
 func (a *app) newEngine(cat *catalog.Catalog) *query.Engine {
 	user := "sql-" + uuid.NewString()
 	return query.NewEngine(query.NewSiltCatalog(cat, user), query.EngineOptions{CurrentDB: catalog.DefaultDatabase, Now: time.Now,
-		WriteFile: writeCopyFile})
+		WriteFile: writeCopyFile, OpenFile: openCopyFile})
+}
+
+// openCopyFile opens the local file of COPY … FROM.
+func openCopyFile(_ context.Context, path string) (io.ReadCloser, error) {
+	return os.Open(path)
 }
 
 // writeCopyFile writes the file of COPY … TO: to a temporary file beside

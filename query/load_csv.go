@@ -1,4 +1,4 @@
-package main
+package query
 
 import (
 	"bytes"
@@ -11,11 +11,13 @@ import (
 	"github.com/siltdb/silt/types"
 )
 
-// CSV input rules (silt load, and what silt's csv output writes):
+// CSV input rules (silt load, COPY … FROM, and what silt's csv output
+// writes):
 //
-//   - RFC 4180: fields separated by commas; a field in double quotes may hold
+//   - RFC 4180: fields separated by commas (or LoadOptions.Delimiter); a field in double quotes may hold
 //     commas, newlines and doubled quotes (""); records end with \n or \r\n;
-//   - the first record is the header of column names;
+//   - the first record is the header of column names (unless
+//     LoadOptions.NoHeader: then the fields are the columns in order);
 //   - an empty unquoted field is NULL, a quoted empty field ("") is the empty
 //     string for STRING and NULL for other types;
 //   - BYTES are 0x followed by hex digits;
@@ -31,6 +33,7 @@ type csvField struct {
 // csvReader reads CSV records from lines.
 type csvReader struct {
 	lr    *lineReader
+	sep   byte
 	start int // line number of the first line of the last record
 	rec   []csvField
 	sb    strings.Builder
@@ -55,7 +58,7 @@ func (c *csvReader) read() ([]csvField, error) {
 	for {
 		// Start of a field at line[0:].
 		if len(line) == 0 || line[0] != '"' {
-			end := bytes.IndexByte(line, ',')
+			end := bytes.IndexByte(line, c.sep)
 			text := line
 			if end >= 0 {
 				text = line[:end]
@@ -87,7 +90,7 @@ func (c *csvReader) read() ([]csvField, error) {
 					return nil, fmt.Errorf("%w: line %d: quoted field %d is not closed before the end of the input", types.ErrInvalid, c.start, len(c.rec)+1)
 				}
 				if errors.Is(err, errTooLong) {
-					return nil, fmt.Errorf("%w: line %d: record %w: more than %s", types.ErrInvalid, c.start, errTooLong, humanBytes(int64(c.lr.max)))
+					return nil, fmt.Errorf("%w: line %d: record %w: more than %s", types.ErrInvalid, c.start, errTooLong, sizeText(int64(c.lr.max)))
 				}
 				if err != nil {
 					return nil, err
@@ -109,7 +112,7 @@ func (c *csvReader) read() ([]csvField, error) {
 		if len(line) == 0 || (len(line) == 1 && line[0] == '\r') {
 			return c.rec, nil
 		}
-		if line[0] != ',' {
+		if line[0] != c.sep {
 			return nil, fmt.Errorf("%w: line %d: field %d: text after the closing quote (double a quote inside a quoted field)", types.ErrInvalid, c.lr.line, len(c.rec))
 		}
 		line = line[1:]
@@ -120,25 +123,40 @@ func (c *csvReader) read() ([]csvField, error) {
 	}
 }
 
-func loadCSV(r io.Reader, s *types.Schema, maxRecord int, write func(types.Row) error) error {
-	cr := &csvReader{lr: newLineReader(r, maxRecord)}
-	header, err := cr.read()
-	if errors.Is(err, io.EOF) {
-		return nil
+// LoadCSV reads CSV records (the rules above) as rows of s and passes each
+// to write; errors name the line.
+func LoadCSV(r io.Reader, s *types.Schema, opts LoadOptions, write func(types.Row) error) error {
+	sep := opts.Delimiter
+	if sep == 0 {
+		sep = ','
 	}
-	if err != nil {
-		return fmt.Errorf("header: %w", err)
+	if sep == '"' || sep == '\r' || sep == '\n' {
+		return fmt.Errorf("%w: %q cannot separate CSV fields", types.ErrInvalid, sep)
 	}
-	names := make([]string, len(header))
-	for i, h := range header {
-		if err := checkUTF8(h.text); err != nil {
+	cr := &csvReader{lr: newLineReader(r, opts.maxRecord()), sep: sep}
+	var cols []int
+	if opts.NoHeader {
+		for i := range s.Fields {
+			cols = append(cols, i)
+		}
+	} else {
+		header, err := cr.read()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
 			return fmt.Errorf("header: %w", err)
 		}
-		names[i] = h.text
-	}
-	cols, err := mapColumns(s, names)
-	if err != nil {
-		return err
+		names := make([]string, len(header))
+		for i, h := range header {
+			if err := checkUTF8(h.text); err != nil {
+				return fmt.Errorf("header: %w", err)
+			}
+			names[i] = h.text
+		}
+		if cols, err = mapColumns(s, names); err != nil {
+			return err
+		}
 	}
 	for {
 		rec, err := cr.read()
@@ -149,6 +167,9 @@ func loadCSV(r io.Reader, s *types.Schema, maxRecord int, write func(types.Row) 
 			return err
 		}
 		if len(rec) != len(cols) {
+			if opts.NoHeader {
+				return fmt.Errorf("%w: line %d: %d fields, the table has %d columns", types.ErrInvalid, cr.start, len(rec), len(cols))
+			}
 			return fmt.Errorf("%w: line %d: %d fields, header has %d", types.ErrInvalid, cr.start, len(rec), len(cols))
 		}
 		row := make(types.Row, len(s.Fields))
@@ -199,3 +220,21 @@ func abbreviate(s string) string {
 }
 
 func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
+
+// mapColumns maps the names of a CSV header to schema positions.
+func mapColumns(s *types.Schema, header []string) ([]int, error) {
+	cols := make([]int, len(header))
+	seen := map[int]bool{}
+	for i, h := range header {
+		idx := s.FieldIndex(strings.TrimSpace(h))
+		if idx < 0 {
+			return nil, fmt.Errorf("%w: header column %q is not a column of the table", types.ErrInvalid, h)
+		}
+		if seen[idx] {
+			return nil, fmt.Errorf("%w: header column %q appears twice", types.ErrInvalid, h)
+		}
+		seen[idx] = true
+		cols[i] = idx
+	}
+	return cols, nil
+}

@@ -1,4 +1,4 @@
-package main
+package query
 
 import (
 	"bytes"
@@ -11,7 +11,8 @@ import (
 	"github.com/siltdb/silt/types"
 )
 
-// JSONL input rules (silt load, and what silt's json output writes):
+// JSONL input rules (silt load, COPY … FROM, and what silt's json output
+// writes):
 //
 //   - each line holds exactly one JSON object; lines that are empty or only
 //     whitespace are skipped; anything after the object on its line is an
@@ -22,7 +23,10 @@ import (
 //     objects; BYTES are standard base64 strings;
 //   - the text must be UTF-8 and a line may be at most maxLoadRecord bytes.
 
-func loadJSONL(r io.Reader, s *types.Schema, maxLine int, write func(types.Row) error) error {
+// LoadJSONL reads newline-delimited JSON objects (the rules above) as rows
+// of s and passes each to write; errors name the line.
+func LoadJSONL(r io.Reader, s *types.Schema, opts LoadOptions, write func(types.Row) error) error {
+	maxLine := opts.maxRecord()
 	lr := newLineReader(r, maxLine)
 	for {
 		line, err := lr.next(maxLine)
@@ -87,7 +91,7 @@ func jsonLineRow(s *types.Schema, line []byte) (types.Row, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: not a JSON object: %v", types.ErrInvalid, err)
 		}
-		v, err := jsonValue(vt, s.Fields[idx])
+		v, err := loadJSONValue(vt, s.Fields[idx])
 		if err != nil {
 			return nil, fmt.Errorf("column %q: %w", s.Fields[idx].Name, err)
 		}
@@ -106,8 +110,8 @@ func jsonLineRow(s *types.Schema, line []byte) (types.Row, error) {
 	}
 }
 
-// jsonValue converts one JSON scalar token to a value of column f.
-func jsonValue(tok json.Token, f types.Field) (types.Value, error) {
+// loadJSONValue converts one JSON scalar token to a value of column f.
+func loadJSONValue(tok json.Token, f types.Field) (types.Value, error) {
 	switch x := tok.(type) {
 	case nil:
 		return nil, nil

@@ -1,4 +1,4 @@
-package main
+package query
 
 import (
 	"bufio"
@@ -12,11 +12,32 @@ import (
 	"github.com/siltdb/silt/types"
 )
 
-// maxLoadRecord is the longest JSONL line or CSV record silt load accepts
-// (bytes, without the line terminator). A line is held in memory while it
-// is parsed; longer lines fail with an error naming the line instead of
-// exhausting memory.
-const maxLoadRecord = 256 << 20
+// MaxLoadRecord is the longest JSONL line or CSV record silt load and
+// COPY … FROM accept by default (bytes, without the line terminator). A
+// line is held in memory while it is parsed; longer lines fail with an
+// error naming the line instead of exhausting memory.
+const MaxLoadRecord = 256 << 20
+
+// LoadOptions configures LoadCSV and LoadJSONL. The zero value reads
+// silt's own csv and json output.
+type LoadOptions struct {
+	// MaxRecord is the longest line or CSV record in bytes; default
+	// MaxLoadRecord.
+	MaxRecord int
+	// Delimiter separates CSV fields; default ','. It cannot be '"', '\r'
+	// or '\n'.
+	Delimiter byte
+	// NoHeader: the CSV file has no header line; its fields are the
+	// table's columns in schema order.
+	NoHeader bool
+}
+
+func (o LoadOptions) maxRecord() int {
+	if o.MaxRecord <= 0 {
+		return MaxLoadRecord
+	}
+	return o.MaxRecord
+}
 
 // utf8BOM is the byte order mark some tools put at the start of UTF-8 text.
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
@@ -66,7 +87,7 @@ func (lr *lineReader) next(budget int) ([]byte, error) {
 		}
 		if content > budget {
 			return nil, fmt.Errorf("%w: line %d: %w: more than %s (the limit is %s per line or CSV record)",
-				types.ErrInvalid, lr.line+1, errTooLong, humanBytes(int64(budget)), humanBytes(int64(lr.max)))
+				types.ErrInvalid, lr.line+1, errTooLong, sizeText(int64(budget)), sizeText(int64(lr.max)))
 		}
 		lr.buf = append(lr.buf, chunk...)
 		switch {
@@ -133,4 +154,17 @@ func loadText(s string, f types.Field, bytesText func(string) ([]byte, error)) (
 		return nil, fmt.Errorf("%w: %s value %q has surrounding spaces: remove the surrounding spaces", types.ErrInvalid, f.Type, s)
 	}
 	return types.ParseText(s, f.Type)
+}
+
+// sizeText renders a byte count for messages.
+func sizeText(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
 }
