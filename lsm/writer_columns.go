@@ -2,10 +2,12 @@ package lsm
 
 import (
 	"fmt"
+	"slices"
 	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/parquet-go/parquet-go"
 	"github.com/siltdb/silt/types"
 )
@@ -108,60 +110,75 @@ func (fw *fileWriter) fill(vals []parquet.Value, rows []pendingRow, c int) []par
 }
 
 // appendArrow appends the values of rows of array a (checked when they
-// were appended), as fill does, with one type switch for all of them.
+// were appended), as fill does: one loop per Arrow type over the array's
+// value slice, the NULL test only when the array has NULLs, and only the
+// definition level set (opt: 1 for a non-NULL value; the column writers
+// read no other level).
 func appendArrow(vals []parquet.Value, a arrow.Array, rows []pendingRow, t types.DataType, opt bool, c int) []parquet.Value {
-	put := func(v parquet.Value) {
-		if opt {
-			v = v.Level(0, 1, c)
-		}
-		vals = append(vals, v)
+	n := len(vals)
+	vals = slices.Grow(vals, len(rows))[:n+len(rows)]
+	out := vals[n:]
+	def := 0
+	if opt {
+		def = 1
 	}
-	switch x := a.(type) {
-	case *array.Int32:
-		for i := range rows {
-			if r := rows[i].row; x.IsNull(r) {
-				vals = append(vals, parquet.Value{})
+	if a.NullN() == 0 {
+		switch x := a.(type) {
+		case *array.Int32:
+			gatherArrow(out, x.Int32Values(), rows, def, parquet.Int32Value)
+			return vals
+		case *array.Int64:
+			gatherArrow(out, x.Int64Values(), rows, def, parquet.Int64Value)
+			return vals
+		case *array.Float64:
+			gatherArrow(out, x.Float64Values(), rows, def, parquet.DoubleValue)
+			return vals
+		case *array.Timestamp:
+			gatherArrow(out, x.TimestampValues(), rows, def, func(v arrow.Timestamp) parquet.Value { return parquet.Int64Value(int64(v)) })
+			return vals
+		case *array.Date32:
+			gatherArrow(out, x.Date32Values(), rows, def, func(v arrow.Date32) parquet.Value { return parquet.Int32Value(int32(v)) })
+			return vals
+		case *array.Decimal128:
+			// The values fit in 64 bits: checked when appended (change
+			// batches) or decoded from a file.
+			if t.Precision <= 9 {
+				gatherArrow(out, x.Values(), rows, def, func(v decimal128.Num) parquet.Value { return parquet.Int32Value(int32(v.LowBits())) })
 			} else {
-				put(parquet.Int32Value(x.Value(r)))
+				gatherArrow(out, x.Values(), rows, def, func(v decimal128.Num) parquet.Value { return parquet.Int64Value(int64(v.LowBits())) })
 			}
-		}
-	case *array.Int64:
-		for i := range rows {
-			if r := rows[i].row; x.IsNull(r) {
-				vals = append(vals, parquet.Value{})
-			} else {
-				put(parquet.Int64Value(x.Value(r)))
+			return vals
+		case *array.String:
+			for i := range rows {
+				s := x.Value(rows[i].row)
+				v := parquet.ByteArrayValue(unsafe.Slice(unsafe.StringData(s), len(s)))
+				v.SetDefinitionLevel(def)
+				out[i] = v
 			}
+			return vals
 		}
-	case *array.String:
-		for i := range rows {
-			if r := rows[i].row; x.IsNull(r) {
-				vals = append(vals, parquet.Value{})
-			} else {
-				s := x.Value(r)
-				put(parquet.ByteArrayValue(unsafe.Slice(unsafe.StringData(s), len(s))))
-			}
+	}
+	for i := range rows {
+		r := rows[i].row
+		if a.IsNull(r) {
+			out[i] = parquet.Value{}
+			continue
 		}
-	case *array.Timestamp:
-		for i := range rows {
-			if r := rows[i].row; x.IsNull(r) {
-				vals = append(vals, parquet.Value{})
-			} else {
-				put(parquet.Int64Value(int64(x.Value(r))))
-			}
-		}
-	default:
-		for i := range rows {
-			r := rows[i].row
-			if a.IsNull(r) {
-				vals = append(vals, parquet.Value{})
-				continue
-			}
-			v, _ := arrowParquet(a, r, t)
-			put(v)
-		}
+		v, _ := arrowParquet(a, r, t)
+		v.SetDefinitionLevel(def)
+		out[i] = v
 	}
 	return vals
+}
+
+// gatherArrow sets out[i] to the value of rows[i] in values (an Arrow
+// array without NULLs) converted by conv, with definition level def.
+func gatherArrow[T any](out []parquet.Value, values []T, rows []pendingRow, def int, conv func(T) parquet.Value) {
+	for i := range rows {
+		v := conv(values[rows[i].row])
+		v.SetDefinitionLevel(def)
+		out[i] = v
+	}
 }
 
 // recordValue converts a checked value of a column type; nil is NULL.
