@@ -89,13 +89,13 @@ func (fw *fileWriter) fill(vals []parquet.Value, rows []pendingRow, c int) []par
 	for i := 0; i < len(rows); {
 		p := &rows[i]
 		if p.cols != nil {
-			// The following rows of the same array convert in one loop.
-			a := p.cols[f]
+			// The following rows of change batches or decoded batches
+			// convert in one loop, whichever arrays they come from.
 			j := i + 1
-			for j < len(rows) && rows[j].cols != nil && rows[j].cols[f] == a {
+			for j < len(rows) && rows[j].cols != nil {
 				j++
 			}
-			vals = appendArrow(vals, a, rows[i:j], t, opt, c)
+			vals = appendArrows(vals, rows[i:j], f, t, opt)
 			i = j
 			continue
 		}
@@ -109,12 +109,13 @@ func (fw *fileWriter) fill(vals []parquet.Value, rows []pendingRow, c int) []par
 	return vals
 }
 
-// appendArrow appends the values of rows of array a (checked when they
-// were appended), as fill does: one loop per Arrow type over the array's
-// value slice, the NULL test only when the array has NULLs, and only the
-// definition level set (opt: 1 for a non-NULL value; the column writers
-// read no other level).
-func appendArrow(vals []parquet.Value, a arrow.Array, rows []pendingRow, t types.DataType, opt bool, c int) []parquet.Value {
+// appendArrows appends the values of column f of rows, all rows of
+// arrays (checked when they were appended), as fill does: rows whose
+// arrays have one Arrow type convert in one loop over the arrays' value
+// slices, testing NULLs only in arrays that have them, and only the
+// definition level is set (opt: 1 for a non-NULL value; the column
+// writers read no other level).
+func appendArrows(vals []parquet.Value, rows []pendingRow, f int, t types.DataType, opt bool) []parquet.Value {
 	n := len(vals)
 	vals = slices.Grow(vals, len(rows))[:n+len(rows)]
 	out := vals[n:]
@@ -122,43 +123,43 @@ func appendArrow(vals []parquet.Value, a arrow.Array, rows []pendingRow, t types
 	if opt {
 		def = 1
 	}
-	if a.NullN() == 0 {
-		switch x := a.(type) {
-		case *array.Int32:
-			gatherArrow(out, x.Int32Values(), rows, def, parquet.Int32Value)
-			return vals
-		case *array.Int64:
-			gatherArrow(out, x.Int64Values(), rows, def, parquet.Int64Value)
-			return vals
-		case *array.Float64:
-			gatherArrow(out, x.Float64Values(), rows, def, parquet.DoubleValue)
-			return vals
-		case *array.Timestamp:
-			gatherArrow(out, x.TimestampValues(), rows, def, func(v arrow.Timestamp) parquet.Value { return parquet.Int64Value(int64(v)) })
-			return vals
-		case *array.Date32:
-			gatherArrow(out, x.Date32Values(), rows, def, func(v arrow.Date32) parquet.Value { return parquet.Int32Value(int32(v)) })
-			return vals
-		case *array.Decimal128:
-			// The values fit in 64 bits: checked when appended (change
-			// batches) or decoded from a file.
-			if t.Precision <= 9 {
-				gatherArrow(out, x.Values(), rows, def, func(v decimal128.Num) parquet.Value { return parquet.Int32Value(int32(v.LowBits())) })
-			} else {
-				gatherArrow(out, x.Values(), rows, def, func(v decimal128.Num) parquet.Value { return parquet.Int64Value(int64(v.LowBits())) })
-			}
-			return vals
-		case *array.String:
-			for i := range rows {
-				s := x.Value(rows[i].row)
-				v := parquet.ByteArrayValue(unsafe.Slice(unsafe.StringData(s), len(s)))
-				v.SetDefinitionLevel(def)
-				out[i] = v
-			}
-			return vals
-		}
+	for done := 0; done < len(rows); {
+		done += gatherArrows(out[done:], rows[done:], f, t, def)
 	}
-	for i := range rows {
+	return vals
+}
+
+// gatherArrows converts the values of column f of a prefix of rows into
+// out, at least one row: the rows whose arrays have the Arrow type of the
+// first row's array. It returns the length of the prefix.
+func gatherArrows(out []parquet.Value, rows []pendingRow, f int, t types.DataType, def int) int {
+	switch rows[0].cols[f].(type) {
+	case *array.Int32:
+		return gatherTyped(out, rows, f, def, (*array.Int32).Int32Values, parquet.Int32Value)
+	case *array.Int64:
+		return gatherTyped(out, rows, f, def, (*array.Int64).Int64Values, parquet.Int64Value)
+	case *array.Float64:
+		return gatherTyped(out, rows, f, def, (*array.Float64).Float64Values, parquet.DoubleValue)
+	case *array.Float32:
+		return gatherTyped(out, rows, f, def, (*array.Float32).Float32Values, parquet.FloatValue)
+	case *array.Timestamp:
+		return gatherTyped(out, rows, f, def, (*array.Timestamp).TimestampValues, func(v arrow.Timestamp) parquet.Value { return parquet.Int64Value(int64(v)) })
+	case *array.Date32:
+		return gatherTyped(out, rows, f, def, (*array.Date32).Date32Values, func(v arrow.Date32) parquet.Value { return parquet.Int32Value(int32(v)) })
+	case *array.Decimal128:
+		// The values fit in 64 bits: checked when appended (change
+		// batches) or decoded from a file.
+		if t.Precision <= 9 {
+			return gatherTyped(out, rows, f, def, (*array.Decimal128).Values, func(v decimal128.Num) parquet.Value { return parquet.Int32Value(int32(v.LowBits())) })
+		}
+		return gatherTyped(out, rows, f, def, (*array.Decimal128).Values, func(v decimal128.Num) parquet.Value { return parquet.Int64Value(int64(v.LowBits())) })
+	case *array.String:
+		return gatherStrings(out, rows, f, def)
+	}
+	// Other arrays (BOOLEAN, BYTES): value by value, the rows of this array.
+	a := rows[0].cols[f]
+	i := 0
+	for ; i < len(rows) && rows[i].cols[f] == a; i++ {
 		r := rows[i].row
 		if a.IsNull(r) {
 			out[i] = parquet.Value{}
@@ -168,17 +169,59 @@ func appendArrow(vals []parquet.Value, a arrow.Array, rows []pendingRow, t types
 		v.SetDefinitionLevel(def)
 		out[i] = v
 	}
-	return vals
+	return i
 }
 
-// gatherArrow sets out[i] to the value of rows[i] in values (an Arrow
-// array without NULLs) converted by conv, with definition level def.
-func gatherArrow[T any](out []parquet.Value, values []T, rows []pendingRow, def int, conv func(T) parquet.Value) {
+// gatherTyped converts the values of column f of the longest prefix of
+// rows whose arrays are As, reading each array's value slice (values)
+// once per run of its rows, and returns the prefix's length.
+func gatherTyped[A interface {
+	arrow.Array
+	comparable
+}, T any](out []parquet.Value, rows []pendingRow, f, def int, values func(A) []T, conv func(T) parquet.Value) int {
+	var cur A
+	var vs []T
+	nulls := false
 	for i := range rows {
-		v := conv(values[rows[i].row])
+		if a, ok := rows[i].cols[f].(A); !ok {
+			return i
+		} else if a != cur {
+			cur, vs, nulls = a, values(a), a.NullN() > 0
+		}
+		r := rows[i].row
+		if nulls && cur.IsNull(r) {
+			out[i] = parquet.Value{}
+			continue
+		}
+		v := conv(vs[r])
 		v.SetDefinitionLevel(def)
 		out[i] = v
 	}
+	return len(rows)
+}
+
+// gatherStrings is gatherTyped for STRING arrays: the values alias the
+// arrays' memory until the column writer copies them.
+func gatherStrings(out []parquet.Value, rows []pendingRow, f, def int) int {
+	var cur *array.String
+	nulls := false
+	for i := range rows {
+		if a, ok := rows[i].cols[f].(*array.String); !ok {
+			return i
+		} else if a != cur {
+			cur, nulls = a, a.NullN() > 0
+		}
+		r := rows[i].row
+		if nulls && cur.IsNull(r) {
+			out[i] = parquet.Value{}
+			continue
+		}
+		s := cur.Value(r)
+		v := parquet.ByteArrayValue(unsafe.Slice(unsafe.StringData(s), len(s)))
+		v.SetDefinitionLevel(def)
+		out[i] = v
+	}
+	return len(rows)
 }
 
 // recordValue converts a checked value of a column type; nil is NULL.
