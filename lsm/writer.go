@@ -7,7 +7,6 @@ import (
 	"strconv"
 
 	"github.com/parquet-go/parquet-go"
-	"github.com/parquet-go/parquet-go/compress/zstd"
 	"github.com/siltdb/silt/types"
 )
 
@@ -189,12 +188,11 @@ type fileWriter struct {
 
 const writeBatch = 256
 
-// zstdCodec compresses every data file. The codec pools its encoders, so
-// sharing one keeps their history windows (8 MiB each at the default
-// level) across files instead of allocating and clearing new ones per
-// file, which dominated small flushes. It holds no state that changes what
-// is written, like parquet-go's own package-level codecs.
-var zstdCodec = &zstd.Codec{Level: zstd.SpeedDefault}
+// zstdCodec compresses every data file (see zstdPages). Sharing one keeps
+// the encoders' history windows (8 MiB each at the default level) across
+// files instead of allocating and clearing new ones per file, which
+// dominated small flushes.
+var zstdCodec = newZstdPages()
 
 func (fw *fileWriter) start() {
 	fw.buf = bytes.Buffer{}
