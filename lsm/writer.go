@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/parquet-go/parquet-go"
 	"github.com/siltdb/silt/types"
 )
@@ -167,6 +168,8 @@ type fileWriter struct {
 	// encoding goroutine (see eachColumn), colErrs their columns' errors.
 	pend    []pendingRow
 	pending int
+	// checked caches batchValid by a change batch's first array.
+	checked map[arrow.Array]bool
 	scratch [][]parquet.Value
 	colErrs []error
 	// workers is the number of goroutines that encode columns (see

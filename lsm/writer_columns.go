@@ -320,24 +320,69 @@ func valueFits(v types.Value, t types.DataType) bool {
 // hidden values after checking its values (the arrays have the Arrow
 // types of their columns, see WriteRun); on an error nothing is appended.
 func (fw *fileWriter) appendBatchRow(cols []arrow.Array, i int, key []byte, seq int64, kind types.RowKind) error {
-	for c, f := range fw.schema.Fields {
-		a := cols[c]
-		if a.IsNull(i) {
-			if !fw.optional[c] {
-				return fmt.Errorf("%w: NULL in NOT NULL column %q", types.ErrInvalid, f.Name)
+	if !fw.batchValid(cols) {
+		for c, f := range fw.schema.Fields {
+			a := cols[c]
+			if a.IsNull(i) {
+				if !fw.optional[c] {
+					return fmt.Errorf("%w: NULL in NOT NULL column %q", types.ErrInvalid, f.Name)
+				}
+				continue
 			}
-			continue
-		}
-		// WriteRun checked the Arrow types: only a DECIMAL can fail.
-		if f.Type.Kind == types.DecimalKind {
-			if _, err := arrowParquet(a, i, f.Type); err != nil {
-				return fmt.Errorf("column %q: %w", f.Name, err)
+			// WriteRun checked the Arrow types: only a DECIMAL can fail.
+			if f.Type.Kind == types.DecimalKind {
+				if _, err := arrowParquet(a, i, f.Type); err != nil {
+					return fmt.Errorf("column %q: %w", f.Name, err)
+				}
 			}
 		}
 	}
 	fw.pend = append(fw.pend, pendingRow{cols: cols, row: i, key: key, seq: seq - fw.base, kind: storedKind(kind, false)})
 	fw.pending++
 	return nil
+}
+
+// batchValid reports whether every row of a change batch's columns passes
+// appendBatchRow's checks (no NULL in a required column, every DECIMAL in
+// the 64-bit range), checking each batch once: a flush interleaves the
+// rows of a few batches, so checking whole arrays once is cheaper than
+// checking every row. A batch that fails is checked row by row.
+func (fw *fileWriter) batchValid(cols []arrow.Array) bool {
+	if len(cols) == 0 {
+		return false
+	}
+	if ok, seen := fw.checked[cols[0]]; seen {
+		return ok
+	}
+	if fw.checked == nil {
+		fw.checked = map[arrow.Array]bool{}
+	}
+	ok := true
+	for c := range fw.schema.Fields {
+		a := cols[c]
+		if !fw.optional[c] && a.NullN() > 0 {
+			ok = false
+			break
+		}
+		if d, isDec := a.(*array.Decimal128); isDec && !decimalsFit(d) {
+			ok = false
+			break
+		}
+	}
+	fw.checked[cols[0]] = ok
+	return ok
+}
+
+// decimalsFit reports whether every non-NULL value of a is in the 64-bit
+// range arrowParquet accepts.
+func decimalsFit(a *array.Decimal128) bool {
+	for i, v := range a.Values() {
+		lo, hi := int64(v.LowBits()), v.HighBits()
+		if ((lo < 0 && hi != -1) || (lo >= 0 && hi != 0)) && !a.IsNull(i) {
+			return false
+		}
+	}
+	return true
 }
 
 // arrowParquet converts the non-NULL value i of an array of the Arrow type
