@@ -177,6 +177,7 @@ type fileWriter struct {
 	workers   int
 	rgRows    int   // rows in the current row group
 	rgStart   int64 // w.Size() when the current row group started
+	sized     int64 // w.Size() unless negative (see size)
 	rowGroups int
 	file      EncodedFile
 	// base is subtracted from every record's Seq; copies maps output row
@@ -199,6 +200,7 @@ var zstdCodec = newZstdPages()
 
 func (fw *fileWriter) start() {
 	fw.buf = bytes.Buffer{}
+	fw.sized = -1
 	fw.w = parquet.NewWriter(&fw.buf, fw.ps,
 		parquet.Compression(zstdCodec),
 		parquet.BloomFilters(parquet.SplitBlockFilter(uint(fw.opts.BloomBitsPerKey), colKey)),
@@ -253,7 +255,7 @@ func (fw *fileWriter) added(key []byte, seq int64, kind types.RowKind) error {
 			return err
 		}
 	}
-	if fw.rgRows >= fw.opts.RowGroupRows || (fw.rgRows%64 == 0 && fw.w.Size()-fw.rgStart >= fw.opts.RowGroupBytes) {
+	if fw.rgRows >= fw.opts.RowGroupRows || (fw.rgRows%64 == 0 && fw.size()-fw.rgStart >= fw.opts.RowGroupBytes) {
 		return fw.flushRowGroup()
 	}
 	return nil
@@ -280,6 +282,7 @@ func (fw *fileWriter) writeRows() error {
 	if fw.pending == 0 {
 		return nil
 	}
+	fw.sized = -1
 	if fw.rowPath {
 		if _, err := fw.w.WriteRows(fw.rows); err != nil {
 			return fmt.Errorf("encoding rows: %w", err)
@@ -301,13 +304,25 @@ func (fw *fileWriter) flushRowGroup() error {
 	if err := fw.flushColumns(); err != nil {
 		return fmt.Errorf("writing row group: %w", err)
 	}
+	fw.sized = -1
 	if err := fw.w.Flush(); err != nil {
 		return fmt.Errorf("writing row group: %w", err)
 	}
 	fw.rowGroups++
 	fw.rgRows = 0
-	fw.rgStart = fw.w.Size()
+	fw.rgStart = fw.size()
 	return nil
+}
+
+// size is fw.w.Size(), the bytes of the file so far with its unflushed
+// pages, remembered between the calls that change it: rows are handed to
+// the column writers only every writeBatch rows, but a file's size is
+// compared with the target after every key.
+func (fw *fileWriter) size() int64 {
+	if fw.sized < 0 {
+		fw.sized = fw.w.Size()
+	}
+	return fw.sized
 }
 
 // finish closes the file, then patches its checksums in place.
