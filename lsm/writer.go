@@ -192,6 +192,13 @@ type fileWriter struct {
 
 const writeBatch = 256
 
+// tailSlack is the room left in a file's buffer for what follows its
+// pages (page index, footer), beyond the deferred bloom filters its size
+// already counts.
+const tailSlack = 16 << 10
+
+const maxInt = int64(^uint(0) >> 1)
+
 // zstdCodec compresses every data file (see zstdPages). Sharing one keeps
 // the encoders' history windows (8 MiB each at the default level) across
 // files instead of allocating and clearing new ones per file, which
@@ -303,6 +310,11 @@ func (fw *fileWriter) flushRowGroup() error {
 	}
 	if err := fw.flushColumns(); err != nil {
 		return fmt.Errorf("writing row group: %w", err)
+	}
+	// The row group's pages are copied into the file's buffer: make room
+	// for them and the footer once rather than doubling it page by page.
+	if grow := fw.size() + tailSlack - int64(fw.buf.Len()); grow > 0 && grow <= maxInt {
+		fw.buf.Grow(int(grow))
 	}
 	fw.sized = -1
 	if err := fw.w.Flush(); err != nil {
