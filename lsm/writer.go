@@ -192,9 +192,8 @@ type fileWriter struct {
 
 const writeBatch = 256
 
-// tailSlack is the room left in a file's buffer for what follows its
-// pages (page index, footer), beyond the deferred bloom filters its size
-// already counts.
+// tailSlack is the room left in a file's buffer for the page index and
+// footer that follow its pages.
 const tailSlack = 16 << 10
 
 const maxInt = int64(^uint(0) >> 1)
@@ -312,8 +311,11 @@ func (fw *fileWriter) flushRowGroup() error {
 		return fmt.Errorf("writing row group: %w", err)
 	}
 	// The row group's pages are copied into the file's buffer: make room
-	// for them and the footer once rather than doubling it page by page.
-	if grow := fw.size() + tailSlack - int64(fw.buf.Len()); grow > 0 && grow <= maxInt {
+	// for them, the bloom filter (at most twice its bits, rounded up to a
+	// power of two) and the footer once rather than doubling the buffer
+	// page by page.
+	bloom := fw.file.RowCount * int64(fw.opts.BloomBitsPerKey) / 4
+	if grow := fw.size() + bloom + tailSlack - int64(fw.buf.Len()); grow > 0 && grow <= maxInt {
 		fw.buf.Grow(int(grow))
 	}
 	fw.sized = -1
