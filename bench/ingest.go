@@ -32,38 +32,50 @@ func runIngest(ctx context.Context, b *runner, r *Result) error {
 		batch = b.cfg.CommitEvery
 	}
 	keys := max(n/2, 1)
-	g := newRowGen(b.cfg.Seed, keys)
-	ups := make([]upsert, n)
-	var logical int64
-	for i := range ups {
-		row, sz := g.row(g.randomKey())
-		ups[i] = upsert{row, sz}
-		logical += sz
-	}
+	ups, logical := ingestUpserts(b.cfg.Seed, n, keys)
 	r.note("%d upserts of uniformly random keys over %d keys (%.0f logical bytes per row), commit every %d rows, %d buckets, inline compaction on (defaults)",
 		n, keys, float64(logical)/float64(n), batch, ingestBuckets)
 	r.note("silt is fed through WriteBatch: +U change batches of at most %d rows built before the clock starts (as the parquet-go peer's rows are); timed are WriteBatch, the commits and inline compaction",
 		ingestBatchRows)
 
-	silt, err := b.ingestSilt(ctx, b.cfg.Store, ups, batch, logical, "silt")
+	// Each system runs with only its own input live: the change batches
+	// for silt, the generated rows (rebuilt from the seed) for the peers.
+	// The boxed rows are a heap of pointers the garbage collector would
+	// otherwise scan throughout silt's runs.
+	recs, err := ingestBatches(benchSchema(ingestBuckets, nil), ups, batch)
+	if err != nil {
+		return err
+	}
+	ups = nil
+	release := func() {
+		for _, r := range recs {
+			r.Release()
+		}
+		recs = nil
+	}
+	defer release()
+	silt, err := b.ingestSilt(ctx, b.cfg.Store, recs, n, batch, logical, "silt")
 	if err != nil {
 		return err
 	}
 	silt.Case = b.cfg.StoreKind + " store"
 	r.add(silt)
 
-	mem, err := b.ingestSilt(ctx, objstore.NewMem(), ups, batch, logical, "silt-mem")
+	mem, err := b.ingestSilt(ctx, objstore.NewMem(), recs, n, batch, logical, "silt-mem")
 	if err != nil {
 		return err
 	}
 	mem.Case = "in-memory store (no I/O)"
 	r.add(mem)
+	release()
 
 	b.progress("ingest: parquet-go encode-only of the same %d rows", n)
+	ups, _ = ingestUpserts(b.cfg.Seed, n, keys)
 	pq := make([]pqRow, n)
 	for i, u := range ups {
 		pq[i] = toPQ(u.row)
 	}
+	ups = nil
 	codec := &zstd.Codec{Level: zstd.SpeedDefault}
 	start := b.cfg.Now()
 	var encoded int64
@@ -80,7 +92,9 @@ func runIngest(ctx context.Context, b *runner, r *Result) error {
 		"write_amp": round3(float64(encoded) / float64(logical)),
 	}, Note: "one file per commit batch, ZSTD, no hidden columns"})
 
+	pq = nil
 	b.progress("ingest: Pebble applying the same %d upserts, synced WAL per batch", n)
+	ups, _ = ingestUpserts(b.cfg.Seed, n, keys)
 	peb, err := b.ingestPebble(ups, batch, logical)
 	if err != nil {
 		return err
@@ -97,6 +111,20 @@ func runIngest(ctx context.Context, b *runner, r *Result) error {
 		ingestBuckets, ingestBuckets+4, float64(ingestBuckets+4)*1e6/float64(batch), (ingestBuckets+4)*1_000_000/20)
 	r.note("write→visible: from the write of a row (silt: its WriteBatch; every 16th row sampled) to the return of the Commit that published it; write_amp = all bytes PUT (data, compaction, metadata) ÷ logical bytes ingested; Pebble's write_amp is not measured")
 	return nil
+}
+
+// ingestUpserts generates n upserts of uniformly random keys over keys
+// keys, the same for a seed, and their logical bytes.
+func ingestUpserts(seed uint64, n, keys int) ([]upsert, int64) {
+	g := newRowGen(seed, keys)
+	ups := make([]upsert, n)
+	var logical int64
+	for i := range ups {
+		row, sz := g.row(g.randomKey())
+		ups[i] = upsert{row, sz}
+		logical += sz
+	}
+	return ups, logical
 }
 
 // ingestBatchRows caps the rows of one change batch handed to WriteBatch;
@@ -130,11 +158,11 @@ func ingestBatches(schema *types.Schema, ups []upsert, batch int) ([]arrow.Recor
 	return out, nil
 }
 
-// ingestSilt upserts ups into a fresh table on store through WriteBatch
-// and measures it. The change batches are built before the clock starts;
-// the timed part is WriteBatch, the commits (flush, upload, publish) and
-// inline compaction.
-func (b *runner) ingestSilt(ctx context.Context, store objstore.Store, ups []upsert, batch int, logical int64, name string) (Measurement, error) {
+// ingestSilt upserts the n rows of the change batches recs (see
+// ingestBatches) into a fresh table on store through WriteBatch and
+// measures it. The timed part is WriteBatch, the commits (flush, upload,
+// publish) and inline compaction.
+func (b *runner) ingestSilt(ctx context.Context, store objstore.Store, recs []arrow.Record, n, batch int, logical int64, name string) (Measurement, error) {
 	cs := newCountingStore(store)
 	cat, err := b.openCatalog(ctx, cs)
 	if err != nil {
@@ -144,16 +172,6 @@ func (b *runner) ingestSilt(ctx context.Context, store objstore.Store, ups []ups
 	if err != nil {
 		return Measurement{}, err
 	}
-	recs, err := ingestBatches(t.Schema(), ups, batch)
-	if err != nil {
-		return Measurement{}, err
-	}
-	defer func() {
-		for _, r := range recs {
-			r.Release()
-		}
-	}()
-	n := len(ups)
 	lat := &latencies{}
 	var pending []time.Time
 	w := t.NewWriter("bench-ingest")

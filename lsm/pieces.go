@@ -99,7 +99,7 @@ func WritePieces(ctx context.Context, pieces []Piece, schema *types.Schema, opts
 				if err := fw.copyGroup(c); err != nil {
 					return nil, err
 				}
-				if fw.w.Size() >= opts.TargetFileSize {
+				if fw.size() >= opts.TargetFileSize {
 					f, err := fw.finish()
 					if err != nil {
 						return nil, err
@@ -132,7 +132,7 @@ func WritePieces(ctx context.Context, pieces []Piece, schema *types.Schema, opts
 				}
 			}
 			i = j
-			if fw.w.Size() >= opts.TargetFileSize {
+			if fw.size() >= opts.TargetFileSize {
 				f, err := fw.finish()
 				if err != nil {
 					return nil, err
@@ -213,12 +213,13 @@ func (fw *fileWriter) copyGroup(c *GroupCopy) error {
 	if err != nil {
 		return err
 	}
+	fw.sized = -1
 	if _, err := fw.w.WriteRowGroup(rg); err != nil {
 		return fmt.Errorf("copying row group: %w", err)
 	}
 	fw.copies[fw.rowGroups] = c
 	fw.rowGroups++
-	fw.rgStart = fw.w.Size()
+	fw.rgStart = fw.size()
 	fw.account(c.MinKey(), c.MaxKey(), c.minSeq, c.maxSeq, c.rows, c.deletes)
 	return nil
 }

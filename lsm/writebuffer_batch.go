@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"encoding/binary"
 	"slices"
+	"sync"
 	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -61,6 +62,11 @@ func (b *WriteBuffer) AddBatch(br BatchRows, approxBytes int64) {
 	}
 	for _, a := range br.Cols {
 		a.Retain()
+	}
+	if b.brows == nil {
+		if s, ok := batchRowSlices.Get().([]batchRow); ok {
+			b.brows = s
+		}
 	}
 	bi := int32(len(b.batches))
 	b.batches = append(b.batches, br.Cols)
@@ -134,12 +140,13 @@ func (b *WriteBuffer) FlushRun(m Merger) *Run {
 	b.recs, b.brows, b.batches, b.bytes = nil, nil, nil, 0
 	// Sort positions: records first (0..len(recs)), then batch rows.
 	nr := len(recs)
-	idx := make([]int32, nr+len(brows))
+	sc := flushScratches.Get().(*flushScratch)
+	sc.grow(nr + len(brows))
+	defer sc.done()
+	idx, keys, seqs, pre := sc.idx, sc.keys, sc.seqs, sc.pre
 	for i := range idx {
 		idx[i] = int32(i)
 	}
-	keys := make([][]byte, len(idx))
-	seqs := make([]int64, len(idx))
 	for i := range recs {
 		keys[i], seqs[i] = recs[i].Key, recs[i].Seq
 	}
@@ -167,7 +174,6 @@ func (b *WriteBuffer) FlushRun(m Merger) *Run {
 	}
 	// Most keys differ in their first 16 bytes: compare those as two
 	// integers and the whole keys only when they are equal.
-	pre := make([][2]uint64, len(idx))
 	for i, k := range keys {
 		pre[i] = keyPrefix(k)
 	}
@@ -213,7 +219,43 @@ func (b *WriteBuffer) FlushRun(m Merger) *Run {
 		run.rows = append(run.rows, r)
 		i = j
 	}
+	// Another buffer's next rows may go into the flushed rows' memory
+	// (the run holds none of it).
+	clear(brows)
+	batchRowSlices.Put(brows[:0])
 	return run
+}
+
+// flushScratches and batchRowSlices hold memory of finished flushes for
+// the next ones of any buffer (a sync.Pool lets the garbage collector
+// reclaim what stays unused): the sort state and the buffered rows.
+var (
+	flushScratches = sync.Pool{New: func() any { return new(flushScratch) }}
+	batchRowSlices sync.Pool
+)
+
+// flushScratch is the sort state of a columnar flush, reused by the
+// buffer's next flush: positions, their keys and Seqs, key prefixes.
+type flushScratch struct {
+	idx  []int32
+	keys [][]byte
+	seqs []int64
+	pre  [][2]uint64
+}
+
+// grow sizes the scratch for n positions.
+func (s *flushScratch) grow(n int) {
+	if cap(s.idx) < n {
+		s.idx, s.keys, s.seqs, s.pre = make([]int32, n), make([][]byte, n), make([]int64, n), make([][2]uint64, n)
+	}
+	s.idx, s.keys, s.seqs, s.pre = s.idx[:n], s.keys[:n], s.seqs[:n], s.pre[:n]
+}
+
+// done drops the scratch's references to keys and returns it to the
+// pool.
+func (s *flushScratch) done() {
+	clear(s.keys)
+	flushScratches.Put(s)
 }
 
 // keyPrefix is the first 16 bytes of k (zero-padded) as two big-endian

@@ -7,6 +7,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/siltdb/silt/types"
 )
 
@@ -175,4 +179,70 @@ func cmpU64(a, b uint64) int {
 		return -1
 	}
 	return 1
+}
+
+// TestWriteRunBatchChecksRowByRow: a change batch holding a row that
+// cannot be written (a DECIMAL beyond 64 bits, a NULL key column) fails a
+// flush only when that row is one of the flush's rows: a bucket flushing
+// the batch's other rows writes them, with their values.
+func TestWriteRunBatchChecksRowByRow(t *testing.T) {
+	s := &types.Schema{ID: 1, Fields: []types.Field{
+		{ID: 0, Name: "id", Type: types.TBigInt, NotNull: true},
+		{ID: 1, Name: "d", Type: types.TDecimal(12, 2)},
+		{ID: 2, Name: "n", Type: types.TBigInt},
+	}, PrimaryKeys: []string{"id"}, HighestFieldID: 2}
+	as, err := types.ArrowSchema(s, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem := memory.NewGoAllocator()
+	ids := array.NewInt64Builder(mem)
+	ids.AppendValues([]int64{1, 2, 3, 0}, []bool{true, true, true, false})
+	decs := array.NewDecimal128Builder(mem, as.Field(1).Type.(*arrow.Decimal128Type))
+	decs.AppendValues([]decimal128.Num{decimal128.FromI64(-5), decimal128.New(1, 0), decimal128.FromI64(7), decimal128.FromI64(8)}, nil)
+	ns := array.NewInt64Builder(mem)
+	ns.AppendValues([]int64{10, 20, 30, 40}, []bool{true, false, true, true})
+	cols := []arrow.Array{ids.NewArray(), decs.NewArray(), ns.NewArray()}
+	defer func() {
+		for _, a := range cols {
+			a.Release()
+		}
+	}()
+	flush := func(rows ...int32) ([]EncodedFile, error) {
+		b := NewWriteBuffer()
+		br := BatchRows{Cols: cols}
+		for _, r := range rows {
+			key, _ := types.EncodeRowKey(nil, types.Row{int64(r + 1)}, []int{0})
+			br.Rows = append(br.Rows, r)
+			br.Keys = append(br.Keys, key)
+			br.Seqs = append(br.Seqs, int64(r))
+			br.Kinds = append(br.Kinds, types.Insert)
+		}
+		b.AddBatch(br, 1)
+		run := b.FlushRun(columnarLastWins{})
+		defer run.Release()
+		return WriteRun(run, s, WriterOptions{})
+	}
+	files, err := flush(0, 2)
+	if err != nil {
+		t.Fatalf("rows 0 and 2: %v", err)
+	}
+	got := readAll(t, files[0].Data, s, 0)
+	want := []types.Row{{int64(1), types.Decimal(-5), int64(10)}, {int64(3), types.Decimal(7), int64(30)}}
+	if len(got) != len(want) {
+		t.Fatalf("read %d records, want %d", len(got), len(want))
+	}
+	for i := range want {
+		for c := range want[i] {
+			if !valueEqual(got[i].Row[c], want[i][c]) {
+				t.Fatalf("record %d column %d: %v, want %v", i, c, got[i].Row[c], want[i][c])
+			}
+		}
+	}
+	if _, err := flush(0, 1); !errors.Is(err, types.ErrInvalid) || !strings.Contains(err.Error(), `"d"`) {
+		t.Fatalf("row 1 (DECIMAL beyond 64 bits): got %v, want ErrInvalid naming column d", err)
+	}
+	if _, err := flush(2, 3); !errors.Is(err, types.ErrInvalid) || !strings.Contains(err.Error(), `"id"`) {
+		t.Fatalf("row 3 (NULL key): got %v, want ErrInvalid naming column id", err)
+	}
 }

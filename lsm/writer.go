@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/parquet-go/parquet-go"
-	"github.com/parquet-go/parquet-go/compress/zstd"
 	"github.com/siltdb/silt/types"
 )
 
@@ -171,7 +171,9 @@ type fileWriter struct {
 	schema   *types.Schema
 	ps       *parquet.Schema
 	optional []bool
-	opts     WriterOptions
+	// valueChecks: columns checked value by value (valueCheckColumns).
+	valueChecks []int
+	opts        WriterOptions
 
 	buf bytes.Buffer
 	w   *parquet.Writer
@@ -180,6 +182,8 @@ type fileWriter struct {
 	// encoding goroutine (see eachColumn), colErrs their columns' errors.
 	pend    []pendingRow
 	pending int
+	// checked caches batchValid by a change batch's first array.
+	checked map[arrow.Array]bool
 	scratch [][]parquet.Value
 	colErrs []error
 	// workers is the number of goroutines that encode columns (see
@@ -187,6 +191,7 @@ type fileWriter struct {
 	workers   int
 	rgRows    int   // rows in the current row group
 	rgStart   int64 // w.Size() when the current row group started
+	sized     int64 // w.Size() unless negative (see size)
 	rowGroups int
 	file      EncodedFile
 	// base is subtracted from every record's Seq; copies maps output row
@@ -204,15 +209,21 @@ type fileWriter struct {
 
 const writeBatch = 256
 
-// zstdCodec compresses every data file. The codec pools its encoders, so
-// sharing one keeps their history windows (8 MiB each at the default
-// level) across files instead of allocating and clearing new ones per
-// file, which dominated small flushes. It holds no state that changes what
-// is written, like parquet-go's own package-level codecs.
-var zstdCodec = &zstd.Codec{Level: zstd.SpeedDefault}
+// tailSlack is the room left in a file's buffer for the page index and
+// footer that follow its pages.
+const tailSlack = 16 << 10
+
+const maxInt = int64(^uint(0) >> 1)
+
+// zstdCodec compresses every data file (see zstdPages). Sharing one keeps
+// the encoders' history windows (8 MiB each at the default level) across
+// files instead of allocating and clearing new ones per file, which
+// dominated small flushes.
+var zstdCodec = newZstdPages()
 
 func (fw *fileWriter) start() {
 	fw.buf = bytes.Buffer{}
+	fw.sized = -1
 	fw.w = parquet.NewWriter(&fw.buf, fw.ps,
 		parquet.Compression(zstdCodec),
 		parquet.BloomFilters(parquet.SplitBlockFilter(uint(fw.opts.BloomBitsPerKey), colKey)),
@@ -268,7 +279,7 @@ func (fw *fileWriter) added(key []byte, seq int64, kind types.RowKind) error {
 			return err
 		}
 	}
-	if fw.rgRows >= fw.opts.RowGroupRows || (fw.rgRows%64 == 0 && fw.w.Size()-fw.rgStart >= fw.opts.RowGroupBytes) {
+	if fw.rgRows >= fw.opts.RowGroupRows || (fw.rgRows%64 == 0 && fw.size()-fw.rgStart >= fw.opts.RowGroupBytes) {
 		return fw.flushRowGroup()
 	}
 	return nil
@@ -295,6 +306,7 @@ func (fw *fileWriter) writeRows() error {
 	if fw.pending == 0 {
 		return nil
 	}
+	fw.sized = -1
 	if fw.rowPath {
 		if _, err := fw.w.WriteRows(fw.rows); err != nil {
 			return fmt.Errorf("encoding rows: %w", err)
@@ -316,13 +328,33 @@ func (fw *fileWriter) flushRowGroup() error {
 	if err := fw.flushColumns(); err != nil {
 		return fmt.Errorf("writing row group: %w", err)
 	}
+	// The row group's pages are copied into the file's buffer: make room
+	// for them, the bloom filter (at most twice its bits, rounded up to a
+	// power of two) and the footer once rather than doubling the buffer
+	// page by page.
+	bloom := fw.file.RowCount * int64(fw.opts.BloomBitsPerKey) / 4
+	if grow := fw.size() + bloom + tailSlack - int64(fw.buf.Len()); grow > 0 && grow <= maxInt {
+		fw.buf.Grow(int(grow))
+	}
+	fw.sized = -1
 	if err := fw.w.Flush(); err != nil {
 		return fmt.Errorf("writing row group: %w", err)
 	}
 	fw.rowGroups++
 	fw.rgRows = 0
-	fw.rgStart = fw.w.Size()
+	fw.rgStart = fw.size()
 	return nil
+}
+
+// size is fw.w.Size(), the bytes of the file so far with its unflushed
+// pages, remembered between the calls that change it: rows are handed to
+// the column writers only every writeBatch rows, but a file's size is
+// compared with the target after every key.
+func (fw *fileWriter) size() int64 {
+	if fw.sized < 0 {
+		fw.sized = fw.w.Size()
+	}
+	return fw.sized
 }
 
 // finish closes the file, then patches its checksums in place.

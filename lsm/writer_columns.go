@@ -2,10 +2,12 @@ package lsm
 
 import (
 	"fmt"
+	"slices"
 	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/parquet-go/parquet-go"
 	"github.com/siltdb/silt/types"
 )
@@ -94,13 +96,13 @@ func (fw *fileWriter) fill(vals []parquet.Value, rows []pendingRow, c int) []par
 	for i := 0; i < len(rows); {
 		p := &rows[i]
 		if p.cols != nil {
-			// The following rows of the same array convert in one loop.
-			a := p.cols[f]
+			// The following rows of change batches or decoded batches
+			// convert in one loop, whichever arrays they come from.
 			j := i + 1
-			for j < len(rows) && rows[j].cols != nil && rows[j].cols[f] == a {
+			for j < len(rows) && rows[j].cols != nil {
 				j++
 			}
-			vals = appendArrow(vals, a, rows[i:j], t, opt, c)
+			vals = appendArrows(vals, rows[i:j], f, t, opt)
 			i = j
 			continue
 		}
@@ -114,61 +116,119 @@ func (fw *fileWriter) fill(vals []parquet.Value, rows []pendingRow, c int) []par
 	return vals
 }
 
-// appendArrow appends the values of rows of array a (checked when they
-// were appended), as fill does, with one type switch for all of them.
-func appendArrow(vals []parquet.Value, a arrow.Array, rows []pendingRow, t types.DataType, opt bool, c int) []parquet.Value {
-	put := func(v parquet.Value) {
-		if opt {
-			v = v.Level(0, 1, c)
-		}
-		vals = append(vals, v)
+// appendArrows appends the values of column f of rows, all rows of
+// arrays (checked when they were appended), as fill does: rows whose
+// arrays have one Arrow type convert in one loop over the arrays' value
+// slices, testing NULLs only in arrays that have them, and only the
+// definition level is set (opt: 1 for a non-NULL value; the column
+// writers read no other level).
+func appendArrows(vals []parquet.Value, rows []pendingRow, f int, t types.DataType, opt bool) []parquet.Value {
+	n := len(vals)
+	vals = slices.Grow(vals, len(rows))[:n+len(rows)]
+	out := vals[n:]
+	def := 0
+	if opt {
+		def = 1
 	}
-	switch x := a.(type) {
-	case *array.Int32:
-		for i := range rows {
-			if r := rows[i].row; x.IsNull(r) {
-				vals = append(vals, parquet.Value{})
-			} else {
-				put(parquet.Int32Value(x.Value(r)))
-			}
-		}
-	case *array.Int64:
-		for i := range rows {
-			if r := rows[i].row; x.IsNull(r) {
-				vals = append(vals, parquet.Value{})
-			} else {
-				put(parquet.Int64Value(x.Value(r)))
-			}
-		}
-	case *array.String:
-		for i := range rows {
-			if r := rows[i].row; x.IsNull(r) {
-				vals = append(vals, parquet.Value{})
-			} else {
-				s := x.Value(r)
-				put(parquet.ByteArrayValue(unsafe.Slice(unsafe.StringData(s), len(s))))
-			}
-		}
-	case *array.Timestamp:
-		for i := range rows {
-			if r := rows[i].row; x.IsNull(r) {
-				vals = append(vals, parquet.Value{})
-			} else {
-				put(parquet.Int64Value(int64(x.Value(r))))
-			}
-		}
-	default:
-		for i := range rows {
-			r := rows[i].row
-			if a.IsNull(r) {
-				vals = append(vals, parquet.Value{})
-				continue
-			}
-			v, _ := arrowParquet(a, r, t)
-			put(v)
-		}
+	for done := 0; done < len(rows); {
+		done += gatherArrows(out[done:], rows[done:], f, t, def)
 	}
 	return vals
+}
+
+// gatherArrows converts the values of column f of a prefix of rows into
+// out, at least one row: the rows whose arrays have the Arrow type of the
+// first row's array. It returns the length of the prefix.
+func gatherArrows(out []parquet.Value, rows []pendingRow, f int, t types.DataType, def int) int {
+	switch rows[0].cols[f].(type) {
+	case *array.Int32:
+		return gatherTyped(out, rows, f, def, (*array.Int32).Int32Values, parquet.Int32Value)
+	case *array.Int64:
+		return gatherTyped(out, rows, f, def, (*array.Int64).Int64Values, parquet.Int64Value)
+	case *array.Float64:
+		return gatherTyped(out, rows, f, def, (*array.Float64).Float64Values, parquet.DoubleValue)
+	case *array.Float32:
+		return gatherTyped(out, rows, f, def, (*array.Float32).Float32Values, parquet.FloatValue)
+	case *array.Timestamp:
+		return gatherTyped(out, rows, f, def, (*array.Timestamp).TimestampValues, func(v arrow.Timestamp) parquet.Value { return parquet.Int64Value(int64(v)) })
+	case *array.Date32:
+		return gatherTyped(out, rows, f, def, (*array.Date32).Date32Values, func(v arrow.Date32) parquet.Value { return parquet.Int32Value(int32(v)) })
+	case *array.Decimal128:
+		// The values fit in 64 bits: checked when appended (change
+		// batches) or decoded from a file.
+		if t.Precision <= 9 {
+			return gatherTyped(out, rows, f, def, (*array.Decimal128).Values, func(v decimal128.Num) parquet.Value { return parquet.Int32Value(int32(v.LowBits())) })
+		}
+		return gatherTyped(out, rows, f, def, (*array.Decimal128).Values, func(v decimal128.Num) parquet.Value { return parquet.Int64Value(int64(v.LowBits())) })
+	case *array.String:
+		return gatherStrings(out, rows, f, def)
+	}
+	// Other arrays (BOOLEAN, BYTES): value by value, the rows of this array.
+	a := rows[0].cols[f]
+	i := 0
+	for ; i < len(rows) && rows[i].cols[f] == a; i++ {
+		r := rows[i].row
+		if a.IsNull(r) {
+			out[i] = parquet.Value{}
+			continue
+		}
+		v, _ := arrowParquet(a, r, t)
+		v.SetDefinitionLevel(def)
+		out[i] = v
+	}
+	return i
+}
+
+// gatherTyped converts the values of column f of the longest prefix of
+// rows whose arrays are As, reading each array's value slice (values)
+// once per run of its rows, and returns the prefix's length.
+func gatherTyped[A interface {
+	arrow.Array
+	comparable
+}, T any](out []parquet.Value, rows []pendingRow, f, def int, values func(A) []T, conv func(T) parquet.Value) int {
+	var cur A
+	var vs []T
+	nulls := false
+	for i := range rows {
+		if a, ok := rows[i].cols[f].(A); !ok {
+			return i
+		} else if a != cur {
+			cur, vs, nulls = a, values(a), a.NullN() > 0
+		}
+		r := rows[i].row
+		if nulls && cur.IsNull(r) {
+			out[i] = parquet.Value{}
+			continue
+		}
+		v := conv(vs[r])
+		v.SetDefinitionLevel(def)
+		out[i] = v
+	}
+	return len(rows)
+}
+
+// gatherStrings is gatherTyped for STRING arrays: the values alias the
+// arrays' memory until the column writer copies them.
+func gatherStrings(out []parquet.Value, rows []pendingRow, f, def int) int {
+	var cur *array.String
+	nulls := false
+	for i := range rows {
+		if a, ok := rows[i].cols[f].(*array.String); !ok {
+			return i
+		} else if a != cur {
+			cur, nulls = a, a.NullN() > 0
+		}
+		r := rows[i].row
+		if nulls && cur.IsNull(r) {
+			out[i] = parquet.Value{}
+			continue
+		}
+		s := cur.Value(r)
+		v := parquet.ByteArrayValue(unsafe.Slice(unsafe.StringData(s), len(s)))
+		v.SetDefinitionLevel(def)
+		out[i] = v
+	}
+	return len(rows)
 }
 
 // recordValue converts a checked value of a column type; nil is NULL.
@@ -272,23 +332,32 @@ func valueFits(v types.Value, t types.DataType) bool {
 // hidden values after checking its values (the arrays have the Arrow
 // types of their columns, see WriteRun); on an error nothing is appended.
 func (fw *fileWriter) appendBatchRow(cols []arrow.Array, i int, key []byte, seq int64, kind types.RowKind) error {
-	for c, f := range fw.schema.Fields {
-		a := cols[c]
-		if a.IsNull(i) {
-			if !fw.optional[c] {
-				return fmt.Errorf("%w: NULL in NOT NULL column %q", types.ErrInvalid, f.Name)
+	if !fw.batchValid(cols) {
+		for c, f := range fw.schema.Fields {
+			a := cols[c]
+			if a.IsNull(i) {
+				if !fw.optional[c] {
+					return fmt.Errorf("%w: NULL in NOT NULL column %q", types.ErrInvalid, f.Name)
+				}
+				continue
 			}
+			// WriteRun checked the Arrow types: only a DECIMAL can fail here.
+			if f.Type.Kind == types.DecimalKind {
+				if _, err := arrowParquet(a, i, f.Type); err != nil {
+					return fmt.Errorf("column %q: %w", f.Name, err)
+				}
+			}
+		}
+	}
+	// Checks batchValid does not make: NOT NULL nested fields and TIME
+	// ranges, for the schemas that have such columns.
+	for _, c := range fw.valueCheckColumns() {
+		a, f := cols[c], &fw.schema.Fields[c]
+		if a.IsNull(i) {
 			continue
 		}
-		// WriteRun checked the Arrow types: only a DECIMAL, or a NULL in a
-		// NOT NULL nested field, can fail.
 		if f.Type.IsNested() {
 			if err := types.CheckValue(types.ValueAt(a, i), f.Type); err != nil {
-				return fmt.Errorf("column %q: %w", f.Name, err)
-			}
-		}
-		if f.Type.Kind == types.DecimalKind {
-			if _, err := arrowParquet(a, i, f.Type); err != nil {
 				return fmt.Errorf("column %q: %w", f.Name, err)
 			}
 		}
@@ -299,6 +368,64 @@ func (fw *fileWriter) appendBatchRow(cols []arrow.Array, i int, key []byte, seq 
 	fw.pend = append(fw.pend, pendingRow{cols: cols, row: i, key: key, seq: seq - fw.base, kind: storedKind(kind, false)})
 	fw.pending++
 	return nil
+}
+
+// batchValid reports whether every row of a change batch's columns passes
+// appendBatchRow's checks (no NULL in a required column, every DECIMAL in
+// the 64-bit range), checking each batch once: a flush interleaves the
+// rows of a few batches, so checking whole arrays once is cheaper than
+// checking every row. A batch that fails is checked row by row.
+func (fw *fileWriter) batchValid(cols []arrow.Array) bool {
+	if len(cols) == 0 {
+		return false
+	}
+	if ok, seen := fw.checked[cols[0]]; seen {
+		return ok
+	}
+	if fw.checked == nil {
+		fw.checked = map[arrow.Array]bool{}
+	}
+	ok := true
+	for c := range fw.schema.Fields {
+		a := cols[c]
+		if !fw.optional[c] && a.NullN() > 0 {
+			ok = false
+			break
+		}
+		if d, isDec := a.(*array.Decimal128); isDec && !decimalsFit(d) {
+			ok = false
+			break
+		}
+	}
+	fw.checked[cols[0]] = ok
+	return ok
+}
+
+// valueCheckColumns lists the columns whose values need a check per row
+// beyond batchValid's: nested columns (NOT NULL nested fields) and TIME
+// (a value within a day). Computed once per file writer.
+func (fw *fileWriter) valueCheckColumns() []int {
+	if fw.valueChecks == nil {
+		fw.valueChecks = []int{}
+		for c, f := range fw.schema.Fields {
+			if f.Type.IsNested() || f.Type.Kind == types.TimeKind {
+				fw.valueChecks = append(fw.valueChecks, c)
+			}
+		}
+	}
+	return fw.valueChecks
+}
+
+// decimalsFit reports whether every non-NULL value of a is in the 64-bit
+// range arrowParquet accepts.
+func decimalsFit(a *array.Decimal128) bool {
+	for i, v := range a.Values() {
+		lo, hi := int64(v.LowBits()), v.HighBits()
+		if ((lo < 0 && hi != -1) || (lo >= 0 && hi != 0)) && !a.IsNull(i) {
+			return false
+		}
+	}
+	return true
 }
 
 // arrowParquet converts the non-NULL value i of an array of the Arrow type

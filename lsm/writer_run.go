@@ -91,7 +91,7 @@ func WriteRun(r *Run, schema *types.Schema, opts WriterOptions) ([]EncodedFile, 
 		if err := fw.added(rr.key, rr.seq, rr.kind); err != nil {
 			return nil, err
 		}
-		if fw.w.Size() >= opts.TargetFileSize {
+		if fw.size() >= opts.TargetFileSize {
 			f, err := fw.finish()
 			if err != nil {
 				return nil, err
