@@ -35,6 +35,9 @@ var vecCols = []scopeCol{
 	{"y", types.TBytes}, {"y2", types.TBytes},
 	{"d", types.TDate}, {"d2", types.TDate},
 	{"t", types.TTimestamp}, {"t2", types.TTimestamp},
+	{"z", types.TTimestampLTZ}, {"z2", types.TTimestampLTZ},
+	{"h", types.TTime}, {"h2", types.TTime},
+	{"u", types.TUUID}, {"u2", types.TUUID},
 }
 
 func vecSchema(t testing.TB) (*scope, *arrow.Schema) {
@@ -105,6 +108,9 @@ func vecValue(r *rand.Rand, t types.DataType) types.Value {
 		}
 		return types.Timestamp(1704067200000000 + int64(r.IntN(5))*43200000000)
 	}
+	if v := vecTemporalValue(r, t, edge); v != nil {
+		return v
+	}
 	panic("no values of " + t.String())
 }
 
@@ -144,16 +150,20 @@ var vecLits = map[byte][]string{
 		"CAST('NaN' AS DOUBLE)", "CAST('-Inf' AS DOUBLE)", "CAST(-0.0 AS DOUBLE)", "CAST(1.5 AS FLOAT)", "CAST(3 AS BIGINT)"},
 	's': {"'a'", "''", "'abc'", "'%'", "'a%'", "'%b%'", "'_b_'", "'a\\%'", "'\\'", "'é'", "'A%'", "'%c'", "'12'", "'1.5'", "'2024-01-02'", "NULL"},
 	'b': {"TRUE", "FALSE", "NULL"},
-	'd': {"DATE '2024-01-02'", "TIMESTAMP '2024-01-01 12:00:00'", "'2024-01-03'", "DATE '1970-01-01'", "NULL"},
+	'd': {"DATE '2024-01-02'", "TIMESTAMP '2024-01-01 12:00:00'", "'2024-01-03'", "DATE '1970-01-01'", "TIMESTAMPTZ '2024-01-01 12:00:00+00'", "NULL"},
 	'y': {"X'00ff'", "X''", "X'61'", "NULL"},
+	'h': {"TIME '12:00:00'", "TIME '00:00:00'", "'23:59:59.999999'", "TIME '06:30:00.5'", "NULL"},
+	'u': {"UUID '00000000-0000-0000-0000-000000000000'", "'ffffffff-ffff-ffff-ffff-ffffffffffff'", "UUID '7f7f7f7f-0000-7f7f-0000-7f7f7f7f7f7f'", "NULL"},
 }
 
 var vecColsOf = map[byte][]string{
 	'n': {"i", "i2", "l", "l2", "f", "f2", "g", "g2", "m", "m2", "m3", "m4"},
 	's': {"s", "s2"},
 	'b': {"b", "b2"},
-	'd': {"d", "d2", "t", "t2"},
+	'd': {"d", "d2", "t", "t2", "z", "z2"},
 	'y': {"y", "y2"},
+	'h': {"h", "h2"},
+	'u': {"u", "u2"},
 }
 
 func (g vecGen) leaf(k byte) string {
@@ -170,7 +180,7 @@ func (g vecGen) expr(k byte, depth int) string {
 		return g.leaf(k)
 	}
 	sub := func(k byte) string { return g.expr(k, depth-1) }
-	any := func() byte { return "nsbdy"[g.r.IntN(5)] }
+	any := func() byte { return "nsbdyhu"[g.r.IntN(7)] }
 	if g.r.IntN(4) == 0 { // the functions of functions_*.go
 		return g.fnExpr(k, sub)
 	}
@@ -200,7 +210,11 @@ func (g vecGen) expr(k byte, depth int) string {
 		}
 		return "COALESCE(" + sub('s') + ", " + sub('s') + ")"
 	case 'd':
-		return "CAST(" + sub(g.pick("d", "s")[0]) + " AS " + g.pick("DATE", "TIMESTAMP") + ")"
+		return "CAST(" + sub(g.pick("d", "s")[0]) + " AS " + g.pick("DATE", "TIMESTAMP", "TIMESTAMPTZ") + ")"
+	case 'h':
+		return g.pick("CAST("+sub(g.pick("d", "s", "h")[0])+" AS TIME)", "COALESCE("+sub('h')+", "+sub('h')+")")
+	case 'u':
+		return g.pick("CAST("+sub(g.pick("s", "u")[0])+" AS UUID)", "COALESCE("+sub('u')+", "+sub('u')+")")
 	case 'y':
 		return "CAST(" + sub(g.pick("s", "y")[0]) + " AS BYTES)"
 	}

@@ -39,10 +39,11 @@ type FormatOptions struct {
 	// of the table: "ignore" (default) or "reject" (the record is bad,
 	// reason schema-incompatible).
 	UnknownFields string
-	// TimestampUnit is the unit of a JSON number in a TIMESTAMP column:
-	// "ms" (default: Debezium's Timestamp and Kafka Connect's logical
-	// type), "us" or "ns". Strings are parsed as ISO-8601. A Debezium
-	// schema envelope names the unit per field and overrides this.
+	// TimestampUnit is the unit of a JSON number in a TIMESTAMP,
+	// TIMESTAMP_LTZ or TIME column: "ms" (default: Debezium's Timestamp
+	// and Kafka Connect's logical types), "us" or "ns". Strings are
+	// parsed as ISO-8601 (TIME: HH:MM:SS[.ffffff]). A Debezium schema
+	// envelope names the unit per field and overrides this.
 	TimestampUnit string
 	// SchemaEvolution is "none" (default) or "add-columns": then
 	// debezium-json compares each record's schema envelope with the table

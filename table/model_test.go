@@ -89,7 +89,8 @@ func (m *model) apply(kind types.RowKind, r types.Row) {
 		case types.UpdateBefore:
 		default:
 			if !exists {
-				old = types.Row{r[0], r[1], nil, nil, nil}
+				old = make(types.Row, len(r))
+				old[0], old[1] = r[0], r[1]
 			}
 			n := append(types.Row(nil), old...)
 			for i := 2; i < len(r); i++ {
@@ -115,7 +116,8 @@ func (m *model) apply(kind types.RowKind, r types.Row) {
 			}
 		default:
 			if !exists {
-				old = types.Row{r[0], r[1], nil, nil, nil}
+				old = make(types.Row, len(r))
+				old[0], old[1] = r[0], r[1]
 			}
 			n := append(types.Row(nil), old...)
 			if r[2] != nil {
@@ -131,6 +133,7 @@ func (m *model) apply(kind types.RowKind, r types.Row) {
 			if r[4] != nil && (n[4] == nil || r[4].(types.Decimal) > n[4].(types.Decimal)) {
 				n[4] = r[4]
 			}
+			aggregateTemporal(n, r)
 			m.state[k] = n
 		}
 	}
@@ -246,6 +249,9 @@ func runModel(t *testing.T, rng *rand.Rand, store objstore.Store, schema *types.
 		n := rng.IntN(120)
 		for i := 0; i < n; i++ {
 			r := randRow(rng, keys)
+			if len(schema.Fields) > len(r) {
+				r = append(r, randTemporalValues(rng)...)
+			}
 			kind := types.Insert
 			switch p := rng.IntN(10); {
 			case p < 2:
