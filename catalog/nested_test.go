@@ -142,3 +142,48 @@ func TestNestedKeyRejected(t *testing.T) {
 		t.Fatalf("nested key: %v", err)
 	}
 }
+
+// TestNestedEvolutionReadsOldFiles: rows written before ADD COLUMN r.c
+// read NULL for it, through scans, point lookups and a full compaction
+// (which rewrites them with the new field).
+func TestNestedEvolutionReadsOldFiles(t *testing.T) {
+	ctx := context.Background()
+	c := New(objstore.NewMem(), "wh", table.Env{})
+	if err := c.CreateDatabase(ctx, "shop", true); err != nil {
+		t.Fatal(err)
+	}
+	tb, err := c.CreateTable(ctx, "shop", "t", &types.Schema{
+		Fields: []types.Field{
+			{Name: "id", Type: types.TBigInt},
+			{Name: "r", Type: mustType(t, "ROW<a INT, l ARRAY<STRING>>")},
+			{Name: "m", Type: mustType(t, "MAP<STRING, BIGINT>")},
+		},
+		PrimaryKeys: []string{"id"},
+	}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeRows(t, tb, "1",
+		types.Row{int64(1), types.Struct{int32(5), types.List{"x", nil}}, types.Map{{Key: "k", Value: int64(1)}}},
+		types.Row{int64(2), nil, types.Map{}})
+	mustAlter(t, c, SchemaChange{Kind: AddColumn, Column: "r.c", Type: types.TDouble, Position: ColumnPosition{After: "a"}})
+	tb1, err := c.LoadTable(ctx, "shop", "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeRows(t, tb1, "2", types.Row{int64(3), types.Struct{int32(6), 2.5, types.List{}}, nil})
+	want := "id,r,m\n1,{'a': 5, 'c': NULL, 'l': [x, NULL]},{k=1}\n2,NULL,{}\n3,{'a': 6, 'c': 2.5, 'l': []},NULL\n"
+	if got := scanText(t, tb1, table.ScanOptions{}); got != want {
+		t.Errorf("scan:\n%s\nwant\n%s", got, want)
+	}
+	row, ok, err := tb1.Get(ctx, 0, int64(1))
+	if err != nil || !ok || types.FormatValue(row[1], tb1.Schema().Fields[1].Type) != "{'a': 5, 'c': NULL, 'l': [x, NULL]}" {
+		t.Errorf("Get(1) = %v %v %v", row, ok, err)
+	}
+	if _, err := tb1.Compact(ctx, table.CompactOptions{Full: true}); err != nil {
+		t.Fatal(err)
+	}
+	if got := scanText(t, tb1, table.ScanOptions{}); got != want {
+		t.Errorf("scan after compaction:\n%s\nwant\n%s", got, want)
+	}
+}

@@ -99,6 +99,9 @@ func (b *binder) bind(e expr) (bexpr, error) {
 	case *columnRef:
 		i, err := b.resolve(x)
 		if err != nil {
+			if fb, ok, ferr := b.bindFieldRef(x); ok { // r.f of a ROW column
+				return fb, ferr
+			}
 			return nil, err
 		}
 		return &colB{idx: i, t: b.sc.cols[i].t, name: b.sc.cols[i].name}, nil

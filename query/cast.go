@@ -143,6 +143,9 @@ func castValue(v types.Value, from, to types.DataType, explicit bool) (types.Val
 	if v == nil {
 		return nil, nil
 	}
+	if to.IsNested() {
+		return castNested(v, from, to, explicit)
+	}
 	if from.Kind == to.Kind && to.Kind != types.DecimalKind {
 		return v, nil
 	}
@@ -377,6 +380,8 @@ func commonType(a, b types.DataType) (types.DataType, bool) {
 		return b, true
 	case b.Kind == types.KindInvalid:
 		return a, true
+	case a.IsNested() || b.IsNested():
+		return a, sameShape(a, b)
 	case a.Kind == b.Kind && a.Kind != types.DecimalKind:
 		return a, true
 	case a.Kind == types.TimestampLTZKind || b.Kind == types.TimestampLTZKind:

@@ -104,6 +104,10 @@ func (c *fakeCatalog) CreateTable(_ context.Context, db, name string, s *types.S
 		cp.Fields[i].ID = i + 1
 	}
 	cp.HighestFieldID = len(cp.Fields)
+	for i := range cp.Fields { // nested field ids, as the catalog assigns them
+		cp.Fields[i].Type = types.CloneType(cp.Fields[i].Type)
+		types.AssignNestedIDs(&cp.Fields[i].Type, func() int { cp.HighestFieldID++; return cp.HighestFieldID })
+	}
 	if err := cp.Validate(); err != nil {
 		return err
 	}

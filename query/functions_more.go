@@ -12,6 +12,9 @@ import (
 // bindPreFunc binds the functions whose arguments are not all plain
 // values (DATE_ADD's INTERVAL); ok is false for the others.
 func (b *binder) bindPreFunc(f *funcCall) (bexpr, bool, error) {
+	if out, ok, err := b.bindNestedFunc(f); ok {
+		return out, true, err
+	}
 	switch f.name {
 	case "DATE_ADD":
 		if len(f.args) != 2 {

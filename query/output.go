@@ -183,7 +183,7 @@ func writeCSV(w io.Writer, r *Result) error {
 			if j < len(row) && row[j] != nil {
 				// A non-NULL empty string is written "" so that it
 				// differs from NULL, an empty unquoted field.
-				writeCSVField(bw, types.FormatValue(row[j], c.Type), true)
+				writeCSVField(bw, csvText(row[j], c.Type), true)
 			}
 		}
 		bw.WriteByte('\n')
@@ -291,6 +291,8 @@ func jsonValue(v types.Value, t types.DataType) string {
 		return str(x.Time().Format(time.RFC3339Nano))
 	case types.TimeOfDay, types.UUID:
 		return str(types.FormatValue(x, t))
+	case types.List, types.Map, types.Struct:
+		return nestedJSON(v, t)
 	}
 	return str(fmt.Sprint(v))
 }

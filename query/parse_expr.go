@@ -270,7 +270,7 @@ func (p *parser) parseMultiplicative() (expr, error) {
 func (p *parser) parseUnary() (expr, error) {
 	t := p.peek()
 	if t.kind != tOp || (t.text != "-" && t.text != "+") {
-		return p.parsePrimary()
+		return p.parsePostfix()
 	}
 	p.next()
 	if n := p.peek(); t.text == "-" && (n.kind == tInt || n.kind == tDec || n.kind == tFloat) {
@@ -358,6 +358,9 @@ func (p *parser) parsePrimary() (expr, error) {
 	case tQIdent:
 		return p.columnRef()
 	case tOp:
+		if t.text == "[" || t.text == "{" {
+			return p.parseNestedLiteral(t, "")
+		}
 		if t.text == "(" {
 			if p.parenQueryAt(0, 0) {
 				return p.subquery(subScalar, t.pos)
@@ -377,6 +380,9 @@ func (p *parser) parsePrimary() (expr, error) {
 	kw := strings.ToUpper(t.text)
 	next := p.peekN(1)
 	switch {
+	case (kw == "ARRAY" && next.kind == tOp && next.text == "[") || (kw == "MAP" && next.kind == tOp && next.text == "{"):
+		p.next()
+		return p.parseNestedLiteral(next, kw)
 	case kw == "NULL":
 		p.next()
 		return &literal{pos: t.pos, kind: litNull, text: "NULL"}, nil
@@ -434,9 +440,7 @@ func (p *parser) columnRef() (expr, error) {
 			return nil, err
 		}
 		c.qual, c.name = strings.ToLower(name), second
-		if p.isOp(".") {
-			return nil, syntaxErr(p.peek(), "column references have at most two parts (table.column)")
-		}
+		// A third part selects a ROW field (parsePostfix).
 	}
 	return c, nil
 }
