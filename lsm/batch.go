@@ -10,7 +10,6 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/parquet-go/parquet-go"
 	"github.com/siltdb/silt/types"
@@ -226,17 +225,8 @@ func arrowColumn(to types.DataType, cv *colVals, n int) (column, error) {
 			return wrongKind()
 		}
 	case types.DecimalKind:
-		w := make([]decimal128.Num, n)
-		switch cv.kind {
-		case parquet.Int32:
-			for r, v := range cv.i32[:n] {
-				w[r] = decimal128.FromI64(int64(v))
-			}
-		case parquet.Int64:
-			for r, v := range cv.i64[:n] {
-				w[r] = decimal128.FromI64(v)
-			}
-		default:
+		w, ok := cv.decimalArrow(n)
+		if !ok {
 			return wrongKind()
 		}
 		col.vals = arrow.Decimal128Traits.CastToBytes(w)
@@ -331,6 +321,9 @@ func appendKeyValue(dst []byte, t types.DataType, cv *colVals, r int) ([]byte, b
 		}
 		return binary.BigEndian.AppendUint32(append(dst, byte(t.Kind)), uint32(cv.i32[r])^(1<<31)), true
 	case types.BigInt, types.TimestampKind, types.DecimalKind:
+		if t.Is128() {
+			return appendDecimalKey(dst, cv, r)
+		}
 		var v int64
 		switch cv.kind {
 		case parquet.Int64:

@@ -68,6 +68,9 @@ func parquetNode(t types.DataType) (parquet.Node, error) {
 	case types.Double:
 		return parquet.Leaf(parquet.DoubleType), nil
 	case types.DecimalKind:
+		if t.Is128() {
+			return decimalNode(t)
+		}
 		if err := t.Validate(); err != nil {
 			return nil, err
 		}
@@ -147,6 +150,10 @@ func siltType(t parquet.Type) (types.DataType, error) {
 	case parquet.Double:
 		if lv == nil {
 			return types.TDouble, nil
+		}
+	case parquet.FixedLenByteArray:
+		if d, ok := siltTypeFLBA(t, lv); ok {
+			return d, nil
 		}
 	case parquet.ByteArray:
 		switch lv.(type) {
