@@ -231,3 +231,17 @@ func appendDecimalKey(dst []byte, cv *colVals, r int) ([]byte, bool) {
 	out, err := types.EncodeKey(dst, types.Decimal128(cv.dec128(r)))
 	return out, err == nil
 }
+
+// Decimal128Node is the Parquet leaf silt writes for a DECIMAL of
+// precision above 18 (for other writers of Parquet, such as COPY TO).
+func Decimal128Node(t types.DataType) (parquet.Node, error) { return decimalNode(t) }
+
+// Decimal128Value is the Parquet value of d in a column of
+// Decimal128Node(t); an error when d does not fit t's stored width.
+func Decimal128Value(d types.Decimal128, t types.DataType) (parquet.Value, error) {
+	v, ok := decimalValue(d, t)
+	if !ok {
+		return parquet.Value{}, fmt.Errorf("%w: %s does not fit %s", types.ErrInvalid, types.FormatDecimal128(d, t.Scale), t)
+	}
+	return v, nil
+}

@@ -125,7 +125,7 @@ func TestParseBad(t *testing.T) {
 		{"SELECT DATE '2024-13-01'", `invalid: syntax error at 1:13 near "'2024-13-01'": bad DATE literal "2024-13-01" (want YYYY-MM-DD)`},
 		{"SELECT X'abc'", `invalid: syntax error at 1:8 near "X'abc'": bad hex literal (want an even number of hex digits)`},
 		{"SELECT CAST(a AS WIDGET) FROM t", `invalid: syntax error at 1:18 near "WIDGET": unknown type "WIDGET"`},
-		{"CREATE TABLE t (a DECIMAL(20, 2) PRIMARY KEY)", `invalid: syntax error at 1:19 near "DECIMAL": DECIMAL precision 20 out of range 1..18`},
+		{"CREATE TABLE t (a DECIMAL(39, 2) PRIMARY KEY)", `invalid: syntax error at 1:19 near "DECIMAL": DECIMAL precision 39 out of range 1..38`},
 		{"CREATE TABLE t (a INT, PRIMARY KEY (a), PRIMARY KEY (a))", `invalid: syntax error at 1:41 near "PRIMARY": PRIMARY KEY given twice`},
 		{"SELECT from FROM t", `invalid: syntax error at 1:8 near "from": expected an expression`},
 		{"SELECT * FROM select", `invalid: syntax error at 1:15 near "select": expected table name (SELECT is a reserved word; quote it with backquotes)`},
