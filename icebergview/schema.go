@@ -15,8 +15,9 @@ import (
 
 // icebergType maps a silt column type to the Iceberg type its Parquet
 // column is read as. Every silt type has an exact Iceberg counterpart:
-// DECIMAL(p,s) (p <= 18, stored as INT32/INT64, which the Iceberg Parquet
-// spec allows) is decimal(p,s); TIMESTAMP (microseconds, UTC-adjusted in
+// DECIMAL(p,s) (p <= 18 stored as INT32/INT64, which the Iceberg Parquet
+// spec allows; p up to 38 as FIXED_LEN_BYTE_ARRAY of the minimum length,
+// what the spec asks for) is decimal(p,s); TIMESTAMP (microseconds, UTC-adjusted in
 // the file) is timestamptz; DATE is date.
 func icebergType(t types.DataType) (iceberg.Type, error) {
 	switch t.Kind {
@@ -200,6 +201,8 @@ func icebergValue(v types.Value, t types.DataType) (any, error) {
 		return iceberg.Timestamp(x), nil
 	case types.Decimal:
 		return iceberg.Decimal{Val: decimal128.FromI64(int64(x)), Scale: t.Scale}, nil
+	case types.Decimal128:
+		return iceberg.Decimal{Val: x.Num(), Scale: t.Scale}, nil
 	}
 	return nil, fmt.Errorf("%w: value %v of type %T has no Iceberg partition value", types.ErrInvalid, v, v)
 }
