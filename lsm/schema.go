@@ -134,7 +134,7 @@ func siltType(t parquet.Type) (types.DataType, error) {
 			}
 		case *format.DecimalType:
 			d := types.TDecimal(int(x.Precision), int(x.Scale))
-			if d.Validate() != nil {
+			if d.Is128() || d.Validate() != nil { // wider ones are FIXED_LEN_BYTE_ARRAY
 				return bad()
 			}
 			return d, nil

@@ -121,7 +121,7 @@ func TestParseBad(t *testing.T) {
 		{"SELECT a\nFROM t\nWHERE a = = 1", `invalid: syntax error at 3:11 near "=": expected an expression`},
 		{"SELECT 1 # 2", `invalid: syntax error at 1:10 near "# 2": unexpected character '#'`},
 		{"SELECT 12abc", `invalid: syntax error at 1:8 near "12abc": bad number`},
-		{"SELECT 99999999999999999999", `invalid: syntax error at 1:8 near "99999999999999999999": integer literal 99999999999999999999 out of range for BIGINT`},
+		{"SELECT 999999999999999999999999999999999999999", `invalid: syntax error at 1:8 near "999999999999999999999999…": integer literal 999999999999999999999999999999999999999 out of range for DECIMAL(38,0)`},
 		{"SELECT DATE '2024-13-01'", `invalid: syntax error at 1:13 near "'2024-13-01'": bad DATE literal "2024-13-01" (want YYYY-MM-DD)`},
 		{"SELECT X'abc'", `invalid: syntax error at 1:8 near "X'abc'": bad hex literal (want an even number of hex digits)`},
 		{"SELECT CAST(a AS WIDGET) FROM t", `invalid: syntax error at 1:18 near "WIDGET": unknown type "WIDGET"`},
