@@ -113,6 +113,8 @@ func TestCompatibilityMatrix(t *testing.T) {
 			fwd: &dir{RuleType, "score", "it stores DOUBLE, which cannot be read as FLOAT"}},
 		{name: "widen DECIMAL precision", changes: []SchemaChange{{Kind: UpdateColumnType, Column: "price", Type: types.TDecimal(12, 2)}},
 			fwd: &dir{RuleType, "price", "it stores DECIMAL(12,2), which cannot be read as DECIMAL(8,2)"}},
+		{name: "widen DECIMAL across 18 digits", changes: []SchemaChange{{Kind: UpdateColumnType, Column: "price", Type: types.TDecimal(30, 2)}},
+			fwd: &dir{RuleType, "price", "it stores DECIMAL(30,2), which cannot be read as DECIMAL(8,2)"}},
 		{name: "same type", changes: []SchemaChange{{Kind: UpdateColumnType, Column: "qty", Type: types.TInt}}, noop: true},
 		{name: "DECIMAL scale change", changes: []SchemaChange{{Kind: UpdateColumnType, Column: "price", Type: types.TDecimal(10, 3)}},
 			structural: `invalid: cannot change column "price" from DECIMAL(8,2) to DECIMAL(10,3): data files are never rewritten and readers only widen INT→BIGINT, FLOAT→DOUBLE and DECIMAL(p,s)→DECIMAL(p',s) with p' ≥ p`},

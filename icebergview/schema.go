@@ -16,12 +16,13 @@ import (
 
 // icebergType maps a silt column type to the Iceberg type its Parquet
 // column is read as. Every silt type has an exact Iceberg counterpart:
-// DECIMAL(p,s) (p <= 18, stored as INT32/INT64, which the Iceberg Parquet
-// spec allows) is decimal(p,s); TIMESTAMP (microseconds, a wall-clock
-// time) is timestamp and TIMESTAMP_LTZ (an instant) timestamptz, as their
-// Parquet annotations say (isAdjustedToUTC false and true; data files
-// written before TIMESTAMP_LTZ existed store TIMESTAMP UTC-adjusted, with
-// the same microseconds); TIME is time, UUID uuid, DATE date.
+// DECIMAL(p,s) (p <= 18 stored as INT32/INT64, which the Iceberg Parquet
+// spec allows; p up to 38 as FIXED_LEN_BYTE_ARRAY of the minimum length,
+// what the spec asks for) is decimal(p,s); TIMESTAMP (microseconds, a
+// wall-clock time) is timestamp and TIMESTAMP_LTZ (an instant) timestamptz,
+// as their Parquet annotations say (isAdjustedToUTC false and true; data
+// files written before TIMESTAMP_LTZ existed store TIMESTAMP UTC-adjusted,
+// with the same microseconds); TIME is time, UUID uuid, DATE date.
 func icebergType(t types.DataType) (iceberg.Type, error) {
 	switch t.Kind {
 	case types.Boolean:
@@ -217,6 +218,8 @@ func icebergValue(v types.Value, t types.DataType) (any, error) {
 		return [16]byte(x), nil
 	case types.Decimal:
 		return iceberg.Decimal{Val: decimal128.FromI64(int64(x)), Scale: t.Scale}, nil
+	case types.Decimal128:
+		return iceberg.Decimal{Val: x.Num(), Scale: t.Scale}, nil
 	}
 	return nil, fmt.Errorf("%w: value %v of type %T has no Iceberg partition value", types.ErrInvalid, v, v)
 }

@@ -10,7 +10,6 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/parquet-go/parquet-go"
 	"github.com/siltdb/silt/types"
@@ -229,17 +228,8 @@ func arrowColumn(to types.DataType, cv *colVals, n int) (column, error) {
 			return wrongKind()
 		}
 	case types.DecimalKind:
-		w := make([]decimal128.Num, n)
-		switch cv.kind {
-		case parquet.Int32:
-			for r, v := range cv.i32[:n] {
-				w[r] = decimal128.FromI64(int64(v))
-			}
-		case parquet.Int64:
-			for r, v := range cv.i64[:n] {
-				w[r] = decimal128.FromI64(v)
-			}
-		default:
+		w, ok := cv.decimalArrow(n)
+		if !ok {
 			return wrongKind()
 		}
 		col.vals = arrow.Decimal128Traits.CastToBytes(w)
@@ -340,6 +330,9 @@ func appendKeyValue(dst []byte, t types.DataType, cv *colVals, r int) ([]byte, b
 		}
 		return binary.BigEndian.AppendUint32(append(dst, byte(t.Kind)), uint32(cv.i32[r])^(1<<31)), true
 	case types.BigInt, types.TimestampKind, types.DecimalKind, types.TimeKind, types.TimestampLTZKind:
+		if t.Is128() {
+			return appendDecimalKey(dst, cv, r)
+		}
 		var v int64
 		switch cv.kind {
 		case parquet.Int64:
@@ -364,10 +357,10 @@ func appendKeyValue(dst []byte, t types.DataType, cv *colVals, r int) ([]byte, b
 		}
 		return append(dst, 0, 1), true
 	case types.UUIDKind:
-		if cv.kind != parquet.FixedLenByteArray || len(cv.data) < (r+1)*uuidWidth {
+		if cv.kind != parquet.FixedLenByteArray || cv.width != uuidWidth || len(cv.fixed) < (r+1)*uuidWidth {
 			return dst, false
 		}
-		return append(append(dst, byte(types.UUIDKind)), cv.data[r*uuidWidth:(r+1)*uuidWidth]...), true
+		return append(append(dst, byte(types.UUIDKind)), cv.fixed[r*uuidWidth:(r+1)*uuidWidth]...), true
 	}
 	return dst, false
 }

@@ -170,6 +170,9 @@ func (o *colOut) appendValue(v types.Value) error {
 	case types.Decimal:
 		ok = o.width == 16
 		o.vals = append(o.vals, arrow.Decimal128Traits.CastToBytes([]decimal128.Num{decimal128.FromI64(int64(x))})...)
+	case types.Decimal128:
+		ok = o.width == 16
+		o.vals = append(o.vals, arrow.Decimal128Traits.CastToBytes([]decimal128.Num{x.Num()})...)
 	case string:
 		ok = o.layout == layoutVar
 		o.data = append(o.data, x...)

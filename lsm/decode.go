@@ -46,7 +46,10 @@ type colVals struct {
 	f64  []float64
 	data []byte   // byte arrays: row r is data[offs[r]:offs[r+1]]
 	offs []uint32 // rows+1 entries
-	rows int      // rows decoded so far
+	// fixed-length byte arrays: row r is fixed[r*width:(r+1)*width]
+	fixed []byte
+	width int
+	rows  int // rows decoded so far
 	// vals holds a nested column's values, one per row (nil for NULL).
 	vals []types.Value
 	// dataHint is the chunk's declared uncompressed size, which bounds
@@ -214,6 +217,10 @@ func decodeDictionary(pc *parquet.Column, h *format.DictionaryPageHeader, plain 
 		got = len(values.Float())
 	case parquet.Double:
 		got = len(values.Double())
+	case parquet.FixedLenByteArray:
+		if b, size := values.FixedLenByteArray(); size > 0 {
+			got = len(b) / size
+		}
 	}
 	if got < n {
 		return nil, fmt.Errorf("dictionary of %d values decodes to %d", n, got)
@@ -336,8 +343,7 @@ func (c *colVals) appendPlain(data encoding.Values, def []byte, dense, rows int)
 			c.offs = append(c.offs, offs[j]+base)
 		}
 	case parquet.FixedLenByteArray:
-		vals, size := data.FixedLenByteArray()
-		if err := c.appendPlainFixed(vals, size, def, dense); err != nil {
+		if err := c.appendFixedPlain(data, def, dense); err != nil {
 			return err
 		}
 	default:
@@ -368,7 +374,9 @@ func (c *colVals) lenOf() int {
 	case parquet.Double:
 		return len(c.f64)
 	case parquet.FixedLenByteArray:
-		return len(c.data) / uuidWidth
+		if c.width > 0 {
+			return len(c.fixed) / c.width
+		}
 	}
 	return 0
 }
@@ -503,6 +511,8 @@ func (c *colVals) appendIndexed(idx []int32, dict parquet.Dictionary, def []byte
 			}
 			c.offs = append(c.offs, uint32(len(c.data)))
 		}
+	case parquet.FixedLenByteArray:
+		return c.appendFixedIndexed(idx, dv, def, n)
 	default:
 		// Booleans are never dictionary-encoded by parquet-go.
 		return fmt.Errorf("dictionary-encoded %s column", c.kind)
@@ -717,6 +727,9 @@ func (rc *readColumn) value(cv *colVals, r int) types.Value {
 		}
 		return cv.f64[r]
 	case types.DecimalKind:
+		if rc.to.Is128() {
+			return types.Decimal128(cv.dec128(r))
+		}
 		if cv.kind == parquet.Int32 {
 			return types.Decimal(cv.i32[r])
 		}

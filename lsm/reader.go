@@ -397,6 +397,9 @@ func converter(from, to types.DataType) func(parquet.Value) types.Value {
 		}
 		return func(v parquet.Value) types.Value { return v.Double() }
 	case types.DecimalKind:
+		if to.Is128() {
+			return decimalConverter(from)
+		}
 		if from.Precision <= 9 { // stored as INT32 (see parquetType)
 			return func(v parquet.Value) types.Value { return types.Decimal(v.Int32()) }
 		}

@@ -91,6 +91,9 @@ func parquetNode(t types.DataType) (parquet.Node, error) {
 	case types.Double:
 		return parquet.Leaf(parquet.DoubleType), nil
 	case types.DecimalKind:
+		if t.Is128() {
+			return decimalNode(t)
+		}
 		if err := t.Validate(); err != nil {
 			return nil, err
 		}
@@ -157,7 +160,7 @@ func siltType(t parquet.Type) (types.DataType, error) {
 			}
 		case *format.DecimalType:
 			d := types.TDecimal(int(x.Precision), int(x.Scale))
-			if d.Validate() != nil {
+			if d.Is128() || d.Validate() != nil { // wider ones are FIXED_LEN_BYTE_ARRAY
 				return bad()
 			}
 			return d, nil
@@ -174,6 +177,10 @@ func siltType(t parquet.Type) (types.DataType, error) {
 	case parquet.Double:
 		if lv == nil {
 			return types.TDouble, nil
+		}
+	case parquet.FixedLenByteArray:
+		if d, ok := siltTypeFLBA(t, lv); ok {
+			return d, nil
 		}
 	case parquet.ByteArray:
 		switch lv.(type) {

@@ -158,36 +158,10 @@ func valueTemporal(to types.DataType, cv *colVals, r int) (types.Value, bool) {
 		return types.TimestampLTZ(cv.i64[r]), true
 	case types.UUIDKind:
 		var u types.UUID
-		copy(u[:], cv.data[r*uuidWidth:])
+		copy(u[:], cv.fixed[r*uuidWidth:])
 		return u, true
 	}
 	return nil, false
-}
-
-// appendPlainFixed appends the dense values of a FIXED_LEN_BYTE_ARRAY
-// page to c.data, uuidWidth bytes per row (zeros for a NULL).
-func (c *colVals) appendPlainFixed(vals []byte, size int, def []byte, dense int) error {
-	if size != uuidWidth {
-		return fmt.Errorf("fixed-length byte array of %d bytes, want %d", size, uuidWidth)
-	}
-	if len(vals) != dense*size {
-		return fmt.Errorf("fixed-length page has %d bytes for %d values", len(vals), dense)
-	}
-	if def == nil || dense == len(def) {
-		c.data = append(c.data, vals...)
-		return nil
-	}
-	var zero [uuidWidth]byte
-	j := 0
-	for _, d := range def {
-		if d == 1 {
-			c.data = append(c.data, vals[j*size:(j+1)*size]...)
-			j++
-		} else {
-			c.data = append(c.data, zero[:]...)
-		}
-	}
-	return nil
 }
 
 // errFixedDictionary: silt writes FIXED_LEN_BYTE_ARRAY columns PLAIN.
@@ -196,8 +170,8 @@ var errFixedDictionary = errors.New("dictionary-encoded fixed-length byte array 
 // arrowColumnFixed lays a decoded FIXED_LEN_BYTE_ARRAY chunk out as a
 // fixed_size_binary column.
 func arrowColumnFixed(cv *colVals, n int) ([]byte, bool) {
-	if cv.kind != parquet.FixedLenByteArray || len(cv.data) != n*uuidWidth {
+	if cv.kind != parquet.FixedLenByteArray || cv.width != uuidWidth || len(cv.fixed) != n*uuidWidth {
 		return nil, false
 	}
-	return cv.data, true
+	return cv.fixed, true
 }

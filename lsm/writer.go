@@ -443,6 +443,12 @@ func toParquet(v types.Value, t types.DataType) (parquet.Value, bool) {
 		x, ok := v.(float64)
 		return parquet.DoubleValue(x), ok
 	case types.DecimalKind:
+		if t.Is128() {
+			if !decimal128Fits(v, t) {
+				return parquet.Value{}, false
+			}
+			return decimalValue(v.(types.Decimal128), t)
+		}
 		x, ok := v.(types.Decimal)
 		if t.Precision <= 9 {
 			return parquet.Int32Value(int32(x)), ok

@@ -249,6 +249,10 @@ func recordValue(v types.Value, t types.DataType) parquet.Value {
 	case types.Double:
 		return parquet.DoubleValue(v.(float64))
 	case types.DecimalKind:
+		if t.Is128() {
+			pv, _ := decimalValue(v.(types.Decimal128), t) // checked by valueFits
+			return pv
+		}
 		if t.Precision <= 9 {
 			return parquet.Int32Value(int32(v.(types.Decimal)))
 		}
@@ -311,6 +315,9 @@ func valueFits(v types.Value, t types.DataType) bool {
 	case types.Double:
 		_, ok = v.(float64)
 	case types.DecimalKind:
+		if t.Is128() {
+			return decimal128Fits(v, t)
+		}
 		_, ok = v.(types.Decimal)
 	case types.String:
 		_, ok = v.(string)
@@ -445,6 +452,12 @@ func arrowParquet(a arrow.Array, i int, t types.DataType) (parquet.Value, error)
 		return parquet.DoubleValue(x.Value(i)), nil
 	case *array.Decimal128:
 		v := x.Value(i)
+		if t.Is128() {
+			if pv, ok := decimalValue(types.Decimal128(v), t); ok {
+				return pv, nil
+			}
+			return parquet.Value{}, fmt.Errorf("%w: decimal value does not fit %s", types.ErrInvalid, t)
+		}
 		lo := int64(v.LowBits())
 		if hi := v.HighBits(); (lo < 0 && hi != -1) || (lo >= 0 && hi != 0) {
 			return parquet.Value{}, fmt.Errorf("%w: decimal value out of the 64-bit range", types.ErrInvalid)

@@ -165,6 +165,12 @@ func (s *sumState) add(v types.Value) error {
 		x = y
 	case types.Decimal:
 		x = int64(y)
+	case types.Decimal128:
+		if s.sum == nil {
+			s.sum = big.NewInt(s.small)
+		}
+		s.sum.Add(s.sum, y.Num().BigInt())
+		return nil
 	default:
 		return errf(types.ErrInvalid, "internal: non-numeric value in %s", s.text)
 	}
@@ -210,6 +216,9 @@ func (s *sumState) result() (types.Value, error) {
 		if s.sum.IsInt64() {
 			return s.sum.Int64(), nil
 		}
+	}
+	if s.out.Kind == types.DecimalKind {
+		return nil, errf(types.ErrInvalid, "DECIMAL overflow: %s does not fit %s", s.text, s.out)
 	}
 	return nil, errf(types.ErrInvalid, "%s overflow in %s", s.out, s.text)
 }
@@ -261,6 +270,8 @@ func appendValueKey(dst []byte, v types.Value) []byte {
 		return binary.BigEndian.AppendUint64(append(dst, 5), math.Float64bits(x))
 	case types.Decimal:
 		return binary.BigEndian.AppendUint64(append(dst, 6), uint64(x))
+	case types.Decimal128:
+		return appendDecimal128Key(append(dst, 12), x.Num())
 	case string:
 		return append(binary.AppendUvarint(append(dst, 7), uint64(len(x))), x...)
 	case []byte:

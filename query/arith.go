@@ -13,9 +13,11 @@ import (
 //
 // Result types: INT op INT is INT; other integer mixes are BIGINT; any
 // FLOAT or DOUBLE operand makes DOUBLE; otherwise a DECIMAL operand makes
-// DECIMAL (+ - keep the larger scale, * adds scales, / keeps six more
-// digits, all at most 18). Integer division truncates. Overflow and
-// division by zero are errors.
+// DECIMAL (+ - keep the larger scale and add a digit, * adds precisions
+// and scales, / keeps six more digits and the integer digits the quotient
+// can need, at least 18; all at most 38, DuckDB's rules except that * and
+// / do not overflow where a wider result fits). Integer division
+// truncates. Overflow and division by zero are errors.
 
 // arithType returns the result type of l op r.
 func arithType(op string, l, r types.DataType) (types.DataType, bool) {
@@ -44,10 +46,10 @@ func arithType(op string, l, r types.DataType) (types.DataType, bool) {
 			p = max(a.Precision-a.Scale, b.Precision-b.Scale) + s + 1
 		case "*":
 			s = min(maxP, a.Scale+b.Scale)
-			p = a.Precision + b.Precision + 1
+			p = a.Precision + b.Precision
 		case "/":
 			s = min(maxP, max(a.Scale, b.Scale)+6)
-			p = maxP
+			p = max(types.MaxDecimal64Precision, a.Precision-a.Scale+b.Scale+s)
 		default: // %
 			s = max(a.Scale, b.Scale)
 			p = max(a.Precision-a.Scale, b.Precision-b.Scale) + s
@@ -195,7 +197,7 @@ func decimalOp(op string, a types.Value, ta types.DataType, b types.Value, tb ty
 	}
 	d, ok := fitsDecimal(z, rt.Precision)
 	if !ok {
-		return nil, errf(types.ErrInvalid, "%s overflow in %s", rt, text)
+		return nil, decimalOverflow(z, rt, text)
 	}
 	return d, nil
 }
@@ -219,6 +221,8 @@ func negate(v types.Value, t types.DataType, text fmt.Stringer) (types.Value, er
 		return -x, nil
 	case types.Decimal:
 		return -x, nil
+	case types.Decimal128:
+		return types.Decimal128(x.Num().Negate()), nil
 	}
 	return nil, errf(types.ErrInvalid, "internal: cannot negate %s in %s", t, text)
 }

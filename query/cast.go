@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/siltdb/silt/types"
 )
 
@@ -83,6 +84,9 @@ func asFloat64(v types.Value, t types.DataType) (float64, bool) {
 	case types.Decimal:
 		f, err := strconv.ParseFloat(types.FormatDecimal(int64(x), t.Scale), 64)
 		return f, err == nil
+	case types.Decimal128:
+		f, err := strconv.ParseFloat(types.FormatDecimal128(x, t.Scale), 64)
+		return f, err == nil
 	}
 	return 0, false
 }
@@ -97,6 +101,8 @@ func asBig(v types.Value, t types.DataType) (*big.Int, int, bool) {
 		return big.NewInt(x), 0, true
 	case types.Decimal:
 		return big.NewInt(int64(x)), t.Scale, true
+	case types.Decimal128:
+		return x.Num().BigInt(), t.Scale, true
 	}
 	return nil, 0, false
 }
@@ -129,10 +135,14 @@ func divRound(x, y *big.Int) (*big.Int, bool) {
 	return q, false
 }
 
-// fitsDecimal converts an unscaled value to a Decimal of precision p.
-func fitsDecimal(x *big.Int, p int) (types.Decimal, bool) {
+// fitsDecimal converts an unscaled value to the value of a DECIMAL of
+// precision p: a Decimal up to 18 digits, a Decimal128 above.
+func fitsDecimal(x *big.Int, p int) (types.Value, bool) {
 	if new(big.Int).Abs(x).Cmp(pow10(p)) >= 0 {
-		return 0, false
+		return nil, false
+	}
+	if p > types.MaxDecimal64Precision {
+		return types.Decimal128(decimal128.FromBigInt(x)), true
 	}
 	return types.Decimal(x.Int64()), true
 }
@@ -222,10 +232,14 @@ func castValue(v types.Value, from, to types.DataType, explicit bool) (types.Val
 			if x {
 				n = 1
 			}
-		case types.Decimal:
-			q, exact := new(big.Int).QuoRem(big.NewInt(int64(x)), pow10(from.Scale), new(big.Int))
+		case types.Decimal, types.Decimal128:
+			u, _, _ := asBig(x, from)
+			q, exact := new(big.Int).QuoRem(u, pow10(from.Scale), new(big.Int))
 			if exact.Sign() != 0 && !explicit {
 				return fail(" without losing digits")
+			}
+			if !q.IsInt64() {
+				return fail(": out of range")
 			}
 			n = q.Int64()
 		case float32, float64:
@@ -410,7 +424,7 @@ func asDecimalType(t types.DataType) types.DataType {
 	case types.Int:
 		return types.TDecimal(10, 0)
 	case types.BigInt:
-		return types.TDecimal(types.MaxDecimalPrecision, 0)
+		return types.TDecimal(19, 0) // 9223372036854775807 has 19 digits
 	}
 	return t
 }

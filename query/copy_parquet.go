@@ -76,6 +76,9 @@ func copyParquetNode(t types.DataType) (parquet.Node, error) {
 	case types.Double:
 		return parquet.Leaf(parquet.DoubleType), nil
 	case types.DecimalKind:
+		if t.Is128() {
+			return lsm.Decimal128Node(t)
+		}
 		if t.Precision <= 9 { // what the Parquet spec asks for
 			return parquet.Decimal(t.Scale, t.Precision, parquet.Int32Type), nil
 		}
@@ -117,6 +120,8 @@ func copyParquetValue(v types.Value, t types.DataType) (parquet.Value, error) {
 			return parquet.Int32Value(int32(x)), nil
 		}
 		return parquet.Int64Value(int64(x)), nil
+	case types.Decimal128:
+		return lsm.Decimal128Value(x, t)
 	case string:
 		return parquet.ByteArrayValue([]byte(x)), nil
 	case []byte:

@@ -153,6 +153,11 @@ func bindRound(f *funcCall, args []bexpr) (bexpr, error) {
 	}
 	scale := int(min(max(digits, 0), int64(t.Scale)))
 	rt := types.TDecimal(t.Precision, scale)
+	if t.Is128() {
+		return strict(args[:1], rt, func(v []types.Value) (types.Value, error) {
+			return roundDecimal128(v[0], t, rt, digits, f)
+		}), nil
+	}
 	return strict(args[:1], rt, func(v []types.Value) (types.Value, error) {
 		x := int64(v[0].(types.Decimal))
 		drop := int64(t.Scale) - digits // digits to round away
@@ -199,6 +204,11 @@ func bindFloorCeil(f *funcCall, args []bexpr, floor bool) bexpr {
 		return args[0]
 	case types.DecimalKind:
 		rt := types.TDecimal(t.Precision, 0)
+		if t.Is128() {
+			return strict(args, rt, func(v []types.Value) (types.Value, error) {
+				return floorCeilDecimal128(v[0], t, rt, floor)
+			})
+		}
 		return strict(args, rt, func(v []types.Value) (types.Value, error) {
 			x := int64(v[0].(types.Decimal))
 			return types.Decimal(floorCeilInt(x, t.Scale, floor) / pow10i[t.Scale]), nil

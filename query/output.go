@@ -279,6 +279,8 @@ func jsonValue(v types.Value, t types.DataType) string {
 		return jsonFloat(x, 64)
 	case types.Decimal:
 		return str(types.FormatDecimal(int64(x), t.Scale))
+	case types.Decimal128:
+		return str(types.FormatDecimal128(x, t.Scale))
 	case string:
 		return str(x)
 	case []byte:

@@ -302,13 +302,21 @@ func (p *parser) parseUnary() (expr, error) {
 
 // numberLiteral converts a numeric token (with an optional sign folded into
 // text) to a literal: integers are INT when they fit, else BIGINT; decimals
-// are DECIMAL(p,s) as written (DOUBLE beyond 18 digits); exponents are DOUBLE.
+// are DECIMAL(p,s) as written (DOUBLE beyond 38 digits); exponents are DOUBLE.
 func numberLiteral(t token, text string) (*literal, error) {
 	switch t.kind {
 	case tInt:
 		n, err := strconv.ParseInt(text, 10, 64)
 		if err != nil {
-			return nil, syntaxErr(t, "integer literal %s out of range for BIGINT", text)
+			// Beyond BIGINT: DECIMAL(p,0) up to 38 digits, as DuckDB.
+			digits := strings.TrimLeft(strings.TrimPrefix(strings.TrimPrefix(text, "-"), "+"), "0")
+			if p := len(digits); p <= types.MaxDecimalPrecision {
+				t2 := types.TDecimal(p, 0)
+				if d, err := types.ParseText(text, t2); err == nil {
+					return &literal{pos: t.pos, kind: litDec, val: d, typ: t2, text: text}, nil
+				}
+			}
+			return nil, syntaxErr(t, "integer literal %s out of range for DECIMAL(38,0)", text)
 		}
 		if n >= math.MinInt32 && n <= math.MaxInt32 {
 			return &literal{pos: t.pos, kind: litInt, val: int32(n), typ: types.TInt, text: text}, nil
@@ -321,7 +329,7 @@ func numberLiteral(t token, text string) (*literal, error) {
 		prec := max(len(all), len(frac), 1)
 		if prec <= types.MaxDecimalPrecision {
 			t2 := types.TDecimal(prec, len(frac))
-			d, err := types.ParseDecimal(text, t2)
+			d, err := types.ParseText(text, t2)
 			if err == nil {
 				return &literal{pos: t.pos, kind: litDec, val: d, typ: t2, text: text}, nil
 			}

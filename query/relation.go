@@ -348,9 +348,9 @@ func (r *relation) checkRow(row types.Row) error {
 // merge engine produces when the total needs more digits than the column
 // has: the stored value is intact, and widening the column reads it.
 func (r *relation) badValueErr(c Column, err error) error {
-	if c.Type.Kind == types.DecimalKind && c.Type.Precision < types.MaxDecimalPrecision {
+	if c.Type.Kind == types.DecimalKind && c.Type.Precision < types.MaxDecimal64Precision {
 		return errf(types.ErrCorruption, "table %s returned a bad value for column %q: %s (an aggregate such as sum can outgrow the column's precision; widen it to read the value: ALTER TABLE %s ALTER COLUMN %s TYPE DECIMAL(%d,%d))",
-			r, c.Name, errText(err), r.base(), quoteIdent(c.Name), types.MaxDecimalPrecision, c.Type.Scale)
+			r, c.Name, errText(err), r.base(), quoteIdent(c.Name), types.MaxDecimal64Precision, c.Type.Scale)
 	}
 	return errf(types.ErrCorruption, "table %s returned a bad value for column %q: %s", r, c.Name, errText(err))
 }

@@ -199,6 +199,9 @@ func newVecAgg(a *aggCall) vecAgg {
 		return &boxedAgg{call: a}
 	}
 	at := a.arg.Type()
+	if at.Is128() {
+		return &boxedAgg{call: a} // the row engine's states are exact on big integers
+	}
 	switch a.name {
 	case "COUNT":
 		return &countAgg{}

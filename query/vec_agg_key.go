@@ -67,8 +67,10 @@ func (g *grouper) assign(keys []arrow.Array, n int, gids []int32) []int32 {
 			g.assignInts(k, n, gids, func(i int) int64 { return int64(x.Value(i)) })
 			return gids
 		case *array.Decimal128:
-			g.assignInts(k, n, gids, func(i int) int64 { return int64(x.Value(i).LowBits()) })
-			return gids
+			if !isDecimal128Array(x) {
+				g.assignInts(k, n, gids, func(i int) int64 { return int64(x.Value(i).LowBits()) })
+				return gids
+			}
 		case *array.String:
 			for i := 0; i < n; i++ {
 				if x.IsNull(i) {
@@ -158,6 +160,9 @@ func appendArrayKey(dst []byte, a arrow.Array, i int) []byte {
 		}
 		return binary.BigEndian.AppendUint64(append(dst, 5), math.Float64bits(v))
 	case *array.Decimal128:
+		if isDecimal128Array(x) {
+			return appendDecimal128Key(append(dst, 12), x.Value(i))
+		}
 		return binary.BigEndian.AppendUint64(append(dst, 6), x.Value(i).LowBits())
 	case *array.String:
 		v := x.Value(i)

@@ -192,6 +192,12 @@ func (r *relation) badValue(b arrow.Record, pos []int) (int, error) {
 		if !ok {
 			continue
 		}
+		if c.Type.Is128() {
+			if j := firstDecimalOutside(x, int32(c.Type.Precision), bad); j >= 0 {
+				bad, badCol = j, i
+			}
+			continue
+		}
 		limit := int64(1)
 		for k := 0; k < c.Type.Precision; k++ {
 			limit *= 10
@@ -214,7 +220,7 @@ func (r *relation) badValue(b arrow.Record, pos []int) (int, error) {
 		p = pos[badCol]
 	}
 	col := b.Column(p)
-	if x, ok := col.(*array.Decimal128); ok && x.Value(bad).HighBits() != int64(x.Value(bad).LowBits())>>63 {
+	if x, ok := col.(*array.Decimal128); ok && !c.Type.Is128() && x.Value(bad).HighBits() != int64(x.Value(bad).LowBits())>>63 {
 		return bad, errf(types.ErrCorruption, "table %s returned a bad value for column %q: a DECIMAL beyond 64 bits", r, c.Name)
 	}
 	err := types.CheckValue(types.ValueAt(col, bad), c.Type)

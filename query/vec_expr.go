@@ -232,10 +232,12 @@ func bexprKids(e bexpr) ([]bexpr, bool) {
 }
 
 // kernTypeOK reports whether the kernels' tables cover t: a DECIMAL's
-// precision and scale are at most types.MaxDecimalPrecision.
+// precision and scale are at most types.MaxDecimal64Precision (its values
+// are int64). Nodes of 128-bit DECIMALs run in the row engine (rowKern),
+// whose arithmetic is exact on big integers.
 func kernTypeOK(t types.DataType) bool {
 	return t.Kind != types.DecimalKind ||
-		(t.Precision >= 1 && t.Precision <= types.MaxDecimalPrecision && t.Scale >= 0 && t.Scale <= types.MaxDecimalPrecision)
+		(t.Precision >= 1 && t.Precision <= types.MaxDecimal64Precision && t.Scale >= 0 && t.Scale <= types.MaxDecimal64Precision)
 }
 
 // constK is a constant; one is a one-row array of it, which operators

@@ -141,6 +141,10 @@ func encodeJSONValue(b *bytes.Buffer, v types.Value, t types.DataType) error {
 		b.WriteByte('"')
 		b.WriteString(types.FormatDecimal(int64(x), t.Scale))
 		b.WriteByte('"')
+	case types.Decimal128:
+		b.WriteByte('"')
+		b.WriteString(types.FormatDecimal128(x, t.Scale))
+		b.WriteByte('"')
 	case string:
 		s, _ := json.Marshal(x)
 		b.Write(s)

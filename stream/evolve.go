@@ -215,7 +215,7 @@ func connectType(fld connectSchema) (types.DataType, error) {
 		}
 		ps, ok := fld.Parameters["connect.decimal.precision"]
 		if !ok {
-			return types.DataType{}, fmt.Errorf("%w: Connect Decimal without connect.decimal.precision (silt needs a fixed precision of at most %d)", types.ErrInvalid, types.MaxDecimalPrecision)
+			return types.DataType{}, fmt.Errorf("%w: Connect Decimal without connect.decimal.precision (silt needs a fixed precision of at most %d; create the column as DECIMAL(p,s) first)", types.ErrInvalid, types.MaxDecimalPrecision)
 		}
 		prec, err := strconv.Atoi(ps)
 		if err != nil {
@@ -226,8 +226,10 @@ func connectType(fld connectSchema) (types.DataType, error) {
 			return types.DataType{}, err
 		}
 		return t, nil
-	case "io.debezium.data.VariableScaleDecimal":
-		return types.DataType{}, fmt.Errorf("%w: %s has no fixed scale", types.ErrInvalid, fld.Name)
+	case logicalVariableScaleDecimal:
+		// Its values go into an existing DECIMAL column (exactly, or to
+		// the dead-letter queue); a new column needs a chosen type.
+		return types.DataType{}, fmt.Errorf("%w: %s has no fixed precision and scale; create the column as DECIMAL(p,s) (p up to %d) first", types.ErrInvalid, fld.Name, types.MaxDecimalPrecision)
 	}
 	switch fld.Type {
 	case "int8", "int16", "int32":

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"math/big"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -107,6 +106,9 @@ func (c *rowCodec) value(raw json.RawMessage, t types.DataType, h fieldHint) (ty
 		}
 		return string(raw) == "true", nil
 	case '{', '[':
+		if t.Kind == types.DecimalKind && raw[0] == '{' && (h.logical == logicalVariableScaleDecimal || isVariableScaleDecimal(raw)) {
+			return variableScaleDecimal(raw, t)
+		}
 		return nil, fmt.Errorf("%w: a nested JSON value cannot be a %s", types.ErrInvalid, t)
 	}
 	return c.fromNumber(string(raw), t, h)
@@ -148,30 +150,14 @@ func (c *rowCodec) fromString(s string, t types.DataType, h fieldHint) (types.Va
 // connectDecimal decodes Kafka Connect's Decimal: base64 of the unscaled
 // value as big-endian two's complement, at the schema's scale.
 func connectDecimal(s string, scale int, t types.DataType) (types.Value, error) {
-	b, err := base64.StdEncoding.DecodeString(s)
-	if err != nil || len(b) == 0 || len(b) > 64 {
+	n, ok := unscaledOf(s)
+	if !ok {
 		return nil, fmt.Errorf("%w: bad Connect Decimal %q", types.ErrInvalid, s)
-	}
-	n := new(big.Int).SetBytes(b)
-	if b[0]&0x80 != 0 {
-		n.Sub(n, new(big.Int).Lsh(big.NewInt(1), uint(8*len(b))))
 	}
 	if scale < 0 || scale > 38 {
 		return nil, fmt.Errorf("%w: Connect Decimal scale %d out of range", types.ErrInvalid, scale)
 	}
-	str := n.String()
-	neg := strings.HasPrefix(str, "-")
-	str = strings.TrimPrefix(str, "-")
-	for len(str) <= scale {
-		str = "0" + str
-	}
-	if scale > 0 {
-		str = str[:len(str)-scale] + "." + str[len(str)-scale:]
-	}
-	if neg {
-		str = "-" + str
-	}
-	return types.ParseDecimal(str, t)
+	return types.ParseText(decimalText(n, scale), t)
 }
 
 func (c *rowCodec) fromNumber(text string, t types.DataType, h fieldHint) (types.Value, error) {
@@ -192,11 +178,11 @@ func (c *rowCodec) fromNumber(text string, t types.DataType, h fieldHint) (types
 		}
 		return types.Coerce(f, t)
 	case types.DecimalKind:
-		if d, err := types.ParseDecimal(text, t); err == nil {
+		if d, err := types.ParseText(text, t); err == nil {
 			return d, nil
 		}
 		if !strings.ContainsAny(text, "eE") {
-			return types.ParseDecimal(text, t) // its error names the problem
+			return types.ParseText(text, t) // its error names the problem
 		}
 		f, err := strconv.ParseFloat(text, 64)
 		if err != nil {

@@ -258,7 +258,7 @@ func retract(f aggFunc, k types.Kind, acc, v types.Value, merged bool) types.Val
 		v = oneOf(k)
 	}
 	if acc == nil {
-		acc = zeroOf(k)
+		return negate(v) // 0 - v, in v's Go type (a Decimal128 column's zero is not Decimal(0))
 	}
 	return plus(acc, negate(v))
 }
@@ -287,6 +287,10 @@ func plus(acc, v types.Value) types.Value {
 		if y, ok := v.(types.Decimal); ok {
 			return x + y
 		}
+	case types.Decimal128:
+		if y, ok := v.(types.Decimal128); ok {
+			return types.Decimal128(x.Num().Add(y.Num()))
+		}
 	}
 	return acc
 }
@@ -303,6 +307,8 @@ func negate(v types.Value) types.Value {
 		return -x
 	case types.Decimal:
 		return -x
+	case types.Decimal128:
+		return types.Decimal128(x.Num().Negate())
 	}
 	return v
 }

@@ -48,9 +48,8 @@ func (w *Writer) checkBatch(cols []arrow.Array, kinds *array.Int8, rows int) (in
 			}
 		}
 		if d, ok := a.(*array.Decimal128); ok {
-			limit := pow10(f.Type.Precision)
 			for r := 0; r < bad; r++ {
-				if d.IsValid(r) && !decimalFits(d, r, limit) {
+				if d.IsValid(r) && !decimalFits(d, r, f.Type) {
 					bad = r
 					break
 				}
@@ -73,7 +72,7 @@ func (w *Writer) batchRowError(cols []arrow.Array, kinds *array.Int8, r int) err
 		return fmt.Errorf("%w: bad row kind %d in %s (want 0..3: +I, -U, +U, -D)", types.ErrInvalid, kinds.Value(r), types.RowKindColumn)
 	}
 	for c, f := range w.t.schema.Fields {
-		if d, ok := cols[c].(*array.Decimal128); ok && d.IsValid(r) && !decimalFits(d, r, pow10(f.Type.Precision)) {
+		if d, ok := cols[c].(*array.Decimal128); ok && d.IsValid(r) && !decimalFits(d, r, f.Type) {
 			return fmt.Errorf("%w: column %q: value %s does not fit %s", types.ErrInvalid, f.Name, d.ValueStr(r), f.Type)
 		}
 	}
@@ -96,10 +95,15 @@ func pow10(p int) int64 {
 	return n
 }
 
-// decimalFits reports whether value r of d is a 64-bit unscaled value of
-// at most the precision whose limit is given (types.CheckValue's rule).
-func decimalFits(d *array.Decimal128, r int, limit int64) bool {
+// decimalFits reports whether value r of d fits DECIMAL type t
+// (types.CheckValue's rule): above 18 digits any 128-bit value of at most
+// t's precision, else a 64-bit unscaled value of at most its precision.
+func decimalFits(d *array.Decimal128, r int, t types.DataType) bool {
 	v := d.Value(r)
+	if t.Is128() {
+		return v.FitsInPrecision(int32(t.Precision))
+	}
+	limit := pow10(t.Precision)
 	lo := int64(v.LowBits())
 	if hi := v.HighBits(); (lo < 0 && hi != -1) || (lo >= 0 && hi != 0) {
 		return false
@@ -224,6 +228,9 @@ func appendKeyValue(dst []byte, a arrow.Array, r int) ([]byte, error) {
 	case *array.Int64:
 		return binary.BigEndian.AppendUint64(append(dst, byte(types.BigInt)), uint64(x.Value(r))^(1<<63)), nil
 	case *array.Decimal128:
+		if x.DataType().(*arrow.Decimal128Type).Precision > types.MaxDecimal64Precision {
+			return types.EncodeKey(dst, types.Decimal128(x.Value(r))) // its own key tag
+		}
 		return binary.BigEndian.AppendUint64(append(dst, byte(types.DecimalKind)), x.Value(r).LowBits()^(1<<63)), nil
 	case *array.Timestamp:
 		return binary.BigEndian.AppendUint64(append(dst, byte(types.TimestampKind)), uint64(x.Value(r))^(1<<63)), nil

@@ -66,7 +66,7 @@ func TestSchemaValidate(t *testing.T) {
 		{"duplicate field id", func(s *Schema) { s.Fields[1].ID = 1 }, "duplicate or negative field id 1"},
 		{"negative field id", func(s *Schema) { s.Fields[1].ID = -2 }, "duplicate or negative field id -2"},
 		{"field id above highest", func(s *Schema) { s.HighestFieldID = 4 }, "field id 5 above highest field id 4"},
-		{"bad type", func(s *Schema) { s.Fields[3].Type = TDecimal(19, 2) }, `column "price": invalid: DECIMAL precision 19`},
+		{"bad type", func(s *Schema) { s.Fields[3].Type = TDecimal(39, 2) }, `column "price": invalid: DECIMAL precision 39`},
 		{"unknown type", func(s *Schema) { s.Fields[3].Type = DataType{} }, `column "price": invalid: unknown column type 0`},
 		{"no primary key", func(s *Schema) { s.PrimaryKeys = nil; s.PartitionKeys = nil }, "a PRIMARY KEY is required"},
 		{"missing key column", func(s *Schema) { s.PrimaryKeys = []string{"dt", "nope"} }, `primary key column "nope" does not exist`},

@@ -93,7 +93,7 @@ func (k Kind) String() string {
 }
 
 // MaxDecimalPrecision is the largest DECIMAL precision silt accepts.
-const MaxDecimalPrecision = 18
+const MaxDecimalPrecision = MaxDecimal128Precision
 
 // MaxDecimal64Precision is the largest precision whose values are Decimal
 // (unscaled int64, Parquet INT64). Larger precisions, up to 38, hold

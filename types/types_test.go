@@ -46,8 +46,8 @@ func TestParseType(t *testing.T) {
 		{in: "DECIMAL(18,0)", want: TDecimal(18, 0)},
 		{in: "DECIMAL(18,18)", want: TDecimal(18, 18)},
 
-		{in: "DECIMAL(0,0)", err: "DECIMAL precision 0 out of range 1..18"},
-		{in: "DECIMAL(19,2)", err: "DECIMAL precision 19 out of range 1..18"},
+		{in: "DECIMAL(0,0)", err: "DECIMAL precision 0 out of range 1..38"},
+		{in: "DECIMAL(39,2)", err: "DECIMAL precision 39 out of range 1..38"},
 		{in: "DECIMAL(-1)", err: "DECIMAL precision -1 out of range"},
 		{in: "DECIMAL(5,6)", err: "DECIMAL scale 6 out of range 0..5"},
 		{in: "DECIMAL(5,-1)", err: "DECIMAL scale -1 out of range 0..5"},

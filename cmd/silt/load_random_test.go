@@ -3,12 +3,14 @@ package main
 import (
 	"bytes"
 	"math"
+	"math/big"
 	"math/rand/v2"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/siltdb/silt/internal/testkit"
 	"github.com/siltdb/silt/query"
 	"github.com/siltdb/silt/types"
@@ -43,6 +45,17 @@ func randomValue(rng *rand.Rand, t types.DataType) types.Value {
 		return []float64{0, math.Copysign(0, -1), math.NaN(), math.Inf(1), math.Inf(-1), math.MaxFloat64,
 			math.SmallestNonzeroFloat64, math.Float64frombits(rng.Uint64())}[rng.IntN(8)]
 	case types.DecimalKind:
+		if t.Is128() {
+			digits := make([]byte, 1+rng.IntN(t.Precision))
+			for i := range digits {
+				digits[i] = byte('0' + rng.IntN(10))
+			}
+			n, _ := new(big.Int).SetString(string(digits), 10)
+			if rng.IntN(2) == 0 {
+				n.Neg(n)
+			}
+			return types.Decimal128(decimal128.FromBigInt(n))
+		}
 		limit := int64(math.Pow10(t.Precision))
 		return types.Decimal(rng.Int64N(2*limit-1) - (limit - 1))
 	case types.String:

@@ -35,6 +35,7 @@ var roundTripColumns = []struct {
 	{"c_bytes", types.TBytes},
 	{"c_date", types.TDate},
 	{"c_ts", types.TTimestamp},
+	{"c_dec38", types.TDecimal(38, 10)},
 }
 
 func roundTripDDL(table string) string {
@@ -64,6 +65,24 @@ func mustDate(s string) types.Date {
 // roundTripRows are awkward values of every type, in id order; column 0 is
 // the id.
 func roundTripRows() []types.Row {
+	d38 := func(s string) types.Value {
+		d, err := types.ParseDecimal128(s, types.TDecimal(38, 10))
+		if err != nil {
+			panic(err)
+		}
+		return d
+	}
+	wide := []types.Value{nil, d38("1234567890123456789012345678.0123456789"), d38("-9999999999999999999999999999.9999999999"),
+		d38("9999999999999999999999999999.9999999999"), d38("0"), d38("-0.0000000001"), nil, d38("1"), nil, d38("-42.5"), nil}
+	rows := roundTripRowsNarrow()
+	for i := range rows {
+		rows[i] = append(rows[i], wide[i])
+	}
+	return rows
+}
+
+// roundTripRowsNarrow are the rows without the DECIMAL(38,10) column.
+func roundTripRowsNarrow() []types.Row {
 	return []types.Row{
 		{int32(0), nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil},
 		{int32(1), true, int32(42), int64(-7), float32(1.5), 0.1, types.Decimal(123456), types.Decimal(-5), "hello", []byte("hi"), mustDate("2026-01-02"), mustTS("2026-01-02 03:04:05.123456")},
@@ -147,7 +166,7 @@ func readArrowRows(t *testing.T, data []byte) []types.Row {
 				case *array.Float64:
 					row[j] = c.Value(i)
 				case *array.Decimal128:
-					row[j] = types.Decimal(int64(c.Value(i).LowBits()))
+					row[j] = types.ValueAt(c, i) // Decimal128 above 18 digits
 				case *array.String:
 					row[j] = c.Value(i)
 				case *array.Binary:
