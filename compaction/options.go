@@ -39,6 +39,9 @@ type Options struct {
 	// RowGroupRows caps the rows of an output row group
 	// (parquet.row-group-rows). Default 65536.
 	RowGroupRows int
+	// PageBytes is the target uncompressed size of an output data page
+	// (parquet.page-size); 0 is lsm's default.
+	PageBytes int
 	// UpgradeMinSize: an input file that overlaps no other input and is at
 	// least this large moves to the output level without being rewritten;
 	// smaller ones are rewritten together with their neighbours so that

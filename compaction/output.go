@@ -99,7 +99,7 @@ func (w *outputWriter) flush(ctx context.Context, final bool) error {
 		return nil
 	}
 	o := &w.j.Options
-	files, err := lsm.WritePieces(ctx, w.pieces, w.j.schema, lsm.WriterOptions{TargetFileSize: o.TargetFileSize, RowGroupRows: o.RowGroupRows})
+	files, err := lsm.WritePieces(ctx, w.pieces, w.j.schema, lsm.WriterOptions{TargetFileSize: o.TargetFileSize, RowGroupRows: o.RowGroupRows, PageBytes: o.PageBytes})
 	if err != nil {
 		return fmt.Errorf("write output: %w", err)
 	}

@@ -155,6 +155,7 @@ func (w *Writer) encodeChangelog(k bucketKey, recs []lsm.Record) ([]changelogFil
 	encoded, err := lsm.WriteFiles(recs, w.t.schema, lsm.WriterOptions{
 		TargetFileSize: w.t.opts.TargetFileSize,
 		RowGroupRows:   w.t.opts.RowGroupRows,
+		PageBytes:      w.t.opts.PageBytes,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("table %s: write changelog: %w", w.t.name, err)

@@ -220,6 +220,7 @@ func (t *Table) compactionOptions() compaction.Options {
 		MaxSizeAmplificationPercent: c.MaxSizeAmplificationPercent,
 		TargetFileSize:              t.opts.TargetFileSize,
 		RowGroupRows:                t.opts.RowGroupRows,
+		PageBytes:                   t.opts.PageBytes,
 		Parallelism:                 c.MaxConcurrent,
 		NoRowGroupCopy:              c.NoRowGroupCopy,
 	}

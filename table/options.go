@@ -20,6 +20,7 @@ const (
 	OptTargetFileSize  = "target-file-size"
 	OptRowGroupRows    = "parquet.row-group-rows"
 	OptWriteBufferSize = "write-buffer-size"
+	OptPageSize        = "parquet.page-size"
 	// OptSchemaCompatibility is the rule ALTER TABLE enforces (package
 	// catalog, CheckCompatibility); see SchemaCompatibilityModes.
 	OptSchemaCompatibility = "schema.compatibility"
@@ -49,6 +50,7 @@ func OptionDocs() []OptionDoc {
 		{"fields.<col>.aggregate-function", "last_non_null_value", "aggregation engine: sum, min, max, count, last_value, last_non_null_value, first_value, first_non_null_value, bool_and, bool_or"},
 		{OptTargetFileSize, "128mb", "target size of a data file"},
 		{OptRowGroupRows, "65536", "maximum rows in a Parquet row group"},
+		{OptPageSize, "256kb", "target uncompressed size of a Parquet data page; smaller pages make cold point lookups read less (16kb with parquet.row-group-rows 2048 reads tens of kilobytes), larger ones make scans cheaper"},
 		{OptWriteBufferSize, "64mb", "memory a writer buffers before flushing sorted runs"},
 		{OptSchemaCompatibility, "backward", "schema changes ALTER TABLE allows: backward | forward | full | none, or backward_transitive | forward_transitive | full_transitive"},
 		{OptIcebergEnabled, "", "true | false: publish Iceberg table metadata pointing at the table's Parquet files at every snapshot (unset: the warehouse default, off unless configured)"},
@@ -63,6 +65,8 @@ type Options struct {
 	TargetFileSize  int64
 	RowGroupRows    int
 	WriteBufferSize int64
+	// PageBytes is the target uncompressed size of a data page.
+	PageBytes int
 	// SchemaCompatibility is one of SchemaCompatibilityModes.
 	SchemaCompatibility string
 	// Compaction holds the compaction and write-stall options.
@@ -82,7 +86,7 @@ type Options struct {
 
 // ParseOptions validates the raw options of a schema and fills defaults.
 func ParseOptions(raw map[string]string) (Options, error) {
-	o := Options{Buckets: 1, MergeEngine: "deduplicate", TargetFileSize: 128 << 20, RowGroupRows: 64 << 10, WriteBufferSize: 64 << 20, SchemaCompatibility: "backward"}
+	o := Options{Buckets: 1, MergeEngine: "deduplicate", TargetFileSize: 128 << 20, RowGroupRows: 64 << 10, WriteBufferSize: 64 << 20, PageBytes: 256 << 10, SchemaCompatibility: "backward"}
 	keys := make([]string, 0, len(raw))
 	for k := range raw {
 		keys = append(keys, k)
@@ -109,6 +113,14 @@ func ParseOptions(raw map[string]string) (Options, error) {
 			o.WriteBufferSize, err = ParseSize(k, v)
 		case k == OptRowGroupRows:
 			o.RowGroupRows, err = parseIntOpt(k, v, 1, 1<<24)
+		case k == OptPageSize:
+			var n int64
+			if n, err = ParseSize(k, v); err == nil {
+				if n < 1<<10 || n > 64<<20 {
+					err = fmt.Errorf("%w: option %s: %q is outside 1kb..64mb (e.g. 16kb for tables read by key, 256kb for scans)", types.ErrInvalid, k, v)
+				}
+				o.PageBytes = int(n)
+			}
 		case k == OptSchemaCompatibility:
 			if !slices.Contains(SchemaCompatibilityModes(), v) {
 				err = fmt.Errorf("%w: option %s: unknown mode %q (want %s)", types.ErrInvalid, k, v, strings.Join(SchemaCompatibilityModes(), ", "))
@@ -216,7 +228,7 @@ func CheckOptions(s *types.Schema) error {
 // the per-column pattern fields.<col>.aggregate-function).
 func IsOption(k string) bool {
 	switch k {
-	case OptBucket, OptMergeEngine, OptSequenceField, OptTargetFileSize, OptRowGroupRows, OptWriteBufferSize, OptSchemaCompatibility, OptIcebergEnabled:
+	case OptBucket, OptMergeEngine, OptSequenceField, OptTargetFileSize, OptRowGroupRows, OptPageSize, OptWriteBufferSize, OptSchemaCompatibility, OptIcebergEnabled:
 		return true
 	}
 	if rest, ok := strings.CutPrefix(k, "fields."); ok {

@@ -184,6 +184,7 @@ func (w *Writer) Flush(ctx context.Context) error {
 				r.files, r.err = lsm.WriteRun(r.run, w.t.schema, lsm.WriterOptions{
 					TargetFileSize: w.t.opts.TargetFileSize,
 					RowGroupRows:   w.t.opts.RowGroupRows,
+					PageBytes:      w.t.opts.PageBytes,
 				})
 			}
 		}(w.buffers[k])
