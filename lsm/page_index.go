@@ -141,6 +141,13 @@ func parseChunkIndex(tail sliceReaderAt, cc *format.ColumnChunk, rows int64, bou
 		if err != nil {
 			return nil, err
 		}
+		if len(cx.MinValues) == 0 && len(cx.MaxValues) == 0 {
+			// parquet-go writes an empty column index for columns whose
+			// values it keeps no bounds for (FIXED_LEN_BYTE_ARRAY UUIDs and
+			// wide DECIMALs): the chunk is read whole, as without an index.
+			// The tail holding it is checksummed, so this is not damage.
+			return nil, errNoPageIndex
+		}
 		if len(cx.MinValues) != len(ci.pages) || len(cx.MaxValues) != len(ci.pages) || len(cx.NullPages) != len(ci.pages) {
 			return nil, fmt.Errorf("%w: column index lists %d pages, offset index %d", types.ErrCorruption, len(cx.MinValues), len(ci.pages))
 		}

@@ -199,6 +199,11 @@ func (f *FileReader) readGroupKeys(ctx context.Context, i int, keys [][]byte) ([
 // readGroupPaged reads the records of keys in row group i by pages. ok is
 // false when the row group cannot be read by pages.
 func (f *FileReader) readGroupPaged(ctx context.Context, i int, keys [][]byte, want []bool, check bool) (_ []Record, ok bool, err error) {
+	for c := range f.cols {
+		if f.cols[c].nested != nil {
+			return nil, false, nil // nested columns: the row group is read whole
+		}
+	}
 	kci, err := f.chunkIndex(i, 0, true)
 	if err == errNoPageIndex {
 		return nil, false, nil

@@ -154,6 +154,9 @@ func gatherArrows(out []parquet.Value, rows []pendingRow, f int, t types.DataTyp
 	case *array.Date32:
 		return gatherTyped(out, rows, f, def, (*array.Date32).Date32Values, func(v arrow.Date32) parquet.Value { return parquet.Int32Value(int32(v)) })
 	case *array.Decimal128:
+		if t.Is128() {
+			break // FIXED_LEN_BYTE_ARRAY: value by value below
+		}
 		// The values fit in 64 bits: checked when appended (change
 		// batches) or decoded from a file.
 		if t.Precision <= 9 {
@@ -399,7 +402,7 @@ func (fw *fileWriter) batchValid(cols []arrow.Array) bool {
 			ok = false
 			break
 		}
-		if d, isDec := a.(*array.Decimal128); isDec && !decimalsFit(d) {
+		if d, isDec := a.(*array.Decimal128); isDec && !fw.schema.Fields[c].Type.Is128() && !decimalsFit(d) {
 			ok = false
 			break
 		}
