@@ -34,6 +34,12 @@ func assignNestedIDs(s *types.Schema, f *types.Field) {
 // last path component.
 func nestedParent(s *types.Schema, path string) (*types.DataType, *types.Field, string, error) {
 	parts := strings.Split(path, ".")
+	for _, p := range parts {
+		if types.ValidateIdentifier("column", p) != nil {
+			// Not a path of names (e.g. "../x"): report the name itself.
+			return nil, nil, "", types.ValidateIdentifier("column", path)
+		}
+	}
 	i := s.FieldIndex(parts[0])
 	if i < 0 {
 		return nil, nil, "", fmt.Errorf("%w: column %q does not exist (in nested field path %q)", types.ErrInvalid, parts[0], path)

@@ -68,7 +68,7 @@ func TestCopyToDuckDB(t *testing.T) {
 			t.Errorf("DuckDB reading the %s file:\n%s\nwant\n%s", name, got, want)
 		}
 	}
-	if got := duckRowsText(res[3]); got != "4||199999999.98|DECIMAL(18,2)\n3|a, \"quoted\"\n\t\tline|0.02|DECIMAL(18,2)\n1|plain|-24691357.80|DECIMAL(18,2)\n" {
+	if got := duckRowsText(res[3]); got != "4||199999999.98|DECIMAL(20,2)\n3|a, \"quoted\"\n\t\tline|0.02|DECIMAL(20,2)\n1|plain|-24691357.80|DECIMAL(20,2)\n" {
 		t.Errorf("query COPY read back:\n%s", got)
 	}
 	if got := duckRowsText(res[4]); got != "id:INTEGER,big:BIGINT,d:DOUBLE,amount:DECIMAL(10,2),small:DECIMAL(5,1),name:VARCHAR,day:DATE,at:TIMESTAMP,ok:BOOLEAN\n" {

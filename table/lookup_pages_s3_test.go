@@ -48,6 +48,7 @@ func TestPagedLookupS3(t *testing.T) {
 	schema := modelSchema(EngineDeduplicate, 1, false)
 	schema.Options[OptWriteBufferSize] = "64mb"
 	schema.Options[OptRowGroupRows] = "65536"
+	schema.Options[OptPageSize] = "16kb" // a table read by key (the default 256 KiB pages favour scans)
 	tb, err := Open("db.t", store, "wh/db.db/t/", schema, Env{Meta: NewMetaCache(64 << 20)})
 	if err != nil {
 		t.Fatal(err)
