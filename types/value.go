@@ -307,34 +307,9 @@ func FormatDecimal(unscaled int64, scale int) string {
 // rejecting values with more fractional digits than the scale or more
 // digits than the precision.
 func ParseDecimal(s string, t DataType) (Decimal, error) {
-	str := strings.TrimSpace(s)
-	neg := false
-	if strings.HasPrefix(str, "-") || strings.HasPrefix(str, "+") {
-		neg = str[0] == '-'
-		str = str[1:]
-	}
-	intPart, frac, _ := strings.Cut(str, ".")
-	if intPart == "" && frac == "" {
-		return 0, fmt.Errorf("%w: bad DECIMAL literal %q", ErrInvalid, s)
-	}
-	frac = strings.TrimRight(frac, "0")
-	if len(frac) > t.Scale {
-		return 0, fmt.Errorf("%w: DECIMAL literal %q has more than %d fractional digits", ErrInvalid, s, t.Scale)
-	}
-	for len(frac) < t.Scale {
-		frac += "0"
-	}
-	digits := strings.TrimLeft(intPart+frac, "0")
-	if digits == "" {
-		digits = "0"
-	}
-	for _, c := range digits {
-		if c < '0' || c > '9' {
-			return 0, fmt.Errorf("%w: bad DECIMAL literal %q", ErrInvalid, s)
-		}
-	}
-	if len(digits) > t.Precision {
-		return 0, fmt.Errorf("%w: DECIMAL literal %q does not fit %s", ErrInvalid, s, t)
+	digits, neg, err := decimalDigits(s, t)
+	if err != nil {
+		return 0, err
 	}
 	u, err := strconv.ParseInt(digits, 10, 64)
 	if err != nil {
