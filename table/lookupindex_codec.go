@@ -3,9 +3,11 @@ package table
 import (
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/siltdb/silt/lsm"
 	"github.com/siltdb/silt/manifest"
 	"github.com/siltdb/silt/types"
@@ -53,7 +55,19 @@ const (
 	tagBytes
 	tagDate
 	tagTimestamp
+	// Tags of the column types added after the index's first version;
+	// an older build reads them as a damaged index and rebuilds it.
+	tagDecimal128
+	tagTime
+	tagTimestampLTZ
+	tagUUID
+	tagList   // uvarint count, then the elements
+	tagMap    // uvarint count, then key and value of each entry
+	tagStruct // uvarint count, then the fields
 )
+
+// maxValueDepth bounds the nesting of a decoded value.
+const maxValueDepth = 64
 
 // bucketPrefix is the Pebble key prefix of one (partition, bucket).
 func bucketPrefix(dst []byte, partition string, bucket int) []byte {
@@ -94,35 +108,79 @@ func encodeRecord(dst []byte, r *lsm.Record) ([]byte, error) {
 	dst = binary.AppendVarint(dst, r.Seq)
 	dst = binary.AppendUvarint(dst, uint64(len(r.Row)))
 	for i, v := range r.Row {
-		switch x := v.(type) {
-		case nil:
-			dst = append(dst, tagNull)
-		case bool:
-			if x {
-				dst = append(dst, tagTrue)
-			} else {
-				dst = append(dst, tagFalse)
-			}
-		case int32:
-			dst = binary.BigEndian.AppendUint32(append(dst, tagInt), uint32(x))
-		case int64:
-			dst = binary.BigEndian.AppendUint64(append(dst, tagBigInt), uint64(x))
-		case float32:
-			dst = binary.BigEndian.AppendUint32(append(dst, tagFloat), math.Float32bits(x))
-		case float64:
-			dst = binary.BigEndian.AppendUint64(append(dst, tagDouble), math.Float64bits(x))
-		case types.Decimal:
-			dst = binary.BigEndian.AppendUint64(append(dst, tagDecimal), uint64(x))
-		case string:
-			dst = append(binary.AppendUvarint(append(dst, tagString), uint64(len(x))), x...)
-		case []byte:
-			dst = append(binary.AppendUvarint(append(dst, tagBytes), uint64(len(x))), x...)
-		case types.Date:
-			dst = binary.BigEndian.AppendUint32(append(dst, tagDate), uint32(x))
-		case types.Timestamp:
-			dst = binary.BigEndian.AppendUint64(append(dst, tagTimestamp), uint64(x))
-		default:
+		var err error
+		if dst, err = encodeValue(dst, v); err != nil {
 			return nil, fmt.Errorf("%w: lookup index: column %d holds a value of Go type %T", types.ErrInvalid, i, v)
+		}
+	}
+	return dst, nil
+}
+
+// encodeValue appends the tagged encoding of one value.
+func encodeValue(dst []byte, v types.Value) ([]byte, error) {
+	switch x := v.(type) {
+	case nil:
+		dst = append(dst, tagNull)
+	case bool:
+		if x {
+			dst = append(dst, tagTrue)
+		} else {
+			dst = append(dst, tagFalse)
+		}
+	case int32:
+		dst = binary.BigEndian.AppendUint32(append(dst, tagInt), uint32(x))
+	case int64:
+		dst = binary.BigEndian.AppendUint64(append(dst, tagBigInt), uint64(x))
+	case float32:
+		dst = binary.BigEndian.AppendUint32(append(dst, tagFloat), math.Float32bits(x))
+	case float64:
+		dst = binary.BigEndian.AppendUint64(append(dst, tagDouble), math.Float64bits(x))
+	case types.Decimal:
+		dst = binary.BigEndian.AppendUint64(append(dst, tagDecimal), uint64(x))
+	case string:
+		dst = append(binary.AppendUvarint(append(dst, tagString), uint64(len(x))), x...)
+	case []byte:
+		dst = append(binary.AppendUvarint(append(dst, tagBytes), uint64(len(x))), x...)
+	case types.Date:
+		dst = binary.BigEndian.AppendUint32(append(dst, tagDate), uint32(x))
+	case types.Timestamp:
+		dst = binary.BigEndian.AppendUint64(append(dst, tagTimestamp), uint64(x))
+	case types.Decimal128:
+		n := x.Num()
+		dst = binary.BigEndian.AppendUint64(append(dst, tagDecimal128), uint64(n.HighBits()))
+		dst = binary.BigEndian.AppendUint64(dst, n.LowBits())
+	case types.TimeOfDay:
+		dst = binary.BigEndian.AppendUint64(append(dst, tagTime), uint64(x))
+	case types.TimestampLTZ:
+		dst = binary.BigEndian.AppendUint64(append(dst, tagTimestampLTZ), uint64(x))
+	case types.UUID:
+		dst = append(append(dst, tagUUID), x[:]...)
+	case types.List:
+		return encodeValues(binary.AppendUvarint(append(dst, tagList), uint64(len(x))), x)
+	case types.Struct:
+		return encodeValues(binary.AppendUvarint(append(dst, tagStruct), uint64(len(x))), x)
+	case types.Map:
+		dst = binary.AppendUvarint(append(dst, tagMap), uint64(len(x)))
+		for _, e := range x {
+			var err error
+			if dst, err = encodeValue(dst, e.Key); err != nil {
+				return nil, err
+			}
+			if dst, err = encodeValue(dst, e.Value); err != nil {
+				return nil, err
+			}
+		}
+	default:
+		return nil, fmt.Errorf("%w: Go type %T", types.ErrInvalid, v)
+	}
+	return dst, nil
+}
+
+func encodeValues(dst []byte, vs []types.Value) ([]byte, error) {
+	for _, e := range vs {
+		var err error
+		if dst, err = encodeValue(dst, e); err != nil {
+			return nil, err
 		}
 	}
 	return dst, nil
@@ -164,68 +222,11 @@ func decodeRecord(key, val []byte, cols int) (lsm.Record, error) {
 	}
 	row := make(types.Row, count)
 	for i := range row {
-		if len(p) == 0 {
-			return bad("truncated row")
+		v, rest, err := decodeValue(p, 0)
+		if err != nil {
+			return bad(err.Error())
 		}
-		tag := p[0]
-		p = p[1:]
-		fixed := func(w int) ([]byte, bool) {
-			if len(p) < w {
-				return nil, false
-			}
-			b := p[:w]
-			p = p[w:]
-			return b, true
-		}
-		switch tag {
-		case tagNull:
-		case tagFalse, tagTrue:
-			row[i] = tag == tagTrue
-		case tagInt, tagFloat, tagDate:
-			b, ok := fixed(4)
-			if !ok {
-				return bad("truncated value")
-			}
-			u := binary.BigEndian.Uint32(b)
-			switch tag {
-			case tagInt:
-				row[i] = int32(u)
-			case tagFloat:
-				row[i] = math.Float32frombits(u)
-			default:
-				row[i] = types.Date(int32(u))
-			}
-		case tagBigInt, tagDouble, tagDecimal, tagTimestamp:
-			b, ok := fixed(8)
-			if !ok {
-				return bad("truncated value")
-			}
-			u := binary.BigEndian.Uint64(b)
-			switch tag {
-			case tagBigInt:
-				row[i] = int64(u)
-			case tagDouble:
-				row[i] = math.Float64frombits(u)
-			case tagDecimal:
-				row[i] = types.Decimal(int64(u))
-			default:
-				row[i] = types.Timestamp(int64(u))
-			}
-		case tagString, tagBytes:
-			l, n := binary.Uvarint(p)
-			if n <= 0 || l > uint64(len(p)-n) {
-				return bad("bad string length")
-			}
-			b := p[n : n+int(l)]
-			p = p[n+int(l):]
-			if tag == tagString {
-				row[i] = string(b)
-			} else {
-				row[i] = append([]byte{}, b...)
-			}
-		default:
-			return bad(fmt.Sprintf("bad value tag %d", tag))
-		}
+		row[i], p = v, rest
 	}
 	if len(p) != 0 {
 		return bad(fmt.Sprintf("%d trailing bytes", len(p)))
@@ -278,4 +279,115 @@ func decodeMeta(b []byte) (indexMeta, *manifest.Snapshot, error) {
 		return indexMeta{}, nil, fmt.Errorf("%w: lookup index meta: %w", types.ErrCorruption, err)
 	}
 	return m, s, nil
+}
+
+// decodeValue decodes one tagged value from p and returns the rest; an
+// error describes the malformation (the caller wraps it as corruption).
+func decodeValue(p []byte, depth int) (types.Value, []byte, error) {
+	if len(p) == 0 {
+		return nil, nil, errors.New("truncated row")
+	}
+	tag := p[0]
+	p = p[1:]
+	fixed := func(w int) ([]byte, bool) {
+		if len(p) < w {
+			return nil, false
+		}
+		b := p[:w]
+		p = p[w:]
+		return b, true
+	}
+	truncated := errors.New("truncated value")
+	switch tag {
+	case tagNull:
+		return nil, p, nil
+	case tagFalse, tagTrue:
+		return tag == tagTrue, p, nil
+	case tagInt, tagFloat, tagDate:
+		b, ok := fixed(4)
+		if !ok {
+			return nil, nil, truncated
+		}
+		u := binary.BigEndian.Uint32(b)
+		switch tag {
+		case tagInt:
+			return int32(u), p, nil
+		case tagFloat:
+			return math.Float32frombits(u), p, nil
+		}
+		return types.Date(int32(u)), p, nil
+	case tagBigInt, tagDouble, tagDecimal, tagTimestamp, tagTime, tagTimestampLTZ:
+		b, ok := fixed(8)
+		if !ok {
+			return nil, nil, truncated
+		}
+		u := binary.BigEndian.Uint64(b)
+		switch tag {
+		case tagBigInt:
+			return int64(u), p, nil
+		case tagDouble:
+			return math.Float64frombits(u), p, nil
+		case tagDecimal:
+			return types.Decimal(int64(u)), p, nil
+		case tagTime:
+			return types.TimeOfDay(int64(u)), p, nil
+		case tagTimestampLTZ:
+			return types.TimestampLTZ(int64(u)), p, nil
+		}
+		return types.Timestamp(int64(u)), p, nil
+	case tagDecimal128, tagUUID:
+		b, ok := fixed(16)
+		if !ok {
+			return nil, nil, truncated
+		}
+		if tag == tagUUID {
+			return types.UUID(b), p, nil
+		}
+		return types.Decimal128(decimal128.New(int64(binary.BigEndian.Uint64(b)), binary.BigEndian.Uint64(b[8:]))), p, nil
+	case tagString, tagBytes:
+		l, n := binary.Uvarint(p)
+		if n <= 0 || l > uint64(len(p)-n) {
+			return nil, nil, errors.New("bad string length")
+		}
+		b := p[n : n+int(l)]
+		p = p[n+int(l):]
+		if tag == tagString {
+			return string(b), p, nil
+		}
+		return append([]byte{}, b...), p, nil
+	case tagList, tagStruct, tagMap:
+		if depth >= maxValueDepth {
+			return nil, nil, errors.New("value nested too deep")
+		}
+		cnt, n := binary.Uvarint(p)
+		if n <= 0 || cnt > uint64(len(p)-n) { // every value takes at least one byte
+			return nil, nil, errors.New("bad element count")
+		}
+		p = p[n:]
+		if tag == tagMap {
+			m := make(types.Map, cnt)
+			for j := range m {
+				var err error
+				if m[j].Key, p, err = decodeValue(p, depth+1); err != nil {
+					return nil, nil, err
+				}
+				if m[j].Value, p, err = decodeValue(p, depth+1); err != nil {
+					return nil, nil, err
+				}
+			}
+			return m, p, nil
+		}
+		vs := make([]types.Value, cnt)
+		for j := range vs {
+			var err error
+			if vs[j], p, err = decodeValue(p, depth+1); err != nil {
+				return nil, nil, err
+			}
+		}
+		if tag == tagList {
+			return types.List(vs), p, nil
+		}
+		return types.Struct(vs), p, nil
+	}
+	return nil, nil, fmt.Errorf("bad value tag %d", tag)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/siltdb/silt/lsm"
 	"github.com/siltdb/silt/manifest"
 	"github.com/siltdb/silt/types"
@@ -15,7 +16,10 @@ func codecSample() lsm.Record {
 	return lsm.Record{
 		Key: []byte{3, 0x80, 0, 0, 0, 0, 0, 0, 1}, Seq: -7 << 40, Kind: types.UpdateBefore, Merged: true, Reset: true,
 		Row: types.Row{nil, true, false, int32(-5), int64(1 << 62), float32(1.5), -2.25, types.Decimal(-12345),
-			"héllo\x00", []byte{0, 1, 2}, []byte{}, types.Date(-3), types.Timestamp(1_700_000_000_000_000)},
+			"héllo\x00", []byte{0, 1, 2}, []byte{}, types.Date(-3), types.Timestamp(1_700_000_000_000_000),
+			types.Decimal128(decimal128.New(-3, 12345)), types.TimeOfDay(86_399_999_999), types.TimestampLTZ(-1),
+			types.UUID{0: 0xfa, 15: 7}, types.List{int32(1), nil, types.List{}}, types.Map{{Key: "k", Value: types.Struct{nil, 2.5}}},
+			types.Struct{types.Map{}, []byte{9}}},
 	}
 }
 
