@@ -124,7 +124,15 @@ func TestConformanceFunctionsDuckDB(t *testing.T) {
 	rowE.rowEngine = true
 	mustExec(t, rowE, confDDL)
 	mustExec(t, rowE, ins)
-	for i, q := range confQueries {
+	checkPipelineRowDuckDB(t, e, rowE, confQueries, want)
+}
+
+// checkPipelineRowDuckDB runs each query on e (the pipeline) and rowE
+// (the row path, the kernels' reference), requires the two to agree, and
+// compares the pipeline's result with DuckDB's (want, one per query).
+func checkPipelineRowDuckDB(t *testing.T, e, rowE *Engine, queries []string, want []duckdbtest.Result) {
+	t.Helper()
+	for i, q := range queries {
 		res, err := e.Exec(context.Background(), q)
 		if err != nil {
 			t.Errorf("silt: %s: %v", q, err)

@@ -50,22 +50,7 @@ func TestDecimal128DuckDB(t *testing.T) {
 	mustExec(t, rowE, dec128Rows)
 	duckDDL := strings.Replace(dec128DDL, "id INT PRIMARY KEY", "id INT", 1)
 	want := db.Run(t, []string{duckDDL, dec128Rows}, dec128Queries)
-	for i, q := range dec128Queries {
-		res, err := e.Exec(context.Background(), q)
-		if err != nil {
-			t.Errorf("silt: %s: %v", q, err)
-			continue
-		}
-		rowRes, err := rowE.Exec(context.Background(), q)
-		if g, w := resultText(res[len(res)-1], nil), resultText(rowRes[len(rowRes)-1], err); g != w {
-			t.Errorf("%s: the pipeline gives\n%s\nthe row path\n%s", q, g, w)
-		}
-		if want[i].Err != "" {
-			t.Errorf("duckdb: %s: %s", q, want[i].Err)
-			continue
-		}
-		compareWithDuckDB(t, q, res[len(res)-1], want[i])
-	}
+	checkPipelineRowDuckDB(t, e, rowE, dec128Queries, want)
 }
 
 // TestDecimalMulWidens: DECIMAL(18,2) * DECIMAL(18,2) is DECIMAL(36,4),

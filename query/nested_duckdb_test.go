@@ -1,7 +1,6 @@
 package query
 
 import (
-	"context"
 	"testing"
 
 	"github.com/siltdb/silt/internal/duckdbtest"
@@ -41,20 +40,5 @@ func TestNestedConformanceDuckDB(t *testing.T) {
 	rowE.rowEngine = true
 	mustExec(t, rowE, nestedConfDDL)
 	mustExec(t, rowE, nestedConfRows)
-	for i, q := range nestedConfQueries {
-		res, err := e.Exec(context.Background(), q)
-		if err != nil {
-			t.Errorf("silt: %s: %v", q, err)
-			continue
-		}
-		rowRes, err := rowE.Exec(context.Background(), q)
-		if g, w := resultText(res[len(res)-1], nil), resultText(rowRes[len(rowRes)-1], err); g != w {
-			t.Errorf("%s: the pipeline gives\n%s\nthe row path\n%s", q, g, w)
-		}
-		if want[i].Err != "" {
-			t.Errorf("duckdb: %s: %s", q, want[i].Err)
-			continue
-		}
-		compareWithDuckDB(t, q, res[len(res)-1], want[i])
-	}
+	checkPipelineRowDuckDB(t, e, rowE, nestedConfQueries, want)
 }

@@ -81,22 +81,7 @@ func TestTemporalConformanceDuckDB(t *testing.T) {
 	rowE.rowEngine = true
 	mustExec(t, rowE, temporalDDL)
 	mustExec(t, rowE, ins)
-	for i, q := range temporalQueries {
-		res, err := e.Exec(context.Background(), q)
-		if err != nil {
-			t.Errorf("silt: %s: %v", q, err)
-			continue
-		}
-		rowRes, err := rowE.Exec(context.Background(), q)
-		if g, w := resultText(res[len(res)-1], nil), resultText(rowRes[len(rowRes)-1], err); g != w {
-			t.Errorf("%s: the pipeline gives\n%s\nthe row path\n%s", q, g, w)
-		}
-		if want[i].Err != "" {
-			t.Errorf("duckdb: %s: %s", q, want[i].Err)
-			continue
-		}
-		compareWithDuckDB(t, q, res[len(res)-1], want[i])
-	}
+	checkPipelineRowDuckDB(t, e, rowE, temporalQueries, want)
 }
 
 // TestTemporalTypeErrors: what neither silt nor the SQL standard accepts
