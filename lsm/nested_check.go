@@ -41,22 +41,12 @@ func checkNestedPages(data []byte, s chunkShape, deep bool) error {
 	var uncompressed int64
 	dict := false
 	for page, off := 0, 0; off < len(data); page++ {
-		var h format.PageHeader
-		r := proto.NewReaderFromBytes(data[off:])
-		if err := thrift.NewDecoder(r).Decode(&h); err != nil {
-			return fmt.Errorf("page %d: malformed page header: %v", page, err)
+		h, body, next, err := chunkPage(proto, data, off, page, &uncompressed, s.uncompressed)
+		if err != nil {
+			return err
 		}
-		off += r.BytesRead()
-		size, usize := int(h.CompressedPageSize), int64(h.UncompressedPageSize)
-		if size < 0 || size > len(data)-off {
-			return fmt.Errorf("page %d claims %d bytes, %d remain in the chunk", page, size, len(data)-off)
-		}
-		uncompressed += int64(r.BytesRead()) + usize
-		if usize < 0 || uncompressed > s.uncompressed {
-			return fmt.Errorf("page %d: pages decode to more than the chunk's declared %d bytes", page, s.uncompressed)
-		}
-		body := data[off : off+size]
-		off += size
+		off = next
+		usize := int64(h.UncompressedPageSize)
 		switch {
 		case h.Type == format.DictionaryPage && h.DictionaryPageHeader.Valid:
 			n := int(h.DictionaryPageHeader.V.NumValues)

@@ -144,23 +144,12 @@ func checkPages(data []byte, s chunkShape, deep bool, visit pageVisit) error {
 	var uncompressed int64
 	dict := false
 	for page, off := 0, 0; off < len(data); page++ {
-		var h format.PageHeader
-		r := proto.NewReaderFromBytes(data[off:])
-		if err := thrift.NewDecoder(r).Decode(&h); err != nil {
-			return fmt.Errorf("page %d: malformed page header: %v", page, err)
+		h, body, next, err := chunkPage(proto, data, off, page, &uncompressed, s.uncompressed)
+		if err != nil {
+			return err
 		}
-		off += r.BytesRead()
-		size, usize := int(h.CompressedPageSize), int64(h.UncompressedPageSize)
-		if size < 0 || size > len(data)-off {
-			return fmt.Errorf("page %d claims %d bytes, %d remain in the chunk", page, size, len(data)-off)
-		}
-		uncompressed += int64(r.BytesRead()) + usize
-		if usize < 0 || uncompressed > s.uncompressed {
-			return fmt.Errorf("page %d: pages decode to more than the chunk's declared %d bytes", page, s.uncompressed)
-		}
-		body := data[off : off+size]
-		off += size
-		var err error
+		off = next
+		usize := int64(h.UncompressedPageSize)
 		switch {
 		case h.Type == format.DictionaryPage && h.DictionaryPageHeader.Valid:
 			n := int(h.DictionaryPageHeader.V.NumValues)
@@ -395,4 +384,26 @@ func fixedWidth(k parquet.Kind) int {
 		return 8
 	}
 	return 0
+}
+
+// chunkPage decodes the header of page number page at data[off:] of a
+// column chunk, checks its sizes against what remains of the chunk and,
+// adding to *uncompressed, against the chunk's declared uncompressed size,
+// and returns the header, the page's body and the offset after it.
+func chunkPage(proto *thrift.CompactProtocol, data []byte, off, page int, uncompressed *int64, declared int64) (format.PageHeader, []byte, int, error) {
+	var h format.PageHeader
+	r := proto.NewReaderFromBytes(data[off:])
+	if err := thrift.NewDecoder(r).Decode(&h); err != nil {
+		return h, nil, 0, fmt.Errorf("page %d: malformed page header: %v", page, err)
+	}
+	off += r.BytesRead()
+	size, usize := int(h.CompressedPageSize), int64(h.UncompressedPageSize)
+	if size < 0 || size > len(data)-off {
+		return h, nil, 0, fmt.Errorf("page %d claims %d bytes, %d remain in the chunk", page, size, len(data)-off)
+	}
+	*uncompressed += int64(r.BytesRead()) + usize
+	if usize < 0 || *uncompressed > declared {
+		return h, nil, 0, fmt.Errorf("page %d: pages decode to more than the chunk's declared %d bytes", page, declared)
+	}
+	return h, data[off : off+size], off + size, nil
 }
