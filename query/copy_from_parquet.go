@@ -12,15 +12,18 @@ import (
 	"github.com/parquet-go/parquet-go/encoding/thrift"
 	"github.com/parquet-go/parquet-go/format"
 
+	"github.com/siltdb/silt/lsm"
 	"github.com/siltdb/silt/types"
 )
 
 // loadParquet reads the rows of a Parquet file (COPY … FROM, FORMAT
 // parquet) as rows of s and passes each to write. The file's top-level
 // columns are matched to the table's by name (case-insensitively, as
-// LoadCSV matches a header); each must be a flat column whose type
-// converts losslessly to the table column's (the conversions INSERT makes
-// without CAST). Errors name the row (1-based, across row groups).
+// LoadCSV matches a header). A flat column's type, and each leaf type of
+// a nested (LIST, MAP, group) column, whose ROW fields are matched by
+// name, must convert losslessly to the table column's (the conversions
+// INSERT makes without CAST). Errors name the row (1-based, across row
+// groups).
 //
 // A damaged file fails with an error: the footer length is checked against
 // the file's size before the Parquet library allocates it, and a panic of
@@ -46,7 +49,9 @@ func loadParquet(r io.Reader, s *types.Schema, write func(types.Row) error) (err
 		return err
 	}
 	fields := pf.Schema().Fields()
+	tops := pf.Root().Columns()
 	cols := make([]parquetColumn, len(fields))
+	var leafOf []leafRef // file leaf column -> (field, leaf of the field)
 	seen := map[int]string{}
 	for i, f := range fields {
 		idx := s.FieldIndex(f.Name())
@@ -57,18 +62,47 @@ func loadParquet(r io.Reader, s *types.Schema, write func(types.Row) error) (err
 			return fmt.Errorf("%w: Parquet columns %q and %q both name column %q", types.ErrInvalid, prev, f.Name(), s.Fields[idx].Name)
 		}
 		seen[idx] = f.Name()
-		if !f.Leaf() || f.Repeated() {
-			return fmt.Errorf("%w: Parquet column %q is nested or repeated; only flat columns load", types.ErrInvalid, f.Name())
+		to := s.Fields[idx]
+		if !f.Leaf() {
+			if i >= len(tops) || tops[i].Name() != f.Name() {
+				return fmt.Errorf("%w: Parquet column %q: schema and columns disagree", types.ErrInvalid, f.Name())
+			}
+			nc, err := lsm.NewParquetNestedColumn(tops[i])
+			if err != nil {
+				return fmt.Errorf("Parquet column %q: %w", f.Name(), err)
+			}
+			conv, err := nestedLoadConv(nc.Type(), to.Type)
+			if err != nil {
+				return fmt.Errorf("Parquet column %q into column %q: %w", f.Name(), to.Name, err)
+			}
+			cols[i] = parquetColumn{idx: idx, src: nc.Type(), nested: nc, conv: conv}
+			for l := range nc.Leaves() {
+				leafOf = append(leafOf, leafRef{field: i, leaf: l})
+			}
+			continue
+		}
+		if f.Repeated() {
+			return fmt.Errorf("%w: Parquet column %q is repeated outside a LIST or MAP; only flat and nested (LIST, MAP, group) columns load", types.ErrInvalid, f.Name())
 		}
 		src, err := parquetSourceType(f.Type())
 		if err != nil {
 			return fmt.Errorf("Parquet column %q: %w", f.Name(), err)
 		}
-		to := s.Fields[idx]
 		if !implicitOK(src, to.Type) {
 			return fmt.Errorf("%w: Parquet column %q is %s but column %q is %s", types.ErrInvalid, f.Name(), src, to.Name, to.Type)
 		}
+		if src.Kind == types.TimestampLTZKind && to.Type.Kind == types.TimestampKind {
+			src = types.TTimestamp // an instant loads as its UTC wall-clock time
+		}
 		cols[i] = parquetColumn{idx: idx, src: src, unit: parquetTimeUnit(f.Type())}
+		leafOf = append(leafOf, leafRef{field: i})
+	}
+	// leafVals[i][l]: the current row's values of leaf l of nested field i.
+	leafVals := make([][][]parquet.Value, len(cols))
+	for i, c := range cols {
+		if c.nested != nil {
+			leafVals[i] = make([][]parquet.Value, len(c.nested.Leaves()))
+		}
 	}
 	var n int64
 	buf := make([]parquet.Row, 256)
@@ -79,21 +113,9 @@ func loadParquet(r io.Reader, s *types.Schema, write func(types.Row) error) (err
 			for _, prow := range buf[:k] {
 				n++
 				row := make(types.Row, len(s.Fields))
-				for _, v := range prow {
-					c := v.Column()
-					if c < 0 || c >= len(cols) {
-						continue
-					}
-					col := cols[c]
-					val, err := col.value(v)
-					if err == nil {
-						val, err = castValue(val, col.src, s.Fields[col.idx].Type, false)
-					}
-					if err != nil {
-						_ = rows.Close()
-						return fmt.Errorf("row %d, column %q: %w", n, s.Fields[col.idx].Name, err)
-					}
-					row[col.idx] = val
+				if err := loadParquetRow(row, prow, cols, leafOf, leafVals, s); err != nil {
+					_ = rows.Close()
+					return fmt.Errorf("row %d, %w", n, err)
 				}
 				if err := write(row); err != nil {
 					_ = rows.Close()
@@ -115,11 +137,62 @@ func loadParquet(r io.Reader, s *types.Schema, write func(types.Row) error) (err
 	return nil
 }
 
+// leafRef is a file leaf column: the top-level field it belongs to and
+// its leaf index within a nested field.
+type leafRef struct{ field, leaf int }
+
+// loadParquetRow fills row from the Parquet row prow (values in leaf
+// column order, a nested field's leaves with their levels).
+func loadParquetRow(row types.Row, prow parquet.Row, cols []parquetColumn, leafOf []leafRef, leafVals [][][]parquet.Value, s *types.Schema) error {
+	for i := range leafVals {
+		for l := range leafVals[i] {
+			leafVals[i][l] = leafVals[i][l][:0]
+		}
+	}
+	for _, v := range prow {
+		c := v.Column()
+		if c < 0 || c >= len(leafOf) {
+			continue
+		}
+		ref := leafOf[c]
+		col := cols[ref.field]
+		if col.nested != nil {
+			leafVals[ref.field][ref.leaf] = append(leafVals[ref.field][ref.leaf], v.Clone())
+			continue
+		}
+		val, err := col.value(v)
+		if err == nil {
+			val, err = castValue(val, col.src, s.Fields[col.idx].Type, false)
+		}
+		if err != nil {
+			return fmt.Errorf("column %q: %w", s.Fields[col.idx].Name, err)
+		}
+		row[col.idx] = val
+	}
+	for i, col := range cols {
+		if col.nested == nil {
+			continue
+		}
+		val, err := col.nested.Value(leafVals[i])
+		if err == nil {
+			val, err = col.conv(val)
+		}
+		if err != nil {
+			return fmt.Errorf("column %q: %w", s.Fields[col.idx].Name, err)
+		}
+		row[col.idx] = val
+	}
+	return nil
+}
+
 // parquetColumn is how one file column loads.
 type parquetColumn struct {
 	idx  int            // table column position
 	src  types.DataType // the SQL type of the file column
 	unit int64          // TIMESTAMP: the file's units per microsecond (<0: microseconds per unit)
+	// nested and conv read a nested (LIST, MAP, group) column.
+	nested *lsm.ParquetNestedColumn
+	conv   nestedConv
 }
 
 // value converts one Parquet value to a value of c.src.
@@ -147,12 +220,34 @@ func (c parquetColumn) value(v parquet.Value) (types.Value, error) {
 		return append([]byte(nil), v.ByteArray()...), nil
 	case types.DateKind:
 		return types.Date(v.Int32()), nil
-	case types.TimestampKind:
-		x := v.Int64()
-		if c.unit > 0 {
-			return types.Timestamp(floorDiv(x, c.unit)), nil
+	case types.TimestampKind, types.TimestampLTZKind, types.TimeKind:
+		var x int64
+		if v.Kind() == parquet.Int32 {
+			x = int64(v.Int32())
+		} else {
+			x = v.Int64()
 		}
-		return types.Timestamp(x * -c.unit), nil
+		if c.unit > 0 {
+			x = floorDiv(x, c.unit)
+		} else {
+			x *= -c.unit
+		}
+		switch c.src.Kind {
+		case types.TimestampLTZKind:
+			return types.TimestampLTZ(x), nil
+		case types.TimeKind:
+			if x < 0 || x >= 86_400_000_000 {
+				return nil, errf(types.ErrInvalid, "TIME value %d µs is not within a day", x)
+			}
+			return types.TimeOfDay(x), nil
+		}
+		return types.Timestamp(x), nil
+	case types.UUIDKind:
+		var u types.UUID
+		if copy(u[:], v.ByteArray()) != len(u) {
+			return nil, errf(types.ErrInvalid, "UUID of %d bytes", len(v.ByteArray()))
+		}
+		return u, nil
 	case types.DecimalKind:
 		switch v.Kind() {
 		case parquet.Int32:
@@ -166,8 +261,8 @@ func (c parquetColumn) value(v parquet.Value) (types.Value, error) {
 		if len(b) > 0 && b[0]&0x80 != 0 {
 			x.Sub(x, new(big.Int).Lsh(big.NewInt(1), uint(8*len(b))))
 		}
-		d, ok := fitsDecimal(x, c.src.Precision)
-		if !ok || !x.IsInt64() {
+		d, ok := fitsDecimal(x, c.src.Precision) // a Decimal128 above 18 digits
+		if !ok {
 			return nil, errf(types.ErrInvalid, "decimal %s does not fit DECIMAL(%d,%d)", x, c.src.Precision, c.src.Scale)
 		}
 		return d, nil
@@ -208,6 +303,8 @@ func parquetSourceType(t parquet.Type) (types.DataType, error) {
 			return types.TBigInt, nil // UINT32
 		case *format.DecimalType:
 			return decimal(x)
+		case *format.TimeType:
+			return types.TTime, nil // MILLIS
 		}
 	case parquet.Int64:
 		switch x := lv.(type) {
@@ -220,7 +317,12 @@ func parquetSourceType(t parquet.Type) (types.DataType, error) {
 		case *format.DecimalType:
 			return decimal(x)
 		case *format.TimestampType:
+			if x.IsAdjustedToUTC {
+				return types.TTimestampLTZ, nil
+			}
 			return types.TTimestamp, nil
+		case *format.TimeType:
+			return types.TTime, nil // MICROS, NANOS
 		}
 	case parquet.Float:
 		return types.TFloat, nil
@@ -234,12 +336,16 @@ func parquetSourceType(t parquet.Type) (types.DataType, error) {
 			return types.TString, nil
 		case *format.DecimalType:
 			return decimal(x)
+		case *format.UUIDType:
+			if t.Kind() == parquet.FixedLenByteArray && t.Length() == 16 {
+				return types.TUUID, nil
+			}
 		}
 	}
 	return bad()
 }
 
-// parquetTimeUnit returns how a TIMESTAMP column's units relate to
+// parquetTimeUnit returns how a TIMESTAMP or TIME column's units relate to
 // microseconds: units per microsecond (nanoseconds: 1000), or minus
 // microseconds per unit (milliseconds: -1000); -1 for microseconds.
 func parquetTimeUnit(t parquet.Type) int64 {
@@ -247,11 +353,16 @@ func parquetTimeUnit(t parquet.Type) int64 {
 	if lt == nil {
 		return -1
 	}
-	ts, ok := lt.Value.(*format.TimestampType)
-	if !ok {
+	var unit format.TimeUnit
+	switch x := lt.Value.(type) {
+	case *format.TimestampType:
+		unit = x.Unit
+	case *format.TimeType:
+		unit = x.Unit
+	default:
 		return -1
 	}
-	switch ts.Unit.Value.(type) {
+	switch unit.Value.(type) {
 	case *format.NanoSeconds:
 		return 1000
 	case *format.MilliSeconds:

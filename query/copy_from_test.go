@@ -221,3 +221,35 @@ func TestCopyFromDuckDB(t *testing.T) {
 		}
 	}
 }
+
+// TestCopyFromDuckDBNested: Parquet files DuckDB writes with LIST, MAP and
+// STRUCT columns, DECIMAL(30,4), TIME and UUID load with COPY FROM and
+// answer as DuckDB answers over its own table.
+func TestCopyFromDuckDBNested(t *testing.T) {
+	db := duckdbtest.Open(t)
+	dir := t.TempDir()
+	nf, wf := filepath.Join(dir, "n.parquet"), filepath.Join(dir, "w.parquet")
+	const wDDL = `CREATE TABLE w (id INT PRIMARY KEY, big DECIMAL(30,4), tm TIME, u UUID)`
+	const wRows = `INSERT INTO w VALUES (1, 12345678901234567890123456.7891, TIME '12:34:56.789', '0e37df36-f698-11e6-8dd4-cb9ced3df976'),
+		(2, NULL, NULL, NULL), (3, -0.0001, TIME '00:00:00', '00000000-0000-0000-0000-000000000000')`
+	queries := []string{
+		`SELECT id, a[1], a[2], a[-1], m['k'], m['j'], r.x, r['s'], l[1][1], l[2][2], len(a), cardinality(m), len(l) FROM n ORDER BY id`,
+		`SELECT id, big, tm, u FROM w ORDER BY id`,
+	}
+	want := db.Run(t, []string{nestedConfDDL, nestedConfRows, wDDL, wRows,
+		"COPY n TO '" + nf + "' (FORMAT parquet)", "COPY w TO '" + wf + "' (FORMAT parquet)"}, queries)
+	e, _ := copyFromEngine(t)
+	mustExec(t, e, nestedConfDDL)
+	mustExec(t, e, wDDL)
+	mustExec(t, e, "COPY n FROM "+quoteString(nf))
+	mustExec(t, e, "COPY w FROM "+quoteString(wf))
+	for i, q := range queries {
+		if want[i].Err != "" {
+			t.Fatalf("DuckDB %s: %s", q, want[i].Err)
+		}
+		got, exp := siltRows(mustExec(t, e, q)[0]), duckRows(want[i])
+		if len(exp) < 3 || !slices.Equal(got, exp) {
+			t.Errorf("%s:\n silt   %q\n DuckDB %q", q, got, exp)
+		}
+	}
+}
