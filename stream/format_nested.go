@@ -1,0 +1,380 @@
+package stream
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/siltdb/silt/types"
+)
+
+// Nested values in the JSON formats. An ARRAY, MAP or ROW column takes:
+//
+//	ARRAY<T>   a JSON array (Connect type array), each element as a T
+//	MAP<K,V>   a JSON object, its keys as text of K (Connect's encoding of
+//	           a map with string keys); or a JSON array of [key, value]
+//	           pairs (Connect's encoding of other key types) or of
+//	           {"key": k, "value": v} objects
+//	ROW<...>   a JSON object by field name, case-insensitive (Connect type
+//	           struct); a missing field is NULL, an unknown one is ignored
+//	           or rejected as unknown-fields says; or a JSON array of the
+//	           fields by position
+//	any        a JSON string holding the value's JSON text form (what
+//	           io.debezium.data.Json carries; see types.ParseText)
+//
+// The scalars inside convert as in a top-level column of their type, with
+// the logical types the envelope's items, keys, values and fields name.
+// A value that does not fit (a wrong JSON kind, an element that does not
+// convert, NULL in a NOT NULL field, a repeated map key) makes the record
+// wrong-type; the reason names the field's path: col[2].f, col["k"].
+
+// nestedHint is what a Connect schema says about the children of an
+// array, map or struct field.
+type nestedHint struct {
+	items, keys, values fieldHint
+	fields              map[string]fieldHint // by lower-case field name
+}
+
+func (h fieldHint) items() fieldHint {
+	if h.sub == nil {
+		return fieldHint{}
+	}
+	return h.sub.items
+}
+
+func (h fieldHint) field(name string) fieldHint {
+	if h.sub == nil {
+		return fieldHint{}
+	}
+	return h.sub.fields[strings.ToLower(name)]
+}
+
+// hintOf is what a Connect field schema says about its values: logical
+// type, decimal scale and, for arrays, maps and structs, their children.
+func hintOf(fld connectSchema) fieldHint {
+	h := fieldHint{logical: fld.Name}
+	if sc, ok := fld.Parameters["scale"]; ok {
+		if n, err := strconv.Atoi(sc); err == nil {
+			h.scale = n
+		}
+	}
+	var sub nestedHint
+	switch fld.Type {
+	case "array":
+		if fld.Items != nil {
+			sub.items = hintOf(*fld.Items)
+		}
+	case "map":
+		if fld.Keys != nil {
+			sub.keys = hintOf(*fld.Keys)
+		}
+		if fld.Values != nil {
+			sub.values = hintOf(*fld.Values)
+		}
+	case "struct":
+		for _, f := range fld.Fields {
+			if fh := hintOf(f); fh != (fieldHint{}) {
+				if sub.fields == nil {
+					sub.fields = map[string]fieldHint{}
+				}
+				sub.fields[strings.ToLower(f.Field)] = fh
+			}
+		}
+	default:
+		return h
+	}
+	if sub.items != (fieldHint{}) || sub.keys != (fieldHint{}) || sub.values != (fieldHint{}) || sub.fields != nil {
+		h.sub = &sub
+	}
+	return h
+}
+
+// nestedFieldError is a nested value that does not fit, at a path below
+// its column.
+type nestedFieldError struct {
+	path string
+	err  error
+}
+
+func (e *nestedFieldError) Error() string { return "field " + e.path + ": " + e.err.Error() }
+func (e *nestedFieldError) Unwrap() error { return e.err }
+
+// at wraps the error of the value at path once (the innermost path wins).
+func at(path string, depth int, err error) error {
+	var ne *nestedFieldError
+	var re *RecordError
+	if err == nil || depth == 0 || errors.As(err, &ne) || errors.As(err, &re) {
+		return err
+	}
+	return &nestedFieldError{path: path, err: err}
+}
+
+// columnValue converts the JSON value of column idx (its name starts the
+// path of a nested field in errors).
+func (c *rowCodec) columnValue(raw []byte, idx int, h fieldHint) (types.Value, error) {
+	f := &c.schema.Fields[idx]
+	if !f.Type.IsNested() {
+		return c.value(raw, f.Type, h)
+	}
+	return c.valueAt(raw, f.Type, h, f.Name, 0)
+}
+
+// valueAt is value for a value at path, depth levels below its column.
+// The recursion follows the type, so it is as deep as the type.
+func (c *rowCodec) valueAt(raw []byte, t types.DataType, h fieldHint, path string, depth int) (types.Value, error) {
+	raw = bytes.TrimSpace(raw)
+	if !t.IsNested() || len(raw) == 0 || (raw[0] != '[' && raw[0] != '{') {
+		v, err := c.value(raw, t, h)
+		return v, at(path, depth, err)
+	}
+	switch t.Kind {
+	case types.ArrayKind:
+		if raw[0] != '[' {
+			return nil, at(path, depth, fmt.Errorf("%w: a JSON object cannot be a %s (want a JSON array)", types.ErrInvalid, t))
+		}
+		l := types.List{}
+		ef := &t.Fields[0]
+		err := eachElem(raw, func(i int, e []byte) error {
+			p := path + "[" + strconv.Itoa(i) + "]"
+			v, err := c.valueAt(e, ef.Type, h.items(), p, depth+1)
+			if err != nil {
+				return err
+			}
+			if v == nil && ef.NotNull {
+				return at(p, depth+1, fmt.Errorf("%w: NULL element in %s, whose elements are NOT NULL", types.ErrInvalid, t))
+			}
+			l = append(l, v)
+			return nil
+		})
+		return l, err
+	case types.MapKind:
+		return c.mapValue(raw, t, h, path, depth)
+	}
+	return c.structValue(raw, t, h, path, depth)
+}
+
+// mapValue reads a MAP from a JSON object (keys as text) or an array of
+// [key, value] pairs or {"key", "value"} objects.
+func (c *rowCodec) mapValue(raw []byte, t types.DataType, h fieldHint, path string, depth int) (types.Value, error) {
+	var kh, vh fieldHint
+	if h.sub != nil {
+		kh, vh = h.sub.keys, h.sub.values
+	}
+	m := types.Map{}
+	seen := map[string]bool{}
+	add := func(k, v types.Value, p string) error {
+		if k == nil {
+			return at(p, depth+1, fmt.Errorf("%w: a map key is NULL", types.ErrInvalid))
+		}
+		if v == nil && t.Fields[1].NotNull {
+			return at(p, depth+1, fmt.Errorf("%w: NULL value in %s, whose values are NOT NULL", types.ErrInvalid, t))
+		}
+		if dupKey(m, seen, k, t.Key()) {
+			return at(p, depth+1, fmt.Errorf("%w: map key %s appears twice", types.ErrInvalid, types.FormatValue(k, t.Key())))
+		}
+		m = append(m, types.MapEntry{Key: k, Value: v})
+		return nil
+	}
+	if raw[0] == '{' {
+		err := eachMember(raw, func(name string, val []byte) error {
+			p := path + "[" + strconv.Quote(name) + "]"
+			k, err := c.fromString(name, t.Key(), kh)
+			if err != nil {
+				return at(p, depth+1, fmt.Errorf("map key: %w", err))
+			}
+			v, err := c.valueAt(val, t.Value(), vh, p, depth+1)
+			if err != nil {
+				return err
+			}
+			return add(k, v, p)
+		})
+		return m, err
+	}
+	err := eachElem(raw, func(i int, e []byte) error {
+		p := path + "[" + strconv.Itoa(i) + "]"
+		var kraw, vraw []byte
+		switch {
+		case len(e) > 0 && e[0] == '[':
+			n := 0
+			if err := eachElem(e, func(j int, x []byte) error {
+				n++
+				switch j {
+				case 0:
+					kraw = x
+				case 1:
+					vraw = x
+				}
+				return nil
+			}); err != nil {
+				return err
+			}
+			if n != 2 {
+				return at(p, depth+1, fmt.Errorf("%w: a map entry array has %d items, want [key, value]", types.ErrInvalid, n))
+			}
+		case len(e) > 0 && e[0] == '{':
+			if err := eachMember(e, func(name string, x []byte) error {
+				switch strings.ToLower(name) {
+				case types.KeyFieldName:
+					kraw = x
+				case types.ValueFieldName:
+					vraw = x
+				default:
+					return at(p, depth+1, fmt.Errorf("%w: a map entry object has member %q, want only \"key\" and \"value\"", types.ErrInvalid, name))
+				}
+				return nil
+			}); err != nil {
+				return err
+			}
+		default:
+			return at(p, depth+1, fmt.Errorf("%w: a map entry must be a [key, value] array or a {\"key\", \"value\"} object", types.ErrInvalid))
+		}
+		k, err := c.valueAt(kraw, t.Key(), kh, p+".key", depth+1)
+		if err != nil {
+			return err
+		}
+		v, err := c.valueAt(vraw, t.Value(), vh, p+".value", depth+1)
+		if err != nil {
+			return err
+		}
+		return add(k, v, p)
+	})
+	return m, err
+}
+
+// dupKey says whether k is a key of m already (seen indexes the keys that
+// are not floats by their text; floats compare as types.Compare does).
+func dupKey(m types.Map, seen map[string]bool, k types.Value, kt types.DataType) bool {
+	if kt.Kind == types.Float || kt.Kind == types.Double {
+		for _, e := range m {
+			if types.Compare(e.Key, k) == 0 {
+				return true
+			}
+		}
+		return false
+	}
+	s := types.FormatValue(k, kt)
+	if seen[s] {
+		return true
+	}
+	seen[s] = true
+	return false
+}
+
+// structValue reads a ROW from a JSON object by field name or a JSON
+// array by position.
+func (c *rowCodec) structValue(raw []byte, t types.DataType, h fieldHint, path string, depth int) (types.Value, error) {
+	st := make(types.Struct, len(t.Fields))
+	if raw[0] == '[' {
+		n := 0
+		err := eachElem(raw, func(i int, e []byte) error {
+			n++
+			if i >= len(t.Fields) {
+				return nil
+			}
+			f := &t.Fields[i]
+			v, err := c.valueAt(e, f.Type, h.field(f.Name), path+"."+f.Name, depth+1)
+			st[i] = v
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		if n != len(t.Fields) {
+			return nil, at(path, depth, fmt.Errorf("%w: a JSON array of %d values for the %d fields of %s", types.ErrInvalid, n, len(t.Fields), t))
+		}
+	} else {
+		err := eachMember(raw, func(name string, val []byte) error {
+			i := nestedFieldIndex(t.Fields, name)
+			if i < 0 {
+				if c.opts.UnknownFields == "reject" {
+					p := path + "." + name
+					return schemaRecordError(p, RuleUnknownField, "field %q is not a field of %s (column path %s)", name, t, p)
+				}
+				return nil
+			}
+			f := &t.Fields[i]
+			v, err := c.valueAt(val, f.Type, h.field(f.Name), path+"."+f.Name, depth+1)
+			st[i] = v // a repeated name keeps its last value, as for columns
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	for i := range t.Fields {
+		if f := &t.Fields[i]; st[i] == nil && f.NotNull {
+			return nil, at(path+"."+f.Name, depth+1, fmt.Errorf("%w: NOT NULL field %q of %s is null or missing", types.ErrInvalid, f.Name, t))
+		}
+	}
+	return st, nil
+}
+
+func nestedFieldIndex(fs []types.Field, name string) int {
+	for i := range fs {
+		if strings.EqualFold(fs[i].Name, name) {
+			return i
+		}
+	}
+	return -1
+}
+
+// eachElem calls fn with each element of the JSON array raw (already
+// validated) in order.
+func eachElem(raw []byte, fn func(i int, elem []byte) error) error {
+	s := jsonScan{data: raw}
+	bad := fmt.Errorf("%w: bad JSON array", types.ErrInvalid)
+	if s.enter() != nil {
+		return bad
+	}
+	for i := 0; ; i++ {
+		s.ws()
+		if i == 0 && s.pos < len(s.data) && s.data[s.pos] == ']' {
+			return nil
+		}
+		start := s.pos
+		if s.value() != nil {
+			return bad
+		}
+		if err := fn(i, s.data[start:s.pos]); err != nil {
+			return err
+		}
+		s.ws()
+		if s.pos >= len(s.data) {
+			return bad
+		}
+		switch s.data[s.pos] {
+		case ',':
+			s.pos++
+		case ']':
+			return nil
+		default:
+			return bad
+		}
+	}
+}
+
+// eachMember calls fn with each member of the JSON object raw (already
+// validated) in order, its key decoded.
+func eachMember(raw []byte, fn func(name string, val []byte) error) error {
+	s := jsonScan{data: raw}
+	bad := fmt.Errorf("%w: bad JSON object", types.ErrInvalid)
+	if s.open() != nil {
+		return bad
+	}
+	key, esc, val, ok, err := s.member(true)
+	for ; ok && err == nil; key, esc, val, ok, err = s.next() {
+		name := string(key)
+		if esc {
+			name = unquoteKey(key)
+		}
+		if ferr := fn(name, val); ferr != nil {
+			return ferr
+		}
+	}
+	if err != nil {
+		return bad
+	}
+	return nil
+}
