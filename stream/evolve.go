@@ -188,8 +188,9 @@ const (
 
 // connectType maps a Kafka Connect field schema to the silt type a new
 // column gets: logical types first (dates, timestamps, decimals whose
-// precision is at most 18), then the base type. Structs, arrays, maps and
-// Debezium's VariableScaleDecimal have no silt type.
+// precision is at most 18), then the base type; arrays, maps and structs
+// map to ARRAY, MAP and ROW (evolve_nested.go). Debezium's
+// VariableScaleDecimal has no silt type.
 func connectType(fld connectSchema) (types.DataType, error) { return connectTypeAt(fld, 0) }
 
 // connectTypeAt is connectType of a field depth levels inside a column.
