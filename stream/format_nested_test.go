@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -167,4 +168,73 @@ func TestSchemalessNestedJSON(t *testing.T) {
 	if !errors.As(err, &re) || re.Reason != ReasonSchema || re.Rule != RuleUnknownField || re.Column != "v.zzz" {
 		t.Errorf("unknown ROW field with unknown-fields=reject: %v (%+v), want schema-incompatible %s v.zzz", err, re, RuleUnknownField)
 	}
+}
+
+// FuzzNestedValue: any JSON value decodes into an ARRAY, MAP or ROW
+// column, with any Connect schema for its children's hints, to a value
+// the table accepts, or fails with ErrInvalid (or, for an unknown ROW
+// field with unknown-fields reject, a schema-incompatible record error);
+// never a panic. An accepted value's JSON text form reads back to it.
+func FuzzNestedValue(f *testing.F) {
+	for _, v := range []string{`[1,null,2]`, `{"a":{"x":1,"t":[1]}}`, `[[1,"x"],[2,null]]`, `{"a":"1.5","b":[1],"c":{"1":"x"}}`,
+		`[{"key":1,"value":"v"}]`, `"[1,2]"`, `{"a":1,"a":2}`, `[{"x":1e400}]`, `[1.5]`, `{"b":["2024-01-01T00:00:00Z"]}`} {
+		f.Add([]byte(v), []byte(`{"type":"array","items":{"type":"int64","name":"io.debezium.time.MicroTimestamp"}}`), false)
+		f.Add([]byte(v), []byte(`{"type":"struct","fields":[{"field":"a","type":"bytes","name":"org.apache.kafka.connect.data.Decimal","parameters":{"scale":"2"}}]}`), true)
+	}
+	cols := []types.DataType{
+		types.TArray(types.TInt),
+		types.TArray(types.TTimestamp),
+		types.TMap(types.TString, types.TStruct(types.Field{Name: "x", Type: types.TBigInt}, types.Field{Name: "t", Type: types.TArray(types.TDate), NotNull: true})),
+		types.TMap(types.TInt, types.TString),
+		types.TStruct(types.Field{Name: "a", Type: types.TDecimal(10, 2)}, types.Field{Name: "b", Type: types.TArray(types.TTimestampLTZ)},
+			types.Field{Name: "c", Type: types.TMap(types.TInt, types.TString)}),
+	}
+	f.Fuzz(func(t *testing.T, raw, schema []byte, reject bool) {
+		if len(raw)+len(schema) > maxFuzzInput || !json.Valid(raw) {
+			return
+		}
+		var cs connectSchema
+		var h fieldHint
+		if json.Unmarshal(schema, &cs) == nil {
+			h = hintOf(cs)
+		}
+		opts := FormatOptions{}
+		if reject {
+			opts.UnknownFields = "reject"
+		}
+		for _, typ := range cols {
+			s := nestedSchema(typ)
+			c := newRowCodec(s, mustNormalize(t, opts))
+			v, err := c.columnValue(raw, 1, h)
+			if err != nil {
+				if !errors.Is(err, types.ErrInvalid) && ReasonOf(err) != ReasonSchema {
+					t.Fatalf("%s %q: error without ErrInvalid: %v", typ, raw, err)
+				}
+				if strings.Contains(err.Error(), "\n") {
+					t.Fatalf("%s %q: error of more than one line: %q", typ, raw, err)
+				}
+				continue
+			}
+			if v == nil {
+				continue
+			}
+			ct := s.Fields[1].Type
+			if err := types.CheckValue(v, ct); err != nil {
+				t.Fatalf("%s %q: decoded %v the table refuses: %v", typ, raw, v, err)
+			}
+			text := types.FormatJSON(v, ct)
+			back, err := types.ParseText(text, ct)
+			if err != nil || !types.Equal(back, v) {
+				t.Fatalf("%s %q: %v prints as %s, which reads back as %v, %v", typ, raw, v, text, back, err)
+			}
+		}
+	})
+}
+
+func mustNormalize(t *testing.T, o FormatOptions) FormatOptions {
+	o, err := o.Normalize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
 }
