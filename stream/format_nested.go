@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
@@ -171,7 +172,7 @@ func (c *rowCodec) mapValue(raw []byte, t types.DataType, h fieldHint, path stri
 		if v == nil && t.Fields[1].NotNull {
 			return at(p, depth+1, fmt.Errorf("%w: NULL value in %s, whose values are NOT NULL", types.ErrInvalid, t))
 		}
-		if dupKey(m, seen, k, t.Key()) {
+		if dupKey(seen, k, t.Key()) {
 			return at(p, depth+1, fmt.Errorf("%w: map key %s appears twice", types.ErrInvalid, types.FormatValue(k, t.Key())))
 		}
 		m = append(m, types.MapEntry{Key: k, Value: v})
@@ -243,23 +244,32 @@ func (c *rowCodec) mapValue(raw []byte, t types.DataType, h fieldHint, path stri
 	return m, err
 }
 
-// dupKey says whether k is a key of m already (seen indexes the keys that
-// are not floats by their text; floats compare as types.Compare does).
-func dupKey(m types.Map, seen map[string]bool, k types.Value, kt types.DataType) bool {
-	if kt.Kind == types.Float || kt.Kind == types.Double {
-		for _, e := range m {
-			if types.Compare(e.Key, k) == 0 {
-				return true
-			}
-		}
-		return false
-	}
+// dupKey says whether k is a key seen already (by its text; floats by
+// their identity under types.Compare).
+func dupKey(seen map[string]bool, k types.Value, kt types.DataType) bool {
 	s := types.FormatValue(k, kt)
+	switch x := k.(type) {
+	case float32: // -0 equals 0, NaN equals NaN (types.Compare)
+		s = floatKey(float64(x))
+	case float64:
+		s = floatKey(x)
+	}
 	if seen[s] {
 		return true
 	}
 	seen[s] = true
 	return false
+}
+
+// floatKey is the identity of a float map key: -0 is 0, every NaN one.
+func floatKey(f float64) string {
+	switch {
+	case f == 0:
+		f = 0
+	case math.IsNaN(f):
+		return "NaN"
+	}
+	return strconv.FormatUint(math.Float64bits(f), 16)
 }
 
 // structValue reads a ROW from a JSON object by field name or a JSON
