@@ -421,3 +421,70 @@ func checkNestedTable(t *testing.T, tb *table.Table, oracle map[int64]types.Row)
 		t.Fatalf("%d differences from the oracle; first: %v", len(diffs), diffs[:min(len(diffs), 5)])
 	}
 }
+
+// TestNestedMisfitsDeadLettered: records whose nested values do not fit
+// their columns go over the wire to the DLQ with their reason, the path
+// of the field in the error (and, for an unknown ROW field with
+// unknown-fields reject, in the column header), and the good records are
+// in the table.
+func TestNestedMisfitsDeadLettered(t *testing.T) {
+	c := newCluster(t, 1, "nested", "nested-dlq")
+	s := &types.Schema{Fields: []types.Field{{Name: "id", Type: types.TBigInt, NotNull: true},
+		{Name: "addr", Type: types.TStruct(types.Field{Name: "zip", Type: types.TInt, NotNull: true}, types.Field{Name: "tags", Type: types.TArray(types.TString)})}},
+		PrimaryKeys: []string{"id"}}
+	tb := createTable(t, newCatalog(objstore.NewMem()), "nested", s)
+	f, err := NewFormat("json", tb.Schema(), FormatOptions{UnknownFields: "reject"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		value                 string
+		reason, column, error string // reason "": good
+	}{
+		{`{"id":0,"addr":{"zip":1,"tags":["a",null]}}`, "", "", ""},
+		{`{"id":1,"addr":{"zip":"x"}}`, "wrong-type", "", `column "addr": field addr.zip: `},
+		{`{"id":2,"addr":{"zip":1,"tags":[1]}}`, "wrong-type", "", `column "addr": field addr.tags[0]: invalid: a JSON number cannot be a STRING`},
+		{`{"id":3,"addr":{"tags":[]}}`, "wrong-type", "", `column "addr": field addr.zip: invalid: NOT NULL field "zip"`},
+		{`{"id":4,"addr":{"zip":1,"extra":2}}`, "schema-incompatible", "addr.extra", `field "extra" is not a field of ROW<zip INT NOT NULL, tags ARRAY<STRING>>`},
+		{`{"id":5,"addr":[1]}`, "wrong-type", "", `column "addr": invalid: a JSON array of 1 values for the 2 fields`},
+		{`{"id":6,"addr":{"zip":2147483648}}`, "wrong-type", "", `column "addr": field addr.zip: `},
+		{`{"id":7,"addr":[7,["b"]]}`, "", "", ""},
+	}
+	var recs []*kgo.Record
+	for _, cs := range cases {
+		recs = append(recs, &kgo.Record{Topic: "nested", Value: []byte(cs.value)})
+	}
+	produceSync(t, producer(t, c), recs...)
+	_, stop := runSink(t, tb, Options{
+		Brokers: c.ListenAddrs(), Topics: []string{"nested"}, Group: "g", Member: "m", Format: f,
+		DLQTopic: "nested-dlq", CommitInterval: 20 * time.Millisecond, ClientOpts: fastGroup(), Logf: testLogf(t),
+	})
+	waitCaughtUp(t, tb, "g", "nested", map[int32]int64{0: int64(len(cases))}, 20*time.Second)
+	if err := stop(); err != nil && !errors.Is(err, context.Canceled) {
+		t.Fatal(err)
+	}
+	checkNestedTable(t, tb, map[int64]types.Row{
+		0: {int64(0), types.Struct{int32(1), types.List{"a", nil}}},
+		7: {int64(7), types.Struct{int32(7), types.List{"b"}}},
+	})
+	dlq := consumeAll(t, c, "nested-dlq")
+	seen := map[int64]bool{}
+	for _, r := range dlq {
+		h := map[string]string{}
+		for _, x := range r.Headers {
+			h[x.Key] = string(x.Value)
+		}
+		off, _ := strconv.ParseInt(h[HeaderSourceOffset], 10, 64)
+		seen[off] = true
+		cs := cases[off]
+		if h[HeaderReason] != cs.reason || h[HeaderColumn] != cs.column || !strings.Contains(h[HeaderError], cs.error) || strings.Contains(h[HeaderError], "\n") {
+			t.Errorf("offset %d (%s): DLQ reason %q column %q error %q; want %q %q and an error with %q", off, cs.value,
+				h[HeaderReason], h[HeaderColumn], h[HeaderError], cs.reason, cs.column, cs.error)
+		}
+	}
+	for off, cs := range cases {
+		if (cs.reason != "") != seen[int64(off)] {
+			t.Errorf("offset %d (%s): dead-lettered %v, want %v", off, cs.value, seen[int64(off)], cs.reason != "")
+		}
+	}
+}
