@@ -108,7 +108,7 @@ func (c *rowCodec) value(raw json.RawMessage, t types.DataType, h fieldHint) (ty
 		return string(raw) == "true", nil
 	case '{', '[':
 		if t.IsNested() {
-			return c.valueAt(raw, t, h, "", 0)
+			return c.nestedValue(raw, t, h, "")
 		}
 		if t.Kind == types.DecimalKind && raw[0] == '{' && (h.logical == logicalVariableScaleDecimal || isVariableScaleDecimal(raw)) {
 			return variableScaleDecimal(raw, t)

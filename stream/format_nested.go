@@ -2,7 +2,6 @@ package stream
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -93,23 +92,36 @@ func hintOf(fld connectSchema) fieldHint {
 }
 
 // nestedFieldError is a nested value that does not fit, at a path below
-// its column.
+// its column. The path is built while the error unwinds (each container
+// puts its step in front), so decoding that succeeds builds no paths.
 type nestedFieldError struct {
-	path string
-	err  error
+	path    string
+	err     error
+	unknown bool // a ROW field unknown-fields=reject refuses
 }
 
 func (e *nestedFieldError) Error() string { return "field " + e.path + ": " + e.err.Error() }
 func (e *nestedFieldError) Unwrap() error { return e.err }
 
-// at wraps the error of the value at path once (the innermost path wins).
-func at(path string, depth int, err error) error {
-	var ne *nestedFieldError
-	var re *RecordError
-	if err == nil || depth == 0 || errors.As(err, &ne) || errors.As(err, &re) {
+// here marks err as the error of the value depth levels below its column
+// (a top-level error stays as it is: the column names it).
+func here(depth int, err error) error {
+	if err == nil || depth == 0 {
 		return err
 	}
-	return &nestedFieldError{path: path, err: err}
+	if _, ok := err.(*nestedFieldError); ok {
+		return err
+	}
+	return &nestedFieldError{err: err}
+}
+
+// below puts the step to a child (".f", "[2]", "[\"k\"]") in front of the
+// path of the child's error.
+func below(step string, err error) error {
+	if ne, ok := err.(*nestedFieldError); ok {
+		ne.path = step + ne.path
+	}
+	return err
 }
 
 // columnValue converts the JSON value of column idx (its name starts the
@@ -119,129 +131,153 @@ func (c *rowCodec) columnValue(raw []byte, idx int, h fieldHint) (types.Value, e
 	if !f.Type.IsNested() {
 		return c.value(raw, f.Type, h)
 	}
-	return c.valueAt(raw, f.Type, h, f.Name, 0)
+	return c.nestedValue(raw, f.Type, h, f.Name)
 }
 
-// valueAt is value for a value at path, depth levels below its column.
-// The recursion follows the type, so it is as deep as the type.
-func (c *rowCodec) valueAt(raw []byte, t types.DataType, h fieldHint, path string, depth int) (types.Value, error) {
+// nestedValue converts a nested value of the column called name.
+func (c *rowCodec) nestedValue(raw []byte, t types.DataType, h fieldHint, name string) (types.Value, error) {
+	v, err := c.valueAt(raw, t, h, 0)
+	ne, ok := err.(*nestedFieldError)
+	if !ok {
+		return v, err
+	}
+	ne.path = name + ne.path
+	if ne.unknown {
+		return nil, schemaRecordError(ne.path, RuleUnknownField, "%v (column path %s)", ne.err, ne.path)
+	}
+	return nil, ne
+}
+
+// valueAt is value for a value depth levels below its column. The
+// recursion follows the type, so it is as deep as the type.
+func (c *rowCodec) valueAt(raw []byte, t types.DataType, h fieldHint, depth int) (types.Value, error) {
 	raw = bytes.TrimSpace(raw)
 	if !t.IsNested() || len(raw) == 0 || (raw[0] != '[' && raw[0] != '{') {
 		v, err := c.value(raw, t, h)
-		return v, at(path, depth, err)
+		return v, here(depth, err)
 	}
 	switch t.Kind {
 	case types.ArrayKind:
 		if raw[0] != '[' {
-			return nil, at(path, depth, fmt.Errorf("%w: a JSON object cannot be a %s (want a JSON array)", types.ErrInvalid, t))
+			return nil, here(depth, fmt.Errorf("%w: a JSON object cannot be a %s (want a JSON array)", types.ErrInvalid, t))
 		}
 		l := types.List{}
 		ef := &t.Fields[0]
 		err := eachElem(raw, func(i int, e []byte) error {
-			p := path + "[" + strconv.Itoa(i) + "]"
-			v, err := c.valueAt(e, ef.Type, h.items(), p, depth+1)
-			if err != nil {
-				return err
+			v, err := c.valueAt(e, ef.Type, h.items(), depth+1)
+			if err == nil && v == nil && ef.NotNull {
+				err = here(depth+1, fmt.Errorf("%w: NULL element in %s, whose elements are NOT NULL", types.ErrInvalid, t))
 			}
-			if v == nil && ef.NotNull {
-				return at(p, depth+1, fmt.Errorf("%w: NULL element in %s, whose elements are NOT NULL", types.ErrInvalid, t))
+			if err != nil {
+				return below("["+strconv.Itoa(i)+"]", err)
 			}
 			l = append(l, v)
 			return nil
 		})
 		return l, err
 	case types.MapKind:
-		return c.mapValue(raw, t, h, path, depth)
+		return c.mapValue(raw, t, h, depth)
 	}
-	return c.structValue(raw, t, h, path, depth)
+	return c.structValue(raw, t, h, depth)
 }
 
 // mapValue reads a MAP from a JSON object (keys as text) or an array of
 // [key, value] pairs or {"key", "value"} objects.
-func (c *rowCodec) mapValue(raw []byte, t types.DataType, h fieldHint, path string, depth int) (types.Value, error) {
+func (c *rowCodec) mapValue(raw []byte, t types.DataType, h fieldHint, depth int) (types.Value, error) {
 	var kh, vh fieldHint
 	if h.sub != nil {
 		kh, vh = h.sub.keys, h.sub.values
 	}
 	m := types.Map{}
 	seen := map[string]bool{}
-	add := func(k, v types.Value, p string) error {
+	add := func(k, v types.Value) error {
 		if k == nil {
-			return at(p, depth+1, fmt.Errorf("%w: a map key is NULL", types.ErrInvalid))
+			return here(depth+1, fmt.Errorf("%w: a map key is NULL", types.ErrInvalid))
 		}
 		if v == nil && t.Fields[1].NotNull {
-			return at(p, depth+1, fmt.Errorf("%w: NULL value in %s, whose values are NOT NULL", types.ErrInvalid, t))
+			return here(depth+1, fmt.Errorf("%w: NULL value in %s, whose values are NOT NULL", types.ErrInvalid, t))
 		}
 		if dupKey(seen, k, t.Key()) {
-			return at(p, depth+1, fmt.Errorf("%w: map key %s appears twice", types.ErrInvalid, types.FormatValue(k, t.Key())))
+			return here(depth+1, fmt.Errorf("%w: map key %s appears twice", types.ErrInvalid, types.FormatValue(k, t.Key())))
 		}
 		m = append(m, types.MapEntry{Key: k, Value: v})
 		return nil
 	}
 	if raw[0] == '{' {
 		err := eachMember(raw, func(name string, val []byte) error {
-			p := path + "[" + strconv.Quote(name) + "]"
 			k, err := c.fromString(name, t.Key(), kh)
 			if err != nil {
-				return at(p, depth+1, fmt.Errorf("map key: %w", err))
+				err = here(depth+1, fmt.Errorf("map key: %w", err))
+			} else {
+				var v types.Value
+				if v, err = c.valueAt(val, t.Value(), vh, depth+1); err == nil {
+					err = add(k, v)
+				}
 			}
-			v, err := c.valueAt(val, t.Value(), vh, p, depth+1)
 			if err != nil {
-				return err
+				return below("["+strconv.Quote(name)+"]", err)
 			}
-			return add(k, v, p)
+			return nil
 		})
 		return m, err
 	}
 	err := eachElem(raw, func(i int, e []byte) error {
-		p := path + "[" + strconv.Itoa(i) + "]"
-		var kraw, vraw []byte
-		switch {
-		case len(e) > 0 && e[0] == '[':
-			n := 0
-			if err := eachElem(e, func(j int, x []byte) error {
-				n++
-				switch j {
-				case 0:
-					kraw = x
-				case 1:
-					vraw = x
-				}
-				return nil
-			}); err != nil {
-				return err
-			}
-			if n != 2 {
-				return at(p, depth+1, fmt.Errorf("%w: a map entry array has %d items, want [key, value]", types.ErrInvalid, n))
-			}
-		case len(e) > 0 && e[0] == '{':
-			if err := eachMember(e, func(name string, x []byte) error {
-				switch strings.ToLower(name) {
-				case types.KeyFieldName:
-					kraw = x
-				case types.ValueFieldName:
-					vraw = x
-				default:
-					return at(p, depth+1, fmt.Errorf("%w: a map entry object has member %q, want only \"key\" and \"value\"", types.ErrInvalid, name))
-				}
-				return nil
-			}); err != nil {
-				return err
-			}
-		default:
-			return at(p, depth+1, fmt.Errorf("%w: a map entry must be a [key, value] array or a {\"key\", \"value\"} object", types.ErrInvalid))
+		if err := c.mapEntry(e, t, kh, vh, depth, add); err != nil {
+			return below("["+strconv.Itoa(i)+"]", err)
 		}
-		k, err := c.valueAt(kraw, t.Key(), kh, p+".key", depth+1)
-		if err != nil {
-			return err
-		}
-		v, err := c.valueAt(vraw, t.Value(), vh, p+".value", depth+1)
-		if err != nil {
-			return err
-		}
-		return add(k, v, p)
+		return nil
 	})
 	return m, err
+}
+
+// mapEntry reads one entry of a map given as an array: a [key, value]
+// pair or a {"key", "value"} object, and adds it.
+func (c *rowCodec) mapEntry(e []byte, t types.DataType, kh, vh fieldHint, depth int, add func(k, v types.Value) error) error {
+	var kraw, vraw []byte
+	switch {
+	case len(e) > 0 && e[0] == '[':
+		n := 0
+		if err := eachElem(e, func(j int, x []byte) error {
+			n++
+			switch j {
+			case 0:
+				kraw = x
+			case 1:
+				vraw = x
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		if n != 2 {
+			return here(depth+1, fmt.Errorf("%w: a map entry array has %d items, want [key, value]", types.ErrInvalid, n))
+		}
+	case len(e) > 0 && e[0] == '{':
+		if err := eachMember(e, func(name string, x []byte) error {
+			switch strings.ToLower(name) {
+			case types.KeyFieldName:
+				kraw = x
+			case types.ValueFieldName:
+				vraw = x
+			default:
+				return here(depth+1, fmt.Errorf("%w: a map entry object has member %q, want only \"key\" and \"value\"", types.ErrInvalid, name))
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+	default:
+		return here(depth+1, fmt.Errorf("%w: a map entry must be a [key, value] array or a {\"key\", \"value\"} object", types.ErrInvalid))
+	}
+	k, err := c.valueAt(kraw, t.Key(), kh, depth+2)
+	if err != nil {
+		return below(".key", err)
+	}
+	v, err := c.valueAt(vraw, t.Value(), vh, depth+2)
+	if err != nil {
+		return below(".value", err)
+	}
+	return add(k, v)
 }
 
 // dupKey says whether k is a key seen already (by its text; floats by
@@ -274,7 +310,7 @@ func floatKey(f float64) string {
 
 // structValue reads a ROW from a JSON object by field name or a JSON
 // array by position.
-func (c *rowCodec) structValue(raw []byte, t types.DataType, h fieldHint, path string, depth int) (types.Value, error) {
+func (c *rowCodec) structValue(raw []byte, t types.DataType, h fieldHint, depth int) (types.Value, error) {
 	st := make(types.Struct, len(t.Fields))
 	if raw[0] == '[' {
 		n := 0
@@ -284,30 +320,29 @@ func (c *rowCodec) structValue(raw []byte, t types.DataType, h fieldHint, path s
 				return nil
 			}
 			f := &t.Fields[i]
-			v, err := c.valueAt(e, f.Type, h.field(f.Name), path+"."+f.Name, depth+1)
+			v, err := c.valueAt(e, f.Type, h.field(f.Name), depth+1)
 			st[i] = v
-			return err
+			return below("."+f.Name, err)
 		})
 		if err != nil {
 			return nil, err
 		}
 		if n != len(t.Fields) {
-			return nil, at(path, depth, fmt.Errorf("%w: a JSON array of %d values for the %d fields of %s", types.ErrInvalid, n, len(t.Fields), t))
+			return nil, here(depth, fmt.Errorf("%w: a JSON array of %d values for the %d fields of %s", types.ErrInvalid, n, len(t.Fields), t))
 		}
 	} else {
 		err := eachMember(raw, func(name string, val []byte) error {
 			i := nestedFieldIndex(t.Fields, name)
 			if i < 0 {
 				if c.opts.UnknownFields == "reject" {
-					p := path + "." + name
-					return schemaRecordError(p, RuleUnknownField, "field %q is not a field of %s (column path %s)", name, t, p)
+					return &nestedFieldError{path: "." + name, unknown: true, err: fmt.Errorf("field %q is not a field of %s", name, t)}
 				}
 				return nil
 			}
 			f := &t.Fields[i]
-			v, err := c.valueAt(val, f.Type, h.field(f.Name), path+"."+f.Name, depth+1)
+			v, err := c.valueAt(val, f.Type, h.field(f.Name), depth+1)
 			st[i] = v // a repeated name keeps its last value, as for columns
-			return err
+			return below("."+f.Name, err)
 		})
 		if err != nil {
 			return nil, err
@@ -315,7 +350,7 @@ func (c *rowCodec) structValue(raw []byte, t types.DataType, h fieldHint, path s
 	}
 	for i := range t.Fields {
 		if f := &t.Fields[i]; st[i] == nil && f.NotNull {
-			return nil, at(path+"."+f.Name, depth+1, fmt.Errorf("%w: NOT NULL field %q of %s is null or missing", types.ErrInvalid, f.Name, t))
+			return nil, below("."+f.Name, here(depth+1, fmt.Errorf("%w: NOT NULL field %q of %s is null or missing", types.ErrInvalid, f.Name, t)))
 		}
 	}
 	return st, nil
@@ -330,13 +365,16 @@ func nestedFieldIndex(fs []types.Field, name string) int {
 	return -1
 }
 
+// errBadNested is a JSON array or object the scanner rejects (never, for
+// the validated records the formats pass).
+var errBadNested = fmt.Errorf("%w: bad JSON array or object", types.ErrInvalid)
+
 // eachElem calls fn with each element of the JSON array raw (already
 // validated) in order.
 func eachElem(raw []byte, fn func(i int, elem []byte) error) error {
 	s := jsonScan{data: raw}
-	bad := fmt.Errorf("%w: bad JSON array", types.ErrInvalid)
 	if s.enter() != nil {
-		return bad
+		return errBadNested
 	}
 	for i := 0; ; i++ {
 		s.ws()
@@ -345,14 +383,14 @@ func eachElem(raw []byte, fn func(i int, elem []byte) error) error {
 		}
 		start := s.pos
 		if s.value() != nil {
-			return bad
+			return errBadNested
 		}
 		if err := fn(i, s.data[start:s.pos]); err != nil {
 			return err
 		}
 		s.ws()
 		if s.pos >= len(s.data) {
-			return bad
+			return errBadNested
 		}
 		switch s.data[s.pos] {
 		case ',':
@@ -360,7 +398,7 @@ func eachElem(raw []byte, fn func(i int, elem []byte) error) error {
 		case ']':
 			return nil
 		default:
-			return bad
+			return errBadNested
 		}
 	}
 }
@@ -369,9 +407,8 @@ func eachElem(raw []byte, fn func(i int, elem []byte) error) error {
 // validated) in order, its key decoded.
 func eachMember(raw []byte, fn func(name string, val []byte) error) error {
 	s := jsonScan{data: raw}
-	bad := fmt.Errorf("%w: bad JSON object", types.ErrInvalid)
 	if s.open() != nil {
-		return bad
+		return errBadNested
 	}
 	key, esc, val, ok, err := s.member(true)
 	for ; ok && err == nil; key, esc, val, ok, err = s.next() {
@@ -384,7 +421,7 @@ func eachMember(raw []byte, fn func(name string, val []byte) error) error {
 		}
 	}
 	if err != nil {
-		return bad
+		return errBadNested
 	}
 	return nil
 }
