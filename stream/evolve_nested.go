@@ -90,8 +90,12 @@ func connectTypeNested(fld connectSchema, depth int) (t types.DataType, handled 
 // holdsNested is holds for ARRAY, MAP and ROW columns: the same kind, and
 // children that hold the source's children. A source struct field the ROW
 // lacks is not a mismatch (evolution adds it, see nestedAdds; without
-// evolution it is ignored); a ROW field the source lacks reads NULL.
+// evolution it is ignored); a ROW field the source lacks reads NULL. A
+// string (io.debezium.data.Json) is the value's JSON text form.
 func holdsNested(col, src types.DataType) bool {
+	if col.IsNested() && src.Kind == types.String {
+		return true // the value's JSON text (io.debezium.data.Json)
+	}
 	if col.Kind != src.Kind {
 		return false
 	}

@@ -64,6 +64,7 @@ func TestEvolveNestedColumns(t *testing.T) {
 			{"meta", `{"type":"map","keys":{"type":"string"},"values":{"type":"struct","fields":[{"field":"a","type":"int32"},{"field":"b","type":"string"}]}}`}},
 			"new: addr.zip INT, addr.geo ROW<lat DOUBLE>, tags.element.v BIGINT, meta.value.b STRING"},
 		{"nested type change", [][2]string{{"id", id}, {"addr", `{"type":"struct","fields":[{"field":"street","type":"int64"}]}`}}, RuleTypeChange + " addr"},
+		{"JSON text into a ROW", [][2]string{{"id", id}, {"addr", `{"type":"string","name":"io.debezium.data.Json"}`}}, "ok"},
 		{"array into a ROW", [][2]string{{"id", id}, {"addr", tagsV1}}, RuleTypeChange + " addr"},
 		{"struct map key", [][2]string{{"id", id}, {"n", `{"type":"map","keys":` + street + `,"values":{"type":"int32"}}`}}, RuleUnsupportedType + " n"},
 		{"array without items", [][2]string{{"id", id}, {"n", `{"type":"array"}`}}, RuleUnsupportedType + " n"},
@@ -235,5 +236,29 @@ func TestSchemaEvolutionNested(t *testing.T) {
 	}
 	if n := ev.calls.Load(); n != 3 {
 		t.Errorf("AddColumns called %d times, want 3 (one per schema change)", n)
+	}
+}
+
+// TestHoldsNested: which nested source types a column takes.
+func TestHoldsNested(t *testing.T) {
+	for _, c := range []struct {
+		col, src string
+		ok       bool
+	}{
+		{"ARRAY<BIGINT>", "ARRAY<INT>", true},
+		{"ARRAY<INT>", "ARRAY<BIGINT>", false},
+		{"MAP<STRING, DOUBLE>", "MAP<STRING, INT>", true},
+		{"MAP<INT, STRING>", "MAP<BIGINT, STRING>", false},
+		{"ROW<a INT, b STRING>", "ROW<a INT>", true},
+		{"ROW<a INT>", "ROW<a INT, z STRING>", true}, // z is added (or ignored)
+		{"ROW<a INT>", "ROW<A STRING>", false},
+		{"ROW<a INT>", "ARRAY<INT>", false},
+		{"ARRAY<INT>", "STRING", true}, // JSON text
+		{"STRING", "ROW<a INT>", false},
+		{"ARRAY<ROW<t TIMESTAMP>>", "ARRAY<ROW<t BIGINT>>", true}, // epoch numbers
+	} {
+		if got := holds(mustType(t, c.col), mustType(t, c.src)); got != c.ok {
+			t.Errorf("holds(%s, %s) = %v, want %v", c.col, c.src, got, c.ok)
+		}
 	}
 }
