@@ -19,8 +19,12 @@ import (
 //     error;
 //   - keys are column names; a key may appear once per object; a missing
 //     key or null is NULL;
-//   - values are strings, numbers, booleans or null, never arrays or
-//     objects; BYTES are standard base64 strings;
+//   - values are strings, numbers, booleans or null; BYTES are standard
+//     base64 strings; an ARRAY, MAP or ROW column takes a JSON array, an
+//     object keyed by the map keys' text (or an array of {"key", "value"}
+//     objects), an object keyed by field name (or an array of the fields
+//     by position), nested with the same rules for their elements (what
+//     silt's json output writes), or a string holding its JSON text;
 //   - the text must be UTF-8 and a line may be at most maxLoadRecord bytes.
 
 // LoadJSONL reads newline-delimited JSON objects (the rules above) as rows
@@ -87,11 +91,7 @@ func jsonLineRow(s *types.Schema, line []byte) (types.Row, error) {
 			return nil, fmt.Errorf("%w: keys %q and %q both name column %q (names are case-insensitive)", types.ErrInvalid, prev, key, s.Fields[idx].Name)
 		}
 		seen[idx] = key
-		vt, err := dec.Token()
-		if err != nil {
-			return nil, fmt.Errorf("%w: not a JSON object: %v", types.ErrInvalid, err)
-		}
-		v, err := loadJSONValue(vt, s.Fields[idx])
+		v, err := loadJSONField(dec, &s.Fields[idx], s.Fields[idx].Name, 0)
 		if err != nil {
 			return nil, fmt.Errorf("column %q: %w", s.Fields[idx].Name, err)
 		}
@@ -110,13 +110,14 @@ func jsonLineRow(s *types.Schema, line []byte) (types.Row, error) {
 	}
 }
 
-// loadJSONValue converts one JSON scalar token to a value of column f.
+// loadJSONValue converts one JSON scalar token to a value of column f
+// (a column or a nested field).
 func loadJSONValue(tok json.Token, f types.Field) (types.Value, error) {
 	switch x := tok.(type) {
 	case nil:
 		return nil, nil
 	case json.Delim:
-		return nil, fmt.Errorf("%w: nested JSON values are not supported", types.ErrInvalid)
+		return nil, fmt.Errorf("%w: a JSON array or object cannot be a %s", types.ErrInvalid, f.Type)
 	case json.Number:
 		switch f.Type.Kind {
 		case types.Bytes, types.Boolean, types.DateKind, types.TimestampKind:

@@ -127,8 +127,8 @@ func (c *rowCodec) analyzeEnvelope(raw json.RawMessage, evolve bool) *envelope {
 		for _, fld := range img.Fields {
 			lname := strings.ToLower(fld.Field)
 			present[lname] = true
-			if fld.Name != "" {
-				env.hints[lname] = hintOf(fld)
+			if h := hintOf(fld); h != (fieldHint{}) {
+				env.hints[lname] = h
 			}
 			if !evolve || env.problem != nil || seen[lname] {
 				continue
@@ -141,6 +141,8 @@ func (c *rowCodec) analyzeEnvelope(raw json.RawMessage, evolve bool) *envelope {
 				if col := c.schema.Fields[idx]; !holds(col.Type, mapped) {
 					env.problem = schemaRecordError(col.Name, RuleTypeChange,
 						"field %q is %s (Connect %s) in the record's schema, but column %q is %s, which cannot hold it", fld.Field, mapped, describeConnect(fld), col.Name, col.Type)
+				} else {
+					env.newCols = nestedAdds(col.Type, mapped, col.Name, env.newCols)
 				}
 			case exists:
 				// An unmappable type for an existing column: the values
@@ -172,16 +174,6 @@ func (c *rowCodec) analyzeEnvelope(raw json.RawMessage, evolve bool) *envelope {
 	return env
 }
 
-func hintOf(fld connectSchema) fieldHint {
-	h := fieldHint{logical: fld.Name}
-	if sc, ok := fld.Parameters["scale"]; ok {
-		if n, err := strconv.Atoi(sc); err == nil {
-			h.scale = n
-		}
-	}
-	return h
-}
-
 func describeConnect(fld connectSchema) string {
 	if fld.Name != "" {
 		return fld.Type + " " + fld.Name
@@ -196,9 +188,13 @@ const (
 
 // connectType maps a Kafka Connect field schema to the silt type a new
 // column gets: logical types first (dates, timestamps, decimals whose
-// precision is at most 18), then the base type. Structs, arrays, maps and
-// Debezium's VariableScaleDecimal have no silt type.
-func connectType(fld connectSchema) (types.DataType, error) {
+// precision is at most 18), then the base type; arrays, maps and structs
+// map to ARRAY, MAP and ROW (evolve_nested.go). Debezium's
+// VariableScaleDecimal has no silt type.
+func connectType(fld connectSchema) (types.DataType, error) { return connectTypeAt(fld, 0) }
+
+// connectTypeAt is connectType of a field depth levels inside a column.
+func connectTypeAt(fld connectSchema, depth int) (types.DataType, error) {
 	if t, ok := connectTypeTemporal(fld); ok {
 		return t, nil
 	}
@@ -247,6 +243,9 @@ func connectType(fld connectSchema) (types.DataType, error) {
 	case "bytes":
 		return types.TBytes, nil
 	}
+	if t, ok, err := connectTypeNested(fld, depth); ok {
+		return t, err
+	}
 	return types.DataType{}, fmt.Errorf("%w: Connect type %q has no silt column type", types.ErrInvalid, fld.Type)
 }
 
@@ -262,6 +261,9 @@ func holds(col, src types.DataType) bool {
 	}
 	if ok, handled := holdsTemporal(col, src); handled {
 		return ok
+	}
+	if col.IsNested() || src.IsNested() {
+		return holdsNested(col, src)
 	}
 	switch col.Kind {
 	case types.TimestampKind:

@@ -35,10 +35,11 @@ type batchDecoder interface {
 
 // cell is one decoded value in the scratch row of a record.
 type cell struct {
-	valid bool    // false: NULL
-	i     int64   // BOOLEAN (0/1), INT, BIGINT, DECIMAL (unscaled), DATE, TIMESTAMP, TIMESTAMP_LTZ, TIME (µs)
-	f     float64 // FLOAT (a float32, widened), DOUBLE
-	b     []byte  // STRING, BYTES, UUID (owned by the record or the builder's scratch)
+	valid bool        // false: NULL
+	i     int64       // BOOLEAN (0/1), INT, BIGINT, DECIMAL (unscaled), DATE, TIMESTAMP, TIMESTAMP_LTZ, TIME (µs)
+	f     float64     // FLOAT (a float32, widened), DOUBLE
+	b     []byte      // STRING, BYTES, UUID (owned by the record or the builder's scratch)
+	v     types.Value // ARRAY, MAP, ROW: the List, Map or Struct (checked)
 }
 
 // colBuilder is the typed builder of one column.
@@ -85,6 +86,10 @@ func newChangeBuilder(s *types.Schema) (*changeBuilder, error) {
 	b := &changeBuilder{schema: s, arrow: as, rb: rb, cols: make([]colBuilder, n)}
 	for i, f := range s.Fields {
 		c := colBuilder{kind: f.Type.Kind, b: rb.Field(i)}
+		if f.Type.IsNested() {
+			b.cols[i] = c // appended as values (types.AppendValue)
+			continue
+		}
 		switch x := c.b.(type) {
 		case *array.BooleanBuilder:
 			c.bo = x
@@ -167,6 +172,11 @@ func (b *changeBuilder) commit(slot int, k types.RowKind) {
 			c.t64.Append(arrow.Time64(v.i))
 		case types.UUIDKind:
 			c.fsb.Append(v.b)
+		case types.ArrayKind, types.MapKind, types.StructKind:
+			if err := types.AppendValue(c.b, v.v); err != nil {
+				// valueCell checked the value against the column type.
+				panic(fmt.Sprintf("stream: a checked nested value does not append: %v", err))
+			}
 		}
 	}
 	b.kinds.Append(int8(k))

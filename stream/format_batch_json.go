@@ -387,6 +387,8 @@ func valueCell(v types.Value, t types.DataType, out *cell) bool {
 		out.i = int64(x)
 	case types.UUID:
 		out.b = append([]byte(nil), x[:]...)
+	case types.List, types.Map, types.Struct:
+		out.v = x
 	default:
 		return false
 	}
@@ -434,7 +436,7 @@ func (c *rowCodec) cellsFrom(s *jsonScan, hints []fieldHint, add bool, cells []c
 		}
 		t := c.schema.Fields[idx].Type
 		if !c.fastValue(raw, t, h, &cells[idx], buf) {
-			v, err := c.value(raw, t, h)
+			v, err := c.columnValue(raw, idx, h)
 			if err != nil || !valueCell(v, t, &cells[idx]) {
 				return false
 			}

@@ -277,6 +277,9 @@ type connectSchema struct {
 	Optional   bool              `json:"optional"`
 	Parameters map[string]string `json:"parameters"`
 	Fields     []connectSchema   `json:"fields"`
+	Items      *connectSchema    `json:"items"`  // array
+	Keys       *connectSchema    `json:"keys"`   // map
+	Values     *connectSchema    `json:"values"` // map
 }
 
 // hintsByColumn orders an envelope's hints by column; nil when there are

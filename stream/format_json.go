@@ -35,6 +35,7 @@ func newRowCodec(s *types.Schema, opts FormatOptions) *rowCodec {
 type fieldHint struct {
 	logical string
 	scale   int
+	sub     *nestedHint // an array's items, a map's keys and values, a struct's fields
 }
 
 // maxRecordBytes bounds the size of one JSON value a format accepts; a
@@ -106,6 +107,9 @@ func (c *rowCodec) value(raw json.RawMessage, t types.DataType, h fieldHint) (ty
 		}
 		return string(raw) == "true", nil
 	case '{', '[':
+		if t.IsNested() {
+			return c.nestedValue(raw, t, h, "")
+		}
 		if t.Kind == types.DecimalKind && raw[0] == '{' && (h.logical == logicalVariableScaleDecimal || isVariableScaleDecimal(raw)) {
 			return variableScaleDecimal(raw, t)
 		}

@@ -196,8 +196,11 @@ func refRow(c *rowCodec, obj map[string]json.RawMessage, hints map[string]fieldH
 			}
 			continue
 		}
-		v, err := c.value(raw, c.schema.Fields[idx].Type, hints[lname])
+		v, err := c.columnValue(raw, idx, hints[lname])
 		if err != nil {
+			if ReasonOf(err) != "" {
+				return nil, err // an unknown nested field (unknown-fields reject)
+			}
 			return nil, &RecordError{Reason: ReasonWrongType, Err: fmt.Errorf("column %q: %w", c.schema.Fields[idx].Name, err)}
 		}
 		row[idx] = v

@@ -474,8 +474,11 @@ func (c *rowCodec) rowFrom(what string, s *jsonScan, hints []fieldHint, add bool
 		if hints != nil {
 			h = hints[idx]
 		}
-		v, err := c.value(raw, c.schema.Fields[idx].Type, h)
+		v, err := c.columnValue(raw, idx, h)
 		if err != nil {
+			if ReasonOf(err) != "" {
+				return nil, err // an unknown nested field (unknown-fields reject)
+			}
 			return nil, &RecordError{Reason: ReasonWrongType, Err: fmt.Errorf("column %q: %w", c.schema.Fields[idx].Name, err)}
 		}
 		row[idx] = v

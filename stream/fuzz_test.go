@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"unicode/utf8"
 
@@ -12,7 +13,7 @@ import (
 
 // fuzzSchema covers every column type.
 func fuzzSchema() *types.Schema {
-	return &types.Schema{
+	s := &types.Schema{
 		Fields: []types.Field{
 			{ID: 0, Name: "id", Type: types.TBigInt, NotNull: true},
 			{ID: 1, Name: "name", Type: types.TString, NotNull: true},
@@ -27,10 +28,33 @@ func fuzzSchema() *types.Schema {
 			{ID: 10, Name: "tm", Type: types.TTime},
 			{ID: 11, Name: "tz", Type: types.TTimestampLTZ},
 			{ID: 12, Name: "u", Type: types.TUUID},
+			{ID: 13, Name: "arr", Type: types.TArray(types.TInt)},
+			{ID: 14, Name: "m", Type: types.TMap(types.TString, types.TStruct(
+				types.Field{Name: "x", Type: types.TBigInt}, types.Field{Name: "t", Type: types.TArray(types.TDate), NotNull: true}))},
+			{ID: 15, Name: "r", Type: types.TStruct(types.Field{Name: "a", Type: types.TDecimal(10, 2)},
+				types.Field{Name: "b", Type: types.TArray(types.TTimestamp)}, types.Field{Name: "c", Type: types.TMap(types.TInt, types.TString)})},
 		},
 		PrimaryKeys:    []string{"id"},
-		HighestFieldID: 12,
+		HighestFieldID: 15,
 	}
+	for i := range s.Fields {
+		types.AssignNestedIDs(&s.Fields[i].Type, func() int { s.HighestFieldID++; return s.HighestFieldID })
+	}
+	return s
+}
+
+// nestedFuzzSeeds are records with values of fuzzSchema's nested columns
+// arr, m and r, fitting and not, with and without the schema envelope.
+var nestedFuzzSeeds = []string{
+	`{"id":1,"name":"a","arr":[1,null,3],"m":{"k":{"x":1,"t":[1,2]}},"r":{"a":"1.25","b":[1000],"c":[[1,"x"]]}}`,
+	`{"id":1,"name":"a","arr":[1,"x"],"m":{"k":{"t":[null]}},"r":[1,null,{"1":"y"}]}`,
+	`{"id":1,"name":"a","arr":"[1, 2]","m":[{"key":"k","value":{"t":[]}}],"r":{"A":1,"zz":2,"c":{"7":"s"}}}`,
+	`{"id":1,"name":"a","m":{"k":{"t":[]},"k":{"t":[1]}},"r":{"c":[[1,"a"],[1,"b"]]}}`,
+	`{"schema":{"type":"struct","fields":[{"field":"after","type":"struct","fields":[{"field":"r","type":"struct","fields":[` +
+		`{"field":"a","type":"bytes","name":"org.apache.kafka.connect.data.Decimal","parameters":{"scale":"2"}},` +
+		`{"field":"b","type":"array","items":{"type":"int64","name":"io.debezium.time.MicroTimestamp"}},` +
+		`{"field":"c","type":"map","keys":{"type":"int32"},"values":{"type":"string"}}]}]}]},` +
+		`"payload":{"op":"c","after":{"id":1,"name":"a","r":{"a":"AQ==","b":[1,-1],"c":[[2,"z"]]}}}}`,
 }
 
 // fuzzDecode checks one decoder on arbitrary bytes: it never panics, every
@@ -100,6 +124,12 @@ func FuzzDebeziumJSON(f *testing.F) {
 	}
 	f.Add([]byte(nil), []byte(`{"schema":{"fields":[{"field":"after","fields":[{"field":"amount","name":"org.apache.kafka.connect.data.Decimal","parameters":{"scale":"2"}}]}]},"payload":{"op":"c","after":{"id":1,"name":"a","amount":"AQ=="}}}`), false, true)
 	f.Add([]byte(nil), []byte(`{"op":"u","before":{"id":1},"after":{"id":1,"name":"x","ts":-1,"day":-99999999999}}`), false, false)
+	for i, v := range nestedFuzzSeeds {
+		if !strings.HasPrefix(v, `{"schema"`) {
+			v = `{"op":"c","after":` + v + `}`
+		}
+		f.Add([]byte(nil), []byte(v), false, i%2 == 0)
+	}
 	f.Fuzz(func(t *testing.T, key, value []byte, null, reject bool) {
 		if len(key)+len(value) > maxFuzzInput {
 			return
@@ -117,6 +147,9 @@ func FuzzUpsertJSON(f *testing.F) {
 	f.Add([]byte(`1`), []byte(nil), true)
 	f.Add([]byte(`{"schema":{},"payload":{"id":"9"}}`), []byte(`{"id":9,"name":"n","f":3.4e38,"d":1e308}`), false)
 	f.Add([]byte(`"x"`), []byte(`{`), false)
+	for _, v := range nestedFuzzSeeds[:4] {
+		f.Add([]byte(`1`), []byte(v), false)
+	}
 	f.Fuzz(func(t *testing.T, key, value []byte, null bool) {
 		if len(key)+len(value) > maxFuzzInput {
 			return
@@ -130,6 +163,9 @@ func FuzzAppendJSON(f *testing.F) {
 	f.Add([]byte(`{"id":1e2,"name":"a","ts":9223372036854775807}`), false)
 	f.Add([]byte(`{"id":1,"name":"a","amount":-0.001}`), true)
 	f.Add([]byte(`null`), false)
+	for _, v := range nestedFuzzSeeds[:4] {
+		f.Add([]byte(v), true)
+	}
 	f.Fuzz(func(t *testing.T, value []byte, us bool) {
 		if len(value) > maxFuzzInput {
 			return

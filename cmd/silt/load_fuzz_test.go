@@ -24,6 +24,26 @@ func loadSchema() *types.Schema {
 	}
 }
 
+// loadNestedSchema has ARRAY, MAP and ROW columns, for the nested inputs.
+func loadNestedSchema() *types.Schema {
+	s := &types.Schema{
+		Fields: []types.Field{
+			{ID: 0, Name: "id", Type: types.TBigInt, NotNull: true},
+			{ID: 1, Name: "a", Type: types.TArray(types.TInt)},
+			{ID: 2, Name: "m", Type: types.TMap(types.TDate, types.TStruct(types.Field{Name: "x", Type: types.TDecimal(10, 2)},
+				types.Field{Name: "b", Type: types.TBytes, NotNull: true}))},
+			{ID: 3, Name: "r", Type: types.TStruct(types.Field{Name: "s", Type: types.TArray(types.TString)},
+				types.Field{Name: "f", Type: types.TMap(types.TDouble, types.TTimestamp)})},
+		},
+		PrimaryKeys:    []string{"id"},
+		HighestFieldID: 3,
+	}
+	for i := range s.Fields {
+		types.AssignNestedIDs(&s.Fields[i].Type, func() int { s.HighestFieldID++; return s.HighestFieldID })
+	}
+	return s
+}
+
 // The fuzz targets parse inputs of at most fuzzLoadMaxInput bytes with a
 // record limit of fuzzLoadMaxRecord, so that the too-long paths are reached.
 const (
@@ -78,10 +98,18 @@ func FuzzLoadJSONL(f *testing.F) {
 	f.Add([]byte(`{"id": " 1"}`))
 	f.Add([]byte("{\"id\": 1, \"name\": \"\xff\"}"))
 	f.Add([]byte(`{"id": 1, "name": "` + strings.Repeat("long ", 80) + `"}`))
-	s := loadSchema()
+	f.Add([]byte(`{"id": 1, "a": [1, null], "m": {"2026-01-02": {"x": "1.5", "b": "AP8="}}, "r": {"s": ["x"], "f": {"NaN": "2026-01-02T03:04:05Z"}}}`))
+	f.Add([]byte(`{"id": 1, "a": [[1]], "m": [{"key": "1970-01-01", "value": {"b": ""}}], "r": [null, {"-0": null, "0": null}]}`))
+	f.Add([]byte(`{"id": 1, "a": "[1, 2]", "m": {"x": null}, "r": {"S": [], "s": []}}`))
+	f.Add([]byte(`{"id": 1, "a": {"x": 1}, "m": {"2026-01-02": {"b": null}}, "r": {"zz": 1}}`))
+	schemas := []*types.Schema{loadSchema(), loadNestedSchema()}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if len(data) > fuzzLoadMaxInput {
 			return
+		}
+		s := schemas[0]
+		if bytes.Contains(data, []byte(`"a"`)) || bytes.Contains(data, []byte(`"r"`)) {
+			s = schemas[1] // nested input
 		}
 		err := loadJSONL(bytes.NewReader(data), s, fuzzLoadMaxRecord, func(r types.Row) error {
 			for i, fld := range s.Fields {
