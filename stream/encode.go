@@ -160,8 +160,84 @@ func encodeJSONValue(b *bytes.Buffer, v types.Value, t types.DataType) error {
 		b.WriteByte('"')
 		b.WriteString(x.Time().Format("2006-01-02T15:04:05.999999Z07:00"))
 		b.WriteByte('"')
+	case types.TimestampLTZ, types.TimeOfDay, types.UUID:
+		s, _ := json.Marshal(types.FormatValue(x, t))
+		b.Write(s)
+	case types.List, types.Map, types.Struct:
+		return encodeJSONNested(b, v, t)
 	default:
 		return fmt.Errorf("%w: cannot encode %T", types.ErrInvalid, v)
+	}
+	return nil
+}
+
+// encodeJSONNested writes an ARRAY as a JSON array, a ROW as an object by
+// field name, and a MAP as an object when its keys are STRING, otherwise
+// as [key, value] pairs (as Kafka Connect's JSON converter writes maps),
+// each element encoded as a column value of its type. The sink reads all
+// of these forms back into nested columns.
+func encodeJSONNested(b *bytes.Buffer, v types.Value, t types.DataType) error {
+	switch x := v.(type) {
+	case types.List:
+		b.WriteByte('[')
+		for i, e := range x {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			if err := encodeJSONValue(b, e, t.Fields[0].Type); err != nil {
+				return err
+			}
+		}
+		b.WriteByte(']')
+	case types.Struct:
+		b.WriteByte('{')
+		for i, f := range t.Fields {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			k, _ := json.Marshal(f.Name)
+			b.Write(k)
+			b.WriteByte(':')
+			if err := encodeJSONValue(b, x[i], f.Type); err != nil {
+				return err
+			}
+		}
+		b.WriteByte('}')
+	case types.Map:
+		kt, vt := t.Fields[0].Type, t.Fields[1].Type
+		object := kt.Kind == types.String
+		if object {
+			b.WriteByte('{')
+		} else {
+			b.WriteByte('[')
+		}
+		for i, e := range x {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			if !object {
+				b.WriteByte('[')
+			}
+			if err := encodeJSONValue(b, e.Key, kt); err != nil {
+				return err
+			}
+			if object {
+				b.WriteByte(':')
+			} else {
+				b.WriteByte(',')
+			}
+			if err := encodeJSONValue(b, e.Value, vt); err != nil {
+				return err
+			}
+			if !object {
+				b.WriteByte(']')
+			}
+		}
+		if object {
+			b.WriteByte('}')
+		} else {
+			b.WriteByte(']')
+		}
 	}
 	return nil
 }
