@@ -26,6 +26,8 @@ func (b *binder) bindNestedFunc(f *funcCall) (bexpr, bool, error) {
 	switch f.name {
 	case fnListValue, "ARRAY_VALUE", "LIST_PACK", "MAP", "ROW", fnStructPack, fnExtract, "LIST_EXTRACT", "ELEMENT_AT",
 		"CARDINALITY", "LEN", "ARRAY_LENGTH":
+	case "UNNEST": // what is left after unnest_select.go moved the select list's into FROM
+		return nil, true, errf(types.ErrInvalid, "unnest() is not allowed in %s; use it in the select list or in FROM: FROM t, UNNEST(t.a) AS u(x)", b.clause)
 	default:
 		return nil, false, nil
 	}
