@@ -69,6 +69,8 @@ func TestUnnestFrom(t *testing.T) {
 			"id INT, y INT\n1|1\n1|2\n1|10\n1|20\n4|5\n4|50\n"},
 		{`SELECT count(*), sum(x) FROM ut, UNNEST(a) AS u(x)`,
 			"COUNT(*) BIGINT, SUM(x) BIGINT\n4|8\n"},
+		{`WITH c AS (SELECT [7, 8] AS l) SELECT * FROM UNNEST((SELECT l FROM c)) AS u(x)`,
+			"x INT\n7\n8\n"},
 		{`SELECT x FROM UNNEST([3, 1, 2]) AS u(x) JOIN ut ON ut.id = u.x ORDER BY x`,
 			"x INT\n1\n2\n3\n"},
 		{`SELECT ut.*, u.* FROM ut, UNNEST(a) u(x) WHERE id = 1 ORDER BY x`,
