@@ -190,3 +190,29 @@ func TestUnnestDuckDB(t *testing.T) {
 	want := db.Run(t, []string{unnestDDL, unnestRows}, queries)
 	checkPipelineRowDuckDB(t, e, rowE, sq, want)
 }
+
+// TestUnnestProjection: over silt's tables, which read only the columns a
+// query needs, the columns UNNEST reads are read even when the select
+// list does not name them, and WHERE still prunes through UNNEST.
+func TestUnnestProjection(t *testing.T) {
+	e, _ := siltEngine(t)
+	mustExec(t, e, unnestDDL)
+	mustExec(t, e, unnestRows)
+	cases := []struct{ q, want string }{
+		{`SELECT id, x FROM ut CROSS JOIN UNNEST(a) AS u(x) WHERE id > 1 ORDER BY 1, 2`,
+			"id INT, x INT\n4|NULL\n4|5\n"},
+		{`SELECT x FROM ut LEFT JOIN UNNEST(b) AS u(x) ON x <> id || '' WHERE id = 1 ORDER BY 1`,
+			"x STRING\np\nq\nr\n"},
+		{`SELECT unnest(m) IS NULL FROM ut WHERE id = 4`, "error: invalid: cannot UNNEST column m of type MAP<STRING, BIGINT>: UNNEST takes an ARRAY (a MAP unnests in FROM: FROM t, UNNEST(t.m) AS u(k, v))"},
+		{`SELECT k FROM ut, UNNEST(m) AS u(k, v) WHERE id = 4`, "k STRING\nz\n"},
+	}
+	for _, c := range cases {
+		got := unnestText(t, e, c.q)
+		if strings.HasPrefix(c.want, "error: ") {
+			got = strings.SplitN(got, "\n", 2)[0]
+		}
+		if got != c.want {
+			t.Errorf("%s:\ngot\n%s\nwant\n%s", c.q, got, c.want)
+		}
+	}
+}
