@@ -162,7 +162,7 @@ func (e *Engine) bindUnnest(ctx context.Context, r *tableRef, left *scope, now t
 	}
 	up.width = len(sc.cols)
 	if len(r.colAliases) > len(sc.cols) {
-		return nil, nil, errf(types.ErrInvalid, "%s gives %d columns but %d column names are given", u, len(sc.cols), len(r.colAliases))
+		return nil, nil, errf(types.ErrInvalid, "%s gives %d column(s) but %d names are given in %s(…); give at most %d", u, len(sc.cols), len(r.colAliases), quoteIdent(r.alias), len(sc.cols))
 	}
 	for i, n := range r.colAliases {
 		sc.cols[i].name = n

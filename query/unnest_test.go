@@ -121,7 +121,7 @@ func TestUnnestErrors(t *testing.T) {
 		{`SELECT * FROM ut, UNNEST(ut.id)`, `cannot UNNEST column ut.id of type INT: UNNEST takes an ARRAY or a MAP`},
 		{`SELECT * FROM UNNEST('abc')`, `cannot UNNEST 'abc' of type STRING`},
 		{`SELECT * FROM UNNEST(ut.a)`, `UNNEST reads the columns of the FROM items before it`},
-		{`SELECT * FROM UNNEST([1]) AS u(x, y)`, `gives 1 columns but 2 column names are given`},
+		{`SELECT * FROM UNNEST([1]) AS u(x, y)`, `UNNEST(LIST_VALUE(1)) gives 1 column(s) but 2 names are given in u(…); give at most 1`},
 		{`SELECT * FROM ut RIGHT JOIN UNNEST(a) ON true`, `RIGHT JOIN UNNEST(…) is not supported`},
 		{`SELECT * FROM ut FULL JOIN UNNEST(a) ON true`, `FULL JOIN UNNEST(…) is not supported`},
 		{`SELECT * FROM ut JOIN UNNEST(a) AS u(id) USING (id)`, `USING (…) is not supported`},
