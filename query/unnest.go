@@ -257,7 +257,7 @@ type lateralPlan struct {
 
 // planUnnest plans UNNEST alone in FROM (its arguments constants).
 func (e *Engine) planUnnest(ctx context.Context, r *tableRef, now time.Time) (*fromSource, error) {
-	one := &fromSource{sc: &scope{where: "(UNNEST alone in FROM reads no columns)", quals: []string{}, star: []int{}},
+	one := &fromSource{sc: &scope{where: "in the arguments of UNNEST", quals: []string{}, star: []int{}},
 		open: func(context.Context) (int64, iter.Seq2[types.Row, error], error) {
 			return 0, rowsOf([]types.Row{{}}), nil
 		}}

@@ -121,6 +121,7 @@ func TestUnnestErrors(t *testing.T) {
 		{`SELECT * FROM ut, UNNEST(ut.id)`, `cannot UNNEST column ut.id of type INT: UNNEST takes an ARRAY or a MAP`},
 		{`SELECT * FROM UNNEST('abc')`, `cannot UNNEST 'abc' of type STRING`},
 		{`SELECT * FROM UNNEST(ut.a)`, `UNNEST reads the columns of the FROM items before it`},
+		{`SELECT * FROM UNNEST(a), ut`, `unknown column "a" in the arguments of UNNEST (UNNEST reads the columns of the FROM items before it: FROM t, UNNEST(t.a))`},
 		{`SELECT * FROM UNNEST([1]) AS u(x, y)`, `UNNEST(LIST_VALUE(1)) gives 1 column(s) but 2 names are given in u(…); give at most 1`},
 		{`SELECT * FROM ut RIGHT JOIN UNNEST(a) ON true`, `RIGHT JOIN UNNEST(…) is not supported`},
 		{`SELECT * FROM ut FULL JOIN UNNEST(a) ON true`, `FULL JOIN UNNEST(…) is not supported`},
