@@ -66,11 +66,7 @@ func (u *urow) sql() string {
 			return "NULL"
 		}
 		s := v.(types.Struct)
-		x := lit(s[0])
-		if s[0] == nil { // a NULL field of a ROW literal is typed STRING
-			x = "CAST(NULL AS INT)"
-		}
-		return "{'x': " + x + ", 's': " + lit(s[1]) + "}"
+		return "{'x': " + lit(s[0]) + ", 's': " + lit(s[1]) + "}"
 	}
 	m := "NULL"
 	if !u.nulls[2] {

@@ -85,6 +85,28 @@ func TestUnnestFrom(t *testing.T) {
 	}
 }
 
+// TestNestedNullRowField: a bare NULL field of a ROW constructor takes the
+// type the field has in the other elements of the ARRAY, as in DuckDB,
+// instead of STRING, which made the elements' types clash.
+func TestNestedNullRowField(t *testing.T) {
+	e, _ := newTestEngine(t)
+	mustExec(t, e, unnestDDL)
+	cases := []struct{ q, want string }{
+		{`SELECT * FROM UNNEST([{'x': NULL, 's': 'p'}, {'x': 1, 's': NULL}, NULL, {'x': NULL, 's': NULL}])`,
+			"x INT, s STRING\nNULL|p\n1|NULL\nNULL|NULL\nNULL|NULL\n"},
+		{`SELECT [{'x': NULL}] AS l`, "l ARRAY<ROW<x STRING>>\n[{'x': NULL}]\n"},
+	}
+	for _, c := range cases {
+		if got := unnestText(t, e, c.q); got != c.want {
+			t.Errorf("%s:\ngot\n%s\nwant\n%s", c.q, got, c.want)
+		}
+	}
+	mustExec(t, e, `INSERT INTO ut (id, r) VALUES (9, [{'x': NULL, 's': 'a'}, {'x': 2, 's': 'b'}])`)
+	if got := unnestText(t, e, `SELECT x, s FROM ut, UNNEST(r) WHERE id = 9 ORDER BY s`); got != "x INT, s STRING\nNULL|a\n2|b\n" {
+		t.Errorf("INSERT of ROWs with a NULL field, read back:\n%s", got)
+	}
+}
+
 // TestUnnestSelectList: unnest() in the select list is FROM … UNNEST with
 // the calls zipped; an ARRAY of ROWs gives ROWs there, as in DuckDB.
 func TestUnnestSelectList(t *testing.T) {
