@@ -168,6 +168,7 @@ type tableRef struct {
 	join       *joinRef
 	query      statement
 	colAliases []string
+	unnest     *unnestRef // UNNEST(…) (unnest.go); colAliases rename its columns
 }
 
 type selectItem struct {

@@ -3,6 +3,7 @@ package query
 import (
 	"context"
 	"hash/fnv"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -43,10 +44,13 @@ func (s *scope) lookup(name string) int {
 type binder struct {
 	// ctx, when set, is checked every checkEvery nodes, so that a canceled
 	// statement stops binding.
-	ctx    context.Context
-	nodes  int // nodes bound so far
-	sc     *scope
-	now    time.Time
+	ctx   context.Context
+	nodes int // nodes bound so far
+	sc    *scope
+	now   time.Time
+	// rand is the engine's random source (gen_random_uuid); nil where a
+	// clause takes no volatile functions.
+	rand   io.Reader
 	clause string // "WHERE", "VALUES", … for messages
 	// hook, when set, is offered every node before the default binding; it
 	// binds aggregates and GROUP BY expressions in aggregate queries.

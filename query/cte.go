@@ -141,6 +141,8 @@ func (c *cteEnv) from(r *tableRef) error {
 		return c.exprs(r.join.on)
 	case r.query != nil:
 		return c.query(r.query)
+	case r.unnest != nil:
+		return c.exprs(r.unnest.args...)
 	case r.fn != nil || r.name.db != "":
 		return nil
 	}

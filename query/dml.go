@@ -161,7 +161,7 @@ func (e *Engine) insertChanges(ctx context.Context, r *relation, s *insertStmt, 
 		}
 		return changes, nil
 	}
-	b := &binder{ctx: ctx, sc: &scope{where: "(VALUES cannot refer to columns)"}, now: e.now(), clause: "VALUES"}
+	b := &binder{ctx: ctx, sc: &scope{where: "(VALUES cannot refer to columns)"}, now: e.now(), rand: e.rand, clause: "VALUES"}
 	for n, vals := range s.rows {
 		if len(vals) != len(target) {
 			return nil, errf(types.ErrInvalid, "INSERT has %d target columns but row %d has %d values", len(target), n+1, len(vals))
@@ -230,7 +230,7 @@ func (e *Engine) bindWhere(ctx context.Context, r *relation, where expr) (bexpr,
 	if err := e.resolveSubqueries(ctx, sc, where); err != nil {
 		return nil, 0, err
 	}
-	b := &binder{ctx: ctx, sc: sc, now: e.now(), clause: "WHERE"}
+	b := &binder{ctx: ctx, sc: sc, now: e.now(), rand: e.rand, clause: "WHERE"}
 	w, err := b.bind(where)
 	if err != nil {
 		return nil, 0, err
@@ -266,7 +266,7 @@ func (e *Engine) execUpdate(ctx context.Context, s *updateStmt) (*Result, error)
 	if err != nil {
 		return nil, err
 	}
-	b := &binder{ctx: ctx, sc: r.scope(""), now: e.now(), clause: "SET"}
+	b := &binder{ctx: ctx, sc: r.scope(""), now: e.now(), rand: e.rand, clause: "SET"}
 	type set struct {
 		idx int
 		v   bexpr

@@ -2,6 +2,7 @@ package query
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"io"
 	"iter"
@@ -21,6 +22,10 @@ type EngineOptions struct {
 	// Now is the clock for CURRENT_DATE, CURRENT_TIMESTAMP and NOW().
 	// Default time.Now.
 	Now func() time.Time
+	// Rand is the random source of gen_random_uuid() (UUID()). Default
+	// crypto/rand.Reader; the engine serializes its reads, so a seeded
+	// source that is not safe for concurrent use works.
+	Rand io.Reader
 	// WriteFile writes the file of COPY … TO (the whole content at once);
 	// nil refuses COPY … TO, e.g. where SQL comes from remote clients.
 	WriteFile func(ctx context.Context, path string, data []byte) error
@@ -36,6 +41,7 @@ type EngineOptions struct {
 type Engine struct {
 	cat       Catalog
 	now       func() time.Time
+	rand      io.Reader // lockedReader of EngineOptions.Rand
 	writeFile func(ctx context.Context, path string, data []byte) error
 	openFile  func(ctx context.Context, path string) (io.ReadCloser, error)
 	// rowEngine runs every SELECT on the row path instead of the
@@ -55,7 +61,10 @@ func NewEngine(cat Catalog, opts EngineOptions) *Engine {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Engine{cat: cat, now: opts.Now, writeFile: opts.WriteFile, openFile: opts.OpenFile, db: opts.CurrentDB}
+	if opts.Rand == nil {
+		opts.Rand = rand.Reader
+	}
+	return &Engine{cat: cat, now: opts.Now, rand: &lockedReader{r: opts.Rand}, writeFile: opts.WriteFile, openFile: opts.OpenFile, db: opts.CurrentDB}
 }
 
 // CurrentDB returns the database unqualified table names refer to.

@@ -59,7 +59,7 @@ type ScanPlanner interface {
 
 func (e *Engine) explain(ctx context.Context, s *explainStmt) (*Result, error) {
 	sel, ok := s.query.(*selectStmt)
-	if !ok || (sel.from != nil && sel.from.composite()) {
+	if !ok || (sel.from != nil && sel.from.composite()) || len(selectUnnests(sel)) > 0 {
 		return nil, errf(types.ErrInvalid, "EXPLAIN shows a SELECT from one table; joins, derived tables, set operations, WITH and VALUES are not explained")
 	}
 	p, err := e.planSelect(ctx, sel)

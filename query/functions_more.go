@@ -52,6 +52,9 @@ func (b *binder) bindMoreFunc(f *funcCall, args []bexpr) (bexpr, error) {
 	if out, ok, err := bindNullFunc(f, args); ok {
 		return out, err
 	}
+	if out, ok, err := b.bindUUIDFunc(f, args); ok {
+		return out, err
+	}
 	return nil, errf(types.ErrInvalid, "unknown function %s", f.name)
 }
 

@@ -66,6 +66,10 @@ var fuzzSeeds = []string{
 	"COPY orders FROM 'in.csv'; COPY default.orders FROM 'in.tsv' (FORMAT csv, HEADER false, DELIMITER '\t'); COPY orders FROM 'o.parquet' (format 'PARQUET'); COPY orders FROM 'x' (HEADER, SEP ';', DELIM ',')",
 	"EXPLAIN SELECT customer, SUM(qty) FROM orders WHERE id = 1 AND qty > 2 GROUP BY customer HAVING COUNT(*) > 0 ORDER BY 2 DESC NULLS FIRST LIMIT 3 OFFSET 1",
 	"EXPLAIN ANALYZE SELECT DISTINCT d FROM orders FOR SYSTEM_TIME AS OF TIMESTAMP '2024-01-01 00:00:00'; EXPLAIN (SELECT 1); EXPLAIN ANALYZE SELECT 1",
+	"SELECT * FROM UNNEST([1, 2], MAP {'a': 1}, [{'x': 1, 'y': 'b'}], NULL) WITH ORDINALITY AS u (a, b, c); SELECT * FROM unnest(ARRAY['x']) u",
+	"SELECT o.id, u.x, v.* FROM orders o LEFT JOIN LATERAL UNNEST([o.id, o.qty]) AS u (x) ON u.x > 1 CROSS JOIN UNNEST(ARRAY[o.customer]) v, UNNEST([u.x]) WITH ORDINALITY w JOIN orders p ON p.id = w.unnest",
+	"SELECT id, unnest([id, qty]) + 1 AS y, unnest(['a']) FROM orders WHERE id > 0 ORDER BY unnest([id, qty]) DESC LIMIT 3; SELECT DISTINCT unnest([[1], []]); SELECT unnest(id) FROM orders",
+	"SELECT gen_random_uuid(), uuid(), TIME '23:00:00' + INTERVAL 2 HOUR, INTERVAL '1 day' + TIME '01:02:03', TIMESTAMPTZ '2024-01-31 00:00:00+00' - INTERVAL 1 MONTH, DATE_ADD(CAST(ts AS TIME), INTERVAL 1 SECOND) FROM orders",
 }
 
 // maxFuzzInput caps the statements the fuzz targets try: parsing and

@@ -10,11 +10,14 @@ import (
 
 // INTERVAL literals and date arithmetic. An interval is not a value type
 // of its own: it is a constant that can be added to or subtracted from a
-// DATE or TIMESTAMP (DATE + INTERVAL is a TIMESTAMP, as in DuckDB) or
-// passed to DATE_ADD. Months are added first (the day clamped to the end
-// of the month: 2024-01-31 + 1 month = 2024-02-29), then days, then the
-// time part. DATE ± integer adds days (a DATE), DATE - DATE is the number
-// of days between them (BIGINT).
+// DATE, TIMESTAMP, TIMESTAMP_LTZ or TIME (DATE + INTERVAL is a TIMESTAMP,
+// as in DuckDB; the others keep their type) or passed to DATE_ADD. Months
+// are added first (the day clamped to the end of the month: 2024-01-31 +
+// 1 month = 2024-02-29), then days, then the time part; a TIMESTAMP_LTZ
+// does this in UTC. A TIME takes the time part only and wraps around
+// midnight (23:30 + 2 hours = 01:30), as in DuckDB, which also ignores
+// the months and days. DATE ± integer adds days (a DATE), DATE - DATE is
+// the number of days between them (BIGINT).
 
 // interval is a calendar interval.
 type interval struct {
@@ -145,7 +148,7 @@ func (p *parser) parseInterval() (expr, error) {
 // errIntervalPlace is the error for an INTERVAL anywhere but in date
 // arithmetic.
 func errIntervalPlace(x *intervalLit) error {
-	return errf(types.ErrInvalid, "%s can only be added to or subtracted from a DATE or TIMESTAMP, or passed to DATE_ADD", x)
+	return errf(types.ErrInvalid, "%s can only be added to or subtracted from a DATE, TIME, TIMESTAMP or TIMESTAMP_LTZ, or passed to DATE_ADD", x)
 }
 
 // bindIntervalArith binds d ± INTERVAL and INTERVAL + d; ok is false when
@@ -175,8 +178,11 @@ func (b *binder) bindIntervalArith(x *binaryExpr) (bexpr, bool, error) {
 }
 
 func newAddInterval(v bexpr, iv interval, neg bool, what string) (bexpr, error) {
+	t := types.TTimestamp
 	switch v.Type().Kind {
 	case types.DateKind, types.TimestampKind, types.KindInvalid:
+	case types.TimeKind, types.TimestampLTZKind:
+		t = v.Type()
 	case types.String:
 		if c, ok := isLit(v); ok && c.lit.kind == litString {
 			ts, err := types.ParseTimestamp(c.v.(string))
@@ -188,26 +194,38 @@ func newAddInterval(v bexpr, iv interval, neg bool, what string) (bexpr, error) 
 		}
 		fallthrough
 	default:
-		return nil, errf(types.ErrInvalid, "an INTERVAL can only be added to a DATE or TIMESTAMP, got %s in %s", typeName(v.Type()), what)
+		return nil, errf(types.ErrInvalid, "an INTERVAL can only be added to a DATE, TIME, TIMESTAMP or TIMESTAMP_LTZ, got %s in %s", typeName(v.Type()), what)
 	}
 	if neg {
 		iv = interval{-iv.months, -iv.days, -iv.micros}
 	}
-	return &addIntervalB{x: v, iv: iv, what: what}, nil
+	return &addIntervalB{x: v, iv: iv, t: t, what: what}, nil
 }
 
-// addIntervalB is a DATE or TIMESTAMP plus an interval: a TIMESTAMP.
+// addIntervalB is a DATE or TIMESTAMP plus an interval (a TIMESTAMP), or
+// a TIME or TIMESTAMP_LTZ plus one (t, the same type).
 type addIntervalB struct {
 	x    bexpr
 	iv   interval
+	t    types.DataType
 	what string
 }
 
-func (e *addIntervalB) Type() types.DataType { return types.TTimestamp }
+func (e *addIntervalB) Type() types.DataType { return e.t }
 func (e *addIntervalB) Eval(r types.Row) (types.Value, error) {
 	v, err := e.x.Eval(r)
 	if err != nil || v == nil {
 		return nil, err
+	}
+	switch x := v.(type) {
+	case types.TimeOfDay:
+		return types.TimeOfDay(floorMod(int64(x)+e.iv.micros%types.MicrosPerDay, types.MicrosPerDay)), nil
+	case types.TimestampLTZ:
+		ts, err := addInterval(int64(x), e.iv, e.what)
+		if err != nil {
+			return nil, err
+		}
+		return types.TimestampLTZ(ts.(types.Timestamp)), nil
 	}
 	return addInterval(tsOf(v), e.iv, e.what)
 }

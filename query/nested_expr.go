@@ -1,6 +1,7 @@
 package query
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/siltdb/silt/types"
@@ -26,6 +27,8 @@ func (b *binder) bindNestedFunc(f *funcCall) (bexpr, bool, error) {
 	switch f.name {
 	case fnListValue, "ARRAY_VALUE", "LIST_PACK", "MAP", "ROW", fnStructPack, fnExtract, "LIST_EXTRACT", "ELEMENT_AT",
 		"CARDINALITY", "LEN", "ARRAY_LENGTH":
+	case "UNNEST": // what is left after unnest_select.go moved the select list's into FROM
+		return nil, true, errf(types.ErrInvalid, "unnest() is not allowed in %s; use it in the select list or in FROM: FROM t, UNNEST(t.a) AS u(x)", b.clause)
 	default:
 		return nil, false, nil
 	}
@@ -120,6 +123,7 @@ func (b *binder) unifyElems(args []bexpr, es []expr, what string) (types.DataTyp
 	if len(args) == 0 {
 		return types.TInt, nil
 	}
+	typeNullFields(args)
 	// Empty constructors ([] and MAP {}) take the type of the others.
 	var typed []bexpr
 	var typedE []expr
@@ -156,6 +160,72 @@ func (b *binder) unifyElems(args []bexpr, es []expr, what string) (types.DataTyp
 		}
 	}
 	return t, nil
+}
+
+// typeNullFields gives a field that is a bare NULL in a ROW constructor
+// the type the same field has in another ROW constructor of args, so that
+// [{'x': NULL}, {'x': 1}] is an ARRAY<ROW<x INT>> as in DuckDB (alone, a
+// NULL field is a STRING).
+func typeNullFields(args []bexpr) {
+	var known *structB
+	for _, a := range args {
+		s, ok := a.(*structB)
+		if !ok {
+			continue
+		}
+		if known == nil {
+			known = &structB{vals: slices.Clone(s.vals), t: s.t}
+			continue
+		}
+		if !sameFieldNames(known.t, s.t) {
+			return
+		}
+		for i, v := range s.vals {
+			if known.vals[i].Type().Kind == types.KindInvalid {
+				known.vals[i] = v
+			}
+		}
+	}
+	if known == nil {
+		return
+	}
+	for k, a := range args {
+		s, ok := a.(*structB)
+		if !ok {
+			continue
+		}
+		var fixed *structB
+		for i, v := range s.vals {
+			c, isConst := v.(*constB)
+			kt := known.vals[i].Type()
+			if !isConst || c.v != nil || v.Type().Kind != types.KindInvalid || kt.Kind == types.KindInvalid {
+				continue
+			}
+			if fixed == nil {
+				fixed = &structB{vals: slices.Clone(s.vals), t: s.t}
+				fixed.t.Fields = slices.Clone(s.t.Fields)
+			}
+			fixed.vals[i] = &constB{t: kt}
+			fixed.t.Fields[i].Type = kt
+		}
+		if fixed != nil {
+			args[k] = fixed
+		}
+	}
+}
+
+// sameFieldNames reports whether two ROW types have the same field names
+// in the same order.
+func sameFieldNames(a, b types.DataType) bool {
+	if len(a.Fields) != len(b.Fields) {
+		return false
+	}
+	for i := range a.Fields {
+		if !strings.EqualFold(a.Fields[i].Name, b.Fields[i].Name) {
+			return false
+		}
+	}
+	return true
 }
 
 // isEmptyNested reports whether v is an empty ARRAY or MAP constructor,

@@ -17,6 +17,7 @@ import (
 //	operand  := SELECT … | VALUES (…), … | (query)
 //	from     := item {, item | [INNER|LEFT|RIGHT|FULL [OUTER]|CROSS] JOIN item [ON expr | USING (cols)]}
 //	item     := table [time travel] [[AS] alias] | (query) [AS] alias [(cols)]
+//	          | [LATERAL] UNNEST(expr, …) [WITH ORDINALITY] [[AS] alias [(cols)]]
 //
 // A bare SELECT operand parses its own ORDER BY and LIMIT; on the last
 // operand of a set operation they are moved to the whole operation, as the
@@ -411,8 +412,11 @@ func (p *parser) fromClause() (*tableRef, error) {
 	}
 }
 
-// fromItem parses one table or derived table.
+// fromItem parses one table, derived table or UNNEST.
 func (p *parser) fromItem() (*tableRef, error) {
+	if p.isUnnestStart() {
+		return p.unnestItem()
+	}
 	if !p.isOp("(") {
 		return p.tableRef()
 	}
@@ -469,6 +473,8 @@ func (r *tableRef) String() string {
 		b.WriteString("(" + r.query.String() + ")")
 	case r.fn != nil:
 		b.WriteString(r.fn.String())
+	case r.unnest != nil:
+		b.WriteString(r.unnest.String())
 	default:
 		b.WriteString(r.name.String())
 	}

@@ -115,11 +115,15 @@ func (s *scope) starItems(pos position, qual string) []outItem {
 }
 
 // composite reports whether a FROM item needs the relational layer.
-func (r *tableRef) composite() bool { return r.join != nil || r.query != nil }
+func (r *tableRef) composite() bool { return r.join != nil || r.query != nil || r.unnest != nil }
 
 // planFrom plans a FROM item as a source.
 func (e *Engine) planFrom(ctx context.Context, r *tableRef, now time.Time) (*fromSource, error) {
 	switch {
+	case r.unnest != nil: // unnest.go
+		return e.planUnnest(ctx, r, now)
+	case r.join != nil && r.join.right.unnest != nil:
+		return e.planUnnestJoin(ctx, r.join, now)
 	case r.join != nil:
 		return e.planJoin(ctx, r.join, now)
 	case r.query != nil:

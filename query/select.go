@@ -57,6 +57,10 @@ type outItem struct {
 }
 
 func (e *Engine) planSelect(ctx context.Context, s *selectStmt) (*selectPlan, error) {
+	s, err := rewriteSelectUnnest(s) // unnest_select.go
+	if err != nil {
+		return nil, err
+	}
 	now := e.now()
 	p := &selectPlan{distinct: s.distinct, limit: s.limit, offset: s.offset}
 	sc := &scope{where: "(the query has no FROM clause)"}
@@ -87,7 +91,7 @@ func (e *Engine) planSelect(ctx context.Context, s *selectStmt) (*selectPlan, er
 	if err := e.resolveSubqueries(ctx, sc, selectExprs(s)...); err != nil {
 		return nil, err
 	}
-	rowB := &binder{ctx: ctx, sc: sc, now: now, clause: "WHERE"}
+	rowB := &binder{ctx: ctx, sc: sc, now: now, rand: e.rand, clause: "WHERE"}
 	if s.where != nil {
 		w, err := rowB.bind(s.where)
 		if err != nil {
@@ -138,7 +142,7 @@ func (e *Engine) planSelect(ctx context.Context, s *selectStmt) (*selectPlan, er
 	}
 
 	keys := newExprKeys(sc)
-	outB := &binder{ctx: ctx, sc: sc, now: now, clause: "SELECT"}
+	outB := &binder{ctx: ctx, sc: sc, now: now, rand: e.rand, clause: "SELECT"}
 	if p.agg {
 		hook, err := p.planGroups(ctx, s, items, keys, now)
 		if err != nil {

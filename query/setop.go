@@ -292,7 +292,7 @@ func (e *Engine) planValues(ctx context.Context, s *valuesStmt) (*queryPlan, err
 	if err := e.resolveSubqueries(ctx, nil, all...); err != nil {
 		return nil, err
 	}
-	b := &binder{ctx: ctx, sc: &scope{where: "(VALUES cannot refer to columns)"}, now: e.now(), clause: "VALUES"}
+	b := &binder{ctx: ctx, sc: &scope{where: "(VALUES cannot refer to columns)"}, now: e.now(), rand: e.rand, clause: "VALUES"}
 	bound := make([][]bexpr, len(s.rows))
 	for i, row := range s.rows {
 		for _, x := range row {

@@ -313,6 +313,9 @@ func FuzzVecMatchesRows(f *testing.F) {
 		if _, ok := stmts[0].stmt.(*selectStmt); !ok {
 			return
 		}
+		if strings.Contains(stmts[0].stmt.String(), "UUID(") {
+			return // gen_random_uuid() draws new values on each path
+		}
 		e, _ := ordersEngine(t)
 		e.rowEngine = true
 		want, werr := e.ExecStatement(context.Background(), sql)
