@@ -26,6 +26,8 @@ type joinPlan struct {
 	residual     bexpr   // over the joined row; nil = none
 	merged       []mergedCol
 	every        int
+	sc           *scope       // the joined row's, for EXPLAIN
+	m            *nodeMeasure // EXPLAIN ANALYZE
 }
 
 // mergedCol is a USING column: COALESCE(left, right) in type t.
@@ -54,7 +56,7 @@ func (e *Engine) planJoin(ctx context.Context, j *joinRef, now time.Time) (*from
 			return nil, errf(types.ErrInvalid, "table name or alias %q appears twice in FROM; give one of them another alias", q)
 		}
 	}
-	jp := &joinPlan{kind: j.kind, l: l, r: r, nl: len(l.sc.cols), nr: len(r.sc.cols), every: checkEvery}
+	jp := &joinPlan{kind: j.kind, l: l, r: r, nl: len(l.sc.cols), nr: len(r.sc.cols), every: checkEvery, m: &nodeMeasure{}}
 	sc := &scope{where: "in the FROM clause", quals: append(slices.Clone(l.sc.quals), r.sc.quals...)}
 	sc.cols = append(slices.Clone(l.sc.cols), r.sc.cols...)
 	for _, side := range []*scope{l.sc, r.sc} {
@@ -127,7 +129,8 @@ func (e *Engine) planJoin(ctx context.Context, j *joinRef, now time.Time) (*from
 		}
 		jp.splitOn(cond)
 	}
-	return &fromSource{sc: sc, open: jp.open, push: jp.push}, nil
+	jp.sc = sc
+	return &fromSource{sc: sc, open: measureOpen(jp.m, jp.open), push: jp.push, explain: jp.explain}, nil
 }
 
 // starList is the scope's * expansion as positions.
