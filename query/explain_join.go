@@ -39,7 +39,15 @@ func (jp *joinPlan) explain(ctx context.Context) (*planNode, error) {
 	if jp.residual != nil {
 		parts = append(parts, "condition "+jp.keyText(jp.residual))
 	}
-	parts = append(parts, "build right (held in memory), probe left (streamed)", "rows")
+	if jp.vec != nil {
+		if jp.vec.chooseBuild(ctx) {
+			parts = append(parts, "build left (held in memory, the smaller side), probe right (streamed)", "vectorized")
+		} else {
+			parts = append(parts, "build right (held in memory), probe left (streamed)", "vectorized")
+		}
+	} else {
+		parts = append(parts, "build right (held in memory), probe left (streamed)", "rows")
+	}
 	return &planNode{name: name, detail: strings.Join(parts, ", "), m: jp.m, kids: []*planNode{l, r}}, nil
 }
 

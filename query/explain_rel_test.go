@@ -28,16 +28,16 @@ func TestExplainRelPlan(t *testing.T) {
 	cases := []struct{ sql, want string }{
 		{"SELECT k.id, d.name FROM k JOIN d ON k.g = d.g AND k.v > d.g WHERE k.v > 100",
 			"plan (operators, output first):\n" +
-				"  PROJECTION: id, name (rows)\n" +
+				"  PROJECTION: id, name (vectorized)\n" +
 				"  └─ FILTER: v > 100\n" +
-				"     └─ HASH_JOIN INNER: keys k.g = d.g, condition k.v > d.g, build right (held in memory), probe left (streamed), rows\n" +
+				"     └─ HASH_JOIN INNER: keys k.g = d.g, condition k.v > d.g, build right (held in memory), probe left (streamed), vectorized\n" +
 				"        ├─ TABLE_SCAN default.k: snapshot 1 (latest), partitions 1 of 1, buckets 1 of 1, files 1 of 1, columns 3 of 3 (id, g, v); filter v > 100\n" +
 				"        └─ TABLE_SCAN default.d: snapshot 1 (latest), partitions 1 of 1, buckets 1 of 1, files 1 of 1, columns 2 of 2 (g, name)\n"},
 		{"SELECT a.id FROM k a LEFT JOIN d b ON a.g = b.g WHERE a.id = 3",
 			"plan (operators, output first):\n" +
-				"  PROJECTION: id (rows)\n" +
+				"  PROJECTION: id (vectorized)\n" +
 				"  └─ FILTER: id = 3\n" +
-				"     └─ HASH_JOIN LEFT: keys a.g = b.g, build right (held in memory), probe left (streamed), rows\n" +
+				"     └─ HASH_JOIN LEFT: keys a.g = b.g, build right (held in memory), probe left (streamed), vectorized\n" +
 				"        ├─ TABLE_SCAN default.k AS a: snapshot 1 (latest), partitions 1 of 1, buckets 1 of 1, files 1 of 1 (point lookup), pushed equalities id = 3, columns 2 of 3 (id, g); filter id = 3\n" +
 				"        └─ TABLE_SCAN default.d AS b: snapshot 1 (latest), partitions 1 of 1, buckets 1 of 1, files 1 of 1, columns 1 of 2 (g)\n"},
 		{"SELECT g FROM k EXCEPT SELECT g FROM d",
@@ -60,6 +60,13 @@ func TestExplainRelPlan(t *testing.T) {
 				"     └─ CTE y: streamed (referenced once)\n" +
 				"        └─ PROJECTION: g, name (vectorized)\n" +
 				"           └─ TABLE_SCAN default.d: snapshot 1 (latest), partitions 1 of 1, buckets 1 of 1, files 1 of 1, columns 2 of 2 (g, name)\n"},
+		// The smaller side builds.
+		{"SELECT d.name FROM d JOIN k ON d.g = k.g",
+			"plan (operators, output first):\n" +
+				"  PROJECTION: name (vectorized)\n" +
+				"  └─ HASH_JOIN INNER: keys d.g = k.g, build left (held in memory, the smaller side), probe right (streamed), vectorized\n" +
+				"     ├─ TABLE_SCAN default.d: snapshot 1 (latest), partitions 1 of 1, buckets 1 of 1, files 1 of 1, columns 2 of 2 (g, name)\n" +
+				"     └─ TABLE_SCAN default.k: snapshot 1 (latest), partitions 1 of 1, buckets 1 of 1, files 1 of 1, columns 1 of 3 (g)\n"},
 		{"VALUES (1, 'a'), (2, 'b')",
 			"plan (operators, output first):\n" +
 				"  VALUES: 2 rows\n"},
@@ -80,6 +87,17 @@ func TestExplainRelPlan(t *testing.T) {
 			t.Errorf("EXPLAIN %s:\n%s\nwant\n%s", c.sql, got, c.want)
 		}
 	}
+	// The row engine joins rows, building the right side.
+	e.rowEngine = true
+	sql := "SELECT d.name FROM d JOIN k ON d.g = k.g"
+	want := "plan (operators, output first):\n" +
+		"  PROJECTION: name (rows)\n" +
+		"  └─ HASH_JOIN INNER: keys d.g = k.g, build right (held in memory), probe left (streamed), rows\n" +
+		"     ├─ TABLE_SCAN default.d: snapshot 1 (latest), partitions 1 of 1, buckets 1 of 1, files 1 of 1, columns 2 of 2 (g, name)\n" +
+		"     └─ TABLE_SCAN default.k: snapshot 1 (latest), partitions 1 of 1, buckets 1 of 1, files 1 of 1, columns 1 of 3 (g)\n"
+	if got := query(t, e, "EXPLAIN "+sql); got != want {
+		t.Errorf("EXPLAIN %s on rows:\n%s\nwant\n%s", sql, got, want)
+	}
 }
 
 // TestExplainAnalyzeRelCounts: EXPLAIN ANALYZE of joins, set operations,
@@ -92,21 +110,23 @@ func TestExplainAnalyzeRelCounts(t *testing.T) {
 		{"SELECT k.id, d.name FROM k JOIN d ON k.g = d.g WHERE k.v > 100",
 			"  PROJECTION: 7 rows out\n" +
 				"  └─ FILTER: 7 rows in, 7 rows out\n" +
-				"     └─ HASH_JOIN INNER: 7 rows out\n" +
-				"        ├─ TABLE_SCAN default.k: 10 rows out\n" +
-				"        └─ TABLE_SCAN default.d: 4 rows out\n"},
-		// Every k row once (g = 3 padded), then d's unmatched g = 5.
+				"     └─ HASH_JOIN INNER: 7 rows out, 1 batches\n" +
+				"        ├─ TABLE_SCAN default.k: 10 rows out, 1 batches\n" +
+				"        └─ TABLE_SCAN default.d: 4 rows out, 1 batches\n"},
+		// The probe batch (15 matches, the 5 k rows of g = 3 padded),
+		// then d's g = 5.
 		{"SELECT * FROM k FULL JOIN d ON k.g = d.g",
 			"  PROJECTION: 21 rows out\n" +
-				"  └─ HASH_JOIN FULL: 21 rows out\n" +
-				"     ├─ TABLE_SCAN default.k: 20 rows out\n" +
-				"     └─ TABLE_SCAN default.d: 4 rows out\n"},
+				"  └─ HASH_JOIN FULL: 21 rows out, 2 batches\n" +
+				"     ├─ TABLE_SCAN default.k: 20 rows out, 1 batches\n" +
+				"     └─ TABLE_SCAN default.d: 4 rows out, 1 batches\n"},
 		{"SELECT * FROM k RIGHT JOIN d ON k.g = d.g LIMIT 3",
-			"  LIMIT: 3 rows in, 3 rows out\n" +
-				"  └─ PROJECTION: 3 rows out\n" +
-				"     └─ HASH_JOIN RIGHT: 3 rows out\n" +
-				"        ├─ TABLE_SCAN default.k: 4 rows out\n" + // g = 3 matches nothing
-				"        └─ TABLE_SCAN default.d: 4 rows out\n"},
+			// A batch at a time: the one probe batch's 15 matches.
+			"  LIMIT: 15 rows in, 3 rows out\n" +
+				"  └─ PROJECTION: 15 rows out\n" +
+				"     └─ HASH_JOIN RIGHT: 15 rows out, 1 batches\n" +
+				"        ├─ TABLE_SCAN default.k: 20 rows out, 1 batches\n" +
+				"        └─ TABLE_SCAN default.d: 4 rows out, 1 batches\n"},
 		{"SELECT g FROM k UNION ALL SELECT g FROM d",
 			"  UNION_ALL: 24 rows out\n" +
 				"  ├─ PROJECTION: 20 rows out\n" +
@@ -147,6 +167,34 @@ func TestExplainAnalyzeRelCounts(t *testing.T) {
 	for _, c := range cases {
 		if got := analyzeTree(t, e, c.sql); got != c.want {
 			t.Errorf("EXPLAIN ANALYZE %s:\n%s\nwant\n%s", c.sql, got, c.want)
+		}
+	}
+	// The row engine counts row by row.
+	e.rowEngine = true
+	rowCases := []struct{ sql, want string }{
+		// k filtered to ids 11..20 before the join; 7 of them have a g in d.
+		{"SELECT k.id, d.name FROM k JOIN d ON k.g = d.g WHERE k.v > 100",
+			"  PROJECTION: 7 rows out\n" +
+				"  └─ FILTER: 7 rows in, 7 rows out\n" +
+				"     └─ HASH_JOIN INNER: 7 rows out\n" +
+				"        ├─ TABLE_SCAN default.k: 10 rows out\n" +
+				"        └─ TABLE_SCAN default.d: 4 rows out\n"},
+		// Every k row once (g = 3 padded), then d's unmatched g = 5.
+		{"SELECT * FROM k FULL JOIN d ON k.g = d.g",
+			"  PROJECTION: 21 rows out\n" +
+				"  └─ HASH_JOIN FULL: 21 rows out\n" +
+				"     ├─ TABLE_SCAN default.k: 20 rows out\n" +
+				"     └─ TABLE_SCAN default.d: 4 rows out\n"},
+		{"SELECT * FROM k RIGHT JOIN d ON k.g = d.g LIMIT 3",
+			"  LIMIT: 3 rows in, 3 rows out\n" +
+				"  └─ PROJECTION: 3 rows out\n" +
+				"     └─ HASH_JOIN RIGHT: 3 rows out\n" +
+				"        ├─ TABLE_SCAN default.k: 4 rows out\n" + // g = 3 matches nothing
+				"        └─ TABLE_SCAN default.d: 4 rows out\n"},
+	}
+	for _, c := range rowCases {
+		if got := analyzeTree(t, e, c.sql); got != c.want {
+			t.Errorf("EXPLAIN ANALYZE on rows %s:\n%s\nwant\n%s", c.sql, got, c.want)
 		}
 	}
 }

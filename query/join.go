@@ -27,6 +27,7 @@ type joinPlan struct {
 	merged       []mergedCol
 	every        int
 	sc           *scope       // the joined row's, for EXPLAIN
+	vec          *vecJoin     // the batch form; nil: rows
 	m            *nodeMeasure // EXPLAIN ANALYZE
 }
 
@@ -130,6 +131,19 @@ func (e *Engine) planJoin(ctx context.Context, j *joinRef, now time.Time) (*from
 		jp.splitOn(cond)
 	}
 	jp.sc = sc
+	if !e.rowEngine {
+		if vj := compileJoin(jp); vj != nil {
+			jp.vec = vj
+			bs := vj.source()
+			return &fromSource{sc: sc, push: jp.push, explain: jp.explain, batch: bs, open: func(ctx context.Context) (int64, iter.Seq2[types.Row, error], error) {
+				snap, batches, err := bs.open(ctx)
+				if err != nil {
+					return 0, nil, err
+				}
+				return snap, batchRows(batches), nil
+			}}, nil
+		}
+	}
 	return &fromSource{sc: sc, open: measureOpen(jp.m, jp.open), push: jp.push, explain: jp.explain}, nil
 }
 

@@ -26,6 +26,8 @@ type fromSource struct {
 	push func(conds []bexpr, used []int, off int)
 	// explain describes the source as an operator tree (explain_tree.go).
 	explain func(ctx context.Context) (*planNode, error)
+	// batch, when set, reads the source as Arrow batches (vec_join.go).
+	batch *batchSource
 }
 
 // colExt says how a column of a scope of several relations is referred
@@ -154,7 +156,7 @@ func (e *Engine) planFrom(ctx context.Context, r *tableRef, now time.Time) (*fro
 		sc.star[i] = i
 	}
 	ts := &tableSource{rel: rel, spec: spec, alias: r.alias, m: &nodeMeasure{}}
-	return &fromSource{sc: sc, push: ts.push, explain: ts.explain, open: measureOpen(ts.m, func(ctx context.Context) (int64, iter.Seq2[types.Row, error], error) {
+	return &fromSource{sc: sc, push: ts.push, explain: ts.explain, batch: e.tableBatches(ts), open: measureOpen(ts.m, func(ctx context.Context) (int64, iter.Seq2[types.Row, error], error) {
 		snap, rows, err := e.scan(ctx, ts.rel, ts.spec)
 		if err != nil || ts.filter == nil {
 			return snap, rows, err
