@@ -67,7 +67,13 @@ func (e *Engine) planJoin(ctx context.Context, j *joinRef, now time.Time) (*from
 	}
 	lstar, rstar := l.sc.starList(), r.sc.starList()
 	var cond bexpr
-	for _, u := range j.using {
+	using := j.using
+	if j.natural {
+		if using, err = naturalUsing(l.sc, r.sc, j.pos); err != nil {
+			return nil, err
+		}
+	}
+	for _, u := range using {
 		li, err := l.sc.find("", u.name)
 		if err != nil {
 			return nil, err
