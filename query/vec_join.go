@@ -462,6 +462,9 @@ type probeRun struct {
 // probe rows before upto (which have no more candidates) that matched
 // nothing NULL-padded at their place.
 func (r *probeRun) flush(ctx context.Context, pidx, bidx []int32, upto int) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	v := r.v
 	if len(pidx) > 0 && v.residual != nil {
 		lr := r.take(pidx, bidx)
