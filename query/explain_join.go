@@ -54,19 +54,12 @@ func (jp *joinPlan) explain(ctx context.Context) (*planNode, error) {
 // keyText renders an expression over the joined row with its columns
 // qualified by their table or alias.
 func (jp *joinPlan) keyText(b bexpr) string {
-	switch x := b.(type) {
-	case *colB:
+	return exprText(b, func(x *colB) string {
 		if jp.sc != nil && x.idx < len(jp.sc.cols) {
 			if q := jp.sc.extOf(x.idx).quals; len(q) > 0 {
 				return quoteIdent(q[0]) + "." + quoteIdent(x.name)
 			}
 		}
-	case *castB:
-		return "CAST(" + jp.keyText(x.x) + " AS " + typeName(x.to) + ")"
-	case *cmpB:
-		return jp.keyText(x.l) + " " + x.op + " " + jp.keyText(x.r)
-	case *andB:
-		return "(" + jp.keyText(x.l) + ") AND (" + jp.keyText(x.r) + ")"
-	}
-	return bexprText(b)
+		return quoteIdent(x.name)
+	})
 }

@@ -67,6 +67,17 @@ func TestExplainRelPlan(t *testing.T) {
 				"  └─ HASH_JOIN INNER: keys d.g = k.g, build left (held in memory, the smaller side), probe right (streamed), vectorized\n" +
 				"     ├─ TABLE_SCAN default.d: snapshot 1 (latest), partitions 1 of 1, buckets 1 of 1, files 1 of 1, columns 2 of 2 (g, name)\n" +
 				"     └─ TABLE_SCAN default.k: snapshot 1 (latest), partitions 1 of 1, buckets 1 of 1, files 1 of 1, columns 1 of 3 (g)\n"},
+		// Joins nest; a key may be an expression; without a key every pair is compared.
+		{"SELECT 1 FROM k JOIN d ON k.g = d.g JOIN d e ON e.g = k.g + 1 JOIN k f ON f.id < k.id",
+			"plan (operators, output first):\n" +
+				"  PROJECTION: `1` (vectorized)\n" +
+				"  └─ NESTED_LOOP_JOIN INNER: condition f.id < k.id, build right (held in memory), probe left (streamed), vectorized\n" +
+				"     ├─ HASH_JOIN INNER: keys (k.g + 1) = e.g, build right (held in memory), probe left (streamed), vectorized\n" +
+				"     │  ├─ HASH_JOIN INNER: keys k.g = d.g, build right (held in memory), probe left (streamed), vectorized\n" +
+				"     │  │  ├─ TABLE_SCAN default.k: snapshot 1 (latest), partitions 1 of 1, buckets 1 of 1, files 1 of 1, columns 2 of 3 (id, g)\n" +
+				"     │  │  └─ TABLE_SCAN default.d: snapshot 1 (latest), partitions 1 of 1, buckets 1 of 1, files 1 of 1, columns 1 of 2 (g)\n" +
+				"     │  └─ TABLE_SCAN default.d AS e: snapshot 1 (latest), partitions 1 of 1, buckets 1 of 1, files 1 of 1, columns 1 of 2 (g)\n" +
+				"     └─ TABLE_SCAN default.k AS f: snapshot 1 (latest), partitions 1 of 1, buckets 1 of 1, files 1 of 1, columns 1 of 3 (id)\n"},
 		{"VALUES (1, 'a'), (2, 'b')",
 			"plan (operators, output first):\n" +
 				"  VALUES: 2 rows\n"},

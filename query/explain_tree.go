@@ -208,11 +208,17 @@ func printTree(n *planNode, analyze bool, lines []string) []string {
 // bexprText renders a bound expression for EXPLAIN (column names as the
 // scope has them; "…" for kinds it does not spell out).
 func bexprText(b bexpr) string {
+	return exprText(b, func(c *colB) string { return quoteIdent(c.name) })
+}
+
+// exprText is bexprText with columns named by col.
+func exprText(b bexpr, col func(*colB) string) string {
+	bexprText := func(b bexpr) string { return exprText(b, col) }
 	switch x := b.(type) {
 	case nil:
 		return ""
 	case *colB:
-		return quoteIdent(x.name)
+		return col(x)
 	case *constB:
 		if x.v == nil {
 			return "NULL"
