@@ -2,6 +2,7 @@ package query
 
 import (
 	"context"
+	"fmt"
 	"iter"
 
 	"github.com/siltdb/silt/types"
@@ -25,7 +26,18 @@ func (s *cteRef) String() string    { return s.def.query.String() }
 // planCTE plans a reference to a CTE.
 func (e *Engine) planCTE(ctx context.Context, d *cteDef) (*queryPlan, error) {
 	if d.refs <= 1 {
-		return e.planQuery(ctx, d.query)
+		qp, err := e.planQuery(ctx, d.query)
+		if err != nil {
+			return nil, err
+		}
+		inner := qp.explain
+		return &queryPlan{cols: qp.cols, open: qp.open, explain: func(ctx context.Context) (*planNode, error) {
+			n, err := inner(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return &planNode{name: "CTE " + quoteIdent(d.name), detail: "streamed (referenced once)", kids: []*planNode{n}, stats: func() string { return "" }}, nil
+		}}, nil
 	}
 	if d.plan != nil {
 		return d.plan, nil
@@ -34,7 +46,21 @@ func (e *Engine) planCTE(ctx context.Context, d *cteDef) (*queryPlan, error) {
 	if err != nil {
 		return nil, err
 	}
-	d.plan = &queryPlan{cols: qp.cols, open: func(ctx context.Context) (int64, iter.Seq2[types.Row, error], error) {
+	// A shared CTE is shown (and measured) once: its other references
+	// name it.
+	m, shown := &nodeMeasure{}, false
+	d.plan = &queryPlan{cols: qp.cols, explain: func(ctx context.Context) (*planNode, error) {
+		name := "CTE " + quoteIdent(d.name)
+		if shown {
+			return &planNode{name: name, detail: "shared, shown above", stats: func() string { return "shared, measured above" }}, nil
+		}
+		shown = true
+		n, err := qp.explain(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return &planNode{name: name, detail: fmt.Sprintf("shared by %d references, run once and held in memory", d.refs), m: m, kids: []*planNode{n}}, nil
+	}, open: func(ctx context.Context) (int64, iter.Seq2[types.Row, error], error) {
 		if !d.read {
 			snap, rows, err := qp.open(ctx)
 			if err != nil {
@@ -42,7 +68,7 @@ func (e *Engine) planCTE(ctx context.Context, d *cteDef) (*queryPlan, error) {
 			}
 			var all []types.Row
 			n := 0
-			for row, err := range rows {
+			for row, err := range measureRows(ctx, m, rows) {
 				if err != nil {
 					return 0, nil, err
 				}

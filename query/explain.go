@@ -60,8 +60,10 @@ type ScanPlanner interface {
 func (e *Engine) explain(ctx context.Context, s *explainStmt) (*Result, error) {
 	sel, ok := s.query.(*selectStmt)
 	if !ok || (sel.from != nil && sel.from.composite()) || len(selectUnnests(sel)) > 0 {
-		return nil, errf(types.ErrInvalid, "EXPLAIN shows a SELECT from one table; joins, derived tables, set operations, WITH and VALUES are not explained")
+		return e.explainQuery(ctx, s)
 	}
+	run := &explainRun{analyze: s.analyze, clock: e.now}
+	ctx = withExplain(ctx, run)
 	p, err := e.planSelect(ctx, sel)
 	if err != nil {
 		return nil, err
@@ -111,17 +113,22 @@ func (e *Engine) explain(ctx context.Context, s *explainStmt) (*Result, error) {
 	} else {
 		add("execution: rows")
 	}
+	subs, err := e.subqueryTrees(ctx, run)
+	if err != nil {
+		return nil, err
+	}
+	lines = appendSubTrees(lines, subs, false)
 	if s.analyze {
 		if lines, err = e.explainAnalyze(ctx, p, lines); err != nil {
 			return nil, err
 		}
+		if len(subs) > 0 {
+			last := lines[len(lines)-1] // analyze total
+			lines = appendSubTrees(lines[:len(lines)-1], subs, true)
+			lines = append(lines, last)
+		}
 	}
-	res := &Result{Columns: []Column{{"plan", types.TString}}, Rows: make([]types.Row, len(lines))}
-	for i, l := range lines {
-		res.Rows[i] = types.Row{l}
-	}
-	res.Message = "EXPLAIN " + strconv.Itoa(len(lines))
-	return res, nil
+	return explainResult(lines), nil
 }
 
 // explainScan describes the table scan: the snapshot, the pruning and what

@@ -26,6 +26,9 @@ type joinPlan struct {
 	residual     bexpr   // over the joined row; nil = none
 	merged       []mergedCol
 	every        int
+	sc           *scope       // the joined row's, for EXPLAIN
+	vec          *vecJoin     // the batch form; nil: rows
+	m            *nodeMeasure // EXPLAIN ANALYZE
 }
 
 // mergedCol is a USING column: COALESCE(left, right) in type t.
@@ -54,7 +57,7 @@ func (e *Engine) planJoin(ctx context.Context, j *joinRef, now time.Time) (*from
 			return nil, errf(types.ErrInvalid, "table name or alias %q appears twice in FROM; give one of them another alias", q)
 		}
 	}
-	jp := &joinPlan{kind: j.kind, l: l, r: r, nl: len(l.sc.cols), nr: len(r.sc.cols), every: checkEvery}
+	jp := &joinPlan{kind: j.kind, l: l, r: r, nl: len(l.sc.cols), nr: len(r.sc.cols), every: checkEvery, m: &nodeMeasure{}}
 	sc := &scope{where: "in the FROM clause", quals: append(slices.Clone(l.sc.quals), r.sc.quals...)}
 	sc.cols = append(slices.Clone(l.sc.cols), r.sc.cols...)
 	for _, side := range []*scope{l.sc, r.sc} {
@@ -64,7 +67,13 @@ func (e *Engine) planJoin(ctx context.Context, j *joinRef, now time.Time) (*from
 	}
 	lstar, rstar := l.sc.starList(), r.sc.starList()
 	var cond bexpr
-	for _, u := range j.using {
+	using := j.using
+	if j.natural {
+		if using, err = naturalUsing(l.sc, r.sc, j.pos); err != nil {
+			return nil, err
+		}
+	}
+	for _, u := range using {
 		li, err := l.sc.find("", u.name)
 		if err != nil {
 			return nil, err
@@ -127,7 +136,21 @@ func (e *Engine) planJoin(ctx context.Context, j *joinRef, now time.Time) (*from
 		}
 		jp.splitOn(cond)
 	}
-	return &fromSource{sc: sc, open: jp.open, push: jp.push}, nil
+	jp.sc = sc
+	if !e.rowEngine {
+		if vj := compileJoin(jp); vj != nil {
+			jp.vec = vj
+			bs := vj.source()
+			return &fromSource{sc: sc, push: jp.push, explain: jp.explain, batch: bs, open: func(ctx context.Context) (int64, iter.Seq2[types.Row, error], error) {
+				snap, batches, err := bs.open(ctx)
+				if err != nil {
+					return 0, nil, err
+				}
+				return snap, batchRows(batches), nil
+			}}, nil
+		}
+	}
+	return &fromSource{sc: sc, open: measureOpen(jp.m, jp.open), push: jp.push, explain: jp.explain}, nil
 }
 
 // starList is the scope's * expansion as positions.

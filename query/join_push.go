@@ -1,6 +1,7 @@
 package query
 
 import (
+	"context"
 	"slices"
 
 	"github.com/siltdb/silt/types"
@@ -103,6 +104,32 @@ type tableSource struct {
 	// table's row at offset off.
 	filter bexpr
 	off    int
+	alias  string
+	m      *nodeMeasure // EXPLAIN ANALYZE
+}
+
+// explain is the TABLE_SCAN node of the source: the scan's pruning, the
+// filter pushed to it and its columns.
+func (ts *tableSource) explain(ctx context.Context) (*planNode, error) {
+	name := "TABLE_SCAN " + ts.rel.String()
+	if ts.alias != "" {
+		name += " AS " + quoteIdent(ts.alias)
+	}
+	if ts.rel.system != "" {
+		name = "SYSTEM_" + name
+	}
+	detail := ""
+	if ts.rel.system == "" {
+		d, err := scanSummary(ctx, ts.rel, ts.spec)
+		if err != nil {
+			return nil, err
+		}
+		detail = d
+	}
+	if ts.filter != nil {
+		detail += ifStr(detail != "", "; ") + "filter " + bexprText(ts.filter)
+	}
+	return &planNode{name: name, detail: detail, m: ts.m}, nil
 }
 
 func (ts *tableSource) push(conds []bexpr, used []int, off int) {

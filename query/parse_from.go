@@ -46,6 +46,7 @@ type joinRef struct {
 	left, right *tableRef
 	on          expr
 	using       []identAt
+	natural     bool // NATURAL: USING the columns both sides name (join_natural.go)
 }
 
 // setOpStmt is l op [ALL] r with the ORDER BY, LIMIT and OFFSET of the
@@ -377,12 +378,15 @@ func (p *parser) fromClause() (*tableRef, error) {
 			j.kind = joinRight
 		case p.acceptKw("FULL"):
 			j.kind = joinFull
-		case p.isKw("NATURAL"):
-			return nil, syntaxErr(t, "NATURAL JOIN is not supported; name the columns with JOIN … USING (…)")
+		case p.acceptKw("NATURAL"):
+			if j.kind, err = p.naturalKind(); err != nil {
+				return nil, err
+			}
+			j.natural = true
 		default:
 			return l, nil
 		}
-		if !j.comma && !isKwTok(t, "JOIN") {
+		if !j.comma && !j.natural && !isKwTok(t, "JOIN") {
 			if j.kind == joinLeft || j.kind == joinRight || j.kind == joinFull {
 				p.acceptKw("OUTER")
 			}
@@ -394,7 +398,7 @@ func (p *parser) fromClause() (*tableRef, error) {
 			return nil, err
 		}
 		j.left = l
-		if j.kind != joinCross {
+		if j.kind != joinCross && !j.natural {
 			switch {
 			case p.acceptKw("ON"):
 				if j.on, err = p.parseExpr(); err != nil {
@@ -459,7 +463,7 @@ func (r *tableRef) String() string {
 		if j.comma {
 			b.WriteString(", ")
 		} else {
-			b.WriteString(" " + j.kind.String() + " ")
+			b.WriteString(" " + ifStr(j.natural, "NATURAL ") + j.kind.String() + " ")
 		}
 		b.WriteString(j.right.String())
 		if j.on != nil {

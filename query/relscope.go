@@ -24,6 +24,10 @@ type fromSource struct {
 	// push, when set, takes conditions and the columns the query reads
 	// (join_push.go), over a row holding this source's at offset off.
 	push func(conds []bexpr, used []int, off int)
+	// explain describes the source as an operator tree (explain_tree.go).
+	explain func(ctx context.Context) (*planNode, error)
+	// batch, when set, reads the source as Arrow batches (vec_join.go).
+	batch *batchSource
 }
 
 // colExt says how a column of a scope of several relations is referred
@@ -155,8 +159,8 @@ func (e *Engine) planFrom(ctx context.Context, r *tableRef, now time.Time) (*fro
 		sc.ext[i] = colExt{quals: sc.quals}
 		sc.star[i] = i
 	}
-	ts := &tableSource{rel: rel, spec: spec}
-	return &fromSource{sc: sc, push: ts.push, open: func(ctx context.Context) (int64, iter.Seq2[types.Row, error], error) {
+	ts := &tableSource{rel: rel, spec: spec, alias: r.alias, m: &nodeMeasure{}}
+	return &fromSource{sc: sc, push: ts.push, explain: ts.explain, batch: e.tableBatches(ts), open: measureOpen(ts.m, func(ctx context.Context) (int64, iter.Seq2[types.Row, error], error) {
 		snap, rows, err := e.scan(ctx, ts.rel, ts.spec)
 		if err != nil || ts.filter == nil {
 			return snap, rows, err
@@ -178,7 +182,7 @@ func (e *Engine) planFrom(ctx context.Context, r *tableRef, now time.Time) (*fro
 				}
 			}
 		}, nil
-	}}, nil
+	})}, nil
 }
 
 // planDerived plans (query) [AS alias [(cols)]].
@@ -204,7 +208,7 @@ func (e *Engine) planDerived(ctx context.Context, r *tableRef) (*fromSource, err
 		sc.ext = append(sc.ext, colExt{quals: quals})
 		sc.star[i] = i
 	}
-	return &fromSource{sc: sc, open: qp.open}, nil
+	return &fromSource{sc: sc, open: qp.open, explain: qp.explain}, nil
 }
 
 func derivedName(alias string) string {

@@ -5,6 +5,7 @@ import (
 	"iter"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/siltdb/silt/types"
 )
@@ -23,6 +24,8 @@ import (
 type queryPlan struct {
 	cols []Column
 	open func(ctx context.Context) (int64, iter.Seq2[types.Row, error], error)
+	// explain describes the plan as an operator tree (explain_tree.go).
+	explain func(ctx context.Context) (*planNode, error)
 }
 
 func (e *Engine) planQuery(ctx context.Context, s statement) (*queryPlan, error) {
@@ -38,9 +41,27 @@ func (e *Engine) planQuery(ctx context.Context, s statement) (*queryPlan, error)
 				cols[i].Type = nullType
 			}
 		}
+		// Under EXPLAIN ANALYZE the SELECT measures its operators and
+		// its table scan, and collects (the streaming path counts none).
+		st, scanM, out := &opStats{}, &scanMeasure{}, &nodeMeasure{}
 		return &queryPlan{cols: cols, open: func(ctx context.Context) (int64, iter.Seq2[types.Row, error], error) {
 			var res *Result
 			var err error
+			if run := measuring(ctx); run != nil {
+				st.clock = run.clock
+				p.stats = st
+				if p.rel != nil && p.rel.system == "" {
+					if _, done := p.rel.t.(measuredTable); !done {
+						p.rel.t = measuredTable{Table: p.rel.t, m: scanM, now: run.clock}
+					}
+				}
+				res, err = e.runSelect(ctx, p)
+				p.stats = nil
+				if err != nil {
+					return 0, nil, err
+				}
+				return res.SnapshotID, measureRows(ctx, out, res.All()), nil
+			}
 			if p.streamable() {
 				res, err = e.streamSelect(ctx, p)
 			} else {
@@ -50,6 +71,8 @@ func (e *Engine) planQuery(ctx context.Context, s statement) (*queryPlan, error)
 				return 0, nil, err
 			}
 			return res.SnapshotID, res.All(), nil
+		}, explain: func(ctx context.Context) (*planNode, error) {
+			return e.selectTree(ctx, p, st, scanM, out)
 		}}, nil
 	case *setOpStmt:
 		if hasSetOrder(x) {
@@ -103,6 +126,11 @@ func (e *Engine) collectQuery(ctx context.Context, s statement) (*Result, error)
 	if err != nil {
 		return nil, err
 	}
+	return e.collectPlanned(ctx, qp)
+}
+
+// collectPlanned runs a planned query, collecting its rows.
+func (e *Engine) collectPlanned(ctx context.Context, qp *queryPlan) (*Result, error) {
 	snap, rows, err := qp.open(ctx)
 	if err != nil {
 		return nil, err
@@ -274,7 +302,25 @@ func (e *Engine) planSetOp(ctx context.Context, s *setOpStmt) (*queryPlan, error
 			}))
 		}, nil
 	}
-	return &queryPlan{cols: cols, open: open}, nil
+	m := &nodeMeasure{}
+	name := s.op + ifStr(s.all, " ALL")
+	return &queryPlan{cols: cols, open: measureOpen(m, open), explain: func(ctx context.Context) (*planNode, error) {
+		l, err := lp.explain(ctx)
+		if err != nil {
+			return nil, err
+		}
+		r, err := rp.explain(ctx)
+		if err != nil {
+			return nil, err
+		}
+		detail := "hash of whole rows"
+		if s.op == "UNION" && s.all {
+			detail = "concatenation"
+		} else if s.op != "UNION" {
+			detail += ", right side counted first"
+		}
+		return &planNode{name: strings.ReplaceAll(name, " ", "_"), detail: detail, m: m, kids: []*planNode{l, r}}, nil
+	}}, nil
 }
 
 // stopRead ends a read early because the consumer stopped.
@@ -319,7 +365,10 @@ func (e *Engine) planValues(ctx context.Context, s *valuesStmt) (*queryPlan, err
 		}
 		cols[j] = Column{Name: "col" + strconv.Itoa(j), Type: t}
 	}
-	return &queryPlan{cols: cols, open: func(ctx context.Context) (int64, iter.Seq2[types.Row, error], error) {
+	m := &nodeMeasure{}
+	return &queryPlan{cols: cols, explain: func(context.Context) (*planNode, error) {
+		return &planNode{name: "VALUES", detail: strconv.Itoa(len(bound)) + " rows", m: m}, nil
+	}, open: measureOpen(m, func(ctx context.Context) (int64, iter.Seq2[types.Row, error], error) {
 		rows := make([]types.Row, len(bound))
 		for i, bs := range bound {
 			if i%checkEvery == checkEvery-1 {
@@ -337,5 +386,5 @@ func (e *Engine) planValues(ctx context.Context, s *valuesStmt) (*queryPlan, err
 			}
 		}
 		return 0, rowsOf(rows), nil
-	}}, nil
+	})}, nil
 }

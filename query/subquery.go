@@ -109,7 +109,7 @@ func (e *Engine) resolveSubqueries(ctx context.Context, outer *scope, es ...expr
 		})
 	}
 	for _, s := range subs {
-		res, err := e.collectQuery(ctx, s.query)
+		res, err := e.collectSubquery(ctx, s)
 		if err != nil {
 			if ref := outerRef(s.query, outer, err); ref != "" {
 				return errf(types.ErrInvalid, "correlated subqueries are not supported: the subquery at %s refers to %s of the outer query; rewrite it as a join", s.pos, ref)
@@ -290,4 +290,23 @@ func (e *inSetB) Eval(r types.Row) (types.Value, error) {
 		return nil, nil
 	}
 	return e.not, nil
+}
+
+// collectSubquery runs a subquery, recording its plan when the statement
+// is being explained.
+func (e *Engine) collectSubquery(ctx context.Context, s *subqueryExpr) (*Result, error) {
+	run := explainOf(ctx)
+	if run == nil {
+		return e.collectQuery(ctx, s.query)
+	}
+	qp, err := e.planQuery(ctx, s.query)
+	if err != nil {
+		return nil, err
+	}
+	text := s.String()
+	if len(text) > 60 {
+		text = text[:57] + "..."
+	}
+	run.subs = append(run.subs, explainedSub{text: text, qp: qp})
+	return e.collectPlanned(ctx, qp)
 }

@@ -253,6 +253,8 @@ type lateralPlan struct {
 	u    *unnestPlan
 	nl   int
 	on   bexpr // over the joined row; nil = none
+	text string       // UNNEST(…) as written, for EXPLAIN
+	m    *nodeMeasure // EXPLAIN ANALYZE
 }
 
 // planUnnest plans UNNEST alone in FROM (its arguments constants).
@@ -260,6 +262,9 @@ func (e *Engine) planUnnest(ctx context.Context, r *tableRef, now time.Time) (*f
 	one := &fromSource{sc: &scope{where: "in the arguments of UNNEST", quals: []string{}, star: []int{}},
 		open: func(context.Context) (int64, iter.Seq2[types.Row, error], error) {
 			return 0, rowsOf([]types.Row{{}}), nil
+		},
+		explain: func(context.Context) (*planNode, error) {
+			return &planNode{name: "DUMMY_SCAN", detail: "one row", stats: func() string { return "1 row out" }}, nil
 		}}
 	return e.planLateral(ctx, one, joinCross, r, nil, now)
 }
@@ -289,7 +294,7 @@ func (e *Engine) planLateral(ctx context.Context, l *fromSource, kind joinKind, 
 			return nil, errf(types.ErrInvalid, "table name or alias %q appears twice in FROM; give one of them another alias", q)
 		}
 	}
-	lp := &lateralPlan{kind: kind, l: l, u: up, nl: len(l.sc.cols)}
+	lp := &lateralPlan{kind: kind, l: l, u: up, nl: len(l.sc.cols), text: r.unnest.String(), m: &nodeMeasure{}}
 	sc := &scope{where: "in the FROM clause", quals: append(slices.Clone(l.sc.quals), usc.quals...)}
 	sc.cols = append(slices.Clone(l.sc.cols), usc.cols...)
 	for _, side := range []*scope{l.sc, usc} {
@@ -313,7 +318,27 @@ func (e *Engine) planLateral(ctx context.Context, l *fromSource, kind joinKind, 
 			return nil, err
 		}
 	}
-	return &fromSource{sc: sc, open: lp.open, push: lp.push}, nil
+	return &fromSource{sc: sc, open: measureOpen(lp.m, lp.open), push: lp.push, explain: lp.explain}, nil
+}
+
+// explain is the EXPLAIN node of an UNNEST over the rows before it.
+func (lp *lateralPlan) explain(ctx context.Context) (*planNode, error) {
+	if lp.l.explain == nil {
+		return nil, errf(types.ErrInvalid, "EXPLAIN cannot show the FROM item before %s", lp.text)
+	}
+	l, err := lp.l.explain(ctx)
+	if err != nil {
+		return nil, err
+	}
+	parts := []string{lp.text}
+	if lp.kind == joinLeft {
+		parts = append(parts, "LEFT: a row with no elements is kept, padded with NULL")
+	}
+	if lp.on != nil {
+		parts = append(parts, "condition "+exprText(lp.on, func(x *colB) string { return quoteIdent(x.name) }))
+	}
+	parts = append(parts, "lateral: once per row of its input", "rows")
+	return &planNode{name: "UNNEST", detail: strings.Join(parts, ", "), m: lp.m, kids: []*planNode{l}}, nil
 }
 
 func (lp *lateralPlan) open(ctx context.Context) (int64, iter.Seq2[types.Row, error], error) {

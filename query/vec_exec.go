@@ -48,12 +48,18 @@ type vecPlan struct {
 // compileSelect compiles p for batches, or returns nil when p runs on the
 // row path (see above).
 func (e *Engine) compileSelect(p *selectPlan) *vecPlan {
-	if e.rowEngine || p.rel == nil || p.rel.system != "" || p.rel.schema == nil {
-		return nil
-	}
-	in, err := types.ArrowSchema(p.rel.schema, false)
-	if err != nil || len(p.rel.cols) != len(p.rel.schema.Fields) {
-		return nil
+	var in *arrow.Schema
+	if p.src != nil && p.src.batch != nil && p.win == nil && !e.rowEngine {
+		in = p.src.batch.schema // a vectorized join (vec_join.go)
+	} else {
+		if e.rowEngine || p.rel == nil || p.rel.system != "" || p.rel.schema == nil {
+			return nil
+		}
+		var err error
+		in, err = types.ArrowSchema(p.rel.schema, false)
+		if err != nil || len(p.rel.cols) != len(p.rel.schema.Fields) {
+			return nil
+		}
 	}
 	vp := &vecPlan{p: p, in: in}
 	ok := true

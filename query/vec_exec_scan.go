@@ -24,6 +24,9 @@ const vecRowsPerBatch = 4096
 // does for rows), checked: a BatchScan's batches must have the schema's
 // Arrow types, a row scan's rows pass checkRow before they are batched.
 func (e *Engine) openBatches(ctx context.Context, vp *vecPlan) (int64, iter.Seq2[arrow.Record, error], error) {
+	if src := vp.p.src; src != nil && src.batch != nil {
+		return src.batch.open(ctx)
+	}
 	r, spec := vp.p.rel, vp.p.spec
 	sc, err := r.t.Scan(ctx, spec)
 	if err != nil {

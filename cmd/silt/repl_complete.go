@@ -155,7 +155,11 @@ func (s *replSession) candidates(ctx context.Context, line, word string) []strin
 				}
 			}
 		}
-		if db, t, ok := s.tableNamed(ctx, qual, current); ok {
+		db, t, ok := s.tableNamed(ctx, qual, current)
+		if a, isAlias := s.aliases(ctx, line, current)[strings.ToLower(qual)]; isAlias {
+			db, t, ok = a[0], a[1], true // an alias hides the table's name
+		}
+		if ok {
 			for _, c := range s.names.columnsOf(ctx, db, t) {
 				out = append(out, qual+"."+c)
 			}
@@ -215,4 +219,42 @@ func (s *replSession) tableNamed(ctx context.Context, name, current string) (str
 		}
 	}
 	return "", "", false
+}
+
+// notAlias are the words after a table name that are not its alias.
+var notAlias = map[string]bool{}
+
+func init() {
+	for _, k := range sqlKeywords {
+		notAlias[strings.ToLower(k)] = true
+	}
+	for _, k := range strings.Fields("left right full inner outer cross natural using union intersect except all for system_time lateral limit order group") {
+		notAlias[k] = true
+	}
+}
+
+// aliases maps the aliases the line gives its tables ("FROM orders o",
+// "JOIN shop.customers AS c") to their database and table.
+func (s *replSession) aliases(ctx context.Context, line, current string) map[string][2]string {
+	toks := strings.FieldsFunc(line, func(r rune) bool { return r > 0x7f || !isNameByte(byte(r)) })
+	out := map[string][2]string{}
+	for i := 0; i+1 < len(toks); i++ {
+		db, t, ok := s.tableNamed(ctx, toks[i], current)
+		if !ok {
+			continue
+		}
+		next := i + 1
+		if strings.EqualFold(toks[next], "as") {
+			next++
+		}
+		if next >= len(toks) {
+			break
+		}
+		a := strings.ToLower(toks[next])
+		if strings.ContainsAny(a, ".$") || notAlias[a] || a[0] >= '0' && a[0] <= '9' {
+			continue
+		}
+		out[a] = [2]string{db, t}
+	}
+	return out
 }
