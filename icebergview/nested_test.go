@@ -68,7 +68,8 @@ func arrowValueOf(t *testing.T, c arrow.Array, r int, typ types.DataType) types.
 }
 
 // nestedSchema has an ARRAY, a MAP and a ROW column, nested in each
-// other, NOT NULL elements, values and fields among them.
+// other, NOT NULL elements and fields among them, and a MAP with NOT NULL
+// values (published as optional values: see nestedIcebergType).
 func nestedSchema() *types.Schema {
 	return &types.Schema{
 		Fields: []types.Field{
@@ -80,6 +81,7 @@ func nestedSchema() *types.Schema {
 				types.Field{Name: "b", Type: types.TStruct(types.Field{Name: "c", Type: types.TString, NotNull: true})},
 				types.Field{Name: "ds", Type: types.DataType{Kind: types.ArrayKind, Fields: []types.Field{{Name: types.ElementFieldName, Type: types.TDate, NotNull: true}}}},
 			)},
+			{Name: "req", Type: types.DataType{Kind: types.MapKind, Fields: []types.Field{{Name: "key", Type: types.TString, NotNull: true}, {Name: "value", Type: types.TInt, NotNull: true}}}},
 		},
 		PrimaryKeys: []string{"k"},
 		Options:     map[string]string{"bucket": "2"},
@@ -119,10 +121,10 @@ func TestIcebergNestedTypes(t *testing.T) {
 	}
 	row := func(k int) types.Row {
 		r := types.Row{int32(k), types.List{"x", nil, "y"}, types.Map{{Key: "m", Value: types.List{int64(k), nil}}, {Key: "n", Value: nil}},
-			types.Struct{int32(k * 2), types.Struct{"c"}, types.List{types.Date(k)}}}
+			types.Struct{int32(k * 2), types.Struct{"c"}, types.List{types.Date(k)}}, types.Map{{Key: "q", Value: int32(k)}}}
 		switch k % 4 {
 		case 1:
-			r[1], r[2], r[3] = nil, nil, nil
+			r[1], r[2], r[3], r[4] = nil, nil, nil, nil
 		case 2:
 			r[1], r[2], r[3] = types.List{}, types.Map{}, types.Struct{nil, nil, nil}
 		}
@@ -169,6 +171,7 @@ func TestIcebergNestedTypes(t *testing.T) {
 // dropped ones too.
 func TestNameMappingNested(t *testing.T) {
 	v0 := nestedSchema()
+	v0.Fields = v0.Fields[:4] // k, tags, attrs, info
 	for i := range v0.Fields {
 		v0.Fields[i].ID = i
 	}

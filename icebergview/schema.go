@@ -60,7 +60,7 @@ func icebergType(t types.DataType) (iceberg.Type, error) {
 
 // nestedIcebergType maps ARRAY<T> to list (element-id: the element's
 // field id, element-required: NOT NULL), MAP<K,V> to map (key-id,
-// value-id, value-required; keys are NOT NULL in silt as in Iceberg) and
+// value-id; keys are NOT NULL in silt as in Iceberg; values optional) and
 // ROW to struct, recursively. The ids are silt's nested field ids, the
 // Parquet field_id silt writes on the element, key, value and ROW field
 // nodes of its data files, where Iceberg readers look for them.
@@ -86,7 +86,12 @@ func nestedIcebergType(t types.DataType) (iceberg.Type, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &iceberg.MapType{KeyID: k.ID, KeyType: kt, ValueID: v.ID, ValueType: vt, ValueRequired: v.NotNull}, nil
+		// value-required stays false even for V NOT NULL: Arrow's map type
+		// always has nullable items, so iceberg-go (v0.7.0) reads a
+		// required map value as nullable items and then fails to assemble
+		// them under the schema's non-nullable ones. An optional value
+		// claims less than the files hold, never something false.
+		return &iceberg.MapType{KeyID: k.ID, KeyType: kt, ValueID: v.ID, ValueType: vt, ValueRequired: false}, nil
 	}
 	fields := make([]iceberg.NestedField, len(t.Fields))
 	for i, f := range t.Fields {
