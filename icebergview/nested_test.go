@@ -1,6 +1,7 @@
 package icebergview
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/iceberg-go"
+	"github.com/parquet-go/parquet-go"
 
 	"github.com/siltdb/silt/objstore"
 	"github.com/siltdb/silt/table"
@@ -201,5 +203,91 @@ func TestNameMappingNested(t *testing.T) {
 		`{"names":["_key"],"field-id":2147483000},{"names":["_seq"],"field-id":2147483001},{"names":["_kind"],"field-id":2147483002}]`
 	if string(got) != want {
 		t.Fatalf("name mapping\n%s\nwant\n%s", got, want)
+	}
+}
+
+// TestNestedParquetFieldIDs: in a data file silt writes, the Parquet
+// field_id of every nested node is where Iceberg readers look for the
+// published ids: an ARRAY's on the element of the 3-level LIST
+// (c.list.element), a MAP's on key and value (c.key_value.key/value), a
+// ROW's on each field, at every depth.
+func TestNestedParquetFieldIDs(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	store, err := objstore.NewLocal(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := nestedSchema()
+	f := newFixture(t, store, dir, s)
+	w := f.tbl.NewWriter("test")
+	if err := w.Write(ctx, types.Insert, types.Row{int32(1), types.List{"a"}, nil, nil, nil}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Commit(ctx, "c1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	snap, err := f.tbl.Latest(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := f.tbl.Meta().Files(ctx, snap)
+	if err != nil || len(files) == 0 {
+		t.Fatalf("files %v %v", files, err)
+	}
+	data, _, err := store.Get(ctx, testRoot+files[0].Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pf, err := parquet.OpenFile(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	is, err := icebergSchema(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	var walk func(path string, n parquet.Node, typ iceberg.Type)
+	child := func(path string, n parquet.Node, name string, id int, typ iceberg.Type) {
+		for _, c := range n.Fields() {
+			if c.Name() == name {
+				if c.ID() != id {
+					t.Errorf("%s.%s: Parquet field_id %d, the view's id %d", path, name, c.ID(), id)
+				}
+				checked++
+				walk(path+"."+name, c, typ)
+				return
+			}
+		}
+		t.Errorf("%s: no Parquet field %q", path, name)
+	}
+	walk = func(path string, n parquet.Node, typ iceberg.Type) {
+		switch it := typ.(type) {
+		case *iceberg.ListType:
+			if lt := n.Type().LogicalType(); lt == nil || lt.String() != "LIST" || len(n.Fields()) != 1 || n.Fields()[0].Name() != "list" {
+				t.Fatalf("%s: not a 3-level LIST", path)
+			}
+			child(path+".list", n.Fields()[0], "element", it.ElementID, it.Element)
+		case *iceberg.MapType:
+			if lt := n.Type().LogicalType(); lt == nil || lt.String() != "MAP" || len(n.Fields()) != 1 || n.Fields()[0].Name() != "key_value" {
+				t.Fatalf("%s: not a MAP of key_value", path)
+			}
+			child(path+".key_value", n.Fields()[0], "key", it.KeyID, it.KeyType)
+			child(path+".key_value", n.Fields()[0], "value", it.ValueID, it.ValueType)
+		case *iceberg.StructType:
+			for _, fl := range it.FieldList {
+				child(path, n, fl.Name, fl.ID, fl.Type)
+			}
+		}
+	}
+	for _, fl := range is.Fields() {
+		child("", pf.Root(), fl.Name, fl.ID, fl.Type)
+	}
+	if checked < 15 {
+		t.Fatalf("checked %d field ids", checked)
 	}
 }
