@@ -196,10 +196,9 @@ func TestNameMappingNested(t *testing.T) {
 	// Ids: k 2147482999, tags 1, attrs 2, info 3; tags.element 4;
 	// attrs.key 5, attrs.value 6, its element 7; info.a 8, info.b 9,
 	// info.b.c 10, info.ds 11, its element 12.
-	want := `[{"names":["tags"],"field-id":1,"fields":[{"names":["element"],"field-id":4}]},` +
+	want := `[{"names":["k"],"field-id":2147482999},{"names":["tags"],"field-id":1,"fields":[{"names":["element"],"field-id":4}]},` +
 		`{"names":["attrs"],"field-id":2,"fields":[{"names":["key"],"field-id":5},{"names":["value"],"field-id":6,"fields":[{"names":["element"],"field-id":7}]}]},` +
 		`{"names":["info"],"field-id":3,"fields":[{"names":["a2","a"],"field-id":8},{"names":["b"],"field-id":9,"fields":[{"names":["c"],"field-id":10}]},{"names":["ds"],"field-id":11,"fields":[{"names":["element"],"field-id":12}]},{"names":["z"],"field-id":99}]},` +
-		`{"names":["k"],"field-id":2147482999},` +
 		`{"names":["_key"],"field-id":2147483000},{"names":["_seq"],"field-id":2147483001},{"names":["_kind"],"field-id":2147483002}]`
 	if string(got) != want {
 		t.Fatalf("name mapping\n%s\nwant\n%s", got, want)

@@ -173,10 +173,10 @@ func nameMapping(history []*types.Schema) iceberg.NameMapping {
 	root := &mapNode{}
 	for i := len(history) - 1; i >= 0; i-- {
 		for _, f := range history[i].Fields {
-			root.add(iceFieldID(f.ID), f.Name, f.Type)
+			root.add(f.ID, f.Name, f.Type)
 		}
 	}
-	out := root.mapped()
+	out := root.mapped(iceFieldID)
 	// The hidden columns get ids no schema field has: readers that resolve
 	// every file column (iceberg-go) then know them and leave them out.
 	for i, n := range []string{"_key", "_seq", "_kind"} {
@@ -212,16 +212,19 @@ func (n *mapNode) add(id int, name string, t types.DataType) {
 	}
 }
 
-// mapped renders n's children, in id order.
-func (n *mapNode) mapped() []iceberg.MappedField {
+// mapped renders n's children in silt id order, their ids mapped by
+// iceID (the top level: iceFieldID; nested ids are never 0 and stay).
+func (n *mapNode) mapped(iceID func(int) int) []iceberg.MappedField {
 	ids := slices.Sorted(maps.Keys(n.kids))
 	var out []iceberg.MappedField
-	for _, id := range ids {
-		k := n.kids[id]
-		out = append(out, iceberg.MappedField{FieldID: &id, Names: k.names, Fields: k.mapped()})
+	for _, sid := range ids {
+		k, id := n.kids[sid], iceID(sid)
+		out = append(out, iceberg.MappedField{FieldID: &id, Names: k.names, Fields: k.mapped(sameID)})
 	}
 	return out
 }
+
+func sameID(id int) int { return id }
 
 // iceFieldID is the Iceberg field id of silt field id: the same id, but
 // for field id 0, which Iceberg does not accept as a partition source
