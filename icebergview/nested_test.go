@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -288,5 +289,33 @@ func TestNestedParquetFieldIDs(t *testing.T) {
 	}
 	if checked < 15 {
 		t.Fatalf("checked %d field ids", checked)
+	}
+}
+
+// TestCheckFieldIDs: a schema whose nested fields share an id with
+// another field, or lack one, is refused with both fields named, never
+// published with colliding ids.
+func TestCheckFieldIDs(t *testing.T) {
+	s := nestedSchema()
+	for i := range s.Fields {
+		s.Fields[i].ID = i
+	}
+	s.HighestFieldID = len(s.Fields) - 1
+	for i := range s.Fields {
+		types.AssignNestedIDs(&s.Fields[i].Type, func() int { s.HighestFieldID++; return s.HighestFieldID })
+	}
+	if err := checkFieldIDs(s); err != nil {
+		t.Fatal(err)
+	}
+	dup := *s
+	dup.Fields = slices.Clone(s.Fields)
+	dup.Fields[3].Type = types.CloneType(s.Fields[3].Type)
+	dup.Fields[3].Type.Fields[1].Type.Fields[0].ID = 2 // info.b.c takes attrs' id
+	if _, err := icebergSchema(&dup); err == nil || !strings.Contains(err.Error(), "attrs and info.b.c share field id 2") {
+		t.Fatalf("duplicate id: %v", err)
+	}
+	dup.Fields[3].Type.Fields[1].Type.Fields[0].ID = 0
+	if _, err := icebergSchema(&dup); err == nil || !strings.Contains(err.Error(), "nested field info.b.c has no field id") {
+		t.Fatalf("missing id: %v", err)
 	}
 }
