@@ -150,7 +150,7 @@ func TestPublishTornMetadataNeverVisible(t *testing.T) {
 	f := newFixture(t, fault, dir, s)
 	w := f.tbl.NewWriter("w")
 	for k := 0; k < 10; k++ {
-		if err := w.Write(ctx, types.Insert, types.Row{int64(k), int32(k), "x", types.Decimal(k), types.Timestamp(k)}); err != nil {
+		if err := w.Write(ctx, types.Insert, types.Row{int64(k), int32(k), "x", types.Decimal(k), types.Timestamp(k), types.List{"t"}, nil, types.Struct{int32(k), nil}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -161,7 +161,7 @@ func TestPublishTornMetadataNeverVisible(t *testing.T) {
 	f.checkNoErrors(t)
 	fault.Add(objstore.Rule{Op: objstore.OpPutIfMatch, KeyContains: testRoot + PointerPath, Err: objstore.ErrInjected})
 	for k := 5; k < 15; k++ {
-		if err := w.Write(ctx, types.Insert, types.Row{int64(100 + k), int32(k), "x", types.Decimal(k), types.Timestamp(k)}); err != nil {
+		if err := w.Write(ctx, types.Insert, types.Row{int64(100 + k), int32(k), "x", types.Decimal(k), types.Timestamp(k), nil, types.Map{{Key: "m", Value: types.Struct{int64(k)}}}, nil}); err != nil {
 			t.Fatal(err)
 		}
 	}

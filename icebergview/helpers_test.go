@@ -98,6 +98,9 @@ func newFixture(t *testing.T, store objstore.Store, dir string, s *types.Schema)
 			s.Fields[i].ID = i
 		}
 		s.HighestFieldID = len(s.Fields) - 1
+		for i := range s.Fields {
+			types.AssignNestedIDs(&s.Fields[i].Type, func() int { s.HighestFieldID++; return s.HighestFieldID })
+		}
 	}
 	f.schemas.add(s)
 	f.pub = &Publisher{Base: LocalBase(dir), Default: os.Getenv("NOPUB") == "", Now: f.clock.Now,
@@ -179,7 +182,7 @@ func iceRows(t *testing.T, ctx context.Context, it *icetable.Table, snapID int64
 		for r := 0; r < int(rec.NumRows()); r++ {
 			row := make(types.Row, len(cols))
 			for i, c := range cols {
-				row[i] = arrowValue(t, c, r)
+				row[i] = arrowValueOf(t, c, r, s.Fields[i].Type)
 			}
 			out = append(out, renderRow(row, s))
 		}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	icetable "github.com/apache/iceberg-go/table"
+	"github.com/siltdb/silt/internal/nestedgen"
 	"github.com/siltdb/silt/internal/testkit"
 	"github.com/siltdb/silt/manifest"
 	"github.com/siltdb/silt/objstore"
@@ -29,6 +30,9 @@ type history struct {
 	engine string
 	schema *types.Schema
 	n      int // names tags, branches, columns
+	// evolveEvery, when set, makes about one step in evolveEvery a
+	// schema change (nested fields mostly).
+	evolveEvery int
 }
 
 func randomSchema(engine string) *types.Schema {
@@ -39,6 +43,9 @@ func randomSchema(engine string) *types.Schema {
 			{Name: "p", Type: types.TString, NotNull: true},
 			{Name: "amount", Type: types.TDecimal(10, 2)},
 			{Name: "at", Type: types.TTimestamp},
+			{Name: "tags", Type: types.TArray(types.TString)},
+			{Name: "attrs", Type: types.TMap(types.TString, types.TStruct(types.Field{Name: "x", Type: types.TBigInt}))},
+			{Name: "info", Type: types.TStruct(types.Field{Name: "a", Type: types.TInt}, types.Field{Name: "b", Type: types.TStruct(types.Field{Name: "c", Type: types.TString})})},
 		},
 		PrimaryKeys:   []string{"p", "k"},
 		PartitionKeys: []string{"p"},
@@ -67,6 +74,8 @@ func (h *history) row(k int) types.Row {
 			r[i] = types.Decimal(v * 7)
 		case f.Type.Kind == types.TimestampKind:
 			r[i] = types.Timestamp(int64(v) * 1_000_003)
+		case f.Type.IsNested() && h.rng.IntN(5) > 0:
+			r[i] = nestedgen.Value(h.rng, f.Type)
 		}
 	}
 	return r
@@ -107,6 +116,9 @@ func (h *history) branches() []*manifest.BranchInfo {
 
 func (h *history) step() string {
 	ctx, tbl := h.ctx, h.f.tbl
+	if h.evolveEvery > 0 && h.rng.IntN(h.evolveEvery) == 0 {
+		return h.evolve()
+	}
 	switch op := h.rng.IntN(14); {
 	case op < 5:
 		h.write(tbl)
@@ -234,7 +246,9 @@ func (h *history) evolve() string {
 	ns.ID++
 	ns.Fields = slices.Clone(h.schema.Fields)
 	var what string
-	if h.rng.IntN(2) == 0 && len(ns.Fields) < 8 {
+	if h.rng.IntN(2) == 0 {
+		what = h.evolveNested(&ns)
+	} else if h.rng.IntN(2) == 0 && len(ns.Fields) < 11 {
 		ns.HighestFieldID++
 		name := "c" + strconv.Itoa(h.next())
 		ns.Fields = append(ns.Fields, types.Field{ID: ns.HighestFieldID, Name: name, Type: types.TInt})
@@ -457,6 +471,12 @@ func mustSnapshot(t *testing.T, ctx context.Context, tbl *table.Table, id int64)
 }
 
 func runHistory(t *testing.T, engine string, seed uint64, steps int) {
+	runHistoryOf(t, &history{engine: engine}, seed, steps)
+}
+
+// runHistoryOf runs a random history of h's engine (h's knobs set).
+func runHistoryOf(t *testing.T, h *history, seed uint64, steps int) {
+	engine := h.engine
 	ctx := context.Background()
 	dir := t.TempDir()
 	store, err := objstore.NewLocal(dir)
@@ -464,7 +484,7 @@ func runHistory(t *testing.T, engine string, seed uint64, steps int) {
 		t.Fatal(err)
 	}
 	s := randomSchema(engine)
-	h := &history{t: t, ctx: ctx, rng: rand.New(rand.NewPCG(seed, 7)), engine: engine}
+	h.t, h.ctx, h.rng = t, ctx, rand.New(rand.NewPCG(seed, 7))
 	h.f = newFixture(t, store, dir, s)
 	h.f.pub.MaxCatchUp = 1 << 20 // checkComplete wants every snapshot
 	h.schema = s

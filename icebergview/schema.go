@@ -3,6 +3,7 @@ package icebergview
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/url"
 	"slices"
 	"strings"
@@ -51,8 +52,86 @@ func icebergType(t types.DataType) (iceberg.Type, error) {
 		return iceberg.PrimitiveTypes.Time, nil
 	case types.UUIDKind:
 		return iceberg.PrimitiveTypes.UUID, nil
+	case types.ArrayKind, types.MapKind, types.StructKind:
+		return nestedIcebergType(t)
 	}
 	return nil, fmt.Errorf("%w: column type %s has no Iceberg type", types.ErrInvalid, t)
+}
+
+// nestedIcebergType maps ARRAY<T> to list (element-id: the element's
+// field id, element-required: NOT NULL), MAP<K,V> to map (key-id,
+// value-id; keys are NOT NULL in silt as in Iceberg; values optional) and
+// ROW to struct, recursively. The ids are silt's nested field ids, the
+// Parquet field_id silt writes on the element, key, value and ROW field
+// nodes of its data files, where Iceberg readers look for them.
+func nestedIcebergType(t types.DataType) (iceberg.Type, error) {
+	if err := t.Validate(); err != nil {
+		return nil, err
+	}
+	switch t.Kind {
+	case types.ArrayKind:
+		e := t.Fields[0]
+		et, err := icebergType(e.Type)
+		if err != nil {
+			return nil, err
+		}
+		return &iceberg.ListType{ElementID: e.ID, Element: et, ElementRequired: e.NotNull}, nil
+	case types.MapKind:
+		k, v := t.Fields[0], t.Fields[1]
+		kt, err := icebergType(k.Type)
+		if err != nil {
+			return nil, err
+		}
+		vt, err := icebergType(v.Type)
+		if err != nil {
+			return nil, err
+		}
+		// value-required stays false even for V NOT NULL: Arrow's map type
+		// always has nullable items, so iceberg-go (v0.7.0) reads a
+		// required map value as nullable items and then fails to assemble
+		// them under the schema's non-nullable ones. An optional value
+		// claims less than the files hold, never something false.
+		return &iceberg.MapType{KeyID: k.ID, KeyType: kt, ValueID: v.ID, ValueType: vt, ValueRequired: false}, nil
+	}
+	fields := make([]iceberg.NestedField, len(t.Fields))
+	for i, f := range t.Fields {
+		ft, err := icebergType(f.Type)
+		if err != nil {
+			return nil, fmt.Errorf("field %q: %w", f.Name, err)
+		}
+		fields[i] = iceberg.NestedField{ID: f.ID, Name: f.Name, Type: ft, Required: f.NotNull, Doc: f.Comment}
+	}
+	return &iceberg.StructType{FieldList: fields}, nil
+}
+
+// checkFieldIDs reports a field id that two fields of s share (at any
+// depth) or a nested field without one (id 0): Iceberg resolves every
+// field by its id, so each must be unique and, but for the first
+// column's 0, positive.
+func checkFieldIDs(s *types.Schema) error {
+	seen := map[int]string{}
+	var walk func(path string, id int, nested bool, t types.DataType) error
+	walk = func(path string, id int, nested bool, t types.DataType) error {
+		if nested && id <= 0 {
+			return fmt.Errorf("%w: nested field %s has no field id (%d): Iceberg needs one on every field", types.ErrInvalid, path, id)
+		}
+		if other, ok := seen[id]; ok {
+			return fmt.Errorf("%w: fields %s and %s share field id %d: Iceberg needs unique ids", types.ErrCorruption, other, path, id)
+		}
+		seen[id] = path
+		for _, f := range t.Fields {
+			if err := walk(path+"."+f.Name, f.ID, true, f.Type); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, f := range s.Fields {
+		if err := walk(f.Name, f.ID, false, f.Type); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // icebergSchema converts one silt schema version: the same field ids
@@ -61,6 +140,9 @@ func icebergType(t types.DataType) (iceberg.Type, error) {
 // hidden columns (_key, _seq, _kind) are not part of it. Iceberg schema
 // ids are assigned by the metadata builder.
 func icebergSchema(s *types.Schema) (*iceberg.Schema, error) {
+	if err := checkFieldIDs(s); err != nil {
+		return nil, fmt.Errorf("schema %d: %w", s.ID, err)
+	}
 	fields := make([]iceberg.NestedField, 0, len(s.Fields))
 	for _, f := range s.Fields {
 		typ, err := icebergType(f.Type)
@@ -79,30 +161,22 @@ func icebergSchema(s *types.Schema) (*iceberg.Schema, error) {
 // nameMapping is schema.name-mapping.default: every field id of every
 // schema version (columns dropped since too, so files of older snapshots
 // still resolve), with every name it had (so files written before a
-// rename map by their old column name). Data files of format version 2
-// carry a Parquet field id on every column; version 1 files have none for
-// field id 0 nor the hidden columns, and readers that need a field id on
-// every column fall back to this mapping for them. history is in id order, the current version
-// last; the current names come first.
+// rename map by their old column name), and under each nested column its
+// nested fields the same way: an ARRAY's element ("element"), a MAP's
+// key and value ("key", "value"), a ROW's fields by all their names.
+// Data files of format version 2 carry a Parquet field id on every
+// column and nested field; version 1 files have none for field id 0 nor
+// the hidden columns, and readers that need a field id on every column
+// fall back to this mapping for them. history is in id order, the current
+// version last; the current names come first.
 func nameMapping(history []*types.Schema) iceberg.NameMapping {
-	names := map[int][]string{}
-	var ids []int
+	root := &mapNode{}
 	for i := len(history) - 1; i >= 0; i-- {
 		for _, f := range history[i].Fields {
-			if _, ok := names[f.ID]; !ok {
-				ids = append(ids, f.ID)
-			}
-			if !containsFold(names[f.ID], f.Name) {
-				names[f.ID] = append(names[f.ID], f.Name)
-			}
+			root.add(f.ID, f.Name, f.Type)
 		}
 	}
-	slices.Sort(ids)
-	var out iceberg.NameMapping
-	for _, sid := range ids {
-		id := iceFieldID(sid)
-		out = append(out, iceberg.MappedField{FieldID: &id, Names: names[sid]})
-	}
+	out := root.mapped(iceFieldID)
 	// The hidden columns get ids no schema field has: readers that resolve
 	// every file column (iceberg-go) then know them and leave them out.
 	for i, n := range []string{"_key", "_seq", "_kind"} {
@@ -111,6 +185,46 @@ func nameMapping(history []*types.Schema) iceberg.NameMapping {
 	}
 	return out
 }
+
+// mapNode is one field of the name mapping being built: its names and
+// its nested fields by id.
+type mapNode struct {
+	names []string
+	kids  map[int]*mapNode
+}
+
+// add records the field id (named name, of type t) and its nested fields
+// as children of n.
+func (n *mapNode) add(id int, name string, t types.DataType) {
+	if n.kids == nil {
+		n.kids = map[int]*mapNode{}
+	}
+	k := n.kids[id]
+	if k == nil {
+		k = &mapNode{}
+		n.kids[id] = k
+	}
+	if !containsFold(k.names, name) {
+		k.names = append(k.names, name)
+	}
+	for _, f := range t.Fields {
+		k.add(f.ID, f.Name, f.Type)
+	}
+}
+
+// mapped renders n's children in silt id order, their ids mapped by
+// iceID (the top level: iceFieldID; nested ids are never 0 and stay).
+func (n *mapNode) mapped(iceID func(int) int) []iceberg.MappedField {
+	ids := slices.Sorted(maps.Keys(n.kids))
+	var out []iceberg.MappedField
+	for _, sid := range ids {
+		k, id := n.kids[sid], iceID(sid)
+		out = append(out, iceberg.MappedField{FieldID: &id, Names: k.names, Fields: k.mapped(sameID)})
+	}
+	return out
+}
+
+func sameID(id int) int { return id }
 
 // iceFieldID is the Iceberg field id of silt field id: the same id, but
 // for field id 0, which Iceberg does not accept as a partition source

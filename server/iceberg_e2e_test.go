@@ -54,6 +54,11 @@ type e2eTable struct {
 	// TABLE … SET at step enableAt, publishing its retained history).
 	off      bool
 	enableAt int
+	// nested: the table has ARRAY, MAP and ROW columns (tags, info, m);
+	// rowFields are the fields of ROW info (all STRING), which schema
+	// changes add, rename and drop.
+	nested    bool
+	rowFields []string
 	// fullSnaps are the snapshots full compactions of a merged table
 	// committed: the ones comparable through the Iceberg view.
 	fullSnaps map[int64]bool
@@ -138,6 +143,7 @@ func TestIcebergRESTEndToEnd(t *testing.T) {
 		{name: "partial", options: common + ", 'merge-engine' = 'partial-update'", merged: true},
 		{name: "agg", options: common + ", 'merge-engine' = 'aggregation', 'fields.n.aggregate-function' = 'sum'", merged: true},
 		{name: "lead", options: common, leadKey: true},
+		{name: "nested", options: common, nested: true, rowFields: []string{"a", "s"}},
 		{name: "late", options: strings.Replace(common, "'metadata.iceberg.enabled' = 'true'", "'metadata.iceberg.enabled' = 'false'", 1), off: true},
 	}
 	h.tables = tables
@@ -146,6 +152,9 @@ func TestIcebergRESTEndToEnd(t *testing.T) {
 		cols := "id BIGINT, dt STRING"
 		if tb.leadKey {
 			cols = "dt STRING, id BIGINT"
+		}
+		if tb.nested {
+			cols += ", tags ARRAY<STRING>, info ROW<a STRING, s STRING>, m MAP<STRING, BIGINT>"
 		}
 		h.exec(fmt.Sprintf("CREATE TABLE shop.%s (%s, v STRING, n BIGINT, PRIMARY KEY (dt, id)) PARTITIONED BY (dt) WITH (%s)",
 			tb.name, cols, tb.options))
@@ -172,7 +181,7 @@ func TestIcebergRESTEndToEnd(t *testing.T) {
 		case op == "expire":
 			// Expiry deleted files: whatever the view still lists reads.
 			h.compareAll(tb, false)
-		case tb.branch && (strings.HasPrefix(op, "add column") || strings.HasPrefix(op, "rename column") || strings.HasPrefix(op, "drop column")):
+		case tb.branch && (strings.HasPrefix(op, "add column") || strings.HasPrefix(op, "rename column") || strings.HasPrefix(op, "drop column") || strings.HasPrefix(op, "row ")):
 			// No commit since the schema change: the branch ref reads
 			// with the new schema already.
 			h.compareAll(tb, false)
@@ -181,6 +190,14 @@ func TestIcebergRESTEndToEnd(t *testing.T) {
 	// A last commit lets the view catch up with expiry; merged tables end
 	// fully compacted.
 	for _, tb := range tables {
+		if tb.nested {
+			// Every kind of ROW field change, each followed by a commit:
+			// every snapshot reads with its own version of the ROW.
+			for _, op := range []int{0, 1, 2} {
+				h.t.Logf("%s: %s", tb.name, h.evolveRow(tb, op))
+				h.insert(tb, "")
+			}
+		}
 		h.insert(tb, "")
 		if tb.merged {
 			h.compact(tb, true)
@@ -292,6 +309,8 @@ func (h *e2eHarness) step(tb *e2eTable) string {
 	case k < 58:
 		sql := fmt.Sprintf("DELETE FROM shop.%s WHERE id = %d", tb.name, r.IntN(12))
 		return h.tolerant(tb, sql)
+	case k >= 58 && k < 72 && tb.nested && r.IntN(2) == 0:
+		return h.evolveRow(tb, r.IntN(3))
 	case k < 64:
 		tb.added++
 		c := "c" + strconv.Itoa(tb.added)
@@ -345,6 +364,64 @@ func (h *e2eHarness) step(tb *e2eTable) string {
 	}
 }
 
+// evolveRow adds a field to the ROW column info of a nested table (op
+// 0), renames one (1) or drops one (2). The first field (a, maybe
+// renamed) stays: iceberg-go cannot read a file in which a ROW has none
+// of the fields the snapshot's schema asks for.
+func (h *e2eHarness) evolveRow(tb *e2eTable, op int) string {
+	h.t.Helper()
+	r := h.rng
+	tb.added++
+	switch {
+	case op == 0 || len(tb.rowFields) == 1 && op == 2:
+		f := "f" + strconv.Itoa(tb.added)
+		h.exec(fmt.Sprintf("ALTER TABLE shop.%s ADD COLUMN info.%s STRING", tb.name, f))
+		tb.rowFields = append(tb.rowFields, f)
+		return "row add field info." + f
+	case op == 1:
+		i := r.IntN(len(tb.rowFields))
+		f := "g" + strconv.Itoa(tb.added)
+		h.exec(fmt.Sprintf("ALTER TABLE shop.%s RENAME COLUMN info.%s TO %s", tb.name, tb.rowFields[i], f))
+		old := tb.rowFields[i]
+		tb.rowFields[i] = f
+		return "row rename field info." + old + " to " + f
+	}
+	i := 1 + r.IntN(len(tb.rowFields)-1)
+	f := tb.rowFields[i]
+	h.exec(fmt.Sprintf("ALTER TABLE shop.%s DROP COLUMN info.%s", tb.name, f))
+	tb.rowFields = slices.Delete(tb.rowFields, i, i+1)
+	return "row drop field info." + f
+}
+
+// nestedValues are SQL values of the columns tags, info and m of a
+// nested table.
+func (h *e2eHarness) nestedValues(tb *e2eTable) []string {
+	r := h.rng
+	item := func() string {
+		if r.IntN(4) == 0 {
+			return "NULL"
+		}
+		return fmt.Sprintf("'y%d'", r.IntN(100))
+	}
+	var tags, info, m []string
+	for range r.IntN(3) {
+		tags = append(tags, item())
+	}
+	for range tb.rowFields {
+		info = append(info, item())
+	}
+	for j := range r.IntN(3) {
+		m = append(m, fmt.Sprintf("'k%d': %d", j, r.IntN(50)))
+	}
+	out := []string{"[" + strings.Join(tags, ", ") + "]", "ROW(" + strings.Join(info, ", ") + ")", "MAP {" + strings.Join(m, ", ") + "}"}
+	for i := range out {
+		if r.IntN(5) == 0 {
+			out[i] = "NULL"
+		}
+	}
+	return out
+}
+
 // tier moves tb's data files to the cold tier (lifecycle tiering) and
 // checks that the view names them there, by s3:// URI.
 func (h *e2eHarness) tier(tb *e2eTable) string {
@@ -395,6 +472,9 @@ func (h *e2eHarness) insert(tb *e2eTable, branch string) {
 	h.t.Helper()
 	r := h.rng
 	cols := append([]string{"dt", "id", "v", "n"}, tb.extra...)
+	if tb.nested {
+		cols = append(cols, "tags", "info", "m")
+	}
 	var rows []string
 	for range 1 + r.IntN(8) {
 		vals := []string{fmt.Sprintf("'d%d'", r.IntN(3)), strconv.Itoa(r.IntN(12))}
@@ -406,6 +486,9 @@ func (h *e2eHarness) insert(tb *e2eTable, branch string) {
 			if tb.merged && r.IntN(3) == 0 {
 				vals[i] = "NULL"
 			}
+		}
+		if tb.nested {
+			vals = append(vals[:len(vals)-3], h.nestedValues(tb)...)
 		}
 		rows = append(rows, "("+strings.Join(vals, ", ")+")")
 	}
@@ -596,7 +679,20 @@ func arrowValue(a arrow.Array, i int) string {
 	if a.IsNull(i) {
 		return "NULL"
 	}
+	if nested(a.DataType()) {
+		// As silt's result renders it (siltRows): the List, Map or
+		// Struct value.
+		return fmt.Sprint(types.ValueAt(a, i))
+	}
 	return a.ValueStr(i)
+}
+
+func nested(t arrow.DataType) bool {
+	switch t.ID() {
+	case arrow.LIST, arrow.MAP, arrow.STRUCT:
+		return true
+	}
+	return false
 }
 
 func (h *e2eHarness) siltRows(sql string) tableRows {

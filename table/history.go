@@ -279,6 +279,7 @@ func (t *Table) CreateBranch(ctx context.Context, name string, from Ref) (*Table
 	if err != nil {
 		return nil, fmt.Errorf("table %s: %w", t.name, err)
 	}
+	t.afterChange(ctx) // the Iceberg view's branch ref follows at once
 	v := *t
 	v.meta = b
 	return &v, nil
