@@ -25,7 +25,7 @@ type upsert struct {
 // runIngest measures sustained primary-key upserts with inline compaction
 // against the parquet-go encode-only limit and Pebble with a synced WAL.
 func runIngest(ctx context.Context, b *runner, r *Result) error {
-	r.Columns = []string{"rows_per_s", "MB_per_s", "p50_visible_ms", "p99_visible_ms", "puts_per_M_rows", "write_amp", "commits", "compactions"}
+	r.Columns = []string{"rows_per_s", "cpu_us_per_row", "MB_per_s", "p50_visible_ms", "p99_visible_ms", "puts_per_M_rows", "write_amp", "commits", "compactions"}
 	n := b.rows
 	batch := max(n/20, 1)
 	if b.cfg.CommitEvery > 0 {
@@ -77,7 +77,7 @@ func runIngest(ctx context.Context, b *runner, r *Result) error {
 	}
 	ups = nil
 	codec := &zstd.Codec{Level: zstd.SpeedDefault}
-	start := b.cfg.Now()
+	start, cpu0 := b.cfg.Now(), processCPU()
 	var encoded int64
 	for lo := 0; lo < n; lo += batch {
 		sz, err := parquetEncode(codec, pq[lo:min(lo+batch, n)])
@@ -87,8 +87,9 @@ func runIngest(ctx context.Context, b *runner, r *Result) error {
 		encoded += int64(sz)
 	}
 	secs := b.since(start)
+	pqCPU := cpuPerRow(processCPU()-cpu0, n)
 	r.add(Measurement{System: "parquet-go encode", Case: "no storage (CPU limit)", Values: map[string]float64{
-		"rows_per_s": round3(float64(n) / secs), "MB_per_s": round3(float64(logical) / 1e6 / secs),
+		"rows_per_s": round3(float64(n) / secs), "cpu_us_per_row": pqCPU, "MB_per_s": round3(float64(logical) / 1e6 / secs),
 		"write_amp": round3(float64(encoded) / float64(logical)),
 	}, Note: "one file per commit batch, ZSTD, no hidden columns"})
 
@@ -105,12 +106,22 @@ func runIngest(ctx context.Context, b *runner, r *Result) error {
 	share := r.ratio("silt_rows_per_s / parquet_encode_rows_per_s", siltRate, float64(n)/secs)
 	r.ratio("silt_rows_per_s / pebble_rows_per_s", siltRate, peb.Values["rows_per_s"])
 	r.ratio("silt_rows_per_s / silt_mem_rows_per_s", siltRate, mem.Values["rows_per_s"])
+	r.ratio("parquet_encode_cpu_per_row / silt_mem_cpu_per_row", pqCPU, mem.Values["cpu_us_per_row"])
 	r.target("ingest rate vs parquet-go encode-only", "≥ 0.40", share, 0.40, false)
 	r.target("S3 PUTs per million rows", "≤ 20", silt.Values["puts_per_M_rows"], 20, true)
 	r.note("PUT floor of this commit interval without compaction: %d buckets + manifest + manifest list + snapshot + LATEST hint = %d PUTs per commit = %.0f per million rows; ≤ 20 needs commits of ≥ %d rows (--commit-every)",
 		ingestBuckets, ingestBuckets+4, float64(ingestBuckets+4)*1e6/float64(batch), (ingestBuckets+4)*1_000_000/20)
 	r.note("write→visible: from the write of a row (silt: its WriteBatch; every 16th row sampled) to the return of the Commit that published it; write_amp = all bytes PUT (data, compaction, metadata) ÷ logical bytes ingested; Pebble's write_amp is not measured")
 	return nil
+}
+
+// cpuPerRow is CPU time in microseconds per row (0 where processCPU is
+// not measured).
+func cpuPerRow(cpu time.Duration, n int) float64 {
+	if cpu <= 0 || n <= 0 {
+		return 0
+	}
+	return round3(float64(cpu.Microseconds()) / float64(n))
 }
 
 // ingestUpserts generates n upserts of uniformly random keys over keys
@@ -176,7 +187,7 @@ func (b *runner) ingestSilt(ctx context.Context, store objstore.Store, recs []ar
 	var pending []time.Time
 	w := t.NewWriter("bench-ingest")
 	before := cs.counts()
-	start := b.cfg.Now()
+	start, cpu0 := b.cfg.Now(), processCPU()
 	last := start
 	i := 0 // rows written
 	for _, rec := range recs {
@@ -213,10 +224,11 @@ func (b *runner) ingestSilt(ctx context.Context, store objstore.Store, recs []ar
 		return Measurement{}, err
 	}
 	secs := b.since(start)
+	cpu := processCPU() - cpu0
 	c := cs.counts().sub(before)
 	st := w.Stats()
 	return Measurement{System: "silt", Values: map[string]float64{
-		"rows_per_s": round3(float64(n) / secs), "MB_per_s": round3(float64(logical) / 1e6 / secs),
+		"rows_per_s": round3(float64(n) / secs), "cpu_us_per_row": cpuPerRow(cpu, n), "MB_per_s": round3(float64(logical) / 1e6 / secs),
 		"p50_visible_ms": round3(lat.quantileMs(0.5)), "p99_visible_ms": round3(lat.quantileMs(0.99)),
 		"puts_per_M_rows": round3(float64(c.allPuts()) * 1e6 / float64(n)),
 		"write_amp":       round3(float64(c.BytesPut) / float64(logical)),
