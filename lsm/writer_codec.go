@@ -62,6 +62,11 @@ func (c Compression) level() int {
 	return c.ZstdLevel
 }
 
+// ZstdEncoder is the zstd encoder level (klauspost's) of c's zstd level.
+func (c Compression) ZstdEncoder() zstd.EncoderLevel {
+	return zstd.EncoderLevelFromZstd(c.level())
+}
+
 // Check reports a codec or level out of range.
 func (c Compression) Check() error {
 	if c.Codec > CodecUncompressed {
@@ -132,7 +137,7 @@ func (c Compression) pageCodec() compress.Codec {
 	case CodecUncompressed:
 		return &noCodec
 	}
-	switch zstd.EncoderLevelFromZstd(c.level()) {
+	switch c.ZstdEncoder() {
 	case zstd.SpeedFastest:
 		return zstdFastest
 	case zstd.SpeedBetterCompression:
@@ -192,20 +197,22 @@ func (p *lz4Pages) Encode(dst, src []byte) ([]byte, error) {
 }
 
 func (*lz4Pages) Decode(dst, src []byte) ([]byte, error) {
-	// The size is not in the block: grow until it fits (silt's own page
-	// checks decompress with the declared size instead; see decompress).
-	n := max(3*len(src), 64)
+	// The size is not in the block. parquet-go passes a dst of the page's
+	// declared size and reads the page from it when the output fits, so
+	// decode into dst first and grow only when it is too small (silt's
+	// own page checks decompress with the declared size instead; see
+	// decompress).
+	dst = dst[:cap(dst)]
 	for {
-		if cap(dst) < n {
-			dst = make([]byte, n)
+		if len(dst) > 0 {
+			w, err := lz4.UncompressBlock(src, dst)
+			if err == nil {
+				return dst[:w], nil
+			}
+			if len(dst) >= 1<<30 {
+				return nil, err
+			}
 		}
-		w, err := lz4.UncompressBlock(src, dst[:cap(dst)])
-		if err == nil {
-			return dst[:w], nil
-		}
-		if n >= 1<<30 {
-			return nil, err
-		}
-		n *= 2
+		dst = make([]byte, max(2*len(dst), 3*len(src), 64))
 	}
 }

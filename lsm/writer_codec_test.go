@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -215,4 +216,66 @@ func FuzzDecompress(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestCodecsDecodeIntoDst: every codec decodes a page into the buffer it
+// is given when the page fits, as parquet-go requires: it reads a page
+// from its own buffer of the declared size whenever the output is not
+// longer (its bloom filter of the _key column decodes the written pages).
+// Random bytes compress poorly, the case that lost LZ4_RAW pages.
+func TestCodecsDecodeIntoDst(t *testing.T) {
+	seed := testSeed(t)
+	rng := rand.New(rand.NewPCG(seed, 13))
+	for _, tc := range codecCases {
+		for _, n := range []int{1, 100, 4 << 10, 256 << 10} {
+			page := make([]byte, n)
+			for i := range page {
+				page[i] = byte(rng.IntN(64))
+			}
+			body, err := tc.c.pageCodec().Encode(nil, page)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dst := make([]byte, n)
+			out, err := tc.c.pageCodec().Decode(dst, body)
+			if err != nil || !bytes.Equal(out, page) {
+				t.Fatalf("seed %d: %s: %d-byte page does not decode: %v", seed, tc.c, n, err)
+			}
+			if &out[0] != &dst[0] {
+				t.Fatalf("seed %d: %s: %d-byte page decoded into a new buffer, not the one given", seed, tc.c, n)
+			}
+		}
+	}
+}
+
+// TestCompressionRandomKeys writes files of random keys with every codec:
+// their _key pages (DELTA_BYTE_ARRAY) compress poorly, and the bloom
+// filter decodes them back while the file is written.
+func TestCompressionRandomKeys(t *testing.T) {
+	seed := testSeed(t)
+	s := benchSchema()
+	for _, tc := range codecCases {
+		rng := rand.New(rand.NewPCG(seed, 14))
+		ids := map[int64]bool{}
+		for len(ids) < 5000 {
+			ids[rng.Int64N(250_000)] = true
+		}
+		recs := make([]Record, 0, len(ids))
+		for id := range ids {
+			row := types.Row{id, "customer", types.Decimal(rng.Int64N(1e9)), int32(rng.IntN(1000)), rng.Float64(), types.Timestamp(1.7e15 + rng.Int64N(1e12))}
+			key, err := types.EncodeRowKey(nil, row, []int{0})
+			if err != nil {
+				t.Fatal(err)
+			}
+			recs = append(recs, Record{Key: key, Seq: rng.Int64N(1 << 20), Row: row, Merged: true})
+		}
+		slices.SortFunc(recs, func(a, b Record) int { return bytes.Compare(a.Key, b.Key) })
+		files, err := WriteFiles(recs, s, WriterOptions{Compression: tc.c})
+		if err != nil {
+			t.Fatalf("seed %d: %s: %v", seed, tc.c, err)
+		}
+		if got := readAll(t, files[0].Data, s, 0); len(got) != len(recs) {
+			t.Fatalf("seed %d: %s: read %d records, wrote %d", seed, tc.c, len(got), len(recs))
+		}
+	}
 }
