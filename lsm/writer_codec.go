@@ -148,11 +148,6 @@ func (c Compression) pageCodec() compress.Codec {
 	return zstdCodec
 }
 
-// formatCodec is the Parquet codec c writes.
-func (c Compression) formatCodec() format.CompressionCodec {
-	return c.pageCodec().CompressionCodec()
-}
-
 // snappyPages is Parquet's SNAPPY codec (raw snappy blocks), as
 // parquet-go's.
 type snappyPages struct{}
