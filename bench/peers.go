@@ -6,7 +6,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/parquet-go/parquet-go"
-	"github.com/parquet-go/parquet-go/compress/zstd"
+	"github.com/parquet-go/parquet-go/compress"
 	"github.com/siltdb/silt/types"
 )
 
@@ -45,12 +45,13 @@ func toPQ(row types.Row) pqRow {
 		Qty: row[4].(int32), Score: row[5].(float64), Updated: int64(row[6].(types.Timestamp))}
 }
 
-// parquetEncode encodes rows into one in-memory Parquet file with ZSTD (as
-// silt's writer does) and returns its size: the CPU limit of ingest. One
-// codec serves a whole run, so its encoders are reused across files.
-func parquetEncode(codec *zstd.Codec, rows []pqRow) (int, error) {
+// parquetEncode encodes rows into one in-memory Parquet file with codec
+// (that of silt's compacted files) and pages of pageBytes, and returns its
+// size: the CPU limit of ingest. One codec serves a whole run, so its
+// encoders are reused across files.
+func parquetEncode(codec compress.Codec, pageBytes int, rows []pqRow) (int, error) {
 	var buf bytes.Buffer
-	w := parquet.NewGenericWriter[pqRow](&buf, parquet.Compression(codec))
+	w := parquet.NewGenericWriter[pqRow](&buf, parquet.Compression(codec), parquet.PageBufferSize(pageBytes))
 	if _, err := w.Write(rows); err != nil {
 		return 0, fmt.Errorf("parquet-go encode: %w", err)
 	}

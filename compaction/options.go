@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/siltdb/silt/lsm"
 	"github.com/siltdb/silt/types"
 )
 
@@ -42,6 +43,15 @@ type Options struct {
 	// PageBytes is the target uncompressed size of an output data page
 	// (parquet.page-size); 0 is lsm's default.
 	PageBytes int
+	// Compression is the page compression of output files by output
+	// level (file.compression, file.compression.zstd-level and
+	// file.compression.per.level): Compression[l] for level l, the last
+	// entry for levels past the end; empty means lsm's default (ZSTD at
+	// lsm.DefaultZstdLevel). A file moved up a level without being
+	// rewritten (see UpgradeMinSize) keeps the codec it was written with,
+	// and a row group is copied page by page only into a file of its own
+	// codec (otherwise it is re-encoded).
+	Compression []lsm.Compression
 	// UpgradeMinSize: an input file that overlaps no other input and is at
 	// least this large moves to the output level without being rewritten;
 	// smaller ones are rewritten together with their neighbours so that
@@ -116,6 +126,14 @@ func (o Options) EnsureDefaults() Options {
 	return o
 }
 
+// CompressionAt is the compression of the files written at level.
+func (o *Options) CompressionAt(level int) lsm.Compression {
+	if len(o.Compression) == 0 {
+		return lsm.Compression{}
+	}
+	return o.Compression[min(max(level, 0), len(o.Compression)-1)]
+}
+
 // Validate checks o (after EnsureDefaults) against the schema the
 // compactions read and write.
 func (o *Options) Validate(schema *types.Schema) error {
@@ -127,6 +145,11 @@ func (o *Options) Validate(schema *types.Schema) error {
 		return bad("sorted-run trigger %d < 2", o.SortedRunTrigger)
 	case o.NumLevels < 2:
 		return bad("%d levels < 2", o.NumLevels)
+	}
+	for l, c := range o.Compression {
+		if err := c.Check(); err != nil {
+			return bad("level %d: %v", l, err)
+		}
 	}
 	if e := o.Expire; e != nil {
 		if schema == nil || e.Field < 0 || e.Field >= len(schema.Fields) {

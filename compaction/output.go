@@ -99,7 +99,8 @@ func (w *outputWriter) flush(ctx context.Context, final bool) error {
 		return nil
 	}
 	o := &w.j.Options
-	files, err := lsm.WritePieces(ctx, w.pieces, w.j.schema, lsm.WriterOptions{TargetFileSize: o.TargetFileSize, RowGroupRows: o.RowGroupRows, PageBytes: o.PageBytes})
+	files, err := lsm.WritePieces(ctx, w.pieces, w.j.schema, lsm.WriterOptions{TargetFileSize: o.TargetFileSize, RowGroupRows: o.RowGroupRows, PageBytes: o.PageBytes,
+		Compression: o.CompressionAt(w.j.plan.OutputLevel)})
 	if err != nil {
 		return fmt.Errorf("write output: %w", err)
 	}

@@ -4,10 +4,12 @@ import (
 	"encoding/binary"
 	"fmt"
 
+	"github.com/klauspost/compress/snappy"
 	"github.com/klauspost/compress/zstd"
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/encoding/thrift"
 	"github.com/parquet-go/parquet-go/format"
+	"github.com/pierrec/lz4/v4"
 	"github.com/siltdb/silt/types"
 )
 
@@ -215,7 +217,7 @@ func decompress(body []byte, size int64, codec format.CompressionCodec, scratch 
 			return nil, fmt.Errorf("uncompressed body of %d bytes, header says %d", len(body), size)
 		}
 		return body, nil
-	case format.Zstd:
+	case format.Zstd, format.Snappy, format.Lz4Raw:
 		var dst []byte
 		if scratch != nil && int64(cap(scratch.body)) >= size {
 			dst = scratch.body[:0:size] // the capacity bounds the output
@@ -225,7 +227,7 @@ func decompress(body []byte, size int64, codec format.CompressionCodec, scratch 
 				scratch.body = dst
 			}
 		}
-		out, err := pageDecoder.DecodeAll(body, dst)
+		out, err := decompressInto(dst, body, codec)
 		if err != nil {
 			return nil, fmt.Errorf("decompressing to at most the declared %d bytes: %v", size, err)
 		}
@@ -235,6 +237,35 @@ func decompress(body []byte, size int64, codec format.CompressionCodec, scratch 
 		return out, nil
 	}
 	return nil, fmt.Errorf("unsupported compression codec %s", codec)
+}
+
+// decompressInto decompresses body with codec (ZSTD, SNAPPY or LZ4_RAW)
+// into dst, never past its capacity.
+func decompressInto(dst, body []byte, codec format.CompressionCodec) ([]byte, error) {
+	switch codec {
+	case format.Snappy:
+		n, err := snappy.DecodedLen(body)
+		if err != nil {
+			return nil, err
+		}
+		if n > cap(dst) {
+			return nil, fmt.Errorf("snappy body declares %d bytes", n)
+		}
+		return snappy.Decode(dst[:n], body)
+	case format.Lz4Raw:
+		if cap(dst) == 0 { // lz4's decoder faults on an empty destination
+			if len(body) == 1 && body[0] == 0 {
+				return dst, nil // the block of an empty page
+			}
+			return nil, fmt.Errorf("LZ4 block of %d bytes for an empty page", len(body))
+		}
+		n, err := lz4.UncompressBlock(body, dst[:cap(dst)])
+		if err != nil {
+			return nil, err
+		}
+		return dst[:n], nil
+	}
+	return pageDecoder.DecodeAll(body, dst)
 }
 
 func checkDictionary(body []byte, usize int64, n int, s chunkShape) ([]byte, error) {

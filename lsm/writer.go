@@ -46,6 +46,9 @@ type WriterOptions struct {
 	// PageBytes is the target uncompressed size of a data page. Default
 	// defaultPageBytes.
 	PageBytes int
+	// Compression is the page compression of the files (zero value: ZSTD
+	// at DefaultZstdLevel).
+	Compression Compression
 	// BloomBitsPerKey sizes the split-block bloom filter of the _key column
 	// (10 bits give about 1% false positives). Default 10.
 	BloomBitsPerKey int
@@ -216,17 +219,14 @@ const tailSlack = 16 << 10
 
 const maxInt = int64(^uint(0) >> 1)
 
-// zstdCodec compresses every data file (see zstdPages). Sharing one keeps
-// the encoders' history windows (8 MiB each at the default level) across
-// files instead of allocating and clearing new ones per file, which
-// dominated small flushes.
-var zstdCodec = newZstdPages()
-
 func (fw *fileWriter) start() {
 	fw.buf = bytes.Buffer{}
 	fw.sized = -1
 	fw.w = parquet.NewWriter(&fw.buf, fw.ps,
-		parquet.Compression(zstdCodec),
+		// Shared codecs (see writer_codec.go) keep the zstd encoders'
+		// history windows across files instead of allocating and clearing
+		// new ones per file, which dominated small flushes.
+		parquet.Compression(fw.opts.Compression.pageCodec()),
 		parquet.BloomFilters(parquet.SplitBlockFilter(uint(fw.opts.BloomBitsPerKey), colKey)),
 		parquet.DeferBloomFiltersWithBuffers(parquet.NewBufferPool()),
 		parquet.PageBufferSize(fw.opts.PageBytes),

@@ -13,7 +13,7 @@ import (
 // (two per core, at most 2*maxEncodeWorkers), each about 8 MiB.
 func idleEncoders() int { return min(2*runtime.GOMAXPROCS(0), 2*maxEncodeWorkers) }
 
-// zstdPages is the page codec of every data file: ZSTD at the default
+// zstdPages is the ZSTD page codec of data files: ZSTD at one encoder
 // level with the options of parquet-go's codec (one goroutine, no frame
 // checksum, an empty input gives a frame), so pages compress to the same
 // bytes. parquet-go's codec keeps its encoders in a sync.Pool, which
@@ -23,12 +23,17 @@ func idleEncoders() int { return min(2*runtime.GOMAXPROCS(0), 2*maxEncodeWorkers
 // history (8 MiB and one block; it changes no output). It holds no state
 // that changes what is written.
 type zstdPages struct {
-	idle chan *zstd.Encoder
-	dec  pqzstd.Codec
+	level zstd.EncoderLevel
+	idle  chan *zstd.Encoder
+	dec   pqzstd.Codec
 }
 
-func newZstdPages() *zstdPages {
-	return &zstdPages{idle: make(chan *zstd.Encoder, idleEncoders())}
+// newZstdPages returns the codec of the default encoder level
+// (zstd.SpeedDefault, zstd's level 3).
+func newZstdPages() *zstdPages { return newZstdPagesLevel(zstd.SpeedDefault) }
+
+func newZstdPagesLevel(level zstd.EncoderLevel) *zstdPages {
+	return &zstdPages{level: level, idle: make(chan *zstd.Encoder, idleEncoders())}
 }
 
 func (*zstdPages) String() string                            { return "ZSTD" }
@@ -43,7 +48,7 @@ func (c *zstdPages) Encode(dst, src []byte) ([]byte, error) {
 		var err error
 		e, err = zstd.NewWriter(nil,
 			zstd.WithEncoderConcurrency(1),
-			zstd.WithEncoderLevel(zstd.SpeedDefault),
+			zstd.WithEncoderLevel(c.level),
 			zstd.WithZeroFrames(true),
 			zstd.WithEncoderCRC(false),
 			zstd.WithLowerEncoderMem(true),

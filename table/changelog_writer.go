@@ -156,6 +156,7 @@ func (w *Writer) encodeChangelog(k bucketKey, recs []lsm.Record) ([]changelogFil
 		TargetFileSize: w.t.opts.TargetFileSize,
 		RowGroupRows:   w.t.opts.RowGroupRows,
 		PageBytes:      w.t.opts.PageBytes,
+		Compression:    w.t.opts.Compression.Files(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("table %s: write changelog: %w", w.t.name, err)

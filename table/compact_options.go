@@ -223,6 +223,7 @@ func (t *Table) compactionOptions() compaction.Options {
 		PageBytes:                   t.opts.PageBytes,
 		Parallelism:                 c.MaxConcurrent,
 		NoRowGroupCopy:              c.NoRowGroupCopy,
+		Compression:                 t.opts.Compression.levels(c.NumLevels),
 	}
 	if c.TimeField != "" {
 		if i := t.schema.FieldIndex(c.TimeField); i >= 0 {

@@ -54,7 +54,7 @@ func OptionDocs() []OptionDoc {
 		{OptWriteBufferSize, "64mb", "memory a writer buffers before flushing sorted runs"},
 		{OptSchemaCompatibility, "backward", "schema changes ALTER TABLE allows: backward | forward | full | none, or backward_transitive | forward_transitive | full_transitive"},
 		{OptIcebergEnabled, "", "true | false: publish Iceberg table metadata pointing at the table's Parquet files at every snapshot (unset: the warehouse default, off unless configured)"},
-	}, append(append(append(compactionOptionDocs(), lifecycleOptionDocs()...), historyOptionDocs()...), lookupOptionDocs()...)...)
+	}, append(append(append(compactionOptionDocs(), lifecycleOptionDocs()...), historyOptionDocs()...), append(lookupOptionDocs(), compressionOptionDocs()...)...)...)
 }
 
 // Options are a table's parsed options.
@@ -79,6 +79,9 @@ type Options struct {
 	History HistoryOptions
 	// Lookup holds the point lookup options (lookup_options.go).
 	Lookup LookupOptions
+	// Compression holds the data file compression options
+	// (compression_options.go).
+	Compression CompressionOptions
 	// Iceberg is metadata.iceberg.enabled: Set says the table sets it
 	// (otherwise the warehouse default applies), Enabled its value.
 	Iceberg struct{ Set, Enabled bool }
@@ -86,7 +89,7 @@ type Options struct {
 
 // ParseOptions validates the raw options of a schema and fills defaults.
 func ParseOptions(raw map[string]string) (Options, error) {
-	o := Options{Buckets: 1, MergeEngine: "deduplicate", TargetFileSize: 128 << 20, RowGroupRows: 64 << 10, WriteBufferSize: 64 << 20, PageBytes: 256 << 10, SchemaCompatibility: "backward"}
+	o := Options{Buckets: 1, MergeEngine: "deduplicate", TargetFileSize: 128 << 20, RowGroupRows: 64 << 10, WriteBufferSize: 64 << 20, PageBytes: 256 << 10, SchemaCompatibility: "backward", Compression: defaultCompressionOptions()}
 	keys := make([]string, 0, len(raw))
 	for k := range raw {
 		keys = append(keys, k)
@@ -145,6 +148,8 @@ func ParseOptions(raw map[string]string) (Options, error) {
 			err = o.History.set(k, v)
 		case isLookupOption(k):
 			err = o.Lookup.set(k, v)
+		case isCompressionOption(k):
+			err = o.Compression.set(k, v)
 		default:
 			err = fmt.Errorf("%w: unknown table option %q", types.ErrInvalid, k)
 		}
@@ -236,5 +241,5 @@ func IsOption(k string) bool {
 			return true
 		}
 	}
-	return isCompactionOption(k) || isLifecycleOption(k) || isHistoryOption(k) || isLookupOption(k)
+	return isCompactionOption(k) || isLifecycleOption(k) || isHistoryOption(k) || isLookupOption(k) || isCompressionOption(k)
 }

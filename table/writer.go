@@ -185,6 +185,7 @@ func (w *Writer) Flush(ctx context.Context) error {
 					TargetFileSize: w.t.opts.TargetFileSize,
 					RowGroupRows:   w.t.opts.RowGroupRows,
 					PageBytes:      w.t.opts.PageBytes,
+					Compression:    w.t.opts.Compression.ForLevel(0),
 				})
 			}
 		}(w.buffers[k])
