@@ -83,6 +83,12 @@ type changelogState struct {
 	attempts int
 	// lookups sums how the before-images were read (tests).
 	lookups GetManyStats
+	// lookupCommits counts the writer's lookup-changelog commits; own is
+	// its private lookup index (changelog_index.go), noIndex disables it
+	// (tests).
+	lookupCommits int
+	own           *ownIndex
+	noIndex       bool
 }
 
 // keepInput keeps a written record for the input producer and returns the
@@ -275,6 +281,7 @@ func (w *Writer) commitLookup(ctx context.Context, c manifest.Commit) (*manifest
 		}
 		snap, err := w.t.meta.Commit(ctx, cc)
 		if err == nil {
+			w.cl.lookupCommits++
 			return snap, nil
 		}
 		if errors.Is(err, objstore.ErrAmbiguous) {
@@ -417,7 +424,8 @@ func (w *Writer) lookupChangelog(ctx context.Context, base *manifest.Snapshot, a
 	var batch []bucketKey
 	var probes []keyProbe
 	flush := func() error {
-		if err := w.t.beforeImages(ctx, base, probes, limit, &w.cl.lookups); err != nil {
+		x, fp := w.changelogIndex()
+		if err := w.t.beforeImages(ctx, x, fp, base, probes, limit, &w.cl.lookups); err != nil {
 			return err
 		}
 		var encoded []changelogFile
