@@ -423,8 +423,27 @@ func (w *Writer) lookupChangelog(ctx context.Context, base *manifest.Snapshot, a
 	var writes [][]lsm.Record
 	var batch []bucketKey
 	var probes []keyProbe
+	// The lookup index is caught up to base while the commit's own files
+	// are read below: two reads of the store at once, not one after the
+	// other.
+	x, fp := w.changelogIndex()
+	var caughtUp chan struct{}
+	if x != nil && base != nil {
+		caughtUp = make(chan struct{})
+		go func() {
+			defer close(caughtUp)
+			x.ensure(ctx, w.t, base, fp, true)
+		}()
+	}
+	waitIndex := func() {
+		if caughtUp != nil {
+			<-caughtUp
+			caughtUp = nil
+		}
+	}
+	defer waitIndex()
 	flush := func() error {
-		x, fp := w.changelogIndex()
+		waitIndex()
 		if err := w.t.beforeImages(ctx, x, fp, base, probes, limit, &w.cl.lookups); err != nil {
 			return err
 		}

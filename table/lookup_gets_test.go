@@ -67,3 +67,53 @@ func TestColdLookupGets(t *testing.T) {
 	}
 	t.Logf("file %d bytes in 3 row groups; cold Get: at most %d data GETs, %d in all, %.1f KB read in all", files[0].Size, most, gets, float64(read)/1e3)
 }
+
+// TestLookupSkipsOlderFiles: in a deduplicate table, a Get of a key the
+// newest file holds does not open an older file (its records cannot win),
+// while a key only the older file holds is read from it (after the newer
+// file, whose key range admits it, is opened and its bloom filter rules
+// it out).
+func TestLookupSkipsOlderFiles(t *testing.T) {
+	ctx := context.Background()
+	store := &byteCountingStore{Store: objstore.NewMem()}
+	schema := modelSchema(EngineDeduplicate, 1, false)
+	schema.Options[OptWriteOnly] = "true" // two files: no compaction
+	schema.Options[OptStopTrigger] = "10000"
+	schema.Options[OptWriteBufferSize] = "64mb"
+	schema.Options[OptRowGroupRows] = "65536"
+	tb, err := Open("db.t", store, "wh/db.db/t/", schema, Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := tb.NewWriter("skip")
+	for i := range 1000 {
+		mustWrite(t, w, types.Insert, types.Row{"eu", int32(i), int64(i), "old", nil})
+	}
+	if _, err := w.Commit(ctx, "1"); err != nil {
+		t.Fatal(err)
+	}
+	mustWrite(t, w, types.Insert, types.Row{"eu", int32(5), int64(50), "new", nil})
+	mustWrite(t, w, types.Insert, types.Row{"eu", int32(900), int64(50), "new", nil})
+	if _, err := w.Commit(ctx, "2"); err != nil {
+		t.Fatal(err)
+	}
+	w.Close(ctx)
+	_, files, err := tb.DataFiles(ctx, 0, 0)
+	if err != nil || len(files) != 2 {
+		t.Fatalf("%d data files, %v; want 2", len(files), err)
+	}
+	for _, c := range []struct {
+		id       int32
+		note     string
+		wantGets int64
+	}{{5, "new", 1}, {6, "old", 2}} {
+		g0 := store.gets.Load()
+		row, ok, err := tb.Get(ctx, 0, "eu", c.id)
+		if err != nil || !ok || row[3] != c.note {
+			t.Fatalf("Get %d = %v,%v,%v", c.id, row, ok, err)
+		}
+		if g := store.gets.Load() - g0; g != c.wantGets {
+			t.Fatalf("Get %d made %d data GETs, want %d (one per file that may hold its newest record)", c.id, g, c.wantGets)
+		}
+	}
+}
