@@ -166,7 +166,7 @@ func TestScenariosLocal(t *testing.T) {
 				if v := res.Ratios["commit p50 latency, with the Iceberg view / without (target <= 2)"]; v <= 0 {
 					t.Errorf("no cost ratio of the Iceberg view: %v", res.Ratios)
 				}
-				for _, how := range []string{"data files", "lookup index"} {
+				for _, how := range []string{"writer's private index", "lookup index"} {
 					if v := res.Ratios["commit p50 latency, changelog-producer = lookup ("+how+") / none"]; v <= 0 {
 						t.Errorf("no cost ratio of the lookup changelog producer (%s): %v", how, res.Ratios)
 					}

@@ -20,9 +20,10 @@ const changelogTableRows = 50_000
 
 // commitChangelog measures the lookup changelog producer: the same
 // 200-row upsert commits into three copies of one loaded table, without a
-// producer, with changelog-producer = lookup reading before-images from the
-// data files, and with it and a local lookup index (a process with a cache
-// directory). The commits of the three alternate, so all see the same
+// producer, with changelog-producer = lookup in a process without a
+// lookup index (the writer reads the first commit's before-images from the
+// data files, then builds and uses a private index), and with it and the
+// process's lookup index (a process with a cache directory). The commits of the three alternate, so all see the same
 // machine noise.
 func (b *runner) commitChangelog(ctx context.Context, r *Result, cs *countingStore, cat *catalog.Catalog) error {
 	commits := max(b.rows/4, 5)
@@ -47,7 +48,7 @@ func (b *runner) commitChangelog(ctx context.Context, r *Result, cs *countingSto
 	}
 	vs := []*variant{
 		{name: "no changelog producer", producer: table.ProducerNone, cat: cat},
-		{name: "changelog-producer = lookup, before-images from the data files", producer: table.ProducerLookup, cat: cat},
+		{name: "changelog-producer = lookup, no lookup index in the process (the writer's private index)", producer: table.ProducerLookup, cat: cat},
 		{name: "changelog-producer = lookup, local lookup index", producer: table.ProducerLookup, cat: hotCat},
 	}
 	for i, v := range vs {
@@ -104,7 +105,7 @@ func (b *runner) commitChangelog(ctx context.Context, r *Result, cs *countingSto
 	}
 	plain := vs[0]
 	for _, v := range vs[1:] {
-		how := "data files"
+		how := "writer's private index"
 		if v.cat == hotCat {
 			how = "lookup index"
 		}
@@ -113,6 +114,6 @@ func (b *runner) commitChangelog(ctx context.Context, r *Result, cs *countingSto
 		r.target(fmt.Sprintf("changelog producer lookup commit ÷ plain commit, p50 latency (%s)", how), "≤ 2", p50, 2, true)
 		r.target(fmt.Sprintf("changelog producer lookup commit ÷ plain commit, 1 / commits/s (%s)", how), "≤ 2", rate, 2, true)
 	}
-	r.note("changelog producer: three tables of %d rows (loaded, fully compacted) get the same %d commits of %d upserts of existing random keys (each key's changelog is a -U/+U pair), one commit to each in turn; latency = Commit call; commits/s counts the writes too; `data files`: the before-images are read from the parent snapshot's files (files ruled out by key range and bloom filter, each row group read once, table.GetMany's path); `lookup index`: from a local lookup index (table.Env.LocalDir), caught up to each commit's parent", rows, commits, changelogCommitRows)
+	r.note("changelog producer: three tables of %d rows (loaded, fully compacted) get the same %d commits of %d upserts of existing random keys (each key's changelog is a -U/+U pair), one commit to each in turn; latency = Commit call; commits/s counts the writes too; `writer's private index`: the process has no lookup index, so the writer reads its first commit's before-images from the parent snapshot's files (table.GetMany's path) and from its second commit on from a private lookup index it builds in a temporary directory and catches up to each commit's parent; `lookup index`: from the process's lookup index (table.Env.LocalDir), caught up to each commit's parent", rows, commits, changelogCommitRows)
 	return nil
 }

@@ -2,6 +2,7 @@ package lsm
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -33,6 +34,10 @@ type LookupStats struct {
 	// PagesRead counts the data pages read and decoded, PageReads the
 	// ranged reads that fetched them (see FileReader.LookupKeys).
 	PagesRead, PageReads int64
+	// SeqPruned files were skipped without opening: the merge is last
+	// write wins and a record of the key newer than anything they hold
+	// (their MaxSeq) was already found.
+	SeqPruned int
 	// Records counts the records of the key found.
 	Records int
 }
@@ -40,14 +45,31 @@ type LookupStats struct {
 // Lookup returns the merged record of key across files (one LSM tree): files
 // whose MinKey/MaxKey exclude the key are not opened, then each opened
 // file's bloom filters and row-group key ranges decide which row groups
-// are searched, and its page index which pages of them are read. It reports false when no record exists or the merged record is not
-// +I/+U (deleted).
+// are searched, and its page index which pages of them are read. It
+// reports false when no record exists or the merged record is not +I/+U
+// (deleted).
+//
+// When merger is last write wins (LastWriteWins: the merged record is the
+// record of the highest sequence number), files are searched newest first
+// (by MaxSeq), and a file whose MaxSeq is below a record already found is
+// not opened: nothing in it can win. A MaxSeq of 0 is read as unknown.
 func Lookup(ctx context.Context, files []FileSource, key []byte, merger Merger) (Record, bool, LookupStats, error) {
 	st := LookupStats{Files: len(files)}
+	lww := false
+	if l, ok := merger.(LastWriteWins); ok && l.LastWriteWins() {
+		lww = true
+		files = slices.Clone(files)
+		slices.SortStableFunc(files, func(a, b FileSource) int { return cmp.Compare(b.Meta.MaxSeq, a.Meta.MaxSeq) })
+	}
 	var recs []Record
+	newest := int64(-1) // the highest sequence number found
 	for _, fs := range files {
 		if !keyInRange(key, fs.Meta.MinKey, fs.Meta.MaxKey) {
 			st.RangePruned++
+			continue
+		}
+		if lww && newest >= 0 && fs.Meta.MaxSeq > 0 && fs.Meta.MaxSeq < newest {
+			st.SeqPruned++
 			continue
 		}
 		fr, err := fs.Open(ctx)
@@ -67,6 +89,9 @@ func Lookup(ctx context.Context, files []FileSource, key []byte, merger Merger) 
 		st.PageReads += after.PageReads - before.PageReads
 		if err != nil {
 			return Record{}, false, st, fmt.Errorf("data file %s: %w", fs.Meta.Path, err)
+		}
+		for _, r := range got {
+			newest = max(newest, r.Seq)
 		}
 		recs = append(recs, got...)
 	}

@@ -14,13 +14,22 @@ import (
 
 // TestLookupRandom builds an LSM tree of files with overlapping key ranges
 // and checks Lookup against a last-record-wins oracle, and that only files
-// whose key range admits the key are opened.
+// whose key range admits the key are opened. In odd runs the merger
+// declares itself last write wins and the files carry their sequence
+// ranges: files older than a record found must then be skipped, the others
+// opened once.
 func TestLookupRandom(t *testing.T) {
 	seed := testSeed(t)
 	ctx := context.Background()
 	s := benchSchema()
-	for it := 0; it < 5; it++ {
+	seqPruned := 0
+	for it := 0; it < 10; it++ {
 		rng := rand.New(rand.NewPCG(seed, uint64(it)))
+		lww := it%2 == 1
+		var merger Merger = lastWins{}
+		if lww {
+			merger = lastWriteWins{}
+		}
 		var srcs []FileSource
 		var metas []manifest.DataFile
 		opened := map[int]int{}
@@ -45,6 +54,9 @@ func TestLookupRandom(t *testing.T) {
 			}
 			for _, ef := range files {
 				meta := manifest.DataFile{MinKey: ef.MinKey, MaxKey: ef.MaxKey, Size: int64(len(ef.Data)), SeqBase: 0}
+				if lww {
+					meta.MinSeq, meta.MaxSeq = ef.MinSeq, ef.MaxSeq
+				}
 				i := len(srcs)
 				data := ef.Data
 				metas = append(metas, meta)
@@ -58,7 +70,7 @@ func TestLookupRandom(t *testing.T) {
 			id := rng.Int64N(1600) - 50
 			key, _ := types.EncodeKey(nil, id)
 			clear(opened)
-			got, ok, st, err := Lookup(ctx, srcs, key, lastWins{})
+			got, ok, st, err := Lookup(ctx, srcs, key, merger)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -83,19 +95,32 @@ func TestLookupRandom(t *testing.T) {
 				if opened[i] > 0 && !admits {
 					t.Fatalf("run %d: Lookup(%d) opened file %d whose range excludes it", it, id, i)
 				}
-				if opened[i] != 0 && opened[i] != 1 || admits && opened[i] != 1 {
+				if opened[i] != 0 && opened[i] != 1 || admits && opened[i] != 1 && !lww {
 					t.Fatalf("run %d: Lookup(%d) opened file %d %d times (admits=%t)", it, id, i, opened[i], admits)
 				}
+				if lww && admits && opened[i] == 0 && len(recs) > 0 && m.MaxSeq >= recs[len(recs)-1].Seq {
+					t.Fatalf("run %d: Lookup(%d) skipped file %d (MaxSeq %d), which may hold the newest record (seq %d)", it, id, i, m.MaxSeq, recs[len(recs)-1].Seq)
+				}
 			}
-			if st.Files != len(srcs) || st.Opened != inRange || st.RangePruned != len(srcs)-inRange {
-				t.Fatalf("run %d: stats %+v, want %d opened of %d", it, st, inRange, len(srcs))
+			if st.Files != len(srcs) || st.Opened+st.SeqPruned != inRange || st.RangePruned != len(srcs)-inRange || !lww && st.SeqPruned != 0 {
+				t.Fatalf("run %d: stats %+v, want %d opened or skipped of %d", it, st, inRange, len(srcs))
 			}
+			seqPruned += st.SeqPruned
 			if len(recs) == 0 && st.RowGroupsRead > int64(st.Opened-st.BloomPruned)*2 {
 				t.Fatalf("run %d: absent key read %d row groups: %+v", it, st.RowGroupsRead, st)
 			}
 		}
 	}
+	t.Logf("seed %d: %d files skipped as older than a record found", seed, seqPruned)
+	if seqPruned == 0 {
+		t.Fatalf("seed %d: no file skipped by sequence number", seed)
+	}
 }
+
+// lastWriteWins is lastWins declaring itself last write wins.
+type lastWriteWins struct{ lastWins }
+
+func (lastWriteWins) LastWriteWins() bool { return true }
 
 func TestLookupOpenError(t *testing.T) {
 	boom := errors.New("boom")

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"slices"
 	"sort"
 	"sync"
@@ -21,6 +22,13 @@ import (
 // run concurrently. Each page is verified before it is decoded
 // (page_decode.go). A row group without a page index, or with a page the
 // page path does not decode, is read whole as before.
+//
+// A lookup aims to read at most lookupBudget bytes of a row group in as
+// few requests as fit: a row group no larger than that is fetched in one
+// read (its CRC-32C checked, then its pages decoded and checked as
+// below), and the value pages of a larger one are merged into one read
+// when the span from the first to the last fits the budget left after
+// the _key pages.
 
 // coalesceGap merges two ranges of one read when at most this many bytes
 // separate them: one larger read is cheaper than two requests.
@@ -30,6 +38,11 @@ const coalesceGap = 16 << 10
 // with the smallest gaps between them are merged further, trading bytes
 // for requests.
 const coalesceBudget = 48 << 10
+
+// lookupBudget is the bytes a lookup of one row group aims to read at
+// most (see above): a cold lookup's target is one or two GETs and at most
+// 64 KB.
+const lookupBudget = 64 << 10
 
 // fetchParallel bounds the concurrent reads of one page read.
 const fetchParallel = 8
@@ -91,9 +104,9 @@ func (fs fetched) at(off, n int64) ([]byte, bool) {
 	return fs[k].data[off-fs[k].off : off-fs[k].off+n], true
 }
 
-// fetch reads the coalesced spans concurrently.
-func (f *FileReader) fetch(ctx context.Context, spans []span) (fetched, error) {
-	spans = coalesce(spans, coalesceGap, coalesceBudget)
+// fetch reads the coalesced spans concurrently; budget is coalesce's.
+func (f *FileReader) fetch(ctx context.Context, spans []span, budget int64) (fetched, error) {
+	spans = coalesce(spans, coalesceGap, budget)
 	out := make(fetched, len(spans))
 	errs := make([]error, len(spans))
 	sem := make(chan struct{}, fetchParallel)
@@ -146,6 +159,12 @@ func runsOf(pages []int) [][2]int {
 // group that cannot be read by pages is read whole. A damaged page gives
 // an error wrapping types.ErrCorruption.
 func (f *FileReader) LookupKeys(ctx context.Context, keys [][]byte) ([]Record, error) {
+	return f.lookupKeys(ctx, keys, lookupBudget)
+}
+
+// lookupKeys is LookupKeys aiming at budget bytes per row group (tests
+// vary it; a negative budget never reads a row group in one read).
+func (f *FileReader) lookupKeys(ctx context.Context, keys [][]byte, budget int64) ([]Record, error) {
 	want, check, err := f.projection(ReadOptions{})
 	if err != nil {
 		return nil, err
@@ -161,7 +180,7 @@ func (f *FileReader) LookupKeys(ctx context.Context, keys [][]byte) ([]Record, e
 		if len(in) == 0 {
 			continue
 		}
-		recs, ok, err := f.readGroupPaged(ctx, i, in, want, check)
+		recs, ok, err := f.readGroupPaged(ctx, i, in, want, check, budget)
 		if err != nil {
 			return nil, err
 		}
@@ -198,7 +217,7 @@ func (f *FileReader) readGroupKeys(ctx context.Context, i int, keys [][]byte) ([
 
 // readGroupPaged reads the records of keys in row group i by pages. ok is
 // false when the row group cannot be read by pages.
-func (f *FileReader) readGroupPaged(ctx context.Context, i int, keys [][]byte, want []bool, check bool) (_ []Record, ok bool, err error) {
+func (f *FileReader) readGroupPaged(ctx context.Context, i int, keys [][]byte, want []bool, check bool, budget int64) (_ []Record, ok bool, err error) {
 	for c := range f.cols {
 		if f.cols[c].nested != nil {
 			return nil, false, nil // nested columns: the row group is read whole
@@ -226,12 +245,26 @@ func (f *FileReader) readGroupPaged(ctx context.Context, i int, keys [][]byte, w
 	if len(kp) == 0 {
 		return nil, true, nil
 	}
+	whole, err := f.smallGroup(ctx, i, budget)
+	if err != nil {
+		return nil, false, err
+	}
+	// get returns the fetched bytes holding spans: the whole row group
+	// when it was read, else a new read merging them within budget.
+	get := func(spans []span, budget int64) (fetched, error) {
+		if whole != nil && !slices.ContainsFunc(spans, func(s span) bool { _, ok := whole.at(s.off, s.end-s.off); return !ok }) {
+			return whole, nil
+		}
+		return f.fetch(ctx, spans, budget)
+	}
 	keyRuns := runsOf(kp)
 	var spans []span
+	var keyBytes int64
 	for _, r := range keyRuns {
 		spans = append(spans, kci.pageSpan(r[0], r[1]))
+		keyBytes += spans[len(spans)-1].end - spans[len(spans)-1].off
 	}
-	fs, err := f.fetch(ctx, spans)
+	fs, err := get(spans, coalesceBudget)
 	if err != nil {
 		return nil, false, err
 	}
@@ -314,7 +347,9 @@ func (f *FileReader) readGroupPaged(ctx context.Context, i int, keys [][]byte, w
 			spans = append(spans, span{ci.dictOff, ci.dictOff + ci.dictLen})
 		}
 	}
-	if fs, err = f.fetch(ctx, spans); err != nil {
+	// The value pages in one read when their span fits what the budget
+	// leaves after the _key pages.
+	if fs, err = get(spans, max(coalesceBudget, budget-keyBytes)); err != nil {
 		return nil, false, err
 	}
 	decoded := make(map[int][]*pageRun, len(cols))
@@ -394,6 +429,26 @@ func (f *FileReader) readGroupPaged(ctx context.Context, i int, keys [][]byte, w
 		out = append(out, rec)
 	}
 	return out, true, nil
+}
+
+// smallGroup reads row group i in one read when it is at most budget
+// bytes and the file is not in memory already, and checks its CRC-32C
+// (the pages are still checked one by one when decoded); nil otherwise.
+func (f *FileReader) smallGroup(ctx context.Context, i int, budget int64) (fetched, error) {
+	g := &f.groups[i]
+	if _, inMemory := f.r.(*BytesReader); inMemory || g.end-g.start > budget {
+		return nil, nil
+	}
+	data, err := readRange(ctx, f.r, g.start, g.end-g.start, fmt.Sprintf("row group %d", i))
+	if err != nil {
+		return nil, err
+	}
+	f.bytesRead.Add(int64(len(data)))
+	f.pageReads.Add(1)
+	if got := crc32.Checksum(data, castagnoli); got != g.crc {
+		return nil, fmt.Errorf("%w: checksum mismatch in row group %d (bytes %d..%d): stored %08x, computed %08x", types.ErrCorruption, i, g.start, g.end, g.crc, got)
+	}
+	return fetched{{off: g.start, data: data}}, nil
 }
 
 // checkRunBounds is checkBounds of a run of column col of row group i,

@@ -88,7 +88,8 @@ func sameRecords(got, want []Record) bool {
 // written, for single keys (present, absent, at page boundaries: every
 // key of small files) and for sorted sets of keys, over random files with
 // NULLs, many pages per row group, long keys and keys with several
-// records, reopening the file from its footer between lookups.
+// records, reopening the file from its footer between lookups, with read
+// budgets from none (pages only) to whole row groups in one read.
 func TestLookupKeysOracle(t *testing.T) {
 	seed := testSeed(t)
 	ctx := context.Background()
@@ -117,7 +118,7 @@ func TestLookupKeysOracle(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			got, err := fr.LookupKeys(ctx, [][]byte{k})
+			got, err := fr.lookupKeys(ctx, [][]byte{k}, randBudget(rng))
 			if err != nil {
 				t.Fatalf("seed %d run %d: LookupKeys(%x): %v", seed, it, k, err)
 			}
@@ -134,7 +135,7 @@ func TestLookupKeysOracle(t *testing.T) {
 			}
 			slices.SortFunc(set, bytes.Compare)
 			set = slices.CompactFunc(set, bytes.Equal)
-			got, err := fr.LookupKeys(ctx, set)
+			got, err := fr.lookupKeys(ctx, set, randBudget(rng))
 			if err != nil {
 				t.Fatalf("seed %d run %d: LookupKeys(%d keys): %v", seed, it, len(set), err)
 			}
@@ -146,6 +147,12 @@ func TestLookupKeysOracle(t *testing.T) {
 			t.Fatalf("seed %d run %d: page reads fell back to row groups: %+v", seed, it, st)
 		}
 	}
+}
+
+// randBudget returns a read budget of a lookup: none (pages only, merged
+// within coalesceBudget), small, the default, or every row group whole.
+func randBudget(rng *rand.Rand) int64 {
+	return []int64{-1, rng.Int64N(8 << 10), rng.Int64N(lookupBudget), lookupBudget, 1 << 40}[rng.IntN(5)]
 }
 
 // TestLookupKeysReadsPages checks that a lookup in a file of many pages
@@ -208,7 +215,7 @@ func TestLookupKeysCorruptPage(t *testing.T) {
 				t.Fatal(err)
 			}
 			k := keys[rng.IntN(len(keys))]
-			got, err := fr.LookupKeys(ctx, [][]byte{k})
+			got, err := fr.lookupKeys(ctx, [][]byte{k}, randBudget(rng))
 			switch {
 			case err != nil && !errors.Is(err, types.ErrCorruption):
 				t.Fatalf("seed %d run %d: flip at %d: error not wrapping ErrCorruption: %v", seed, it, pos, err)
@@ -307,6 +314,46 @@ func TestCoalesce(t *testing.T) {
 		}
 		if total > max(own, budget) {
 			t.Fatalf("seed %d: reads %d bytes, %d without the budget of %d", seed, total, own, budget)
+		}
+	}
+}
+
+// TestLookupKeysWholeGroupChecksum: a row group a lookup reads in one read
+// is checked by its CRC-32C, so a flipped bit anywhere in it (page headers
+// and dictionary pages included, which no page CRC covers) fails the
+// lookup of a key it holds with an error wrapping types.ErrCorruption.
+func TestLookupKeysWholeGroupChecksum(t *testing.T) {
+	seed := testSeed(t)
+	ctx := context.Background()
+	for it := 0; it < 6; it++ {
+		rng := rand.New(rand.NewPCG(seed, uint64(it)))
+		data, s, recs, _ := pagedFile(t, rng)
+		clean, err := OpenFile(ctx, bytes.NewReader(data), int64(len(data)), s, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 40 {
+			i := rng.IntN(len(clean.groups))
+			g := clean.groups[i]
+			var inGroup [][]byte
+			for rec, err := range clean.GroupRecords(ctx, i) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				inGroup = append(inGroup, rec.Key)
+			}
+			k := inGroup[rng.IntN(len(inGroup))]
+			bad := slices.Clone(data)
+			pos := g.start + rng.Int64N(g.end-g.start)
+			bad[pos] ^= 1 << rng.IntN(8)
+			fr, err := OpenFooter(bytes.NewReader(bad), clean.Footer(), s, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, err := fr.lookupKeys(ctx, [][]byte{k}, 1<<40); !errors.Is(err, types.ErrCorruption) {
+				t.Fatalf("seed %d run %d: flip at %d in row group %d (bytes %d..%d): lookup of %x gave %d records (want %d), %v; want ErrCorruption",
+					seed, it, pos, i, g.start, g.end, k, len(got), len(oracleRecords(recs, [][]byte{k})), err)
+			}
 		}
 	}
 }

@@ -13,7 +13,8 @@ import (
 // beforeImages answers the before-images of a lookup changelog: each
 // probe's merged record at base (deletes included, tombstones reported as
 // LookupRecord reports them), for every key of the commit at once, the way
-// GetMany reads keys. The local lookup index answers when it is current at
+// GetMany reads keys. The lookup index x (with schema fingerprint fp; nil:
+// none) answers when it is current at
 // base or can be caught up to it (base was just resolved as the latest
 // snapshot, so a compaction landing meanwhile does not keep the index
 // behind); the keys it cannot answer are read from base's data files once
@@ -21,7 +22,7 @@ import (
 // ruled out by key range and bloom filters, each row group read once), more
 // by merging the bucket's files once. probes are in (partition, bucket,
 // key) order, distinct; st sums how they were answered.
-func (t *Table) beforeImages(ctx context.Context, base *manifest.Snapshot, probes []keyProbe, limit int, st *GetManyStats) error {
+func (t *Table) beforeImages(ctx context.Context, x *lookupIndex, fp string, base *manifest.Snapshot, probes []keyProbe, limit int, st *GetManyStats) error {
 	st.Keys += len(probes)
 	st.Distinct += len(probes)
 	if base == nil || len(probes) == 0 {
@@ -35,8 +36,7 @@ func (t *Table) beforeImages(ctx context.Context, base *manifest.Snapshot, probe
 			probes[i].rec = t.canonicalKind(probes[i].rec, probes[i].exists)
 		}
 	}()
-	if x := t.lookupIndex(); x != nil {
-		fp := t.lk.fingerprint(t.schema)
+	if x != nil {
 		cols := len(t.schema.Fields)
 		n := x.getEach(base, fp, cols, probes)
 		if n < len(probes) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -133,37 +134,45 @@ func TestChangelogLookupIndexCatchesUpToBase(t *testing.T) {
 // for every merge engine, against two oracles: the model (the exact
 // per-key spec) and the changelog computed by the reference path, a
 // LookupRecord of each written key in the parent's data files. The
-// before-images come in turn from the lookup index, from the data files
-// with the index busy, from GetMany's file path and from the bucket merge
-// (small and large thresholds), for all buckets at once or in batches,
-// with compactions in between.
+// before-images come in turn from the table's lookup index, from the
+// writer's private index (no index in the Env: from its second commit
+// on), from the data files with the index busy, from GetMany's file path
+// and from the bucket merge (small and large thresholds), for all buckets
+// at once or in batches, with compactions in between.
 // Replay: go test ./table -run TestChangelogLookupPaths -seed N.
 func TestChangelogLookupPaths(t *testing.T) {
 	seed := testSeed(t)
 	for _, engine := range []string{EngineDeduplicate, EnginePartialUpdate, EngineAggregation, EngineFirstRow} {
-		for _, indexed := range []bool{false, true} {
-			name := fmt.Sprintf("%s/index=%v", engine, indexed)
+		for _, index := range []string{"files", "private", "table"} {
+			name := fmt.Sprintf("%s/index=%s", engine, index)
 			t.Run(name, func(t *testing.T) {
 				h := fnv.New64a()
 				h.Write([]byte(name))
 				rng := rand.New(rand.NewPCG(seed, h.Sum64()))
-				runChangelogPaths(t, rng, engine, indexed, 10, 60)
+				runChangelogPaths(t, rng, engine, index, 10, 60)
 			})
 		}
 	}
 }
 
-func runChangelogPaths(t *testing.T, rng *rand.Rand, engine string, indexed bool, commits, keys int) {
+// runChangelogPaths: index is where before-images come from when they can
+// ("table": the Env's lookup index, "private": the writer's own, "files":
+// the data files only).
+func runChangelogPaths(t *testing.T, rng *rand.Rand, engine string, index string, commits, keys int) {
 	ctx := context.Background()
 	schema := modelSchema(engine, 1+rng.IntN(3), rng.IntN(2) == 0)
 	schema.Options[OptChangelogProducer] = ProducerLookup
 	schema.Options[OptWriteOnly] = "true" // compactions only where the test makes them
 	schema.Options[OptStopTrigger] = "10000"
+	indexed := index == "table"
 	var env Env
-	if indexed {
+	switch index {
+	case "table":
 		reg := NewLookupIndexes()
 		defer reg.Close()
 		env = Env{LocalDir: t.TempDir(), Indexes: reg, StoreID: "test"}
+	case "private":
+		env = Env{LocalDir: t.TempDir()}
 	}
 	tb, err := Open("db.t", objstore.NewMem(), "wh/db.db/t/", schema, env)
 	if err != nil {
@@ -172,8 +181,19 @@ func runChangelogPaths(t *testing.T, rng *rand.Rand, engine string, indexed bool
 	m := &model{engine: engine, state: map[modelKey]types.Row{}}
 	var prevSnap *manifest.Snapshot
 	w := tb.NewWriter("model")
-	defer func() { _ = w.Close(ctx) }()
+	w.cl.noIndex = index == "files"
+	defer func() {
+		if err := w.Close(ctx); err != nil {
+			t.Errorf("close: %v", err)
+		}
+		if index == "private" { // the private index is deleted
+			if left, err := os.ReadDir(env.LocalDir); err != nil || len(left) != 0 {
+				t.Errorf("after Close the local directory holds %d entries, %v", len(left), err)
+			}
+		}
+	}()
 	for c := 1; c <= commits; c++ {
+		fromIndex := w.cl.lookups.FromIndex
 		w.cl.lookupKeys = []int{0, 1, 1 + rng.IntN(20)}[rng.IntN(3)]
 		w.cl.batchKeys = []int{0, 1, 1 + rng.IntN(60)}[rng.IntN(3)] // 1: a batch per bucket
 		busy := indexed && rng.IntN(4) == 0
@@ -229,6 +249,12 @@ func runChangelogPaths(t *testing.T, rng *rand.Rand, engine string, indexed bool
 			if len(cs) != len(ref) {
 				t.Fatalf("commit %d: %d changelog rows, the reference path gives %d", c, len(cs), len(ref))
 			}
+		}
+		switch got := w.cl.lookups.FromIndex - fromIndex; {
+		case index == "private" && c > 1 && got == 0 && w.cl.lookups.Keys > 0:
+			t.Fatalf("commit %d: the writer's private lookup index answered no before-image", c)
+		case index != "table" && (index == "files" || c == 1) && got != 0:
+			t.Fatalf("commit %d: %d before-images from an index, want none (index=%s)", c, got, index)
 		}
 		prevSnap = snap
 		if rng.IntN(3) == 0 {

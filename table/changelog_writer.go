@@ -83,6 +83,12 @@ type changelogState struct {
 	attempts int
 	// lookups sums how the before-images were read (tests).
 	lookups GetManyStats
+	// lookupCommits counts the writer's lookup-changelog commits; own is
+	// its private lookup index (changelog_index.go), noIndex disables it
+	// (tests).
+	lookupCommits int
+	own           *ownIndex
+	noIndex       bool
 }
 
 // keepInput keeps a written record for the input producer and returns the
@@ -276,6 +282,7 @@ func (w *Writer) commitLookup(ctx context.Context, c manifest.Commit) (*manifest
 		}
 		snap, err := w.t.meta.Commit(ctx, cc)
 		if err == nil {
+			w.cl.lookupCommits++
 			return snap, nil
 		}
 		if errors.Is(err, objstore.ErrAmbiguous) {
@@ -417,8 +424,28 @@ func (w *Writer) lookupChangelog(ctx context.Context, base *manifest.Snapshot, a
 	var writes [][]lsm.Record
 	var batch []bucketKey
 	var probes []keyProbe
+	// The lookup index is caught up to base while the commit's own files
+	// are read below: two reads of the store at once, not one after the
+	// other.
+	x, fp := w.changelogIndex()
+	var caughtUp chan struct{}
+	if x != nil && base != nil {
+		caughtUp = make(chan struct{})
+		go func() {
+			defer close(caughtUp)
+			x.ensure(ctx, w.t, base, fp, true)
+		}()
+	}
+	waitIndex := func() {
+		if caughtUp != nil {
+			<-caughtUp
+			caughtUp = nil
+		}
+	}
+	defer waitIndex()
 	flush := func() error {
-		if err := w.t.beforeImages(ctx, base, probes, limit, &w.cl.lookups); err != nil {
+		waitIndex()
+		if err := w.t.beforeImages(ctx, x, fp, base, probes, limit, &w.cl.lookups); err != nil {
 			return err
 		}
 		var encoded []changelogFile

@@ -446,13 +446,15 @@ func (m *compactManager) close(ctx context.Context) error {
 
 // Close waits for the writer's background compactions to finish; if ctx
 // ends first they are cancelled (their uncommitted outputs are deleted) and
-// ctx's error is returned. It does not commit buffered rows: call Commit or
+// ctx's error is returned. It deletes the writer's private lookup index
+// (changelog_index.go). It does not commit buffered rows: call Commit or
 // Abort first. The writer must not be used afterwards.
 func (w *Writer) Close(ctx context.Context) error {
+	err := w.cl.closeIndex()
 	if w.cm == nil {
-		return nil
+		return err
 	}
-	return w.cm.close(ctx)
+	return errors.Join(w.cm.close(ctx), err)
 }
 
 // BucketRuns is a writer's view of one bucket's merge tree.
