@@ -55,6 +55,10 @@ const (
 	aggFirstNonNull
 	aggBoolAnd
 	aggBoolOr
+	aggCollect  // mergeengine_nested.go
+	aggMergeMap // mergeengine_nested.go
+	aggListagg  // mergeengine_nested.go
+	aggProduct  // mergeengine_product.go
 )
 
 var aggFuncByName = map[string]aggFunc{
@@ -68,6 +72,10 @@ var aggFuncByName = map[string]aggFunc{
 	"first_non_null_value": aggFirstNonNull,
 	"bool_and":             aggBoolAnd,
 	"bool_or":              aggBoolOr,
+	"collect":              aggCollect,
+	"merge_map":            aggMergeMap,
+	"listagg":              aggListagg,
+	"product":              aggProduct,
 }
 
 func aggFuncNames() string {
@@ -92,20 +100,42 @@ func (f aggFunc) fits(t types.DataType) bool {
 		return t.Kind == types.Int || t.Kind == types.BigInt
 	case aggBoolAnd, aggBoolOr:
 		return t.Kind == types.Boolean
+	case aggCollect:
+		return t.Kind == types.ArrayKind
+	case aggMergeMap:
+		return t.Kind == types.MapKind
+	case aggListagg:
+		return t.Kind == types.String
+	case aggProduct:
+		switch t.Kind {
+		case types.Int, types.BigInt, types.Float, types.Double, types.DecimalKind:
+			return true
+		}
+		return false
 	}
 	return true
 }
 
 type aggregation struct {
-	funcs []aggFunc // per column
-	isKey []bool
-	kinds []types.Kind
+	funcs  []aggFunc // per column
+	isKey  []bool
+	kinds  []types.Kind
+	params []aggParams // per column: type and per-column options
+	// noRetract says which columns refuse -U values (see
+	// mergeengine_retract.go); nil when every column accepts them.
+	noRetract []bool
 }
 
-func newAggregation(s *types.Schema, funcs map[int]aggFunc) *aggregation {
-	a := &aggregation{funcs: make([]aggFunc, len(s.Fields)), isKey: make([]bool, len(s.Fields)), kinds: make([]types.Kind, len(s.Fields))}
+func newAggregation(s *types.Schema, funcs map[int]aggFunc, params []aggParams) *aggregation {
+	a := &aggregation{funcs: make([]aggFunc, len(s.Fields)), isKey: make([]bool, len(s.Fields)), kinds: make([]types.Kind, len(s.Fields)), params: params}
 	for i, f := range s.Fields {
 		a.kinds[i] = f.Type.Kind
+	}
+	if a.params == nil {
+		a.params = make([]aggParams, len(s.Fields))
+	}
+	for i, f := range s.Fields {
+		a.params[i].name, a.params[i].typ = f.Name, f.Type
 	}
 	for i, f := range funcs {
 		a.funcs[i] = f
@@ -113,6 +143,7 @@ func newAggregation(s *types.Schema, funcs map[int]aggFunc) *aggregation {
 	for _, k := range s.KeyIndexes() {
 		a.isKey[k] = true
 	}
+	a.noRetract = a.refusesRetraction(s)
 	return a
 }
 
@@ -133,14 +164,22 @@ func (a *aggregation) Merge(recs []lsm.Record) lsm.Record {
 		switch {
 		case r.Kind.IsAdd():
 			for c := 0; c < n && c < len(r.Row); c++ {
-				if !a.isKey[c] {
+				switch {
+				case a.isKey[c]:
+				case a.funcs[c] >= aggCollect:
+					acc[c] = a.addNested(c, acc[c], r.Row[c])
+				default:
 					acc[c] = add(a.funcs[c], a.kinds[c], acc[c], r.Row[c], r.Merged, lastAdd != nil)
 				}
 			}
 			lastAdd = r
 		case r.Kind == types.UpdateBefore:
 			for c := 0; c < n && c < len(r.Row); c++ {
-				if !a.isKey[c] {
+				switch {
+				case a.isKey[c] || a.params[c].ignoreRetract:
+				case a.funcs[c] == aggProduct:
+					acc[c] = a.retractProduct(c, acc[c], r.Row[c])
+				default:
 					acc[c] = retract(a.funcs[c], a.kinds[c], acc[c], r.Row[c], r.Merged)
 				}
 			}
@@ -162,9 +201,12 @@ func (a *aggregation) Merge(recs []lsm.Record) lsm.Record {
 		// Only retractions: store what sum and count must subtract.
 		out.Kind = types.UpdateBefore
 		for c, f := range a.funcs {
-			if f == aggSum || f == aggCount {
+			switch {
+			case f == aggSum || f == aggCount:
 				acc[c] = negate(acc[c])
-			} else if !a.isKey[c] {
+			case f == aggProduct && acc[c] != nil:
+				acc[c] = a.productDivisor(c, acc[c])
+			case !a.isKey[c]:
 				acc[c] = nil
 			}
 		}
