@@ -1,6 +1,7 @@
 package table
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -8,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/siltdb/silt/lsm"
+	"github.com/siltdb/silt/objstore"
 	"github.com/siltdb/silt/types"
 )
 
@@ -270,4 +272,85 @@ func TestAggregationNestedOptionErrors(t *testing.T) {
 			t.Errorf("ParseOptions(%s): %v", k, err)
 		}
 	}
+}
+
+// TestAggregationProductOverflowTable: a DECIMAL product that overflows
+// is an error, not a row, in every path: a flush that pre-merges the
+// overflowing rows, a scan and a point lookup that merge them on read, and
+// a compaction that merges them.
+func TestAggregationProductOverflowTable(t *testing.T) {
+	ctx := context.Background()
+	s := &types.Schema{
+		Fields: []types.Field{
+			{ID: 0, Name: "id", Type: types.TBigInt, NotNull: true},
+			{ID: 1, Name: "p", Type: types.TDecimal(38, 0)},
+		},
+		PrimaryKeys:    []string{"id"},
+		HighestFieldID: 1,
+		Options:        map[string]string{OptMergeEngine: EngineAggregation, "fields.p.aggregate-function": "product"},
+	}
+	big, err := types.ParseDecimal128("10000000000000000000", s.Fields[1].Type) // 10^19: its square has 39 digits
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `column "p": aggregate function product overflows DECIMAL(38,0)`
+	isOverflow := func(what string, err error) {
+		t.Helper()
+		if !errors.Is(err, types.ErrInvalid) || !strings.Contains(err.Error(), want) {
+			t.Fatalf("%s: got %v, want an error containing %q", what, err, want)
+		}
+	}
+	// Pre-merged by the write buffer: the flush fails.
+	tb, err := Open("db.t", objstore.NewMem(), "wh/db.db/t/", s, Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := tb.NewWriter("u")
+	for range 2 {
+		if err := w.Write(ctx, types.Insert, types.Row{int64(1), big}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err = w.Commit(ctx, "c")
+	isOverflow("flush", err)
+
+	// Merged on read and by compaction: one row per commit.
+	tb, err = Open("db.t", objstore.NewMem(), "wh/db.db/t/", s, Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		w := tb.NewWriter("u")
+		if err := w.Write(ctx, types.Insert, types.Row{int64(1), big}); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Write(ctx, types.Insert, types.Row{int64(2), types.Decimal128FromInt64(3)}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Commit(ctx, fmt.Sprint(i)); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sc, err := tb.NewScan(ctx, ScanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var scanErr error
+	for _, err := range sc.Rows(ctx) {
+		if err != nil {
+			scanErr = err
+			break
+		}
+	}
+	isOverflow("scan", scanErr)
+	_, _, err = tb.Get(ctx, 0, int64(1))
+	isOverflow("get", err)
+	if row, ok, err := tb.Get(ctx, 0, int64(2)); err != nil || !ok || row[1] != types.Decimal128FromInt64(9) {
+		t.Fatalf("get of the key that fits = %v, %v, %v; want 9", row, ok, err)
+	}
+	_, err = tb.Compact(ctx, CompactOptions{Full: true})
+	isOverflow("compaction", err)
 }

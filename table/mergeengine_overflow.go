@@ -27,3 +27,14 @@ func (o aggOverflow) Unwrap() error { return types.ErrInvalid }
 
 // MergeFailed marks aggOverflow as a merge's error value (lsm.MergeError).
 func (o aggOverflow) MergeFailed() {}
+
+// MergeCanFail reports whether a merge can put an aggOverflow into a row:
+// only a DECIMAL product column can overflow (lsm.FallibleMerger).
+func (a *aggregation) MergeCanFail() bool {
+	for c, f := range a.funcs {
+		if f == aggProduct && !a.isKey[c] && a.kinds[c] == types.DecimalKind {
+			return true
+		}
+	}
+	return false
+}
