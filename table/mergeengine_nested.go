@@ -15,8 +15,9 @@ import (
 //	collect    ARRAY: the elements of every input array, in write order;
 //	           with fields.<col>.distinct=true each element once, at its
 //	           first occurrence. NULL elements are kept (once, if distinct).
-//	merge_map  MAP: the union of the input maps; for a key in several, the
-//	           later value wins. Keys keep the order they first appeared in.
+//	merge_map  MAP: the union of the input maps; for a key in several (or
+//	           twice in one), the later value wins. Keys keep the order they
+//	           first appeared in.
 //	listagg    STRING: the input strings joined by
 //	           fields.<col>.list-agg-delimiter (default ","); blank strings
 //	           (empty or white space only) are skipped, like NULL.
@@ -206,10 +207,10 @@ func mergeMapAdd(acc, v types.Value) types.Value {
 	if !ok {
 		return acc
 	}
-	old, ok := acc.(types.Map)
-	if !ok {
-		return in
-	}
+	// A first map is folded into an empty one too: a map written with a
+	// key twice (the API does not refuse it) keeps the later value, as it
+	// would merged with an earlier map.
+	old, _ := acc.(types.Map)
 	out := make(types.Map, len(old), len(old)+len(in))
 	copy(out, old)
 	pos := newValueIndex(len(old) + len(in))

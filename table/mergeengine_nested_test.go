@@ -354,3 +354,16 @@ func TestAggregationProductOverflowTable(t *testing.T) {
 	_, err = tb.Compact(ctx, CompactOptions{Full: true})
 	isOverflow("compaction", err)
 }
+
+// TestMergeMapDuplicateKeys: a map written with a key twice folds like two
+// maps (the later value wins), so merging it alone or after another map
+// agree.
+func TestMergeMapDuplicateKeys(t *testing.T) {
+	dup := types.Map{{Key: int32(1), Value: "a"}, {Key: int32(1), Value: "b"}}
+	if got := fmt.Sprint(mergeMapAdd(nil, dup)); got != "[{1 b}]" {
+		t.Fatalf("alone: %s, want [{1 b}]", got)
+	}
+	if got := fmt.Sprint(mergeMapAdd(types.Map{{Key: int32(2), Value: "c"}}, dup)); got != "[{2 c} {1 b}]" {
+		t.Fatalf("after a map: %s", got)
+	}
+}
