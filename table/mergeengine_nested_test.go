@@ -315,10 +315,14 @@ func TestAggregationProductOverflowTable(t *testing.T) {
 	isOverflow("flush", err)
 
 	// Merged on read and by compaction: one row per commit.
-	tb, err = Open("db.t", objstore.NewMem(), "wh/db.db/t/", s, Env{})
+	store := objstore.NewMem()
+	tb, err = Open("db.t", store, "wh/db.db/t/", s, Env{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	reg := NewLookupIndexes()
+	defer reg.Close()
+	var indexed *Table
 	for i := range 2 {
 		w := tb.NewWriter("u")
 		if err := w.Write(ctx, types.Insert, types.Row{int64(1), big}); err != nil {
@@ -332,6 +336,12 @@ func TestAggregationProductOverflowTable(t *testing.T) {
 		}
 		if err := w.Close(ctx); err != nil {
 			t.Fatal(err)
+		}
+		if i == 0 {
+			indexed = indexedTable(t, store, s, t.TempDir(), reg)
+			if _, ok, err := indexed.Get(ctx, 0, int64(1)); err != nil || !ok {
+				t.Fatalf("get through the lookup index after one commit: %v, %v", ok, err)
+			}
 		}
 	}
 	sc, err := tb.NewScan(ctx, ScanOptions{})
@@ -351,6 +361,10 @@ func TestAggregationProductOverflowTable(t *testing.T) {
 	if row, ok, err := tb.Get(ctx, 0, int64(2)); err != nil || !ok || row[1] != types.Decimal128FromInt64(9) {
 		t.Fatalf("get of the key that fits = %v, %v, %v; want 9", row, ok, err)
 	}
+	// The local lookup index, built after the first commit, merges the
+	// key's indexed record with the second commit's when it catches up.
+	_, _, err = indexed.Get(ctx, 0, int64(1))
+	isOverflow("get through the lookup index", err)
 	_, err = tb.Compact(ctx, CompactOptions{Full: true})
 	isOverflow("compaction", err)
 }
