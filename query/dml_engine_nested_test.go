@@ -49,3 +49,44 @@ func TestUpdateAggregationNested(t *testing.T) {
 		t.Fatalf("a refused UPDATE changed rows:\n%s", got)
 	}
 }
+
+// TestAggregationNestedDDL: a collection or product function on a column
+// of the wrong type, or a misplaced per-column option, is refused by
+// CREATE TABLE and ALTER TABLE with one line naming the option.
+func TestAggregationNestedDDL(t *testing.T) {
+	e, _ := siltEngine(t)
+	const ddl = `CREATE TABLE t (id INT PRIMARY KEY, n INT, tags ARRAY<STRING>, m MAP<STRING, INT>, s STRING) WITH ('merge-engine'='aggregation'`
+	for sql, want := range map[string]string{
+		ddl + `, 'fields.n.aggregate-function'='collect')`:                                    `aggregate function collect does not apply to column "n" of type INT`,
+		ddl + `, 'fields.tags.aggregate-function'='merge_map')`:                               `aggregate function merge_map does not apply to column "tags"`,
+		ddl + `, 'fields.m.aggregate-function'='listagg')`:                                    `aggregate function listagg does not apply to column "m"`,
+		ddl + `, 'fields.s.aggregate-function'='product')`:                                    `aggregate function product does not apply to column "s" of type STRING`,
+		ddl + `, 'fields.tags.aggregate-function'='collect', 'fields.tags.distinct'='maybe')`: `fields.tags.distinct: "maybe" is not true or false`,
+	} {
+		err := execErr(t, e, sql)
+		if !errors.Is(err, types.ErrInvalid) || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: %v, want one line containing %q", sql, err, want)
+		}
+	}
+	mustExec(t, e, ddl+`, 'fields.tags.aggregate-function'='collect', 'fields.s.aggregate-function'='listagg', 'fields.s.list-agg-delimiter'=' | ', 'fields.n.aggregate-function'='product')`)
+	// The per-column options decide how existing records were merged, as
+	// the function does: they are fixed at CREATE TABLE.
+	for sql, want := range map[string]string{
+		`ALTER TABLE t SET ('fields.n.aggregate-function' = 'merge_map')`: "option fields.n.aggregate-function cannot be changed after CREATE TABLE",
+		`ALTER TABLE t SET ('fields.tags.distinct' = 'true')`:             "option fields.tags.distinct cannot be changed after CREATE TABLE",
+		`ALTER TABLE t SET ('fields.s.list-agg-delimiter' = ';')`:         "option fields.s.list-agg-delimiter cannot be changed after CREATE TABLE",
+		`ALTER TABLE t SET ('fields.n.ignore-retract' = 'true')`:          "option fields.n.ignore-retract cannot be changed after CREATE TABLE",
+		`ALTER TABLE t RESET ('fields.s.list-agg-delimiter')`:             "option fields.s.list-agg-delimiter cannot be changed after CREATE TABLE",
+	} {
+		err := execErr(t, e, sql)
+		if !errors.Is(err, types.ErrInvalid) || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: %v, want one line containing %q", sql, err, want)
+		}
+	}
+	// Setting an option to the value it already has changes nothing.
+	mustExec(t, e, `ALTER TABLE t SET ('fields.tags.distinct' = 'false', 'fields.s.list-agg-delimiter' = ' | ');
+		INSERT INTO t VALUES (1, 2, ['a', 'b', 'a'], MAP {'k': 1}, 'x'), (1, 3, ['b', 'c'], NULL, 'y')`)
+	if got := query(t, e, `SELECT n, tags, s FROM t`); got != "6|[a, b, a, b, c]|x | y\n" {
+		t.Fatalf("after ALTER: %q", got)
+	}
+}
