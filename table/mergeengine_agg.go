@@ -21,12 +21,21 @@ import (
 //	first_value           the value of the first +I/+U (NULL included).
 //	first_non_null_value  the first non-NULL value.
 //	bool_and, bool_or     BOOLEAN; NULLs skipped.
+//	product               INT, BIGINT, FLOAT, DOUBLE, DECIMAL; NULLs skipped
+//	                      (mergeengine_product.go).
+//	collect, merge_map,   ARRAY, MAP, STRING; NULLs skipped
+//	listagg               (mergeengine_nested.go).
 //
 // -D deletes the row: the state restarts empty, so later +I/+U build a new
-// row. -U retracts its values from sum (subtracts) and count (one less per
-// non-NULL value) and is an error-free no-op for every other function, which
-// cannot be undone. A key whose records since its last -D are only -U is not
-// a row (reads drop it), but its retractions still apply to later rows.
+// row. -U retracts its values from sum (subtracts), count (one less per
+// non-NULL value) and FLOAT/DOUBLE product (divides), and is an error-free
+// no-op for min, max, the last/first functions and bool_and/bool_or, which
+// cannot be undone. Writes refuse -U values in collect, merge_map, listagg
+// and integer/DECIMAL product columns (mergeengine_retract.go), which the
+// merge ignores; fields.<col>.ignore-retract=true makes a column ignore -U
+// values whatever its function. A key whose records since its last -D are
+// only -U is not a row (reads drop it), but its retractions still apply to
+// later rows.
 //
 // Arithmetic is exact and wraps in two's complement on overflow (INT in 32
 // bits, BIGINT and DECIMAL's unscaled value in 64 bits): Merge cannot fail,
@@ -37,7 +46,7 @@ import (
 //
 // A merged record keeps partial state: a partial sum or count for +I/+U, and
 // for a record holding only retractions (Kind -U) the total retracted from
-// sum and count columns. count reads a raw row's value as "one if not NULL"
+// sum and count columns and the divisor of FLOAT/DOUBLE product columns. count reads a raw row's value as "one if not NULL"
 // but a merged row's value as a partial count, which is why lsm marks merged
 // records.
 
