@@ -452,7 +452,7 @@ func immutableOption(key string) (string, bool) {
 	case table.OptSequenceField:
 		return "existing records were ordered by it", true
 	}
-	if strings.HasPrefix(key, "fields.") && strings.HasSuffix(key, ".aggregate-function") {
+	if strings.HasPrefix(key, "fields.") && strings.HasSuffix(key, ".aggregate-function") || table.IsAggregateParamOption(key) {
 		return "existing records were aggregated with it", true
 	}
 	return "", false
@@ -468,6 +468,10 @@ func effectiveOption(opts map[string]string, key string) string {
 		return "1"
 	case key == table.OptMergeEngine:
 		return table.EngineDeduplicate
+	case strings.HasSuffix(key, ".distinct"), strings.HasSuffix(key, ".ignore-retract"):
+		return "false"
+	case strings.HasSuffix(key, ".list-agg-delimiter"):
+		return ","
 	case strings.HasPrefix(key, "fields."):
 		return "last_non_null_value"
 	}

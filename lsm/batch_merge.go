@@ -374,6 +374,9 @@ func (m *BatchMerge) mergeKey(group []entry, o *batchOut) error {
 	if !r.Kind.IsAdd() {
 		return nil
 	}
+	if err := mergeFailure(&r); err != nil {
+		return err
+	}
 	if len(r.Row) > 0 {
 		for i := range recs {
 			if &recs[i].Row[0] == &r.Row[0] {

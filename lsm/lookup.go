@@ -101,6 +101,11 @@ func Lookup(ctx context.Context, files []FileSource, key []byte, merger Merger) 
 	}
 	slices.SortStableFunc(recs, func(a, b Record) int { return compareRecords(&a, &b) })
 	r := mergeKey(merger, recs)
+	if len(recs) > 1 && r.Kind.IsAdd() && mergeCanFail(merger) {
+		if err := mergeFailure(&r); err != nil {
+			return Record{}, false, st, err
+		}
+	}
 	return r, r.Kind.IsAdd(), st, nil
 }
 

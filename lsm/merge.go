@@ -59,6 +59,7 @@ func mergeSources(ctx context.Context, srcs []RecordSource, merger Merger, keepD
 		mergeOne(ctx, srcs[0], merger, keepDeletes, yield)
 		return
 	}
+	canFail := mergeCanFail(merger)
 	h := mergeHeap{}
 	for i, src := range srcs {
 		c := &runCursor{src: i, next: src}
@@ -99,6 +100,12 @@ func mergeSources(ctx context.Context, srcs []RecordSource, merger Merger, keepD
 		if !keepDeletes && !r.Kind.IsAdd() {
 			continue
 		}
+		if canFail && len(group) > 1 {
+			if err := mergeFailure(&r); err != nil {
+				yield(Record{}, err)
+				return
+			}
+		}
 		if !yield(r, nil) {
 			return
 		}
@@ -107,6 +114,7 @@ func mergeSources(ctx context.Context, srcs []RecordSource, merger Merger, keepD
 
 // mergeOne merges the records of each key of a single sorted run: no heap.
 func mergeOne(ctx context.Context, src RecordSource, merger Merger, keepDeletes bool, yield func(Record, error) bool) {
+	canFail := mergeCanFail(merger)
 	c := &runCursor{next: src}
 	ok, err := c.advance()
 	var group []Record
@@ -130,6 +138,12 @@ func mergeOne(ctx context.Context, src RecordSource, merger Merger, keepDeletes 
 		r := mergeKey(merger, group)
 		if !keepDeletes && !r.Kind.IsAdd() {
 			continue
+		}
+		if canFail && len(group) > 1 {
+			if err := mergeFailure(&r); err != nil {
+				yield(Record{}, err)
+				return
+			}
 		}
 		if !yield(r, nil) {
 			return

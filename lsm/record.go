@@ -63,6 +63,39 @@ func compareRecords(a, b *Record) int {
 	return cmp.Compare(a.Seq, b.Seq)
 }
 
+// MergeError is implemented by a value a Merger puts into a merged row
+// when the merge fails on the values it combines (an aggregate that
+// overflows its column type): Merge cannot return an error, so the failure
+// travels as the column's value. Reads and lookups of a FallibleMerger
+// return it as their error instead of the row, and writing a row that holds
+// it (a flush, a compaction) fails with it.
+type MergeError interface {
+	error
+	MergeFailed()
+}
+
+// FallibleMerger is implemented by a Merger whose merges can put a
+// MergeError into a row; reads check the rows of only such mergers.
+type FallibleMerger interface {
+	MergeCanFail() bool
+}
+
+// mergeCanFail reports whether m's merged rows must be checked.
+func mergeCanFail(m Merger) bool {
+	f, ok := m.(FallibleMerger)
+	return ok && f.MergeCanFail()
+}
+
+// mergeFailure is the MergeError in r's row, or nil.
+func mergeFailure(r *Record) error {
+	for _, v := range r.Row {
+		if e, ok := v.(MergeError); ok {
+			return e
+		}
+	}
+	return nil
+}
+
 // mergeKey merges the records of one key and marks the result merged.
 func mergeKey(m Merger, recs []Record) Record {
 	r := m.Merge(recs)

@@ -414,6 +414,9 @@ func (fw *fileWriter) encodeRow(row parquet.Row, r *Record) (parquet.Row, error)
 		}
 		pv, ok := toParquet(v, fw.schema.Fields[i].Type)
 		if !ok {
+			if e, failed := v.(MergeError); failed {
+				return nil, e
+			}
 			return nil, fmt.Errorf("%w: column %q: value of Go type %T is not a %s", types.ErrInvalid, fw.schema.Fields[i].Name, v, fw.schema.Fields[i].Type)
 		}
 		def := 0

@@ -295,6 +295,9 @@ func (fw *fileWriter) appendRecord(r *Record) error {
 			continue
 		}
 		if !valueFits(v, fw.schema.Fields[i].Type) {
+			if e, failed := v.(MergeError); failed {
+				return e
+			}
 			return fmt.Errorf("%w: column %q: value of Go type %T is not a %s", types.ErrInvalid, fw.schema.Fields[i].Name, v, fw.schema.Fields[i].Type)
 		}
 	}

@@ -80,6 +80,10 @@ func NewMergeEngine(schema *types.Schema) (lsm.Merger, error) {
 	if err != nil {
 		return nil, err
 	}
+	params, err := parseAggParams(schema, funcs, engine == EngineAggregation)
+	if err != nil {
+		return nil, err
+	}
 	if err := checkTimeField(schema); err != nil {
 		return nil, err
 	}
@@ -87,7 +91,7 @@ func NewMergeEngine(schema *types.Schema) (lsm.Merger, error) {
 	case EnginePartialUpdate:
 		return &partialUpdate{}, nil
 	case EngineAggregation:
-		return newAggregation(schema, funcs), nil
+		return newAggregation(schema, funcs, params), nil
 	case EngineFirstRow:
 		return &firstRow{seqField: seqField}, nil
 	}

@@ -21,12 +21,21 @@ import (
 //	first_value           the value of the first +I/+U (NULL included).
 //	first_non_null_value  the first non-NULL value.
 //	bool_and, bool_or     BOOLEAN; NULLs skipped.
+//	product               INT, BIGINT, FLOAT, DOUBLE, DECIMAL; NULLs skipped
+//	                      (mergeengine_product.go).
+//	collect, merge_map,   ARRAY, MAP, STRING; NULLs skipped
+//	listagg               (mergeengine_nested.go).
 //
 // -D deletes the row: the state restarts empty, so later +I/+U build a new
-// row. -U retracts its values from sum (subtracts) and count (one less per
-// non-NULL value) and is an error-free no-op for every other function, which
-// cannot be undone. A key whose records since its last -D are only -U is not
-// a row (reads drop it), but its retractions still apply to later rows.
+// row. -U retracts its values from sum (subtracts), count (one less per
+// non-NULL value) and FLOAT/DOUBLE product (divides), and is an error-free
+// no-op for min, max, the last/first functions and bool_and/bool_or, which
+// cannot be undone. Writes refuse -U values in collect, merge_map, listagg
+// and integer/DECIMAL product columns (mergeengine_retract.go), which the
+// merge ignores; fields.<col>.ignore-retract=true makes a column ignore -U
+// values whatever its function. A key whose records since its last -D are
+// only -U is not a row (reads drop it), but its retractions still apply to
+// later rows.
 //
 // Arithmetic is exact and wraps in two's complement on overflow (INT in 32
 // bits, BIGINT and DECIMAL's unscaled value in 64 bits): Merge cannot fail,
@@ -37,7 +46,7 @@ import (
 //
 // A merged record keeps partial state: a partial sum or count for +I/+U, and
 // for a record holding only retractions (Kind -U) the total retracted from
-// sum and count columns. count reads a raw row's value as "one if not NULL"
+// sum and count columns and the divisor of FLOAT/DOUBLE product columns. count reads a raw row's value as "one if not NULL"
 // but a merged row's value as a partial count, which is why lsm marks merged
 // records.
 
@@ -55,6 +64,10 @@ const (
 	aggFirstNonNull
 	aggBoolAnd
 	aggBoolOr
+	aggCollect  // mergeengine_nested.go
+	aggMergeMap // mergeengine_nested.go
+	aggListagg  // mergeengine_nested.go
+	aggProduct  // mergeengine_product.go
 )
 
 var aggFuncByName = map[string]aggFunc{
@@ -68,6 +81,10 @@ var aggFuncByName = map[string]aggFunc{
 	"first_non_null_value": aggFirstNonNull,
 	"bool_and":             aggBoolAnd,
 	"bool_or":              aggBoolOr,
+	"collect":              aggCollect,
+	"merge_map":            aggMergeMap,
+	"listagg":              aggListagg,
+	"product":              aggProduct,
 }
 
 func aggFuncNames() string {
@@ -92,20 +109,42 @@ func (f aggFunc) fits(t types.DataType) bool {
 		return t.Kind == types.Int || t.Kind == types.BigInt
 	case aggBoolAnd, aggBoolOr:
 		return t.Kind == types.Boolean
+	case aggCollect:
+		return t.Kind == types.ArrayKind
+	case aggMergeMap:
+		return t.Kind == types.MapKind
+	case aggListagg:
+		return t.Kind == types.String
+	case aggProduct:
+		switch t.Kind {
+		case types.Int, types.BigInt, types.Float, types.Double, types.DecimalKind:
+			return true
+		}
+		return false
 	}
 	return true
 }
 
 type aggregation struct {
-	funcs []aggFunc // per column
-	isKey []bool
-	kinds []types.Kind
+	funcs  []aggFunc // per column
+	isKey  []bool
+	kinds  []types.Kind
+	params []aggParams // per column: type and per-column options
+	// noRetract says which columns refuse -U values (see
+	// mergeengine_retract.go); nil when every column accepts them.
+	noRetract []bool
 }
 
-func newAggregation(s *types.Schema, funcs map[int]aggFunc) *aggregation {
-	a := &aggregation{funcs: make([]aggFunc, len(s.Fields)), isKey: make([]bool, len(s.Fields)), kinds: make([]types.Kind, len(s.Fields))}
+func newAggregation(s *types.Schema, funcs map[int]aggFunc, params []aggParams) *aggregation {
+	a := &aggregation{funcs: make([]aggFunc, len(s.Fields)), isKey: make([]bool, len(s.Fields)), kinds: make([]types.Kind, len(s.Fields)), params: params}
 	for i, f := range s.Fields {
 		a.kinds[i] = f.Type.Kind
+	}
+	if a.params == nil {
+		a.params = make([]aggParams, len(s.Fields))
+	}
+	for i, f := range s.Fields {
+		a.params[i].name, a.params[i].typ = f.Name, f.Type
 	}
 	for i, f := range funcs {
 		a.funcs[i] = f
@@ -113,6 +152,7 @@ func newAggregation(s *types.Schema, funcs map[int]aggFunc) *aggregation {
 	for _, k := range s.KeyIndexes() {
 		a.isKey[k] = true
 	}
+	a.noRetract = a.refusesRetraction(s)
 	return a
 }
 
@@ -133,14 +173,22 @@ func (a *aggregation) Merge(recs []lsm.Record) lsm.Record {
 		switch {
 		case r.Kind.IsAdd():
 			for c := 0; c < n && c < len(r.Row); c++ {
-				if !a.isKey[c] {
+				switch {
+				case a.isKey[c]:
+				case a.funcs[c] >= aggCollect:
+					acc[c] = a.addNested(c, acc[c], r.Row[c])
+				default:
 					acc[c] = add(a.funcs[c], a.kinds[c], acc[c], r.Row[c], r.Merged, lastAdd != nil)
 				}
 			}
 			lastAdd = r
 		case r.Kind == types.UpdateBefore:
 			for c := 0; c < n && c < len(r.Row); c++ {
-				if !a.isKey[c] {
+				switch {
+				case a.isKey[c] || a.params[c].ignoreRetract:
+				case a.funcs[c] == aggProduct:
+					acc[c] = a.retractProduct(c, acc[c], r.Row[c])
+				default:
 					acc[c] = retract(a.funcs[c], a.kinds[c], acc[c], r.Row[c], r.Merged)
 				}
 			}
@@ -162,9 +210,12 @@ func (a *aggregation) Merge(recs []lsm.Record) lsm.Record {
 		// Only retractions: store what sum and count must subtract.
 		out.Kind = types.UpdateBefore
 		for c, f := range a.funcs {
-			if f == aggSum || f == aggCount {
+			switch {
+			case f == aggSum || f == aggCount:
 				acc[c] = negate(acc[c])
-			} else if !a.isKey[c] {
+			case f == aggProduct && acc[c] != nil:
+				acc[c] = a.productDivisor(c, acc[c])
+			case !a.isKey[c]:
 				acc[c] = nil
 			}
 		}

@@ -195,6 +195,7 @@ func engineConfigs() map[string]*types.Schema {
 		"first-row+seqfield":   engineSchema(map[string]string{OptMergeEngine: EngineFirstRow, OptSequenceField: "ts"}),
 		"partial-update":       engineSchema(map[string]string{OptMergeEngine: EnginePartialUpdate}),
 		"aggregation":          aggSchema(),
+		"aggregation+nested":   aggNestedSchema(),
 	}
 }
 
@@ -205,6 +206,11 @@ func randEngineRow(rng *rand.Rand, s *types.Schema, id int64) types.Row {
 	row[0] = id
 	for c := 1; c < len(row); c++ {
 		if rng.IntN(4) == 0 {
+			continue
+		}
+		switch strings.ToLower(s.Options["fields."+s.Fields[c].Name+".aggregate-function"]) {
+		case "collect", "merge_map", "listagg", "product":
+			row[c] = randSmall(rng, s.Fields[c].Type, true)
 			continue
 		}
 		switch s.Fields[c].Type.Kind {

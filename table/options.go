@@ -47,7 +47,10 @@ func OptionDocs() []OptionDoc {
 		{OptBucket, "1", "number of buckets per partition; a key's bucket is hash(key) mod bucket. Fixed at CREATE TABLE."},
 		{OptMergeEngine, "deduplicate", "deduplicate | partial-update | aggregation | first-row"},
 		{OptSequenceField, "", "column whose value orders the records of a key (ties: write order)"},
-		{"fields.<col>.aggregate-function", "last_non_null_value", "aggregation engine: sum, min, max, count, last_value, last_non_null_value, first_value, first_non_null_value, bool_and, bool_or"},
+		{"fields.<col>.aggregate-function", "last_non_null_value", "aggregation engine: sum, product, min, max, count, last_value, last_non_null_value, first_value, first_non_null_value, bool_and, bool_or, collect (ARRAY), merge_map (MAP), listagg (STRING)"},
+		{"fields.<col>.distinct", "false", "aggregation engine, collect columns: true keeps each element once"},
+		{"fields.<col>.list-agg-delimiter", ",", "aggregation engine, listagg columns: the string between joined values"},
+		{"fields.<col>.ignore-retract", "false", "aggregation engine: true ignores the column's -U values (required to write -U values to collect, merge_map, listagg, and INT/BIGINT/DECIMAL product columns)"},
 		{OptTargetFileSize, "128mb", "target size of a data file"},
 		{OptRowGroupRows, "65536", "maximum rows in a Parquet row group"},
 		{OptPageSize, "256kb", "target uncompressed size of a Parquet data page; smaller pages make cold point lookups read less (16kb with parquet.row-group-rows 2048 reads tens of kilobytes), larger ones make scans cheaper"},
@@ -138,7 +141,7 @@ func ParseOptions(raw map[string]string) (Options, error) {
 			default:
 				err = fmt.Errorf("%w: option %s: %q is not true or false", types.ErrInvalid, k, v)
 			}
-		case strings.HasPrefix(k, "fields.") && strings.HasSuffix(k, ".aggregate-function"):
+		case strings.HasPrefix(k, "fields.") && strings.HasSuffix(k, ".aggregate-function"), IsAggregateParamOption(k):
 			// validated by NewMergeEngine against the columns
 		case isCompactionOption(k):
 			err = o.Compaction.set(k, v)
@@ -230,7 +233,8 @@ func CheckOptions(s *types.Schema) error {
 }
 
 // IsOption reports whether k is a table option key silt knows (including
-// the per-column pattern fields.<col>.aggregate-function).
+// the per-column patterns fields.<col>.aggregate-function, .distinct,
+// .list-agg-delimiter and .ignore-retract).
 func IsOption(k string) bool {
 	switch k {
 	case OptBucket, OptMergeEngine, OptSequenceField, OptTargetFileSize, OptRowGroupRows, OptPageSize, OptWriteBufferSize, OptSchemaCompatibility, OptIcebergEnabled:
@@ -240,6 +244,9 @@ func IsOption(k string) bool {
 		if col, ok := strings.CutSuffix(rest, ".aggregate-function"); ok && col != "" {
 			return true
 		}
+	}
+	if IsAggregateParamOption(k) {
+		return true
 	}
 	return isCompactionOption(k) || isLifecycleOption(k) || isHistoryOption(k) || isLookupOption(k) || isCompressionOption(k)
 }

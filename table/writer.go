@@ -144,7 +144,7 @@ func (w *Writer) checkRow(kind types.RowKind, row types.Row) error {
 			return fmt.Errorf("%w: missing value for primary key column %q", types.ErrInvalid, s.Fields[k].Name)
 		}
 	}
-	return nil
+	return w.t.checkRetraction(kind, row)
 }
 
 // Flush writes every buffer to data files in the object store. The files

@@ -56,6 +56,7 @@ func (w *Writer) checkBatch(cols []arrow.Array, kinds *array.Int8, rows int) (in
 			}
 		}
 	}
+	bad = w.t.firstRefusedRetraction(cols, kv, bad)
 	if bad == rows {
 		return rows, nil
 	}
