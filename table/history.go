@@ -100,7 +100,6 @@ func (t *Table) Branch(ctx context.Context, name string) (*Table, error) {
 	if err != nil {
 		return nil, fmt.Errorf("table %s: %w", t.name, err)
 	}
-	t.afterChange(ctx)
 	v := *t
 	v.meta = b
 	return &v, nil

@@ -352,3 +352,33 @@ func TestFastForwardAtomic(t *testing.T) {
 	}
 	t.Logf("%d reads of the old state, %d of the new, none mixed", sawOld, sawNew)
 }
+
+// TestBranchViewRunsNoHook: creating a branch runs Env.AfterChange (the
+// Iceberg view publishes its ref); opening a branch to read or write it
+// changes nothing and must not run the hook (it used to, so every read of
+// a branch published).
+func TestBranchViewRunsNoHook(t *testing.T) {
+	ctx := context.Background()
+	calls := 0
+	tb, err := Open("db.t", objstore.NewMem(), "wh/db.db/t/", modelSchema(EngineDeduplicate, 2, true),
+		Env{AfterChange: func(context.Context, *Table) { calls++ }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	commitRandom(t, ctx, tb, rand.New(rand.NewPCG(1, 2)), 20, "c1")
+	before := calls
+	if _, err := tb.CreateBranch(ctx, "dev", Ref{}); err != nil {
+		t.Fatal(err)
+	}
+	if calls != before+1 {
+		t.Fatalf("CreateBranch ran the hook %d times, want 1", calls-before)
+	}
+	for range 3 {
+		if _, err := tb.Branch(ctx, "dev"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if calls != before+1 {
+		t.Errorf("opening a branch ran the hook %d times, want 0", calls-before-1)
+	}
+}
