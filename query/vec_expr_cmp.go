@@ -128,6 +128,9 @@ type cmpK struct {
 func newCmpK(e *cmpB) kern {
 	dom, scale, ok := cmpDomain(e.l.Type(), e.r.Type())
 	if !ok {
+		if e.l.Type().IsNested() && sameShape(e.l.Type(), e.r.Type()) {
+			return &nestedCmpK{op: cmpOpOf(e.op), l: compileKern(e.l), r: compileKern(e.r)}
+		}
 		return nil
 	}
 	k := &cmpK{op: cmpOpOf(e.op), l: compileKern(e.l), r: compileKern(e.r), lt: e.l.Type(), rt: e.r.Type(),

@@ -39,6 +39,8 @@ var vecCols = []scopeCol{
 	{"z", types.TTimestampLTZ}, {"z2", types.TTimestampLTZ},
 	{"h", types.TTime}, {"h2", types.TTime},
 	{"u", types.TUUID}, {"u2", types.TUUID},
+	{"na", types.TArray(types.TInt)}, {"na2", types.TArray(types.TInt)}, {"nm", types.TMap(types.TString, types.TBigInt)},
+	{"nr", vecRowType}, {"nr2", vecRowType}, {"nw", types.TArray(types.TDecimal(38, 10))},
 }
 
 func vecSchema(t testing.TB) (*scope, *arrow.Schema) {
@@ -115,6 +117,9 @@ func vecValue(r *rand.Rand, t types.DataType) types.Value {
 	if v := vecTemporalValue(r, t, edge); v != nil {
 		return v
 	}
+	if t.IsNested() {
+		return vecNestedValue(r, t)
+	}
 	panic("no values of " + t.String())
 }
 
@@ -162,9 +167,10 @@ var vecLits = map[byte][]string{
 }
 
 var vecColsOf = map[byte][]string{
-	'n': {"i", "i2", "l", "l2", "f", "f2", "g", "g2", "m", "m2", "m3", "m4", "w", "w2", "w3", "w4"},
-	's': {"s", "s2"},
-	'b': {"b", "b2"},
+	'n': {"i", "i2", "l", "l2", "f", "f2", "g", "g2", "m", "m2", "m3", "m4", "w", "w2", "w3", "w4",
+		"na[1]", "na[i]", "nm['a']", "nr.x", "CARDINALITY(na)", "nw[2]", "CARDINALITY(nm)"},
+	's': {"s", "s2", "nr.y"},
+	'b': {"b", "b2", "(na = na2)", "(nr <> nr2)", "(na < na2)", "(nm = nm)", "(nr >= nr2)"},
 	'd': {"d", "d2", "t", "t2", "z", "z2"},
 	'y': {"y", "y2"},
 	'h': {"h", "h2"},
@@ -632,6 +638,14 @@ func kernNodes(k kern) (kernels, rows int) {
 		}
 	case *funcK:
 		kids = x.args
+	case *cardinalityK:
+		kids = []kern{x.x}
+	case *fieldK:
+		kids = []kern{x.x}
+	case *extractK:
+		kids = []kern{x.x, x.idx}
+	case *nestedCmpK:
+		kids = []kern{x.l, x.r}
 	}
 	kernels = 1
 	for _, c := range kids {
