@@ -116,3 +116,49 @@ func TestInt128MatchesBig(t *testing.T) {
 		}
 	}
 }
+
+// FuzzInt128 checks the 128-bit operations against big.Int on any two
+// values and scales.
+func FuzzInt128(f *testing.F) {
+	f.Add(int64(0), uint64(1), int64(-1), uint64(0), uint8(3), uint8(20))
+	f.Add(int64(math.MaxInt64), uint64(math.MaxUint64), int64(0), uint64(10), uint8(38), uint8(0))
+	f.Add(int64(math.MinInt64), uint64(0), int64(-1), uint64(math.MaxUint64), uint8(0), uint8(38))
+	f.Fuzz(func(t *testing.T, ah int64, al uint64, bh int64, bl uint64, from, to uint8) {
+		a, b := decimal128.New(ah, al), decimal128.New(bh, bl)
+		x, y := a.BigInt(), b.BigInt()
+		for _, c := range []struct {
+			op   string
+			v    decimal128.Num
+			ok   bool
+			want *big.Int
+		}{
+			{"+", first(add128(a, b)), second(add128(a, b)), new(big.Int).Add(x, y)},
+			{"-", first(sub128(a, b)), second(sub128(a, b)), new(big.Int).Sub(x, y)},
+			{"*", first(mul128(a, b)), second(mul128(a, b)), new(big.Int).Mul(x, y)},
+		} {
+			if c.ok && (c.v.BigInt().Cmp(c.want) != 0 || !fits128(c.want)) {
+				t.Fatalf("%s %s %s = %s, want %s", x, c.op, y, c.v.BigInt(), c.want)
+			}
+			if !c.ok && fits128(c.want) && c.op != "*" {
+				t.Fatalf("%s %s %s = %s reported as overflow", x, c.op, y, c.want)
+			}
+		}
+		if y.Sign() != 0 {
+			q, _ := divRound(x, y)
+			if v, ok := divRound128(a, b); ok && v.BigInt().Cmp(q) != 0 {
+				t.Fatalf("%s / %s = %s, want %s", x, y, v.BigInt(), q)
+			}
+			if v, ok := rem128(a, b); ok && v.BigInt().Cmp(new(big.Int).Rem(x, y)) != 0 {
+				t.Fatalf("%s %% %s = %s", x, y, v.BigInt())
+			}
+		}
+		fs, ts := int(from%39), int(to%39)
+		want, _ := rescale(x, fs, ts)
+		if v, _, ok := rescale128(a, fs, ts); ok && v.BigInt().Cmp(want) != 0 {
+			t.Fatalf("rescale128(%s, %d, %d) = %s, want %s", x, fs, ts, v.BigInt(), want)
+		}
+	})
+}
+
+func first(v decimal128.Num, _ bool) decimal128.Num { return v }
+func second(_ decimal128.Num, ok bool) bool         { return ok }

@@ -20,7 +20,7 @@ func BenchmarkVecDecimal128(b *testing.B) {
 	for _, q := range []struct{ name, sql string }{
 		{"sum", "SELECT SUM(a) FROM t"},
 		{"sum a*b", "SELECT SUM(a * b) FROM t"},
-		{"a+b a/b", "SELECT COUNT(*) FROM t WHERE a + b > a / b"},
+		{"arith", "SELECT COUNT(*) FROM t WHERE a + b > a / b"},
 		{"filter", "SELECT COUNT(*) FROM t WHERE a > b"},
 		{"group by", "SELECT k, COUNT(a), SUM(a), AVG(b), MIN(a), MAX(b) FROM t GROUP BY k"},
 		{"group by decimal", "SELECT CAST(a AS DECIMAL(38,0)) AS g, COUNT(*) FROM t GROUP BY g"},
