@@ -14,8 +14,9 @@ import (
 // DECIMALs of precision above 18 hold types.Decimal128 values. Their
 // arithmetic, casts and aggregates run on big integers (arith.go, cast.go,
 // aggregate.go: exact, overflow an error) in the row engine; the
-// vectorized engine runs such nodes through rowKern (kernTypeOK) and
-// aggregates through the row engine's states (newVecAgg). Arrow arrays of
+// vectorized engine runs them in exact 128-bit loops (int128.go,
+// vec_expr_arith128.go, vec_expr_cast128.go, vec_agg128.go) that hand a
+// row leaving 128 bits to the row engine's arithmetic. Arrow arrays of
 // both widths are decimal128: isDecimal128Array tells them apart.
 
 // isDecimal128Array reports whether a decimal array holds Decimal128

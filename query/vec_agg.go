@@ -16,7 +16,8 @@ import (
 // mapped to dense group ids in first-appearance order (vec_agg_key.go);
 // each aggregate keeps typed per-group state updated by typed loops over
 // the argument's array (vec_agg_state.go). COUNT, SUM, AVG, MIN and MAX
-// over the numeric, date and string types have typed states; DISTINCT
+// over the numeric (DECIMAL of any precision: vec_agg128.go), date and
+// string types have typed states; DISTINCT
 // aggregates and MIN/MAX of BOOLEAN keep the row engine's aggregate states
 // (aggregate.go), fed from the arrays. Results, overflow errors and NULL
 // rules are the row engine's: the typed states hand their totals to the
@@ -199,8 +200,8 @@ func newVecAgg(a *aggCall) vecAgg {
 		return &boxedAgg{call: a}
 	}
 	at := a.arg.Type()
-	if at.Is128() {
-		return &boxedAgg{call: a} // the row engine's states are exact on big integers
+	if at.Is128() && a.name != "COUNT" {
+		return newVecAgg128(a)
 	}
 	switch a.name {
 	case "COUNT":

@@ -7,6 +7,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
 
 	"github.com/siltdb/silt/types"
 )
@@ -24,6 +25,7 @@ type grouper struct {
 	// keys are the boxed key values of each group (from its first row).
 	keys  [][]types.Value
 	ints  map[int64]int32
+	nums  map[decimal128.Num]int32
 	strs  map[string]int32
 	bytes map[string]int32
 	null  int32 // the group of a NULL single key; -1 until seen
@@ -31,7 +33,7 @@ type grouper struct {
 }
 
 func newGrouper(nkeys int) *grouper {
-	return &grouper{nkeys: nkeys, ints: map[int64]int32{}, strs: map[string]int32{}, bytes: map[string]int32{}, null: -1}
+	return &grouper{nkeys: nkeys, ints: map[int64]int32{}, nums: map[decimal128.Num]int32{}, strs: map[string]int32{}, bytes: map[string]int32{}, null: -1}
 }
 
 // newGroup adds the group of row i of keys and returns its id.
@@ -71,6 +73,8 @@ func (g *grouper) assign(keys []arrow.Array, n int, gids []int32) []int32 {
 				g.assignInts(k, n, gids, func(i int) int64 { return int64(x.Value(i).LowBits()) })
 				return gids
 			}
+			g.assignNums(x, n, gids)
+			return gids
 		case *array.String:
 			for i := 0; i < n; i++ {
 				if x.IsNull(i) {
@@ -122,6 +126,25 @@ func (g *grouper) assignInts(k arrow.Array, n int, gids []int32, val func(int) i
 		if !ok {
 			id = g.newGroup(keys, i)
 			g.ints[v] = id
+		}
+		gids[i] = id
+	}
+}
+
+// assignNums is assignInts for a DECIMAL key of more than 18 digits.
+func (g *grouper) assignNums(k *array.Decimal128, n int, gids []int32) {
+	keys := []arrow.Array{k}
+	nulls := k.NullN() > 0
+	vals := k.Values()
+	for i := 0; i < n; i++ {
+		if nulls && k.IsNull(i) {
+			gids[i] = g.nullGroup(keys, i)
+			continue
+		}
+		id, ok := g.nums[vals[i]]
+		if !ok {
+			id = g.newGroup(keys, i)
+			g.nums[vals[i]] = id
 		}
 		gids[i] = id
 	}

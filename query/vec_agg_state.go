@@ -170,8 +170,8 @@ func int64Values(a arrow.Array) []int64 {
 	return a.(interface{ Int64Values() []int64 }).Int64Values()
 }
 
-// decimalValues returns the unscaled values of a decimal128 array (the
-// low 64 bits: silt's decimals have at most 18 digits).
+// decimalValues returns the unscaled values of a decimal128 array of at
+// most 18 digits (the low 64 bits; wider ones have ord128Agg).
 func decimalValues(a arrow.Array) []int64 {
 	x, ok := a.(*array.Decimal128)
 	if !ok {

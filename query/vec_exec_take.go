@@ -5,6 +5,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/siltdb/silt/types"
 )
 
 // Selection and reordering of batches: takeRecord builds a batch of the
@@ -57,12 +59,14 @@ func takeArray(a arrow.Array, idx []int32) arrow.Array {
 	case *array.Binary:
 		return takeEach[[]byte](array.NewBinaryBuilder(mem, arrow.BinaryTypes.Binary), x, idx)
 	}
-	// Not a type of silt's schemas: the generic (slow) path.
+	// ARRAY, MAP and ROW: value by value, exactly (a round trip through
+	// the values' JSON text would turn large BIGINTs into doubles).
 	b := array.NewBuilder(mem, a.DataType())
 	defer b.Release()
+	b.Reserve(len(idx))
 	for _, i := range idx {
-		if err := b.AppendValueFromString(a.ValueStr(int(i))); err != nil {
-			b.AppendNull()
+		if err := types.AppendValue(b, types.ValueAt(a, int(i))); err != nil {
+			b.AppendNull() // cannot happen: the value comes from an array of the type
 		}
 	}
 	return b.NewArray()

@@ -52,7 +52,8 @@ func runVecDiff(t *testing.T, seed uint64) {
 	ctx := context.Background()
 	eng := vecDiffEngines[rng.IntN(len(vecDiffEngines))]
 	mustExec(t, e, fmt.Sprintf(`CREATE TABLE orders (id BIGINT PRIMARY KEY, customer STRING, amount DECIMAL(10,2), qty INT,
-		d DATE, ts TIMESTAMP, score DOUBLE, flag BOOLEAN, data BYTES, f FLOAT) WITH ('bucket' = '%d', %s)`, 1+rng.IntN(2), eng))
+		d DATE, ts TIMESTAMP, score DOUBLE, flag BOOLEAN, data BYTES, f FLOAT, big DECIMAL(38,10), tags ARRAY<INT>,
+		attrs MAP<STRING, BIGINT>, pt ROW<x INT, s STRING>) WITH ('bucket' = '%d', %s)`, 1+rng.IntN(2), eng))
 	evolved := false
 	commits := 2 + rng.IntN(4)
 	for c := 0; c < commits; c++ {
@@ -64,7 +65,7 @@ func runVecDiff(t *testing.T, seed uint64) {
 		for i, rows := 0, 1+rng.IntN(40); i < rows; i++ {
 			vals = append(vals, vecDiffRow(rng, evolved))
 		}
-		cols := "id, customer, amount, qty, d, ts, score, flag, data, f"
+		cols := "id, customer, amount, qty, d, ts, score, flag, data, f, big, tags, attrs, pt"
 		if evolved {
 			cols += ", note"
 		}
@@ -130,6 +131,11 @@ func vecDiffRow(rng *rand.Rand, evolved bool) string {
 		pick("TRUE", "FALSE"),
 		pick("X''", "X'00'", "X'ff01'", "X'0203'"),
 		pick(num(-9, 9)+".125", "3.4e38", "CAST('NaN' AS FLOAT)"),
+		pick(num(-99999, 99999)+"123456789012.0123456789", num(-50, 50), "-0.0000000001", "9999999999999999999999999999.9999999999",
+			"-9999999999999999999999999999.9999999999", "18446744073709551616"),
+		pick("[]", "["+num(-3, 3)+"]", "[1, NULL, "+num(0, 5)+"]", "[2147483647, -2147483648]"),
+		pick("MAP {}", "MAP {'a': "+num(-3, 3)+"}", "MAP {'a': 1, 'b': NULL}", "MAP {'b': 9223372036854775807, 'c': "+num(0, 9)+"}"),
+		pick("{'x': "+num(-2, 2)+", 's': 'p'}", "{'x': NULL, 's': ''}", "{'x': 7, 's': NULL}"),
 	}
 	if evolved {
 		vals = append(vals, pick("'x'", "'n/a'", "'yy'"))
@@ -142,7 +148,8 @@ func vecDiffQuery(g queryGen, evolved bool, commits int) string {
 	if g.r.IntN(4) == 0 {
 		// Runtime errors in some rows only: the first one in row order
 		// must win, and a streamed result must show the rows before it.
-		risky := []string{"100 / (qty - %d)", "id / (id %% %d)", "CAST(customer AS INT) + %d", "amount / (id - %d)", "CAST(d AS STRING) || id / (qty + %d)"}
+		risky := []string{"100 / (qty - %d)", "id / (id %% %d)", "CAST(customer AS INT) + %d", "amount / (id - %d)", "CAST(d AS STRING) || id / (qty + %d)",
+			"big * big * %d", "big / (qty - %d)", "CAST(big AS BIGINT) + %d", "tags[%d] + attrs['a']"}
 		expr := func() string { return fmt.Sprintf(g.pick(risky), g.r.IntN(6)) }
 		sql := "SELECT id, " + expr() + ", " + expr() + " FROM orders"
 		switch g.r.IntN(4) {
@@ -158,13 +165,14 @@ func vecDiffQuery(g queryGen, evolved bool, commits int) string {
 	}
 	if g.r.IntN(4) == 0 {
 		// Plain and sorted SELECTs with small OFFSETs and LIMITs.
-		cols := []string{"id", "customer", "amount", "qty", "d", "ts", "score", "flag", "data", "f", "*", "qty + id", "UPPER(customer)"}
+		cols := []string{"id", "customer", "amount", "qty", "d", "ts", "score", "flag", "data", "f", "*", "qty + id", "UPPER(customer)",
+			"big", "big * amount", "tags", "tags[1]", "attrs['b']", "pt.x", "CARDINALITY(tags)", "tags = [1, NULL, 3]", "pt"}
 		sql := "SELECT " + g.pick(cols) + ", " + g.pick(cols) + " FROM orders"
 		if g.r.IntN(2) == 0 {
 			sql += " WHERE " + g.typed('b', 2)
 		}
 		if g.r.IntN(2) == 0 {
-			sql += " ORDER BY " + g.pick([]string{"1", "2 DESC", "1 NULLS LAST, 2 DESC NULLS FIRST", "score", "data DESC"})
+			sql += " ORDER BY " + g.pick([]string{"1", "2 DESC", "1 NULLS LAST, 2 DESC NULLS FIRST", "score", "data DESC", "big DESC, id", "pt.x, id"})
 		}
 		if g.r.IntN(4) > 0 {
 			sql += fmt.Sprintf(" LIMIT %d", g.r.IntN(30))
@@ -187,11 +195,12 @@ func vecDiffQuery(g queryGen, evolved bool, commits int) string {
 			}
 		}
 	}
-	cols := []string{"id", "customer", "amount", "qty", "d", "ts", "score", "flag", "data", "f"}
+	cols := []string{"id", "customer", "amount", "qty", "d", "ts", "score", "flag", "data", "f", "big", "pt.x", "tags[2]", "attrs['a']"}
 	if evolved {
 		cols = append(cols, "note")
 	}
-	num := []string{"id", "amount", "qty", "score", "f", "qty * 2", "amount / 3", "CAST(qty AS DECIMAL(12,2))"}
+	num := []string{"id", "amount", "qty", "score", "f", "qty * 2", "amount / 3", "CAST(qty AS DECIMAL(12,2))",
+		"big", "big * amount", "big - big / 7", "CAST(amount AS DECIMAL(38,2))", "CARDINALITY(tags)", "pt.x"}
 	var aggs []string
 	for i, n := 0, 1+g.r.IntN(4); i < n; i++ {
 		dist := ""
@@ -225,7 +234,7 @@ func vecDiffQuery(g queryGen, evolved bool, commits int) string {
 	}
 	var keys []string
 	for i, n := 0, 1+g.r.IntN(2); i < n; i++ {
-		keys = append(keys, g.pick(append([]string{"id % 3", "qty > 0", "UPPER(customer)"}, cols...)))
+		keys = append(keys, g.pick(append([]string{"id % 3", "qty > 0", "UPPER(customer)", "big", "CAST(big AS DECIMAL(38,0))", "tags"}, cols...)))
 	}
 	sql := "SELECT " + strings.Join(keys, ", ") + ", " + strings.Join(aggs, ", ") + " FROM " + from + where + " GROUP BY " + strings.Join(keys, ", ")
 	if g.r.IntN(2) == 0 {

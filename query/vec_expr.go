@@ -231,13 +231,12 @@ func bexprKids(e bexpr) ([]bexpr, bool) {
 	return kids, true
 }
 
-// kernTypeOK reports whether the kernels' tables cover t: a DECIMAL's
-// precision and scale are at most types.MaxDecimal64Precision (its values
-// are int64). Nodes of 128-bit DECIMALs run in the row engine (rowKern),
-// whose arithmetic is exact on big integers.
+// kernTypeOK reports whether the kernels cover t: a DECIMAL's precision
+// is 1 to 38 and its scale at most 38. DECIMALs of up to 18 digits run
+// in int64 loops, wider ones in exact 128-bit loops (int128.go).
 func kernTypeOK(t types.DataType) bool {
 	return t.Kind != types.DecimalKind ||
-		(t.Precision >= 1 && t.Precision <= types.MaxDecimal64Precision && t.Scale >= 0 && t.Scale <= types.MaxDecimal64Precision)
+		(t.Precision >= 1 && t.Precision <= types.MaxDecimalPrecision && t.Scale >= 0 && t.Scale <= types.MaxDecimalPrecision)
 }
 
 // constK is a constant; one is a one-row array of it, which operators

@@ -116,7 +116,11 @@ func (k *arithK) run(ctx context.Context, b arrow.Record, s vsel) (arrow.Array, 
 	case types.Double:
 		out = k.doubles(rn, &o, n)
 	default:
-		out = k.decimals(rn, &o, n)
+		if k.e.t.Is128() || k.e.l.Type().Is128() || k.e.r.Type().Is128() {
+			out = k.decimals128(rn, &o, n)
+		} else {
+			out = k.decimals(rn, &o, n)
+		}
 	}
 	return out, rn.fail
 }
@@ -448,7 +452,7 @@ func (k *negK) run(ctx context.Context, b arrow.Record, s vsel) (arrow.Array, *v
 		vs := fixedVals[decimal128.Num](a)
 		z := make([]decimal128.Num, len(vs))
 		for i, v := range vs {
-			z[i] = decimal128.FromI64(-int64(v.LowBits()))
+			z[i] = v.Negate() // at most 38 digits: never overflows
 		}
 		return newFixedArray(k.at, z, valid), rn.fail
 	}

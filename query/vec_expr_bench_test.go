@@ -38,6 +38,9 @@ func benchBatch(b *testing.B, as *arrow.Schema, n int) arrow.Record {
 				row[c] = float64(r.IntN(1000)) / 8
 			case types.DecimalKind:
 				row[c] = types.Decimal(r.IntN(10000))
+				if col.t.Is128() {
+					row[c] = types.Decimal128FromInt64(int64(r.IntN(10000)))
+				}
 			case types.String:
 				row[c] = []string{"alice", "bob", "carol", "dave", "abc", "xyz"}[r.IntN(6)]
 			case types.Bytes:

@@ -19,7 +19,8 @@ import (
 // write explicitly, invalid UTF-8) and hands them to castValue, taking
 // its value or its error. Strings are parsed by castValue, value by
 // value. FLOAT/DOUBLE to DECIMAL goes through decimal text in the row
-// engine and has no kernel.
+// engine: its kernel hands every value to castValue. DECIMALs of more
+// than 18 digits convert in 128 bits (castDecimal128).
 
 type castK struct {
 	e        *castB
@@ -32,9 +33,6 @@ func newCastK(e *castB) kern {
 	from, to := e.x.Type(), e.to
 	at, err := types.ArrowType(to)
 	if err != nil || from.Kind == types.KindInvalid {
-		return nil
-	}
-	if to.Kind == types.DecimalKind && isFloating(from.Kind) {
 		return nil
 	}
 	if from.Kind == to.Kind && to.Kind != types.DecimalKind {
@@ -107,6 +105,11 @@ func (k *castK) run(ctx context.Context, b arrow.Record, s vsel) (arrow.Array, *
 				if src.d[i]%p != 0 && !exp {
 					return false
 				}
+			case src.d128 != nil:
+				var ok bool
+				if v, ok = num128ToInt(src.d128[i], src.scale, exp); !ok {
+					return false
+				}
 			case src.f != nil:
 				f := src.f[i]
 				if f != f || (f != math.Trunc(f) && !exp) {
@@ -145,6 +148,8 @@ func (k *castK) run(ctx context.Context, b arrow.Record, s vsel) (arrow.Array, *
 				f = src.f[i]
 			case src.d != nil:
 				f = decToF64(src.d[i], src.scale)
+			case src.d128 != nil:
+				f = num128ToF64(src.d128[i], src.scale)
 			case src.b != nil && exp:
 				f = float64(src.b[i])
 			default:
@@ -172,6 +177,9 @@ func (k *castK) run(ctx context.Context, b arrow.Record, s vsel) (arrow.Array, *
 		}
 		return newFixedArray(k.at, z, valid), rn.fail
 	case types.DecimalKind:
+		if k.to.Is128() || k.from.Is128() || src.f != nil {
+			return k.toDecimal128(rn, a, valid, src, n), rn.fail
+		}
 		z := make([]decimal128.Num, n)
 		lim := pow10i[k.to.Precision]
 		castLoop(rn, k, a, valid, func(i int) bool {
@@ -274,6 +282,8 @@ func (k *castK) toVar(rn *vrun, a arrow.Array, valid []byte, src castSrc, n int)
 			data = strconv.AppendFloat(data, src.f[i], 'g', -1, src.fbits)
 		case src.d != nil:
 			data = append(data, types.FormatDecimal(src.d[i], src.scale)...)
+		case src.d128 != nil:
+			data = append(data, types.FormatDecimal128(types.Decimal128(src.d128[i]), src.scale)...)
 		case src.b != nil:
 			data = strconv.AppendBool(data, src.b[i] != 0)
 		case src.offs != nil:
@@ -309,6 +319,7 @@ type castSrc struct {
 	f     []float64
 	fbits int // 32 or 64 for FLOAT or DOUBLE
 	d     []int64
+	d128  []decimal128.Num // DECIMAL of more than 18 digits
 	scale int
 	b     []uint8
 	date  []int32
@@ -327,7 +338,11 @@ func castSource(a arrow.Array, t types.DataType) castSrc {
 	case *array.Float64:
 		s.f, s.fbits = f64s(a, t), 64
 	case *array.Decimal128:
-		s.d, s.scale = decOperand(a, t)
+		if t.Is128() {
+			s.d128, s.scale = fixedVals[decimal128.Num](a), t.Scale
+		} else {
+			s.d, s.scale = decOperand(a, t)
+		}
 	case *array.Boolean:
 		s.b = unpackBools(a)
 	case *array.Date32:

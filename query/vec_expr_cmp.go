@@ -70,6 +70,9 @@ func cmpDomain(tl, tr types.DataType) (dom cmpDom, scale int, ok bool) {
 		return dom, 0, ok
 	}
 	if isNumeric(tl.Kind) && isNumeric(tr.Kind) {
+		if (tl.Is128() || tr.Is128()) && !isFloating(tl.Kind) && !isFloating(tr.Kind) {
+			return domD128, max(decScale(tl), decScale(tr)), true
+		}
 		if tl.Equal(tr) {
 			switch tl.Kind {
 			case types.Int:
@@ -125,6 +128,9 @@ type cmpK struct {
 func newCmpK(e *cmpB) kern {
 	dom, scale, ok := cmpDomain(e.l.Type(), e.r.Type())
 	if !ok {
+		if e.l.Type().IsNested() && sameShape(e.l.Type(), e.r.Type()) {
+			return &nestedCmpK{op: cmpOpOf(e.op), l: compileKern(e.l), r: compileKern(e.r)}
+		}
 		return nil
 	}
 	k := &cmpK{op: cmpOpOf(e.op), l: compileKern(e.l), r: compileKern(e.r), lt: e.l.Type(), rt: e.r.Type(),
@@ -187,9 +193,16 @@ func cmpArrays(op cmpOp, dom cmpDom, scale int, la arrow.Array, lt types.DataTyp
 		x, ok1 := i64s(la, lt, scale)
 		y, ok2 := i64s(ra, rt, scale)
 		if !ok1 || !ok2 {
-			return nil, false
+			if !isNumeric(lt.Kind) || !isNumeric(rt.Kind) {
+				return nil, false
+			}
+			// Decimals beyond int64 at the common scale: in 128 bits.
+			cmpLoop128(op, d128s(la, lt, scale), d128s(ra, rt, scale), am, bm, n, out)
+			break
 		}
 		cmpLoop(op, x, y, am, bm, n, out)
+	case domD128:
+		cmpLoop128(op, d128s(la, lt, scale), d128s(ra, rt, scale), am, bm, n, out)
 	case domF32:
 		cmpLoopF(op, fixedVals[float32](la), fixedVals[float32](ra), am, bm, n, out)
 	case domF64:
@@ -227,6 +240,9 @@ func i64s(a arrow.Array, t types.DataType, scale int) ([]int64, bool) {
 		}
 		return out, true
 	case *array.Decimal128:
+		if isDecimal128Array(x) {
+			return nil, false
+		}
 		vs := fixedVals[decimal128.Num](a)
 		out = make([]int64, len(vs))
 		for i, v := range vs {
@@ -307,6 +323,12 @@ func f64s(a arrow.Array, t types.DataType) []float64 {
 	case *array.Decimal128:
 		vs := fixedVals[decimal128.Num](a)
 		out := make([]float64, len(vs))
+		if isDecimal128Array(x) {
+			for i, v := range vs {
+				out[i] = num128ToF64(v, t.Scale)
+			}
+			return out
+		}
 		for i, v := range vs {
 			out[i] = decToF64(int64(v.LowBits()), t.Scale)
 		}

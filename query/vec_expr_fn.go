@@ -29,6 +29,12 @@ func fnKids(e bexpr) ([]bexpr, bool) {
 		return []bexpr{x.l, x.r}, true
 	case *extremeB:
 		return x.args, true
+	case *extractB:
+		return []bexpr{x.x, x.idx}, true
+	case *fieldB:
+		return []bexpr{x.x}, true
+	case *cardinalityB:
+		return []bexpr{x.x}, true
 	}
 	return nil, false
 }
@@ -37,7 +43,7 @@ func fnKids(e bexpr) ([]bexpr, bool) {
 func compileFn(e bexpr) kern {
 	u, ok := e.(*unaryFnB)
 	if !ok {
-		return nil
+		return compileNested(e)
 	}
 	at, err := types.ArrowType(u.t)
 	if err != nil {

@@ -17,6 +17,8 @@ func FuzzVecExpr(f *testing.F) {
 		"COALESCE(i, l, 7) % 3", "CASE i WHEN 1 THEN 'x' WHEN l THEN s ELSE NULL END", "d BETWEEN t AND t2",
 		"f = g OR f IS NULL", "-m3 - 99999999999999999.9", "CAST(g AS DECIMAL(5,2))", "s || CAST(d AS STRING) <= s2",
 		"CASE WHEN i > 0 THEN 1 / i END", "CAST(t AS DATE) = d2", "l * 2147483648 IN (i, l2)", "NULL", "NULL IS NULL",
+		"w * w4 / w2 > w3", "CAST(w AS BIGINT) + CAST(s AS DECIMAL(38,10))", "w IN (1, w2, 99999999999999999999999999999999999999)",
+		"w3 % m2 - -w", "CAST(w2 AS DOUBLE) < g", "na[i] = nr.x AND nm['a'] > CARDINALITY(na2)", "na < na2 OR nr = nr2", "nw[-1] * 2",
 	} {
 		f.Add(s)
 	}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/bitutil"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
 
 	"github.com/siltdb/silt/types"
 )
@@ -42,6 +43,7 @@ type inSet struct {
 	i32 map[int32]struct{}
 	i64 map[int64]struct{}
 	str map[string]struct{}
+	num map[decimal128.Num]struct{} // DECIMALs of more than 18 digits
 }
 
 // minInSet is the list length from which IN uses a hash set.
@@ -81,6 +83,11 @@ func newInSet(k *inK) (*inSet, bool) {
 				return nil, false
 			}
 			s.i64[v[0]] = struct{}{}
+		case domD128:
+			if s.num == nil {
+				s.num = map[decimal128.Num]struct{}{}
+			}
+			s.num[d128s(it.c.one, it.t, it.scale)[0]] = struct{}{}
 		case domStr:
 			if s.str == nil {
 				s.str = map[string]struct{}{}
@@ -126,6 +133,14 @@ func (k *inK) runSet(rn *vrun, xa arrow.Array, n int) arrow.Array {
 		for i := 0; i < n; i++ {
 			if bitutil.BitIsSet(valid, i) {
 				_, m := k.set.i64[vs[i]]
+				hit(i, m)
+			}
+		}
+	case k.set.num != nil:
+		vs := d128s(xa, k.xt, k.items[0].scale) // x's own type: no rescaling
+		for i := 0; i < n; i++ {
+			if bitutil.BitIsSet(valid, i) {
+				_, m := k.set.num[vs[i]]
 				hit(i, m)
 			}
 		}

@@ -31,6 +31,7 @@ var vecCols = []scopeCol{
 	{"f", types.TFloat}, {"f2", types.TFloat},
 	{"g", types.TDouble}, {"g2", types.TDouble},
 	{"m", types.TDecimal(5, 2)}, {"m2", types.TDecimal(18, 4)}, {"m3", types.TDecimal(18, 0)}, {"m4", types.TDecimal(5, 2)},
+	{"w", types.TDecimal(38, 10)}, {"w2", types.TDecimal(38, 0)}, {"w3", types.TDecimal(20, 20)}, {"w4", types.TDecimal(38, 10)},
 	{"s", types.TString}, {"s2", types.TString},
 	{"y", types.TBytes}, {"y2", types.TBytes},
 	{"d", types.TDate}, {"d2", types.TDate},
@@ -38,6 +39,8 @@ var vecCols = []scopeCol{
 	{"z", types.TTimestampLTZ}, {"z2", types.TTimestampLTZ},
 	{"h", types.TTime}, {"h2", types.TTime},
 	{"u", types.TUUID}, {"u2", types.TUUID},
+	{"na", types.TArray(types.TInt)}, {"na2", types.TArray(types.TInt)}, {"nm", types.TMap(types.TString, types.TBigInt)},
+	{"nr", vecRowType}, {"nr2", vecRowType}, {"nw", types.TArray(types.TDecimal(38, 10))},
 }
 
 func vecSchema(t testing.TB) (*scope, *arrow.Schema) {
@@ -88,6 +91,9 @@ func vecValue(r *rand.Rand, t types.DataType) types.Value {
 		}
 		return float64(r.IntN(41)-20) / 4
 	case types.DecimalKind:
+		if t.Is128() {
+			return vecDecimal128Value(r, t, edge)
+		}
 		lim := pow10i[t.Precision] - 1
 		if edge {
 			return types.Decimal([]int64{0, 1, -1, lim, -lim, lim / 2, pow10i[t.Scale]}[r.IntN(7)])
@@ -110,6 +116,9 @@ func vecValue(r *rand.Rand, t types.DataType) types.Value {
 	}
 	if v := vecTemporalValue(r, t, edge); v != nil {
 		return v
+	}
+	if t.IsNested() {
+		return vecNestedValue(r, t)
 	}
 	panic("no values of " + t.String())
 }
@@ -147,7 +156,8 @@ func (g vecGen) pick(xs ...string) string { return xs[g.r.IntN(len(xs))] }
 var vecLits = map[byte][]string{
 	'n': {"0", "1", "-1", "2", "7", "2147483647", "-2147483648", "2147483648", "9223372036854775807", "-9223372036854775808",
 		"0.5", "1.25", "-0.01", "99999999999999999.9", "0.000000000000000001", "1e308", "1e-308", "0.0", "NULL",
-		"CAST('NaN' AS DOUBLE)", "CAST('-Inf' AS DOUBLE)", "CAST(-0.0 AS DOUBLE)", "CAST(1.5 AS FLOAT)", "CAST(3 AS BIGINT)"},
+		"CAST('NaN' AS DOUBLE)", "CAST('-Inf' AS DOUBLE)", "CAST(-0.0 AS DOUBLE)", "CAST(1.5 AS FLOAT)", "CAST(3 AS BIGINT)",
+		"12345678901234567890.123", "-0.00000000000000000001", "CAST(2 AS DECIMAL(38,10))", "99999999999999999999999999999999999999"},
 	's': {"'a'", "''", "'abc'", "'%'", "'a%'", "'%b%'", "'_b_'", "'a\\%'", "'\\'", "'é'", "'A%'", "'%c'", "'12'", "'1.5'", "'2024-01-02'", "NULL"},
 	'b': {"TRUE", "FALSE", "NULL"},
 	'd': {"DATE '2024-01-02'", "TIMESTAMP '2024-01-01 12:00:00'", "'2024-01-03'", "DATE '1970-01-01'", "TIMESTAMPTZ '2024-01-01 12:00:00+00'", "NULL"},
@@ -157,9 +167,10 @@ var vecLits = map[byte][]string{
 }
 
 var vecColsOf = map[byte][]string{
-	'n': {"i", "i2", "l", "l2", "f", "f2", "g", "g2", "m", "m2", "m3", "m4"},
-	's': {"s", "s2"},
-	'b': {"b", "b2"},
+	'n': {"i", "i2", "l", "l2", "f", "f2", "g", "g2", "m", "m2", "m3", "m4", "w", "w2", "w3", "w4",
+		"na[1]", "na[i]", "nm['a']", "nr.x", "CARDINALITY(na)", "nw[2]", "CARDINALITY(nm)"},
+	's': {"s", "s2", "nr.y"},
+	'b': {"b", "b2", "(na = na2)", "(nr <> nr2)", "(na < na2)", "(nm = nm)", "(nr >= nr2)"},
 	'd': {"d", "d2", "t", "t2", "z", "z2"},
 	'y': {"y", "y2"},
 	'h': {"h", "h2"},
@@ -192,7 +203,7 @@ func (g vecGen) expr(k byte, depth int) string {
 		case 3:
 			return "(- " + sub('n') + ")"
 		case 4:
-			return "CAST(" + sub(g.pick("n", "n", "s", "b")[0]) + " AS " + g.pick("INT", "BIGINT", "FLOAT", "DOUBLE", "DECIMAL(5,2)", "DECIMAL(18,6)", "DECIMAL(18,0)", "DECIMAL(3,0)") + ")"
+			return "CAST(" + sub(g.pick("n", "n", "s", "b")[0]) + " AS " + g.pick("INT", "BIGINT", "FLOAT", "DOUBLE", "DECIMAL(5,2)", "DECIMAL(18,6)", "DECIMAL(18,0)", "DECIMAL(3,0)", "DECIMAL(38,10)", "DECIMAL(38,0)", "DECIMAL(25,5)") + ")"
 		case 5:
 			return "COALESCE(" + sub('n') + ", " + sub('n') + ")"
 		case 6:
@@ -479,17 +490,6 @@ func TestMulOK(t *testing.T) {
 	}
 }
 
-// TestVecWideDecimalFallsBack: a DECIMAL beyond the supported precision
-// (which binding never makes, but a hand-built tree may hold) is left to
-// the row engine instead of indexing past the kernels' tables.
-func TestVecWideDecimalFallsBack(t *testing.T) {
-	wide := types.TDecimal(30, 20)
-	e := &arithB{op: "+", l: &constB{v: types.Decimal(1), t: wide}, r: &constB{v: types.Decimal(2), t: wide}, t: wide, src: &literal{text: "x"}}
-	if _, ok := compileKern(e).(*rowKern); !ok {
-		t.Fatalf("compileKern of a DECIMAL(30,20) sum is %T, want the row-by-row fallback", compileKern(e))
-	}
-}
-
 // TestVecCanceled: a canceled statement stops before evaluating.
 func TestVecCanceled(t *testing.T) {
 	sc, as := vecSchema(t)
@@ -638,6 +638,14 @@ func kernNodes(k kern) (kernels, rows int) {
 		}
 	case *funcK:
 		kids = x.args
+	case *cardinalityK:
+		kids = []kern{x.x}
+	case *fieldK:
+		kids = []kern{x.x}
+	case *extractK:
+		kids = []kern{x.x, x.idx}
+	case *nestedCmpK:
+		kids = []kern{x.l, x.r}
 	}
 	kernels = 1
 	for _, c := range kids {

@@ -178,9 +178,13 @@ func compareArrayKey(a arrow.Array, i int, v types.Value, k sortKey) int {
 			c = cmp.Compare(x.Value(i), y)
 		}
 	case *array.Decimal128:
-		var y types.Decimal
-		if y, ok = v.(types.Decimal); ok {
+		switch y := v.(type) {
+		case types.Decimal:
 			c = cmp.Compare(int64(x.Value(i).LowBits()), int64(y))
+		case types.Decimal128:
+			c = cmp128(x.Value(i), y.Num())
+		default:
+			ok = false
 		}
 	case *array.Date32:
 		var y types.Date

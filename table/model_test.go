@@ -58,6 +58,9 @@ type modelKey struct {
 type model struct {
 	engine string
 	state  map[modelKey]types.Row
+	// aggregateExtra is the aggregation model of the columns after the
+	// model's five (nil: aggregateTemporal's).
+	aggregateExtra func(n, r types.Row)
 }
 
 func (m *model) clone() map[modelKey]types.Row {
@@ -133,7 +136,11 @@ func (m *model) apply(kind types.RowKind, r types.Row) {
 			if r[4] != nil && (n[4] == nil || r[4].(types.Decimal) > n[4].(types.Decimal)) {
 				n[4] = r[4]
 			}
-			aggregateTemporal(n, r)
+			if m.aggregateExtra != nil {
+				m.aggregateExtra(n, r)
+			} else {
+				aggregateTemporal(n, r)
+			}
 			m.state[k] = n
 		}
 	}
@@ -242,7 +249,8 @@ func runModel(t *testing.T, rng *rand.Rand, store objstore.Store, schema *types.
 		}
 		cached = append(cached, c)
 	}
-	m := &model{engine: schema.Options[OptMergeEngine], state: map[modelKey]types.Row{}}
+	extraValues, aggregateExtra := modelExtra(schema)
+	m := &model{engine: schema.Options[OptMergeEngine], state: map[modelKey]types.Row{}, aggregateExtra: aggregateExtra}
 	history := map[int64]map[modelKey]types.Row{}
 	w := tb.NewWriter("model")
 	for c := 1; c <= commits; c++ {
@@ -250,7 +258,7 @@ func runModel(t *testing.T, rng *rand.Rand, store objstore.Store, schema *types.
 		for i := 0; i < n; i++ {
 			r := randRow(rng, keys)
 			if len(schema.Fields) > len(r) {
-				r = append(r, randTemporalValues(rng)...)
+				r = append(r, extraValues(rng)...)
 			}
 			kind := types.Insert
 			switch p := rng.IntN(10); {
