@@ -11,8 +11,9 @@ import (
 // MAP {k: v} / MAP([keys], [values]), {'f': v} / STRUCT_PACK, ROW(..)),
 // element access (a[i] 1-based, m[key], r['f'], r.f), CARDINALITY (LEN,
 // ARRAY_LENGTH) and comparisons (element-wise, types.Compare). They are
-// bound here as row expressions; the vectorized executor falls back to
-// the row path for them.
+// bound here as row expressions, the reference; the vectorized executor
+// runs element access, CARDINALITY and comparisons over Arrow list, map
+// and struct arrays (vec_nested.go) and constructors row by row.
 
 // Internal names of the constructors and element access the parser
 // produces (DuckDB's function names, so they can also be called).
