@@ -252,7 +252,7 @@ type lateralPlan struct {
 	l    *fromSource
 	u    *unnestPlan
 	nl   int
-	on   bexpr // over the joined row; nil = none
+	on   bexpr        // over the joined row; nil = none
 	text string       // UNNEST(…) as written, for EXPLAIN
 	m    *nodeMeasure // EXPLAIN ANALYZE
 }
