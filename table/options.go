@@ -53,7 +53,7 @@ func OptionDocs() []OptionDoc {
 		{"fields.<col>.ignore-retract", "false", "aggregation engine: true ignores the column's -U values (required to write -U values to collect, merge_map, listagg, and INT/BIGINT/DECIMAL product columns)"},
 		{OptTargetFileSize, "128mb", "target size of a data file"},
 		{OptRowGroupRows, "65536", "maximum rows in a Parquet row group"},
-		{OptPageSize, "256kb", "target uncompressed size of a Parquet data page; smaller pages make cold point lookups read less (16kb with parquet.row-group-rows 2048 reads tens of kilobytes), larger ones make scans cheaper"},
+		{OptPageSize, "256kb", "target uncompressed size of a Parquet data page; smaller pages make cold point lookups read less (16kb with parquet.row-group-rows 1024 reads one row group of ~40 KB in one GET), larger ones make scans cheaper"},
 		{OptWriteBufferSize, "64mb", "memory a writer buffers before flushing sorted runs"},
 		{OptSchemaCompatibility, "backward", "schema changes ALTER TABLE allows: backward | forward | full | none, or backward_transitive | forward_transitive | full_transitive"},
 		{OptIcebergEnabled, "", "true | false: publish Iceberg table metadata pointing at the table's Parquet files at every snapshot (unset: the warehouse default, off unless configured)"},
