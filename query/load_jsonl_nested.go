@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"strconv"
 	"strings"
 
@@ -84,9 +83,9 @@ func loadJSONArray(dec *json.Decoder, d json.Delim, t types.DataType, path strin
 
 func loadJSONMap(dec *json.Decoder, d json.Delim, t types.DataType, path string, depth int) (types.Value, error) {
 	m := types.Map{}
-	seen := map[string]bool{}
+	seen := types.MapKeySet{}
 	add := func(k, v types.Value, p string) error {
-		if dupMapKey(seen, k, t.Key()) {
+		if seen.Seen(k, t.Key()) {
 			return atPath(p, depth+1, fmt.Errorf("%w: map key %s appears twice", types.ErrInvalid, types.FormatValue(k, t.Key())))
 		}
 		if v == nil && t.Fields[1].NotNull {
@@ -137,33 +136,6 @@ func loadJSONMap(dec *json.Decoder, d json.Delim, t types.DataType, path string,
 	return m, closeJSON(dec)
 }
 
-// dupMapKey says whether k is a key seen already (by its text; floats by
-// their identity under types.Compare).
-func dupMapKey(seen map[string]bool, k types.Value, kt types.DataType) bool {
-	s := types.FormatValue(k, kt)
-	switch x := k.(type) {
-	case float32: // -0 equals 0, NaN equals NaN (types.Compare)
-		s = floatKey(float64(x))
-	case float64:
-		s = floatKey(x)
-	}
-	if seen[s] {
-		return true
-	}
-	seen[s] = true
-	return false
-}
-
-// floatKey is the identity of a float map key: -0 is 0, every NaN one.
-func floatKey(f float64) string {
-	switch {
-	case f == 0:
-		f = 0
-	case math.IsNaN(f):
-		return "NaN"
-	}
-	return strconv.FormatUint(math.Float64bits(f), 16)
-}
 
 // mapKeyText reads a map key from its text (as the json output writes
 // it: types.FormatValue).

@@ -3,7 +3,6 @@ package stream
 import (
 	"bytes"
 	"fmt"
-	"math"
 	"strconv"
 	"strings"
 
@@ -189,7 +188,7 @@ func (c *rowCodec) mapValue(raw []byte, t types.DataType, h fieldHint, depth int
 		kh, vh = h.sub.keys, h.sub.values
 	}
 	m := types.Map{}
-	seen := map[string]bool{}
+	seen := types.MapKeySet{}
 	add := func(k, v types.Value) error {
 		if k == nil {
 			return here(depth+1, fmt.Errorf("%w: a map key is NULL", types.ErrInvalid))
@@ -197,7 +196,7 @@ func (c *rowCodec) mapValue(raw []byte, t types.DataType, h fieldHint, depth int
 		if v == nil && t.Fields[1].NotNull {
 			return here(depth+1, fmt.Errorf("%w: NULL value in %s, whose values are NOT NULL", types.ErrInvalid, t))
 		}
-		if dupKey(seen, k, t.Key()) {
+		if seen.Seen(k, t.Key()) {
 			return here(depth+1, fmt.Errorf("%w: map key %s appears twice", types.ErrInvalid, types.FormatValue(k, t.Key())))
 		}
 		m = append(m, types.MapEntry{Key: k, Value: v})
@@ -280,33 +279,6 @@ func (c *rowCodec) mapEntry(e []byte, t types.DataType, kh, vh fieldHint, depth 
 	return add(k, v)
 }
 
-// dupKey says whether k is a key seen already (by its text; floats by
-// their identity under types.Compare).
-func dupKey(seen map[string]bool, k types.Value, kt types.DataType) bool {
-	s := types.FormatValue(k, kt)
-	switch x := k.(type) {
-	case float32: // -0 equals 0, NaN equals NaN (types.Compare)
-		s = floatKey(float64(x))
-	case float64:
-		s = floatKey(x)
-	}
-	if seen[s] {
-		return true
-	}
-	seen[s] = true
-	return false
-}
-
-// floatKey is the identity of a float map key: -0 is 0, every NaN one.
-func floatKey(f float64) string {
-	switch {
-	case f == 0:
-		f = 0
-	case math.IsNaN(f):
-		return "NaN"
-	}
-	return strconv.FormatUint(math.Float64bits(f), 16)
-}
 
 // structValue reads a ROW from a JSON object by field name or a JSON
 // array by position.
