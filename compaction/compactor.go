@@ -40,6 +40,9 @@ type Request struct {
 	// Full compacts every selected bucket into one run at the last level
 	// (dropping deletes and expired rows) instead of asking the picker.
 	Full bool
+	// Rewrite, with Full, also rewrites buckets already in one run and
+	// moves no file without rewriting it (see Full.Rewrite).
+	Rewrite bool
 	// Filter selects buckets; nil selects all.
 	Filter func(BucketID) bool
 	// Force, when set, marks buckets whose writer is stalled: they are
@@ -153,7 +156,7 @@ func (c *Compactor) Run(ctx context.Context, req Request) (*Report, error) {
 	}
 	var picker Picker = c.Picker
 	if req.Full {
-		picker = Full{NumLevels: c.Exec.Options.NumLevels, Rewrite: c.Exec.Options.Expire != nil}
+		picker = Full{NumLevels: c.Exec.Options.NumLevels, Rewrite: req.Rewrite || c.Exec.Options.Expire != nil}
 	}
 	for _, b := range GroupBuckets(files) {
 		if req.Filter != nil && !req.Filter(b.BucketID) {

@@ -240,7 +240,7 @@ func sections(files []inputFile) [][]inputFile {
 }
 
 func (e *Executor) upgradable(p *Plan, f *manifest.DataFile) bool {
-	if f.Size < e.Options.UpgradeMinSize {
+	if p.Rewrite || f.Size < e.Options.UpgradeMinSize {
 		return false
 	}
 	if p.DropDeletes && (f.DeleteCount > 0 || e.Options.Expire != nil) {

@@ -31,6 +31,9 @@ type Plan struct {
 	Reason string
 	// RunsBefore is the number of sorted runs of the bucket when planned.
 	RunsBefore int
+	// Rewrite: every input file is rewritten, none is moved to the output
+	// level as it is (see Full.Rewrite).
+	Rewrite bool
 }
 
 // Files returns every input file.
@@ -177,7 +180,9 @@ func maxLevel(runs []Run, numLevels int) int {
 
 // Full compacts every run of a bucket into the last level, dropping deletes.
 // A bucket that already is one run at the last level without -U/-D records
-// is skipped unless Rewrite is set (to apply a record TTL).
+// is skipped unless Rewrite is set: then every file is rewritten, which
+// applies a record TTL and writes older files in the current data-file
+// format, codec and schema.
 type Full struct {
 	NumLevels int
 	Rewrite   bool
@@ -199,5 +204,5 @@ func (f Full) Pick(b *Bucket, _ bool) (Plan, bool) {
 			return Plan{}, false
 		}
 	}
-	return Plan{BucketID: b.BucketID, Inputs: runs, OutputLevel: last, DropDeletes: true, Reason: "full", RunsBefore: len(runs)}, true
+	return Plan{BucketID: b.BucketID, Inputs: runs, OutputLevel: last, DropDeletes: true, Reason: "full", RunsBefore: len(runs), Rewrite: f.Rewrite}, true
 }

@@ -18,6 +18,10 @@ type CompactOptions struct {
 	// level, dropping deletes and expired rows; otherwise the universal
 	// picker decides which buckets need compaction.
 	Full bool
+	// Rewrite, with Full, rewrites every file, also of buckets already in
+	// one sorted run: older files come out in the current data-file format
+	// (field ids), file.compression codec and schema.
+	Rewrite bool
 	// Partition selects partitions: "" selects all, else a spec such as
 	// "dt=2024-01-01,region=eu" (see ParsePartitionSpec).
 	Partition string
@@ -68,6 +72,9 @@ func (t *Table) NewCompactor(user string) (*compaction.Compactor, error) {
 // reported as a conflict and the error wraps types.ErrConflict. Input files
 // stay in the store for older snapshots.
 func (t *Table) Compact(ctx context.Context, o CompactOptions) (*compaction.Report, error) {
+	if o.Rewrite && !o.Full {
+		return nil, fmt.Errorf("%w: table %s: a rewrite is a full compaction: set Full with Rewrite", types.ErrInvalid, t.name)
+	}
 	c, err := t.NewCompactor(o.User)
 	if err != nil {
 		return nil, err
@@ -76,7 +83,7 @@ func (t *Table) Compact(ctx context.Context, o CompactOptions) (*compaction.Repo
 		c.Exec.Options.Parallelism = o.Parallelism
 	}
 	c.Progress = o.Progress
-	req := compaction.Request{Full: o.Full}
+	req := compaction.Request{Full: o.Full, Rewrite: o.Rewrite}
 	if o.Partition != "" {
 		match, err := t.ParsePartitionSpec(o.Partition)
 		if err != nil {

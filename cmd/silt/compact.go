@@ -22,7 +22,7 @@ import (
 	"github.com/siltdb/silt/types"
 )
 
-const compactHelp = `DB.TABLE[$branch_NAME] [--full] [--partition 'col=value,…']
+const compactHelp = `DB.TABLE[$branch_NAME] [--full [--rewrite]] [--partition 'col=value,…']
        silt compact --watch [--interval 30s] [DB.TABLE …]`
 
 // cmdCompact compacts tables once, or keeps compacting them (--watch)
@@ -30,12 +30,14 @@ const compactHelp = `DB.TABLE[$branch_NAME] [--full] [--partition 'col=value,…
 func (a *app) cmdCompact(ctx context.Context, args []string) error {
 	var (
 		full      bool
+		rewrite   bool
 		partition string
 		watch     bool
 		interval  time.Duration
 	)
 	pos, err := a.parseFlags("compact", args, func(fs *flag.FlagSet) {
 		fs.BoolVar(&full, "full", false, "compact every bucket into one sorted run at the last level (drops deletes, applies the record TTL)")
+		fs.BoolVar(&rewrite, "rewrite", false, "with --full: rewrite every file, also of buckets already compacted (writes older files in the current data-file format, codec and schema)")
 		fs.StringVar(&partition, "partition", "", "only these partitions, e.g. 'dt=2024-01-01,region=eu'")
 		fs.BoolVar(&watch, "watch", false, "keep compacting the tables (all tables if none is given) until interrupted")
 		fs.DurationVar(&interval, "interval", 30*time.Second, "with --watch: pause between rounds")
@@ -46,6 +48,8 @@ func (a *app) cmdCompact(ctx context.Context, args []string) error {
 	switch {
 	case a.g.format != "table" && a.g.format != "json":
 		return fmt.Errorf("%w: compact prints --format table or json, not %q", errUsage, a.g.format)
+	case rewrite && !full:
+		return fmt.Errorf("%w: --rewrite is a full compaction: add --full", errUsage)
 	case watch && (full || partition != ""):
 		return fmt.Errorf("%w: --full and --partition are for a one-off compaction, not --watch", errUsage)
 	case watch && interval <= 0:
@@ -89,7 +93,7 @@ func (a *app) cmdCompact(ctx context.Context, args []string) error {
 		label += "$" + branchPrefix + branch
 	}
 	prog := &compactProgress{w: a.stderr, label: "compacting " + label, now: time.Now}
-	rep, err := t.Compact(ctx, table.CompactOptions{Full: full, Partition: partition, User: user, Progress: prog.event})
+	rep, err := t.Compact(ctx, table.CompactOptions{Full: full, Rewrite: rewrite, Partition: partition, User: user, Progress: prog.event})
 	prog.finish()
 	if rep != nil {
 		a.printCompactReport(label, rep)

@@ -123,6 +123,26 @@ func TestCompactOverwrite10x(t *testing.T) {
 		t.Errorf("t$files keys: %q", out)
 	}
 
+	// --full --rewrite writes every file again, also of buckets already
+	// in one run; a plain --full has nothing left to do.
+	filesOf := func() string {
+		return mustSilt(t, env, "", "--format", "csv", "sql", "SELECT file_path FROM shop.kv$files ORDER BY file_path")
+	}
+	before := filesOf()
+	mustSilt(t, env, "", "compact", "shop.kv", "--full")
+	if got := filesOf(); got != before {
+		t.Errorf("a second --full changed the files")
+	}
+	mustSilt(t, env, "", "compact", "shop.kv", "--full", "--rewrite")
+	for _, f := range strings.Split(strings.TrimSpace(filesOf()), "\n")[1:] {
+		if strings.Contains(before, f) {
+			t.Errorf("--rewrite kept file %s", f)
+		}
+	}
+	if got := mustSilt(t, env, "", "--format", "csv", "sql", query); got != oracle(10) {
+		t.Fatalf("after silt compact --full --rewrite:\n%s", got)
+	}
+
 	// --partition and --format json.
 	r = silt(t, env, "", "--format", "json", "compact", "shop.kv", "--full", "--partition", "day=2026-01-02")
 	if r.code != 0 || !strings.Contains(r.stdout, `"table":"shop.kv"`) {
@@ -186,6 +206,7 @@ func TestCompactUsage(t *testing.T) {
 	}{
 		{[]string{"compact"}, 2, "one DB.TABLE"},
 		{[]string{"compact", "--watch", "--full"}, 2, "--full"},
+		{[]string{"compact", "shop.kv", "--rewrite"}, 2, "add --full"},
 		{[]string{"compact", "a.b", "c.d"}, 2, "one DB.TABLE"},
 		{[]string{"compact", "shop.nope"}, 1, "nope"},
 		{[]string{"compact", "shop.kv", "--partition", "k=1"}, 1, "not a partition column"},
