@@ -136,7 +136,6 @@ func loadJSONMap(dec *json.Decoder, d json.Delim, t types.DataType, path string,
 	return m, closeJSON(dec)
 }
 
-
 // mapKeyText reads a map key from its text (as the json output writes
 // it: types.FormatValue).
 func mapKeyText(s string, t types.DataType) (types.Value, error) {

@@ -279,7 +279,6 @@ func (c *rowCodec) mapEntry(e []byte, t types.DataType, kh, vh fieldHint, depth 
 	return add(k, v)
 }
 
-
 // structValue reads a ROW from a JSON object by field name or a JSON
 // array by position.
 func (c *rowCodec) structValue(raw []byte, t types.DataType, h fieldHint, depth int) (types.Value, error) {
