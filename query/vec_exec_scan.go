@@ -27,19 +27,26 @@ func (e *Engine) openBatches(ctx context.Context, vp *vecPlan) (int64, iter.Seq2
 	if src := vp.p.src; src != nil && src.batch != nil {
 		return src.batch.open(ctx)
 	}
-	r, spec := vp.p.rel, vp.p.spec
+	return vp.p.rel.scanBatches(ctx, vp.p.spec, vp.in)
+}
+
+// scanBatches scans r with spec and returns the snapshot read and its
+// batches with the Arrow schema want (r's current columns, or those spec
+// projects): a BatchScan's batches remapped, or a row scan's rows checked
+// and batched.
+func (r *relation) scanBatches(ctx context.Context, spec ScanSpec, want *arrow.Schema) (int64, iter.Seq2[arrow.Record, error], error) {
 	sc, err := r.t.Scan(ctx, spec)
 	if err != nil {
 		return 0, nil, r.scanErr(spec, err)
 	}
 	if bs, ok := sc.(BatchScan); ok {
-		return sc.SnapshotID(), r.remapBatches(ctx, sc, bs, vp.in), nil
+		return sc.SnapshotID(), r.remapBatches(ctx, sc, bs, want), nil
 	}
 	remap := r.remap(sc)
 	return sc.SnapshotID(), func(yield func(arrow.Record, error) bool) {
 		rows := make([]types.Row, 0, vecRowsPerBatch)
 		emit := func() bool {
-			rec, err := types.BuildRecord(nil, vp.in, rows)
+			rec, err := types.BuildRecord(nil, want, rows)
 			rows = rows[:0]
 			if err != nil {
 				return yield(nil, errf(types.ErrCorruption, "table %s returned a bad row: %s", r, errText(err)))

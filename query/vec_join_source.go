@@ -2,7 +2,6 @@ package query
 
 import (
 	"context"
-	"fmt"
 	"iter"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -60,48 +59,7 @@ func (ts *tableSource) estimate(ctx context.Context) int64 {
 // scanBatches opens the scan: a BatchScan's batches remapped to the
 // current schema, or a row scan's checked rows batched.
 func (ts *tableSource) scanBatches(ctx context.Context, schema *arrow.Schema) (int64, iter.Seq2[arrow.Record, error], error) {
-	r, spec := ts.rel, ts.spec
-	sc, err := r.t.Scan(ctx, spec)
-	if err != nil {
-		return 0, nil, r.scanErr(spec, err)
-	}
-	if bs, ok := sc.(BatchScan); ok {
-		return sc.SnapshotID(), r.remapBatches(ctx, sc, bs, schema), nil
-	}
-	remap := r.remap(sc)
-	return sc.SnapshotID(), func(yield func(arrow.Record, error) bool) {
-		rows := make([]types.Row, 0, vecRowsPerBatch)
-		emit := func() bool {
-			rec, err := types.BuildRecord(nil, schema, rows)
-			rows = rows[:0]
-			if err != nil {
-				return yield(nil, errf(types.ErrCorruption, "table %s returned a bad row: %s", r, errText(err)))
-			}
-			defer rec.Release()
-			return yield(rec, nil)
-		}
-		for row, err := range sc.Rows(ctx) {
-			if err == nil {
-				if remap != nil {
-					row = remap(row)
-				}
-				err = r.checkRow(row)
-			} else {
-				err = fmt.Errorf("reading %s: %w", r, err)
-			}
-			if err != nil {
-				yield(nil, err)
-				return
-			}
-			rows = append(rows, row)
-			if len(rows) == vecRowsPerBatch && !emit() {
-				return
-			}
-		}
-		if len(rows) > 0 {
-			emit()
-		}
-	}, nil
+	return ts.rel.scanBatches(ctx, ts.spec, schema)
 }
 
 // filterBatches keeps the rows the pushed-down filter passes. The filter
