@@ -361,21 +361,7 @@ func d128s(a arrow.Array, t types.DataType, scale int) []decimal128.Num {
 func cmpLoop128(op cmpOp, a, b []decimal128.Num, am, bm, n int, out []byte) {
 	for i := 0; i < n; i++ {
 		c := cmp128(a[i&am], b[i&bm])
-		var hit bool
-		switch op {
-		case opEq:
-			hit = c == 0
-		case opNe:
-			hit = c != 0
-		case opLt:
-			hit = c < 0
-		case opLe:
-			hit = c <= 0
-		case opGt:
-			hit = c > 0
-		default:
-			hit = c >= 0
-		}
+		hit := op.holds(c)
 		out[i>>3] |= b2u(hit) << uint(i&7)
 	}
 }

@@ -32,6 +32,24 @@ const (
 	opGe
 )
 
+// holds reports whether the operator holds for a three-way comparison
+// result c (<0, 0, >0).
+func (op cmpOp) holds(c int) bool {
+	switch op {
+	case opEq:
+		return c == 0
+	case opNe:
+		return c != 0
+	case opLt:
+		return c < 0
+	case opLe:
+		return c <= 0
+	case opGt:
+		return c > 0
+	}
+	return c >= 0
+}
+
 func cmpOpOf(op string) cmpOp {
 	switch op {
 	case "=":

@@ -204,21 +204,7 @@ func (k *nestedCmpK) run(ctx context.Context, b arrow.Record, s vsel) (arrow.Arr
 			continue
 		}
 		c := arrCompare(o.la, i&o.am, o.ra, i&o.bm)
-		var hit bool
-		switch k.op {
-		case opEq:
-			hit = c == 0
-		case opNe:
-			hit = c != 0
-		case opLt:
-			hit = c < 0
-		case opLe:
-			hit = c <= 0
-		case opGt:
-			hit = c > 0
-		default:
-			hit = c >= 0
-		}
+		hit := k.op.holds(c)
 		if hit {
 			setBit(out, i)
 		}

@@ -41,21 +41,7 @@ func cmpDomainTemporal(tl, tr types.DataType) (dom cmpDom, ok, handled bool) {
 func cmpLoopUUID(op cmpOp, x, y [][16]byte, am, bm, n int, out []byte) {
 	for i := 0; i < n; i++ {
 		c := bytes.Compare(x[i&am][:], y[i&bm][:])
-		var hit bool
-		switch op {
-		case opEq:
-			hit = c == 0
-		case opNe:
-			hit = c != 0
-		case opLt:
-			hit = c < 0
-		case opLe:
-			hit = c <= 0
-		case opGt:
-			hit = c > 0
-		default:
-			hit = c >= 0
-		}
+		hit := op.holds(c)
 		if hit {
 			setBit(out, i)
 		}
