@@ -80,14 +80,24 @@ func LogSeed(t testing.TB, seed uint64) {
 }
 
 // runPattern is a -run pattern matching exactly the test (or subtest)
-// name: each slash-separated level anchored and quoted.
+// name: each slash-separated level anchored and quoted. Trailing levels
+// that go test numbered itself (t.Run("") gives "#00", "#01", ...) are
+// left out: with a fixed seed a test runs one such subtest, numbered #00,
+// so the number of the failing run would match nothing.
 func runPattern(name string) string {
 	parts := strings.Split(name, "/")
+	for len(parts) > 1 && autoNamed.MatchString(parts[len(parts)-1]) {
+		parts = parts[:len(parts)-1]
+	}
 	for i, p := range parts {
 		parts[i] = "^" + regexp.QuoteMeta(p) + "$"
 	}
 	return strings.Join(parts, "/")
 }
+
+// autoNamed matches the name go test gives a subtest run with an empty
+// name.
+var autoNamed = regexp.MustCompile(`^#[0-9]+$`)
 
 // packageDir is the test's package as a ./path relative to the module
 // root (go test runs a test in its package's directory), or "." when the

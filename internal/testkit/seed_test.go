@@ -11,6 +11,9 @@ func TestRunPattern(t *testing.T) {
 		"TestX":          "^TestX$",
 		"TestX/123":      "^TestX$/^123$",
 		"TestX/a.b(c)+d": `^TestX$/^a\.b\(c\)\+d$`,
+		"TestX/#01":      "^TestX$",
+		"TestX/a/#00":    "^TestX$/^a$",
+		"TestX/#01/#02":  "^TestX$",
 	} {
 		got := runPattern(name)
 		if got != want {
