@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/parquet-go/parquet-go"
@@ -100,6 +101,26 @@ func decimalValue(d types.Decimal128, t types.DataType) (parquet.Value, bool) {
 		return parquet.Value{}, false
 	}
 	return parquet.FixedLenByteArrayValue(b), true
+}
+
+// DecimalStorable reports whether the DECIMAL value v (a types.Decimal or
+// types.Decimal128) fits the physical type a column of type t is stored
+// as: INT32 for a precision up to 9, INT64 up to 18, above that the
+// FIXED_LEN_BYTE_ARRAY of decimalBytes bytes. A value with more digits
+// than the precision that still fits is written intact (an aggregate such
+// as sum can outgrow the precision; reads name the column, and widening it
+// reads the value); one that does not fit cannot be written.
+func DecimalStorable(v types.Value, t types.DataType) bool {
+	switch d := v.(type) {
+	case types.Decimal:
+		if t.Is128() {
+			return true
+		}
+		return t.Precision > 9 || (d >= math.MinInt32 && d <= math.MaxInt32)
+	case types.Decimal128:
+		return decimal128Fits(d, t)
+	}
+	return false
 }
 
 // decimal128Fits reports whether v is a Decimal128 that fits column type t.

@@ -177,6 +177,8 @@ func (a *aggregation) Merge(recs []lsm.Record) lsm.Record {
 				case a.isKey[c]:
 				case a.funcs[c] >= aggCollect:
 					acc[c] = a.addNested(c, acc[c], r.Row[c])
+				case a.funcs[c] == aggSum && a.kinds[c] == types.DecimalKind:
+					acc[c] = decimalSumAdd(acc[c], r.Row[c], &a.params[c])
 				default:
 					acc[c] = add(a.funcs[c], a.kinds[c], acc[c], r.Row[c], r.Merged, lastAdd != nil)
 				}
@@ -188,6 +190,8 @@ func (a *aggregation) Merge(recs []lsm.Record) lsm.Record {
 				case a.isKey[c] || a.params[c].ignoreRetract:
 				case a.funcs[c] == aggProduct:
 					acc[c] = a.retractProduct(c, acc[c], r.Row[c])
+				case a.funcs[c] == aggSum && a.kinds[c] == types.DecimalKind:
+					acc[c] = decimalRetract(acc[c], r.Row[c], &a.params[c])
 				default:
 					acc[c] = retract(a.funcs[c], a.kinds[c], acc[c], r.Row[c], r.Merged)
 				}

@@ -7,8 +7,8 @@ import (
 )
 
 // aggOverflow is the value a merge puts in an aggregated column whose
-// result does not fit the column's type (a DECIMAL product with more
-// digits than the precision). Merge cannot fail (lsm.Merger), so the
+// result does not fit the column's type (a DECIMAL product or sum with
+// more digits than the precision). Merge cannot fail (lsm.Merger), so the
 // overflow travels as the column's value: it stays an overflow through
 // later merges, and it is an error, which reads, lookups, flushes and
 // compactions return instead of the row (lsm.MergeError).
@@ -29,10 +29,10 @@ func (o aggOverflow) Unwrap() error { return types.ErrInvalid }
 func (o aggOverflow) MergeFailed() {}
 
 // MergeCanFail reports whether a merge can put an aggOverflow into a row:
-// only a DECIMAL product column can overflow (lsm.FallibleMerger).
+// only a DECIMAL product or sum column can overflow (lsm.FallibleMerger).
 func (a *aggregation) MergeCanFail() bool {
 	for c, f := range a.funcs {
-		if f == aggProduct && !a.isKey[c] && a.kinds[c] == types.DecimalKind {
+		if (f == aggProduct || f == aggSum) && !a.isKey[c] && a.kinds[c] == types.DecimalKind {
 			return true
 		}
 	}
