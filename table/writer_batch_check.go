@@ -115,23 +115,41 @@ func decimalFits(d *array.Decimal128, r int, t types.DataType) bool {
 // batchKeys computes the key (types.EncodeRowKey of the primary-key
 // columns), the bucket and partition, and the write-buffer size of a
 // change-batch row of rows [0, n) of a checked batch, column by column.
+// The result lives in the writer's scratch until the next batch; the keys
+// are one new slab the write buffers take over.
 func (w *Writer) batchKeys(cols []arrow.Array, n int) (*batchKeys, error) {
 	t := w.t
-	bk := &batchKeys{keys: make([][]byte, n), buckets: make([]bucketKey, n), bytes: make([]int64, n)}
-	keys, err := encodeKeys(cols, t.keyIdx, n)
-	if err != nil {
+	sc := &w.scratch
+	bk := &sc.bk
+	bk.keys, bk.buckets, bk.bytes = grow(bk.keys, n), grow(bk.buckets, n), grow(bk.bytes, n)
+	clear(bk.buckets)
+	var err error
+	if sc.slab, sc.ends, err = appendKeys(sc.slab[:0], sc.ends[:0], cols, t.keyIdx, n); err != nil {
 		return nil, err
 	}
-	bk.keys = keys
+	// The buffers keep the keys until they flush: an exact-size copy, so
+	// that the scratch slab's spare capacity is not kept with them.
+	slab := make([]byte, len(sc.slab))
+	copy(slab, sc.slab)
+	start := 0
+	for r, end := range sc.ends {
+		bk.keys[r] = slab[start:end:end]
+		start = end
+	}
 	if t.opts.Buckets > 1 {
-		bkeys := keys
-		if !sameInts(t.bucketIdx, t.keyIdx) {
-			if bkeys, err = encodeKeys(cols, t.bucketIdx, n); err != nil {
+		if sameInts(t.bucketIdx, t.keyIdx) {
+			for r, k := range bk.keys {
+				bk.buckets[r].bucket = types.Bucket(k, t.opts.Buckets)
+			}
+		} else {
+			if sc.slab, sc.ends, err = appendKeys(sc.slab[:0], sc.ends[:0], cols, t.bucketIdx, n); err != nil {
 				return nil, err
 			}
-		}
-		for r, k := range bkeys {
-			bk.buckets[r].bucket = types.Bucket(k, t.opts.Buckets)
+			start := 0
+			for r, end := range sc.ends {
+				bk.buckets[r].bucket = types.Bucket(sc.slab[start:end], t.opts.Buckets)
+				start = end
+			}
 		}
 	}
 	if len(t.partIdx) > 0 {
@@ -157,7 +175,7 @@ func (w *Writer) batchKeys(cols []arrow.Array, n int) (*batchKeys, error) {
 	}
 	base := lsm.BatchRowBytes + (fixedBits+7)/8
 	for r := range n {
-		bk.bytes[r] = base + int64(len(keys[r]))
+		bk.bytes[r] = base + int64(len(bk.keys[r]))
 	}
 	for _, a := range cols {
 		switch x := a.(type) {
@@ -189,16 +207,9 @@ func sameInts(a, b []int) bool {
 // encodeKeys encodes columns idx of rows [0, n) as types.EncodeRowKey
 // does, into one shared slab.
 func encodeKeys(cols []arrow.Array, idx []int, n int) ([][]byte, error) {
-	ends := make([]int, n)
-	var slab []byte
-	for r := range n {
-		for _, c := range idx {
-			var err error
-			if slab, err = appendKeyValue(slab, cols[c], r); err != nil {
-				return nil, err
-			}
-		}
-		ends[r] = len(slab)
+	slab, ends, err := appendKeys(nil, make([]int, 0, n), cols, idx, n)
+	if err != nil {
+		return nil, err
 	}
 	keys := make([][]byte, n)
 	start := 0
@@ -207,6 +218,22 @@ func encodeKeys(cols []arrow.Array, idx []int, n int) ([][]byte, error) {
 		start = end
 	}
 	return keys, nil
+}
+
+// appendKeys appends the keys of columns idx of rows [0, n), encoded as
+// types.EncodeRowKey does, to slab, and the end of each row's key in slab
+// to ends.
+func appendKeys(slab []byte, ends []int, cols []arrow.Array, idx []int, n int) ([]byte, []int, error) {
+	for r := range n {
+		for _, c := range idx {
+			var err error
+			if slab, err = appendKeyValue(slab, cols[c], r); err != nil {
+				return slab, ends, err
+			}
+		}
+		ends = append(ends, len(slab))
+	}
+	return slab, ends, nil
 }
 
 // appendKeyValue appends the key encoding of value r of a (see
