@@ -3,6 +3,7 @@ package table
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -48,12 +49,7 @@ func (w *Writer) checkBatch(cols []arrow.Array, kinds *array.Int8, rows int) (in
 			}
 		}
 		if d, ok := a.(*array.Decimal128); ok {
-			for r := 0; r < bad; r++ {
-				if d.IsValid(r) && !decimalFits(d, r, f.Type) {
-					bad = r
-					break
-				}
-			}
+			bad = firstDecimalMisfit(d, f.Type, bad)
 		}
 	}
 	bad = w.t.firstRefusedRetraction(cols, kv, bad)
@@ -92,6 +88,28 @@ func pow10(p int) int64 {
 	n := int64(1)
 	for range p {
 		n *= 10
+	}
+	return n
+}
+
+// firstDecimalMisfit is the first of rows [0, n) of d whose value does not
+// fit DECIMAL type t (see decimalFits), or n.
+func firstDecimalMisfit(d *array.Decimal128, t types.DataType, n int) int {
+	if t.Is128() {
+		for r := 0; r < n; r++ {
+			if d.IsValid(r) && !d.Value(r).FitsInPrecision(int32(t.Precision)) {
+				return r
+			}
+		}
+		return n
+	}
+	limit := pow10(t.Precision)
+	vals := d.Values()
+	for r, v := range vals[:n] {
+		lo := int64(v.LowBits())
+		if hi := v.HighBits(); ((lo < 0 && hi != -1) || (lo >= 0 && hi != 0) || lo <= -limit || lo >= limit) && d.IsValid(r) {
+			return r
+		}
 	}
 	return n
 }
@@ -224,6 +242,11 @@ func encodeKeys(cols []arrow.Array, idx []int, n int) ([][]byte, error) {
 // types.EncodeRowKey does, to slab, and the end of each row's key in slab
 // to ends.
 func appendKeys(slab []byte, ends []int, cols []arrow.Array, idx []int, n int) ([]byte, []int, error) {
+	if len(idx) == 1 && cols[idx[0]].NullN() == 0 {
+		if s, e, ok := appendKeyColumn(slab, ends, cols[idx[0]], n); ok {
+			return s, e, nil
+		}
+	}
 	for r := range n {
 		for _, c := range idx {
 			var err error
@@ -234,6 +257,39 @@ func appendKeys(slab []byte, ends []int, cols []arrow.Array, idx []int, n int) (
 		ends = append(ends, len(slab))
 	}
 	return slab, ends, nil
+}
+
+// appendKeyColumn is appendKeys of a single key column a without NULLs,
+// a type at a time: false for the types it leaves to appendKeyValue.
+func appendKeyColumn(slab []byte, ends []int, a arrow.Array, n int) ([]byte, []int, bool) {
+	switch x := a.(type) {
+	case *array.Int64:
+		slab = slices.Grow(slab, 9*n)
+		for _, v := range x.Int64Values()[:n] {
+			slab = binary.BigEndian.AppendUint64(append(slab, byte(types.BigInt)), uint64(v)^(1<<63))
+			ends = append(ends, len(slab))
+		}
+	case *array.Int32:
+		slab = slices.Grow(slab, 5*n)
+		for _, v := range x.Int32Values()[:n] {
+			slab = binary.BigEndian.AppendUint32(append(slab, byte(types.Int)), uint32(v)^(1<<31))
+			ends = append(ends, len(slab))
+		}
+	case *array.Timestamp:
+		slab = slices.Grow(slab, 9*n)
+		for _, v := range x.TimestampValues()[:n] {
+			slab = binary.BigEndian.AppendUint64(append(slab, byte(types.TimestampKind)), uint64(v)^(1<<63))
+			ends = append(ends, len(slab))
+		}
+	case *array.String:
+		for r := range n {
+			slab = appendEscaped(append(slab, byte(types.String)), x.Value(r))
+			ends = append(ends, len(slab))
+		}
+	default:
+		return slab, ends, false
+	}
+	return slab, ends, true
 }
 
 // appendKeyValue appends the key encoding of value r of a (see
