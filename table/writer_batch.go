@@ -61,9 +61,10 @@ type batchKeys struct {
 // lsm.WriteBuffer.AddBatch copies a group's rows, seqs and kinds (it only
 // takes ownership of the keys).
 type batchScratch struct {
-	bk   batchKeys
-	slab []byte // keys being encoded, copied to an exact-size slab
-	ends []int  // where each row's key ends in slab
+	schema *arrow.Schema // the change-batch schema, made at the first batch
+	bk     batchKeys
+	slab   []byte // keys being encoded, copied to an exact-size slab
+	ends   []int  // where each row's key ends in slab
 	// bufferSegment's grouping of a segment's rows by bucket: the group of
 	// each row, the groups in order of first appearance, and the rows of
 	// group g at [start[g], start[g+1]) of rows, keys, seqs and kinds.
@@ -245,15 +246,19 @@ func (sc *batchScratch) firstRow(g int) int32 {
 
 // checkBatchSchema checks that s is the table's change-batch schema.
 func (w *Writer) checkBatchSchema(s *arrow.Schema) error {
-	want, err := types.ArrowSchema(w.t.schema, true)
-	if err != nil {
-		return err
+	want := w.scratch.schema
+	if want == nil {
+		var err error
+		if want, err = types.ArrowSchema(w.t.schema, true); err != nil {
+			return err
+		}
+		w.scratch.schema = want // the table's schema is fixed for its life
 	}
 	if s.NumFields() != want.NumFields() {
 		return fmt.Errorf("%w: batch has %d columns, want %d (the table's columns, then %s)", types.ErrInvalid, s.NumFields(), want.NumFields(), types.RowKindColumn)
 	}
-	for i, f := range want.Fields() {
-		if g := s.Field(i); !arrow.TypeEqual(g.Type, f.Type) {
+	for i := range want.NumFields() {
+		if g, f := s.Field(i), want.Field(i); !arrow.TypeEqual(g.Type, f.Type) {
 			return fmt.Errorf("%w: batch column %d (%q) is %s, want %s for %q", types.ErrInvalid, i, g.Name, g.Type, f.Type, f.Name)
 		}
 	}
