@@ -1,6 +1,7 @@
 package table
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"slices"
@@ -173,6 +174,12 @@ func (w *Writer) batchKeys(cols []arrow.Array, n int) (*batchKeys, error) {
 	if len(t.partIdx) > 0 {
 		row := make(types.Row, len(cols))
 		for r := range n {
+			if r > 0 && samePartition(cols, t.partIdx, r-1, r) {
+				// Rows come clustered by partition more often than not:
+				// the path of the row before, without formatting it again.
+				bk.buckets[r].partition = bk.buckets[r-1].partition
+				continue
+			}
 			for _, c := range t.partIdx {
 				row[c] = types.ValueAt(cols[c], r)
 			}
@@ -208,6 +215,51 @@ func (w *Writer) batchKeys(cols []arrow.Array, n int) (*batchKeys, error) {
 		}
 	}
 	return bk, nil
+}
+
+// samePartition reports whether rows i and j of a batch certainly have
+// the same partition path: each of columns idx holds the same value (or
+// NULL) in both. False means "format it": types it does not compare (and
+// floats, whose -0 and NaN format apart from equal values) are never the
+// same.
+func samePartition(cols []arrow.Array, idx []int, i, j int) bool {
+	for _, c := range idx {
+		if !sameValue(cols[c], i, j) {
+			return false
+		}
+	}
+	return true
+}
+
+// sameValue reports whether values i and j of a are identical (both NULL
+// or equal values of a type it compares).
+func sameValue(a arrow.Array, i, j int) bool {
+	if ni, nj := a.IsNull(i), a.IsNull(j); ni || nj {
+		return ni && nj
+	}
+	switch x := a.(type) {
+	case *array.String:
+		return x.Value(i) == x.Value(j)
+	case *array.Binary:
+		return bytes.Equal(x.Value(i), x.Value(j))
+	case *array.Int8:
+		return x.Value(i) == x.Value(j)
+	case *array.Int16:
+		return x.Value(i) == x.Value(j)
+	case *array.Int32:
+		return x.Value(i) == x.Value(j)
+	case *array.Int64:
+		return x.Value(i) == x.Value(j)
+	case *array.Date32:
+		return x.Value(i) == x.Value(j)
+	case *array.Timestamp:
+		return x.Value(i) == x.Value(j)
+	case *array.Boolean:
+		return x.Value(i) == x.Value(j)
+	case *array.Decimal128:
+		return x.Value(i) == x.Value(j)
+	}
+	return false
 }
 
 func sameInts(a, b []int) bool {

@@ -114,3 +114,55 @@ func TestBatchColumnsAtOffset(t *testing.T) {
 		}
 	}
 }
+
+// TestSameValueFormatsAlike: WriteBatch reuses the partition path of the
+// row before when sameValue says a partition column holds the same value
+// in both rows, so sameValue must never say so of two values that format
+// differently (here of every column type, at an offset, with runs of
+// repeated rows, NULLs, -0 and 0, and, with sameValue's answers counted,
+// it must say so of repeated values of the types it compares).
+func TestSameValueFormatsAlike(t *testing.T) {
+	seed := testSeed(t)
+	rng := rand.New(rand.NewPCG(seed, 11))
+	schema := allTypesTableSchema("deduplicate", 1, false)
+	as, err := types.ArrowSchema(schema, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []types.Row
+	for i := range 600 {
+		r := randAllTypesRow(rng, 20, types.Insert)
+		if i > 0 && rng.IntN(2) == 0 {
+			r = append(types.Row(nil), rows[i-1]...)
+			c := rng.IntN(len(r)) // one column differs, or none
+			r[c] = randAllTypesRow(rng, 20, types.Insert)[c]
+		}
+		rows = append(rows, r)
+	}
+	rec, err := types.BuildRecord(nil, as, rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rec.Release()
+	sl := rec.NewSlice(7, int64(len(rows)))
+	defer sl.Release()
+	same := map[string]int{}
+	for c, f := range schema.Fields {
+		a := sl.Column(c)
+		for j := 1; j < a.Len(); j++ {
+			vi, vj := types.ValueAt(a, j-1), types.ValueAt(a, j)
+			fi, fj := types.FormatValue(vi, f.Type), types.FormatValue(vj, f.Type)
+			if sameValue(a, j-1, j) {
+				same[f.Name]++
+				if fi != fj || (vi == nil) != (vj == nil) {
+					t.Fatalf("seed %d column %s rows %d and %d: sameValue, but they format as %q and %q", seed, f.Name, j-1, j, fi, fj)
+				}
+			}
+		}
+	}
+	for _, name := range []string{"region", "id", "amount", "note", "price", "flag", "blob", "day", "at", "big", "qty"} {
+		if same[name] == 0 {
+			t.Errorf("seed %d: sameValue never held for column %s, which repeats in the rows", seed, name)
+		}
+	}
+}
