@@ -8,8 +8,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// etagXattr caches an object file's ETag (the md5 of its contents) so
-// that Stat and List need not read the whole file. Object files are never
+// etagXattr holds an object file's ETag (a hash of its contents, see
+// Local) so that Get, Stat and List need not hash the whole file. Object files are never
 // modified in place (every write is a new file renamed or linked into
 // place), so the attribute cannot go stale.
 const etagXattr = "user.silt.etag"
@@ -24,8 +24,8 @@ func getETagXattr(f *os.File) (string, bool) {
 	return string(buf[:n]), true
 }
 
-// setETagXattr caches etag on f, best effort: filesystems without user
-// xattrs fall back to hashing the contents.
-func setETagXattr(f *os.File, etag string) {
-	_ = unix.Fsetxattr(int(f.Fd()), etagXattr, []byte(etag), 0)
+// setETagXattr caches etag on f, best effort: it reports false when the
+// filesystem keeps no user xattrs (readers then hash the contents).
+func setETagXattr(f *os.File, etag string) bool {
+	return unix.Fsetxattr(int(f.Fd()), etagXattr, []byte(etag), 0) == nil
 }

@@ -6,4 +6,4 @@ import "os"
 
 func getETagXattr(*os.File) (string, bool) { return "", false }
 
-func setETagXattr(*os.File, string) {}
+func setETagXattr(*os.File, string) bool { return false }

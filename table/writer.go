@@ -44,6 +44,7 @@ type Writer struct {
 	stats     WriterStats
 	cm        *compactManager // inline compaction and write stall; see compact_writer.go
 	cl        changelogState  // the changelog producer's state; see changelog_writer.go
+	scratch   batchScratch    // WriteBatch's working memory; see writer_batch.go
 }
 
 // WriterStats counts what a writer did.

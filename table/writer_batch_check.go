@@ -1,8 +1,10 @@
 package table
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
+	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -48,12 +50,7 @@ func (w *Writer) checkBatch(cols []arrow.Array, kinds *array.Int8, rows int) (in
 			}
 		}
 		if d, ok := a.(*array.Decimal128); ok {
-			for r := 0; r < bad; r++ {
-				if d.IsValid(r) && !decimalFits(d, r, f.Type) {
-					bad = r
-					break
-				}
-			}
+			bad = firstDecimalMisfit(d, f.Type, bad)
 		}
 	}
 	bad = w.t.firstRefusedRetraction(cols, kv, bad)
@@ -96,6 +93,28 @@ func pow10(p int) int64 {
 	return n
 }
 
+// firstDecimalMisfit is the first of rows [0, n) of d whose value does not
+// fit DECIMAL type t (see decimalFits), or n.
+func firstDecimalMisfit(d *array.Decimal128, t types.DataType, n int) int {
+	if t.Is128() {
+		for r := 0; r < n; r++ {
+			if d.IsValid(r) && !d.Value(r).FitsInPrecision(int32(t.Precision)) {
+				return r
+			}
+		}
+		return n
+	}
+	limit := pow10(t.Precision)
+	vals := d.Values()
+	for r, v := range vals[:n] {
+		lo := int64(v.LowBits())
+		if hi := v.HighBits(); ((lo < 0 && hi != -1) || (lo >= 0 && hi != 0) || lo <= -limit || lo >= limit) && d.IsValid(r) {
+			return r
+		}
+	}
+	return n
+}
+
 // decimalFits reports whether value r of d fits DECIMAL type t
 // (types.CheckValue's rule): above 18 digits any 128-bit value of at most
 // t's precision, else a 64-bit unscaled value of at most its precision.
@@ -115,28 +134,52 @@ func decimalFits(d *array.Decimal128, r int, t types.DataType) bool {
 // batchKeys computes the key (types.EncodeRowKey of the primary-key
 // columns), the bucket and partition, and the write-buffer size of a
 // change-batch row of rows [0, n) of a checked batch, column by column.
+// The result lives in the writer's scratch until the next batch; the keys
+// are one new slab the write buffers take over.
 func (w *Writer) batchKeys(cols []arrow.Array, n int) (*batchKeys, error) {
 	t := w.t
-	bk := &batchKeys{keys: make([][]byte, n), buckets: make([]bucketKey, n), bytes: make([]int64, n)}
-	keys, err := encodeKeys(cols, t.keyIdx, n)
-	if err != nil {
+	sc := &w.scratch
+	bk := &sc.bk
+	bk.keys, bk.buckets, bk.bytes = grow(bk.keys, n), grow(bk.buckets, n), grow(bk.bytes, n)
+	clear(bk.buckets)
+	var err error
+	if sc.slab, sc.ends, err = appendKeys(sc.slab[:0], sc.ends[:0], cols, t.keyIdx, n); err != nil {
 		return nil, err
 	}
-	bk.keys = keys
+	// The buffers keep the keys until they flush: an exact-size copy, so
+	// that the scratch slab's spare capacity is not kept with them.
+	slab := make([]byte, len(sc.slab))
+	copy(slab, sc.slab)
+	start := 0
+	for r, end := range sc.ends {
+		bk.keys[r] = slab[start:end:end]
+		start = end
+	}
 	if t.opts.Buckets > 1 {
-		bkeys := keys
-		if !sameInts(t.bucketIdx, t.keyIdx) {
-			if bkeys, err = encodeKeys(cols, t.bucketIdx, n); err != nil {
+		if sameInts(t.bucketIdx, t.keyIdx) {
+			for r, k := range bk.keys {
+				bk.buckets[r].bucket = types.Bucket(k, t.opts.Buckets)
+			}
+		} else {
+			if sc.slab, sc.ends, err = appendKeys(sc.slab[:0], sc.ends[:0], cols, t.bucketIdx, n); err != nil {
 				return nil, err
 			}
-		}
-		for r, k := range bkeys {
-			bk.buckets[r].bucket = types.Bucket(k, t.opts.Buckets)
+			start := 0
+			for r, end := range sc.ends {
+				bk.buckets[r].bucket = types.Bucket(sc.slab[start:end], t.opts.Buckets)
+				start = end
+			}
 		}
 	}
 	if len(t.partIdx) > 0 {
 		row := make(types.Row, len(cols))
 		for r := range n {
+			if r > 0 && samePartition(cols, t.partIdx, r-1, r) {
+				// Rows come clustered by partition more often than not:
+				// the path of the row before, without formatting it again.
+				bk.buckets[r].partition = bk.buckets[r-1].partition
+				continue
+			}
 			for _, c := range t.partIdx {
 				row[c] = types.ValueAt(cols[c], r)
 			}
@@ -157,7 +200,7 @@ func (w *Writer) batchKeys(cols []arrow.Array, n int) (*batchKeys, error) {
 	}
 	base := lsm.BatchRowBytes + (fixedBits+7)/8
 	for r := range n {
-		bk.bytes[r] = base + int64(len(keys[r]))
+		bk.bytes[r] = base + int64(len(bk.keys[r]))
 	}
 	for _, a := range cols {
 		switch x := a.(type) {
@@ -172,6 +215,51 @@ func (w *Writer) batchKeys(cols []arrow.Array, n int) (*batchKeys, error) {
 		}
 	}
 	return bk, nil
+}
+
+// samePartition reports whether rows i and j of a batch certainly have
+// the same partition path: each of columns idx holds the same value (or
+// NULL) in both. False means "format it": types it does not compare (and
+// floats, whose -0 and NaN format apart from equal values) are never the
+// same.
+func samePartition(cols []arrow.Array, idx []int, i, j int) bool {
+	for _, c := range idx {
+		if !sameValue(cols[c], i, j) {
+			return false
+		}
+	}
+	return true
+}
+
+// sameValue reports whether values i and j of a are identical (both NULL
+// or equal values of a type it compares).
+func sameValue(a arrow.Array, i, j int) bool {
+	if ni, nj := a.IsNull(i), a.IsNull(j); ni || nj {
+		return ni && nj
+	}
+	switch x := a.(type) {
+	case *array.String:
+		return x.Value(i) == x.Value(j)
+	case *array.Binary:
+		return bytes.Equal(x.Value(i), x.Value(j))
+	case *array.Int8:
+		return x.Value(i) == x.Value(j)
+	case *array.Int16:
+		return x.Value(i) == x.Value(j)
+	case *array.Int32:
+		return x.Value(i) == x.Value(j)
+	case *array.Int64:
+		return x.Value(i) == x.Value(j)
+	case *array.Date32:
+		return x.Value(i) == x.Value(j)
+	case *array.Timestamp:
+		return x.Value(i) == x.Value(j)
+	case *array.Boolean:
+		return x.Value(i) == x.Value(j)
+	case *array.Decimal128:
+		return x.Value(i) == x.Value(j)
+	}
+	return false
 }
 
 func sameInts(a, b []int) bool {
@@ -189,16 +277,9 @@ func sameInts(a, b []int) bool {
 // encodeKeys encodes columns idx of rows [0, n) as types.EncodeRowKey
 // does, into one shared slab.
 func encodeKeys(cols []arrow.Array, idx []int, n int) ([][]byte, error) {
-	ends := make([]int, n)
-	var slab []byte
-	for r := range n {
-		for _, c := range idx {
-			var err error
-			if slab, err = appendKeyValue(slab, cols[c], r); err != nil {
-				return nil, err
-			}
-		}
-		ends[r] = len(slab)
+	slab, ends, err := appendKeys(nil, make([]int, 0, n), cols, idx, n)
+	if err != nil {
+		return nil, err
 	}
 	keys := make([][]byte, n)
 	start := 0
@@ -207,6 +288,60 @@ func encodeKeys(cols []arrow.Array, idx []int, n int) ([][]byte, error) {
 		start = end
 	}
 	return keys, nil
+}
+
+// appendKeys appends the keys of columns idx of rows [0, n), encoded as
+// types.EncodeRowKey does, to slab, and the end of each row's key in slab
+// to ends.
+func appendKeys(slab []byte, ends []int, cols []arrow.Array, idx []int, n int) ([]byte, []int, error) {
+	if len(idx) == 1 && cols[idx[0]].NullN() == 0 {
+		if s, e, ok := appendKeyColumn(slab, ends, cols[idx[0]], n); ok {
+			return s, e, nil
+		}
+	}
+	for r := range n {
+		for _, c := range idx {
+			var err error
+			if slab, err = appendKeyValue(slab, cols[c], r); err != nil {
+				return slab, ends, err
+			}
+		}
+		ends = append(ends, len(slab))
+	}
+	return slab, ends, nil
+}
+
+// appendKeyColumn is appendKeys of a single key column a without NULLs,
+// a type at a time: false for the types it leaves to appendKeyValue.
+func appendKeyColumn(slab []byte, ends []int, a arrow.Array, n int) ([]byte, []int, bool) {
+	switch x := a.(type) {
+	case *array.Int64:
+		slab = slices.Grow(slab, 9*n)
+		for _, v := range x.Int64Values()[:n] {
+			slab = binary.BigEndian.AppendUint64(append(slab, byte(types.BigInt)), uint64(v)^(1<<63))
+			ends = append(ends, len(slab))
+		}
+	case *array.Int32:
+		slab = slices.Grow(slab, 5*n)
+		for _, v := range x.Int32Values()[:n] {
+			slab = binary.BigEndian.AppendUint32(append(slab, byte(types.Int)), uint32(v)^(1<<31))
+			ends = append(ends, len(slab))
+		}
+	case *array.Timestamp:
+		slab = slices.Grow(slab, 9*n)
+		for _, v := range x.TimestampValues()[:n] {
+			slab = binary.BigEndian.AppendUint64(append(slab, byte(types.TimestampKind)), uint64(v)^(1<<63))
+			ends = append(ends, len(slab))
+		}
+	case *array.String:
+		for r := range n {
+			slab = appendEscaped(append(slab, byte(types.String)), x.Value(r))
+			ends = append(ends, len(slab))
+		}
+	default:
+		return slab, ends, false
+	}
+	return slab, ends, true
 }
 
 // appendKeyValue appends the key encoding of value r of a (see
