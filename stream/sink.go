@@ -228,6 +228,11 @@ type Sink struct {
 
 	bp backpressure
 
+	// bytesGen counts the times s.b.bytes restarted from zero (a flush,
+	// commit or reset): a chunk charged in an earlier generation is
+	// charged again when more of its rows are taken.
+	bytesGen int64
+
 	cb   []*changeBuilder // the decoding goroutines' builders (reused across polls)
 	pend pending          // decoded rows applied but not yet written
 
