@@ -322,17 +322,14 @@ func (s *Sink) clientOpts() ([]kgo.Opt, error) {
 // fetchLimits are the Kafka fetch's response and per-partition limits for
 // a memory budget. They count compressed bytes, and a fetch is
 // decompressed at once: Debezium JSON with its schema envelope compresses
-// about ten times (the sink benchmark's 32 MiB fetches held ~100k events,
-// ~290 MB), so a fetch of budget/8 held more than the whole budget once
-// decompressed. The client also fetches again only after the sink has
-// taken every record of the buffered fetch, so a fetch of many polls
-// leaves the sink waiting for the next one while it decompresses, instead
-// of fetching while the sink decodes and writes. Per partition the limit
-// is a quarter of Kafka's consumer default (1 MiB) at the default budget:
-// a few thousand enveloped events, about one poll over a few partitions.
+// about ten times (the sink benchmark's fetches of 8 MiB per partition held
+// ~100k events, ~290 MB), so the former limits (budget/8 per response,
+// budget/16 up to 8 MiB per partition) let one fetch hold more than the
+// whole budget once decompressed. Per partition the limit is now Kafka's
+// consumer default (1 MiB) at the default budget; per response budget/32.
 func fetchLimits(budget int64) (fetchMax, partMax int64) {
 	fetchMax = min(max(budget/32, 1<<20), 64<<20)
-	partMax = min(max(budget/1024, 64<<10), 1<<20)
+	partMax = min(max(budget/256, 64<<10), 1<<20)
 	return fetchMax, partMax
 }
 

@@ -15,9 +15,8 @@ import (
 // TestFetchSizeFollowsBudget checks the fetch requests the sink sends:
 // their limits count compressed bytes, so they must leave the memory
 // budget room for the fetch once decompressed (enveloped Debezium JSON
-// compresses about ten times), and a partition's share must be about a
-// poll, not many (the client fetches again only after the sink took the
-// whole buffered fetch, so a large one serializes fetching and applying).
+// compresses about ten times): at most budget/32 per response and 1 MiB
+// (Kafka's consumer default) per partition.
 func TestFetchSizeFollowsBudget(t *testing.T) {
 	for _, budget := range []int64{MinMemoryBudget, DefaultMemoryBudget, 4 << 30} {
 		t.Run(fmt.Sprint(budget>>20, "MiB"), func(t *testing.T) {
@@ -58,7 +57,7 @@ func TestFetchSizeFollowsBudget(t *testing.T) {
 				t.Fatal("no fetch requests seen")
 			}
 			if int64(maxResp) > max(budget/32, 1<<20) || maxP > 1<<20 {
-				t.Fatalf("fetch limits %d per response, %d per partition for a budget of %d: a decompressed fetch may exceed the budget, or hold many polls", maxResp, maxP, budget)
+				t.Fatalf("fetch limits %d per response, %d per partition for a budget of %d: a decompressed fetch may exceed the budget", maxResp, maxP, budget)
 			}
 		})
 	}
