@@ -42,7 +42,7 @@ type pollBatch struct {
 type chunkRows struct {
 	rec   arrow.Record
 	bytes int64
-	gen   int64 // the sink's batchGen when it was charged (0: not yet)
+	gen   int64 // 1 + the sink's bytesGen when it was charged (0: not yet)
 }
 
 // recordBytes is the memory held by rec's buffers (their capacity).
