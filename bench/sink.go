@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"fmt"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -44,7 +45,7 @@ const (
 // events against raw franz-go consumption of the same topic (the peer) and
 // decoding the same records without Kafka or a table (the limit).
 func runSink(ctx context.Context, b *runner, r *Result) error {
-	r.Columns = []string{"records_per_s", "MB_per_s", "rows_written", "commits"}
+	r.Columns = []string{"records_per_s", "cpu_us_per_record", "MB_per_s", "rows_written", "commits"}
 	n := b.rows
 	recs, bytes := sinkEvents(b.cfg.Seed, n)
 	r.note("%d Debezium change events (PostgreSQL connector shape: c for a new key, then 75%% u with before image, 15%% d followed by its tombstone) over %d keys; JSON converter with schemas.enable=true (Kafka Connect's default: every key and value carries its schema), %.0f bytes per value on average; %d partitions",
@@ -63,14 +64,17 @@ func runSink(ctx context.Context, b *runner, r *Result) error {
 	}
 
 	b.progress("sink: raw franz-go consume of %d records", len(recs))
-	start := b.cfg.Now()
-	if err := rawConsume(ctx, cluster.ListenAddrs(), topic, len(recs)); err != nil {
+	start, cpu0 := b.cfg.Now(), processCPU()
+	if err := phase(ctx, "raw-consume", func(ctx context.Context) error {
+		return rawConsume(ctx, cluster.ListenAddrs(), topic, len(recs))
+	}); err != nil {
 		return err
 	}
 	raw := float64(len(recs)) / b.since(start)
 	r.add(Measurement{System: "franz-go consume", Case: "raw, group consumer (peer)", Values: map[string]float64{
-		"records_per_s": round3(raw), "MB_per_s": round3(float64(bytes) / 1e6 * raw / float64(len(recs))),
-	}, Note: "fetch and count, no decoding"})
+		"records_per_s": round3(raw), "cpu_us_per_record": cpuPerRow(processCPU()-cpu0, len(recs)),
+		"MB_per_s": round3(float64(bytes) / 1e6 * raw / float64(len(recs))),
+	}, Note: "fetch and count, no decoding (CPU includes the in-process broker)"})
 
 	eng := b.cfg.Sink
 	if eng == nil {
@@ -87,21 +91,27 @@ func runSink(ctx context.Context, b *runner, r *Result) error {
 		values[i] = rec.Value
 	}
 	b.progress("sink: decode-only (debezium-json, no Kafka, no table) of %d records", len(recs))
-	start = b.cfg.Now()
-	changes, err := eng.DecodeAll(schema, values)
+	start, cpu0 = b.cfg.Now(), processCPU()
+	var changes int64
+	err = phase(ctx, "decode-only", func(context.Context) (err error) {
+		changes, err = eng.DecodeAll(schema, values)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("decode-only: %w", err)
 	}
 	dec := float64(len(recs)) / b.since(start)
 	r.add(Measurement{System: "silt decode-only", Case: "debezium-json (limit)", Values: map[string]float64{
-		"records_per_s": round3(dec), "MB_per_s": round3(float64(bytes) / 1e6 * dec / float64(len(recs))), "rows_written": float64(changes),
+		"records_per_s": round3(dec), "cpu_us_per_record": cpuPerRow(processCPU()-cpu0, len(recs)),
+		"MB_per_s": round3(float64(bytes) / 1e6 * dec / float64(len(recs))), "rows_written": float64(changes),
 	}, Note: "the sink's decoder on the same values, into change batches, its parallelism"})
 
 	var silt Measurement
 	for _, st := range []struct {
 		store objstore.Store
 		name  string
-	}{{b.cfg.Store, b.cfg.StoreKind + " store"}, {objstore.NewMem(), "in-memory store (no I/O)"}} {
+		label string
+	}{{b.cfg.Store, b.cfg.StoreKind + " store", "sink-" + b.cfg.StoreKind}, {objstore.NewMem(), "in-memory store (no I/O)", "sink-mem"}} {
 		cat, err := b.openCatalog(ctx, newCountingStore(st.store))
 		if err != nil {
 			return err
@@ -112,14 +122,19 @@ func runSink(ctx context.Context, b *runner, r *Result) error {
 			return err
 		}
 		b.progress("sink: silt sink catching up into a table on the %s", st.name)
-		start = b.cfg.Now()
-		commits, rows, err := eng.CatchUp(ctx, t, cluster.ListenAddrs(), topic, group, ends, sinkCommitInterval)
+		start, cpu0 = b.cfg.Now(), processCPU()
+		var commits, rows int64
+		err = phase(ctx, st.label, func(ctx context.Context) (err error) {
+			commits, rows, err = eng.CatchUp(ctx, t, cluster.ListenAddrs(), topic, group, ends, sinkCommitInterval)
+			return err
+		})
 		if err != nil {
 			return fmt.Errorf("sink catch-up (%s): %w", st.name, err)
 		}
 		rate := float64(len(recs)) / b.since(start)
 		m := Measurement{System: "silt sink", Case: "catch-up, " + st.name, Values: map[string]float64{
-			"records_per_s": round3(rate), "MB_per_s": round3(float64(bytes) / 1e6 * rate / float64(len(recs))),
+			"records_per_s": round3(rate), "cpu_us_per_record": cpuPerRow(processCPU()-cpu0, len(recs)),
+			"MB_per_s":     round3(float64(bytes) / 1e6 * rate / float64(len(recs))),
 			"rows_written": float64(rows), "commits": float64(commits),
 		}, Note: fmt.Sprintf("commit interval %s; drained (committed at once) when every record is consumed", sinkCommitInterval)}
 		r.add(m)
@@ -133,7 +148,17 @@ func runSink(ctx context.Context, b *runner, r *Result) error {
 	r.ratio("decode_only_records_per_s / raw_consume_records_per_s", dec, raw)
 	r.target("sink catch-up rate", "≥ 250k records/s", rate, 250_000, false)
 	r.note("decode-only and catch-up count every record, tombstones included; the sink decodes a poll on GOMAXPROCS goroutines (at most 8) and applies it in offset order")
+	r.note("cpu_us_per_record is the process's CPU (user+system) over the phase per record, the in-process broker included; with --cpuprofile, each phase's samples carry the pprof label phase=raw-consume, decode-only, sink-<store> or sink-mem (go tool pprof -tagfocus phase=sink-mem)")
 	return nil
+}
+
+// phase runs f with the pprof label phase=name, which goroutines started
+// in f (the Kafka client's, the sink's) inherit, so that a --cpuprofile
+// of the scenario can be cut by phase.
+func phase(ctx context.Context, name string, f func(context.Context) error) error {
+	var err error
+	pprof.Do(ctx, pprof.Labels("phase", name), func(ctx context.Context) { err = f(ctx) })
+	return err
 }
 
 // sinkSchemaJSON is the value schema Debezium's PostgreSQL connector emits

@@ -42,7 +42,7 @@ func benchTable(b *testing.B, name string) *table.Table {
 
 // debeziumBench encodes n Debezium events (80% updates of existing keys)
 // with record timestamps left to the producer (produce time).
-func debeziumBench(b *testing.B, s *types.Schema, topic string, n int, rng *rand.Rand) []*kgo.Record {
+func debeziumBench(b testing.TB, s *types.Schema, topic string, n int, rng *rand.Rand) []*kgo.Record {
 	b.Helper()
 	enc, err := NewEncoder("debezium-json", s, Source{"bench", "accounts"})
 	if err != nil {

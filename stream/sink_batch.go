@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/apache/arrow-go/v18/arrow"
-
 	"github.com/siltdb/silt/objstore"
 	"github.com/siltdb/silt/table"
 	"github.com/siltdb/silt/types"
@@ -100,13 +98,13 @@ func (s *Sink) handle(ctx context.Context, fetches kgo.Fetches) error {
 				pb.wait(i / pb.chunk)
 				row = 0
 			}
-			d, rec, from := pb.recs[i], pb.chunks[i/pb.chunk], row
+			d, ch, from := pb.recs[i], &pb.chunks[i/pb.chunk], row
 			i++
 			row += d.rows
 			if stop != nil || ps == nil || s.parts[tp] != ps || s.resets != epoch {
 				continue // not ours (any more), or a reset dropped the rest of the poll
 			}
-			stop = s.apply(ctx, tp, ps, r, d, rec, from)
+			stop = s.apply(ctx, tp, ps, r, d, ch, from)
 		}
 		if ps != nil && s.parts[tp] == ps && p.HighWatermark >= 0 {
 			lag := p.HighWatermark - ps.next
@@ -152,10 +150,10 @@ func (s *Sink) commitIfDue(ctx context.Context) error {
 // without a DLQ, or a failure that cannot be retried); a retryable failure
 // resets the batch and returns nil.
 //
-// rec holds the record's rows (d.rows of them from row from) when it was
+// ch holds the record's rows (d.rows of them from row from) when it was
 // decoded with the current schema; they join the pending run that is
 // handed to the writer as one batch.
-func (s *Sink) apply(ctx context.Context, tp TopicPartition, ps *partState, r *kgo.Record, d decoded, rec arrow.Record, from int) error {
+func (s *Sink) apply(ctx context.Context, tp TopicPartition, ps *partState, r *kgo.Record, d decoded, ch *chunkRows, from int) error {
 	switch {
 	case ps.next != noOffset && r.Offset < ps.next:
 		s.m.update(func(m *MetricsSnapshot) { m.DuplicatesSkipped++ })
@@ -171,11 +169,11 @@ func (s *Sink) apply(ctx context.Context, tp TopicPartition, ps *partState, r *k
 	var changes []Change // rows decoded here rather than in the poll's batches
 	if d.gen != s.ev.gen {
 		changes, d.err = s.decodeOne(r) // the table's schema changed since the poll was decoded
-		rec = nil
+		ch = nil
 	}
 	var nc *NewColumnsError
 	if errors.As(d.err, &nc) {
-		rec = nil
+		ch = nil
 		switch err := s.evolve(ctx, nc); {
 		case errors.Is(err, errBatchDropped):
 			s.consumed--
@@ -209,9 +207,14 @@ func (s *Sink) apply(ctx context.Context, tp TopicPartition, ps *partState, r *k
 		return nil
 	}
 	rows := d.rows
-	if rec != nil {
-		if err := s.take(ctx, rec, from, from+rows, tp, r); err != nil {
+	held := int64(recordOverhead * rows)
+	if ch != nil {
+		if err := s.take(ctx, ch.rec, from, from+rows, tp, r); err != nil {
 			return s.fail(ctx, err, true)
+		}
+		if rows > 0 && ch.gen != s.bytesGen+1 {
+			held += ch.bytes // the writer now holds the chunk's buffers
+			ch.gen = s.bytesGen + 1
 		}
 	} else {
 		if err := s.writePending(ctx); err != nil {
@@ -223,12 +226,14 @@ func (s *Sink) apply(ctx context.Context, tp TopicPartition, ps *partState, r *k
 			}
 		}
 		rows = len(changes)
+		// Decoded rows may share the record's bytes.
+		held = int64(recordOverhead*rows + 2*(len(r.Key)+len(r.Value)))
 	}
 	if rows == 0 {
 		s.b.tombs++
 	}
 	s.b.rows += int64(rows)
-	s.advance(ps, r, int64(recordOverhead*rows+2*(len(r.Key)+len(r.Value))))
+	s.advance(ps, r, held)
 	if s.b.bytes >= s.o.MemoryBudget/2 {
 		if err := s.writePending(ctx); err != nil {
 			return s.fail(ctx, err, true)
@@ -237,6 +242,7 @@ func (s *Sink) apply(ctx context.Context, tp TopicPartition, ps *partState, r *k
 			return s.fail(ctx, fmt.Errorf("flush: %w", err), true)
 		}
 		s.b.bytes = 0
+		s.bytesGen++
 	}
 	return nil
 }
@@ -380,6 +386,7 @@ func (s *Sink) commit(ctx context.Context, inLoop bool) error {
 	})
 	s.lastDone = done
 	s.b = batch{}
+	s.bytesGen++
 	s.fails = 0
 	// A batch boundary: follow an external ALTER (the writer is empty).
 	if err := s.refreshSchema(ctx, false); err != nil {
@@ -415,6 +422,7 @@ func (s *Sink) fail(ctx context.Context, err error, inLoop bool) error {
 		s.o.Logf("sink %s: abort: %v (files left for orphan cleanup)", s.user, aerr)
 	}
 	s.b = batch{}
+	s.bytesGen++
 	for _, ps := range s.parts {
 		ps.dirty = false
 	}

@@ -27,9 +27,44 @@ type decoded struct {
 type pollBatch struct {
 	recs   []decoded
 	chunk  int
-	chunks []arrow.Record
+	chunks []chunkRows
 	done   []chan struct{} // closed when the chunk is decoded
 	wg     sync.WaitGroup
+}
+
+// chunkRows is one decoded chunk's change batch and the memory its
+// buffers hold. Rows handed to the writer keep the whole batch's buffers
+// alive until the writer flushes, so the open batch is charged bytes once
+// per chunk (per flush generation) when its first rows are taken, rather
+// than the size of the Kafka records, which the sink drops after the
+// poll: a Debezium record with its schema is kilobytes, its rows a few
+// hundred bytes.
+type chunkRows struct {
+	rec   arrow.Record
+	bytes int64
+	gen   int64 // 1 + the sink's bytesGen when it was charged (0: not yet)
+}
+
+// recordBytes is the memory held by rec's buffers (their capacity).
+func recordBytes(rec arrow.Record) int64 {
+	var n int64
+	for _, c := range rec.Columns() {
+		n += dataBytes(c.Data())
+	}
+	return n
+}
+
+func dataBytes(d arrow.ArrayData) int64 {
+	var n int64
+	for _, b := range d.Buffers() {
+		if b != nil {
+			n += int64(b.Cap())
+		}
+	}
+	for _, c := range d.Children() {
+		n += dataBytes(c)
+	}
+	return n
 }
 
 // wait blocks until chunk c is decoded.
@@ -38,9 +73,9 @@ func (p *pollBatch) wait(c int) { <-p.done[c] }
 // release waits for the decoding goroutines and frees the batches.
 func (p *pollBatch) release() {
 	p.wg.Wait()
-	for _, r := range p.chunks {
-		if r != nil {
-			r.Release()
+	for _, c := range p.chunks {
+		if c.rec != nil {
+			c.rec.Release()
 		}
 	}
 	p.chunks = nil
@@ -118,7 +153,7 @@ func (s *Sink) decodeAll(fetches kgo.Fetches) (*pollBatch, error) {
 		fast = sameSchema(bd.codec().schema, sc)
 	}
 	chunk := max((len(recs)+nchunks-1)/nchunks, 1)
-	out := &pollBatch{recs: make([]decoded, len(recs)), chunk: chunk, chunks: make([]arrow.Record, nchunks), done: make([]chan struct{}, nchunks)}
+	out := &pollBatch{recs: make([]decoded, len(recs)), chunk: chunk, chunks: make([]chunkRows, nchunks), done: make([]chan struct{}, nchunks)}
 	for c := range out.done {
 		out.done[c] = make(chan struct{})
 	}
@@ -129,7 +164,8 @@ func (s *Sink) decodeAll(fetches kgo.Fetches) (*pollBatch, error) {
 			n, err := decodeBatch(f, bs[c], r.Key, r.Value, fast)
 			out.recs[i] = decoded{rows: n, err: err, gen: gen}
 		}
-		out.chunks[c] = bs[c].NewRecord()
+		rec := bs[c].NewRecord()
+		out.chunks[c] = chunkRows{rec: rec, bytes: recordBytes(rec)}
 		close(out.done[c])
 	}
 	if nchunks == 1 {
