@@ -36,12 +36,6 @@ func ingestSchema() *types.Schema {
 	}
 }
 
-// pickLast is deduplicate without sequence.field: the last record wins,
-// picked without reading rows (lsm.Picker).
-type pickLast struct{ lastWins }
-
-func (pickLast) PickRule() lsm.PickRule { return lsm.PickLast }
-
 // BenchmarkCompactIngestShape compacts one bucket of the ingest benchmark's
 // shape: a compacted run of 60,000 keys (of 62,500) and six level-0 runs of
 // 6,250 +U upserts each over the same keys, every input merged (no row
