@@ -57,6 +57,38 @@ type Executor struct {
 	boxed bool
 
 	once sync.Once
+	// scratch holds decode buffers (lsm.Scratch) a run's source takes for
+	// a rewrite and returns after it, so that the next rewrite (often of
+	// small files, one row group each) reuses them; at most maxScratch
+	// are kept. (A sync.Pool loses them to the garbage collections a
+	// rewrite's own allocations trigger.)
+	mu      sync.Mutex
+	scratch []*lsm.Scratch
+}
+
+// maxScratch caps the decode buffers an Executor keeps between rewrites:
+// about a page body, its copy and its delta lengths each.
+const maxScratch = 8
+
+// getScratch takes kept decode buffers, or new ones.
+func (e *Executor) getScratch() *lsm.Scratch {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if n := len(e.scratch); n > 0 {
+		s := e.scratch[n-1]
+		e.scratch = e.scratch[:n-1]
+		return s
+	}
+	return new(lsm.Scratch)
+}
+
+// putScratch keeps decode buffers for the next rewrite (or drops them).
+func (e *Executor) putScratch(s *lsm.Scratch) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if len(e.scratch) < maxScratch {
+		e.scratch = append(e.scratch, s)
+	}
 }
 
 // Result is an executed, not yet committed plan.
@@ -282,6 +314,10 @@ func (j *job) rewrite(ctx context.Context, out *outputWriter, files []inputFile)
 	defer func() {
 		for _, s := range srcs {
 			st.RowGroupsMerged += s.merged
+			if s.scratch != nil {
+				j.putScratch(s.scratch)
+				s.scratch = nil
+			}
 		}
 	}()
 	prefetch(srcs)
@@ -392,8 +428,8 @@ type runSource struct {
 	batch  *lsm.Batch // the row group being read (unless boxed)
 	br     int        // next row of batch
 	// scratch holds the decoding buffers reused from row group to row
-	// group of the run's files.
-	scratch lsm.Scratch
+	// group (taken from the Executor's pool on first use).
+	scratch *lsm.Scratch
 }
 
 // fetched is one result of runSource.next.
@@ -477,7 +513,10 @@ func (s *runSource) next() (lsm.Record, bool, error) {
 		}
 		s.merged++
 		if !s.j.boxed {
-			b, err := s.fr.DecodeBatchWith(s.ctx, i, lsm.ReadOptions{}, &s.scratch)
+			if s.scratch == nil {
+				s.scratch = s.j.getScratch()
+			}
+			b, err := s.fr.DecodeBatchWith(s.ctx, i, lsm.ReadOptions{}, s.scratch)
 			if err != nil {
 				return lsm.Record{}, false, fmt.Errorf("data file %s: %w", s.f.Path, err)
 			}

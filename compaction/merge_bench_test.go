@@ -96,10 +96,11 @@ func BenchmarkCompactIngestShape(b *testing.B) {
 	var cpu time.Duration
 	var ms0, ms1 runtime.MemStats
 	runtime.ReadMemStats(&ms0)
-	for i := 0; b.Loop(); i++ {
-		n := 0
-		ex := &Executor{Store: st, Root: root, Schema: schema, Merger: pickLast{},
-			Now: time.Now, NewID: func() string { n++; return fmt.Sprintf("out-%d-%d", i, n) }}
+	// One Executor for every compaction, as a table's compactor has.
+	n := 0
+	ex := &Executor{Store: st, Root: root, Schema: schema, Merger: pickLast{},
+		Now: time.Now, NewID: func() string { n++; return fmt.Sprintf("out-%d", n) }}
+	for b.Loop() {
 		c := processCPU()
 		res, err := ex.Execute(ctx, p)
 		cpu += processCPU() - c
