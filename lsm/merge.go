@@ -161,9 +161,11 @@ func picksAlone(merger Merger) bool {
 	return ok && p.PickRule() != PickNone
 }
 
-// mergeOne merges the records of each key of a single sorted run: no heap.
+// mergeOne merges the records of each key of a single sorted run: no heap
+// (a Picker's single records are taken as in mergeSources).
 func mergeOne(ctx context.Context, src RecordSource, merger Merger, keepDeletes bool, yield func(Record, error) bool) {
 	canFail := mergeCanFail(merger)
+	picks := picksAlone(merger)
 	c := &runCursor{next: src}
 	ok, same, err := c.advance()
 	var group []Record
@@ -184,7 +186,12 @@ func mergeOne(ctx context.Context, src RecordSource, merger Merger, keepDeletes 
 		if err != nil {
 			break
 		}
-		r := mergeKey(merger, group)
+		var r Record
+		if g := &group[0]; picks && len(group) == 1 && g.Merged && g.Kind.IsAdd() && !g.Reset {
+			r = *g
+		} else {
+			r = mergeKey(merger, group)
+		}
 		if !keepDeletes && !r.Kind.IsAdd() {
 			continue
 		}
