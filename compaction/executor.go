@@ -67,8 +67,13 @@ type Executor struct {
 }
 
 // maxScratch caps the decode buffers an Executor keeps between rewrites:
-// about a page body, its copy and its delta lengths each.
-const maxScratch = 8
+// about a page body, its copy and its delta lengths each (about 1 MiB
+// with the default page size); buffers grown past maxScratchBytes by
+// larger pages are not kept.
+const (
+	maxScratch      = 8
+	maxScratchBytes = 4 << 20
+)
 
 // getScratch takes kept decode buffers, or new ones.
 func (e *Executor) getScratch() *lsm.Scratch {
@@ -86,7 +91,7 @@ func (e *Executor) getScratch() *lsm.Scratch {
 func (e *Executor) putScratch(s *lsm.Scratch) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if len(e.scratch) < maxScratch {
+	if len(e.scratch) < maxScratch && s.MemBytes() <= maxScratchBytes {
 		e.scratch = append(e.scratch, s)
 	}
 }

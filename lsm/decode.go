@@ -44,6 +44,12 @@ type Scratch struct {
 	d decodeScratch
 }
 
+// MemBytes is the memory s's buffers hold.
+func (s *Scratch) MemBytes() int64 {
+	d := &s.d
+	return int64(cap(d.page.body) + cap(d.page.page) + 4*(cap(d.delta.prefix)+cap(d.delta.suffix)))
+}
+
 // decodeScratch holds the buffers reused across the pages and chunks of
 // row groups.
 type decodeScratch struct {
