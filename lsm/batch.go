@@ -42,6 +42,8 @@ type Batch struct {
 	// refs and refRows back RefRecord's records.
 	refs    []RowRef
 	refRows types.Row
+	// rowSizes backs RowRef.approxBytes (see sizes).
+	rowSizes *rowSizes
 }
 
 // column is one decoded column in Arrow layout, with raw views of its
