@@ -41,11 +41,11 @@ func ingestSchema() *types.Schema {
 // 6,250 +U upserts each over the same keys, every input merged (no row
 // group can be copied). It reports rows read per CPU second of the process
 // and bytes allocated per row read.
-func BenchmarkCompactIngestShape(b *testing.B) {
+// ingestShapePlan stores the inputs of BenchmarkCompactIngestShape and
+// returns their plan and row count.
+func ingestShapePlan(b *testing.B, st objstore.Store, root string) (Plan, int64) {
 	ctx := context.Background()
 	const keys, big, l0, l0Rows = 62_500, 60_000, 6, 6_250
-	st := objstore.NewMem()
-	root := "wh/db.db/t/"
 	rng := rand.New(rand.NewPCG(1, 3))
 	schema := ingestSchema()
 	put := func(level int, seq int64, ids []int64) manifest.DataFile {
@@ -92,7 +92,15 @@ func BenchmarkCompactIngestShape(b *testing.B) {
 	f := put(5, 0, ids)
 	runs = append(runs, Run{Level: 5, Files: []manifest.DataFile{f}})
 	rows += f.RowCount
-	p := Plan{Inputs: runs, OutputLevel: 5}
+	return Plan{Inputs: runs, OutputLevel: 5}, rows
+}
+
+func BenchmarkCompactIngestShape(b *testing.B) {
+	ctx := context.Background()
+	st := objstore.NewMem()
+	root := "wh/db.db/t/"
+	schema := ingestSchema()
+	p, rows := ingestShapePlan(b, st, root)
 	var cpu time.Duration
 	var ms0, ms1 runtime.MemStats
 	runtime.ReadMemStats(&ms0)
@@ -124,4 +132,65 @@ func processCPU() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkCompactReadMerge is BenchmarkCompactIngestShape without the
+// output: the inputs are read, decoded and merged as a compaction does
+// (runSource, MergeSources with the copy merger), and each merged record
+// is only counted, so rows/cpu-s and B/row measure the read and merge side
+// alone.
+func BenchmarkCompactReadMerge(b *testing.B) {
+	ctx := context.Background()
+	st := objstore.NewMem()
+	root := "wh/db.db/t/"
+	p, rows := ingestShapePlan(b, st, root)
+	ex := &Executor{Store: st, Root: root, Schema: ingestSchema(), Merger: pickLast{}}
+	ex.defaults()
+	var cpu time.Duration
+	var ms0, ms1 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
+	for b.Loop() {
+		c := processCPU()
+		j := &job{Executor: ex, plan: p, schema: ex.Schema, merger: ex.Merger}
+		var files []inputFile
+		for i, r := range p.Inputs {
+			for _, f := range r.Files {
+				files = append(files, inputFile{f, i})
+			}
+		}
+		srcs := make([]*runSource, len(p.Inputs))
+		sources := make([]lsm.RecordSource, len(p.Inputs))
+		for i, r := range p.Inputs {
+			srcs[i] = &runSource{j: j, ctx: ctx, files: r.Files, all: files}
+			sources[i] = srcs[i].next
+		}
+		prefetch(srcs)
+		var n, size int64
+		for rec, err := range lsm.MergeSources(ctx, sources, newCopyMerger(j.merger), true) {
+			if err != nil {
+				b.Fatal(err)
+			}
+			n++
+			size += rec.ApproxBytes()
+		}
+		releaseSources(j, srcs)
+		cpu += processCPU() - c
+		if n == 0 || size == 0 {
+			b.Fatal("nothing merged")
+		}
+	}
+	runtime.ReadMemStats(&ms1)
+	read := float64(rows) * float64(b.N)
+	b.ReportMetric(read/cpu.Seconds(), "rows/cpu-s")
+	b.ReportMetric(float64(ms1.TotalAlloc-ms0.TotalAlloc)/read, "B/row")
+}
+
+// releaseSources returns the sources' decode buffers as rewrite does.
+func releaseSources(j *job, srcs []*runSource) {
+	for _, s := range srcs {
+		if s.scratch != nil {
+			j.putScratch(s.scratch)
+			s.scratch = nil
+		}
+	}
 }
