@@ -102,6 +102,17 @@ func newCopyMerger(m lsm.Merger) *copyMerger {
 	return &copyMerger{Merger: m, pick: ok && p.PickRule() != lsm.PickNone}
 }
 
+// PickRule is the merge engine's (lsm.Picker) when it picks without
+// reading rows: the merge then takes a key's single merged +I/+U record
+// as it is, without calling Merge, which would return it unchanged (a
+// placeholder is such a record too).
+func (m *copyMerger) PickRule() lsm.PickRule {
+	if !m.pick {
+		return lsm.PickNone
+	}
+	return m.Merger.(lsm.Picker).PickRule()
+}
+
 func (m *copyMerger) Merge(recs []lsm.Record) lsm.Record {
 	for i := range recs {
 		if copyOf(&recs[i]) != nil {

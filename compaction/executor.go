@@ -57,6 +57,43 @@ type Executor struct {
 	boxed bool
 
 	once sync.Once
+	// scratch holds decode buffers (lsm.Scratch) a run's source takes for
+	// a rewrite and returns after it, so that the next rewrite (often of
+	// small files, one row group each) reuses them; at most maxScratch
+	// are kept. (A sync.Pool loses them to the garbage collections a
+	// rewrite's own allocations trigger.)
+	mu      sync.Mutex
+	scratch []*lsm.Scratch
+}
+
+// maxScratch caps the decode buffers an Executor keeps between rewrites:
+// about a page body, its copy and its delta lengths each (about 1 MiB
+// with the default page size); buffers grown past maxScratchBytes by
+// larger pages are not kept.
+const (
+	maxScratch      = 8
+	maxScratchBytes = 4 << 20
+)
+
+// getScratch takes kept decode buffers, or new ones.
+func (e *Executor) getScratch() *lsm.Scratch {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if n := len(e.scratch); n > 0 {
+		s := e.scratch[n-1]
+		e.scratch = e.scratch[:n-1]
+		return s
+	}
+	return new(lsm.Scratch)
+}
+
+// putScratch keeps decode buffers for the next rewrite (or drops them).
+func (e *Executor) putScratch(s *lsm.Scratch) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if len(e.scratch) < maxScratch && s.MemBytes() <= maxScratchBytes {
+		e.scratch = append(e.scratch, s)
+	}
 }
 
 // Result is an executed, not yet committed plan.
@@ -282,6 +319,10 @@ func (j *job) rewrite(ctx context.Context, out *outputWriter, files []inputFile)
 	defer func() {
 		for _, s := range srcs {
 			st.RowGroupsMerged += s.merged
+			if s.scratch != nil {
+				j.putScratch(s.scratch)
+				s.scratch = nil
+			}
 		}
 	}()
 	prefetch(srcs)
@@ -301,21 +342,41 @@ func (j *job) rewrite(ctx context.Context, out *outputWriter, files []inputFile)
 			}
 			continue
 		}
-		if p.DropDeletes {
-			if !rec.Kind.IsAdd() && dropper != nil && dropper.CanDrop(&rec) {
-				st.DeletesDropped++
-				continue
-			}
-			if expired != nil && rec.Kind.IsAdd() && expired(&rec) {
-				st.Expired++
-				continue
-			}
+		if p.DropDeletes && j.drop(&rec, dropper, expired, st) {
+			continue
 		}
 		if err := out.add(ctx, rec); err != nil {
 			return err
 		}
 	}
 	return out.finish(ctx)
+}
+
+// drop reports whether a compaction that drops deletes drops rec
+// (counting it in st). It copies rec before handing it to dropper or
+// expired, so that rec need not live on the heap: the merge loop's record
+// would otherwise be allocated once per row.
+func (j *job) drop(rec *lsm.Record, dropper Dropper, expired func(*lsm.Record) bool, st *Stats) bool {
+	if !rec.Kind.IsAdd() {
+		if dropper == nil {
+			return false
+		}
+		r := *rec
+		if dropper.CanDrop(&r) {
+			st.DeletesDropped++
+			return true
+		}
+		return false
+	}
+	if expired == nil {
+		return false
+	}
+	r := *rec
+	if expired(&r) {
+		st.Expired++
+		return true
+	}
+	return false
 }
 
 // expiry returns the TTL predicate, or nil without a TTL.
@@ -371,6 +432,9 @@ type runSource struct {
 	rows   *lsm.GroupRows
 	batch  *lsm.Batch // the row group being read (unless boxed)
 	br     int        // next row of batch
+	// scratch holds the decoding buffers reused from row group to row
+	// group (taken from the Executor's pool on first use).
+	scratch *lsm.Scratch
 }
 
 // fetched is one result of runSource.next.
@@ -454,7 +518,10 @@ func (s *runSource) next() (lsm.Record, bool, error) {
 		}
 		s.merged++
 		if !s.j.boxed {
-			b, err := s.fr.DecodeBatch(s.ctx, i, lsm.ReadOptions{})
+			if s.scratch == nil {
+				s.scratch = s.j.getScratch()
+			}
+			b, err := s.fr.DecodeBatchWith(s.ctx, i, lsm.ReadOptions{}, s.scratch)
 			if err != nil {
 				return lsm.Record{}, false, fmt.Errorf("data file %s: %w", s.f.Path, err)
 			}
@@ -482,7 +549,9 @@ func (j *job) open(ctx context.Context, f manifest.DataFile) (*lsm.FileReader, e
 		if int64(len(data)) != f.Size {
 			return nil, fmt.Errorf("%w: data file %s has %d bytes, manifest says %d", types.ErrCorruption, f.Path, len(data), f.Size)
 		}
-		r = bytes.NewReader(data)
+		// In place: row groups are checked and decoded from data, not
+		// copied out of it first (lsm.BytesReader).
+		r = lsm.NewBytesReader(data)
 	} else {
 		r = objstore.NewReaderAt(ctx, e.Store, key, f.Size)
 	}

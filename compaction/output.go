@@ -30,6 +30,9 @@ type outputWriter struct {
 	// batches and writes the same bytes.
 	pinned      map[*lsm.Batch]bool
 	pinnedBytes int64
+	// last is the batch of the last RowRef record added, known pinned:
+	// consecutive records mostly come from one batch.
+	lastBatch *lsm.Batch
 	// expect is how many more records the merge may still add (the
 	// inputs' record count less those added): a new piece is allocated
 	// for them at once instead of growing by doubling.
@@ -49,13 +52,16 @@ func (w *outputWriter) add(ctx context.Context, r lsm.Record) error {
 	last := &w.pieces[len(w.pieces)-1]
 	last.Records = append(last.Records, r)
 	w.expect--
-	if b := lsm.BatchOf(&r); b != nil && !w.pinned[b] {
-		if w.pinned == nil {
-			w.pinned = map[*lsm.Batch]bool{}
-		}
-		w.pinned[b] = true
-		if w.pinnedBytes += b.MemBytes(); w.pinnedBytes > w.j.Options.MaxBufferBytes {
-			w.unpin()
+	if b := lsm.BatchOf(&r); b != nil && b != w.lastBatch {
+		w.lastBatch = b
+		if !w.pinned[b] {
+			if w.pinned == nil {
+				w.pinned = map[*lsm.Batch]bool{}
+			}
+			w.pinned[b] = true
+			if w.pinnedBytes += b.MemBytes(); w.pinnedBytes > w.j.Options.MaxBufferBytes {
+				w.unpin()
+			}
 		}
 	}
 	return w.grew(ctx, r.ApproxBytes())
@@ -70,6 +76,7 @@ func (w *outputWriter) unpin() {
 	}
 	clear(w.pinned)
 	w.pinnedBytes = 0
+	w.lastBatch = nil
 }
 
 // addCopy adds a row group to copy.
@@ -124,6 +131,7 @@ func (w *outputWriter) flush(ctx context.Context, final bool) error {
 	w.bytes = 0
 	clear(w.pinned) // the kept tail, less than a file, is not counted again
 	w.pinnedBytes = 0
+	w.lastBatch = nil
 	for _, p := range w.pieces {
 		if p.Copy != nil {
 			w.bytes += p.Copy.Size()

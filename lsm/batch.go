@@ -42,6 +42,8 @@ type Batch struct {
 	// refs and refRows back RefRecord's records.
 	refs    []RowRef
 	refRows types.Row
+	// rowSizes backs RowRef.approxBytes (see sizes).
+	rowSizes *rowSizes
 }
 
 // column is one decoded column in Arrow layout, with raw views of its
@@ -89,6 +91,12 @@ func (b *Batch) Hidden() (keys *array.Binary, seqs *array.Int64, kinds *array.In
 // (key, seq) order, kinds, _key against the key columns when they are
 // read); damage is an error wrapping types.ErrCorruption, never a panic.
 func (f *FileReader) DecodeBatch(ctx context.Context, i int, opts ReadOptions) (*Batch, error) {
+	return f.DecodeBatchWith(ctx, i, opts, nil)
+}
+
+// DecodeBatchWith is DecodeBatch reusing scratch's buffers (see Scratch;
+// nil: buffers of its own).
+func (f *FileReader) DecodeBatchWith(ctx context.Context, i int, opts ReadOptions, scratch *Scratch) (*Batch, error) {
 	if i < 0 || i >= len(f.groups) {
 		return nil, fmt.Errorf("%w: row group %d of %d", types.ErrInvalid, i, len(f.groups))
 	}
@@ -96,20 +104,24 @@ func (f *FileReader) DecodeBatch(ctx context.Context, i int, opts ReadOptions) (
 	if err != nil {
 		return nil, err
 	}
-	return f.decodeBatch(ctx, i, want, check)
+	return f.decodeBatch(ctx, i, want, check, scratch)
 }
 
-func (f *FileReader) decodeBatch(ctx context.Context, i int, want []bool, check bool) (*Batch, error) {
+func (f *FileReader) decodeBatch(ctx context.Context, i int, want []bool, check bool, scratch *Scratch) (*Batch, error) {
 	ra, err := f.loadGroupInPlace(ctx, i)
 	if err != nil {
 		return nil, err
 	}
-	return f.decodeBatchLoaded(ctx, ra, i, want, check)
+	return f.decodeBatchLoadedWith(ctx, ra, i, want, check, scratch)
 }
 
 // decodeBatchLoaded is decodeBatch of row group i's verified bytes.
 func (f *FileReader) decodeBatchLoaded(ctx context.Context, ra sliceReaderAt, i int, want []bool, check bool) (_ *Batch, err error) {
-	g, err := f.decodeLoaded(ctx, ra, i, want, check)
+	return f.decodeBatchLoadedWith(ctx, ra, i, want, check, nil)
+}
+
+func (f *FileReader) decodeBatchLoadedWith(ctx context.Context, ra sliceReaderAt, i int, want []bool, check bool, scratch *Scratch) (_ *Batch, err error) {
+	g, err := f.decodeLoadedWith(ctx, ra, i, want, check, scratch)
 	if err != nil {
 		return nil, err
 	}

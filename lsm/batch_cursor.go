@@ -66,7 +66,7 @@ func (c *batchCursor) startNext() {
 	c.pending = l
 	go func() {
 		defer close(l.done)
-		l.b, l.err = c.files[fi].f.decodeBatch(c.ctx, gi, c.want[fi], c.check[fi])
+		l.b, l.err = c.files[fi].f.decodeBatch(c.ctx, gi, c.want[fi], c.check[fi], nil)
 	}()
 }
 

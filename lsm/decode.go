@@ -35,6 +35,28 @@ type ReadOptions struct {
 	Columns []int
 }
 
+// Scratch holds the buffers decoding reuses from one row group to the
+// next (decompressed page bodies, delta lengths): a compaction that reads
+// many row groups one after another passes the same Scratch to each
+// DecodeBatchWith instead of growing new buffers every time. The decoded
+// batches never point into it. A Scratch serves one decode at a time.
+type Scratch struct {
+	d decodeScratch
+}
+
+// MemBytes is the memory s's buffers hold.
+func (s *Scratch) MemBytes() int64 {
+	d := &s.d
+	return int64(cap(d.page.body) + cap(d.page.page) + 4*(cap(d.delta.prefix)+cap(d.delta.suffix)))
+}
+
+// decodeScratch holds the buffers reused across the pages and chunks of
+// row groups.
+type decodeScratch struct {
+	page  pageScratch
+	delta deltaScratch
+}
+
 // colVals holds one column chunk decoded to one typed slot per row.
 type colVals struct {
 	kind parquet.Kind
@@ -78,7 +100,7 @@ func (c *colVals) init(kind parquet.Kind, rows int) {
 // decodeChunk decodes column col of row group i (its verified bytes ra)
 // into dst, checking that it holds exactly the row group's row count.
 // scratch (may be nil) holds buffers reused across pages and chunks.
-func (f *FileReader) decodeChunk(ra sliceReaderAt, i, col int, dst *colVals, scratch *pageScratch) (err error) {
+func (f *FileReader) decodeChunk(ra sliceReaderAt, i, col int, dst *colVals, scratch *decodeScratch) (err error) {
 	fcc, ok := f.file.RowGroups()[i].ColumnChunks()[col].(*parquet.FileColumnChunk)
 	if !ok {
 		return fmt.Errorf("%w: unexpected column chunk type", types.ErrCorruption)
@@ -134,11 +156,12 @@ var errNoFold = errors.New("page not decoded from the check's bodies")
 // decodeChecked decodes column col of row group i in the same pass as its
 // deep page check: each page is decoded from the body the check
 // decompressed, so no page is decompressed twice.
-func (f *FileReader) decodeChecked(ra sliceReaderAt, i, col int, pc *parquet.Column, dst *colVals, rows int, corrupt func(error) error, scratch *pageScratch) error {
+func (f *FileReader) decodeChecked(ra sliceReaderAt, i, col int, pc *parquet.Column, dst *colVals, rows int, corrupt func(error) error, ds *decodeScratch) error {
 	var dict parquet.Dictionary
-	if scratch == nil {
-		scratch = new(pageScratch)
+	if ds == nil {
+		ds = new(decodeScratch)
 	}
+	scratch := &ds.page
 	uncompressed := f.file.Metadata().RowGroups[i].Columns[col].MetaData.TotalUncompressedSize
 	ownDelta := !pc.Optional() && pc.Type().Kind() == parquet.ByteArray
 	page := -1 // the check visits every page, in order
@@ -155,7 +178,7 @@ func (f *FileReader) decodeChecked(ra sliceReaderAt, i, col int, pc *parquet.Col
 		case h.Type == format.DataPageV2 && h.DataPageHeaderV2.Valid && values != nil:
 			v := h.DataPageHeaderV2.V
 			if ownDelta && v.Encoding == format.DeltaByteArray {
-				if err := dst.appendDeltaByteArray(values, int(v.NumValues), rows, uncompressed); err != nil {
+				if err := dst.appendDeltaByteArrayWith(values, int(v.NumValues), rows, uncompressed, &ds.delta); err != nil {
 					// Worded as the page check's errors, which it replaces.
 					return fmt.Errorf("%w: row group %d column %s: page %d: %v", types.ErrCorruption, i, pc.Name(), page, err)
 				}
@@ -611,11 +634,19 @@ func (f *FileReader) decodeGroup(ctx context.Context, i int, want []bool, check 
 }
 
 func (f *FileReader) decodeLoaded(ctx context.Context, ra sliceReaderAt, i int, want []bool, check bool) (_ *groupBatch, err error) {
+	return f.decodeLoadedWith(ctx, ra, i, want, check, nil)
+}
+
+// decodeLoadedWith is decodeLoaded reusing the buffers of scratch (nil:
+// buffers of its own for this row group).
+func (f *FileReader) decodeLoadedWith(ctx context.Context, ra sliceReaderAt, i int, want []bool, check bool, scratch *Scratch) (_ *groupBatch, err error) {
 	defer recoverCorruption(&err, i)
 	b := &groupBatch{group: i, rows: int(f.groups[i].rows), cols: make([]colVals, len(f.cols)), want: want, check: check}
-	scratch := new(pageScratch)
+	if scratch == nil {
+		scratch = new(Scratch)
+	}
 	for c, dst := range []*colVals{&b.key, &b.seq, &b.kind} {
-		if err := f.decodeChunk(ra, i, c, dst, scratch); err != nil {
+		if err := f.decodeChunk(ra, i, c, dst, &scratch.d); err != nil {
 			return nil, err
 		}
 	}
@@ -632,7 +663,7 @@ func (f *FileReader) decodeLoaded(ctx context.Context, ra sliceReaderAt, i int, 
 			}
 			continue
 		}
-		if err := f.decodeChunk(ra, i, rc.file, &b.cols[c], scratch); err != nil {
+		if err := f.decodeChunk(ra, i, rc.file, &b.cols[c], &scratch.d); err != nil {
 			return nil, err
 		}
 	}

@@ -25,6 +25,21 @@ import (
 // declared uncompressed size, which bounds the decoded bytes
 // (deltaByteArrayLimit).
 func (c *colVals) appendDeltaByteArray(src []byte, n, rows int, uncompressed int64) error {
+	return c.appendDeltaByteArrayWith(src, n, rows, uncompressed, nil)
+}
+
+// deltaScratch holds a DELTA_BYTE_ARRAY page's prefix and suffix lengths,
+// reused from page to page.
+type deltaScratch struct {
+	prefix, suffix []int32
+}
+
+// appendDeltaByteArrayWith is appendDeltaByteArray decoding the lengths
+// into ds's buffers (nil: new ones).
+func (c *colVals) appendDeltaByteArrayWith(src []byte, n, rows int, uncompressed int64, ds *deltaScratch) error {
+	if ds == nil {
+		ds = new(deltaScratch)
+	}
 	limit := deltaByteArrayLimit(uncompressed)
 	if n <= 0 {
 		return errors.New("page yields no values")
@@ -32,14 +47,16 @@ func (c *colVals) appendDeltaByteArray(src []byte, n, rows int, uncompressed int
 	if c.rows+n > rows {
 		return errors.New("more values than rows")
 	}
-	prefix, src, err := deltaInts(src, n)
+	prefix, src, err := deltaIntsInto(ds.prefix[:0], src, n)
 	if err != nil {
 		return fmt.Errorf("prefix lengths: %w", err)
 	}
-	suffix, src, err := deltaInts(src, n)
+	ds.prefix = prefix
+	suffix, src, err := deltaIntsInto(ds.suffix[:0], src, n)
 	if err != nil {
 		return fmt.Errorf("suffix lengths: %w", err)
 	}
+	ds.suffix = suffix
 	if len(prefix) != len(suffix) {
 		return fmt.Errorf("%d prefix lengths for %d suffix lengths", len(prefix), len(suffix))
 	}

@@ -54,16 +54,26 @@ func MergeSources(ctx context.Context, srcs []RecordSource, merger Merger, keepD
 }
 
 // mergeSources is the body of MergeRuns and MergeFiles.
+//
+// The heap is touched as little as the order allows: after the top
+// cursor advances it is compared only with the smaller of its two
+// children (remembered while they stay put), and stays on top without a
+// sift when it is still the smallest; and when it stays on top with a new
+// key, no other cursor can hold the old one, so the key's group ends
+// without comparing keys again. A key with a single merged +I/+U record
+// (not Reset) comes out as that record without calling a Picker merger,
+// whose rule picks it anyway (see Picker).
 func mergeSources(ctx context.Context, srcs []RecordSource, merger Merger, keepDeletes bool, yield func(Record, error) bool) {
 	if len(srcs) == 1 {
 		mergeOne(ctx, srcs[0], merger, keepDeletes, yield)
 		return
 	}
 	canFail := mergeCanFail(merger)
+	picks := picksAlone(merger)
 	h := mergeHeap{}
 	for i, src := range srcs {
 		c := &runCursor{src: i, next: src}
-		ok, err := c.advance()
+		ok, _, err := c.advance()
 		if err != nil {
 			yield(Record{}, err)
 			return
@@ -72,6 +82,7 @@ func mergeSources(ctx context.Context, srcs []RecordSource, merger Merger, keepD
 			h.push(c)
 		}
 	}
+	bound := -1 // the top's smaller child while the children stay put; -1: unknown
 	var group []Record
 	for n := 0; len(h) > 0; n++ {
 		if n%1024 == 0 {
@@ -80,23 +91,53 @@ func mergeSources(ctx context.Context, srcs []RecordSource, merger Merger, keepD
 				return
 			}
 		}
-		group = group[:0]
-		key := h[0].rec.Key
-		for len(h) > 0 && bytes.Equal(h[0].rec.Key, key) {
-			c := h[0]
-			group = append(group, c.rec)
-			ok, err := c.advance()
+		c := h[0]
+		key := c.rec.Key
+		group = append(group[:0], c.rec)
+		for {
+			ok, same, err := c.advance()
 			if err != nil {
 				yield(Record{}, err)
 				return
 			}
-			if ok {
-				h.fix0()
-			} else {
+			if !ok {
 				h.pop0()
+				bound = -1
+			} else if len(h) > 1 {
+				if bound < 0 {
+					bound = 1
+					if len(h) > 2 && h.less(2, 1) {
+						bound = 2
+					}
+				}
+				if !h.less(0, bound) {
+					h[0], h[bound] = h[bound], h[0]
+					h.siftDown(bound)
+					bound = -1
+				} else if !same {
+					break // c stays on top with a greater key: nobody holds key
+				} else {
+					group = append(group, c.rec)
+					continue
+				}
+			} else if !same {
+				break
+			} else {
+				group = append(group, c.rec)
+				continue
 			}
+			if len(h) == 0 || !bytes.Equal(h[0].rec.Key, key) {
+				break
+			}
+			c = h[0]
+			group = append(group, c.rec)
 		}
-		r := mergeKey(merger, group)
+		var r Record
+		if g := &group[0]; picks && len(group) == 1 && g.Merged && g.Kind.IsAdd() && !g.Reset {
+			r = *g
+		} else {
+			r = mergeKey(merger, group)
+		}
 		if !keepDeletes && !r.Kind.IsAdd() {
 			continue
 		}
@@ -112,11 +153,21 @@ func mergeSources(ctx context.Context, srcs []RecordSource, merger Merger, keepD
 	}
 }
 
-// mergeOne merges the records of each key of a single sorted run: no heap.
+// picksAlone reports whether merger picks one of a key's records by a
+// rule (Picker): a single merged +I/+U record that is not Reset is then
+// its own result.
+func picksAlone(merger Merger) bool {
+	p, ok := merger.(Picker)
+	return ok && p.PickRule() != PickNone
+}
+
+// mergeOne merges the records of each key of a single sorted run: no heap
+// (a Picker's single records are taken as in mergeSources).
 func mergeOne(ctx context.Context, src RecordSource, merger Merger, keepDeletes bool, yield func(Record, error) bool) {
 	canFail := mergeCanFail(merger)
+	picks := picksAlone(merger)
 	c := &runCursor{next: src}
-	ok, err := c.advance()
+	ok, same, err := c.advance()
 	var group []Record
 	for n := 0; ok; n++ {
 		if n%1024 == 0 {
@@ -127,7 +178,7 @@ func mergeOne(ctx context.Context, src RecordSource, merger Merger, keepDeletes 
 		}
 		group = append(group[:0], c.rec)
 		for {
-			if ok, err = c.advance(); err != nil || !ok || !bytes.Equal(c.rec.Key, group[0].Key) {
+			if ok, same, err = c.advance(); err != nil || !ok || !same {
 				break
 			}
 			group = append(group, c.rec)
@@ -135,7 +186,12 @@ func mergeOne(ctx context.Context, src RecordSource, merger Merger, keepDeletes 
 		if err != nil {
 			break
 		}
-		r := mergeKey(merger, group)
+		var r Record
+		if g := &group[0]; picks && len(group) == 1 && g.Merged && g.Kind.IsAdd() && !g.Reset {
+			r = *g
+		} else {
+			r = mergeKey(merger, group)
+		}
 		if !keepDeletes && !r.Kind.IsAdd() {
 			continue
 		}
@@ -162,20 +218,25 @@ type runCursor struct {
 	have bool
 }
 
-// advance moves to the source's next record, checking its order.
-func (c *runCursor) advance() (bool, error) {
+// advance moves to the source's next record, checking its order; same
+// reports that its key equals the previous record's.
+func (c *runCursor) advance() (ok, same bool, err error) {
 	r, ok, err := c.next()
 	if err != nil {
-		return false, err
+		return false, false, err
 	}
 	if !ok {
-		return false, nil
+		return false, false, nil
 	}
-	if c.have && compareRecords(&c.rec, &r) > 0 {
-		return false, fmt.Errorf("%w: merge source %d is not sorted by (key, seq)", types.ErrInvalid, c.src)
+	if c.have {
+		k := bytes.Compare(c.rec.Key, r.Key)
+		if k > 0 || k == 0 && c.rec.Seq > r.Seq {
+			return false, false, fmt.Errorf("%w: merge source %d is not sorted by (key, seq)", types.ErrInvalid, c.src)
+		}
+		same = k == 0
 	}
 	c.rec, c.have = r, true
-	return true, nil
+	return true, same, nil
 }
 
 // mergeHeap is a binary min-heap of cursors by (Key, Seq, source).
@@ -208,8 +269,11 @@ func (h *mergeHeap) pop0() {
 }
 
 // fix0 restores the heap after the root's key grew.
-func (h mergeHeap) fix0() {
-	for i := 0; ; {
+func (h mergeHeap) fix0() { h.siftDown(0) }
+
+// siftDown restores the heap below i after h[i]'s key grew.
+func (h mergeHeap) siftDown(i int) {
+	for {
 		l := 2*i + 1
 		if l >= len(h) {
 			return

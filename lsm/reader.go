@@ -92,7 +92,7 @@ func OpenFile(ctx context.Context, r io.ReaderAt, size int64, readSchema *types.
 		return nil, fmt.Errorf("%w: data file of %d bytes is too small", types.ErrCorruption, size)
 	}
 	tailOff := max(0, size-initialTailRead)
-	tail, err := readRange(ctx, r, tailOff, size-tailOff, "data file footer")
+	tail, err := readTail(ctx, r, tailOff, size-tailOff)
 	if err != nil {
 		return nil, err
 	}
@@ -123,6 +123,11 @@ func OpenFile(ctx context.Context, r io.ReaderAt, size int64, readSchema *types.
 		}
 	}
 	verified := tail[sums.tailStart-tailOff:]
+	if _, ok := r.(*BytesReader); ok {
+		// Keep a copy of the verified tail only: the footer may be
+		// shared (OpenFooter) long after the file's bytes are released.
+		verified = bytes.Clone(verified)
+	}
 	if got := tailCRC(verified, sums.tailStart, sums.crcAt); got != sums.tailCRC {
 		return nil, fmt.Errorf("%w: checksum mismatch in the file tail (footer, bloom filters or page index damaged): stored %08x, computed %08x", types.ErrCorruption, sums.tailCRC, got)
 	}
@@ -189,6 +194,18 @@ func OpenFooter(r io.ReaderAt, ft *Footer, readSchema *types.Schema, seqBase int
 		return nil, err
 	}
 	return f, nil
+}
+
+// readTail is readRange of the file's tail, sliced from a BytesReader's
+// bytes instead of copied (OpenFile copies the verified part it keeps).
+func readTail(ctx context.Context, r io.ReaderAt, off, n int64) ([]byte, error) {
+	if br, ok := r.(*BytesReader); ok && off >= 0 && n >= 0 && off+n <= int64(len(br.data)) {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		return br.data[off : off+n : off+n], nil
+	}
+	return readRange(ctx, r, off, n, "data file footer")
 }
 
 // extendTail reads the bytes [from, tailOff) in front of tail.

@@ -15,12 +15,15 @@ type Record struct {
 	// Seq orders the records of a key: a higher Seq was written later.
 	// Records read from a data file have the file's SeqBase added.
 	Seq int64
-	// Kind is the change type. A merged record of Kind Delete is a
-	// tombstone: the key is absent, and the tombstone hides older runs.
-	Kind types.RowKind
 	// Row is the full row in the read schema's field order (for -U/-D rows
 	// only the key columns need to be set).
 	Row types.Row
+	// Kind is the change type. A merged record of Kind Delete is a
+	// tombstone: the key is absent, and the tombstone hides older runs.
+	// (Kind, Merged and Reset come last so that they share a word: a
+	// Record is 64 bytes, and compactions and write buffers hold one per
+	// row.)
+	Kind types.RowKind
 	// Merged marks a record produced by Merger.Merge. WriteBuffer.Flush,
 	// MergeRuns and Lookup set it on every result, and every record read
 	// from a data file has it (only merged records are written to files).

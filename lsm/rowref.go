@@ -96,26 +96,68 @@ func (b *Batch) arrays() []arrow.Array {
 	return b.arrs
 }
 
-// refApproxBytes is Record.ApproxBytes of the boxed row, computed from
-// the arrays, so that buffers fill as they did with boxed records.
+// approxBytes is Record.ApproxBytes of the boxed row, computed from
+// the arrays, so that buffers fill as they did with boxed records. The
+// part every row of the batch shares is computed once (Batch.sizes).
 func (ref *RowRef) approxBytes(key []byte) int64 {
-	b := ref.B
-	n := int64(96 + len(key) + 16*len(b.cols))
-	for c := range b.cols {
-		a := b.cols[c].arr
-		if a == nil || a.IsNull(ref.R) {
+	s := ref.B.sizes()
+	n := s.base + int64(len(key))
+	r := ref.R
+	for i := range s.vars {
+		v := &s.vars[i]
+		if v.a.IsNull(r) {
 			continue
 		}
-		switch x := a.(type) {
-		case *array.String:
-			n += int64(x.ValueLen(ref.R)) + 16
-		case *array.Binary:
-			n += int64(x.ValueLen(ref.R)) + 24
+		switch {
+		case v.str != nil:
+			n += int64(v.str.ValueLen(r)) + 16
+		case v.bin != nil:
+			n += int64(v.bin.ValueLen(r)) + 24
 		default:
 			n += 8
 		}
 	}
 	return n
+}
+
+// rowSizes is what approxBytes needs of a batch: the bytes every row
+// counts (96, 16 per column, 8 per fixed-width column without NULLs) and
+// the columns whose count varies by row (byte arrays, and fixed-width
+// columns with NULLs).
+type rowSizes struct {
+	base int64
+	vars []sizeCol
+}
+
+// sizeCol is a column whose approxBytes count varies by row.
+type sizeCol struct {
+	a   arrow.Array
+	str *array.String
+	bin *array.Binary
+}
+
+// sizes returns the batch's rowSizes, computed on first use (like
+// RefRecord's refs, by the one goroutine that merges the batch).
+func (b *Batch) sizes() *rowSizes {
+	if b.rowSizes != nil {
+		return b.rowSizes
+	}
+	s := &rowSizes{base: int64(96 + 16*len(b.cols))}
+	for c := range b.cols {
+		a := b.cols[c].arr
+		if a == nil {
+			continue
+		}
+		str, _ := a.(*array.String)
+		bin, _ := a.(*array.Binary)
+		if str == nil && bin == nil && a.NullN() == 0 {
+			s.base += 8
+			continue
+		}
+		s.vars = append(s.vars, sizeCol{a: a, str: str, bin: bin})
+	}
+	b.rowSizes = s
+	return s
 }
 
 // refHasNull reports whether a RowRef's value c is NULL.

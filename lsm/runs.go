@@ -60,6 +60,12 @@ func checkHybrid(src []byte, bitWidth, n int) error {
 // bits), failing if the header announces more than max values. It returns
 // the values and the bytes after them.
 func deltaInts(src []byte, max int) ([]int32, []byte, error) {
+	return deltaIntsInto(nil, src, max)
+}
+
+// deltaIntsInto is deltaInts appending the values to dst[:0] (grown as
+// needed, so its memory can be reused).
+func deltaIntsInto(dst []int32, src []byte, max int) ([]int32, []byte, error) {
 	var hdr [3]uint64
 	for k, what := range []string{"block size", "mini-block count", "value count"} {
 		v, w := binary.Uvarint(src)
@@ -82,7 +88,10 @@ func deltaInts(src []byte, max int) ([]int32, []byte, error) {
 	case total > uint64(max):
 		return nil, nil, fmt.Errorf("delta header announces %d values, the page holds %d", total, max)
 	}
-	out := make([]int32, 0, total)
+	out := dst[:0]
+	if uint64(cap(out)) < total || out == nil {
+		out = make([]int32, 0, total)
+	}
 	if total == 0 {
 		return out, src, nil
 	}
