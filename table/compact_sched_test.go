@@ -1,0 +1,284 @@
+package table
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/siltdb/silt/compaction"
+	"github.com/siltdb/silt/internal/testkit"
+	"github.com/siltdb/silt/manifest"
+	"github.com/siltdb/silt/objstore"
+	"github.com/siltdb/silt/types"
+)
+
+// schedTable opens a table of simpleSchema(buckets) with trigger 2 and
+// stop trigger 3 on a fault store whose reads of bucket hold's data files
+// (only compactions read data files) block until release is closed; held
+// is closed at the first such read. keys[b] are ten keys of bucket b.
+func schedTable(t *testing.T, buckets, maxConcurrent, hold int) (tb *Table, keys [][]int64, held, release chan struct{}) {
+	t.Helper()
+	s := stallSchema(false)
+	s.Options[OptBucket] = fmt.Sprint(buckets)
+	s.Options[OptMaxConcurrent] = fmt.Sprint(maxConcurrent)
+	fault := objstore.NewFault(objstore.NewMem())
+	tb, err := Open("db.t", fault, "t/", s, Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys = make([][]int64, buckets)
+	for k, full := int64(0), 0; full < buckets; k++ {
+		b, err := tb.bucketOf(types.Row{k, ""})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(keys[b]) < 10 {
+			keys[b] = append(keys[b], k)
+			if len(keys[b]) == 10 {
+				full++
+			}
+		}
+	}
+	held, release = make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	block := func() {
+		once.Do(func() { close(held) })
+		<-release
+	}
+	for _, op := range []objstore.Op{objstore.OpGet, objstore.OpGetRange} {
+		fault.Add(objstore.Rule{Op: op, KeyContains: fmt.Sprintf("data/bucket-%d/", hold), Crash: block})
+	}
+	return tb, keys, held, release
+}
+
+// commitKeys writes keys with value ident and commits.
+func commitKeys(ctx context.Context, w *Writer, keys []int64, ident string) error {
+	for _, k := range keys {
+		if err := w.Write(ctx, types.Insert, types.Row{k, ident}); err != nil {
+			return err
+		}
+	}
+	_, err := w.Commit(ctx, ident)
+	return err
+}
+
+func waitClosed(t *testing.T, ch <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("timed out waiting for %s", what)
+	}
+}
+
+// compactedBuckets returns, for each COMPACT snapshot in order, the buckets
+// whose files it changed.
+func compactedBuckets(t *testing.T, tb *Table) [][]int {
+	t.Helper()
+	ctx := context.Background()
+	snaps, err := tb.Meta().Snapshots(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out [][]int
+	prev := map[string]int{}
+	for _, s := range snaps {
+		files, err := tb.Meta().Files(ctx, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cur := map[string]int{}
+		for _, f := range files {
+			cur[f.Path] = f.Bucket
+		}
+		if s.CommitKind == manifest.CommitCompact {
+			changed := map[int]bool{}
+			for p, b := range cur {
+				if _, ok := prev[p]; !ok {
+					changed[b] = true
+				}
+			}
+			for p, b := range prev {
+				if _, ok := cur[p]; !ok {
+					changed[b] = true
+				}
+			}
+			var bs []int
+			for b := range changed {
+				bs = append(bs, b)
+			}
+			slices.Sort(bs)
+			out = append(out, bs)
+		}
+		prev = cur
+	}
+	return out
+}
+
+// TestInlineCompactionBucketsIndependent: with compaction.max-concurrent =
+// 2 a bucket's inline compaction does not wait for another bucket's. While
+// bucket 1's compaction is held, bucket 0 keeps being compacted and
+// committed, so writes into bucket 0 past its stop trigger go on.
+func TestInlineCompactionBucketsIndependent(t *testing.T) {
+	ctx := context.Background()
+	tb, keys, held, release := schedTable(t, 2, 2, 1)
+	defer func() {
+		select {
+		case <-release:
+		default:
+			close(release)
+		}
+	}()
+	w := tb.NewWriter("w")
+	for c := 0; c < 2; c++ {
+		if err := commitKeys(ctx, w, keys[1], fmt.Sprint("b1-", c)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitClosed(t, held, "bucket 1's compaction to start")
+
+	// Six commits into bucket 0: it passes the stop trigger (3) twice
+	// unless it is compacted meanwhile.
+	short, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	for c := 0; c < 6; c++ {
+		if err := commitKeys(short, w, keys[0], fmt.Sprint("b0-", c)); err != nil {
+			t.Fatalf("commit into bucket 0 while bucket 1's compaction is held: %v", err)
+		}
+	}
+	if got := compactedBuckets(t, tb); len(got) == 0 || slices.ContainsFunc(got, func(bs []int) bool { return !slices.Equal(bs, []int{0}) }) {
+		t.Errorf("COMPACT snapshots changed buckets %v while bucket 1 was held, want only bucket 0's", got)
+	}
+	close(release)
+	if err := w.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	stats, err := tb.BucketStats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range stats {
+		if b.SortedRuns >= 3 {
+			t.Errorf("bucket %d still at the stop trigger: %+v", b.Bucket, b)
+		}
+	}
+	got := readIDs(t, tb)
+	for _, k := range keys[0] {
+		if got[k] != "b0-5" {
+			t.Errorf("key %d = %q, want b0-5", k, got[k])
+		}
+	}
+	for _, k := range keys[1] {
+		if got[k] != "b1-1" {
+			t.Errorf("key %d = %q, want b1-1", k, got[k])
+		}
+	}
+	checkNoOrphans(t, tb)
+}
+
+// TestInlineCompactionStalledBucketFirst: with one compaction at a time,
+// the bucket a writer is stalled on is compacted and committed before a
+// bucket that is merely due, as soon as the running compaction ends, in a
+// COMPACT snapshot of its own.
+func TestInlineCompactionStalledBucketFirst(t *testing.T) {
+	ctx := context.Background()
+	tb, keys, held, release := schedTable(t, 3, 1, 2)
+	defer func() {
+		select {
+		case <-release:
+		default:
+			close(release)
+		}
+	}()
+	w := tb.NewWriter("w")
+	commit := func(b, c int) {
+		t.Helper()
+		if err := commitKeys(ctx, w, keys[b], fmt.Sprintf("b%d-%d", b, c)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	commit(2, 0)
+	commit(2, 1)
+	waitClosed(t, held, "bucket 2's compaction to start")
+	commit(0, 0)
+	commit(0, 1) // bucket 0 is due (trigger 2)
+	commit(1, 0)
+	commit(1, 1)
+	commit(1, 2) // bucket 1 reaches the stop trigger (3)
+
+	// The next write into bucket 1 stalls and asks for its compaction.
+	wrote := make(chan error, 1)
+	go func() { wrote <- w.Write(ctx, types.Insert, types.Row{keys[1][0], "late"}) }()
+	b1 := compaction.BucketID{Bucket: 1}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(time.Millisecond) {
+		w.cm.mu.Lock()
+		forced := w.cm.forced[b1]
+		w.cm.mu.Unlock()
+		if forced {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the stalled write did not ask for bucket 1's compaction")
+		}
+	}
+	close(release)
+	select {
+	case err := <-wrote:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the stalled write was not released")
+	}
+	if _, err := w.Commit(ctx, "late"); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := compactedBuckets(t, tb)
+	if want := [][]int{{2}, {1}, {0}}; len(got) < 3 || !slices.EqualFunc(got[:3], want, slices.Equal) {
+		t.Errorf("COMPACT snapshots changed buckets %v, want %v first", got, want)
+	}
+	if s := w.Stats(); s.Stalls == 0 {
+		t.Errorf("no stall counted: %+v", s)
+	}
+	checkNoOrphans(t, tb)
+}
+
+// TestInlineSchedulingRandomized runs the randomized writer, compactor and
+// reader model of TestCompactionRandomized with random bucket counts,
+// compaction.max-concurrent and triggers, over several fresh seeds: inline
+// compactions run per bucket, most urgent first, committed one bucket per
+// snapshot, next to standalone compactions.
+func TestInlineSchedulingRandomized(t *testing.T) {
+	engines := []string{EngineDeduplicate, EnginePartialUpdate, EngineAggregation, EngineFirstRow}
+	n := 3
+	if testing.Short() {
+		n = 1
+	}
+	for _, seed := range testkit.Seeds(t, n) {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			testkit.LogSeed(t, seed)
+			rng := rand.New(rand.NewPCG(seed, 9))
+			engine := engines[rng.IntN(len(engines))]
+			s := compactSchema(engine)
+			buckets := 1 + rng.IntN(4)
+			s.Options[OptBucket] = fmt.Sprint(buckets)
+			trigger := 2 + rng.IntN(3)
+			s.Options[OptCompactionTrigger] = fmt.Sprint(trigger)
+			s.Options[OptStopTrigger] = fmt.Sprint(trigger + rng.IntN(3))
+			s.Options[OptMaxConcurrent] = fmt.Sprint(1 + rng.IntN(3))
+			t.Logf("%s, %d buckets, trigger %s, stop trigger %s, max-concurrent %s", engine, buckets,
+				s.Options[OptCompactionTrigger], s.Options[OptStopTrigger], s.Options[OptMaxConcurrent])
+			h := fnv.New64a()
+			h.Write([]byte(engine))
+			runCompactionModel(t, seed^h.Sum64(), objstore.NewMem(), s)
+		})
+	}
+}
