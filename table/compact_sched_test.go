@@ -10,21 +10,21 @@ import (
 	"testing"
 	"time"
 
-	"github.com/siltdb/silt/compaction"
 	"github.com/siltdb/silt/internal/testkit"
 	"github.com/siltdb/silt/manifest"
 	"github.com/siltdb/silt/objstore"
 	"github.com/siltdb/silt/types"
 )
 
-// schedTable opens a table of simpleSchema(buckets) with trigger 2 and
-// stop trigger 3 on a fault store whose reads of bucket hold's data files
+// schedTable opens a table of simpleSchema(buckets) with trigger 2 and the
+// given stop trigger on a fault store whose reads of bucket hold's data files
 // (only compactions read data files) block until release is closed; held
 // is closed at the first such read. keys[b] are ten keys of bucket b.
-func schedTable(t *testing.T, buckets, maxConcurrent, hold int) (tb *Table, keys [][]int64, held, release chan struct{}) {
+func schedTable(t *testing.T, buckets, maxConcurrent, stop, hold int) (tb *Table, keys [][]int64, held, release chan struct{}) {
 	t.Helper()
 	s := stallSchema(false)
 	s.Options[OptBucket] = fmt.Sprint(buckets)
+	s.Options[OptStopTrigger] = fmt.Sprint(stop)
 	s.Options[OptMaxConcurrent] = fmt.Sprint(maxConcurrent)
 	fault := objstore.NewFault(objstore.NewMem())
 	tb, err := Open("db.t", fault, "t/", s, Env{})
@@ -126,7 +126,7 @@ func compactedBuckets(t *testing.T, tb *Table) [][]int {
 // committed, so writes into bucket 0 past its stop trigger go on.
 func TestInlineCompactionBucketsIndependent(t *testing.T) {
 	ctx := context.Background()
-	tb, keys, held, release := schedTable(t, 2, 2, 1)
+	tb, keys, held, release := schedTable(t, 2, 2, 3, 1)
 	defer func() {
 		select {
 		case <-release:
@@ -181,13 +181,13 @@ func TestInlineCompactionBucketsIndependent(t *testing.T) {
 	checkNoOrphans(t, tb)
 }
 
-// TestInlineCompactionStalledBucketFirst: with one compaction at a time,
-// the bucket a writer is stalled on is compacted and committed before a
-// bucket that is merely due, as soon as the running compaction ends, in a
+// TestInlineCompactionFullestBucketFirst: with one compaction at a time,
+// the queued bucket with the most sorted runs (the closest to the stop
+// trigger) is compacted first once the running compaction ends, each in a
 // COMPACT snapshot of its own.
-func TestInlineCompactionStalledBucketFirst(t *testing.T) {
+func TestInlineCompactionFullestBucketFirst(t *testing.T) {
 	ctx := context.Background()
-	tb, keys, held, release := schedTable(t, 3, 1, 2)
+	tb, keys, held, release := schedTable(t, 3, 1, 4, 2)
 	defer func() {
 		select {
 		case <-release:
@@ -209,44 +209,61 @@ func TestInlineCompactionStalledBucketFirst(t *testing.T) {
 	commit(0, 1) // bucket 0 is due (trigger 2)
 	commit(1, 0)
 	commit(1, 1)
-	commit(1, 2) // bucket 1 reaches the stop trigger (3)
-
-	// The next write into bucket 1 stalls and asks for its compaction.
-	wrote := make(chan error, 1)
-	go func() { wrote <- w.Write(ctx, types.Insert, types.Row{keys[1][0], "late"}) }()
-	b1 := compaction.BucketID{Bucket: 1}
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(time.Millisecond) {
-		w.cm.mu.Lock()
-		forced := w.cm.forced[b1]
-		w.cm.mu.Unlock()
-		if forced {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the stalled write did not ask for bucket 1's compaction")
-		}
-	}
+	commit(1, 2) // bucket 1 is due with one run more
 	close(release)
-	select {
-	case err := <-wrote:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("the stalled write was not released")
-	}
-	if _, err := w.Commit(ctx, "late"); err != nil {
-		t.Fatal(err)
-	}
 	if err := w.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	got := compactedBuckets(t, tb)
-	if want := [][]int{{2}, {1}, {0}}; len(got) < 3 || !slices.EqualFunc(got[:3], want, slices.Equal) {
-		t.Errorf("COMPACT snapshots changed buckets %v, want %v first", got, want)
+	if got, want := compactedBuckets(t, tb), [][]int{{2}, {1}, {0}}; !slices.EqualFunc(got, want, slices.Equal) {
+		t.Errorf("COMPACT snapshots changed buckets %v, want %v", got, want)
 	}
-	if s := w.Stats(); s.Stalls == 0 {
-		t.Errorf("no stall counted: %+v", s)
+	checkNoOrphans(t, tb)
+}
+
+// TestInlineCompactionStalledWriterCompacts: a writer stalled on a bucket
+// no worker is compacting compacts it itself, without waiting for the
+// workers' other buckets: with the only worker held on bucket 1, writes into
+// bucket 0 past its stop trigger go on.
+func TestInlineCompactionStalledWriterCompacts(t *testing.T) {
+	ctx := context.Background()
+	tb, keys, held, release := schedTable(t, 2, 1, 3, 1)
+	defer func() {
+		select {
+		case <-release:
+		default:
+			close(release)
+		}
+	}()
+	w := tb.NewWriter("w")
+	for c := 0; c < 2; c++ {
+		if err := commitKeys(ctx, w, keys[1], fmt.Sprint("b1-", c)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitClosed(t, held, "bucket 1's compaction to start")
+	short, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	for c := 0; c < 6; c++ {
+		if err := commitKeys(short, w, keys[0], fmt.Sprint("b0-", c)); err != nil {
+			t.Fatalf("commit into bucket 0 while the worker is held on bucket 1: %v", err)
+		}
+	}
+	s := w.Stats()
+	if s.Stalls == 0 || s.Compactions == 0 {
+		t.Errorf("want stalls ended by the writer's own compactions: %+v", s)
+	}
+	if got := compactedBuckets(t, tb); len(got) == 0 || slices.ContainsFunc(got, func(bs []int) bool { return !slices.Equal(bs, []int{0}) }) {
+		t.Errorf("COMPACT snapshots changed buckets %v while bucket 1 was held, want only bucket 0's", got)
+	}
+	close(release)
+	if err := w.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := readIDs(t, tb)
+	for _, k := range keys[0] {
+		if got[k] != "b0-5" {
+			t.Errorf("key %d = %q, want b0-5", k, got[k])
+		}
 	}
 	checkNoOrphans(t, tb)
 }

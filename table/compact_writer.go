@@ -24,11 +24,15 @@ import (
 // bucket from the latest snapshot, executes the plan and commits it as a
 // COMPACT snapshot of its own, so a stalled writer is released as soon as
 // its bucket is done rather than after every due bucket. A bucket is
-// compacted by one worker at a time. A Write or Commit touching a bucket with
-// num-sorted-run.stop-trigger sorted runs or more blocks until the count is
-// below it again: without write-only it forces a compaction of the bucket
-// and waits for it; with write-only it polls the latest snapshot until a
-// standalone compactor has caught up.
+// compacted by one round at a time. A Write or Commit touching a bucket
+// with num-sorted-run.stop-trigger sorted runs or more blocks until the
+// count is below it again: without write-only it compacts the bucket
+// itself, in its own goroutine (it has nothing else to do; so a writer
+// runs at most compaction.max-concurrent + 1 compactions, the extra one
+// only while it is stalled), or, when a worker is compacting the bucket
+// already, waits for that round and forces another if the bucket is still
+// stalled; with write-only it polls the latest snapshot until a standalone
+// compactor has caught up.
 //
 // Sorted-run counts are loaded from the latest snapshot at the writer's
 // first commit and after every compaction round, and advanced by the
@@ -233,13 +237,21 @@ func (m *compactManager) trigger(ids []compaction.BucketID, force bool) {
 			m.forced[id] = true
 		}
 	}
+	m.spawn()
+}
+
+// spawn starts workers while there are fewer than compaction.max-concurrent
+// and fewer than the buckets queued or being compacted. m.mu must be held.
+func (m *compactManager) spawn() {
 	idle := 0
 	for id := range m.pending {
 		if !m.active[id] {
 			idle++
 		}
 	}
-	// Every active bucket holds a worker; the others take queued buckets.
+	if idle == 0 || m.ctx.Err() != nil {
+		return
+	}
 	for want := min(max(m.opts.MaxConcurrent, 1), len(m.active)+idle); m.workers < want; {
 		m.workers++
 		m.wg.Add(1)
@@ -253,8 +265,12 @@ func (m *compactManager) work() {
 	defer m.wg.Done()
 	for {
 		m.mu.Lock()
-		id, force, ok := m.next()
-		if !ok || m.ctx.Err() != nil {
+		var id compaction.BucketID
+		var force, ok bool
+		if m.ctx.Err() == nil {
+			id, force, ok = m.next()
+		}
+		if !ok {
 			m.workers--
 			if m.ctx.Err() != nil {
 				clear(m.pending)
@@ -265,39 +281,45 @@ func (m *compactManager) work() {
 			return
 		}
 		m.mu.Unlock()
+		m.round(m.ctx, id, force)
+	}
+}
 
-		rep, err := m.comp.Run(m.ctx, compaction.Request{
-			Filter: func(b compaction.BucketID) bool { return b == id },
-			Force:  func(compaction.BucketID) bool { return force },
-		})
-		rerr := m.refresh(m.ctx)
+// round compacts bucket id, which the caller marked active, and records
+// the outcome. It runs in a worker, or in a writer stalled on the bucket.
+func (m *compactManager) round(ctx context.Context, id compaction.BucketID, force bool) {
+	rep, err := m.comp.Run(ctx, compaction.Request{
+		Filter: func(b compaction.BucketID) bool { return b == id },
+		Force:  func(compaction.BucketID) bool { return force },
+	})
+	rerr := m.refresh(m.ctx)
 
-		m.mu.Lock()
-		delete(m.active, id)
-		m.rounds[id]++
-		m.stats.rounds++
-		m.errs[id] = err // failures of the round as a whole, e.g. reading the snapshot
-		if rep != nil {
-			for _, b := range rep.Buckets {
-				m.errs[b.BucketID] = b.Err
-				switch b.Status {
-				case compaction.Committed:
-					m.stats.compactions++
-					m.stats.bytesRead += b.Stats.BytesRead
-					m.stats.bytesWritten += b.Stats.BytesWritten
-				case compaction.Conflict:
-					m.stats.conflicts++
-				case compaction.Failed:
-					m.stats.failures++
-				}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.active, id)
+	m.rounds[id]++
+	m.stats.rounds++
+	m.errs[id] = err // failures of the round as a whole, e.g. reading the snapshot
+	if rep != nil {
+		for _, b := range rep.Buckets {
+			m.errs[b.BucketID] = b.Err
+			switch b.Status {
+			case compaction.Committed:
+				m.stats.compactions++
+				m.stats.bytesRead += b.Stats.BytesRead
+				m.stats.bytesWritten += b.Stats.BytesWritten
+			case compaction.Conflict:
+				m.stats.conflicts++
+			case compaction.Failed:
+				m.stats.failures++
 			}
 		}
-		if rerr != nil && m.errs[id] == nil {
-			m.errs[id] = rerr
-		}
-		m.signal()
-		m.mu.Unlock()
 	}
+	if rerr != nil && m.errs[id] == nil {
+		m.errs[id] = rerr
+	}
+	m.signal()
+	m.spawn() // the bucket may have been queued again meanwhile
 }
 
 // next takes the most urgent queued bucket nobody is compacting: one a
@@ -437,10 +459,26 @@ func (m *compactManager) waitBelow(ctx context.Context, id compaction.BucketID) 
 		}
 		m.mu.Lock()
 		asked := m.rounds[id]
+		// Unless a worker is compacting the bucket already, the stalled
+		// writer compacts it itself: it has nothing else to do, and its
+		// bucket need not wait for the workers' other buckets.
+		self := !m.active[id] && m.ctx.Err() == nil
+		if self {
+			m.active[id] = true
+			delete(m.pending, id)
+			delete(m.forced, id)
+		}
 		m.mu.Unlock()
-		m.trigger([]compaction.BucketID{id}, true)
-		if err := m.awaitRound(ctx, ch, func() { m.stallNotice(id, start, n, &nextNotice) }); err != nil {
-			return stalled(err)
+		if self {
+			m.round(ctx, id, true)
+			if ctx.Err() != nil {
+				return stalled(ctx.Err())
+			}
+		} else {
+			m.trigger([]compaction.BucketID{id}, true)
+			if err := m.awaitRound(ctx, ch, func() { m.stallNotice(id, start, n, &nextNotice) }); err != nil {
+				return stalled(err)
+			}
 		}
 		m.mu.Lock()
 		n, err, ended := m.runs[id], m.errs[id], m.rounds[id] > asked
