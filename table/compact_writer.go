@@ -26,12 +26,13 @@ import (
 // its bucket is done rather than after every due bucket. A bucket is
 // compacted by one round at a time. A Write or Commit touching a bucket
 // with num-sorted-run.stop-trigger sorted runs or more blocks until the
-// count is below it again: without write-only it compacts the bucket
-// itself, in its own goroutine (it has nothing else to do; so a writer
-// runs at most compaction.max-concurrent + 1 compactions, the extra one
-// only while it is stalled), or, when a worker is compacting the bucket
-// already, waits for that round and forces another if the bucket is still
-// stalled; with write-only it polls the latest snapshot until a standalone
+// count is below it again: without write-only it has the bucket compacted
+// at once by the stall helper, a compaction beyond the workers that uses
+// the stalled writer's idle core (so a writer runs at most
+// compaction.max-concurrent + 1 compactions, the extra one only on behalf
+// of a stall), or, when a worker or the helper is busy with the bucket or
+// the helper with another, forces a compaction of the bucket and waits for
+// it; with write-only it polls the latest snapshot until a standalone
 // compactor has caught up.
 //
 // Sorted-run counts are loaded from the latest snapshot at the writer's
@@ -70,6 +71,7 @@ type compactManager struct {
 	refreshing int
 	own        []ownCommit
 	workers    int           // running workers
+	helping    bool          // a stall helper is running (see waitBelow)
 	changed    chan struct{} // closed (and replaced) when a round ends
 	stats      compactStats
 }
@@ -281,14 +283,14 @@ func (m *compactManager) work() {
 			return
 		}
 		m.mu.Unlock()
-		m.round(m.ctx, id, force)
+		m.round(id, force, false)
 	}
 }
 
 // round compacts bucket id, which the caller marked active, and records
-// the outcome. It runs in a worker, or in a writer stalled on the bucket.
-func (m *compactManager) round(ctx context.Context, id compaction.BucketID, force bool) {
-	rep, err := m.comp.Run(ctx, compaction.Request{
+// the outcome. It runs in a worker, or in the stall helper (helper).
+func (m *compactManager) round(id compaction.BucketID, force, helper bool) {
+	rep, err := m.comp.Run(m.ctx, compaction.Request{
 		Filter: func(b compaction.BucketID) bool { return b == id },
 		Force:  func(compaction.BucketID) bool { return force },
 	})
@@ -297,6 +299,9 @@ func (m *compactManager) round(ctx context.Context, id compaction.BucketID, forc
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	delete(m.active, id)
+	if helper {
+		m.helping = false
+	}
 	m.rounds[id]++
 	m.stats.rounds++
 	m.errs[id] = err // failures of the round as a whole, e.g. reading the snapshot
@@ -459,26 +464,13 @@ func (m *compactManager) waitBelow(ctx context.Context, id compaction.BucketID) 
 		}
 		m.mu.Lock()
 		asked := m.rounds[id]
-		// Unless a worker is compacting the bucket already, the stalled
-		// writer compacts it itself: it has nothing else to do, and its
-		// bucket need not wait for the workers' other buckets.
-		self := !m.active[id] && m.ctx.Err() == nil
-		if self {
-			m.active[id] = true
-			delete(m.pending, id)
-			delete(m.forced, id)
-		}
+		help := m.help(id)
 		m.mu.Unlock()
-		if self {
-			m.round(ctx, id, true)
-			if ctx.Err() != nil {
-				return stalled(ctx.Err())
-			}
-		} else {
+		if !help {
 			m.trigger([]compaction.BucketID{id}, true)
-			if err := m.awaitRound(ctx, ch, func() { m.stallNotice(id, start, n, &nextNotice) }); err != nil {
-				return stalled(err)
-			}
+		}
+		if err := m.awaitRound(ctx, ch, func() { m.stallNotice(id, start, n, &nextNotice) }); err != nil {
+			return stalled(err)
 		}
 		m.mu.Lock()
 		n, err, ended := m.runs[id], m.errs[id], m.rounds[id] > asked
@@ -487,6 +479,28 @@ func (m *compactManager) waitBelow(ctx context.Context, id compaction.BucketID) 
 			return stalled(fmt.Errorf("compaction failed: %w", err))
 		}
 	}
+}
+
+// help starts the stall helper on bucket id, which a writer is stalled on,
+// unless a worker is compacting the bucket already, the helper is busy or
+// the writer is closed. The helper is one compaction beyond
+// compaction.max-concurrent: the stalled writer's goroutine is idle, so
+// the helper uses its core, and the bucket does not wait behind the
+// workers' other buckets. It runs under the writer's lifetime, not the
+// stalled call's context, like a worker. m.mu must be held.
+func (m *compactManager) help(id compaction.BucketID) bool {
+	if m.active[id] || m.helping || m.ctx.Err() != nil {
+		return false
+	}
+	m.helping, m.active[id] = true, true
+	delete(m.pending, id)
+	delete(m.forced, id)
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		m.round(id, true, true)
+	}()
+	return true
 }
 
 // awaitRound waits until ch is closed (a compaction round ended), ctx
