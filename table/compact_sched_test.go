@@ -220,9 +220,10 @@ func TestInlineCompactionFullestBucketFirst(t *testing.T) {
 	checkNoOrphans(t, tb)
 }
 
-// TestInlineCompactionStalledWriterCompacts: a writer stalled on a bucket
-// no worker is compacting compacts it itself, without waiting for the
-// workers' other buckets: with the only worker held on bucket 1, writes into
+// TestInlineCompactionStalledWriterCompacts: a bucket a writer is stalled
+// on and no worker is compacting is compacted at once by the writer's stall
+// helper, without waiting for the workers' other buckets: with the only
+// worker (compaction.max-concurrent = 1) held on bucket 1, writes into
 // bucket 0 past its stop trigger go on.
 func TestInlineCompactionStalledWriterCompacts(t *testing.T) {
 	ctx := context.Background()
