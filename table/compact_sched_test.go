@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/siltdb/silt/compaction"
 	"github.com/siltdb/silt/internal/testkit"
 	"github.com/siltdb/silt/manifest"
 	"github.com/siltdb/silt/objstore"
@@ -297,6 +298,101 @@ func TestInlineSchedulingRandomized(t *testing.T) {
 			h := fnv.New64a()
 			h.Write([]byte(engine))
 			runCompactionModel(t, seed^h.Sum64(), objstore.NewMem(), s)
+		})
+	}
+}
+
+// TestInlineSchedulingBounds: a writer committing random keys into random
+// buckets, with random triggers and compaction.max-concurrent, never runs
+// two compactions of one bucket at once nor more than max-concurrent + 1
+// (the stall helper) in all, and its table reads as the oracle (the last
+// value written per key) after every commit.
+func TestInlineSchedulingBounds(t *testing.T) {
+	for _, seed := range testkit.Seeds(t, 8) {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			testkit.LogSeed(t, seed)
+			ctx := context.Background()
+			rng := rand.New(rand.NewPCG(seed, 10))
+			s := simpleSchema(1 + rng.IntN(6))
+			trigger := 2 + rng.IntN(3)
+			maxConcurrent := 1 + rng.IntN(3)
+			s.Options[OptCompactionTrigger] = fmt.Sprint(trigger)
+			s.Options[OptStopTrigger] = fmt.Sprint(trigger + rng.IntN(3))
+			s.Options[OptMaxConcurrent] = fmt.Sprint(maxConcurrent)
+			t.Logf("%s buckets, trigger %d, stop trigger %s, max-concurrent %d", s.Options[OptBucket], trigger, s.Options[OptStopTrigger], maxConcurrent)
+			tb, err := Open("db.t", objstore.NewMem(), "t/", s, Env{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := tb.NewWriter("w")
+			var mu sync.Mutex
+			running := map[int]int{}
+			total, peak := 0, 0
+			var violation string
+			w.compactions().comp.Progress = func(e compaction.Event) {
+				mu.Lock()
+				defer mu.Unlock()
+				switch e.Kind {
+				case compaction.EventStarted:
+					running[e.Bucket.Bucket]++
+					total++
+					peak = max(peak, total)
+					if running[e.Bucket.Bucket] > 1 && violation == "" {
+						violation = fmt.Sprintf("two compactions of bucket %d at once", e.Bucket.Bucket)
+					}
+					if total > maxConcurrent+1 && violation == "" {
+						violation = fmt.Sprintf("%d compactions at once, max-concurrent %d", total, maxConcurrent)
+					}
+				case compaction.EventExecuted:
+					running[e.Bucket.Bucket]--
+					total--
+				}
+			}
+			want := map[int64]string{}
+			for c := 0; c < 40; c++ {
+				ident := fmt.Sprint(c)
+				for i, n := 0, 1+rng.IntN(30); i < n; i++ {
+					k := rng.Int64N(60)
+					if err := w.Write(ctx, types.Insert, types.Row{k, ident}); err != nil {
+						t.Fatal(err)
+					}
+					want[k] = ident
+				}
+				if _, err := w.Commit(ctx, ident); err != nil {
+					t.Fatal(err)
+				}
+				if rng.IntN(8) == 0 {
+					got := readIDs(t, tb)
+					if len(got) != len(want) {
+						t.Fatalf("commit %d: %d keys, want %d", c, len(got), len(want))
+					}
+					for k, v := range want {
+						if got[k] != v {
+							t.Fatalf("commit %d: key %d = %q, want %q", c, k, got[k], v)
+						}
+					}
+				}
+			}
+			if err := w.Close(ctx); err != nil {
+				t.Fatal(err)
+			}
+			got := readIDs(t, tb)
+			for k, v := range want {
+				if got[k] != v {
+					t.Fatalf("key %d = %q, want %q", k, got[k], v)
+				}
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if violation != "" {
+				t.Fatal(violation)
+			}
+			st := w.Stats()
+			t.Logf("%d compactions (peak %d at once), %d stalls, %d conflicts", st.Compactions, peak, st.Stalls, st.CompactionConflicts)
+			if st.CompactionConflicts != 0 {
+				t.Errorf("%d conflicts between the writer's own compactions", st.CompactionConflicts)
+			}
+			checkNoOrphans(t, tb)
 		})
 	}
 }
