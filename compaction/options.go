@@ -67,7 +67,8 @@ type Options struct {
 	// the file ends early. Default 256 MiB.
 	MaxBufferBytes int64
 	// Parallelism is the number of buckets one Compactor.Run compacts at
-	// once (compaction.max-concurrent for inline compaction). Default 1.
+	// once (compaction.max-concurrent; inline compaction runs one bucket per
+	// Run instead, in that many workers). Default 1.
 	Parallelism int
 	// Expire, when set, drops rows whose time column is older than
 	// Expire.After whenever a compaction writes the oldest data of a bucket

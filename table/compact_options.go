@@ -36,7 +36,10 @@ type CompactionOptions struct {
 	// universal picker (see compaction.Universal).
 	SizeRatio                   int
 	MaxSizeAmplificationPercent int
-	// MaxConcurrent bounds the buckets one writer compacts at once.
+	// MaxConcurrent bounds the background compactions of one writer (one
+	// bucket each; a bucket the writer is stalled on that none of them is
+	// compacting gets one more, the stall helper) and the buckets one
+	// Table.Compact compacts at once.
 	MaxConcurrent int
 	// WriteOnly disables inline compaction: a standalone compactor must
 	// run (writers still stall at StopTrigger).
@@ -59,7 +62,7 @@ func compactionOptionDocs() []OptionDoc {
 		{OptNumLevels, "trigger + 1", "levels of a bucket's merge tree (0 holds writers' flushes; the last holds fully compacted data)"},
 		{OptSizeRatio, "1", "percent: a sorted run joins a compaction when it is at most this much larger than the runs picked so far"},
 		{OptMaxSizeAmp, "200", "a bucket is fully compacted when its newer runs exceed this percentage of its oldest run"},
-		{OptMaxConcurrent, "1", "buckets one writer (or one silt compact) compacts at once"},
+		{OptMaxConcurrent, "1", "background compactions one writer runs at once, one bucket each (a bucket it is stalled on gets one more), or buckets one silt compact compacts at once"},
 		{OptWriteOnly, "false", "true: writers never compact (run silt compact --watch); they still stall at the stop trigger"},
 		{OptRecordExpireTime, "", "record TTL, e.g. 7d or 12h: full compactions drop rows whose time field is older"},
 		{OptRecordExpireColumn, "", "the TTL's time column: TIMESTAMP, or BIGINT Unix milliseconds"},

@@ -17,14 +17,23 @@ import (
 
 // Inline compaction and the write stall. Each Writer has a compactManager.
 // After every commit, the buckets the commit added level-0 files to and
-// that reached num-sorted-run.compaction-trigger are compacted in the
-// background, one round at a time (a round plans, executes with
-// compaction.max-concurrent buckets at once, and commits one COMPACT
-// snapshot). A Write or Commit touching a bucket with
-// num-sorted-run.stop-trigger sorted runs or more blocks until the count is
-// below it again: without write-only it forces a compaction of the bucket
-// and waits for it; with write-only it polls the latest snapshot until a
-// standalone compactor has caught up.
+// that reached num-sorted-run.compaction-trigger are queued for compaction
+// in the background. Up to compaction.max-concurrent workers take queued
+// buckets one at a time, the most urgent first (a bucket a writer is
+// stalled on, then the one with the most sorted runs); each plans its
+// bucket from the latest snapshot, executes the plan and commits it as a
+// COMPACT snapshot of its own, so a stalled writer is released as soon as
+// its bucket is done rather than after every due bucket. A bucket is
+// compacted by one round at a time. A Write or Commit touching a bucket
+// with num-sorted-run.stop-trigger sorted runs or more blocks until the
+// count is below it again: without write-only it has the bucket compacted
+// at once by the stall helper, a compaction beyond the workers that uses
+// the stalled writer's idle core (so a writer runs at most
+// compaction.max-concurrent + 1 compactions, the extra one only on behalf
+// of a stall), or, when a worker or the helper is busy with the bucket or
+// the helper with another, forces a compaction of the bucket and waits for
+// it; with write-only it polls the latest snapshot until a standalone
+// compactor has caught up.
 //
 // Sorted-run counts are loaded from the latest snapshot at the writer's
 // first commit and after every compaction round, and advanced by the
@@ -51,13 +60,18 @@ type compactManager struct {
 	runs    map[compaction.BucketID]int
 	pending map[compaction.BucketID]bool
 	forced  map[compaction.BucketID]bool
+	active  map[compaction.BucketID]bool  // being compacted by a worker
 	errs    map[compaction.BucketID]error // of each bucket's last round
+	// rounds counts each bucket's finished rounds: a stalled writer judges
+	// a round's error only once a round of its bucket ended after it asked.
+	rounds map[compaction.BucketID]int64
 	// refreshing counts refreshes in flight; while any is, own remembers
 	// the writer's commits so that a refresh that read an older snapshot
 	// does not lose them.
 	refreshing int
 	own        []ownCommit
-	running    bool
+	workers    int           // running workers
+	helping    bool          // a stall helper is running (see waitBelow)
 	changed    chan struct{} // closed (and replaced) when a round ends
 	stats      compactStats
 }
@@ -80,7 +94,8 @@ func newCompactManager(t *Table, user string) *compactManager {
 	m := &compactManager{
 		t: t, opts: t.opts.Compaction, ctx: ctx, cancel: cancel,
 		runs: map[compaction.BucketID]int{}, pending: map[compaction.BucketID]bool{},
-		forced: map[compaction.BucketID]bool{}, errs: map[compaction.BucketID]error{},
+		forced: map[compaction.BucketID]bool{}, active: map[compaction.BucketID]bool{},
+		errs: map[compaction.BucketID]error{}, rounds: map[compaction.BucketID]int64{},
 		changed: make(chan struct{}),
 	}
 	m.comp, m.compErr = t.NewCompactor(user + "-compact")
@@ -210,8 +225,8 @@ func (m *compactManager) load(ctx context.Context) (map[compaction.BucketID]int,
 	return compaction.CountRuns(files), snap.ID, nil
 }
 
-// trigger queues buckets for the next round and starts the round loop if
-// it is idle.
+// trigger queues buckets and starts workers while there are fewer than
+// compaction.max-concurrent and queued buckets nobody is compacting.
 func (m *compactManager) trigger(ids []compaction.BucketID, force bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -224,66 +239,127 @@ func (m *compactManager) trigger(ids []compaction.BucketID, force bool) {
 			m.forced[id] = true
 		}
 	}
-	if !m.running {
-		m.running = true
+	m.spawn()
+}
+
+// spawn starts workers while there are fewer than compaction.max-concurrent
+// and fewer than the buckets queued or being compacted. m.mu must be held.
+func (m *compactManager) spawn() {
+	idle := 0
+	for id := range m.pending {
+		if !m.active[id] {
+			idle++
+		}
+	}
+	if idle == 0 || m.ctx.Err() != nil {
+		return
+	}
+	for want := min(max(m.opts.MaxConcurrent, 1), len(m.active)+idle); m.workers < want; {
+		m.workers++
 		m.wg.Add(1)
-		go m.loop()
+		go m.work()
 	}
 }
 
-// loop runs rounds while buckets are pending.
-func (m *compactManager) loop() {
+// work compacts queued buckets, one round per bucket, until none is left
+// that another worker is not compacting.
+func (m *compactManager) work() {
 	defer m.wg.Done()
 	for {
 		m.mu.Lock()
-		if len(m.pending) == 0 || m.ctx.Err() != nil {
-			m.running = false
-			clear(m.pending)
-			clear(m.forced)
+		var id compaction.BucketID
+		var force, ok bool
+		if m.ctx.Err() == nil {
+			id, force, ok = m.next()
+		}
+		if !ok {
+			m.workers--
+			if m.ctx.Err() != nil {
+				clear(m.pending)
+				clear(m.forced)
+			}
 			m.signal()
 			m.mu.Unlock()
 			return
 		}
-		pending, forced := m.pending, m.forced
-		m.pending, m.forced = map[compaction.BucketID]bool{}, map[compaction.BucketID]bool{}
 		m.mu.Unlock()
-
-		rep, err := m.comp.Run(m.ctx, compaction.Request{
-			Filter: func(id compaction.BucketID) bool { return pending[id] },
-			Force:  func(id compaction.BucketID) bool { return forced[id] },
-		})
-		rerr := m.refresh(m.ctx)
-
-		m.mu.Lock()
-		m.stats.rounds++
-		for id := range pending {
-			m.errs[id] = err // failures of the round as a whole, e.g. reading the snapshot
-		}
-		if rep != nil {
-			for _, b := range rep.Buckets {
-				m.errs[b.BucketID] = b.Err
-				switch b.Status {
-				case compaction.Committed:
-					m.stats.compactions++
-					m.stats.bytesRead += b.Stats.BytesRead
-					m.stats.bytesWritten += b.Stats.BytesWritten
-				case compaction.Conflict:
-					m.stats.conflicts++
-				case compaction.Failed:
-					m.stats.failures++
-				}
-			}
-		}
-		if rerr != nil {
-			for id := range pending {
-				if m.errs[id] == nil {
-					m.errs[id] = rerr
-				}
-			}
-		}
-		m.signal()
-		m.mu.Unlock()
+		m.round(id, force, false)
 	}
+}
+
+// round compacts bucket id, which the caller marked active, and records
+// the outcome. It runs in a worker, or in the stall helper (helper).
+func (m *compactManager) round(id compaction.BucketID, force, helper bool) {
+	rep, err := m.comp.Run(m.ctx, compaction.Request{
+		Filter: func(b compaction.BucketID) bool { return b == id },
+		Force:  func(compaction.BucketID) bool { return force },
+	})
+	rerr := m.refresh(m.ctx)
+
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.active, id)
+	if helper {
+		m.helping = false
+	}
+	m.rounds[id]++
+	m.stats.rounds++
+	m.errs[id] = err // failures of the round as a whole, e.g. reading the snapshot
+	if rep != nil {
+		for _, b := range rep.Buckets {
+			m.errs[b.BucketID] = b.Err
+			switch b.Status {
+			case compaction.Committed:
+				m.stats.compactions++
+				m.stats.bytesRead += b.Stats.BytesRead
+				m.stats.bytesWritten += b.Stats.BytesWritten
+			case compaction.Conflict:
+				m.stats.conflicts++
+			case compaction.Failed:
+				m.stats.failures++
+			}
+		}
+	}
+	if rerr != nil && m.errs[id] == nil {
+		m.errs[id] = rerr
+	}
+	m.signal()
+	m.spawn() // the bucket may have been queued again meanwhile
+}
+
+// next takes the most urgent queued bucket nobody is compacting: one a
+// writer is stalled on (forced), else the one with the most sorted runs,
+// else the first in (partition, bucket) order. m.mu must be held.
+func (m *compactManager) next() (id compaction.BucketID, force, ok bool) {
+	for b := range m.pending {
+		if m.active[b] {
+			continue
+		}
+		if !ok || m.moreUrgent(b, id) {
+			id, ok = b, true
+		}
+	}
+	if ok {
+		force = m.forced[id]
+		delete(m.pending, id)
+		delete(m.forced, id)
+		m.active[id] = true
+	}
+	return id, force, ok
+}
+
+// moreUrgent orders queued buckets for next. m.mu must be held.
+func (m *compactManager) moreUrgent(a, b compaction.BucketID) bool {
+	if m.forced[a] != m.forced[b] {
+		return m.forced[a]
+	}
+	if m.runs[a] != m.runs[b] {
+		return m.runs[a] > m.runs[b]
+	}
+	if a.Partition != b.Partition {
+		return a.Partition < b.Partition
+	}
+	return a.Bucket < b.Bucket
 }
 
 // signal wakes every waiter; m.mu must be held.
@@ -386,17 +462,45 @@ func (m *compactManager) waitBelow(ctx context.Context, id compaction.BucketID) 
 			}
 			continue
 		}
-		m.trigger([]compaction.BucketID{id}, true)
+		m.mu.Lock()
+		asked := m.rounds[id]
+		help := m.help(id)
+		m.mu.Unlock()
+		if !help {
+			m.trigger([]compaction.BucketID{id}, true)
+		}
 		if err := m.awaitRound(ctx, ch, func() { m.stallNotice(id, start, n, &nextNotice) }); err != nil {
 			return stalled(err)
 		}
 		m.mu.Lock()
-		n, err := m.runs[id], m.errs[id]
+		n, err, ended := m.runs[id], m.errs[id], m.rounds[id] > asked
 		m.mu.Unlock()
-		if n >= m.opts.StopTrigger && err != nil && !errors.Is(err, types.ErrConflict) {
+		if n >= m.opts.StopTrigger && ended && err != nil && !errors.Is(err, types.ErrConflict) {
 			return stalled(fmt.Errorf("compaction failed: %w", err))
 		}
 	}
+}
+
+// help starts the stall helper on bucket id, which a writer is stalled on,
+// unless a worker is compacting the bucket already, the helper is busy or
+// the writer is closed. The helper is one compaction beyond
+// compaction.max-concurrent: the stalled writer's goroutine is idle, so
+// the helper uses its core, and the bucket does not wait behind the
+// workers' other buckets. It runs under the writer's lifetime, not the
+// stalled call's context, like a worker. m.mu must be held.
+func (m *compactManager) help(id compaction.BucketID) bool {
+	if m.active[id] || m.helping || m.ctx.Err() != nil {
+		return false
+	}
+	m.helping, m.active[id] = true, true
+	delete(m.pending, id)
+	delete(m.forced, id)
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		m.round(id, true, true)
+	}()
+	return true
 }
 
 // awaitRound waits until ch is closed (a compaction round ended), ctx
