@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/siltdb/silt/compaction"
+	"github.com/siltdb/silt/lsm"
 	"github.com/siltdb/silt/manifest"
 	"github.com/siltdb/silt/types"
 )
@@ -476,6 +477,15 @@ func (m *compactManager) waitBelow(ctx context.Context, id compaction.BucketID) 
 		n, err, ended := m.runs[id], m.errs[id], m.rounds[id] > asked
 		m.mu.Unlock()
 		if n >= m.opts.StopTrigger && ended && err != nil && !errors.Is(err, types.ErrConflict) {
+			var merge lsm.MergeError
+			if errors.As(err, &merge) {
+				// The bucket cannot be compacted until a key's aggregate
+				// is fixed (widened, or restarted with -D), and the fix is
+				// a write: let it through instead of failing every write
+				// to the bucket. Reads and compactions of the key keep
+				// reporting the error until then.
+				return nil
+			}
 			return stalled(fmt.Errorf("compaction failed: %w", err))
 		}
 	}

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 
+	"github.com/siltdb/silt/internal/testkit"
 	"github.com/siltdb/silt/lsm"
 	"github.com/siltdb/silt/objstore"
 	"github.com/siltdb/silt/types"
@@ -100,4 +102,117 @@ func TestDecimalSumOverflow(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDecimalSumOverflowRandom writes random non-negative DECIMAL values
+// to a few keys of an aggregation table with sum, committing at random
+// points (each commit flushes; inline compaction merges committed files),
+// and checks against exact big-integer totals: a commit fails exactly when
+// some key's sum of the uncommitted values leaves the storage (the flush
+// pre-merges them; the rows are then aborted), and a read of a key fails
+// exactly when its committed total does, else it returns the total, intact
+// even beyond the precision. A key whose total overflowed is deleted (-D)
+// at random later: the delete must get through although the bucket's
+// compactions fail meanwhile, and restarts the key. With values of one
+// sign every partial sum is at most the total, so the outcome does not
+// depend on how flushes and compactions grouped the values.
+func TestDecimalSumOverflowRandom(t *testing.T) {
+	for _, seed := range testkit.Seeds(t, 12) {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			testkit.LogSeed(t, seed)
+			rng := rand.New(rand.NewPCG(seed, 5))
+			p := []int{9, 18, 20, 38}[rng.IntN(4)]
+			storage := storageLimit(p)
+			top := new(big.Int).Sub(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(p)), nil), big.NewInt(1))
+			// Values up to storage/8 (within the precision): overflows come
+			// after a handful of rows.
+			step := new(big.Int).Div(storage, big.NewInt(8))
+			if step.Cmp(top) > 0 {
+				step = top
+			}
+			ctx := context.Background()
+			tb, err := Open("db.t", objstore.NewMem(), "wh/db.db/t/", decSumSchema(p), Env{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := tb.NewWriter("w")
+			defer w.Close(ctx)
+			const keys = 4
+			committed := make([]*big.Int, keys)
+			buffered := make([]*big.Int, keys)
+			deleted := make([]bool, keys) // a -D is buffered
+			for k := range keys {
+				committed[k], buffered[k] = new(big.Int), new(big.Int)
+			}
+			for op := 0; op < 80; op++ {
+				k := rng.IntN(keys)
+				switch x := rng.IntN(8); {
+				case x == 0 && committed[k].Cmp(storage) > 0 && buffered[k].Sign() == 0:
+					if err := w.Write(ctx, types.Delete, types.Row{int64(k), nil}); err != nil {
+						t.Fatalf("op %d: -D of overflowed key %d: %v", op, k, err)
+					}
+					deleted[k] = true
+					continue
+				case x < 6:
+					v := randBelow(rng, new(big.Int).Add(step, big.NewInt(1)))
+					if err := w.Write(ctx, types.Insert, types.Row{int64(k), decValue(v, p)}); err != nil {
+						t.Fatalf("op %d: write to key %d: %v", op, k, err)
+					}
+					buffered[k].Add(buffered[k], v)
+					continue
+				}
+				wantFail := false
+				for k := range keys {
+					wantFail = wantFail || buffered[k].Cmp(storage) > 0
+				}
+				_, err := w.Commit(ctx, fmt.Sprint(op))
+				if wantFail != (err != nil) {
+					t.Fatalf("op %d: commit error %v, want failure %v (buffered %v)", op, err, wantFail, buffered)
+				}
+				if err != nil {
+					if !strings.Contains(err.Error(), "aggregate function sum overflows") {
+						t.Fatalf("op %d: commit failed otherwise: %v", op, err)
+					}
+					if err := w.Abort(ctx); err != nil {
+						t.Fatal(err)
+					}
+				} else {
+					for k := range keys {
+						if deleted[k] {
+							committed[k].SetInt64(0)
+						}
+						committed[k].Add(committed[k], buffered[k])
+					}
+				}
+				for k := range keys {
+					buffered[k].SetInt64(0)
+					deleted[k] = false
+				}
+				for k := range keys {
+					row, ok, err := tb.Get(ctx, 0, int64(k))
+					switch {
+					case committed[k].Cmp(storage) > 0:
+						if err == nil || !strings.Contains(err.Error(), "overflows") {
+							t.Fatalf("op %d key %d: total %v overflows, read gave %v %v %v", op, k, committed[k], row, ok, err)
+						}
+					case err != nil:
+						t.Fatalf("op %d key %d: %v", op, k, err)
+					case !ok:
+						if committed[k].Sign() != 0 {
+							t.Fatalf("op %d key %d: absent, want %v", op, k, committed[k])
+						}
+					case fmt.Sprint(row[1]) != fmt.Sprint(decValue(committed[k], p)):
+						t.Fatalf("op %d key %d: read %v, want %v", op, k, row[1], committed[k])
+					}
+				}
+			}
+		})
+	}
+}
+
+// randBelow is a random integer in [0, n) for n < 2^128.
+func randBelow(rng *rand.Rand, n *big.Int) *big.Int {
+	x := new(big.Int).SetUint64(rng.Uint64())
+	x.Lsh(x, 64).Or(x, new(big.Int).SetUint64(rng.Uint64()))
+	return x.Mod(x, n)
 }
