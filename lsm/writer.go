@@ -186,6 +186,8 @@ type fileWriter struct {
 	// encoding goroutine (see eachColumn), colErrs their columns' errors.
 	pend    []pendingRow
 	pending int
+	// srcs are the batches' arrays pend's rows come from (pendingRow.src).
+	srcs [][]arrow.Array
 	// checked caches batchValid by a change batch's first array.
 	checked map[arrow.Array]bool
 	scratch [][]parquet.Value
