@@ -186,8 +186,8 @@ type fileWriter struct {
 	// encoding goroutine (see eachColumn), colErrs their columns' errors.
 	pend    []pendingRow
 	pending int
-	// srcs are the batches' arrays pend's rows come from (pendingRow.src).
-	srcs [][]arrow.Array
+	// srcs are the batches pend's rows come from (pendingRow.src).
+	srcs []pendSrc
 	// checked caches batchValid by a change batch's first array.
 	checked map[arrow.Array]bool
 	scratch [][]parquet.Value
@@ -237,6 +237,9 @@ func (fw *fileWriter) start() {
 		parquet.ColumnIndexSizeLimit(func([]string) int { return statsTruncateBytes }),
 		parquet.CreatedBy("silt", strconv.Itoa(FormatVersion), ""),
 	)
+	if fw.pend == nil {
+		fw.pend = make([]pendingRow, 0, writeBatch)
+	}
 	fw.resetColumns()
 	fw.initLeaves()
 	fw.workers = encodeWorkers(fw.opts.workers)

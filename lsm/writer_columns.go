@@ -361,7 +361,8 @@ func valueFits(v types.Value, t types.DataType) bool {
 // hidden values after checking its values (the arrays have the Arrow
 // types of their columns, see WriteRun); on an error nothing is appended.
 func (fw *fileWriter) appendBatchRow(cols []arrow.Array, i int, key []byte, seq int64, kind types.RowKind) error {
-	if !fw.batchValid(cols) {
+	src := fw.srcOf(cols)
+	if !fw.srcValid(src, fw.batchValid) {
 		for c, f := range fw.schema.Fields {
 			a := cols[c]
 			if a.IsNull(i) {
@@ -394,7 +395,7 @@ func (fw *fileWriter) appendBatchRow(cols []arrow.Array, i int, key []byte, seq 
 			return fmt.Errorf("column %q: %w", f.Name, err)
 		}
 	}
-	fw.pend = append(fw.pend, pendingRow{cols: cols, row: i, src: fw.srcOf(cols), key: key, seq: seq - fw.base, kind: storedKind(kind, false)})
+	fw.pend = append(fw.pend, pendingRow{cols: cols, row: i, src: src, key: key, seq: seq - fw.base, kind: storedKind(kind, false)})
 	fw.pending++
 	return nil
 }
@@ -512,15 +513,29 @@ func (fw *fileWriter) appendRef(r *Record, ref *RowRef) error {
 	if len(cols) != len(fw.schema.Fields) {
 		return fmt.Errorf("%w: batch has %d columns, schema has %d", types.ErrInvalid, len(cols), len(fw.schema.Fields))
 	}
-	for c, f := range fw.schema.Fields {
-		if cols[c] == nil {
-			return fmt.Errorf("%w: column %q was not decoded", types.ErrInvalid, f.Name)
-		}
-		if !fw.optional[c] && cols[c].IsNull(ref.R) {
-			return fmt.Errorf("%w: NULL in NOT NULL column %q", types.ErrInvalid, f.Name)
+	src := fw.srcOf(cols)
+	if !fw.srcValid(src, fw.refsValid) {
+		for c, f := range fw.schema.Fields {
+			if cols[c] == nil {
+				return fmt.Errorf("%w: column %q was not decoded", types.ErrInvalid, f.Name)
+			}
+			if !fw.optional[c] && cols[c].IsNull(ref.R) {
+				return fmt.Errorf("%w: NULL in NOT NULL column %q", types.ErrInvalid, f.Name)
+			}
 		}
 	}
-	fw.pend = append(fw.pend, pendingRow{cols: cols, row: ref.R, src: fw.srcOf(cols), key: r.Key, seq: r.Seq - fw.base, kind: storedKind(r.Kind, r.Reset)})
+	fw.pend = append(fw.pend, pendingRow{cols: cols, row: ref.R, src: src, key: r.Key, seq: r.Seq - fw.base, kind: storedKind(r.Kind, r.Reset)})
 	fw.pending++
 	return nil
+}
+
+// refsValid reports whether every row of a decoded batch's arrays passes
+// appendRef's checks: every column decoded, no NULL in a required one.
+func (fw *fileWriter) refsValid(cols []arrow.Array) bool {
+	for c := range fw.schema.Fields {
+		if cols[c] == nil || (!fw.optional[c] && cols[c].NullN() > 0) {
+			return false
+		}
+	}
+	return true
 }

@@ -28,16 +28,38 @@ type numeric interface {
 // for the typed conversion; a chunk spanning more converts row by row.
 const maxChunkSources = pageChunkRows
 
+// pendSrc is a batch (change batch or decoded row group) that pending
+// rows come from: its arrays, and whether every row of it passes the
+// checks of the rows appended from it (valid: 0 not known yet, 1 yes, 2
+// no, check row by row).
+type pendSrc struct {
+	cols  []arrow.Array
+	valid int8
+}
+
 // srcOf is the index in fw.srcs of a batch's arrays, added when not among
 // the last few (a repeated entry costs only its resolution per chunk).
 func (fw *fileWriter) srcOf(cols []arrow.Array) int32 {
 	for i := len(fw.srcs) - 1; i >= 0 && i >= len(fw.srcs)-16; i-- {
-		if len(fw.srcs[i]) == len(cols) && (len(cols) == 0 || &fw.srcs[i][0] == &cols[0]) {
+		if c := fw.srcs[i].cols; len(c) == len(cols) && (len(cols) == 0 || &c[0] == &cols[0]) {
 			return int32(i)
 		}
 	}
-	fw.srcs = append(fw.srcs, cols)
+	fw.srcs = append(fw.srcs, pendSrc{cols: cols})
 	return int32(len(fw.srcs) - 1)
+}
+
+// srcValid reports whether every row of source s passes check, calling
+// it once per source.
+func (fw *fileWriter) srcValid(s int32, check func([]arrow.Array) bool) bool {
+	p := &fw.srcs[s]
+	if p.valid == 0 {
+		p.valid = 2
+		if check(p.cols) {
+			p.valid = 1
+		}
+	}
+	return p.valid == 1
 }
 
 // view is one source array's values of a column as S: value r is
@@ -122,7 +144,7 @@ func sourceRange(rows []pendingRow) (lo, hi int32, ok bool) {
 // NULLs in null: records' values are R, batch rows' values are read
 // through their sources' views. It reports whether any value is NULL,
 // and false in ok when a source's array is not one view resolves.
-func gather[S numeric, R numeric, T numeric](dst []T, null []bool, rows []pendingRow, srcs [][]arrow.Array, f int, resolve viewer[S]) (nulls, ok bool) {
+func gather[S numeric, R numeric, T numeric](dst []T, null []bool, rows []pendingRow, srcs []pendSrc, f int, resolve viewer[S]) (nulls, ok bool) {
 	lo, hi, ok := sourceRange(rows)
 	if !ok {
 		return false, false
@@ -130,7 +152,7 @@ func gather[S numeric, R numeric, T numeric](dst []T, null []bool, rows []pendin
 	var buf [maxChunkSources]view[S]
 	views := buf[:hi-lo+1]
 	for s := lo; s <= hi; s++ {
-		a := srcs[s][f]
+		a := srcs[s].cols[f]
 		v, ok := resolve(a)
 		if !ok {
 			return false, false
@@ -308,7 +330,7 @@ func (fw *fileWriter) fillStrings(vals []parquet.Value, rows []pendingRow, f int
 	var nulls [maxChunkSources]bool
 	views := buf[:hi-lo+1]
 	for s := lo; s <= hi; s++ {
-		a, ok := fw.srcs[s][f].(*array.String)
+		a, ok := fw.srcs[s].cols[f].(*array.String)
 		if !ok {
 			return vals, false
 		}

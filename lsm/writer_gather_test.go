@@ -3,6 +3,7 @@ package lsm
 import (
 	"bytes"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -126,5 +127,76 @@ func TestFillFlatMatchesFillRows(t *testing.T) {
 	}
 	if flat == 0 {
 		t.Fatalf("seed %d: fillFlat converted nothing", seed)
+	}
+}
+
+// TestAppendChecksRowsOfEachBatch: the checks of appended batch rows,
+// made once per batch when the whole batch passes, still reject the rows
+// of a batch that has a NULL in a column the file stores as required,
+// row by row, whether the row before it passed or not: change-batch rows
+// (appendBatchRow) and rows of a decoded batch (appendRef).
+func TestAppendChecksRowsOfEachBatch(t *testing.T) {
+	seed := testSeed(t)
+	rng := rand.New(rand.NewPCG(seed, 48))
+	s := ingestSchema()
+	for it := range 20 {
+		n := 2 + rng.IntN(300)
+		rows := make([]types.Row, n)
+		nulls := map[int]bool{}
+		for i := range rows {
+			rows[i] = types.Row{int64(i), "x", "y", types.Decimal(1), int32(2), 3.0, types.Timestamp(4)}
+			if rng.IntN(4) == 0 {
+				rows[i][4] = nil
+				nulls[i] = true
+			}
+		}
+		optional := []bool{false, true, true, true, false, true, true} // qty required
+		// Change-batch rows.
+		as, err := types.ArrowSchema(s, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec, err := types.BuildRecord(nil, as, rows)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fw := &fileWriter{schema: s, optional: optional}
+		for i := range rows {
+			key, _ := types.EncodeRowKey(nil, rows[i], []int{0})
+			err := fw.appendBatchRow(rec.Columns(), i, key, int64(i), types.UpdateAfter)
+			if (err != nil) != nulls[i] {
+				t.Fatalf("seed %d it %d: change-batch row %d (NULL %v): error %v", seed, it, i, nulls[i], err)
+			}
+		}
+		rec.Release()
+		// Rows of a decoded batch.
+		recs := make([]Record, n)
+		for i := range rows {
+			key, _ := types.EncodeRowKey(nil, rows[i], []int{0})
+			recs[i] = Record{Key: key, Seq: int64(i), Kind: types.UpdateAfter, Row: rows[i], Merged: true}
+		}
+		slices.SortFunc(recs, func(x, y Record) int { return compareRecords(&x, &y) })
+		files, err := WriteFiles(recs, s, WriterOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fr, err := OpenFile(t.Context(), bytes.NewReader(files[0].Data), int64(len(files[0].Data)), s, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fw = &fileWriter{schema: s, optional: optional}
+		for g := range fr.NumRowGroups() {
+			b, err := fr.DecodeBatch(t.Context(), g, ReadOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for r := range b.Len() {
+				rec := b.RefRecord(r)
+				err := fw.appendRef(&rec, RefOf(&rec))
+				if null := b.Record(r).Row[4] == nil; (err != nil) != null {
+					t.Fatalf("seed %d it %d: decoded row %d (NULL %v): error %v", seed, it, r, null, err)
+				}
+			}
+		}
 	}
 }

@@ -76,10 +76,12 @@ func ingestRun(b *testing.B, rng *rand.Rand, n int) *Run {
 // BenchmarkWriteRun encodes the flush of one bucket in the ingest
 // benchmark's shape (WriteRun from change-batch rows) and the compaction
 // of four such flushed files (WritePieces from decoded rows, RowRef
-// records), reporting process CPU and bytes allocated per row.
+// records), reporting process CPU and bytes allocated per row. Pages are
+// compressed with zstd level 1, the table default.
 func BenchmarkWriteRun(b *testing.B) {
 	const n = 6250 // 25,000 rows per commit over 4 buckets
 	s := ingestSchema()
+	opts := WriterOptions{Compression: Compression{ZstdLevel: 1}}
 	rng := rand.New(rand.NewPCG(1, 1))
 	report := func(b *testing.B, rows int, cpu0 float64) {
 		b.ReportMetric((cpuSeconds()-cpu0)*1e6/float64(b.N*rows), "cpu-us/row")
@@ -91,7 +93,7 @@ func BenchmarkWriteRun(b *testing.B) {
 		b.ReportAllocs()
 		cpu0 := cpuSeconds()
 		for b.Loop() {
-			if _, err := WriteRun(run, s, WriterOptions{}); err != nil {
+			if _, err := WriteRun(run, s, opts); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -102,7 +104,7 @@ func BenchmarkWriteRun(b *testing.B) {
 		var frs []*FileReader
 		for range 4 {
 			run := ingestRun(b, rng, n)
-			files, err := WriteRun(run, s, WriterOptions{})
+			files, err := WriteRun(run, s, opts)
 			run.Release()
 			if err != nil {
 				b.Fatal(err)
@@ -141,7 +143,7 @@ func BenchmarkWriteRun(b *testing.B) {
 		b.ReportAllocs()
 		cpu0 := cpuSeconds()
 		for b.Loop() {
-			if _, err := WritePieces(ctx, []Piece{{Records: recs}}, s, WriterOptions{}); err != nil {
+			if _, err := WritePieces(ctx, []Piece{{Records: recs}}, s, opts); err != nil {
 				b.Fatal(err)
 			}
 		}
