@@ -34,12 +34,25 @@ func ingestSchema() *types.Schema {
 // a quarter of the rows of batches of 4,096 +U rows over random keys,
 // flushed columnar. The caller releases the run.
 func ingestRun(b *testing.B, rng *rand.Rand, n int) *Run {
+	buf := NewWriteBuffer()
+	for _, br := range ingestBatches(b, rng, n) {
+		buf.AddBatch(br, 0)
+		for _, a := range br.Cols {
+			a.Release()
+		}
+	}
+	return buf.FlushRun(columnarLastWins{})
+}
+
+// ingestBatches are the change-batch rows of ingestRun, n rows of
+// batches of 4,096 rows; the caller releases the arrays.
+func ingestBatches(b *testing.B, rng *rand.Rand, n int) []BatchRows {
 	s := ingestSchema()
 	as, err := types.ArrowSchema(s, false)
 	if err != nil {
 		b.Fatal(err)
 	}
-	buf := NewWriteBuffer()
+	var out []BatchRows
 	seq := int64(0)
 	for done := 0; done < 4*n; done += 4096 {
 		rows := make([]types.Row, min(4096, 4*n-done))
@@ -53,6 +66,10 @@ func ingestRun(b *testing.B, rng *rand.Rand, n int) *Run {
 			b.Fatal(err)
 		}
 		br := BatchRows{Cols: rec.Columns()}
+		for _, a := range br.Cols {
+			a.Retain()
+		}
+		rec.Release()
 		for i, r := range rows {
 			if rng.IntN(4) != 0 {
 				continue // another bucket's row
@@ -67,10 +84,36 @@ func ingestRun(b *testing.B, rng *rand.Rand, n int) *Run {
 			br.Kinds = append(br.Kinds, types.UpdateAfter)
 			seq++
 		}
-		buf.AddBatch(br, 0)
-		rec.Release()
+		out = append(out, br)
 	}
-	return buf.FlushRun(columnarLastWins{})
+	return out
+}
+
+// BenchmarkFlushRun buffers and flushes one bucket's rows in the ingest
+// benchmark's shape (AddBatch, then FlushRun: the sort by key).
+func BenchmarkFlushRun(b *testing.B) {
+	const n = 6250
+	brs := ingestBatches(b, rand.New(rand.NewPCG(1, 1)), n)
+	defer func() {
+		for _, br := range brs {
+			for _, a := range br.Cols {
+				a.Release()
+			}
+		}
+	}()
+	b.ReportAllocs()
+	cpu0 := cpuSeconds()
+	rows := 0
+	for b.Loop() {
+		buf := NewWriteBuffer()
+		for _, br := range brs {
+			buf.AddBatch(br, 0)
+		}
+		run := buf.FlushRun(columnarLastWins{})
+		rows = run.Len()
+		run.Release()
+	}
+	b.ReportMetric((cpuSeconds()-cpu0)*1e6/float64(b.N*rows), "cpu-us/row")
 }
 
 // BenchmarkWriteRun encodes the flush of one bucket in the ingest
