@@ -89,7 +89,8 @@ func truncatePair(lo, hi *[]byte) bool {
 // sealed) with truncated statistics and, when paths is not nil, with each
 // column chunk's path in the schema set to paths[column] (a reused
 // parquet writer's footers lose them, see writer_pool.go); data is
-// returned unchanged when nothing changes.
+// returned unchanged when nothing changes. The file's bytes after the
+// footer's start may be overwritten: data must be the caller's to change.
 func truncateFooterStats(data []byte, paths [][]string) ([]byte, error) {
 	size := int64(len(data))
 	footerOff, footerLen, err := footerBounds(data[max(0, size-8):], size)
@@ -108,7 +109,11 @@ func truncateFooterStats(data []byte, paths [][]string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("truncating statistics: encoding footer: %w", err)
 	}
-	out := append(data[:footerOff:footerOff], footer...)
+	// The new footer replaces the old one in place, in data's spare
+	// capacity when it is longer (the writer leaves room for it), instead
+	// of copying the whole file: the old footer was decoded into md, and
+	// footer was encoded from it before data is overwritten.
+	out := append(data[:footerOff], footer...)
 	out = binary.LittleEndian.AppendUint32(out, uint32(len(footer)))
 	return append(out, "PAR1"...), nil
 }
