@@ -148,6 +148,7 @@ func WritePieces(ctx context.Context, pieces []Piece, schema *types.Schema, opts
 		}
 		out = append(out, f)
 	}
+	fw.release()
 	return out, nil
 }
 

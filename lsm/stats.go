@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"unicode/utf8"
 
 	"github.com/parquet-go/parquet-go/encoding/thrift"
@@ -85,9 +86,12 @@ func truncatePair(lo, hi *[]byte) bool {
 }
 
 // truncateFooterStats rewrites the footer of a complete file (before it is
-// sealed) with truncated statistics; data is returned unchanged when no
-// statistic is too long.
-func truncateFooterStats(data []byte) ([]byte, error) {
+// sealed) with truncated statistics and, when paths is not nil, with each
+// column chunk's path in the schema set to paths[column] (a reused
+// parquet writer's footers lose them, see writer_pool.go); data is
+// returned unchanged when nothing changes. The file's bytes after the
+// footer's start may be overwritten: data must be the caller's to change.
+func truncateFooterStats(data []byte, paths [][]string) ([]byte, error) {
 	size := int64(len(data))
 	footerOff, footerLen, err := footerBounds(data[max(0, size-8):], size)
 	if err != nil {
@@ -97,14 +101,35 @@ func truncateFooterStats(data []byte) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("truncating statistics: %w", err)
 	}
-	if !truncateStats(md) {
+	changed := paths != nil && setColumnPaths(md, paths)
+	if !truncateStats(md) && !changed {
 		return data, nil
 	}
 	footer, err := thrift.Marshal(new(thrift.CompactProtocol), md)
 	if err != nil {
 		return nil, fmt.Errorf("truncating statistics: encoding footer: %w", err)
 	}
-	out := append(data[:footerOff:footerOff], footer...)
+	// The new footer replaces the old one in place, in data's spare
+	// capacity when it is longer (the writer leaves room for it), instead
+	// of copying the whole file: the old footer was decoded into md, and
+	// footer was encoded from it before data is overwritten.
+	out := append(data[:footerOff], footer...)
 	out = binary.LittleEndian.AppendUint32(out, uint32(len(footer)))
 	return append(out, "PAR1"...), nil
+}
+
+// setColumnPaths sets the path in the schema of every column chunk of md
+// to paths[column] and reports whether any changed.
+func setColumnPaths(md *format.FileMetaData, paths [][]string) bool {
+	changed := false
+	for g := range md.RowGroups {
+		for c := range md.RowGroups[g].Columns {
+			cm := &md.RowGroups[g].Columns[c].MetaData
+			if c < len(paths) && !slices.Equal(cm.PathInSchema, paths[c]) {
+				cm.PathInSchema = paths[c]
+				changed = true
+			}
+		}
+	}
+	return changed
 }

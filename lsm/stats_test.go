@@ -5,6 +5,7 @@ import (
 	"context"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -173,6 +174,67 @@ func TestTruncatedStatsStillBound(t *testing.T) {
 		}
 		if len(hi) > n || bytes.Compare(hi, v) < 0 {
 			t.Fatalf("truncateMax(%q, %d) = %q", v, n, hi)
+		}
+	}
+}
+
+// TestFooterRewrittenInPlace: rewriting a file's footer (truncated
+// statistics, the column paths a reused writer loses) replaces the footer
+// in the buffer the file was written to when it has room, instead of
+// copying the whole file, and the file reads as written.
+func TestFooterRewrittenInPlace(t *testing.T) {
+	s := longValueSchema()
+	long := strings.Repeat("x", 500)
+	recs := []Record{longValueRecord(t, s, "a", long, nil, 1), longValueRecord(t, s, "b", long+"y", nil, 2)}
+	optional := []bool{false, true, true}
+	ps, err := parquetSchema(s, optional)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := WriterOptions{}
+	opts.EnsureDefaults()
+	fw := &fileWriter{schema: s, ps: ps, optional: optional, opts: opts}
+	// raw writes recs up to the footer, as finish does before rewriting it.
+	raw := func() []byte {
+		fw.start()
+		for i := range recs {
+			if err := fw.add(&recs[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := fw.flushRowGroup(); err != nil {
+			t.Fatal(err)
+		}
+		fw.w.SetKeyValueMetadata(metaFormatVersion, strconv.Itoa(FormatVersion))
+		fw.w.SetKeyValueMetadata(metaSchemaID, strconv.FormatInt(s.ID, 10))
+		fw.w.SetKeyValueMetadata(metaFieldIDs, formatFieldIDs(s))
+		fw.w.SetKeyValueMetadata(checksumKey, checksumPlaceholder(fw.rowGroups))
+		if err := fw.w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		data := fw.buf.Bytes()
+		buf := make([]byte, len(data), len(data)+4096) // room after the file
+		copy(buf, data)
+		return buf
+	}
+	for i, paths := range [][][]string{nil, ps.Columns()} { // the second file's writer is reused
+		buf := raw()
+		out, err := truncateFooterStats(buf, paths)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out) == len(buf) {
+			t.Fatalf("file %d: the footer was not rewritten", i)
+		}
+		if &out[0] != &buf[0] {
+			t.Fatalf("file %d: the footer was rewritten into a copy of the file", i)
+		}
+		if _, err := sealFile(out, fw.rowGroups); err != nil {
+			t.Fatal(err)
+		}
+		got := readAll(t, out, s, 0)
+		if len(got) != len(recs) || !recordsEqual(got[0], recs[0]) || !recordsEqual(got[1], recs[1]) {
+			t.Fatalf("file %d: read %d records, wrote %d", i, len(got), len(recs))
 		}
 	}
 }

@@ -120,10 +120,16 @@ func (r *Run) Len() int {
 	return len(r.Records)
 }
 
-// Release releases the arrays the run holds.
+// Release releases the arrays the run holds and its rows (their memory
+// goes to the next flush); the run is empty afterwards.
 func (r *Run) Release() {
 	releaseArrays(r.batches)
 	r.batches = nil
+	if r.rows != nil {
+		clear(r.rows) // no references to keys
+		runRowSlices.Put(r.rows[:0])
+		r.rows = nil
+	}
 }
 
 // FlushRun empties the buffer into a Run. Change-batch rows merged by a
@@ -143,10 +149,7 @@ func (b *WriteBuffer) FlushRun(m Merger) *Run {
 	sc := flushScratches.Get().(*flushScratch)
 	sc.grow(nr + len(brows))
 	defer sc.done()
-	idx, keys, seqs, pre := sc.idx, sc.keys, sc.seqs, sc.pre
-	for i := range idx {
-		idx[i] = int32(i)
-	}
+	ents, keys, seqs := sc.ents, sc.keys, sc.seqs
 	for i := range recs {
 		keys[i], seqs[i] = recs[i].Key, recs[i].Seq
 	}
@@ -173,18 +176,20 @@ func (b *WriteBuffer) FlushRun(m Merger) *Run {
 		}
 	}
 	// Most keys differ in their first 16 bytes: compare those as two
-	// integers and the whole keys only when they are equal.
+	// integers, held in the sorted entries (no lookup per comparison), and
+	// the whole keys only when they are equal.
 	for i, k := range keys {
-		pre[i] = keyPrefix(k)
+		p := keyPrefix(k)
+		ents[i] = sortEntry{p[0], p[1], int32(i)}
 	}
-	slices.SortFunc(idx, func(x, y int32) int {
-		px, py := &pre[x], &pre[y]
-		if px[0] != py[0] {
-			return cmp.Compare(px[0], py[0])
+	slices.SortFunc(ents, func(ex, ey sortEntry) int {
+		if ex.p0 != ey.p0 {
+			return cmp.Compare(ex.p0, ey.p0)
 		}
-		if px[1] != py[1] {
-			return cmp.Compare(px[1], py[1])
+		if ex.p1 != ey.p1 {
+			return cmp.Compare(ex.p1, ey.p1)
 		}
+		x, y := ex.i, ey.i
 		if c := bytes.Compare(keys[x], keys[y]); c != 0 {
 			return c
 		}
@@ -193,18 +198,22 @@ func (b *WriteBuffer) FlushRun(m Merger) *Run {
 		}
 		return addOrder(x, y)
 	})
-	run := &Run{recs: recs, batches: batches, rows: make([]runRow, 0, len(idx))}
-	for i := 0; i < len(idx); {
-		ki, _ := keyOf(idx[i])
+	rows, _ := runRowSlices.Get().([]runRow)
+	if cap(rows) < len(ents) {
+		rows = make([]runRow, 0, len(ents))
+	}
+	run := &Run{recs: recs, batches: batches, rows: rows}
+	for i := 0; i < len(ents); {
+		ki, _ := keyOf(ents[i].i)
 		j := i + 1
-		for j < len(idx) {
-			kj, _ := keyOf(idx[j])
+		for j < len(ents) {
+			kj, _ := keyOf(ents[j].i)
 			if !bytes.Equal(ki, kj) {
 				break
 			}
 			j++
 		}
-		last := idx[j-1] // the last write wins
+		last := ents[j-1].i // the last write wins
 		var r runRow
 		if int(last) < nr {
 			rec := &recs[last]
@@ -226,29 +235,30 @@ func (b *WriteBuffer) FlushRun(m Merger) *Run {
 	return run
 }
 
-// flushScratches and batchRowSlices hold memory of finished flushes for
-// the next ones of any buffer (a sync.Pool lets the garbage collector
-// reclaim what stays unused): the sort state and the buffered rows.
+// flushScratches, batchRowSlices and runRowSlices hold memory of
+// finished flushes for the next ones of any buffer (a sync.Pool lets the
+// garbage collector reclaim what stays unused): the sort state, the
+// buffered rows and the rows of released runs.
 var (
 	flushScratches = sync.Pool{New: func() any { return new(flushScratch) }}
 	batchRowSlices sync.Pool
+	runRowSlices   sync.Pool
 )
 
 // flushScratch is the sort state of a columnar flush, reused by the
-// buffer's next flush: positions, their keys and Seqs, key prefixes.
+// buffer's next flush: positions with their key prefixes, keys and Seqs.
 type flushScratch struct {
-	idx  []int32
+	ents []sortEntry
 	keys [][]byte
 	seqs []int64
-	pre  [][2]uint64
 }
 
 // grow sizes the scratch for n positions.
 func (s *flushScratch) grow(n int) {
-	if cap(s.idx) < n {
-		s.idx, s.keys, s.seqs, s.pre = make([]int32, n), make([][]byte, n), make([]int64, n), make([][2]uint64, n)
+	if cap(s.ents) < n {
+		s.ents, s.keys, s.seqs = make([]sortEntry, n), make([][]byte, n), make([]int64, n)
 	}
-	s.idx, s.keys, s.seqs, s.pre = s.idx[:n], s.keys[:n], s.seqs[:n], s.pre[:n]
+	s.ents, s.keys, s.seqs = s.ents[:n], s.keys[:n], s.seqs[:n]
 }
 
 // done drops the scratch's references to keys and returns it to the
@@ -256,6 +266,12 @@ func (s *flushScratch) grow(n int) {
 func (s *flushScratch) done() {
 	clear(s.keys)
 	flushScratches.Put(s)
+}
+
+// sortEntry is a position to sort with its key's prefix (keyPrefix).
+type sortEntry struct {
+	p0, p1 uint64
+	i      int32
 }
 
 // keyPrefix is the first 16 bytes of k (zero-padded) as two big-endian

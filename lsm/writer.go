@@ -59,6 +59,9 @@ type WriterOptions struct {
 	// columns of a file (default: see encodeWorkers); tests compare 1 with
 	// several.
 	workers int
+	// newWriters makes every file's parquet.Writer a new one (see
+	// writer_pool.go); tests compare the two.
+	newWriters bool
 }
 
 // defaultPageBytes is the default data page size. A point lookup reads
@@ -181,11 +184,17 @@ type fileWriter struct {
 
 	buf bytes.Buffer
 	w   *parquet.Writer
+	// key is the configuration of w when pooled (writer_pool.go); keyed
+	// once it is computed. reused is set when w wrote a file before.
+	key                   writerKey
+	keyed, pooled, reused bool
 	// pend holds the rows not yet handed to the column writers (pending
 	// counts them, also for rowPath); scratch is one chunk of values per
 	// encoding goroutine (see eachColumn), colErrs their columns' errors.
 	pend    []pendingRow
 	pending int
+	// srcs are the batches pend's rows come from (pendingRow.src).
+	srcs []pendSrc
 	// checked caches batchValid by a change batch's first array.
 	checked map[arrow.Array]bool
 	scratch [][]parquet.Value
@@ -222,19 +231,10 @@ const maxInt = int64(^uint(0) >> 1)
 func (fw *fileWriter) start() {
 	fw.buf = bytes.Buffer{}
 	fw.sized = -1
-	fw.w = parquet.NewWriter(&fw.buf, fw.ps,
-		// Shared codecs (see writer_codec.go) keep the zstd encoders'
-		// history windows across files instead of allocating and clearing
-		// new ones per file, which dominated small flushes.
-		parquet.Compression(fw.opts.Compression.pageCodec()),
-		parquet.BloomFilters(parquet.SplitBlockFilter(uint(fw.opts.BloomBitsPerKey), colKey)),
-		parquet.DeferBloomFiltersWithBuffers(parquet.NewBufferPool()),
-		parquet.PageBufferSize(fw.opts.PageBytes),
-		// See stats.go: no page header statistics, a truncated page index.
-		parquet.DataPageStatistics(false),
-		parquet.ColumnIndexSizeLimit(func([]string) int { return statsTruncateBytes }),
-		parquet.CreatedBy("silt", strconv.Itoa(FormatVersion), ""),
-	)
+	fw.w = fw.parquetWriter()
+	if fw.pend == nil {
+		fw.pend = make([]pendingRow, 0, writeBatch)
+	}
 	fw.resetColumns()
 	fw.initLeaves()
 	fw.workers = encodeWorkers(fw.opts.workers)
@@ -370,7 +370,11 @@ func (fw *fileWriter) finish() (EncodedFile, error) {
 	if err := fw.w.Close(); err != nil {
 		return EncodedFile{}, fmt.Errorf("closing data file: %w", err)
 	}
-	data, err := truncateFooterStats(fw.buf.Bytes())
+	var paths [][]string
+	if fw.reused {
+		paths = fw.ps.Columns()
+	}
+	data, err := truncateFooterStats(fw.buf.Bytes(), paths)
 	if err != nil {
 		return EncodedFile{}, err
 	}

@@ -26,6 +26,7 @@ type pendingRow struct {
 	rec  *Record
 	cols []arrow.Array
 	row  int
+	src  int32 // cols' index in fileWriter.srcs; -1 for a record
 	key  []byte
 	seq  int64 // as stored (base subtracted)
 	kind int32 // as stored (with kindResetBit)
@@ -35,6 +36,8 @@ type pendingRow struct {
 func (fw *fileWriter) resetColumns() {
 	clear(fw.pend)
 	fw.pend = fw.pend[:0]
+	clear(fw.srcs)
+	fw.srcs = fw.srcs[:0]
 	fw.pending = 0
 }
 
@@ -93,6 +96,19 @@ func (fw *fileWriter) fill(vals []parquet.Value, rows []pendingRow, c int) []par
 	}
 	t := fw.schema.Fields[f].Type
 	opt := fw.optional[f]
+	def := 0
+	if opt {
+		def = 1
+	}
+	if out, ok := fw.fillFlat(vals, rows, f, t, def); ok {
+		return out
+	}
+	return fillRows(vals, rows, f, t, opt, c)
+}
+
+// fillRows is fill for a table column (f of file column c) value by
+// value, for the types and arrays fillFlat does not convert.
+func fillRows(vals []parquet.Value, rows []pendingRow, f int, t types.DataType, opt bool, c int) []parquet.Value {
 	for i := 0; i < len(rows); {
 		p := &rows[i]
 		if p.cols != nil {
@@ -301,7 +317,7 @@ func (fw *fileWriter) appendRecord(r *Record) error {
 			return fmt.Errorf("%w: column %q: value of Go type %T is not a %s", types.ErrInvalid, fw.schema.Fields[i].Name, v, fw.schema.Fields[i].Type)
 		}
 	}
-	fw.pend = append(fw.pend, pendingRow{rec: r, key: r.Key, seq: r.Seq - fw.base, kind: storedKind(r.Kind, r.Reset)})
+	fw.pend = append(fw.pend, pendingRow{rec: r, src: -1, key: r.Key, seq: r.Seq - fw.base, kind: storedKind(r.Kind, r.Reset)})
 	fw.pending++
 	return nil
 }
@@ -345,7 +361,8 @@ func valueFits(v types.Value, t types.DataType) bool {
 // hidden values after checking its values (the arrays have the Arrow
 // types of their columns, see WriteRun); on an error nothing is appended.
 func (fw *fileWriter) appendBatchRow(cols []arrow.Array, i int, key []byte, seq int64, kind types.RowKind) error {
-	if !fw.batchValid(cols) {
+	src := fw.srcOf(cols)
+	if !fw.srcValid(src, fw.batchValid) {
 		for c, f := range fw.schema.Fields {
 			a := cols[c]
 			if a.IsNull(i) {
@@ -378,7 +395,7 @@ func (fw *fileWriter) appendBatchRow(cols []arrow.Array, i int, key []byte, seq 
 			return fmt.Errorf("column %q: %w", f.Name, err)
 		}
 	}
-	fw.pend = append(fw.pend, pendingRow{cols: cols, row: i, key: key, seq: seq - fw.base, kind: storedKind(kind, false)})
+	fw.pend = append(fw.pend, pendingRow{cols: cols, row: i, src: src, key: key, seq: seq - fw.base, kind: storedKind(kind, false)})
 	fw.pending++
 	return nil
 }
@@ -496,15 +513,29 @@ func (fw *fileWriter) appendRef(r *Record, ref *RowRef) error {
 	if len(cols) != len(fw.schema.Fields) {
 		return fmt.Errorf("%w: batch has %d columns, schema has %d", types.ErrInvalid, len(cols), len(fw.schema.Fields))
 	}
-	for c, f := range fw.schema.Fields {
-		if cols[c] == nil {
-			return fmt.Errorf("%w: column %q was not decoded", types.ErrInvalid, f.Name)
-		}
-		if !fw.optional[c] && cols[c].IsNull(ref.R) {
-			return fmt.Errorf("%w: NULL in NOT NULL column %q", types.ErrInvalid, f.Name)
+	src := fw.srcOf(cols)
+	if !fw.srcValid(src, fw.refsValid) {
+		for c, f := range fw.schema.Fields {
+			if cols[c] == nil {
+				return fmt.Errorf("%w: column %q was not decoded", types.ErrInvalid, f.Name)
+			}
+			if !fw.optional[c] && cols[c].IsNull(ref.R) {
+				return fmt.Errorf("%w: NULL in NOT NULL column %q", types.ErrInvalid, f.Name)
+			}
 		}
 	}
-	fw.pend = append(fw.pend, pendingRow{cols: cols, row: ref.R, key: r.Key, seq: r.Seq - fw.base, kind: storedKind(r.Kind, r.Reset)})
+	fw.pend = append(fw.pend, pendingRow{cols: cols, row: ref.R, src: src, key: r.Key, seq: r.Seq - fw.base, kind: storedKind(r.Kind, r.Reset)})
 	fw.pending++
 	return nil
+}
+
+// refsValid reports whether every row of a decoded batch's arrays passes
+// appendRef's checks: every column decoded, no NULL in a required one.
+func (fw *fileWriter) refsValid(cols []arrow.Array) bool {
+	for c := range fw.schema.Fields {
+		if cols[c] == nil || (!fw.optional[c] && cols[c].NullN() > 0) {
+			return false
+		}
+	}
+	return true
 }

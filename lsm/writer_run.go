@@ -106,5 +106,6 @@ func WriteRun(r *Run, schema *types.Schema, opts WriterOptions) ([]EncodedFile, 
 		}
 		out = append(out, f)
 	}
+	fw.release()
 	return out, nil
 }
