@@ -153,7 +153,8 @@ func (w *Writer) checkRow(kind types.RowKind, row types.Row) error {
 // sorted, merged and encoded concurrently (up to GOMAXPROCS at a time) and
 // uploaded one after another in (partition, bucket) order as each is
 // ready, so uploads overlap with the encoding of the next buckets. On an
-// error, buckets after the failed one stay buffered.
+// error, the failed bucket and the buckets after it stay buffered, so a
+// retried Flush or Commit writes them again.
 func (w *Writer) Flush(ctx context.Context) error {
 	keys := make([]bucketKey, 0, len(w.buffers))
 	for k, b := range w.buffers {
@@ -199,11 +200,16 @@ func (w *Writer) Flush(ctx context.Context) error {
 		case err != nil: // an earlier bucket failed: keep this one buffered
 			w.buffers[k].Restore(r.run)
 		case r.err != nil:
+			// The bucket's rows stay buffered too: a retried commit
+			// must not publish the other buckets without them.
 			err = fmt.Errorf("table %s: write sorted run: %w", w.t.name, r.err)
-			r.run.Release()
+			w.buffers[k].Restore(r.run)
 		default:
-			err = w.uploadRun(ctx, k, r.files)
-			r.run.Release()
+			if err = w.uploadRun(ctx, k, r.files); err != nil {
+				w.buffers[k].Restore(r.run)
+			} else {
+				r.run.Release()
+			}
 		}
 	}
 	if err != nil {
@@ -222,13 +228,21 @@ type encodedRun struct {
 }
 
 // uploadRun uploads the files of one bucket's flush and records them as
-// pending.
-func (w *Writer) uploadRun(ctx context.Context, k bucketKey, files []lsm.EncodedFile) error {
+// pending. On an error none of them is pending (those uploaded are
+// orphans, for orphan cleanup): the caller keeps the bucket's rows
+// buffered, and a retry uploads them again.
+func (w *Writer) uploadRun(ctx context.Context, k bucketKey, files []lsm.EncodedFile) (err error) {
 	if len(files) == 0 {
 		return nil
 	}
-	w.stats.Flushes++
 	w.holdFiles()
+	before, stats := len(w.pending), w.stats
+	defer func() {
+		if err != nil {
+			w.pending, w.stats = w.pending[:before], stats
+		}
+	}()
+	w.stats.Flushes++
 	for _, f := range files {
 		path := w.t.dataFilePath(k.partition, k.bucket)
 		sum, err := f.Checksum()
