@@ -23,40 +23,8 @@ import (
 // while the writer was inside WriteBatch versus Commit.
 func BenchmarkIngestShape(b *testing.B) {
 	const n, keys, commitEvery, batchRows = 500_000, 250_000, 25_000, 4096
-	schema := &types.Schema{
-		Fields: []types.Field{
-			{ID: 0, Name: "id", Type: types.TBigInt, NotNull: true},
-			{ID: 1, Name: "name", Type: types.TString},
-			{ID: 2, Name: "city", Type: types.TString},
-			{ID: 3, Name: "amount", Type: types.TDecimal(12, 2)},
-			{ID: 4, Name: "qty", Type: types.TInt},
-			{ID: 5, Name: "score", Type: types.TDouble},
-			{ID: 6, Name: "updated", Type: types.TTimestamp},
-		},
-		PrimaryKeys:    []string{"id"},
-		HighestFieldID: 6,
-		Options:        map[string]string{OptBucket: "4"},
-	}
-	rng := rand.New(rand.NewPCG(1, 1))
-	as, err := types.ArrowSchema(schema, true)
-	if err != nil {
-		b.Fatal(err)
-	}
-	var batches []arrow.Record
-	var rows []types.Row
-	for i := 0; i < n; i++ {
-		rows = append(rows, types.Row{rng.Int64N(keys), fmt.Sprintf("customer-%08d <user%08d@example.com>", rng.IntN(1e8), rng.IntN(1e8)),
-			[]string{"Berlin", "Oslo", "Quito"}[rng.IntN(3)], types.Decimal(rng.Int64N(1e7)), int32(rng.IntN(1000)),
-			rng.Float64() * 100, types.Timestamp(1_767_225_600_000_000 + rng.Int64N(86_400_000_000)), types.UpdateAfter})
-		if len(rows) == batchRows || (i+1)%commitEvery == 0 {
-			rec, err := types.BuildRecord(nil, as, rows)
-			if err != nil {
-				b.Fatal(err)
-			}
-			batches = append(batches, rec)
-			rows = nil
-		}
-	}
+	schema := ingestBenchSchema(nil)
+	batches := ingestBenchBatches(b, schema, n, keys, batchRows, commitEvery)
 	defer func() {
 		for _, r := range batches {
 			r.Release()
@@ -111,4 +79,55 @@ func BenchmarkIngestShape(b *testing.B) {
 			b.ReportMetric(commitCPU/cpu, "cpu-share-in-commit")
 		})
 	}
+}
+
+// ingestBenchSchema is the table of the ingest benchmark (bench/ingest.go):
+// a BIGINT key and six value columns of common types, 4 buckets, plus
+// opts.
+func ingestBenchSchema(opts map[string]string) *types.Schema {
+	s := &types.Schema{
+		Fields: []types.Field{
+			{ID: 0, Name: "id", Type: types.TBigInt, NotNull: true},
+			{ID: 1, Name: "name", Type: types.TString},
+			{ID: 2, Name: "city", Type: types.TString},
+			{ID: 3, Name: "amount", Type: types.TDecimal(12, 2)},
+			{ID: 4, Name: "qty", Type: types.TInt},
+			{ID: 5, Name: "score", Type: types.TDouble},
+			{ID: 6, Name: "updated", Type: types.TTimestamp},
+		},
+		PrimaryKeys:    []string{"id"},
+		HighestFieldID: 6,
+		Options:        map[string]string{OptBucket: "4"},
+	}
+	for k, v := range opts {
+		s.Options[k] = v
+	}
+	return s
+}
+
+// ingestBenchBatches are n +U rows of schema (ingestBenchSchema) over keys
+// uniformly random keys (seed 1), as change batches of at most batchRows
+// rows that end every commitEvery rows. The caller releases them.
+func ingestBenchBatches(tb testing.TB, schema *types.Schema, n, keys, batchRows, commitEvery int) []arrow.Record {
+	rng := rand.New(rand.NewPCG(1, 1))
+	as, err := types.ArrowSchema(schema, true)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var batches []arrow.Record
+	var rows []types.Row
+	for i := 0; i < n; i++ {
+		rows = append(rows, types.Row{rng.Int64N(int64(keys)), fmt.Sprintf("customer-%08d <user%08d@example.com>", rng.IntN(1e8), rng.IntN(1e8)),
+			[]string{"Berlin", "Oslo", "Quito"}[rng.IntN(3)], types.Decimal(rng.Int64N(1e7)), int32(rng.IntN(1000)),
+			rng.Float64() * 100, types.Timestamp(1_767_225_600_000_000 + rng.Int64N(86_400_000_000)), types.UpdateAfter})
+		if len(rows) == batchRows || (i+1)%commitEvery == 0 || i == n-1 {
+			rec, err := types.BuildRecord(nil, as, rows)
+			if err != nil {
+				tb.Fatal(err)
+			}
+			batches = append(batches, rec)
+			rows = nil
+		}
+	}
+	return batches
 }

@@ -29,20 +29,7 @@ func cpuSeconds() float64 {
 // (process CPU time) is steadier than rows/s on a shared machine.
 func BenchmarkIngest(b *testing.B) {
 	const n, keys, commitEvery, batchRows = 200_000, 100_000, 25_000, 4096
-	schema := &types.Schema{
-		Fields: []types.Field{
-			{ID: 0, Name: "id", Type: types.TBigInt, NotNull: true},
-			{ID: 1, Name: "name", Type: types.TString},
-			{ID: 2, Name: "city", Type: types.TString},
-			{ID: 3, Name: "amount", Type: types.TDecimal(12, 2)},
-			{ID: 4, Name: "qty", Type: types.TInt},
-			{ID: 5, Name: "score", Type: types.TDouble},
-			{ID: 6, Name: "updated", Type: types.TTimestamp},
-		},
-		PrimaryKeys:    []string{"id"},
-		HighestFieldID: 6,
-		Options:        map[string]string{OptBucket: "4"},
-	}
+	schema := ingestBenchSchema(nil)
 	rng := rand.New(rand.NewPCG(1, 1))
 	rows := make([]types.Row, n)
 	for i := range rows {
