@@ -101,3 +101,54 @@ func TestCommitRetryAfterFailedUploadRandom(t *testing.T) {
 		})
 	}
 }
+
+// TestFailedFlushLeavesNoFiles: a bucket's files are split over several
+// data files and the upload of a later one fails. Abort deletes the files
+// uploaded before the failure, and after a retry that succeeds only the
+// committed files are left.
+func TestFailedFlushLeavesNoFiles(t *testing.T) {
+	ctx := context.Background()
+	for _, abort := range []bool{true, false} {
+		mem := objstore.NewMem()
+		fault := objstore.NewFault(mem)
+		s := simpleSchema(1)
+		s.Options[OptTargetFileSize] = "4kb"
+		s.Options[OptRowGroupRows] = "16"
+		tb, err := Open("db.t", fault, "t/", s, Env{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := tb.NewWriter("job")
+		for i := int64(0); i < 2000; i++ {
+			mustWrite(t, w, types.Insert, types.Row{i, "some text to fill pages"})
+		}
+		fault.Add(objstore.Rule{Op: objstore.OpPut, KeyContains: "data/bucket-", Nth: 3, Times: 1, Err: objstore.ErrInjected})
+		if _, err := w.Commit(ctx, "1"); err == nil {
+			t.Fatal("commit with a failed upload succeeded")
+		}
+		if abort {
+			if err := w.Abort(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if left, _ := mem.List(ctx, "t/data/"); len(left) != 0 {
+				t.Fatalf("abort left %d data files", len(left))
+			}
+			continue
+		}
+		if _, err := w.Commit(ctx, "1"); err != nil {
+			t.Fatal(err)
+		}
+		_, files, err := tb.DataFiles(ctx, 0, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		left, _ := mem.List(ctx, "t/data/")
+		if len(left) != len(files) || len(files) < 3 {
+			t.Fatalf("%d data objects for %d committed files", len(left), len(files))
+		}
+		if got := readIDs(t, tb); len(got) != 2000 {
+			t.Fatalf("%d rows, want 2000", len(got))
+		}
+		w.Close(ctx)
+	}
+}

@@ -41,10 +41,14 @@ type Writer struct {
 	// the next commit will publish (zero: none yet); see
 	// manifest.Commit.HeldSince.
 	heldSince time.Time
-	stats     WriterStats
-	cm        *compactManager // inline compaction and write stall; see compact_writer.go
-	cl        changelogState  // the changelog producer's state; see changelog_writer.go
-	scratch   batchScratch    // WriteBatch's working memory; see writer_batch.go
+	// orphans are files a failed flush uploaded for a bucket it kept
+	// buffered: no commit references them. Abort and the next successful
+	// commit delete them.
+	orphans []string
+	stats   WriterStats
+	cm      *compactManager // inline compaction and write stall; see compact_writer.go
+	cl      changelogState  // the changelog producer's state; see changelog_writer.go
+	scratch batchScratch    // WriteBatch's working memory; see writer_batch.go
 }
 
 // WriterStats counts what a writer did.
@@ -239,6 +243,9 @@ func (w *Writer) uploadRun(ctx context.Context, k bucketKey, files []lsm.Encoded
 	before, stats := len(w.pending), w.stats
 	defer func() {
 		if err != nil {
+			for _, f := range w.pending[before:] {
+				w.orphans = append(w.orphans, f.Path)
+			}
 			w.pending, w.stats = w.pending[:before], stats
 		}
 	}()
@@ -250,6 +257,7 @@ func (w *Writer) uploadRun(ctx context.Context, k bucketKey, files []lsm.Encoded
 			return fmt.Errorf("table %s: checksum of %s: %w", w.t.name, path, err)
 		}
 		if _, err := w.t.store.Put(ctx, w.t.root+path, f.Data); err != nil {
+			w.orphans = append(w.orphans, path) // a failed PUT may have been applied
 			return fmt.Errorf("table %s: upload %s: %w", w.t.name, path, err)
 		}
 		w.pending = append(w.pending, manifest.DataFile{
@@ -364,6 +372,7 @@ func (w *Writer) CommitWith(ctx context.Context, req CommitRequest) (*manifest.S
 		return nil, fmt.Errorf("table %s: commit %s: %w", w.t.name, req.Identifier, err)
 	}
 	w.compactions().afterCommit(snap, w.pending)
+	w.deleteOrphans(ctx)
 	w.pending = nil
 	w.cl.files = nil
 	w.seq = 0
@@ -405,15 +414,29 @@ func (w *Writer) Abort(ctx context.Context) error {
 	pending := append(w.pending[:len(w.pending):len(w.pending)], w.cl.files...)
 	w.pending = nil
 	w.cl = changelogState{}
+	first := w.deleteOrphans(ctx) // never referenced by any commit
 	if w.unsure {
 		w.unsure = false
-		return nil
+		return first
 	}
-	var first error
 	for _, f := range pending {
 		if err := w.t.store.Delete(ctx, w.t.root+f.Path); err != nil && !errors.Is(err, objstore.ErrNotFound) && first == nil {
 			first = fmt.Errorf("table %s: abort: delete %s: %w", w.t.name, f.Path, err)
 		}
 	}
+	return first
+}
+
+// deleteOrphans deletes the files failed flushes left (w.orphans) and
+// returns the first error; files it could not delete are left to orphan
+// cleanup.
+func (w *Writer) deleteOrphans(ctx context.Context) error {
+	var first error
+	for _, p := range w.orphans {
+		if err := w.t.store.Delete(ctx, w.t.root+p); err != nil && !errors.Is(err, objstore.ErrNotFound) && first == nil {
+			first = fmt.Errorf("table %s: delete %s left by a failed flush: %w", w.t.name, p, err)
+		}
+	}
+	w.orphans = nil
 	return first
 }
