@@ -60,15 +60,6 @@ func signed128(neg bool, m u128) (decimal128.Num, bool) {
 	return decimal128.New(int64(hi), lo), true
 }
 
-// add128 is a+b; false on overflow.
-func add128(a, b decimal128.Num) (decimal128.Num, bool) {
-	lo, c := bits.Add64(a.LowBits(), b.LowBits(), 0)
-	hi, _ := bits.Add64(uint64(a.HighBits()), uint64(b.HighBits()), c)
-	ah, bh := a.HighBits(), b.HighBits()
-	ok := (ah < 0) != (bh < 0) || (int64(hi) < 0) == (ah < 0)
-	return decimal128.New(int64(hi), lo), ok
-}
-
 // sub128 is a-b; false on overflow.
 func sub128(a, b decimal128.Num) (decimal128.Num, bool) {
 	lo, c := bits.Sub64(a.LowBits(), b.LowBits(), 0)

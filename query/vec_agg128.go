@@ -43,7 +43,7 @@ func (s *sum128Agg) grow(n int) {
 func (s *sum128Agg) add(g int, x decimal128.Num) {
 	s.n[g]++
 	if s.big[g] == nil {
-		if r, ok := add128(s.acc[g], x); ok {
+		if r, ok := types.Add128(s.acc[g], x); ok {
 			s.acc[g] = r
 			return
 		}
@@ -65,7 +65,7 @@ func (s *sum128Agg) update(a arrow.Array, gids []int32, n int) {
 			if nulls && x.IsNull(i) {
 				continue
 			}
-			r, ok := add128(acc, v)
+			r, ok := types.Add128(acc, v)
 			if !ok { // the rest goes through add
 				s.acc[0], s.n[0] = acc, s.n[0]+cnt
 				for j := i; j < len(vals); j++ {

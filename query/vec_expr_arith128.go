@@ -33,7 +33,7 @@ func (k *arithK) decimals128(rn *vrun, o *binOperands, n int) arrow.Array {
 			if ok {
 				switch {
 				case add:
-					v, ok = add128(a, b)
+					v, ok = types.Add128(a, b)
 				case k.e.op[0] == '-':
 					v, ok = sub128(a, b)
 				default:

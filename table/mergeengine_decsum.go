@@ -74,9 +74,8 @@ func decimalSum(x, y types.Value, p *aggParams) types.Value {
 		if !ok {
 			return x
 		}
-		an, bn := a.Num(), b.Num()
-		s := an.Add(bn)
-		if (an.Sign() > 0 && bn.Sign() > 0 && s.Sign() < 0) || (an.Sign() < 0 && bn.Sign() < 0 && s.Sign() >= 0) {
+		s, ok := types.Add128(a.Num(), b.Num())
+		if !ok {
 			return aggOverflow{fn: aggSum, col: p.name, typ: p.typ}
 		}
 		sum = types.Decimal128(s)

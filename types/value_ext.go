@@ -3,6 +3,7 @@ package types
 import (
 	"encoding/hex"
 	"fmt"
+	"math/bits"
 	"strconv"
 	"strings"
 	"time"
@@ -52,6 +53,16 @@ const MicrosPerDay = 86_400_000_000
 
 // Num returns d as Arrow's decimal128.Num.
 func (d Decimal128) Num() decimal128.Num { return decimal128.Num(d) }
+
+// Add128 is a+b on 128-bit two's complement integers; false when the sum
+// leaves 128 bits (decimal128.Num.Add wraps).
+func Add128(a, b decimal128.Num) (decimal128.Num, bool) {
+	lo, c := bits.Add64(a.LowBits(), b.LowBits(), 0)
+	hi, _ := bits.Add64(uint64(a.HighBits()), uint64(b.HighBits()), c)
+	ah, bh := a.HighBits(), b.HighBits()
+	ok := (ah < 0) != (bh < 0) || (int64(hi) < 0) == (ah < 0)
+	return decimal128.New(int64(hi), lo), ok
+}
 
 // Decimal128FromInt64 widens an unscaled int64.
 func Decimal128FromInt64(v int64) Decimal128 { return Decimal128(decimal128.FromI64(v)) }
