@@ -37,9 +37,8 @@ type CompactionOptions struct {
 	SizeRatio                   int
 	MaxSizeAmplificationPercent int
 	// MaxConcurrent bounds the background compactions of one writer (one
-	// bucket each; a bucket the writer is stalled on that none of them is
-	// compacting gets one more, the stall helper) and the buckets one
-	// Table.Compact compacts at once.
+	// bucket each; while the writer waits, stalled or in Close, its helper
+	// runs one more) and the buckets one Table.Compact compacts at once.
 	MaxConcurrent int
 	// WriteOnly disables inline compaction: a standalone compactor must
 	// run (writers still stall at StopTrigger).

@@ -28,13 +28,14 @@ import (
 // compacted by one round at a time. A Write or Commit touching a bucket
 // with num-sorted-run.stop-trigger sorted runs or more blocks until the
 // count is below it again: without write-only it has the bucket compacted
-// at once by the stall helper, a compaction beyond the workers that uses
-// the stalled writer's idle core (so a writer runs at most
-// compaction.max-concurrent + 1 compactions, the extra one only on behalf
-// of a stall), or, when a worker or the helper is busy with the bucket or
-// the helper with another, forces a compaction of the bucket and waits for
-// it; with write-only it polls the latest snapshot until a standalone
-// compactor has caught up.
+// at once by the helper, a compaction beyond the workers that uses the
+// writer's idle core (so a writer runs at most compaction.max-concurrent +
+// 1 compactions, the extra one only while the writer waits), or, when a
+// worker is busy with the bucket, forces another round of it and waits,
+// while the helper, if free, compacts the next queued bucket; with
+// write-only it polls the latest snapshot until a standalone compactor has
+// caught up. Close, whose goroutine is idle too, has the helper compact the
+// queued buckets beside the workers until none is left.
 //
 // Sorted-run counts are loaded from the latest snapshot at the writer's
 // first commit and after every compaction round, and advanced by the
@@ -72,7 +73,8 @@ type compactManager struct {
 	refreshing int
 	own        []ownCommit
 	workers    int           // running workers
-	helping    bool          // a stall helper is running (see waitBelow)
+	helping    bool          // the helper is running (see help and helpQueued)
+	closing    bool          // Close is waiting: the helper takes queued buckets
 	changed    chan struct{} // closed (and replaced) when a round ends
 	stats      compactStats
 }
@@ -289,7 +291,7 @@ func (m *compactManager) work() {
 }
 
 // round compacts bucket id, which the caller marked active, and records
-// the outcome. It runs in a worker, or in the stall helper (helper).
+// the outcome. It runs in a worker, or in the helper (helper).
 func (m *compactManager) round(id compaction.BucketID, force, helper bool) {
 	rep, err := m.comp.Run(m.ctx, compaction.Request{
 		Filter: func(b compaction.BucketID) bool { return b == id },
@@ -326,6 +328,9 @@ func (m *compactManager) round(id compaction.BucketID, force, helper bool) {
 	}
 	m.signal()
 	m.spawn() // the bucket may have been queued again meanwhile
+	if m.closing {
+		m.helpQueued()
+	}
 }
 
 // next takes the most urgent queued bucket nobody is compacting: one a
@@ -491,7 +496,7 @@ func (m *compactManager) waitBelow(ctx context.Context, id compaction.BucketID) 
 	}
 }
 
-// help starts the stall helper on bucket id, which a writer is stalled on,
+// help starts the helper on bucket id, which a writer is stalled on,
 // unless a worker is compacting the bucket already, the helper is busy or
 // the writer is closed. The helper is one compaction beyond
 // compaction.max-concurrent: the stalled writer's goroutine is idle, so
@@ -499,7 +504,13 @@ func (m *compactManager) waitBelow(ctx context.Context, id compaction.BucketID) 
 // workers' other buckets. It runs under the writer's lifetime, not the
 // stalled call's context, like a worker. m.mu must be held.
 func (m *compactManager) help(id compaction.BucketID) bool {
-	if m.active[id] || m.helping || m.ctx.Err() != nil {
+	if m.active[id] {
+		// A worker has the bucket: the idle core takes the next queued
+		// bucket instead, which would otherwise wait for that worker.
+		m.helpQueued()
+		return false
+	}
+	if m.helping || m.ctx.Err() != nil {
 		return false
 	}
 	m.helping, m.active[id] = true, true
@@ -511,6 +522,28 @@ func (m *compactManager) help(id compaction.BucketID) bool {
 		m.round(id, true, true)
 	}()
 	return true
+}
+
+// helpQueued starts the helper on the most urgent queued bucket nobody is
+// compacting, if the helper is free: the writer's goroutine is idle (it is
+// stalled on a bucket a worker has, or Close is waiting for the workers),
+// so the helper uses its core rather than leave the bucket to wait behind
+// the workers' rounds. While the writer is closing, each helper round
+// ends by taking the next queued bucket. m.mu must be held.
+func (m *compactManager) helpQueued() {
+	if m.helping || m.ctx.Err() != nil {
+		return
+	}
+	id, force, ok := m.next()
+	if !ok {
+		return
+	}
+	m.helping = true
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		m.round(id, force, true)
+	}()
 }
 
 // awaitRound waits until ch is closed (a compaction round ended), ctx
@@ -543,8 +576,13 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// close waits for the running round; when ctx ends first it cancels it.
+// close waits for the queued and running rounds, with the helper taking
+// queued buckets beside the workers; when ctx ends first it cancels them.
 func (m *compactManager) close(ctx context.Context) error {
+	m.mu.Lock()
+	m.closing = true
+	m.helpQueued()
+	m.mu.Unlock()
 	done := make(chan struct{})
 	go func() { m.wg.Wait(); close(done) }()
 	select {

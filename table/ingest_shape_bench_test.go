@@ -19,8 +19,10 @@ import (
 // compaction with the defaults, on the in-memory and the local store. Close
 // (which waits for the last compaction) is timed, as in the bench. Beyond
 // rows/s it reports rows/cpu-s (process CPU, steadier on a shared machine),
-// the time writes stalled on compaction, and the share of CPU time spent
-// while the writer was inside WriteBatch versus Commit.
+// the time writes stalled on compaction, the share of CPU time spent while
+// the writer was inside WriteBatch versus Commit, the share of wall time
+// inside WriteBatch, Commit and Close (waiting for the last compactions),
+// and the cores busy on average (process CPU ÷ wall time).
 func BenchmarkIngestShape(b *testing.B) {
 	const n, keys, commitEvery, batchRows = 500_000, 250_000, 25_000, 4096
 	schema := ingestBenchSchema(nil)
@@ -33,7 +35,7 @@ func BenchmarkIngestShape(b *testing.B) {
 	ctx := context.Background()
 	for _, kind := range []string{"mem", "local"} {
 		b.Run(kind, func(b *testing.B) {
-			var cpu, stall, writeCPU, commitCPU float64
+			var cpu, stall, writeCPU, commitCPU, writeWall, commitWall, closeWall float64
 			for b.Loop() {
 				var st objstore.Store = objstore.NewMem()
 				if kind == "local" {
@@ -51,23 +53,27 @@ func BenchmarkIngestShape(b *testing.B) {
 				c0 := cpuSeconds()
 				done := 0
 				for _, rec := range batches {
-					c := cpuSeconds()
+					c, t0 := cpuSeconds(), time.Now()
 					if err := w.WriteBatch(ctx, rec); err != nil {
 						b.Fatal(err)
 					}
 					writeCPU += cpuSeconds() - c
+					writeWall += time.Since(t0).Seconds()
 					done += int(rec.NumRows())
 					if done%commitEvery == 0 {
-						c := cpuSeconds()
+						c, t0 := cpuSeconds(), time.Now()
 						if _, err := w.Commit(ctx, fmt.Sprint(done)); err != nil {
 							b.Fatal(err)
 						}
 						commitCPU += cpuSeconds() - c
+						commitWall += time.Since(t0).Seconds()
 					}
 				}
+				tc := time.Now()
 				if err := w.Close(ctx); err != nil {
 					b.Fatal(err)
 				}
+				closeWall += time.Since(tc).Seconds()
 				cpu += cpuSeconds() - c0
 				stall += w.Stats().StallTime.Seconds()
 			}
@@ -77,6 +83,11 @@ func BenchmarkIngestShape(b *testing.B) {
 			b.ReportMetric(stall/float64(b.N)*float64(time.Second/time.Millisecond), "stall-ms/op")
 			b.ReportMetric(writeCPU/cpu, "cpu-share-in-writebatch")
 			b.ReportMetric(commitCPU/cpu, "cpu-share-in-commit")
+			el := b.Elapsed().Seconds()
+			b.ReportMetric(writeWall/el, "wall-share-writebatch")
+			b.ReportMetric(commitWall/el, "wall-share-commit")
+			b.ReportMetric(cpu/el, "cores")
+			b.ReportMetric(closeWall/el, "wall-share-close")
 		})
 	}
 }
