@@ -1,11 +1,13 @@
 package table
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"runtime"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/siltdb/silt/compaction"
@@ -154,11 +156,15 @@ func (w *Writer) checkRow(kind types.RowKind, row types.Row) error {
 
 // Flush writes every buffer to data files in the object store. The files
 // become visible only when a later Commit publishes them. The buffers are
-// sorted, merged and encoded concurrently (up to GOMAXPROCS at a time) and
-// uploaded one after another in (partition, bucket) order as each is
-// ready, so uploads overlap with the encoding of the next buckets. On an
-// error, the failed bucket and the buckets after it stay buffered, so a
-// retried Flush or Commit writes them again.
+// sorted, merged and encoded concurrently (up to GOMAXPROCS at a time);
+// each bucket's files are uploaded as soon as it is encoded, up to
+// flushUploads buckets at a time, so uploads overlap with one another and
+// with the encoding of the next buckets (an object store's PUT latency is
+// paid about once per flush, not once per bucket). File names are drawn in
+// (partition, bucket) order. On an error every bucket whose encoding or
+// upload failed stays buffered (the files it uploaded become orphans, see
+// Writer.orphans), so a retried Flush or Commit writes it again; the
+// buckets that were uploaded stay pending for the next commit.
 func (w *Writer) Flush(ctx context.Context) error {
 	keys := make([]bucketKey, 0, len(w.buffers))
 	for k, b := range w.buffers {
@@ -193,28 +199,49 @@ func (w *Writer) Flush(ctx context.Context) error {
 					PageBytes:      w.t.opts.PageBytes,
 					Compression:    w.t.opts.Compression.ForLevel(0),
 				})
+				if r.err != nil {
+					r.err = fmt.Errorf("table %s: write sorted run: %w", w.t.name, r.err)
+				}
 			}
 		}(w.buffers[k])
 	}
-	var err error
+	var uploads sync.WaitGroup
+	up := make(chan struct{}, flushUploads)
 	for i, k := range keys {
 		r := runs[i]
 		<-r.done
-		switch {
-		case err != nil: // an earlier bucket failed: keep this one buffered
-			w.buffers[k].Restore(r.run)
-		case r.err != nil:
-			// The bucket's rows stay buffered too: a retried commit
-			// must not publish the other buckets without them.
-			err = fmt.Errorf("table %s: write sorted run: %w", w.t.name, r.err)
-			w.buffers[k].Restore(r.run)
-		default:
-			if err = w.uploadRun(ctx, k, r.files); err != nil {
-				w.buffers[k].Restore(r.run)
-			} else {
-				r.run.Release()
-			}
+		if r.err != nil || len(r.files) == 0 {
+			continue
 		}
+		// Names, times and the held-since mark come from the writer's
+		// goroutine: Env.NewID and Env.Now need not be safe for
+		// concurrent use, and names stay in bucket order.
+		w.holdFiles()
+		r.paths = make([]string, len(r.files))
+		for j := range r.files {
+			r.paths[j] = w.t.dataFilePath(k.partition, k.bucket)
+		}
+		r.created = w.t.env.Now().UnixMilli()
+		uploads.Go(func() {
+			up <- struct{}{}
+			defer func() { <-up }()
+			r.err = w.putRun(ctx, r)
+		})
+	}
+	uploads.Wait()
+	var err error
+	for i, k := range keys {
+		r := runs[i]
+		if r.err != nil {
+			// The bucket's rows stay buffered: a retried commit must not
+			// publish the other buckets without them.
+			err = cmp.Or(err, r.err)
+			w.orphans = append(w.orphans, r.paths[:r.tried]...) // a failed PUT may have been applied
+			w.buffers[k].Restore(r.run)
+			continue
+		}
+		w.addPending(k, r)
+		r.run.Release()
 	}
 	if err != nil {
 		return err
@@ -223,45 +250,51 @@ func (w *Writer) Flush(ctx context.Context) error {
 	return nil
 }
 
-// encodedRun is one bucket's flushed run and its encoded files.
+// flushUploads bounds the buckets one Flush uploads at once.
+const flushUploads = 8
+
+// encodedRun is one bucket's flushed run, its encoded files and their
+// upload.
 type encodedRun struct {
-	done  chan struct{}
-	run   *lsm.Run
-	files []lsm.EncodedFile
-	err   error
+	done    chan struct{} // closed when the run is encoded
+	run     *lsm.Run
+	files   []lsm.EncodedFile
+	paths   []string // the files' names
+	created int64    // CreatedMillis of the files
+	sums    []string // the files' checksums, once uploaded
+	tried   int      // files whose PUT was attempted
+	err     error
 }
 
-// uploadRun uploads the files of one bucket's flush and records them as
-// pending. On an error none of them is pending (those uploaded are
-// orphans, for orphan cleanup): the caller keeps the bucket's rows
-// buffered, and a retry uploads them again.
-func (w *Writer) uploadRun(ctx context.Context, k bucketKey, files []lsm.EncodedFile) (err error) {
-	if len(files) == 0 {
-		return nil
-	}
-	w.holdFiles()
-	before, stats := len(w.pending), w.stats
-	defer func() {
-		if err != nil {
-			for _, f := range w.pending[before:] {
-				w.orphans = append(w.orphans, f.Path)
-			}
-			w.pending, w.stats = w.pending[:before], stats
-		}
-	}()
-	w.stats.Flushes++
-	for _, f := range files {
-		path := w.t.dataFilePath(k.partition, k.bucket)
+// putRun uploads the files of one bucket's flush, one after another,
+// counting in r.tried the PUTs attempted. It touches only r: uploads of
+// several buckets run at once.
+func (w *Writer) putRun(ctx context.Context, r *encodedRun) error {
+	r.sums = make([]string, len(r.files))
+	for i, f := range r.files {
+		path := r.paths[i]
 		sum, err := f.Checksum()
 		if err != nil {
 			return fmt.Errorf("table %s: checksum of %s: %w", w.t.name, path, err)
 		}
+		r.tried++
 		if _, err := w.t.store.Put(ctx, w.t.root+path, f.Data); err != nil {
-			w.orphans = append(w.orphans, path) // a failed PUT may have been applied
 			return fmt.Errorf("table %s: upload %s: %w", w.t.name, path, err)
 		}
+		r.sums[i] = sum
+	}
+	return nil
+}
+
+// addPending records the uploaded files of bucket k's flush as pending.
+func (w *Writer) addPending(k bucketKey, r *encodedRun) {
+	if len(r.files) == 0 {
+		return
+	}
+	w.stats.Flushes++
+	for i, f := range r.files {
 		w.pending = append(w.pending, manifest.DataFile{
-			Path:          path,
+			Path:          r.paths[i],
 			Partition:     k.partition,
 			Bucket:        k.bucket,
 			Level:         0,
@@ -273,13 +306,12 @@ func (w *Writer) uploadRun(ctx context.Context, k bucketKey, files []lsm.Encoded
 			MinSeq:        f.MinSeq,
 			MaxSeq:        f.MaxSeq,
 			SchemaID:      w.t.schema.ID,
-			CreatedMillis: w.t.env.Now().UnixMilli(),
-			Checksum:      sum,
+			CreatedMillis: r.created,
+			Checksum:      r.sums[i],
 		})
 		w.stats.Files++
 		w.stats.BytesWritten += int64(len(f.Data))
 	}
-	return nil
 }
 
 // holdFiles records, before an upload, when the writer started holding
