@@ -433,11 +433,28 @@ func (t *Table) attempt(ctx context.Context, c *Commit, st *commitState) (*Snaps
 			return nil, classifyWrite(ctx, err), wrap("write merged manifest", err)
 		}
 	case len(p.delta) > 0:
-		m, err := t.writeManifest(ctx, p.delta, c.SchemaID)
+		// The new manifest and the list naming it are put at once: the
+		// list needs only the manifest's meta, and no snapshot names
+		// either until both are stored (an object store's PUT latency is
+		// paid once for the two).
+		m, mb, err := t.encodeManifest(p.delta, c.SchemaID)
 		if err != nil {
-			return nil, classifyWrite(ctx, err), wrap("write manifest", err)
+			return nil, fatal, wrap("encode manifest", err)
 		}
 		metas = append(p.parentManifests[:n:n], m)
+		listPath, lb, err := t.encodeManifestList(metas)
+		if err != nil {
+			return nil, fatal, wrap("encode manifest list", err)
+		}
+		merr, lerr := t.putBoth(ctx, t.key(m.Path), mb, t.key(listPath), lb)
+		if merr != nil {
+			return nil, classifyWrite(ctx, merr), wrap("write manifest", merr)
+		}
+		if lerr != nil {
+			return nil, classifyWrite(ctx, lerr), wrap("write manifest list", lerr)
+		}
+		s.ManifestList = listPath
+		return t.publishSnapshot(ctx, c, st, s, held)
 	default:
 		metas = p.parentManifests
 	}
@@ -449,10 +466,31 @@ func (t *Table) attempt(ctx context.Context, c *Commit, st *commitState) (*Snaps
 	return t.publishSnapshot(ctx, c, st, s, held)
 }
 
+// putBoth puts two new objects (PutIfAbsent) at once and returns their
+// errors. It returns, or panics, only after both puts have returned; a
+// panic in the second put's goroutine (a test's simulated crash) is
+// raised again on the caller's goroutine.
+func (t *Table) putBoth(ctx context.Context, k1 string, b1 []byte, k2 string, b2 []byte) (err1, err2 error) {
+	var crashed any
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer func() { crashed = recover() }()
+		_, err2 = t.store.PutIfAbsent(ctx, k2, b2)
+	}()
+	func() {
+		defer func() { <-done }()
+		_, err1 = t.store.PutIfAbsent(ctx, k1, b1)
+	}()
+	if crashed != nil {
+		panic(crashed)
+	}
+	return err1, err2
+}
+
 // writeManifestList writes a manifest list under a fresh name.
 func (t *Table) writeManifestList(ctx context.Context, metas []ManifestMeta) (string, error) {
-	listPath := manifestListPrefix + t.opts.NewID()
-	lb, err := EncodeManifestList(&ManifestList{Manifests: metas})
+	listPath, lb, err := t.encodeManifestList(metas)
 	if err != nil {
 		return "", err
 	}
@@ -460,6 +498,15 @@ func (t *Table) writeManifestList(ctx context.Context, metas []ManifestMeta) (st
 		return "", err
 	}
 	return listPath, nil
+}
+
+// encodeManifestList encodes a manifest list under a fresh name.
+func (t *Table) encodeManifestList(metas []ManifestMeta) (string, []byte, error) {
+	lb, err := EncodeManifestList(&ManifestList{Manifests: metas})
+	if err != nil {
+		return "", nil, err
+	}
+	return manifestListPrefix + t.opts.NewID(), lb, nil
 }
 
 // publishSnapshot puts s if absent and resolves an unclear outcome.

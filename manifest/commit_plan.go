@@ -242,9 +242,22 @@ func (t *Table) mergeManifests(ctx context.Context, p *commitPlan, schemaID int6
 // writeManifest writes entries under a fresh name (put-if-absent, so a
 // colliding NewID can never overwrite a published manifest).
 func (t *Table) writeManifest(ctx context.Context, entries []Entry, schemaID int64) (ManifestMeta, error) {
-	b, err := EncodeManifest(&Manifest{Entries: entries})
+	m, b, err := t.encodeManifest(entries, schemaID)
 	if err != nil {
 		return ManifestMeta{}, err
+	}
+	if _, err := t.store.PutIfAbsent(ctx, t.key(m.Path), b); err != nil {
+		return ManifestMeta{}, err
+	}
+	return m, nil
+}
+
+// encodeManifest encodes a manifest of entries under a fresh name and
+// returns its meta and bytes.
+func (t *Table) encodeManifest(entries []Entry, schemaID int64) (ManifestMeta, []byte, error) {
+	b, err := EncodeManifest(&Manifest{Entries: entries})
+	if err != nil {
+		return ManifestMeta{}, nil, err
 	}
 	m := ManifestMeta{Path: manifestPrefix + t.opts.NewID(), Size: int64(len(b)), SchemaID: schemaID}
 	for _, e := range entries {
@@ -254,8 +267,5 @@ func (t *Table) writeManifest(ctx context.Context, entries []Entry, schemaID int
 			m.NumDeleted++
 		}
 	}
-	if _, err := t.store.PutIfAbsent(ctx, t.key(m.Path), b); err != nil {
-		return ManifestMeta{}, err
-	}
-	return m, nil
+	return m, b, nil
 }

@@ -401,8 +401,10 @@ func TestCommitGivesUp(t *testing.T) {
 	if !errors.Is(err, objstore.ErrInjected) || errors.Is(err, types.ErrConflict) {
 		t.Fatalf("manifest writes failing: %v", err)
 	}
-	if n := fault.Calls(objstore.OpPutIfAbsent); n != 5*3+5 {
-		t.Errorf("%d conditional puts, want 5 attempts * 3 objects + 5 failed manifest puts", n)
+	// A manifest and its list are put at once, so each failed attempt
+	// puts both.
+	if n := fault.Calls(objstore.OpPutIfAbsent); n != 5*3+5*2 {
+		t.Errorf("%d conditional puts, want 5 attempts * 3 objects + 5 failed manifest and manifest-list puts", n)
 	}
 	if s, _ := tb.Latest(context.Background()); s != nil {
 		t.Fatalf("failed commits published %v", s)
@@ -479,8 +481,8 @@ func TestCommitErrorClasses(t *testing.T) {
 				t.Fatalf("failed commit published %v (%v)", l, err)
 			}
 			puts := fault.Calls(objstore.OpPutIfAbsent) / 3 // manifest, list, snapshot per attempt
-			if tc.attempts == 0 && fault.Calls(objstore.OpPutIfAbsent) != 1 {
-				t.Fatalf("%d conditional puts, want the one failing manifest put", fault.Calls(objstore.OpPutIfAbsent))
+			if tc.attempts == 0 && fault.Calls(objstore.OpPutIfAbsent) != 2 {
+				t.Fatalf("%d conditional puts, want the failing manifest and manifest-list puts (put at once)", fault.Calls(objstore.OpPutIfAbsent))
 			}
 			if tc.attempts > 0 && puts != tc.attempts {
 				t.Fatalf("%d attempts, want %d", puts, tc.attempts)
