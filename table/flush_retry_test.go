@@ -5,13 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/siltdb/silt/internal/testkit"
 	"github.com/siltdb/silt/objstore"
+	"github.com/siltdb/silt/objstore/objstoretest"
 	"github.com/siltdb/silt/types"
 )
 
@@ -156,46 +154,12 @@ func TestFailedFlushLeavesNoFiles(t *testing.T) {
 	}
 }
 
-// overlapStore counts the data-file PUTs in flight at once; each waits
-// (up to a few seconds) for a second one to arrive, so serial uploads show
-// as a peak of 1.
-type overlapStore struct {
-	objstore.Store
-	mu         sync.Mutex
-	cur, peak  int
-	second     chan struct{}
-	secondOnce sync.Once
-}
-
-func (s *overlapStore) Put(ctx context.Context, key string, data []byte) (objstore.ObjectInfo, error) {
-	if !strings.Contains(key, "/data/") {
-		return s.Store.Put(ctx, key, data)
-	}
-	s.mu.Lock()
-	s.cur++
-	s.peak = max(s.peak, s.cur)
-	if s.cur >= 2 {
-		s.secondOnce.Do(func() { close(s.second) })
-	}
-	s.mu.Unlock()
-	select {
-	case <-s.second:
-	case <-time.After(3 * time.Second):
-	}
-	defer func() {
-		s.mu.Lock()
-		s.cur--
-		s.mu.Unlock()
-	}()
-	return s.Store.Put(ctx, key, data)
-}
-
 // TestFlushUploadsOverlap: a flush uploads its buckets' files at once, not
 // one bucket after another, so an object store's PUT latency is paid about
 // once per flush; the commit publishes every row.
 func TestFlushUploadsOverlap(t *testing.T) {
 	ctx := context.Background()
-	st := &overlapStore{Store: objstore.NewMem(), second: make(chan struct{})}
+	st := objstoretest.NewOverlap(objstore.NewMem(), "/data/")
 	tb, err := Open("db.t", st, "t/", simpleSchema(4), Env{})
 	if err != nil {
 		t.Fatal(err)
@@ -209,8 +173,8 @@ func TestFlushUploadsOverlap(t *testing.T) {
 	if _, err := w.Commit(ctx, "1"); err != nil {
 		t.Fatal(err)
 	}
-	if st.peak < 2 {
-		t.Errorf("at most %d data-file PUT in flight, want the 4 buckets' uploads to overlap", st.peak)
+	if p := st.Peak(); p < 2 {
+		t.Errorf("at most %d data-file PUT in flight, want the 4 buckets' uploads to overlap", p)
 	}
 	if got := readIDs(t, tb); len(got) != n {
 		t.Fatalf("%d rows, want %d", len(got), n)

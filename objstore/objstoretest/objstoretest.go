@@ -1,5 +1,6 @@
 // Package objstoretest is the conformance suite every objstore.Store
-// implementation and wrapper runs against itself:
+// implementation and wrapper runs against itself, and test helpers for
+// code that uses a store (Overlap):
 //
 //	func TestConformance(t *testing.T) {
 //		objstoretest.Run(t, func(t *testing.T) objstore.Store { return objstore.NewMem() })
