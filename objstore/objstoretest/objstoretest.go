@@ -1,6 +1,5 @@
 // Package objstoretest is the conformance suite every objstore.Store
-// implementation and wrapper runs against itself, and test helpers for
-// code that uses a store (Overlap):
+// implementation and wrapper runs against itself:
 //
 //	func TestConformance(t *testing.T) {
 //		objstoretest.Run(t, func(t *testing.T) objstore.Store { return objstore.NewMem() })
@@ -9,6 +8,9 @@
 // newStore is called once per subtest and must return an empty store.
 // Keys used by the suite never have one key as a "directory" of another,
 // which a local-directory store cannot represent.
+//
+// It also helps test code that uses a store: Overlap shows whether writes
+// run at once.
 package objstoretest
 
 import (
