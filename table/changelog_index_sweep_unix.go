@@ -1,0 +1,33 @@
+//go:build linux || darwin || freebsd || netbsd || openbsd || dragonfly
+
+package table
+
+import (
+	"errors"
+	"os"
+	"syscall"
+)
+
+// canFlock: this platform has flock(2), so private index directories are
+// locked while open and swept after their owner died.
+const canFlock = true
+
+// tryFlock takes an exclusive flock(2) on f without blocking. It reports
+// false when another open file description holds the lock. flock locks
+// belong to the open file description, so they exclude other processes
+// and other descriptors in this process alike, and a process that dies
+// releases them with its descriptors.
+func tryFlock(f *os.File) (bool, error) {
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		switch {
+		case err == nil:
+			return true, nil
+		case errors.Is(err, syscall.EINTR):
+			continue
+		case errors.Is(err, syscall.EWOULDBLOCK):
+			return false, nil
+		}
+		return false, err
+	}
+}
