@@ -28,7 +28,7 @@ type ownIndex struct {
 	dir string
 	// lock is dir's lock file, flocked while the index is open (nil where
 	// flock is not available).
-	lock *os.File
+	lock *ownLock
 	x    *lookupIndex // nil: it could not be opened (files are read)
 	fp   string
 }
@@ -86,7 +86,7 @@ func (c *changelogState) closeIndex() error {
 func (o *ownIndex) close() error {
 	err := errors.Join(o.reg.Close(), os.RemoveAll(o.dir))
 	if o.lock != nil {
-		err = errors.Join(err, o.lock.Close())
+		err = errors.Join(err, o.lock.release())
 	}
 	return err
 }

@@ -43,10 +43,10 @@ const (
 )
 
 // createOwnDir makes a new private index directory under parent ("": the
-// system's temporary directory) and returns it with the open lock file
-// whose flock the caller holds until it has deleted the directory (nil
-// where flock is not available).
-func createOwnDir(parent string) (string, *os.File, error) {
+// system's temporary directory) and returns it with its lock, which the
+// caller holds until it has deleted the directory (nil where flock is not
+// available).
+func createOwnDir(parent string) (string, *ownLock, error) {
 	dir, err := os.MkdirTemp(parent, ownIndexPrefix)
 	if err != nil {
 		return "", nil, err
@@ -64,23 +64,29 @@ func createOwnDir(parent string) (string, *os.File, error) {
 
 // lockOwnDir locks a new temporary file in dir and renames it to
 // ownIndexLock: the lock file is never seen unlocked while its owner lives.
-func lockOwnDir(dir string) (*os.File, error) {
+func lockOwnDir(dir string) (*ownLock, error) {
 	f, err := os.CreateTemp(dir, ".owner-")
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("changelog lookup index %s: lock: %w", dir, err)
 	}
+	defer f.Close() // the lock stays with the ownLock's descriptor
 	ok, err := tryFlock(f)
 	if err == nil && !ok {
 		err = errors.New("a new lock file is locked by someone else")
 	}
+	var lock *ownLock
 	if err == nil {
-		err = os.Rename(f.Name(), filepath.Join(dir, ownIndexLock))
+		lock, err = keepFlock(f)
+	}
+	if err == nil {
+		if err = os.Rename(f.Name(), filepath.Join(dir, ownIndexLock)); err != nil {
+			_ = lock.release()
+		}
 	}
 	if err != nil {
-		_ = f.Close()
 		return nil, fmt.Errorf("changelog lookup index %s: lock: %w", dir, err)
 	}
-	return f, nil
+	return lock, nil
 }
 
 // sweepOwnDirs removes the private index directories under parent ("":
