@@ -93,7 +93,7 @@ func lockOwnDir(dir string) (*ownLock, error) {
 // the system's temporary directory) that no live writer holds; now is the
 // time that legacy directories' ages are measured against. It reports how
 // many it removed and the errors met on directories it could have removed
-// (directories of other users, which it may not open, are skipped).
+// (directories of other users are skipped).
 func sweepOwnDirs(parent string, now time.Time) (int, error) {
 	if !canFlock {
 		return 0, nil
@@ -102,6 +102,9 @@ func sweepOwnDirs(parent string, now time.Time) (int, error) {
 		parent = os.TempDir()
 	}
 	entries, err := os.ReadDir(parent)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil // nothing to sweep (and no private index either)
+	}
 	if err != nil {
 		return 0, fmt.Errorf("changelog lookup index: sweep %s: %w", parent, err)
 	}
@@ -110,6 +113,9 @@ func sweepOwnDirs(parent string, now time.Time) (int, error) {
 	for _, e := range entries {
 		if !e.IsDir() || !strings.HasPrefix(e.Name(), ownIndexPrefix) {
 			continue // symbolic links are no directories here: never followed
+		}
+		if fi, err := e.Info(); err != nil || !mine(fi) {
+			continue
 		}
 		dir := filepath.Join(parent, e.Name())
 		ok, err := sweepOwnDir(dir, now)
@@ -126,11 +132,11 @@ func sweepOwnDirs(parent string, now time.Time) (int, error) {
 // sweepOwnDir removes dir when its owner is gone and reports whether it
 // tried to.
 func sweepOwnDir(dir string, now time.Time) (bool, error) {
-	f, err := os.Open(filepath.Join(dir, ownIndexLock))
+	f, err := openLockFile(filepath.Join(dir, ownIndexLock))
 	if errors.Is(err, fs.ErrNotExist) {
 		return sweepLegacyDir(dir, now)
 	}
-	if err != nil {
+	if err != nil || f == nil {
 		return false, err
 	}
 	defer f.Close()

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/siltdb/silt/objstore"
 	"github.com/siltdb/silt/types"
 )
 
@@ -209,5 +210,40 @@ func TestOwnIndexSweep(t *testing.T) {
 		if pathExists(t, d) {
 			t.Errorf("%s remains after its writer closed", d)
 		}
+	}
+}
+
+// TestOwnIndexSweepErrorIsNotice: a sweep that fails (here the parent is
+// no directory, so no private index can be made either) is told to
+// Env.OnNotice and does not fail the writer, which reads data files.
+func TestOwnIndexSweepErrorIsNotice(t *testing.T) {
+	if !canFlock {
+		t.Skip("no flock on this platform: private index directories are not swept")
+	}
+	ctx := context.Background()
+	parent := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(parent, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var notices []string
+	s := simpleSchema(2)
+	s.Options[OptChangelogProducer] = ProducerLookup
+	tb, err := Open("db.t", objstore.NewMem(), "t/", s, Env{LocalDir: parent, OnNotice: func(m string) { notices = append(notices, m) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := tb.NewWriter("w")
+	defer func() { _ = w.Close(ctx) }()
+	for c := range 3 {
+		mustWrite(t, w, types.Insert, types.Row{int64(1), fmt.Sprint("v", c)})
+		if _, err := w.Commit(ctx, fmt.Sprint(c)); err != nil {
+			t.Fatalf("commit %d: %v", c, err)
+		}
+	}
+	if len(notices) != 1 || !strings.Contains(notices[0], parent) {
+		t.Fatalf("notices %q, want one naming %s", notices, parent)
+	}
+	if w.cl.own == nil || w.cl.own.x != nil {
+		t.Fatal("the writer has a private index in a file")
 	}
 }

@@ -54,3 +54,28 @@ func keepFlock(f *os.File) (*ownLock, error) {
 
 // release drops the lock.
 func (l *ownLock) release() error { return unix.Close(l.fd) }
+
+// openLockFile opens a lock file for a sweep without blocking on a FIFO
+// and without following a symbolic link; nil (and no error) when the name
+// is no regular file, which no owner made.
+func openLockFile(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOFOLLOW, 0)
+	if errors.Is(err, syscall.ELOOP) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// mine reports whether the effective user owns fi's file: a sweep leaves
+// other users' directories alone, even where it could remove them (root).
+func mine(fi os.FileInfo) bool {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	return ok && int(st.Uid) == os.Geteuid()
+}
