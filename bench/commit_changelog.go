@@ -51,6 +51,15 @@ func (b *runner) commitChangelog(ctx context.Context, r *Result, cs *countingSto
 		{name: "changelog-producer = lookup, no lookup index in the process (the writer's private index)", producer: table.ProducerLookup, cat: cat},
 		{name: "changelog-producer = lookup, local lookup index", producer: table.ProducerLookup, cat: hotCat},
 	}
+	// A failed commit returns early: its writers are closed all the same
+	// (the private index's directory is deleted).
+	defer func() {
+		for _, v := range vs {
+			if v.w != nil {
+				_ = v.w.Close(ctx)
+			}
+		}
+	}()
 	for i, v := range vs {
 		name := fmt.Sprintf("commit_changelog_%d", i)
 		t, err := v.cat.CreateTable(ctx, benchDB, name, benchSchema(ingestBuckets, map[string]string{table.OptChangelogProducer: v.producer}), false)
@@ -90,7 +99,9 @@ func (b *runner) commitChangelog(ctx context.Context, r *Result, cs *countingSto
 		}
 	}
 	for _, v := range vs {
-		if err := v.w.Close(ctx); err != nil {
+		w := v.w
+		v.w = nil
+		if err := w.Close(ctx); err != nil {
 			return err
 		}
 		st := v.t.LookupIndexStats()

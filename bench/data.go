@@ -119,11 +119,13 @@ func (b *runner) loadKeys(ctx context.Context, t *table.Table, g *rowGen, keys [
 		row, _ := g.row(k)
 		if err := w.Write(ctx, types.UpdateAfter, row); err != nil {
 			_ = w.Abort(ctx)
+			_ = w.Close(ctx)
 			return err
 		}
 		if (i+1)%batch == 0 || i == len(keys)-1 {
 			if _, err := w.Commit(ctx, fmt.Sprint(i)); err != nil {
 				_ = w.Abort(ctx)
+				_ = w.Close(ctx)
 				return err
 			}
 		}

@@ -3,6 +3,7 @@ package table
 import (
 	"errors"
 	"os"
+	"time"
 )
 
 // A lookup changelog reads the before-image of every key a commit writes.
@@ -17,14 +18,19 @@ import (
 // (a batch job) never pays for loading the index; a writer that keeps
 // committing loads it once and then only catches it up, snapshot by
 // snapshot (lookupindex_catchup.go). See
-// docs/adr/0041-lookup-changelog-keeps-a-local-index.md.
+// docs/adr/0041-lookup-changelog-keeps-a-local-index.md. A directory whose
+// writer died is removed by the next writer that opens a private index
+// in the same parent (changelog_index_sweep.go).
 
 // ownIndex is a writer's private lookup index.
 type ownIndex struct {
 	reg *LookupIndexes
 	dir string
-	x   *lookupIndex // nil: it could not be opened (files are read)
-	fp  string
+	// lock is dir's lock file, flocked while the index is open (nil where
+	// flock is not available).
+	lock *ownLock
+	x    *lookupIndex // nil: it could not be opened (files are read)
+	fp   string
 }
 
 // changelogIndex returns the lookup index the writer's before-images come
@@ -38,24 +44,28 @@ func (w *Writer) changelogIndex() (*lookupIndex, string) {
 		return nil, ""
 	}
 	if w.cl.own == nil {
-		w.cl.own = openOwnIndex(w.t.env.LocalDir)
+		w.cl.own = openOwnIndex(w.t.env.LocalDir, w.t.env.Now(), w.t.env.OnNotice)
 		w.cl.own.fp = schemaFingerprint(w.t.schema)
 	}
 	return w.cl.own.x, w.cl.own.fp
 }
 
-// openOwnIndex opens a private lookup index in a new temporary directory
-// under parent ("" : the system's); its x is nil when that fails.
-func openOwnIndex(parent string) *ownIndex {
-	dir, err := os.MkdirTemp(parent, "silt-changelog-lookup-")
+// openOwnIndex removes the leftovers of dead writers under parent ("":
+// the system's temporary directory; errors go to notice, when set) and
+// opens a private lookup index in a new directory there; its x is nil
+// when that fails.
+func openOwnIndex(parent string, now time.Time, notice func(string)) *ownIndex {
+	if _, err := sweepOwnDirs(parent, now); err != nil && notice != nil {
+		notice(err.Error())
+	}
+	dir, lock, err := createOwnDir(parent)
 	if err != nil {
 		return &ownIndex{}
 	}
 	reg := NewLookupIndexes()
-	o := &ownIndex{reg: reg, dir: dir, x: reg.get(dir)}
+	o := &ownIndex{reg: reg, dir: dir, lock: lock, x: reg.get(dir)}
 	if o.x == nil {
-		_ = reg.Close()
-		_ = os.RemoveAll(dir)
+		_ = o.close()
 		return &ownIndex{}
 	}
 	return o
@@ -68,5 +78,15 @@ func (c *changelogState) closeIndex() error {
 	if o == nil || o.reg == nil {
 		return nil
 	}
-	return errors.Join(o.reg.Close(), os.RemoveAll(o.dir))
+	return o.close()
+}
+
+// close closes the index and deletes its directory, then releases the
+// directory's lock.
+func (o *ownIndex) close() error {
+	err := errors.Join(o.reg.Close(), os.RemoveAll(o.dir))
+	if o.lock != nil {
+		err = errors.Join(err, o.lock.release())
+	}
+	return err
 }

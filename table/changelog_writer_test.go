@@ -276,6 +276,7 @@ func TestChangelogLookupConflict(t *testing.T) {
 	store := objstore.NewMem()
 	tb := lookupTable(t, store)
 	a := tb.NewWriter("a")
+	t.Cleanup(func() { _ = a.Close(ctx) })
 	mustWrite(t, a, types.Insert, types.Row{int64(1), "a1"})
 	mustWrite(t, a, types.Insert, types.Row{int64(2), "a1"})
 	s1, err := a.Commit(ctx, "1")
@@ -502,6 +503,7 @@ func TestChangelogLookupOtherBucket(t *testing.T) {
 		other++
 	}
 	a := tb.NewWriter("a")
+	t.Cleanup(func() { _ = a.Close(ctx) })
 	mustWrite(t, a, types.Insert, types.Row{int64(0), "a1"})
 	prev, err := a.Commit(ctx, "1")
 	if err != nil {

@@ -33,6 +33,7 @@ func rebuildSourceN(t *testing.T, rng *rand.Rand, store objstore.Store, producer
 		t.Fatal(err)
 	}
 	w := src.NewWriter("w")
+	t.Cleanup(func() { _ = w.Close(ctx) })
 	for c := 1; c <= commits; c++ {
 		for i := rng.IntN(60); i >= 0; i-- {
 			kind := []types.RowKind{types.Insert, types.Insert, types.UpdateAfter, types.Delete, types.UpdateBefore}[rng.IntN(5)]

@@ -445,7 +445,9 @@ func (w *Writer) Abort(ctx context.Context) error {
 	w.heldSince = time.Time{}
 	pending := append(w.pending[:len(w.pending):len(w.pending)], w.cl.files...)
 	w.pending = nil
-	w.cl = changelogState{}
+	// Only the changelog of the dropped rows goes; the private lookup
+	// index holds committed state and stays open until Close.
+	w.cl.input, w.cl.files, w.cl.unsureFiles = nil, nil, 0
 	first := w.deleteOrphans(ctx) // never referenced by any commit
 	if w.unsure {
 		w.unsure = false
