@@ -118,6 +118,7 @@ func run(ctx context.Context, dir string, out io.Writer) error {
 
 	// One writer per job; its commit user stays the same across restarts.
 	w := accounts.NewWriter("accounts-job")
+	defer w.Close(ctx) // waits for its background compactions
 	for i, batch := range stream(3) {
 		for _, e := range batch {
 			if err := w.Write(ctx, e.kind, types.Row{e.id, e.owner, e.balance}); err != nil {
@@ -183,6 +184,7 @@ func restart(ctx context.Context, cat *catalog.Catalog, batches [][]event, want 
 	}
 	last := len(batches) - 1
 	w := accounts.NewWriter("accounts-job")
+	defer w.Close(ctx)
 	for _, e := range batches[last] {
 		if err := w.Write(ctx, e.kind, types.Row{e.id, e.owner, e.balance}); err != nil {
 			return err
