@@ -50,6 +50,8 @@ type Local struct {
 	// openTmp opens an unnamed file in a directory (openTmpfile; tests
 	// inject errTmpfileUnsupported to reach the named temp file path).
 	openTmp func(dir string) (*os.File, error)
+	// syncDir fsyncs a directory (syncDir; tests record the calls).
+	syncDir func(dir string) error
 	linker  tmpLinker
 	tmpSeq  atomic.Uint64 // numbers the temp names this Local links
 }
@@ -95,7 +97,7 @@ func OpenLocal(dir string) (*Local, error) {
 }
 
 func newLocal(root string) *Local {
-	l := &Local{root: root, openTmp: openTmpfile}
+	l := &Local{root: root, openTmp: openTmpfile, syncDir: syncDir}
 	l.locks.init()
 	return l
 }
@@ -258,7 +260,7 @@ func (l *Local) Delete(ctx context.Context, key string) error {
 		}
 		return localErr("delete", key, err)
 	}
-	if err := syncDir(filepath.Dir(p)); err != nil {
+	if err := l.syncDir(filepath.Dir(p)); err != nil {
 		return localErr("delete", key, err)
 	}
 	return nil

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -90,7 +91,7 @@ func (l *Local) write(ctx context.Context, op, key string, data []byte, match st
 	if err != nil {
 		return ObjectInfo{}, localErr(op, key, err)
 	}
-	if err := syncDir(s.dir); err != nil {
+	if err := l.syncDir(s.dir); err != nil {
 		return ObjectInfo{}, localErr(op, key, err)
 	}
 	return ObjectInfo{Key: key, Size: int64(len(data)), ETag: s.etag, LastModified: s.mtime}, nil
@@ -111,17 +112,17 @@ type staged struct {
 // filesystem allows. A missing dir is created.
 func (l *Local) stage(dir string, data []byte) (*staged, error) {
 	if l.linker.way.Load() == linkNone {
-		return stageNamed(dir, data)
+		return l.stageNamed(dir, data)
 	}
 	// Open first: the directory almost always exists already.
 	f, err := l.openTmp(dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		if err = os.MkdirAll(dir, 0o755); err == nil {
+		if err = l.mkdirs(dir); err == nil {
 			f, err = l.openTmp(dir)
 		}
 	}
 	if errors.Is(err, errTmpfileUnsupported) {
-		return stageNamed(dir, data)
+		return l.stageNamed(dir, data)
 	}
 	if err != nil {
 		return nil, err
@@ -135,10 +136,10 @@ func (l *Local) stage(dir string, data []byte) (*staged, error) {
 }
 
 // stageNamed writes data to a new synced temp file in dir.
-func stageNamed(dir string, data []byte) (*staged, error) {
+func (l *Local) stageNamed(dir string, data []byte) (*staged, error) {
 	f, err := os.CreateTemp(dir, localTempPrefix+"*")
 	if errors.Is(err, fs.ErrNotExist) {
-		if err = os.MkdirAll(dir, 0o755); err == nil {
+		if err = l.mkdirs(dir); err == nil {
 			f, err = os.CreateTemp(dir, localTempPrefix+"*")
 		}
 	}
@@ -176,10 +177,10 @@ func (s *staged) fill(f *os.File, data []byte) error {
 
 // restage writes data again to a named temp file, for when the unnamed
 // file turns out impossible to link.
-func (s *staged) restage(data []byte) error {
+func (l *Local) restage(s *staged, data []byte) error {
 	s.f.Close()
 	s.f = nil
-	n, err := stageNamed(s.dir, data)
+	n, err := l.stageNamed(s.dir, data)
 	if err != nil {
 		return err
 	}
@@ -208,7 +209,7 @@ func (l *Local) placeNoReplace(p string, s *staged, data []byte) error {
 		case err == nil:
 			return nil
 		case errors.Is(err, errTmpfileUnsupported):
-			if err := s.restage(data); err != nil {
+			if err := l.restage(s, data); err != nil {
 				return err
 			}
 		case errors.Is(err, fs.ErrExist) && !isDir(p):
@@ -261,7 +262,7 @@ func (l *Local) nameStaged(s *staged, data []byte) error {
 			s.tmp = name
 			return nil
 		case errors.Is(err, errTmpfileUnsupported):
-			return s.restage(data)
+			return l.restage(s, data)
 		case !errors.Is(err, fs.ErrExist):
 			return err
 		}
@@ -304,6 +305,38 @@ func newETag(f *os.File, data []byte) string {
 		return etag
 	}
 	return md5Hex(data)
+}
+
+// mkdirs creates dir and its missing parents and syncs the parent of
+// each, so that a crash cannot lose a new directory, and with it the
+// synced objects written into it. A parent another writer created at the
+// same time is synced too: that writer may not have synced it yet.
+func (l *Local) mkdirs(dir string) error {
+	var missing []string // deepest first
+	for d := dir; ; {
+		_, err := os.Stat(d)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		missing = append(missing, d)
+		up := filepath.Dir(d)
+		if up == d {
+			break
+		}
+		d = up
+	}
+	for _, d := range slices.Backward(missing) {
+		if err := os.Mkdir(d, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+			return err
+		}
+		if err := l.syncDir(filepath.Dir(d)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func syncDir(dir string) error {

@@ -266,3 +266,42 @@ func TestLocalStageFailureLeavesNothing(t *testing.T) {
 		})
 	}
 }
+
+// TestLocalSyncsNewDirectories: a write that creates its key's directory
+// syncs the parent of every directory it creates as well as the key's
+// directory, so that a crash cannot lose the new directories and with
+// them an acknowledged object; a write into an existing directory syncs
+// only that directory.
+func TestLocalSyncsNewDirectories(t *testing.T) {
+	for _, path := range LocalWritePaths {
+		t.Run(path, func(t *testing.T) {
+			dir := t.TempDir()
+			l, err := NewLocalWritePath(dir, path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var synced []string
+			l.syncDir = func(d string) error {
+				rel, err := filepath.Rel(dir, d)
+				if err != nil {
+					return err
+				}
+				synced = append(synced, filepath.ToSlash(rel))
+				return syncDir(d)
+			}
+			if _, err := l.PutIfAbsent(t.Context(), "a/b/c/k", []byte("x")); err != nil {
+				t.Fatal(err)
+			}
+			if want := []string{".", "a", "a/b", "a/b/c"}; !slices.Equal(synced, want) {
+				t.Fatalf("writing a/b/c/k into an empty store synced %v, want %v", synced, want)
+			}
+			synced = nil
+			if _, err := l.Put(t.Context(), "a/b/c/j", []byte("y")); err != nil {
+				t.Fatal(err)
+			}
+			if want := []string{"a/b/c"}; !slices.Equal(synced, want) {
+				t.Fatalf("writing a/b/c/j synced %v, want %v", synced, want)
+			}
+		})
+	}
+}
