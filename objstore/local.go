@@ -268,7 +268,7 @@ func (l *Local) Delete(ctx context.Context, key string) error {
 
 // openObject opens the object file at p; a directory is "not found".
 func openObject(p string) (*os.File, os.FileInfo, error) {
-	f, err := os.Open(p)
+	f, err := openRead(p)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -14,3 +14,6 @@ func syncDir(dir string) error {
 	defer d.Close()
 	return d.Sync()
 }
+
+// openRead opens the file p for reading.
+func openRead(p string) (*os.File, error) { return os.Open(p) }
