@@ -11,7 +11,7 @@ import (
 )
 
 // openTmpfile opens a new unnamed file (O_TMPFILE) in dir: the kernel
-// frees it if the process dies before linkTmpfile names it, so a crash
+// frees it if the process dies before tmpLinker.link names it, so a crash
 // leaves nothing behind. It reports errTmpfileUnsupported where the
 // kernel or the filesystem cannot make one.
 func openTmpfile(dir string) (*os.File, error) {
