@@ -6,35 +6,36 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"syscall"
-	"time"
-
-	"github.com/zeebo/xxh3"
 
 	"github.com/siltdb/silt/types"
 )
 
-// localLockStripes is how many lock files serialize writers; keys hash
-// onto them.
-const localLockStripes = 64
-
 // Local is a Store in a local directory: key "a/b/c" is the file
 // <root>/a/b/c. Several processes may share a root.
 //
-//   - Writes are atomic: a temp file (".silt-tmp-*", same directory) is
-//     written and fsynced, then renamed into place (PutIfAbsent renames
-//     with RENAME_NOREPLACE, or hard-links where the filesystem lacks it:
-//     either fails if the key exists), and the directory is fsynced.
-//   - Writers of a key are serialized by an in-process lock plus flock(2)
-//     on one of 64 lock files under <root>/.silt-locks, so conditional
-//     puts are linearizable across processes. Readers take no lock.
+//   - Writes are atomic and durable before they return: the contents are
+//     written and fsynced to an unnamed file (O_TMPFILE) in the key's
+//     directory, which linkat(2) names as the key only if the key does
+//     not exist, and the directory is fsynced. Replacing a key links the
+//     file to a temp name (".silt-tmp-*") and renames it over the key.
+//     Where unnamed files are not supported (other systems, some
+//     filesystems) the contents go to a named temp file, renamed into
+//     place (with RENAME_NOREPLACE, or hard-linked where the filesystem
+//     lacks it, when the key must not exist).
+//   - Writers that replace a key (Put over an existing key, PutIfMatch)
+//     and Delete are serialized by an in-process lock plus flock(2) on
+//     one of 64 lock files under <root>/.silt-locks, so conditional puts
+//     are linearizable across processes. Creating a key takes no lock:
+//     the kernel's no-replace link or rename is atomic. Readers take no
+//     lock.
 //   - The ETag is a 128-bit hash of the contents in hex, kept in a user
 //     xattr when the filesystem supports one: XXH3-128 for objects this
 //     version writes, the md5 for objects written by earlier versions and
@@ -44,8 +45,15 @@ const localLockStripes = 64
 // Because keys are paths, a key cannot also be a "directory" of other
 // keys: with "a/b" stored, writing "a" fails with types.ErrInvalid.
 type Local struct {
-	root    string
-	stripes [localLockStripes]chan struct{} // in-process half of each stripe lock
+	root  string
+	locks localLocks
+	// openTmp opens an unnamed file in a directory (openTmpfile; tests
+	// inject errTmpfileUnsupported to reach the named temp file path).
+	openTmp func(dir string) (*os.File, error)
+	// syncDir fsyncs a directory (syncDir; tests record the calls).
+	syncDir func(dir string) error
+	linker  tmpLinker
+	tmpSeq  atomic.Uint64 // numbers the temp names this Local links
 }
 
 // NewLocal opens (creating if needed) a local store rooted at dir.
@@ -89,10 +97,8 @@ func OpenLocal(dir string) (*Local, error) {
 }
 
 func newLocal(root string) *Local {
-	l := &Local{root: root}
-	for i := range l.stripes {
-		l.stripes[i] = make(chan struct{}, 1)
-	}
+	l := &Local{root: root, openTmp: openTmpfile, syncDir: syncDir}
+	l.locks.init()
 	return l
 }
 
@@ -104,54 +110,6 @@ func (l *Local) path(key string) (string, error) {
 		return "", err
 	}
 	return filepath.Join(l.root, filepath.FromSlash(key)), nil
-}
-
-// lock serializes writers of key across goroutines and processes. The
-// returned func releases it.
-func (l *Local) lock(ctx context.Context, key string) (func(), error) {
-	h := fnv.New32a()
-	h.Write([]byte(key))
-	i := h.Sum32() % localLockStripes
-	select {
-	case l.stripes[i] <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	release := func() { <-l.stripes[i] }
-	lockDir := filepath.Join(l.root, localReserved+"locks")
-	lockFile := filepath.Join(lockDir, fmt.Sprintf("%02d", i))
-	f, err := os.OpenFile(lockFile, os.O_RDWR|os.O_CREATE, 0o644)
-	if errors.Is(err, fs.ErrNotExist) { // opened with OpenLocal: the first write makes the lock files
-		if err = os.MkdirAll(lockDir, 0o755); err == nil {
-			f, err = os.OpenFile(lockFile, os.O_RDWR|os.O_CREATE, 0o644)
-		}
-	}
-	if err != nil {
-		release()
-		return nil, fmt.Errorf("local lock: %w", err)
-	}
-	// Another process holds the flock only briefly; poll, honouring ctx.
-	for wait := time.Millisecond; ; wait = min(2*wait, 20*time.Millisecond) {
-		ok, err := tryFlock(f)
-		if err != nil {
-			f.Close()
-			release()
-			return nil, fmt.Errorf("local lock: %w", err)
-		}
-		if ok {
-			break
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			f.Close()
-			release()
-			return nil, ctx.Err()
-		}
-	}
-	return func() { f.Close(); release() }, nil // closing drops the flock
 }
 
 func (l *Local) Get(ctx context.Context, key string) ([]byte, ObjectInfo, error) {
@@ -205,144 +163,6 @@ func (l *Local) GetRange(ctx context.Context, key string, off, length int64) ([]
 		return nil, localErr("get", key, err)
 	}
 	return buf, nil
-}
-
-func (l *Local) Put(ctx context.Context, key string, data []byte) (ObjectInfo, error) {
-	return l.write(ctx, "put", key, data, func(p, tmp string) error {
-		return os.Rename(tmp, p)
-	})
-}
-
-// PutIfAbsent moves the temp file into place only if the key does not
-// exist, atomically, whatever other processes do: rename(2) with
-// RENAME_NOREPLACE, or, where the filesystem lacks it, link(2) (which
-// fails with EEXIST as well) and removing the temp file.
-func (l *Local) PutIfAbsent(ctx context.Context, key string, data []byte) (ObjectInfo, error) {
-	return l.write(ctx, "put-if-absent", key, data, func(p, tmp string) error {
-		return moveNoReplace(tmp, p, renameNoReplace)
-	})
-}
-
-// moveNoReplace moves tmp to p unless p exists (ErrPreconditionFailed; a
-// directory there is fs.ErrExist) with rename, or, when rename reports
-// errNoReplaceUnsupported, by linking tmp to p and removing tmp.
-func moveNoReplace(tmp, p string, rename func(oldpath, newpath string) error) error {
-	err := rename(tmp, p)
-	linked := errors.Is(err, errNoReplaceUnsupported)
-	if linked {
-		err = os.Link(tmp, p)
-	}
-	if err != nil {
-		if errors.Is(err, fs.ErrExist) && !isDir(p) {
-			return ErrPreconditionFailed
-		}
-		return err
-	}
-	if linked {
-		os.Remove(tmp) // best effort: List skips leftover temp files
-	}
-	return nil
-}
-
-// PutIfMatch compares the current ETag and renames under the key's lock.
-func (l *Local) PutIfMatch(ctx context.Context, key string, data []byte, etag string) (ObjectInfo, error) {
-	return l.write(ctx, "put-if-match", key, data, func(p, tmp string) error {
-		cur, err := statObject(p, key)
-		if errors.Is(err, fs.ErrNotExist) || err == nil && cur.ETag != etag {
-			return ErrPreconditionFailed
-		}
-		if err != nil {
-			return err
-		}
-		return os.Rename(tmp, p)
-	})
-}
-
-// write stages data in a synced temp file next to the key's path and,
-// holding the key's lock, calls commit to move it into place. commit
-// consumes tmp when it succeeds.
-func (l *Local) write(ctx context.Context, op, key string, data []byte, commit func(p, tmp string) error) (ObjectInfo, error) {
-	if err := ctx.Err(); err != nil {
-		return ObjectInfo{}, err
-	}
-	p, err := l.path(key)
-	if err != nil {
-		return ObjectInfo{}, err
-	}
-	dir := filepath.Dir(p)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return ObjectInfo{}, localErr(op, key, err)
-	}
-	tmp, etag, err := writeTemp(dir, data)
-	if err != nil {
-		return ObjectInfo{}, localErr(op, key, err)
-	}
-	unlock, err := l.lock(ctx, key)
-	if err != nil {
-		os.Remove(tmp)
-		return ObjectInfo{}, localErr(op, key, err)
-	}
-	defer unlock()
-	if err := commit(p, tmp); err != nil {
-		os.Remove(tmp)
-		return ObjectInfo{}, localErr(op, key, err)
-	}
-	if err := syncDir(dir); err != nil {
-		return ObjectInfo{}, localErr(op, key, err)
-	}
-	info := ObjectInfo{Key: key, Size: int64(len(data)), ETag: etag, LastModified: time.Now()}
-	if fi, err := os.Stat(p); err == nil {
-		info.LastModified = fi.ModTime()
-	}
-	return info, nil
-}
-
-// writeTemp writes data to a new fsynced temp file in dir and returns its
-// path and the object's ETag.
-func writeTemp(dir string, data []byte) (string, string, error) {
-	f, err := os.CreateTemp(dir, localReserved+"tmp-*")
-	if err != nil {
-		return "", "", err
-	}
-	var etag string
-	_, err = f.Write(data)
-	if err == nil {
-		etag = newETag(f, data)
-		err = f.Sync() // the xattr is synced with the contents
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return "", "", err
-	}
-	return f.Name(), etag, nil
-}
-
-// newETag is the ETag of the new object file f holding data: the
-// XXH3-128 of data, kept in the file's xattr, or, where the filesystem
-// keeps no xattr, the md5 every reader computes (see statObject). Hashing
-// with XXH3 costs a small fraction of md5, which was a few percent of an
-// ingest's CPU.
-//
-// Both are 32 hex digits, which is what earlier versions accept as a
-// cached ETag, so they report the same ETag for the object as this one.
-func newETag(f *os.File, data []byte) string {
-	sum := xxh3.Hash128(data).Bytes()
-	if etag := hex.EncodeToString(sum[:]); setETagXattr(f, etag) {
-		return etag
-	}
-	return md5Hex(data)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 func (l *Local) Stat(ctx context.Context, key string) (ObjectInfo, error) {
@@ -440,7 +260,7 @@ func (l *Local) Delete(ctx context.Context, key string) error {
 		}
 		return localErr("delete", key, err)
 	}
-	if err := syncDir(filepath.Dir(p)); err != nil {
+	if err := l.syncDir(filepath.Dir(p)); err != nil {
 		return localErr("delete", key, err)
 	}
 	return nil
@@ -448,7 +268,7 @@ func (l *Local) Delete(ctx context.Context, key string) error {
 
 // openObject opens the object file at p; a directory is "not found".
 func openObject(p string) (*os.File, os.FileInfo, error) {
-	f, err := os.Open(p)
+	f, err := openRead(p)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -10,3 +10,5 @@ import (
 func tryFlock(*os.File) (bool, error) {
 	return false, errors.New("local store: cross-process file locking is not supported on this platform")
 }
+
+func unflock(*os.File) error { return nil }

@@ -26,3 +26,13 @@ func tryFlock(f *os.File) (bool, error) {
 		return false, err
 	}
 }
+
+// unflock releases the flock tryFlock took on f.
+func unflock(f *os.File) error {
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		if !errors.Is(err, syscall.EINTR) {
+			return err
+		}
+	}
+}

@@ -2,13 +2,14 @@ package objstore
 
 import (
 	"context"
-	"crypto/md5"
 	"encoding/hex"
 	"fmt"
 	"sort"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/zeebo/xxh3"
 
 	"github.com/siltdb/silt/types"
 )
@@ -28,8 +29,11 @@ type memObj struct {
 // NewMem returns an empty in-memory store.
 func NewMem() *Mem { return &Mem{objs: map[string]memObj{}, now: time.Now} }
 
+// info is a new object's info. The ETag is the XXH3-128 of data in hex:
+// 32 digits like S3's md5 ETags, at a small fraction of md5's cost (md5
+// was several percent of an in-memory ingest's CPU).
 func (m *Mem) info(key string, data []byte) ObjectInfo {
-	sum := md5.Sum(data)
+	sum := xxh3.Hash128(data).Bytes()
 	return ObjectInfo{Key: key, Size: int64(len(data)), ETag: hex.EncodeToString(sum[:]), LastModified: m.now()}
 }
 
