@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 
@@ -54,6 +55,9 @@ type Local struct {
 	syncDir func(dir string) error
 	linker  tmpLinker
 	tmpSeq  atomic.Uint64 // numbers the temp names this Local links
+	// durable holds the directories under root whose entries, up to
+	// root, this Local has synced (see syncParents).
+	durable sync.Map
 }
 
 // NewLocal opens (creating if needed) a local store rooted at dir.

@@ -91,10 +91,39 @@ func (l *Local) write(ctx context.Context, op, key string, data []byte, match st
 	if err != nil {
 		return ObjectInfo{}, localErr(op, key, err)
 	}
+	if err := l.syncParents(s.dir); err != nil {
+		return ObjectInfo{}, localErr(op, key, err)
+	}
 	if err := l.syncDir(s.dir); err != nil {
 		return ObjectInfo{}, localErr(op, key, err)
 	}
 	return ObjectInfo{Key: key, Size: int64(len(data)), ETag: s.etag, LastModified: s.mtime}, nil
+}
+
+// syncParents makes sure the entries of dir and of its ancestors up to
+// the root are durable before a write into dir returns: the first time
+// this Local writes into a directory it did not create, it syncs the
+// parent of each directory on the way up that it has not synced before.
+// Another writer (another Local, another process, an earlier version) may
+// have created the directory and not synced its parent yet, or never: a
+// crash then could drop the directory with this write's object in it.
+func (l *Local) syncParents(dir string) error {
+	var chain []string
+	for d := dir; d != l.root && filepath.Dir(d) != d; d = filepath.Dir(d) {
+		if _, ok := l.durable.Load(d); ok {
+			break
+		}
+		chain = append(chain, d)
+	}
+	for _, d := range chain {
+		if err := l.syncDir(filepath.Dir(d)); err != nil {
+			return err
+		}
+	}
+	for _, d := range chain { // only once every entry on the way up is synced
+		l.durable.Store(d, true)
+	}
+	return nil
 }
 
 // staged is an object's contents written and synced in the key's
@@ -336,5 +365,19 @@ func (l *Local) mkdirs(dir string) error {
 			return err
 		}
 	}
+	if len(missing) > 0 && l.syncedUp(filepath.Dir(missing[len(missing)-1])) {
+		for _, d := range missing {
+			l.durable.Store(d, true)
+		}
+	}
 	return nil
+}
+
+// syncedUp reports whether dir's entries up to the root are known durable.
+func (l *Local) syncedUp(dir string) bool {
+	if dir == l.root {
+		return true
+	}
+	_, ok := l.durable.Load(dir)
+	return ok
 }

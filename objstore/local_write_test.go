@@ -305,3 +305,51 @@ func TestLocalSyncsNewDirectories(t *testing.T) {
 		})
 	}
 }
+
+// TestLocalSyncsParentsOfDirectoriesItFinds: a store that writes into a
+// directory another store (or process, or an earlier version) created
+// syncs the parents up to the root the first time, since the creator may
+// not have synced them yet; later writes there sync only the directory.
+func TestLocalSyncsParentsOfDirectoriesItFinds(t *testing.T) {
+	for _, path := range LocalWritePaths {
+		t.Run(path, func(t *testing.T) {
+			dir := t.TempDir()
+			first, err := NewLocalWritePath(dir, path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := first.PutIfAbsent(t.Context(), "a/b/c/k", []byte("x")); err != nil {
+				t.Fatal(err)
+			}
+			l, err := NewLocalWritePath(dir, path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var synced []string
+			l.syncDir = func(d string) error {
+				rel, err := filepath.Rel(dir, d)
+				if err != nil {
+					return err
+				}
+				synced = append(synced, filepath.ToSlash(rel))
+				return syncDir(d)
+			}
+			if _, err := l.Put(t.Context(), "a/b/c/j", []byte("y")); err != nil {
+				t.Fatal(err)
+			}
+			if want := []string{"a/b", "a", ".", "a/b/c"}; !slices.Equal(synced, want) {
+				t.Fatalf("a first write into a/b/c, which another store made, synced %v, want %v", synced, want)
+			}
+			synced = nil
+			if _, err := l.PutIfAbsent(t.Context(), "a/b/c/i", []byte("z")); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := l.PutIfAbsent(t.Context(), "a/b/d/i", []byte("z")); err != nil {
+				t.Fatal(err)
+			}
+			if want := []string{"a/b/c", "a/b", "a/b/d"}; !slices.Equal(synced, want) {
+				t.Fatalf("later writes into a/b/c and a new a/b/d synced %v, want %v", synced, want)
+			}
+		})
+	}
+}
