@@ -513,14 +513,10 @@ func (m *compactManager) help(id compaction.BucketID) bool {
 	if m.helping || m.ctx.Err() != nil {
 		return false
 	}
-	m.helping, m.active[id] = true, true
+	m.active[id] = true
 	delete(m.pending, id)
 	delete(m.forced, id)
-	m.wg.Add(1)
-	go func() {
-		defer m.wg.Done()
-		m.round(id, true, true)
-	}()
+	m.startHelper(id, true)
 	return true
 }
 
@@ -534,10 +530,14 @@ func (m *compactManager) helpQueued() {
 	if m.helping || m.ctx.Err() != nil {
 		return
 	}
-	id, force, ok := m.next()
-	if !ok {
-		return
+	if id, force, ok := m.next(); ok {
+		m.startHelper(id, force)
 	}
+}
+
+// startHelper runs the helper's round of bucket id, which the caller
+// marked active. m.mu must be held.
+func (m *compactManager) startHelper(id compaction.BucketID, force bool) {
 	m.helping = true
 	m.wg.Add(1)
 	go func() {
