@@ -24,6 +24,36 @@ func waitCompacted(t *testing.T, tb *Table, b int, while string) {
 	}
 }
 
+// closeOnExit closes release when the test ends, unless the test did.
+func closeOnExit(t *testing.T, release chan struct{}) {
+	t.Cleanup(func() {
+		select {
+		case <-release:
+		default:
+			close(release)
+		}
+	})
+}
+
+// queueBehindHeldWorker has the only worker of a schedTable held on
+// bucket 1 (two commits into it, trigger 2) and then makes bucket 0 due,
+// queued behind it: commits b1-0, b1-1, b0-0 and b0-1.
+func queueBehindHeldWorker(t *testing.T, w *Writer, keys [][]int64, held <-chan struct{}) {
+	t.Helper()
+	ctx := context.Background()
+	for c := 0; c < 2; c++ {
+		if err := commitKeys(ctx, w, keys[1], fmt.Sprint("b1-", c)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitClosed(t, held, "bucket 1's compaction to start")
+	for c := 0; c < 2; c++ {
+		if err := commitKeys(ctx, w, keys[0], fmt.Sprint("b0-", c)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // TestInlineCompactionCloseHelps: Close's goroutine is idle while it waits
 // for the workers, so the writer's helper compacts the queued buckets
 // beside them: with the only worker (compaction.max-concurrent = 1) held
@@ -32,25 +62,9 @@ func waitCompacted(t *testing.T, tb *Table, b int, while string) {
 func TestInlineCompactionCloseHelps(t *testing.T) {
 	ctx := context.Background()
 	tb, keys, held, release := schedTable(t, 2, 1, 5, 1)
-	defer func() {
-		select {
-		case <-release:
-		default:
-			close(release)
-		}
-	}()
+	closeOnExit(t, release)
 	w := tb.NewWriter("w")
-	for c := 0; c < 2; c++ {
-		if err := commitKeys(ctx, w, keys[1], fmt.Sprint("b1-", c)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	waitClosed(t, held, "bucket 1's compaction to start")
-	for c := 0; c < 2; c++ { // bucket 0 is due (trigger 2) and queued behind bucket 1
-		if err := commitKeys(ctx, w, keys[0], fmt.Sprint("b0-", c)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	queueBehindHeldWorker(t, w, keys, held)
 	if got := compactedBuckets(t, tb); len(got) != 0 {
 		t.Fatalf("COMPACT snapshots %v before Close, want none: bucket 0 waits behind the held worker", got)
 	}
@@ -88,25 +102,9 @@ func TestInlineCompactionCloseHelps(t *testing.T) {
 func TestInlineCompactionStalledWriterHelpsQueue(t *testing.T) {
 	ctx := context.Background()
 	tb, keys, held, release := schedTable(t, 2, 1, 3, 1)
-	defer func() {
-		select {
-		case <-release:
-		default:
-			close(release)
-		}
-	}()
+	closeOnExit(t, release)
 	w := tb.NewWriter("w")
-	for c := 0; c < 2; c++ {
-		if err := commitKeys(ctx, w, keys[1], fmt.Sprint("b1-", c)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	waitClosed(t, held, "bucket 1's compaction to start")
-	for c := 0; c < 2; c++ { // bucket 0 is due (trigger 2) and queued behind bucket 1
-		if err := commitKeys(ctx, w, keys[0], fmt.Sprint("b0-", c)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	queueBehindHeldWorker(t, w, keys, held)
 	// A third run brings bucket 1 to the stop trigger (3): the next commit
 	// into it stalls on the held worker.
 	if err := commitKeys(ctx, w, keys[1], "b1-2"); err != nil {

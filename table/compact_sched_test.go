@@ -128,13 +128,7 @@ func compactedBuckets(t *testing.T, tb *Table) [][]int {
 func TestInlineCompactionBucketsIndependent(t *testing.T) {
 	ctx := context.Background()
 	tb, keys, held, release := schedTable(t, 2, 2, 3, 1)
-	defer func() {
-		select {
-		case <-release:
-		default:
-			close(release)
-		}
-	}()
+	closeOnExit(t, release)
 	w := tb.NewWriter("w")
 	for c := 0; c < 2; c++ {
 		if err := commitKeys(ctx, w, keys[1], fmt.Sprint("b1-", c)); err != nil {
@@ -189,13 +183,7 @@ func TestInlineCompactionBucketsIndependent(t *testing.T) {
 func TestInlineCompactionFullestBucketFirst(t *testing.T) {
 	ctx := context.Background()
 	tb, keys, held, release := schedTable(t, 3, 1, 4, 2)
-	defer func() {
-		select {
-		case <-release:
-		default:
-			close(release)
-		}
-	}()
+	closeOnExit(t, release)
 	w := tb.NewWriter("w")
 	commit := func(b, c int) {
 		t.Helper()
@@ -235,13 +223,7 @@ func TestInlineCompactionFullestBucketFirst(t *testing.T) {
 func TestInlineCompactionStalledWriterCompacts(t *testing.T) {
 	ctx := context.Background()
 	tb, keys, held, release := schedTable(t, 2, 1, 3, 1)
-	defer func() {
-		select {
-		case <-release:
-		default:
-			close(release)
-		}
-	}()
+	closeOnExit(t, release)
 	w := tb.NewWriter("w")
 	for c := 0; c < 2; c++ {
 		if err := commitKeys(ctx, w, keys[1], fmt.Sprint("b1-", c)); err != nil {
