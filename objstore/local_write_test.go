@@ -280,27 +280,19 @@ func TestLocalSyncsNewDirectories(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var synced []string
-			l.syncDir = func(d string) error {
-				rel, err := filepath.Rel(dir, d)
-				if err != nil {
-					return err
-				}
-				synced = append(synced, filepath.ToSlash(rel))
-				return syncDir(d)
-			}
+			synced := recordSyncs(l, dir)
 			if _, err := l.PutIfAbsent(t.Context(), "a/b/c/k", []byte("x")); err != nil {
 				t.Fatal(err)
 			}
-			if want := []string{".", "a", "a/b", "a/b/c"}; !slices.Equal(synced, want) {
-				t.Fatalf("writing a/b/c/k into an empty store synced %v, want %v", synced, want)
+			if want := []string{".", "a", "a/b", "a/b/c"}; !slices.Equal(*synced, want) {
+				t.Fatalf("writing a/b/c/k into an empty store synced %v, want %v", *synced, want)
 			}
-			synced = nil
+			*synced = nil
 			if _, err := l.Put(t.Context(), "a/b/c/j", []byte("y")); err != nil {
 				t.Fatal(err)
 			}
-			if want := []string{"a/b/c"}; !slices.Equal(synced, want) {
-				t.Fatalf("writing a/b/c/j synced %v, want %v", synced, want)
+			if want := []string{"a/b/c"}; !slices.Equal(*synced, want) {
+				t.Fatalf("writing a/b/c/j synced %v, want %v", *synced, want)
 			}
 		})
 	}
@@ -325,31 +317,37 @@ func TestLocalSyncsParentsOfDirectoriesItFinds(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var synced []string
-			l.syncDir = func(d string) error {
-				rel, err := filepath.Rel(dir, d)
-				if err != nil {
-					return err
-				}
-				synced = append(synced, filepath.ToSlash(rel))
-				return syncDir(d)
-			}
+			synced := recordSyncs(l, dir)
 			if _, err := l.Put(t.Context(), "a/b/c/j", []byte("y")); err != nil {
 				t.Fatal(err)
 			}
-			if want := []string{"a/b", "a", ".", "a/b/c"}; !slices.Equal(synced, want) {
-				t.Fatalf("a first write into a/b/c, which another store made, synced %v, want %v", synced, want)
+			if want := []string{"a/b", "a", ".", "a/b/c"}; !slices.Equal(*synced, want) {
+				t.Fatalf("a first write into a/b/c, which another store made, synced %v, want %v", *synced, want)
 			}
-			synced = nil
+			*synced = nil
 			if _, err := l.PutIfAbsent(t.Context(), "a/b/c/i", []byte("z")); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := l.PutIfAbsent(t.Context(), "a/b/d/i", []byte("z")); err != nil {
 				t.Fatal(err)
 			}
-			if want := []string{"a/b/c", "a/b", "a/b/d"}; !slices.Equal(synced, want) {
-				t.Fatalf("later writes into a/b/c and a new a/b/d synced %v, want %v", synced, want)
+			if want := []string{"a/b/c", "a/b", "a/b/d"}; !slices.Equal(*synced, want) {
+				t.Fatalf("later writes into a/b/c and a new a/b/d synced %v, want %v", *synced, want)
 			}
 		})
 	}
+}
+
+// recordSyncs makes l record the directories it syncs, relative to dir.
+func recordSyncs(l *Local, dir string) *[]string {
+	var synced []string
+	l.syncDir = func(d string) error {
+		rel, err := filepath.Rel(dir, d)
+		if err != nil {
+			return err
+		}
+		synced = append(synced, filepath.ToSlash(rel))
+		return syncDir(d)
+	}
+	return &synced
 }
