@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/klauspost/compress/s2"
 	"github.com/klauspost/compress/snappy"
 	"github.com/klauspost/compress/zstd"
 	"github.com/parquet-go/parquet-go/compress"
@@ -156,7 +157,7 @@ func (*snappyPages) String() string                            { return "SNAPPY"
 func (*snappyPages) CompressionCodec() format.CompressionCodec { return format.Snappy }
 
 func (*snappyPages) Encode(dst, src []byte) ([]byte, error) {
-	return snappy.Encode(dst[:cap(dst)], src), nil
+	return s2.EncodeSnappy(dst[:cap(dst)], src), nil
 }
 
 func (*snappyPages) Decode(dst, src []byte) ([]byte, error) {
