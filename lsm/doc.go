@@ -32,7 +32,8 @@
 //
 // # Data file layout (format version 1)
 //
-// A data file is a standard Parquet file (parquet-go, data pages v2, ZSTD,
+// A data file is a standard Parquet file (parquet-go, data pages v2, the
+// codec its writer was given (tables default to ZSTD, SNAPPY at level 0),
 // page CRCs) holding records sorted by (_key, _seq):
 //
 //	_key   BYTE_ARRAY required  types.EncodeRowKey of the primary key;

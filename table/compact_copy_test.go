@@ -35,6 +35,12 @@ func TestCompactionRowGroupCopy(t *testing.T) {
 				// merges all runs, in both tables alike.
 				s.Options[OptSizeRatio] = "100000"
 				s.Options[OptMaxSizeAmp] = "1000000"
+				// One codec at every level: a row group is copied only
+				// into a file of its own codec, and this test is about
+				// copying (TestCompressionPerLevelModel covers row groups
+				// re-encoded across codecs, as level 0's default SNAPPY
+				// ones are).
+				s.Options[OptCompressionPerLevel] = ""
 				for k, v := range opts {
 					s.Options[k] = v
 				}

@@ -21,12 +21,15 @@ const (
 	OptCompressionPerLevel = "file.compression.per.level"
 )
 
-// Defaults of the file compression options (see ADR 0040: chosen by
-// measuring CPU per ingested row and bytes stored).
+// Defaults of the file compression options (see ADRs 0040 and 0055:
+// chosen by measuring CPU per ingested row and bytes stored). Level 0
+// (writers' flushes, soon rewritten by compaction) is SNAPPY, which every
+// Parquet reader reads, unless the table sets file.compression: then
+// every level follows that codec, as a user setting it expects.
 const (
 	defaultFileCodec  = lsm.CodecZstd
 	defaultZstdLevel  = 1
-	defaultPerLevel   = ""
+	defaultPerLevel   = "0:snappy"
 	maxCompressLevels = 1000 // num-levels' maximum
 )
 
@@ -39,6 +42,9 @@ type CompressionOptions struct {
 	// PerLevel is file.compression.per.level: the codec of the files
 	// written at a level, where it differs from Codec.
 	PerLevel map[int]lsm.Codec
+	// perLevelSet: file.compression.per.level was given, so setting
+	// file.compression keeps it instead of dropping the default.
+	perLevelSet bool
 }
 
 func defaultCompressionOptions() CompressionOptions {
@@ -51,7 +57,7 @@ func compressionOptionDocs() []OptionDoc {
 	return []OptionDoc{
 		{OptFileCompression, "zstd", "codec of data files: zstd | snappy | lz4_raw (alias lz4) | uncompressed (alias none); every codec is one DuckDB, Spark and Trino read"},
 		{OptZstdLevel, strconv.Itoa(defaultZstdLevel), "zstd level 1..22 of files compressed with zstd (1-2: fastest, 3-5: default, 6-9: better, 10-22: best compression; levels in one band write the same bytes)"},
-		{OptCompressionPerLevel, defaultPerLevel, "codec per level of a bucket's merge tree, overriding file.compression for files written at those levels, e.g. 0:lz4_raw,1:zstd (level 0 holds writers' flushes)"},
+		{OptCompressionPerLevel, defaultPerLevel, "codec per level of a bucket's merge tree, overriding file.compression for files written at those levels, e.g. 0:lz4_raw,1:zstd (level 0 holds writers' flushes); the default applies only while file.compression is unset, otherwise every level follows file.compression"},
 	}
 }
 
@@ -64,10 +70,14 @@ func (c *CompressionOptions) set(k, v string) error {
 	switch k {
 	case OptFileCompression:
 		c.Codec, err = parseCodec(v)
+		if err == nil && !c.perLevelSet {
+			c.PerLevel = map[int]lsm.Codec{}
+		}
 	case OptZstdLevel:
 		return parseIntOptInto(&c.ZstdLevel, k, v, lsm.MinZstdLevel, lsm.MaxZstdLevel)
 	case OptCompressionPerLevel:
 		c.PerLevel, err = parseCompressionPerLevel(v)
+		c.perLevelSet = err == nil
 	}
 	if err != nil {
 		return fmt.Errorf("%w: option %s: %v", types.ErrInvalid, k, err)

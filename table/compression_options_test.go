@@ -25,8 +25,45 @@ func TestCompressionOptions(t *testing.T) {
 		t.Fatal(err)
 	}
 	for l := range 6 {
-		if got, want := o.Compression.ForLevel(l), (lsm.Compression{Codec: defaultFileCodec, ZstdLevel: defaultZstdLevel}); l > 0 && got != want {
+		want := lsm.Compression{Codec: defaultFileCodec, ZstdLevel: defaultZstdLevel}
+		if l == 0 {
+			want.Codec = lsm.CodecSnappy
+		}
+		if got := o.Compression.ForLevel(l); got != want {
 			t.Fatalf("default compression of level %d: %v, want %v", l, got, want)
+		}
+	}
+	if got := o.Compression.Files(); got != (lsm.Compression{Codec: defaultFileCodec, ZstdLevel: defaultZstdLevel}) {
+		t.Fatalf("default compression of changelog files: %v, want zstd level %d", got, defaultZstdLevel)
+	}
+	// Setting file.compression makes every level follow it, unless
+	// file.compression.per.level is set too (in either order).
+	for _, opts := range []map[string]string{
+		{OptFileCompression: "zstd"},
+		{OptFileCompression: "lz4"},
+		{OptFileCompression: "none", OptZstdLevel: "3"},
+	} {
+		o, err := ParseOptions(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		codec, _ := lsm.ParseCodec(opts[OptFileCompression])
+		for l := range 3 {
+			if got := o.Compression.ForLevel(l); got.Codec != codec {
+				t.Fatalf("%v: level %d writes %v, want %v", opts, l, got, codec)
+			}
+		}
+	}
+	for _, order := range [][2]string{{OptFileCompression, OptCompressionPerLevel}, {OptCompressionPerLevel, OptFileCompression}} {
+		c := defaultCompressionOptions()
+		vals := map[string]string{OptFileCompression: "zstd", OptCompressionPerLevel: "1:lz4"}
+		for _, k := range order {
+			if err := c.set(k, vals[k]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := [3]lsm.Codec{c.ForLevel(0).Codec, c.ForLevel(1).Codec, c.ForLevel(2).Codec}; got != [3]lsm.Codec{lsm.CodecZstd, lsm.CodecLZ4Raw, lsm.CodecZstd} {
+			t.Fatalf("%s then %s: levels 0-2 write %v, want zstd, lz4_raw, zstd", order[0], order[1], got)
 		}
 	}
 	o, err = ParseOptions(map[string]string{OptFileCompression: " Snappy ", OptZstdLevel: "9", OptCompressionPerLevel: " 0 : LZ4 , 2:zstd,3:none "})
