@@ -5,23 +5,17 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"syscall"
 	"testing"
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress/zstd"
+	"github.com/siltdb/silt/internal/testkit"
 	"github.com/siltdb/silt/manifest"
 	"github.com/siltdb/silt/types"
 )
 
 // cpuSeconds is the user and system CPU time of the process.
-func cpuSeconds() float64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
-}
+func cpuSeconds() float64 { return testkit.ProcessCPU().Seconds() }
 
 // benchSchema is a typical table: a BIGINT key and a few value columns.
 func benchSchema() *types.Schema {

@@ -2,18 +2,13 @@ package objstore
 
 import (
 	"fmt"
-	"syscall"
 	"testing"
+
+	"github.com/siltdb/silt/internal/testkit"
 )
 
 // cpuMicros is the user and system CPU time of the process.
-func cpuMicros() float64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e3
-}
+func cpuMicros() float64 { return float64(testkit.ProcessCPU().Nanoseconds()) / 1e3 }
 
 // BenchmarkLocalPut writes objects of a flushed data file's size (1 MiB)
 // and of a manifest's (8 KiB) to a local store, with Put and with

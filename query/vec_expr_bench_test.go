@@ -4,13 +4,13 @@ import (
 	"context"
 	"math/rand/v2"
 	"runtime"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/siltdb/silt/internal/testkit"
 	"github.com/siltdb/silt/types"
 )
 
@@ -106,11 +106,4 @@ func BenchmarkVecKernels(b *testing.B) {
 
 // threadCPU is the CPU time the calling OS thread has used (0 where the
 // platform does not say).
-func threadCPU() time.Duration {
-	var ru syscall.Rusage
-	const rusageThread = 1 // RUSAGE_THREAD on Linux
-	if err := syscall.Getrusage(rusageThread, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
+func threadCPU() time.Duration { return testkit.ThreadCPU() }

@@ -4,23 +4,17 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"syscall"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
+	"github.com/siltdb/silt/internal/testkit"
 	"github.com/siltdb/silt/objstore"
 	"github.com/siltdb/silt/types"
 )
 
 // cpuSeconds is the user and system CPU time of the process.
-func cpuSeconds() float64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
-}
+func cpuSeconds() float64 { return testkit.ProcessCPU().Seconds() }
 
 // BenchmarkIngest upserts 200,000 rows over 100,000 keys into a 4-bucket
 // deduplicate table on the in-memory store, committing every 25,000 rows
