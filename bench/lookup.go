@@ -67,6 +67,13 @@ func runLookup(ctx context.Context, b *runner, r *Result) error {
 	if err != nil {
 		return err
 	}
+	// cold: the same table without the metadata cache a catalog has by
+	// default, as are warm and hot below, so that each case measures only
+	// its own layer.
+	coldCat := catalog.New(objstore.NewRetry(cs, objstore.RetryOptions{}), b.cfg.Root, table.Env{Now: b.cfg.Now, Meta: table.NewMetaCache(0)})
+	if t, err = coldCat.LoadTable(ctx, benchDB, "lookup"); err != nil {
+		return err
+	}
 	var bytes int64
 	for _, f := range files {
 		bytes += f.Size
@@ -92,7 +99,7 @@ func runLookup(ctx context.Context, b *runner, r *Result) error {
 		return err
 	}
 	defer dc.Close()
-	warmCat := catalog.New(objstore.NewRetry(dc.Wrap(cs, "hot"), objstore.RetryOptions{}), b.cfg.Root, table.Env{Now: b.cfg.Now})
+	warmCat := catalog.New(objstore.NewRetry(dc.Wrap(cs, "hot"), objstore.RetryOptions{}), b.cfg.Root, table.Env{Now: b.cfg.Now, Meta: table.NewMetaCache(0)})
 	warm, err := warmCat.LoadTable(ctx, benchDB, "lookup")
 	if err != nil {
 		return err
@@ -115,7 +122,7 @@ func runLookup(ctx context.Context, b *runner, r *Result) error {
 	indexes := table.NewLookupIndexes()
 	defer indexes.Close()
 	hotCat := catalog.New(objstore.NewRetry(cs, objstore.RetryOptions{}), b.cfg.Root,
-		table.Env{Now: b.cfg.Now, LocalDir: indexDir, Indexes: indexes, StoreID: "bench:" + b.cfg.Root})
+		table.Env{Now: b.cfg.Now, LocalDir: indexDir, Indexes: indexes, StoreID: "bench:" + b.cfg.Root, Meta: table.NewMetaCache(0)})
 	hot, err := hotCat.LoadTable(ctx, benchDB, "lookup")
 	if err != nil {
 		return err

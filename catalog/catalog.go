@@ -41,12 +41,18 @@ type Catalog struct {
 }
 
 // New returns the catalog of the warehouse under root ("" or ending in '/').
+// Without env.Meta its tables share a metadata cache of
+// table.DefaultMetaCacheBytes, as silt's commands do; pass
+// table.NewMetaCache(0) to read every piece of metadata from the store.
 func New(store objstore.Store, root string, env table.Env) *Catalog {
 	if root != "" && !strings.HasSuffix(root, "/") {
 		root += "/"
 	}
 	if env.Now == nil {
 		env.Now = time.Now
+	}
+	if env.Meta == nil {
+		env.Meta = table.NewMetaCache(table.DefaultMetaCacheBytes)
 	}
 	return &Catalog{store: store, root: root, env: env}
 }

@@ -46,6 +46,10 @@ type metaEntry struct {
 	size int64
 }
 
+// DefaultMetaCacheBytes is the budget of the metadata cache a catalog
+// creates when its Env has none, and of silt's commands.
+const DefaultMetaCacheBytes = 64 << 20
+
 // NewMetaCache returns an empty cache holding at most budgetBytes
 // (approximately: entry sizes are estimates); budgetBytes <= 0 caches
 // nothing.
@@ -118,8 +122,8 @@ func (m metaNS) Store(key string, v any, size int64) { m.c.store(m.ns+key, v, si
 // the store value itself (its address: stores live as long as the
 // process).
 func newMetaNS(env Env, store any) *metaNS {
-	if env.Meta == nil {
-		return nil
+	if env.Meta == nil || env.Meta.budget <= 0 {
+		return nil // disabled: NewMetaCache(0) caches nothing
 	}
 	id := env.StoreID
 	if id == "" {

@@ -46,7 +46,9 @@ type Env struct {
 	// Meta is the process's cache of decoded immutable metadata
 	// (snapshots, manifest lists, manifests, data-file footers and bloom
 	// filters): create it once with NewMetaCache and share it by every
-	// Env. nil disables it (every read fetches its metadata).
+	// Env. nil disables it for Open (every read fetches its metadata);
+	// catalog.New fills it with a cache of DefaultMetaCacheBytes, and
+	// NewMetaCache(0) disables it there.
 	Meta *MetaCache
 	// OnStall, when set, is told while a writer is stalled on a bucket
 	// with num-sorted-run.stop-trigger sorted runs: when the stall

@@ -122,7 +122,7 @@ func (a *app) lookupIndexStats() (table.LookupIndexStats, bool) {
 
 // metaCacheBudget is the byte budget of the in-memory metadata cache
 // (snapshots, manifests, data-file footers and bloom filters).
-const metaCacheBudget = 64 << 20
+const metaCacheBudget = table.DefaultMetaCacheBytes
 
 // withMetaCache enables the in-memory cache of decoded immutable metadata
 // (table.MetaCache), one per invocation: a repeated point lookup then
