@@ -16,8 +16,9 @@ import (
 // BenchmarkIngestShape is the shape of `silt bench ingest`: 500,000 +U
 // rows over 250,000 uniformly random keys into a 4-bucket deduplicate
 // table, change batches of 4,096 rows, a commit every 25,000 rows, inline
-// compaction with the defaults, on the in-memory and the local store. Close
-// (which waits for the last compaction) is timed, as in the bench. Beyond
+// compaction with the defaults and a catalog's metadata cache, on the
+// in-memory and the local store. Close (which waits for the last
+// compaction) is timed, as in the bench. Beyond
 // rows/s it reports rows/cpu-s (process CPU, steadier on a shared machine),
 // the time writes stalled on compaction, the share of CPU time spent while
 // the writer was inside WriteBatch versus Commit, the share of wall time
@@ -45,7 +46,7 @@ func BenchmarkIngestShape(b *testing.B) {
 					}
 					st = l
 				}
-				tb, err := Open("db.t", st, "wh/db.db/t/", schema, Env{})
+				tb, err := Open("db.t", st, "wh/db.db/t/", schema, Env{Meta: NewMetaCache(DefaultMetaCacheBytes)})
 				if err != nil {
 					b.Fatal(err)
 				}
