@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/binary"
-	"slices"
 	"sync"
 	"unsafe"
 
@@ -182,7 +181,7 @@ func (b *WriteBuffer) FlushRun(m Merger) *Run {
 		p := keyPrefix(k)
 		ents[i] = sortEntry{p[0], p[1], int32(i)}
 	}
-	slices.SortFunc(ents, func(ex, ey sortEntry) int {
+	sortEntries(ents, sc.tmp, func(ex, ey sortEntry) int {
 		if ex.p0 != ey.p0 {
 			return cmp.Compare(ex.p0, ey.p0)
 		}
@@ -246,19 +245,20 @@ var (
 )
 
 // flushScratch is the sort state of a columnar flush, reused by the
-// buffer's next flush: positions with their key prefixes, keys and Seqs.
+// buffer's next flush: positions with their key prefixes (and as many
+// for the radix sort's scatter), keys and Seqs.
 type flushScratch struct {
-	ents []sortEntry
-	keys [][]byte
-	seqs []int64
+	ents, tmp []sortEntry
+	keys      [][]byte
+	seqs      []int64
 }
 
 // grow sizes the scratch for n positions.
 func (s *flushScratch) grow(n int) {
 	if cap(s.ents) < n {
-		s.ents, s.keys, s.seqs = make([]sortEntry, n), make([][]byte, n), make([]int64, n)
+		s.ents, s.tmp, s.keys, s.seqs = make([]sortEntry, n), make([]sortEntry, n), make([][]byte, n), make([]int64, n)
 	}
-	s.ents, s.keys, s.seqs = s.ents[:n], s.keys[:n], s.seqs[:n]
+	s.ents, s.tmp, s.keys, s.seqs = s.ents[:n], s.tmp[:n], s.keys[:n], s.seqs[:n]
 }
 
 // done drops the scratch's references to keys and returns it to the
