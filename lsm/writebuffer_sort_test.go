@@ -48,21 +48,7 @@ func TestSortEntriesRandom(t *testing.T) {
 			}
 			keys[i], seqs[i] = k, int64(rng.IntN(50))
 		}
-		full := func(x, y sortEntry) int {
-			if x.p0 != y.p0 {
-				return cmp.Compare(x.p0, y.p0)
-			}
-			if x.p1 != y.p1 {
-				return cmp.Compare(x.p1, y.p1)
-			}
-			if c := bytes.Compare(keys[x.i], keys[y.i]); c != 0 {
-				return c
-			}
-			if c := cmp.Compare(seqs[x.i], seqs[y.i]); c != 0 {
-				return c
-			}
-			return cmp.Compare(x.i, y.i)
-		}
+		full := entryOrder(keys, seqs)
 		ents := make([]sortEntry, n)
 		for i, k := range keys {
 			p := keyPrefix(k)
@@ -82,6 +68,26 @@ func TestSortEntriesRandom(t *testing.T) {
 	}
 }
 
+// entryOrder is FlushRun's order of sort entries over keys and seqs, with
+// the entry's position standing in for the add order.
+func entryOrder(keys [][]byte, seqs []int64) func(x, y sortEntry) int {
+	return func(x, y sortEntry) int {
+		if x.p0 != y.p0 {
+			return cmp.Compare(x.p0, y.p0)
+		}
+		if x.p1 != y.p1 {
+			return cmp.Compare(x.p1, y.p1)
+		}
+		if c := bytes.Compare(keys[x.i], keys[y.i]); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(seqs[x.i], seqs[y.i]); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.i, y.i)
+	}
+}
+
 func bigEndianKey(v uint64) []byte {
 	return []byte{byte(v >> 56), byte(v >> 48), byte(v >> 40), byte(v >> 32), byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}
 }
@@ -98,18 +104,7 @@ func BenchmarkSortEntries(b *testing.B) {
 		p := keyPrefix(keys[i])
 		ents[i] = sortEntry{p[0], p[1], int32(i)}
 	}
-	full := func(x, y sortEntry) int {
-		if x.p0 != y.p0 {
-			return cmp.Compare(x.p0, y.p0)
-		}
-		if x.p1 != y.p1 {
-			return cmp.Compare(x.p1, y.p1)
-		}
-		if c := bytes.Compare(keys[x.i], keys[y.i]); c != 0 {
-			return c
-		}
-		return cmp.Compare(x.i, y.i)
-	}
+	full := entryOrder(keys, make([]int64, n))
 	work, tmp := make([]sortEntry, n), make([]sortEntry, n)
 	b.Run("radix", func(b *testing.B) {
 		for b.Loop() {
