@@ -199,6 +199,7 @@ func (a *app) openStoreWith(ctx context.Context, what, uri string, settings func
 		if err != nil {
 			return nil, "", fmt.Errorf("%s %q: %w", what, shown, err)
 		}
+		a.onClose(st.Close) // its lock files (it stays usable after)
 		return st, "", nil
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -208,6 +209,7 @@ func (a *app) openStoreWith(ctx context.Context, what, uri string, settings func
 	if err != nil {
 		return nil, "", fmt.Errorf("%s %q: %w", what, shown, err)
 	}
+	a.onClose(st.Close)
 	return st, "", nil
 }
 
