@@ -131,6 +131,9 @@ func TestScenariosLocal(t *testing.T) {
 				if v := value(t, res, "silt", "local", "puts_per_M_rows"); v <= 0 {
 					t.Errorf("puts_per_M_rows = %v", v)
 				}
+				if v := value(t, res, "silt", "local", "reads_per_M_rows"); v <= 0 {
+					t.Errorf("reads_per_M_rows = %v", v)
+				}
 				if v := value(t, res, "silt", "local", "commits"); v != 20 {
 					t.Errorf("commits = %v, want 20", v)
 				}
