@@ -242,7 +242,7 @@ func (t *Table) Commit(ctx context.Context, c Commit) (*Snapshot, error) {
 		}
 		s, oc, err := t.attempt(ctx, &c, st)
 		if err == nil {
-			t.writeHint(ctx, s.ID)
+			t.writeHint(ctx, s.ID, st.hint)
 			if t.opts.AfterCommit != nil {
 				t.opts.AfterCommit(ctx, t.branch, s)
 			}
@@ -276,6 +276,8 @@ type commitState struct {
 	// attempt (see listedAbove).
 	listed    bool
 	listedMax int64
+	// hint: what the latest attempt's read of snapshot/LATEST found.
+	hint hintSeen
 }
 
 // final wraps a failure of the call with objstore.ErrAmbiguous when an
@@ -321,10 +323,26 @@ func classify(ctx context.Context, err error) outcome {
 // it to be current, but it only ever grows (a conditional put, so two
 // committers finishing out of order cannot lower it): it proves that every
 // id up to it was published, which is how a lost newest snapshot is told
-// from a table that never had it (see missing.go).
-func (t *Table) writeHint(ctx context.Context, id int64) {
+// from a table that never had it (see missing.go). The first put is
+// conditional on what the commit's attempt read (seen), lower than id
+// since id's parent was found from it, so a commit costs no second read
+// of the hint; when the hint changed since, that put fails and the hint
+// is read again.
+func (t *Table) writeHint(ctx context.Context, id int64, seen hintSeen) {
 	key := t.skey(LatestHintPath)
 	data := []byte(strconv.FormatInt(id, 10))
+	var err error
+	switch {
+	case seen.absent:
+		_, err = t.store.PutIfAbsent(ctx, key, data)
+	case seen.valid && seen.id < id:
+		_, err = t.store.PutIfMatch(ctx, key, data, seen.etag)
+	default:
+		err = objstore.ErrPreconditionFailed // read it first
+	}
+	if !errors.Is(err, objstore.ErrPreconditionFailed) {
+		return
+	}
 	for range 3 {
 		b, info, err := t.store.Get(ctx, key)
 		switch {
@@ -361,10 +379,11 @@ func (t *Table) attempt(ctx context.Context, c *Commit, st *commitState) (*Snaps
 		}
 		st.listed = true
 	}
-	parent, pub, err := t.newestPresent(ctx)
+	parent, pub, hint, err := t.newestPresent(ctx)
 	if err != nil {
 		return nil, classify(ctx, err), wrap("read latest snapshot", err)
 	}
+	st.hint = hint
 	var parentID int64
 	if parent != nil {
 		parentID = parent.ID

@@ -59,15 +59,16 @@ type published struct {
 }
 
 // newestPresent returns the newest snapshot present (nil when none), found
-// from the LATEST hint or the listing by probing forward, and the highest
-// id the hint proves was published.
-func (t *Table) newestPresent(ctx context.Context) (*Snapshot, published, error) {
+// from the LATEST hint or the listing by probing forward, the highest id
+// the hint proves was published, and what the hint read found.
+func (t *Table) newestPresent(ctx context.Context) (*Snapshot, published, hintSeen, error) {
 	var (
 		start *Snapshot
 		pub   published
 	)
-	h, hinted := t.readHint(ctx)
-	if hinted {
+	hint := t.readHint(ctx)
+	if hint.valid {
+		h := hint.id
 		pub = published{id: h, lost: h, proof: "the LATEST hint names it"}
 		hs, err := t.Snapshot(ctx, h)
 		switch {
@@ -76,34 +77,34 @@ func (t *Table) newestPresent(ctx context.Context) (*Snapshot, published, error)
 		case errors.Is(err, types.ErrNotFound):
 			// Expired (the hint lags) or lost: the listing tells.
 		default:
-			return nil, published{}, err
+			return nil, published{}, hint, err
 		}
 	}
 	if start == nil {
 		ids, err := t.listIDs(ctx)
 		if err != nil {
-			return nil, published{}, err
+			return nil, published{}, hint, err
 		}
 		if len(ids) == 0 {
-			return nil, pub, nil
+			return nil, pub, hint, nil
 		}
 		if start, err = t.Snapshot(ctx, ids[len(ids)-1]); err != nil {
-			return nil, published{}, err
+			return nil, published{}, hint, err
 		}
 	}
 	id, err := t.probeForward(ctx, start.ID)
 	if err != nil {
-		return nil, published{}, err
+		return nil, published{}, hint, err
 	}
 	if id != start.ID {
 		if start, err = t.Snapshot(ctx, id); err != nil {
-			return nil, published{}, err
+			return nil, published{}, hint, err
 		}
 	}
 	if pub.id <= start.ID {
 		pub = published{id: start.ID}
 	}
-	return start, pub, nil
+	return start, pub, hint, nil
 }
 
 // missing returns the SnapshotMissingError of newest present s when pub

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/siltdb/silt/objstore"
@@ -115,24 +116,65 @@ func TestLostSnapshotBelowLaterOne(t *testing.T) {
 }
 
 // TestHintNeverLowered: committers that finish out of order cannot lower
-// the LATEST hint, so it keeps proving the highest published id.
+// the LATEST hint, so it keeps proving the highest published id, whether
+// the slow committer's put is conditional on the hint its attempt read
+// (since raised by others) or on a fresh read.
 func TestHintNeverLowered(t *testing.T) {
 	ctx := context.Background()
 	mem := objstore.NewMem()
 	tb, _ := newTestTable(t, mem)
-	for i := range 3 {
+	mustCommit(t, tb, appendCommit("w", "a", file("data/a", 1)))
+	seenAt1 := tb.readHint(ctx) // what a slow committer of snapshot 2 read
+	if !seenAt1.valid || seenAt1.id != 1 {
+		t.Fatalf("hint after one commit = %+v, want id 1", seenAt1)
+	}
+	for i := 1; i < 3; i++ {
 		mustCommit(t, tb, appendCommit("w", string(rune('a'+i)), file("data/"+string(rune('a'+i)), 1)))
 	}
-	tb.writeHint(ctx, 2) // a slow committer of snapshot 2
-	if h, ok := tb.readHint(ctx); !ok || h != 3 {
-		t.Fatalf("hint = %d, %v; want 3", h, ok)
+	for _, seen := range []hintSeen{seenAt1, {}, {absent: true}} {
+		tb.writeHint(ctx, 2, seen) // a slow committer of snapshot 2
+		if h := tb.readHint(ctx); !h.valid || h.id != 3 {
+			t.Fatalf("after a slow committer that saw %+v: hint = %+v; want 3", seen, h)
+		}
 	}
 	if _, err := mem.Put(ctx, tb.skey(LatestHintPath), []byte("garbage")); err != nil {
 		t.Fatal(err)
 	}
-	tb.writeHint(ctx, 3)
-	if h, ok := tb.readHint(ctx); !ok || h != 3 {
-		t.Fatalf("a garbled hint was not replaced: %d, %v", h, ok)
+	tb.writeHint(ctx, 3, seenAt1)
+	if h := tb.readHint(ctx); !h.valid || h.id != 3 {
+		t.Fatalf("a garbled hint was not replaced: %+v", h)
+	}
+}
+
+// hintGets counts the GETs of snapshot/LATEST.
+type hintGets struct {
+	objstore.Store
+	n atomic.Int64
+}
+
+func (h *hintGets) Get(ctx context.Context, key string) ([]byte, objstore.ObjectInfo, error) {
+	if strings.HasSuffix(key, LatestHintPath) {
+		h.n.Add(1)
+	}
+	return h.Store.Get(ctx, key)
+}
+
+// TestCommitReadsHintOnce: a commit raises the LATEST hint from what its
+// attempt read, with no second read, on a table with and without a hint;
+// the hint then names the new snapshot.
+func TestCommitReadsHintOnce(t *testing.T) {
+	ctx := context.Background()
+	st := &hintGets{Store: objstore.NewMem()}
+	tb, _ := newTestTable(t, st)
+	for i := range 4 {
+		before := st.n.Load()
+		s := mustCommit(t, tb, appendCommit("w", string(rune('a'+i)), file("data/"+string(rune('a'+i)), 1)))
+		if got := st.n.Load() - before; got != 1 {
+			t.Fatalf("commit %d read the hint %d times, want 1", i+1, got)
+		}
+		if h := tb.readHint(ctx); !h.valid || h.id != s.ID {
+			t.Fatalf("after commit %d the hint is %+v, want %d", i+1, h, s.ID)
+		}
 	}
 }
 

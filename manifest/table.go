@@ -106,7 +106,7 @@ func (t *Table) where() string {
 // wraps types.ErrCorruption) rather than an older snapshot (see
 // missing.go).
 func (t *Table) Latest(ctx context.Context) (*Snapshot, error) {
-	s, pub, err := t.newestPresent(ctx)
+	s, pub, _, err := t.newestPresent(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -116,14 +116,26 @@ func (t *Table) Latest(ctx context.Context) (*Snapshot, error) {
 	return s, nil
 }
 
-// readHint returns the id in snapshot/LATEST; any failure (missing,
-// unreadable, garbled) reports false: the hint is never needed.
-func (t *Table) readHint(ctx context.Context) (int64, bool) {
-	b, _, err := t.store.Get(ctx, t.skey(LatestHintPath))
+// hintSeen is what a read of snapshot/LATEST found: an id (valid, with
+// the object's ETag), no object (absent), or neither (unreadable or
+// garbled). A committer raises the hint from what its attempt saw without
+// reading it again (writeHint).
+type hintSeen struct {
+	id     int64
+	etag   string
+	valid  bool
+	absent bool
+}
+
+// readHint reads snapshot/LATEST; any failure (missing, unreadable,
+// garbled) leaves it not valid: the hint is never needed.
+func (t *Table) readHint(ctx context.Context) hintSeen {
+	b, info, err := t.store.Get(ctx, t.skey(LatestHintPath))
 	if err != nil {
-		return 0, false
+		return hintSeen{absent: errors.Is(err, objstore.ErrNotFound)}
 	}
-	return parseID(strings.TrimSpace(string(b)))
+	id, ok := parseID(strings.TrimSpace(string(b)))
+	return hintSeen{id: id, etag: info.ETag, valid: ok && info.ETag != ""}
 }
 
 // probeForward returns the highest existing id >= from, given that
