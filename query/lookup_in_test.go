@@ -101,7 +101,10 @@ func testKeyIn(t *testing.T, rng *rand.Rand, indexed bool) {
 				if got != want {
 					t.Fatalf("%s:\n%s\nforced scan:\n%s", q, got, want)
 				}
-				if indexed && at == "" && after == before && !strings.Contains(q, "IN (NULL") {
+				// A table without a snapshot (only deletes so far) has
+				// nothing to look up: the read ends before the index.
+				name := strings.Fields(q[strings.Index(q, "FROM ")+5:])[0]
+				if indexed && at == "" && after == before && !strings.Contains(q, "IN (NULL") && latestSnapshot(t, e, name) > 0 {
 					t.Fatalf("%s: the lookup index was not asked (%d lookups)", q, after)
 				}
 			}
