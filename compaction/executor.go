@@ -64,7 +64,15 @@ type Executor struct {
 	// rewrite's own allocations trigger.)
 	mu      sync.Mutex
 	scratch []*lsm.Scratch
+	// bufs lends output files their buffers, kept after their uploads for
+	// the next outputs (lsm.Buffers).
+	bufs *lsm.Buffers
 }
+
+// outputBufferBytes bounds the buffers of uploaded output files an
+// Executor keeps: a few outputs of a compaction of small buckets (larger
+// files are left to the garbage collector).
+const outputBufferBytes = 32 << 20
 
 // maxScratch caps the decode buffers an Executor keeps between rewrites:
 // about a page body, its copy and its delta lengths each (about 1 MiB
@@ -187,6 +195,7 @@ func (e *Executor) defaults() {
 		if e.NewID == nil {
 			e.NewID = uuid.NewString
 		}
+		e.bufs = lsm.NewBuffers(outputBufferBytes)
 	})
 }
 

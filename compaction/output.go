@@ -107,7 +107,7 @@ func (w *outputWriter) flush(ctx context.Context, final bool) error {
 	}
 	o := &w.j.Options
 	files, err := lsm.WritePieces(ctx, w.pieces, w.j.schema, lsm.WriterOptions{TargetFileSize: o.TargetFileSize, RowGroupRows: o.RowGroupRows, PageBytes: o.PageBytes,
-		Compression: o.CompressionAt(w.j.plan.OutputLevel)})
+		Compression: o.CompressionAt(w.j.plan.OutputLevel), Buffers: w.j.bufs})
 	if err != nil {
 		return fmt.Errorf("write output: %w", err)
 	}
@@ -115,11 +115,13 @@ func (w *outputWriter) flush(ctx context.Context, final bool) error {
 	if last := files[len(files)-1]; !final && int64(len(last.Data)) < o.TargetFileSize {
 		if len(files) == 1 && w.budget < o.MaxBufferBytes {
 			w.budget = min(2*w.budget, o.MaxBufferBytes)
-			return nil // not one whole file yet: buffer more
+			w.j.bufs.Release(last.Data) // never uploaded
+			return nil                  // not one whole file yet: buffer more
 		}
 		if len(files) > 1 {
 			keep = last.RowCount
 			files = files[:len(files)-1]
+			w.j.bufs.Release(last.Data) // never uploaded; written again later
 		}
 	}
 	for _, f := range files {
@@ -200,6 +202,7 @@ func (w *outputWriter) upload(ctx context.Context, f lsm.EncodedFile) error {
 	st.BytesCopied += f.BytesCopied
 	st.RowGroupsReencoded += f.GroupsReencoded
 	st.RowGroupsMerged += f.GroupsDecoded
+	w.j.bufs.Release(f.Data) // uploaded: nothing reads it now
 	return nil
 }
 

@@ -52,6 +52,10 @@ type WriterOptions struct {
 	// BloomBitsPerKey sizes the split-block bloom filter of the _key column
 	// (10 bits give about 1% false positives). Default 10.
 	BloomBitsPerKey int
+	// Buffers, when set, lends each file its buffer; the caller hands
+	// EncodedFile.Data back with Buffers.Release once nothing reads it
+	// (see Buffers).
+	Buffers *Buffers
 	// rowPath selects the row encoder (parquet.Row per record) instead of
 	// the columnar one; tests compare the two.
 	rowPath bool
@@ -229,7 +233,7 @@ const tailSlack = 16 << 10
 const maxInt = int64(^uint(0) >> 1)
 
 func (fw *fileWriter) start() {
-	fw.buf = bytes.Buffer{}
+	fw.buf = *bytes.NewBuffer(fw.opts.Buffers.get())
 	fw.sized = -1
 	fw.w = fw.parquetWriter()
 	if fw.pend == nil {

@@ -30,9 +30,11 @@ type Writer struct {
 	t       *Table
 	user    string
 	buffers map[bucketKey]*lsm.WriteBuffer
-	bytes   int64
-	seq     int64 // next commit-local sequence number
-	pending []manifest.DataFile
+	// fileBufs lends flushed files their buffers, kept after uploads.
+	fileBufs *lsm.Buffers
+	bytes    int64
+	seq      int64 // next commit-local sequence number
+	pending  []manifest.DataFile
 	// unsure is set when a commit failed with an unknown outcome: the
 	// pending files may be referenced by a published snapshot, so Abort
 	// must not delete them.
@@ -75,7 +77,7 @@ type bucketKey struct {
 // should use distinct users; a restarted writer reuses its user so retried
 // commits are recognised.
 func (t *Table) NewWriter(user string) *Writer {
-	return &Writer{t: t, user: user, buffers: map[bucketKey]*lsm.WriteBuffer{}}
+	return &Writer{t: t, user: user, buffers: map[bucketKey]*lsm.WriteBuffer{}, fileBufs: lsm.NewBuffers(fileBufferBytes)}
 }
 
 // Stats returns the writer's counters.
@@ -198,6 +200,7 @@ func (w *Writer) Flush(ctx context.Context) error {
 					RowGroupRows:   w.t.opts.RowGroupRows,
 					PageBytes:      w.t.opts.PageBytes,
 					Compression:    w.t.opts.Compression.ForLevel(0),
+					Buffers:        w.fileBufs,
 				})
 				if r.err != nil {
 					r.err = fmt.Errorf("table %s: write sorted run: %w", w.t.name, r.err)
@@ -242,6 +245,10 @@ func (w *Writer) Flush(ctx context.Context) error {
 		}
 		w.addPending(k, r)
 		r.run.Release()
+		for j := range r.files { // uploaded: nothing reads them now
+			w.fileBufs.Release(r.files[j].Data)
+			r.files[j].Data = nil
+		}
 	}
 	if err != nil {
 		return err
@@ -252,6 +259,11 @@ func (w *Writer) Flush(ctx context.Context) error {
 
 // flushUploads bounds the buckets one Flush uploads at once.
 const flushUploads = 8
+
+// fileBufferBytes bounds the buffers of uploaded level-0 files a writer
+// keeps for its next flush (lsm.Buffers): enough for the files of one
+// flush of the default write buffer.
+const fileBufferBytes = 32 << 20
 
 // encodedRun is one bucket's flushed run, its encoded files and their
 // upload.
