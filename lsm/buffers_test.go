@@ -19,24 +19,7 @@ func TestLentBuffersWriteSameBytes(t *testing.T) {
 	bufs := NewBuffers(64 << 20)
 	lent := 0
 	for it := range 40 {
-		s := allTypesSchema()
-		var pieces []Piece
-		switch rng.IntN(3) {
-		case 0:
-			pieces = []Piece{{Records: randRecords(rng, s, 1+rng.IntN(2000))}}
-		case 1:
-			s = nestedSchema(rng)
-			pieces = []Piece{{Records: nestedRecords(rng, s, 1+rng.IntN(500))}}
-		case 2:
-			pieces = makeCopyCase(t, rng, s, rng.IntN(2) == 0).pieces
-		}
-		opts := WriterOptions{Compression: Compression{Codec: Codec(rng.IntN(4))}}
-		if rng.IntN(2) == 0 {
-			opts.TargetFileSize = int64(1 + rng.IntN(64<<10))
-		}
-		if rng.IntN(2) == 0 {
-			opts.RowGroupRows = 1 + rng.IntN(700)
-		}
+		s, pieces, opts := randWriteCase(t, rng, allTypesSchema())
 		want, err := WritePieces(ctx, pieces, s, opts)
 		if err != nil {
 			t.Fatal(err)

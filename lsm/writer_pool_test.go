@@ -5,6 +5,8 @@ import (
 	"context"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/siltdb/silt/types"
 )
 
 // TestReusedWriterWritesSameBytes: files written with parquet writers
@@ -24,30 +26,7 @@ func TestReusedWriterWritesSameBytes(t *testing.T) {
 	renumbered.HighestFieldID += 100
 	multi := 0
 	for it := range 40 {
-		s := flat
-		var pieces []Piece
-		switch rng.IntN(4) {
-		case 0:
-			pieces = []Piece{{Records: randRecords(rng, s, 1+rng.IntN(2000))}}
-		case 1:
-			s = renumbered
-			pieces = []Piece{{Records: randRecords(rng, s, 1+rng.IntN(2000))}}
-		case 2:
-			s = nestedSchema(rng)
-			pieces = []Piece{{Records: nestedRecords(rng, s, 1+rng.IntN(500))}}
-		case 3:
-			pieces = makeCopyCase(t, rng, s, rng.IntN(2) == 0).pieces
-		}
-		opts := WriterOptions{Compression: Compression{Codec: Codec(rng.IntN(4))}}
-		if rng.IntN(2) == 0 {
-			opts.TargetFileSize = int64(1 + rng.IntN(64<<10))
-		}
-		if rng.IntN(2) == 0 {
-			opts.RowGroupRows = 1 + rng.IntN(700)
-		}
-		if rng.IntN(3) == 0 {
-			opts.PageBytes = 512 + rng.IntN(8192)
-		}
+		s, pieces, opts := randWriteCase(t, rng, flat, renumbered)
 		got, err := WritePieces(ctx, pieces, s, opts)
 		if err != nil {
 			t.Fatal(err)
@@ -74,4 +53,34 @@ func TestReusedWriterWritesSameBytes(t *testing.T) {
 	if multi == 0 {
 		t.Fatalf("seed %d: no write had several files", seed)
 	}
+}
+
+// randWriteCase is a random write for the writer tests: records of one of
+// schemas (or of a random nested schema), or pieces with copied row
+// groups, and random codec, file size, row group rows and page size.
+func randWriteCase(t *testing.T, rng *rand.Rand, schemas ...*types.Schema) (*types.Schema, []Piece, WriterOptions) {
+	t.Helper()
+	s := schemas[0]
+	var pieces []Piece
+	switch k := rng.IntN(len(schemas) + 2); {
+	case k < len(schemas):
+		s = schemas[k]
+		pieces = []Piece{{Records: randRecords(rng, s, 1+rng.IntN(2000))}}
+	case k == len(schemas):
+		s = nestedSchema(rng)
+		pieces = []Piece{{Records: nestedRecords(rng, s, 1+rng.IntN(500))}}
+	default:
+		pieces = makeCopyCase(t, rng, s, rng.IntN(2) == 0).pieces
+	}
+	opts := WriterOptions{Compression: Compression{Codec: Codec(rng.IntN(4))}}
+	if rng.IntN(2) == 0 {
+		opts.TargetFileSize = int64(1 + rng.IntN(64<<10))
+	}
+	if rng.IntN(2) == 0 {
+		opts.RowGroupRows = 1 + rng.IntN(700)
+	}
+	if rng.IntN(3) == 0 {
+		opts.PageBytes = 512 + rng.IntN(8192)
+	}
+	return s, pieces, opts
 }
